@@ -1,0 +1,12 @@
+"""The Celery app. Tasks take ids (the firm's first), call one service, and are safe to run twice."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# DjangoTask gives delay_on_commit(), so tasks are queued only once the transaction commits.
+app = Celery("budgets", task_cls="celery.contrib.django.task:DjangoTask")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,295 @@
+"""The one settings module. Everything that differs between the demo, tests and production is
+read from the environment; there is no separate production.py.
+
+The zero-setup demo runs with no environment at all: SQLite, Celery in-process, the Xero sandbox
+in-process and email to the console. Tests and production set DATABASE_URL (PostgreSQL via
+psycopg 3) and CELERY_BROKER_URL/REDIS_URL.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    # NAME_FILE wins over NAME, so secrets can come from mounted files (Docker/Kubernetes).
+    file_path = os.environ.get(f"{name}_FILE")
+    if file_path:
+        return Path(file_path).read_text().strip()
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    value = env(name, "")
+    if value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
+
+
+def envint(name: str, default: int) -> int:
+    value = env(name, "")
+    return int(value) if value else default
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+DEBUG = envbool("DEBUG", False)
+# Off only for the local demo and the test client; production always serves HTTPS.
+SECURE = envbool("SECURE", not DEBUG)
+
+_DEMO_SECRET = "demo-only-insecure-key-do-not-use-in-production-0123456789abcdef"
+SECRET_KEY = env("SECRET_KEY", _DEMO_SECRET if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+SITE_URL = env("SITE_URL", "http://localhost:8000").rstrip("/")
+SITE_NAME = env("SITE_NAME", "Ledgerline Budgets")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "django_htmx",
+    "template_partials",
+    "simple_history",
+    "rest_framework",
+    "drf_spectacular",
+    "tenants",
+    "integrations",
+    "budgeting",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "tenants.middleware.UserTimezoneMiddleware",
+    # Records request.user as the acting user on every history row written during a request.
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tenants.context_processors.firm_context",
+            ],
+        },
+    },
+]
+
+# SQLite only for the zero-setup demo; tests and production use PostgreSQL.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'demo.sqlite3'}"),
+        conn_max_age=envint("DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo runs Celery in-process in threads; give SQLite time to wait for a write lock.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", "ll"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_USER_MODEL = "tenants.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+
+# django-allauth: the email address is the login; it must be verified; TOTP with recovery codes.
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_ADAPTER = "tenants.adapters.AccountAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SECURE else "http"
+ACCOUNT_RATE_LIMITS = {
+    # Failed logins per IP and per account; allauth keys these in the cache.
+    "login_failed": "10/m/ip,5/5m/key",
+    "login": "30/m/ip",
+    "signup": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "reset_password": "20/m/ip,5/m/key",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = SITE_NAME
+MFA_RECOVERY_CODE_COUNT = 10
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if envbool("STATIC_MANIFEST", not DEBUG)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# Email: console for the demo; SMTP when EMAIL_HOST is set.
+EMAIL_HOST = env("EMAIL_HOST", "")
+EMAIL_PORT = envint("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <budgets@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Security: on whenever SECURE is (production). check --deploy must print no warnings.
+SECURE_SSL_REDIRECT = SECURE
+SESSION_COOKIE_SECURE = SECURE
+CSRF_COOKIE_SECURE = SECURE
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+SECURE_HSTS_PRELOAD = SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# Encrypts Xero tokens at rest. A comma-separated list of Fernet keys: the first encrypts,
+# all decrypt, so a key can be rotated without losing stored tokens.
+FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", "")
+if not FIELD_ENCRYPTION_KEY:
+    if not DEBUG and envbool("REQUIRE_FIELD_ENCRYPTION_KEY", True):
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY is required when DEBUG is off.")
+    # Demo only: a fixed key so the demo database stays readable between runs.
+    FIELD_ENCRYPTION_KEY = "ZGVtby1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTA="
+
+# Celery: Redis as the broker; no broker means tasks run in-process (the demo).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
+CELERY_BEAT_SCHEDULE = {
+    # Xero has no webhook for month close: poll each organisation's PeriodLockDate.
+    "xero-poll-period-lock-dates": {
+        "task": "integrations.xero.tasks.xero_poll_period_lock_dates",
+        "schedule": crontab(minute=17),
+    },
+}
+
+# Xero: production and the sandbox differ only by these base URLs.
+XERO_CLIENT_ID = env("XERO_CLIENT_ID", "sandbox-client")
+XERO_CLIENT_SECRET = env("XERO_CLIENT_SECRET", "sandbox-secret")
+XERO_AUTHORIZE_URL = env("XERO_AUTHORIZE_URL", "https://login.xero.com/identity/connect/authorize")
+XERO_TOKEN_URL = env("XERO_TOKEN_URL", "https://identity.xero.com/connect/token")
+XERO_REVOCATION_URL = env("XERO_REVOCATION_URL", "https://identity.xero.com/connect/revocation")
+XERO_CONNECTIONS_URL = env("XERO_CONNECTIONS_URL", "https://api.xero.com/connections")
+XERO_API_URL = env("XERO_API_URL", "https://api.xero.com/api.xro/2.0")
+XERO_WEBHOOK_KEY = env("XERO_WEBHOOK_KEY", "")
+XERO_SCOPES = env(
+    "XERO_SCOPES",
+    "openid profile email offline_access accounting.settings.read accounting.budgets.read "
+    "accounting.reports.profitandloss.read accounting.reports.trialbalance.read "
+    "accounting.reports.balancesheet.read accounting.reports.budgetsummary.read "
+    "accounting.invoices.read accounting.banktransactions.read",
+)
+# Xero's limits per organisation; the window is configurable so tests can speed the clock up.
+XERO_RATE_LIMIT_PER_MINUTE = envint("XERO_RATE_LIMIT_PER_MINUTE", 60)
+XERO_RATE_LIMIT_CONCURRENT = envint("XERO_RATE_LIMIT_CONCURRENT", 5)
+XERO_RATE_LIMIT_PER_DAY = envint("XERO_RATE_LIMIT_PER_DAY", 5000)
+XERO_RATE_LIMIT_WINDOW_SECONDS = float(env("XERO_RATE_LIMIT_WINDOW_SECONDS", "60"))
+# "inprocess" serves the Xero sandbox inside this process (the demo, when no URLs are set).
+XERO_TRANSPORT = env("XERO_TRANSPORT", "inprocess" if DEBUG else "http")
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SITE_NAME} partner API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,46 @@
+"""Create the demo firm with one user per role and print their logins. Safe to run again."""
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_scopes import scopes_disabled
+
+from tenants import services
+from tenants.models import Firm, Membership, User
+from tenants.roles import Role
+
+DEMO_PASSWORD = "demo-budgets-2026"
+DEMO_FIRM_SLUG = "demo"
+
+
+class Command(BaseCommand):
+    help = "Create the demo firm, its members (one per role) and print how to log in."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        firm = Firm.objects.filter(slug=DEMO_FIRM_SLUG).first()
+        logins = []
+        for role in Role.values:
+            email = f"{role}@demo.example.com"
+            user, created = User.objects.get_or_create(
+                email=email, defaults={"full_name": f"Demo {Role(role).label}"}
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+            EmailAddress.objects.update_or_create(
+                user=user, email=email, defaults={"verified": True, "primary": True}
+            )
+            if firm is None:
+                firm = services.firm_create(
+                    name="Demo Advisory Partners", owner=user, slug=DEMO_FIRM_SLUG
+                )
+            with scopes_disabled():
+                Membership.objects.update_or_create(firm=firm, user=user, defaults={"role": role})
+            logins.append((Role(role).label, email))
+
+        self.stdout.write(self.style.SUCCESS("\nDemo firm ready: Demo Advisory Partners"))
+        self.stdout.write(f"Log in at http://127.0.0.1:8000/ with password {DEMO_PASSWORD!r}:")
+        for label, email in logins:
+            self.stdout.write(f"  {label:<9} {email}")
+        self.stdout.write("")

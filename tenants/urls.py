@@ -1,0 +1,33 @@
+from django.urls import path
+
+from tenants import views
+
+urlpatterns = [
+    path("firms/new/", views.firm_create, name="firm_create"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("f/<slug:firm_slug>/", views.firm_dashboard, name="firm_dashboard"),
+    path("f/<slug:firm_slug>/mfa-required/", views.mfa_required, name="mfa_required"),
+    path("f/<slug:firm_slug>/settings/", views.firm_settings, name="firm_settings"),
+    path(
+        "f/<slug:firm_slug>/clients/new/",
+        views.client_organisation_create,
+        name="client_organisation_create",
+    ),
+    path("f/<slug:firm_slug>/members/", views.member_list, name="member_list"),
+    path("f/<slug:firm_slug>/members/invite/", views.invitation_create, name="invitation_create"),
+    path(
+        "f/<slug:firm_slug>/members/<int:membership_id>/role/",
+        views.membership_change_role,
+        name="membership_change_role",
+    ),
+    path(
+        "f/<slug:firm_slug>/members/<int:membership_id>/remove/",
+        views.membership_remove,
+        name="membership_remove",
+    ),
+    path(
+        "f/<slug:firm_slug>/invitations/<int:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+]

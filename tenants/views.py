@@ -1,0 +1,177 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from tenants import selectors, services
+from tenants.forms import (
+    ClientOrganisationForm,
+    FirmCreateForm,
+    FirmSettingsForm,
+    InvitationForm,
+    RoleForm,
+)
+from tenants.models import Invitation, Membership
+from tenants.roles import Action, Role, role_allows
+from tenants.scoping import FirmRequest, firm_view, get_firm_object_or_404
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("account_login")
+    memberships = selectors.membership_list_for_user(user=request.user)
+    if len(memberships) == 1:
+        return redirect("firm_dashboard", firm_slug=memberships[0].firm.slug)
+    return render(
+        request, "tenants/home.html", {"memberships": memberships, "form": FirmCreateForm()}
+    )
+
+
+@login_required
+@require_POST
+def firm_create(request: HttpRequest) -> HttpResponse:
+    form = FirmCreateForm(request.POST)
+    if not form.is_valid():
+        memberships = selectors.membership_list_for_user(user=request.user)
+        return render(
+            request, "tenants/home.html", {"memberships": memberships, "form": form}, status=400
+        )
+    firm = services.firm_create(name=form.cleaned_data["name"], owner=request.user)
+    messages.success(request, f"{firm.name} is ready. Add a client or connect Xero next.")
+    return redirect("firm_dashboard", firm_slug=firm.slug)
+
+
+@firm_view(Action.VIEW)
+def firm_dashboard(request: FirmRequest) -> HttpResponse:
+    organisations = selectors.client_organisation_list(firm=request.firm)
+    return render(request, "tenants/dashboard.html", {"organisations": organisations})
+
+
+@firm_view(Action.MANAGE_CLIENTS)
+def client_organisation_create(request: FirmRequest) -> HttpResponse:
+    form = ClientOrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organisation = services.client_organisation_create(firm=request.firm, **form.cleaned_data)
+        messages.success(request, f"Added {organisation.name}.")
+        return redirect("firm_dashboard", firm_slug=request.firm.slug)
+    return render(request, "tenants/client_organisation_form.html", {"form": form})
+
+
+@firm_view(Action.VIEW)
+def member_list(request: FirmRequest) -> HttpResponse:
+    context = {
+        "memberships": selectors.membership_list(firm=request.firm),
+        "invitations": selectors.invitation_list_pending(firm=request.firm),
+        "invitation_form": InvitationForm(),
+        "roles": Role.choices,
+        "can_manage": role_allows(request.membership.role, Action.MANAGE_MEMBERS),
+    }
+    return render(request, "tenants/members.html", context)
+
+
+@firm_view(Action.MANAGE_MEMBERS)
+@require_POST
+def invitation_create(request: FirmRequest) -> HttpResponse:
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation, _token = services.invitation_create(
+                firm=request.firm, actor=request.membership, **form.cleaned_data
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+    else:
+        messages.error(request, "Enter a valid email address and role.")
+    return redirect("member_list", firm_slug=request.firm.slug)
+
+
+@firm_view(Action.MANAGE_MEMBERS)
+@require_POST
+def invitation_revoke(request: FirmRequest, invitation_id: int) -> HttpResponse:
+    invitation = get_firm_object_or_404(Invitation, firm=request.firm, pk=invitation_id)
+    try:
+        services.invitation_revoke(invitation=invitation, actor=request.membership)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Invitation to {invitation.email} withdrawn.")
+    return redirect("member_list", firm_slug=request.firm.slug)
+
+
+@firm_view(Action.MANAGE_MEMBERS)
+@require_POST
+def membership_change_role(request: FirmRequest, membership_id: int) -> HttpResponse:
+    membership = get_firm_object_or_404(Membership, firm=request.firm, pk=membership_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the listed roles.")
+    else:
+        try:
+            services.membership_change_role(
+                membership=membership, actor=request.membership, role=form.cleaned_data["role"]
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(
+                request, f"{membership.user.email} is now {form.cleaned_data['role']}."
+            )
+    return redirect("member_list", firm_slug=request.firm.slug)
+
+
+@firm_view(Action.MANAGE_MEMBERS)
+@require_POST
+def membership_remove(request: FirmRequest, membership_id: int) -> HttpResponse:
+    membership = get_firm_object_or_404(Membership, firm=request.firm, pk=membership_id)
+    try:
+        services.membership_remove(membership=membership, actor=request.membership)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"{membership.user.email} was removed from {request.firm.name}.")
+    return redirect("member_list", firm_slug=request.firm.slug)
+
+
+@firm_view(Action.MANAGE_FIRM)
+def firm_settings(request: FirmRequest) -> HttpResponse:
+    firm = request.firm
+    form = FirmSettingsForm(
+        request.POST or None, initial={"name": firm.name, "require_mfa": firm.require_mfa}
+    )
+    if request.method == "POST" and form.is_valid():
+        services.firm_update_settings(firm=firm, **form.cleaned_data)
+        messages.success(request, "Settings saved.")
+        return redirect("firm_settings", firm_slug=firm.slug)
+    return render(request, "tenants/settings.html", {"form": form})
+
+
+@login_required
+def mfa_required(request: HttpRequest, firm_slug: str) -> HttpResponse:
+    # Not wrapped in firm_view: it is where firm_view sends members who lack MFA.
+    membership = selectors.membership_for_user(user=request.user, firm_slug=firm_slug)
+    firm_name = membership.firm.name if membership else None
+    return render(request, "tenants/mfa_required.html", {"firm_name": firm_name}, status=403)
+
+
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows the invitation; only POST accepts it (mail scanners follow links)."""
+    try:
+        invitation = services.invitation_for_token(token=token)
+        user = request.user if request.user.is_authenticated else None
+        services.invitation_check(invitation=invitation, user=user)
+    except services.InvitationError as exc:
+        return render(request, "tenants/invitation_error.html", {"error": str(exc)}, status=400)
+    if request.method == "POST":
+        if user is None:
+            return redirect(f"/accounts/login/?next={request.path}")
+        try:
+            membership = services.invitation_accept(token=token, user=user)
+        except services.InvitationError as exc:
+            return render(request, "tenants/invitation_error.html", {"error": str(exc)}, status=400)
+        messages.success(request, f"Welcome to {membership.firm.name}.")
+        return redirect("firm_dashboard", firm_slug=membership.firm.slug)
+    return render(request, "tenants/invitation.html", {"invitation": invitation, "user": user})

@@ -1,0 +1,81 @@
+"""Two firms in every test: whatever firm A's members can do, firm B's data must stay out of."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from tenants.models import ClientOrganisation, Firm, Membership
+from tenants.roles import Role
+from tests.factories import FirmFactory, client_organisation_create, membership_create
+
+
+@dataclass
+class FirmCast:
+    firm: Firm
+    members: dict[str, Membership]
+    organisation: ClientOrganisation
+
+    def member(self, role: str) -> Membership:
+        return self.members[role]
+
+
+def _cast(name: str, slug: str, organisation_name: str) -> FirmCast:
+    firm = FirmFactory(name=name, slug=slug)
+    members = {role: membership_create(firm=firm, role=role) for role in Role.values}
+    return FirmCast(
+        firm=firm,
+        members=members,
+        organisation=client_organisation_create(firm=firm, name=organisation_name),
+    )
+
+
+@pytest.fixture
+def firm_a(db) -> FirmCast:
+    return _cast("Alder & Partners", "alder", "Harbour Lane Café")
+
+
+@pytest.fixture
+def firm_b(db) -> FirmCast:
+    return _cast("Birch Accounting", "birch", "Kestrel Construction")
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Login rate limits and TOTP replay guards live in the cache (Redis); start each test clean.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+def pytest_sessionstart(session):
+    """Stop at once, saying what to start, when PostgreSQL or Redis is not reachable."""
+    import os
+
+    import psycopg
+    import redis
+
+    database_url = os.environ["DATABASE_URL"]
+    try:
+        psycopg.connect(database_url.rsplit("/", 1)[0] + "/postgres", connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        pytest.exit(
+            f"PostgreSQL is not reachable at {database_url} ({exc}). Start it, e.g. "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, "
+            "or set DATABASE_URL.",
+            returncode=3,
+        )
+    redis_url = os.environ["REDIS_URL"]
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        pytest.exit(
+            f"Redis is not reachable at {redis_url} ({exc}). Start it, e.g. "
+            "`redis-server --daemonize yes --port 6379`, or set REDIS_URL.",
+            returncode=3,
+        )

@@ -1,0 +1,127 @@
+"""Sign-up, email verification, login and TOTP multi-factor, end to end with the test client."""
+
+import re
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import (
+    format_hotp_value,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
+from django.urls import reverse
+
+from tenants.roles import Role
+from tests.factories import PASSWORD, UserFactory
+
+
+def _current_code(secret: str) -> str:
+    counters = list(yield_hotp_counters_from_time())
+    return format_hotp_value(hotp_value(secret, counters[len(counters) // 2]))
+
+
+def _login(client, email, password=PASSWORD):
+    return client.post(reverse("account_login"), {"login": email, "password": password})
+
+
+def test_sign_up_needs_email_verification_then_logs_in(client, db, mailoutbox):
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "nina@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("account_email_verification_sent")
+    # Not signed in until the address is verified.
+    assert client.get(reverse("home")).status_code == 302
+
+    assert len(mailoutbox) == 1
+    confirm_path = re.search(r"http://testserver(/accounts/confirm-email/\S+/)", mailoutbox[0].body)
+    assert confirm_path, mailoutbox[0].body
+    path = confirm_path.group(1)
+    assert client.get(path).status_code == 200  # a page with a button; GET confirms nothing
+    response = client.post(path)
+    assert response.status_code == 302
+    home = client.get(reverse("home"))
+    assert home.status_code == 200
+    assert "Start a new firm" in home.content.decode()
+
+
+def test_login_with_an_unverified_email_is_held_back(client, db, mailoutbox):
+    UserFactory(email="unverified@example.com", verified=False)
+    response = _login(client, "unverified@example.com")
+    assert response.status_code == 302
+    assert response.url == reverse("account_email_verification_sent")
+    assert len(mailoutbox) == 1
+
+
+def test_wrong_password_is_refused_and_login_is_rate_limited(client, db):
+    UserFactory(email="ana@example.com")
+    for _ in range(5):
+        response = _login(client, "ana@example.com", "wrong password")
+        assert response.status_code == 200
+        assert "not correct" in response.content.decode()
+    blocked = _login(client, "ana@example.com", "wrong password")
+    assert "Too many failed login attempts" in blocked.content.decode()
+    # Even the right password is held back while the limit is in force.
+    assert "Too many failed login attempts" in _login(client, "ana@example.com").content.decode()
+
+
+def test_totp_setup_then_login_needs_a_code_and_recovery_codes_work(client, db):
+    user = UserFactory(email="olga@example.com")
+    assert _login(client, "olga@example.com").status_code == 302
+
+    page = client.get(reverse("mfa_activate_totp"), follow=True)
+    if page.redirect_chain:
+        # allauth asks for the password again before a security change.
+        assert "reauthenticate" in page.redirect_chain[-1][0]
+        client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+        page = client.get(reverse("mfa_activate_totp"))
+    assert page.status_code == 200
+    secret = page.context["form"].secret
+    response = client.post(reverse("mfa_activate_totp"), {"code": _current_code(secret)})
+    assert response.status_code == 302
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    codes_page = client.get(reverse("mfa_view_recovery_codes"))
+    recovery_codes = codes_page.context["unused_codes"]
+    assert len(recovery_codes) == 10
+
+    client.post(reverse("account_logout"))
+    response = _login(client, "olga@example.com")
+    assert response.status_code == 302
+    assert response.url == reverse("mfa_authenticate")
+    wrong = client.post(reverse("mfa_authenticate"), {"code": "000000"})
+    assert wrong.status_code == 200
+    assert client.get(reverse("home")).status_code == 302  # still not signed in
+
+    assert client.post(reverse("mfa_authenticate"), {"code": recovery_codes[0]}).status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+
+    # A recovery code works once.
+    client.post(reverse("account_logout"))
+    _login(client, "olga@example.com")
+    again = client.post(reverse("mfa_authenticate"), {"code": recovery_codes[0]})
+    assert again.status_code == 200
+
+
+def test_firm_requiring_mfa_sends_approvers_without_it_to_set_it_up(client, firm_a):
+    firm_a.firm.require_mfa = True
+    firm_a.firm.save()
+    dashboard = reverse("firm_dashboard", args=[firm_a.firm.slug])
+
+    client.force_login(firm_a.member(Role.APPROVER).user)
+    response = client.get(dashboard)
+    assert response.status_code == 302
+    assert response.url == reverse("mfa_required", args=[firm_a.firm.slug])
+    assert "two-factor" in client.get(response.url).content.decode()
+
+    # Preparers and viewers are not covered by the requirement.
+    client.force_login(firm_a.member(Role.VIEWER).user)
+    assert client.get(dashboard).status_code == 200
+
+
+def test_owner_with_totp_passes_the_firm_mfa_requirement(client, firm_a):
+    firm_a.firm.require_mfa = True
+    firm_a.firm.save()
+    owner = firm_a.member(Role.OWNER).user
+    Authenticator.objects.create(user=owner, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client.force_login(owner)
+    assert client.get(reverse("firm_dashboard", args=[firm_a.firm.slug])).status_code == 200

@@ -1,0 +1,130 @@
+"""The cross-firm sweep: every route that names a firm or an object is asked, by a member of firm
+A, for firm B's firm or objects, and must answer 404 (403 where the route is not object-scoped).
+
+New routes are swept without editing this file: their URL parameters are filled from
+OBJECT_FACTORIES. A route whose parameter has no factory fails the test until one is added, or
+the route is listed in EXCLUDED with the reason it is left out.
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tenants.roles import Role
+from tests.conftest import FirmCast
+
+# URL parameter -> how to get firm B's value for it.
+OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
+    "membership_id": lambda cast: cast.member(Role.VIEWER).pk,
+    "invitation_id": lambda cast: _invitation(cast).pk,
+    "organisation_id": lambda cast: cast.organisation.pk,
+}
+
+# Routes deliberately left out, by route name or by route prefix, with the reason.
+EXCLUDED: dict[str, str] = {
+    "invitation_accept": "the firm comes from the single-use token, not the URL; "
+    "tests/tenants/test_invitations.py covers it",
+    "prefix:accounts/": "django-allauth's per-user sign-in routes (tokens and keys); no firm data",
+    "prefix:staff/": "Django admin: staff only, unscoped by design",
+}
+
+
+def _invitation(cast: FirmCast):
+    from tenants import services
+
+    invitation, _token = services.invitation_create(
+        firm=cast.firm,
+        actor=cast.member(Role.OWNER),
+        email=f"invitee-{cast.firm.slug}@example.com",
+        role=Role.VIEWER,
+        send=False,
+    )
+    return invitation
+
+
+@dataclass
+class Route:
+    name: str
+    route: str
+    params: list[str]
+
+
+def _walk(patterns, prefix: str = "", namespace: str = "") -> Iterator[Route]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), ns)
+        elif isinstance(pattern, URLPattern):
+            route = prefix + str(pattern.pattern)
+            params = (
+                list(pattern.pattern.converters) if hasattr(pattern.pattern, "converters") else []
+            )
+            if not params:
+                params = list(pattern.pattern.regex.groupindex)
+            name = f"{namespace}{pattern.name}" if pattern.name else route
+            yield Route(name=name, route=route, params=params)
+
+
+def _excluded_reason(route: Route) -> str | None:
+    if route.name in EXCLUDED:
+        return EXCLUDED[route.name]
+    for key, reason in EXCLUDED.items():
+        if key.startswith("prefix:") and route.route.startswith(key.removeprefix("prefix:")):
+            return reason
+    return None
+
+
+ALL_ROUTES = list(_walk(get_resolver().url_patterns))
+SWEPT = [r for r in ALL_ROUTES if r.params and _excluded_reason(r) is None]
+
+
+def test_every_exclusion_names_a_route_that_exists():
+    names = {r.name for r in ALL_ROUTES}
+    for key in EXCLUDED:
+        if key.startswith("prefix:"):
+            prefix = key.removeprefix("prefix:")
+            assert any(r.route.startswith(prefix) for r in ALL_ROUTES), f"stale exclusion {key}"
+        else:
+            assert key in names, f"EXCLUDED names {key!r}, which is no longer a route"
+
+
+def test_the_sweep_covers_the_firm_routes():
+    assert {"firm_dashboard", "membership_change_role", "invitation_revoke"} <= {
+        r.name for r in SWEPT
+    }
+
+
+def _url(route: Route, values: dict[str, object]) -> str:
+    url = "/" + route.route
+    for param in route.params:
+        url = re.sub(rf"<(?:\w+:)?{param}>", str(values[param]), url)
+    return url
+
+
+@pytest.mark.parametrize("route", SWEPT, ids=[r.name for r in SWEPT])
+def test_firm_a_member_cannot_reach_firm_b(client, firm_a, firm_b, route):
+    missing = [p for p in route.params if p != "firm_slug" and p not in OBJECT_FACTORIES]
+    assert not missing, (
+        f"Route {route.name} ({route.route}) takes {missing}: add a factory to OBJECT_FACTORIES "
+        "or list the route in EXCLUDED with a reason."
+    )
+    client.force_login(firm_a.member(Role.OWNER).user)
+    object_params = [p for p in route.params if p != "firm_slug"]
+    values = {p: OBJECT_FACTORIES[p](firm_b) for p in object_params}
+    # With objects in the URL, firm A's own slug: the object lookup itself must refuse.
+    # With only a firm in the URL, firm B's slug: the membership check must refuse.
+    values["firm_slug"] = firm_a.firm.slug if object_params else firm_b.firm.slug
+    url = _url(route, values)
+
+    statuses = {}
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        statuses[method] = response.status_code
+        assert firm_b.firm.name not in response.content.decode(errors="ignore"), (method, url)
+        assert firm_b.organisation.name not in response.content.decode(errors="ignore")
+    expected = {404} if object_params else {403, 404}
+    assert set(statuses.values()) <= expected | {405}, (url, statuses)
+    assert set(statuses.values()) & expected, (url, statuses)
