@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "simple_history",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tenants",
     "integrations",
     "budgeting",
@@ -251,13 +252,25 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Xero: production and the sandbox differ only by these base URLs.
-XERO_CLIENT_ID = env("XERO_CLIENT_ID", "sandbox-client")
-XERO_CLIENT_SECRET = env("XERO_CLIENT_SECRET", "sandbox-secret")
-XERO_AUTHORIZE_URL = env("XERO_AUTHORIZE_URL", "https://login.xero.com/identity/connect/authorize")
-XERO_TOKEN_URL = env("XERO_TOKEN_URL", "https://identity.xero.com/connect/token")
-XERO_REVOCATION_URL = env("XERO_REVOCATION_URL", "https://identity.xero.com/connect/revocation")
-XERO_CONNECTIONS_URL = env("XERO_CONNECTIONS_URL", "https://api.xero.com/connections")
-XERO_API_URL = env("XERO_API_URL", "https://api.xero.com/api.xro/2.0")
+# "inprocess" serves the Xero sandbox inside this process (the zero-setup demo).
+XERO_TRANSPORT = env("XERO_TRANSPORT", "inprocess" if DEBUG else "http")
+# Point every Xero URL at a sandbox (`manage.py xero_sandbox serve`) by setting only this.
+XERO_SANDBOX_URL = env(
+    "XERO_SANDBOX_URL", f"{SITE_URL}/xero-sandbox" if XERO_TRANSPORT == "inprocess" else ""
+).rstrip("/")
+# Xero's identity paths (identity.xero.com/connect/...) sit under /identity/ in the sandbox.
+_identity = f"{XERO_SANDBOX_URL}/identity" if XERO_SANDBOX_URL else "https://identity.xero.com"
+_api = XERO_SANDBOX_URL or "https://api.xero.com"
+XERO_CLIENT_ID = env("XERO_CLIENT_ID", "sandbox-client-id")
+XERO_CLIENT_SECRET = env("XERO_CLIENT_SECRET", "sandbox-client-secret")
+XERO_AUTHORIZE_URL = env(
+    "XERO_AUTHORIZE_URL",
+    f"{XERO_SANDBOX_URL or 'https://login.xero.com'}/identity/connect/authorize",
+)
+XERO_TOKEN_URL = env("XERO_TOKEN_URL", f"{_identity}/connect/token")
+XERO_REVOCATION_URL = env("XERO_REVOCATION_URL", f"{_identity}/connect/revocation")
+XERO_CONNECTIONS_URL = env("XERO_CONNECTIONS_URL", f"{_api}/connections")
+XERO_API_URL = env("XERO_API_URL", f"{_api}/api.xro/2.0")
 XERO_WEBHOOK_KEY = env("XERO_WEBHOOK_KEY", "")
 XERO_SCOPES = env(
     "XERO_SCOPES",
@@ -271,20 +284,57 @@ XERO_RATE_LIMIT_PER_MINUTE = envint("XERO_RATE_LIMIT_PER_MINUTE", 60)
 XERO_RATE_LIMIT_CONCURRENT = envint("XERO_RATE_LIMIT_CONCURRENT", 5)
 XERO_RATE_LIMIT_PER_DAY = envint("XERO_RATE_LIMIT_PER_DAY", 5000)
 XERO_RATE_LIMIT_WINDOW_SECONDS = float(env("XERO_RATE_LIMIT_WINDOW_SECONDS", "60"))
-# "inprocess" serves the Xero sandbox inside this process (the demo, when no URLs are set).
-XERO_TRANSPORT = env("XERO_TRANSPORT", "inprocess" if DEBUG else "http")
 
+# The partner API (tenants/api/). The firm comes from the key (/api/v1/) or, for signed-in
+# people, from the URL (/f/<firm>/api/v1/); see tenants/api/__init__.py.
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenants.api.permissions.FirmPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["tenants.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env("API_THROTTLE_RATE_KEY", "1200/min"),
+        "api_session": env("API_THROTTLE_RATE_SESSION", "300/min"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "tenants.api.pagination.FirmCursorPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "tenants.api.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": f"{SITE_NAME} partner API",
+    "DESCRIPTION": (
+        "Budgets, actuals and approvals of a firm's client organisations. Authenticate with a "
+        "firm's API key: `Authorization: Bearer <key>`; the firm is always the key's firm. "
+        "Lists use cursor pagination (follow `next`). Errors share one format: "
+        '`{"error": {"code", "message", "fields"}}`. Large reads send an ETag; send it back as '
+        "If-None-Match to get 304 when nothing changed. Signed-in people can call the same "
+        "endpoints at `/f/<firm_slug>/api/v1/...`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs describe no firm's data: readable without a key.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "AUTHENTICATION_WHITELIST": ["tenants.api.authentication.ApiKeyAuthentication"],
+    "PREPROCESSING_HOOKS": ["tenants.api.schema.preprocess_key_routes_only"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tenants.api.schema.postprocess_errors_and_etags",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Docs assets come from drf-spectacular-sidecar, served as our own static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": False},
 }
 
 LOGGING = {

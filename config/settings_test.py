@@ -18,6 +18,9 @@ _TEST_ENV = {
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     "SITE_URL": "http://testserver",
     "XERO_TRANSPORT": "http",
+    # Tests hand the client an in-process sandbox transport; the host is never resolved.
+    "XERO_SANDBOX_URL": "http://xero-sandbox.test",
+    "XERO_WEBHOOK_KEY": "sandbox-webhook-key",
 }
 for _name, _value in _TEST_ENV.items():
     os.environ.setdefault(_name, _value)

@@ -68,5 +68,5 @@ class InvitationAdmin(UnscopedAdmin):
 
 @admin.register(ClientOrganisation)
 class ClientOrganisationAdmin(UnscopedAdmin):
-    list_display = ["name", "firm", "xero_tenant_id", "base_currency"]
+    list_display = ["name", "firm", "base_currency"]
     search_fields = ["name"]

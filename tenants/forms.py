@@ -1,5 +1,6 @@
 from django import forms
 
+from tenants.models import ApiKey, Membership
 from tenants.roles import Role
 
 
@@ -33,3 +34,35 @@ class ClientOrganisationForm(forms.Form):
         if len(code) != 3 or not code.isalpha():
             raise forms.ValidationError("Use a three-letter ISO currency code, such as NZD.")
         return code
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, label="Name", help_text="Who or what uses the key, e.g. “Practice dashboard”."
+    )
+    scopes = forms.MultipleChoiceField(
+        choices=ApiKey.Scope.choices,
+        initial=[ApiKey.Scope.READ],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Write and approve include read.",
+    )
+    member = forms.ModelChoiceField(
+        queryset=Membership.objects.none(),
+        required=False,
+        label="Acts for member",
+        help_text="Required for approve: approvals through the key count as this member's.",
+    )
+    expires_on = forms.DateField(
+        required=False,
+        label="Expires on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Leave empty for a key that lasts until revoked.",
+    )
+
+    def __init__(self, *args, members=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if members is not None:
+            self.fields["member"].queryset = members
+        self.fields["member"].label_from_instance = (
+            lambda m: f"{m.user.email} ({m.get_role_display()})"
+        )

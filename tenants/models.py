@@ -132,8 +132,6 @@ class ClientOrganisation(models.Model):
     firm = models.ForeignKey(Firm, on_delete=models.CASCADE, related_name="client_organisations")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
-    # Xero's tenant id (= OrganisationID) once linked.
-    xero_tenant_id = models.CharField(max_length=64, blank=True, default="")
     base_currency = models.CharField(max_length=3, default="NZD")
     created_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True)
@@ -143,13 +141,58 @@ class ClientOrganisation(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["firm", "xero_tenant_id"],
-                condition=~models.Q(xero_tenant_id=""),
-                name="client_organisation_unique_xero_tenant",
-            )
-        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApiKey(models.Model):
+    """A firm's key to the partner API. Only a hash is stored; the key is shown once.
+
+    The firm of every API request is this key's firm. A key with the approve scope names the
+    member it approves as, so that segregation of duties applies to a person, not to a key.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Write drafts"
+        APPROVE = "approve", "Approve"
+
+    firm = models.ForeignKey(Firm, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    # The public part of the key, shown in lists so a key can be recognised without its secret.
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    # A JSON list rather than an ArrayField so the SQLite demo works too.
+    scopes = models.JSONField(default=list)
+    # A removed member's keys stop approving (the approve scope needs a member) but stay listed.
+    member = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="api_keys"
+    )
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = FirmScopedManager()
+    # Use is recorded on the row itself; history keeps who made, changed and revoked the key.
+    history = HistoricalRecords(excluded_fields=["last_used_at"])
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}) of {self.firm}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes

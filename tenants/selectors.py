@@ -34,8 +34,11 @@ def invitation_list_pending(*, firm: Firm) -> list[Invitation]:
     return [invitation for invitation in invitations if invitation.is_pending]
 
 
-def client_organisation_list(*, firm: Firm) -> QuerySet[ClientOrganisation]:
-    return ClientOrganisation.objects.for_firm(firm).filter(archived_at__isnull=True)
+def client_organisation_list(
+    *, firm: Firm, include_archived: bool = False
+) -> QuerySet[ClientOrganisation]:
+    organisations = ClientOrganisation.objects.for_firm(firm)
+    return organisations if include_archived else organisations.filter(archived_at__isnull=True)
 
 
 def user_has_mfa(*, user: User) -> bool:

@@ -198,10 +198,10 @@ def firm_update_settings(*, firm: Firm, name: str, require_mfa: bool) -> Firm:
 
 @transaction.atomic
 def client_organisation_create(
-    *, firm: Firm, name: str, base_currency: str = "NZD", xero_tenant_id: str = ""
+    *, firm: Firm, name: str, base_currency: str = "NZD"
 ) -> ClientOrganisation:
     organisation = ClientOrganisation.objects.for_firm(firm).create(
-        firm=firm, name=name.strip(), base_currency=base_currency, xero_tenant_id=xero_tenant_id
+        firm=firm, name=name.strip(), base_currency=base_currency
     )
     update_change_reason(organisation, "Client organisation created")
     return organisation

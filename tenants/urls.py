@@ -5,7 +5,6 @@ from tenants import views
 urlpatterns = [
     path("firms/new/", views.firm_create, name="firm_create"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
-    path("f/<slug:firm_slug>/", views.firm_dashboard, name="firm_dashboard"),
     path("f/<slug:firm_slug>/mfa-required/", views.mfa_required, name="mfa_required"),
     path("f/<slug:firm_slug>/settings/", views.firm_settings, name="firm_settings"),
     path(
@@ -29,5 +28,14 @@ urlpatterns = [
         "f/<slug:firm_slug>/invitations/<int:invitation_id>/revoke/",
         views.invitation_revoke,
         name="invitation_revoke",
+    ),
+]
+
+urlpatterns += [
+    path("f/<slug:firm_slug>/api-keys/", views.api_key_list, name="api_key_list"),
+    path(
+        "f/<slug:firm_slug>/api-keys/<int:api_key_id>/revoke/",
+        views.api_key_revoke,
+        name="api_key_revoke",
     ),
 ]

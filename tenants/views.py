@@ -1,19 +1,24 @@
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_POST
 
-from tenants import selectors, services
+from tenants import api_keys, selectors, services
 from tenants.forms import (
+    ApiKeyForm,
     ClientOrganisationForm,
     FirmCreateForm,
     FirmSettingsForm,
     InvitationForm,
     RoleForm,
 )
-from tenants.models import Invitation, Membership
+from tenants.models import ApiKey, Invitation, Membership
 from tenants.roles import Action, Role, role_allows
 from tenants.scoping import FirmRequest, firm_view, get_firm_object_or_404
 
@@ -41,12 +46,6 @@ def firm_create(request: HttpRequest) -> HttpResponse:
     firm = services.firm_create(name=form.cleaned_data["name"], owner=request.user)
     messages.success(request, f"{firm.name} is ready. Add a client or connect Xero next.")
     return redirect("firm_dashboard", firm_slug=firm.slug)
-
-
-@firm_view(Action.VIEW)
-def firm_dashboard(request: FirmRequest) -> HttpResponse:
-    organisations = selectors.client_organisation_list(firm=request.firm)
-    return render(request, "tenants/dashboard.html", {"organisations": organisations})
 
 
 @firm_view(Action.MANAGE_CLIENTS)
@@ -175,3 +174,57 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, f"Welcome to {membership.firm.name}.")
         return redirect("firm_dashboard", firm_slug=membership.firm.slug)
     return render(request, "tenants/invitation.html", {"invitation": invitation, "user": user})
+
+
+def _api_key_page(request: FirmRequest, form: ApiKeyForm, new_key=None, status: int = 200):
+    context = {
+        "api_keys": api_keys.api_key_list(firm=request.firm),
+        "form": form,
+        "new_key": new_key,
+    }
+    response = render(request, "tenants/api_keys.html", context, status=status)
+    if new_key is not None:
+        # The page holds a secret shown only this once: keep it out of every cache.
+        patch_cache_control(response, no_store=True, private=True)
+    return response
+
+
+@firm_view(Action.MANAGE_API_KEYS)
+def api_key_list(request: FirmRequest) -> HttpResponse:
+    """The firm's API keys, and the form that creates one (GET shows, POST creates)."""
+    members = api_keys.api_key_member_choices(firm=request.firm)
+    form = ApiKeyForm(request.POST or None, members=members)
+    if request.method != "POST":
+        return _api_key_page(request, form)
+    if form.is_valid():
+        expires_on = form.cleaned_data["expires_on"]
+        expires_at = (
+            dt.datetime.combine(expires_on, dt.time.max, tzinfo=timezone.get_current_timezone())
+            if expires_on
+            else None
+        )
+        try:
+            new_key = api_keys.api_key_create(
+                firm=request.firm,
+                actor=request.membership,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                member=form.cleaned_data["member"],
+                expires_at=expires_at,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error("expires_on" if field == "expires_at" else field, errors)
+        else:
+            # Shown on this response only (no redirect): the key is never stored unhashed.
+            return _api_key_page(request, ApiKeyForm(members=members), new_key=new_key)
+    return _api_key_page(request, form, status=400)
+
+
+@firm_view(Action.MANAGE_API_KEYS)
+@require_POST
+def api_key_revoke(request: FirmRequest, api_key_id: int) -> HttpResponse:
+    api_key = get_firm_object_or_404(ApiKey, firm=request.firm, pk=api_key_id)
+    api_keys.api_key_revoke(api_key=api_key, actor=request.membership)
+    messages.success(request, f"Revoked the key “{api_key.name}” ({api_key.prefix}).")
+    return redirect("api_key_list", firm_slug=request.firm.slug)

@@ -45,11 +45,19 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
-    # Login rate limits and TOTP replay guards live in the cache (Redis); start each test clean.
-    from django.core.cache import cache
+def _clear_cache(settings):
+    """Login rate limits and TOTP replay guards live in the cache (Redis): start each test clean.
 
-    cache.clear()
+    Only the cache's own keys go: Django's cache.clear() would FLUSHDB, taking the shared Xero
+    rate limiter's and Celery's keys with it.
+    """
+    import redis
+
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    connection = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(connection.scan_iter(f"{prefix}:*", count=1000))
+    if keys:
+        connection.delete(*keys)
     yield
 
 

@@ -42,3 +42,20 @@ def membership_create(*, firm: Firm, user: User | None = None, role: str = Role.
 def client_organisation_create(*, firm: Firm, name: str = "Harbour Lane Café", **fields):
     with scopes_disabled():
         return ClientOrganisation.objects.create(firm=firm, name=name, **fields)
+
+
+def api_key_create(*, firm: Firm, scopes=("read",), member: Membership | None = None, **fields):
+    """A key of `firm`, made by its owner. Returns (ApiKey, the key to send)."""
+    from tenants.api_keys import api_key_create as create
+
+    with scopes_disabled():
+        owner = Membership.objects.filter(firm=firm, role=Role.OWNER).first()
+    new = create(
+        firm=firm,
+        actor=owner,
+        name=fields.pop("name", "Test key"),
+        scopes=list(scopes),
+        member=member,
+        **fields,
+    )
+    return new.api_key, new.key

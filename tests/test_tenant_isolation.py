@@ -13,14 +13,19 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from tenants.models import ApiKey
 from tenants.roles import Role
 from tests.conftest import FirmCast
+from tests.factories import api_key_create
 
 # URL parameter -> how to get firm B's value for it.
 OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     "membership_id": lambda cast: cast.member(Role.VIEWER).pk,
     "invitation_id": lambda cast: _invitation(cast).pk,
     "organisation_id": lambda cast: cast.organisation.pk,
+    "organisation_public_id": lambda cast: cast.organisation.public_id,
+    "api_key_id": lambda cast: api_key_create(firm=cast.firm)[0].pk,
+    "connection_id": lambda cast: _xero_connection(cast).pk,
 }
 
 # Routes deliberately left out, by route name or by route prefix, with the reason.
@@ -45,6 +50,19 @@ def _invitation(cast: FirmCast):
     return invitation
 
 
+def _xero_connection(cast: FirmCast):
+    import datetime as dt
+
+    from integrations.models import XeroConnection
+
+    return XeroConnection.objects.for_firm(cast.firm).create(
+        firm=cast.firm,
+        access_token="secret-access",
+        refresh_token="secret-refresh",
+        access_token_expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+    )
+
+
 @dataclass
 class Route:
     name: str
@@ -59,9 +77,8 @@ def _walk(patterns, prefix: str = "", namespace: str = "") -> Iterator[Route]:
             yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), ns)
         elif isinstance(pattern, URLPattern):
             route = prefix + str(pattern.pattern)
-            params = (
-                list(pattern.pattern.converters) if hasattr(pattern.pattern, "converters") else []
-            )
+            # From the whole route, so parameters of an include()'s prefix count too.
+            params = re.findall(r"<(?:\w+:)?(\w+)>", route)
             if not params:
                 params = list(pattern.pattern.regex.groupindex)
             name = f"{namespace}{pattern.name}" if pattern.name else route
@@ -77,8 +94,18 @@ def _excluded_reason(route: Route) -> str | None:
     return None
 
 
+# The partner API's key routes take the firm from the key, not the URL: swept with a key below.
+KEY_API_PREFIX = "api/v1/"
+
 ALL_ROUTES = list(_walk(get_resolver().url_patterns))
-SWEPT = [r for r in ALL_ROUTES if r.params and _excluded_reason(r) is None]
+SWEPT = [
+    r
+    for r in ALL_ROUTES
+    if r.params and _excluded_reason(r) is None and not r.route.startswith(KEY_API_PREFIX)
+]
+KEY_SWEPT = [
+    r for r in ALL_ROUTES if r.route.startswith(KEY_API_PREFIX) and _excluded_reason(r) is None
+]
 
 
 def test_every_exclusion_names_a_route_that_exists():
@@ -95,6 +122,10 @@ def test_the_sweep_covers_the_firm_routes():
     assert {"firm_dashboard", "membership_change_role", "invitation_revoke"} <= {
         r.name for r in SWEPT
     }
+    assert {"firm_api:organisation_list", "firm_api:organisation_detail"} <= {
+        r.name for r in SWEPT
+    }
+    assert {"api:organisation_list", "api:organisation_detail"} <= {r.name for r in KEY_SWEPT}
 
 
 def _url(route: Route, values: dict[str, object]) -> str:
@@ -128,3 +159,31 @@ def test_firm_a_member_cannot_reach_firm_b(client, firm_a, firm_b, route):
     expected = {404} if object_params else {403, 404}
     assert set(statuses.values()) <= expected | {405}, (url, statuses)
     assert set(statuses.values()) & expected, (url, statuses)
+
+
+@pytest.mark.parametrize("route", KEY_SWEPT, ids=[r.name for r in KEY_SWEPT])
+def test_firm_a_api_key_cannot_reach_firm_b(client, firm_a, firm_b, route):
+    """Every /api/v1/ route, asked with firm A's key (every scope) for firm B's objects."""
+    missing = [p for p in route.params if p not in OBJECT_FACTORIES]
+    assert not missing, (
+        f"Route {route.name} ({route.route}) takes {missing}: add a factory to OBJECT_FACTORIES "
+        "or list the route in EXCLUDED with a reason."
+    )
+    _api_key, key = api_key_create(
+        firm=firm_a.firm, scopes=ApiKey.Scope.values, member=firm_a.member(Role.OWNER)
+    )
+    url = _url(route, {p: OBJECT_FACTORIES[p](firm_b) for p in route.params})
+    headers = {"Authorization": f"Bearer {key}"}
+
+    statuses = {}
+    for method in ("get", "post"):
+        response = getattr(client, method)(url, headers=headers)
+        statuses[method] = response.status_code
+        body = response.content.decode(errors="ignore")
+        assert firm_b.firm.name not in body, (method, url)
+        assert firm_b.organisation.name not in body, (method, url)
+        assert str(firm_b.organisation.public_id) not in body, (method, url)
+        assert response.status_code < 500, (method, url, body[:500])
+    if route.params:
+        assert set(statuses.values()) <= {404, 405}, (url, statuses)
+        assert 404 in statuses.values(), (url, statuses)

@@ -1,0 +1,101 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from integrations.forms import NEW, SKIP, TenantLinkForm
+from integrations.models import XeroConnection, XeroTenant
+from integrations.xero import oauth
+from integrations.xero.errors import XeroError
+from tenants.models import ClientOrganisation, Firm
+from tenants.roles import Action, role_allows
+from tenants.scoping import FirmRequest, firm_view, get_firm_object_or_404
+from tenants.selectors import client_organisation_list, membership_for_user
+
+_NONCES = "xero_oauth_nonces"
+
+
+@firm_view(Action.CONNECT_XERO)
+@require_POST
+def xero_connect(request: FirmRequest) -> HttpResponse:
+    url, nonce = oauth.xero_authorize_url(firm=request.firm, user=request.user)
+    # The session keeps only the CSRF nonce; the firm travels in the signed state.
+    request.session[_NONCES] = [*request.session.get(_NONCES, [])[-4:], nonce]
+    return redirect(url)
+
+
+@login_required
+def xero_callback(request: HttpRequest) -> HttpResponse:
+    try:
+        state = oauth.xero_state_read(state=request.GET.get("state", ""))
+    except XeroError as exc:
+        messages.error(request, str(exc))
+        return redirect("home")
+    nonces = request.session.get(_NONCES, [])
+    if state.user_id != request.user.pk or state.nonce not in nonces:
+        messages.error(
+            request, "This Xero reply was for another sign-in. Start Connect Xero again."
+        )
+        return redirect("home")
+    request.session[_NONCES] = [n for n in nonces if n != state.nonce]
+    firm = Firm.objects.filter(pk=state.firm_id).first()
+    membership = membership_for_user(user=request.user, firm_slug=firm.slug) if firm else None
+    if membership is None or not role_allows(membership.role, Action.CONNECT_XERO):
+        raise Http404("No such firm.")
+
+    error = request.GET.get("error")
+    if error:
+        if error == "access_denied":
+            messages.info(request, "Xero connection cancelled; nothing was changed.")
+        else:
+            messages.error(request, f"Xero did not connect ({error}). Try Connect Xero again.")
+        return redirect("firm_dashboard", firm_slug=firm.slug)
+    try:
+        connection = oauth.xero_connection_create_from_code(
+            firm=firm, user=request.user, code=request.GET.get("code", "")
+        )
+    except XeroError as exc:
+        messages.error(request, f"Xero did not connect: {exc}. Try Connect Xero again.")
+        return redirect("firm_dashboard", firm_slug=firm.slug)
+    return redirect("xero_connection_link", firm_slug=firm.slug, connection_id=connection.pk)
+
+
+@firm_view(Action.CONNECT_XERO)
+def xero_connection_link(request: FirmRequest, connection_id: int) -> HttpResponse:
+    connection = get_firm_object_or_404(XeroConnection, firm=request.firm, pk=connection_id)
+    tenants = XeroTenant.objects.for_firm(request.firm).filter(
+        connection=connection, status=XeroTenant.Status.CONNECTED
+    )
+    organisations = list(client_organisation_list(firm=request.firm))
+    form = TenantLinkForm(request.POST or None, tenants=tenants, organisations=organisations)
+    if request.method == "POST" and form.is_valid():
+        linked = 0
+        for tenant, choice in form.links():
+            if choice == SKIP:
+                continue
+            organisation = (
+                None
+                if choice == NEW
+                else get_firm_object_or_404(ClientOrganisation, firm=request.firm, pk=choice)
+            )
+            oauth.xero_tenant_link(tenant=tenant, client_organisation=organisation)
+            linked += 1
+        messages.success(request, f"Linked {linked} Xero organisation{'s' if linked != 1 else ''}.")
+        return redirect("firm_dashboard", firm_slug=request.firm.slug)
+    return render(
+        request, "integrations/connection_link.html", {"form": form, "connection": connection}
+    )
+
+
+@firm_view(Action.CONNECT_XERO)
+@require_POST
+def xero_connection_disconnect(request: FirmRequest, connection_id: int) -> HttpResponse:
+    connection = get_firm_object_or_404(XeroConnection, firm=request.firm, pk=connection_id)
+    try:
+        oauth.xero_connection_revoke(connection=connection)
+    except XeroError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    messages.success(request, "Disconnected from Xero. Synced data is kept.")
+    return redirect("firm_dashboard", firm_slug=request.firm.slug)

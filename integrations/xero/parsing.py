@@ -1,0 +1,477 @@
+"""Typed parsing of Xero's payloads: MS dates, string amounts, and Xero's variations in shape.
+
+Every parser takes the endpoint name so a bad payload is reported as "Xero Budgets/{id}:
+Budgets[0].BudgetLines[3].BudgetBalances[2].Amount: not a number ('n/a')" and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from integrations.xero.errors import XeroPayloadError
+
+CENT = Decimal("0.01")
+_MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+
+
+class _Reader:
+    """Reads fields of one object, naming the path in any error."""
+
+    def __init__(self, endpoint: str, data: Any, path: str):
+        if not isinstance(data, dict):
+            raise XeroPayloadError(
+                endpoint, path or "(body)", f"expected an object, got {_kind(data)}"
+            )
+        self.endpoint, self.data, self.path = endpoint, data, path
+
+    def _where(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def raw(self, name: str, *, required: bool = True) -> Any:
+        value = self.data.get(name)
+        if value is None and required:
+            problem = "missing" if name not in self.data else "null"
+            raise XeroPayloadError(self.endpoint, self._where(name), problem)
+        return value
+
+    def str(self, name: str, *, required: bool = True, default: str = "") -> str:
+        value = self.raw(name, required=required)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise XeroPayloadError(
+                self.endpoint, self._where(name), f"expected text, got {_kind(value)}"
+            )
+        return value
+
+    def int(self, name: str, *, required: bool = True) -> int | None:
+        value = self.raw(name, required=required)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError) as exc:
+            raise XeroPayloadError(
+                self.endpoint, self._where(name), f"not a whole number ({value!r})"
+            ) from exc
+
+    def money(self, name: str, *, required: bool = True) -> Decimal | None:
+        value = self.raw(name, required=required)
+        if value is None or value == "":
+            if required:
+                raise XeroPayloadError(self.endpoint, self._where(name), "empty")
+            return None
+        return parse_money(value, endpoint=self.endpoint, where=self._where(name))
+
+    def msdate(self, name: str, *, required: bool = True) -> dt.datetime | None:
+        value = self.raw(name, required=required)
+        if value is None:
+            return None
+        return parse_xero_datetime(value, endpoint=self.endpoint, where=self._where(name))
+
+    def list(self, name: str, *, required: bool = False) -> list[Any]:
+        value = self.raw(name, required=required)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise XeroPayloadError(
+                self.endpoint, self._where(name), f"expected a list, got {_kind(value)}"
+            )
+        return value
+
+    def child(self, value: Any, suffix: str) -> _Reader:
+        return _Reader(self.endpoint, value, self._where(suffix))
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def parse_money(value: Any, *, endpoint: str, where: str) -> Decimal:
+    """Xero sends amounts as numbers or as strings ("9608.0000", "1,234.50" in reports)."""
+    if isinstance(value, bool):
+        raise XeroPayloadError(endpoint, where, f"not a number ({value!r})")
+    text = str(value).replace(",", "").strip()
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise XeroPayloadError(endpoint, where, f"not a number ({value!r})") from exc
+    if not amount.is_finite():
+        raise XeroPayloadError(endpoint, where, f"not a finite number ({value!r})")
+    return amount.quantize(CENT)
+
+
+def parse_xero_datetime(value: Any, *, endpoint: str, where: str) -> dt.datetime:
+    """MS JSON dates (/Date(1573755038314+0000)/) and ISO strings ("2017-08-14T01:18:26.74")."""
+    if not isinstance(value, str):
+        raise XeroPayloadError(endpoint, where, f"expected a date, got {_kind(value)}")
+    match = _MS_DATE.match(value)
+    if match:
+        millis = int(match.group(1))
+        return dt.datetime.fromtimestamp(millis / 1000, tz=dt.UTC)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise XeroPayloadError(endpoint, where, f"not a date ({value!r})") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _period(value: str, *, endpoint: str, where: str) -> dt.date:
+    # BudgetBalance.Period is "YYYY-MM" with no day (xero-python PR #58).
+    match = re.match(r"^(\d{4})-(\d{2})", value or "")
+    if not match:
+        raise XeroPayloadError(endpoint, where, f"not a YYYY-MM period ({value!r})")
+    return dt.date(int(match.group(1)), int(match.group(2)), 1)
+
+
+# --- Shapes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class XeroOrganisation:
+    organisation_id: str
+    name: str
+    base_currency: str
+    country_code: str
+    timezone: str
+    financial_year_end_day: int
+    financial_year_end_month: int
+    period_lock_date: dt.date | None
+    end_of_year_lock_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class XeroAccount:
+    account_id: str
+    code: str
+    name: str
+    type: str
+    account_class: str
+    status: str
+    updated_utc: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class XeroTrackingOption:
+    option_id: str
+    name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class XeroTrackingCategory:
+    category_id: str
+    name: str
+    status: str
+    options: tuple[XeroTrackingOption, ...]
+
+
+@dataclass(frozen=True)
+class XeroBudgetBalance:
+    period: dt.date
+    amount: Decimal
+    notes: str
+
+
+@dataclass(frozen=True)
+class XeroBudgetLine:
+    account_id: str
+    account_code: str
+    balances: tuple[XeroBudgetBalance, ...]
+
+
+@dataclass(frozen=True)
+class XeroBudget:
+    budget_id: str
+    type: str
+    description: str
+    updated_utc: dt.datetime | None
+    tracking: tuple[tuple[str, str], ...]  # (TrackingCategoryID, TrackingOptionID)
+    lines: tuple[XeroBudgetLine, ...]
+
+
+@dataclass(frozen=True)
+class ReportAccountRow:
+    account_id: str
+    name: str
+    section: str
+    values: tuple[Decimal, ...]
+
+
+@dataclass(frozen=True)
+class ProfitAndLoss:
+    """A P&L report: account rows and the report's own summary rows, one value per column."""
+
+    columns: tuple[str, ...]
+    rows: tuple[ReportAccountRow, ...]
+    # Summary rows by title ("Total Income", "Gross Profit", "NET PROFIT", ...).
+    totals: dict[str, tuple[Decimal, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class XeroTransactionLine:
+    """One line of an invoice, credit note or bank transaction, as the variance drivers use it."""
+
+    document_type: str
+    document_id: str
+    document_number: str
+    line_id: str
+    date: dt.date
+    contact_id: str
+    contact_name: str
+    account_id: str
+    account_code: str
+    description: str
+    line_amount: Decimal
+    currency_code: str
+    currency_rate: Decimal
+    status: str
+    tracking: tuple[tuple[str, str], ...]
+    updated_utc: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: tuple[XeroTransactionLine, ...]
+    document_count: int
+
+
+# --- Parsers ----------------------------------------------------------------------------------
+
+
+def _list_of(body: Any, key: str, endpoint: str) -> list[Any]:
+    root = _Reader(endpoint, body, "")
+    value = root.raw(key)
+    # The spec example shows Budgets as an object for a single budget; the schema says a list.
+    if isinstance(value, dict):
+        return [value]
+    if not isinstance(value, list):
+        raise XeroPayloadError(endpoint, key, f"expected a list, got {_kind(value)}")
+    return value
+
+
+def parse_organisation(body: Any) -> XeroOrganisation:
+    endpoint = "Organisation"
+    items = _list_of(body, "Organisations", endpoint)
+    if not items:
+        raise XeroPayloadError(endpoint, "Organisations", "empty")
+    r = _Reader(endpoint, items[0], "Organisations[0]")
+    lock = r.msdate("PeriodLockDate", required=False)
+    eoy = r.msdate("EndOfYearLockDate", required=False)
+    return XeroOrganisation(
+        organisation_id=r.str("OrganisationID"),
+        name=r.str("Name"),
+        base_currency=r.str("BaseCurrency"),
+        country_code=r.str("CountryCode", required=False),
+        timezone=r.str("Timezone", required=False),
+        financial_year_end_day=r.int("FinancialYearEndDay"),
+        financial_year_end_month=r.int("FinancialYearEndMonth"),
+        period_lock_date=lock.date() if lock else None,
+        end_of_year_lock_date=eoy.date() if eoy else None,
+    )
+
+
+def parse_accounts(body: Any) -> list[XeroAccount]:
+    endpoint = "Accounts"
+    accounts = []
+    for i, item in enumerate(_list_of(body, "Accounts", endpoint)):
+        r = _Reader(endpoint, item, f"Accounts[{i}]")
+        accounts.append(
+            XeroAccount(
+                account_id=r.str("AccountID"),
+                code=r.str("Code", required=False),
+                name=r.str("Name"),
+                type=r.str("Type"),
+                account_class=r.str("Class", required=False),
+                status=r.str("Status", required=False, default="ACTIVE"),
+                updated_utc=r.msdate("UpdatedDateUTC", required=False),
+            )
+        )
+    return accounts
+
+
+def parse_tracking_categories(body: Any) -> list[XeroTrackingCategory]:
+    endpoint = "TrackingCategories"
+    categories = []
+    for i, item in enumerate(_list_of(body, "TrackingCategories", endpoint)):
+        r = _Reader(endpoint, item, f"TrackingCategories[{i}]")
+        options = []
+        for j, option in enumerate(r.list("Options")):
+            o = r.child(option, f"Options[{j}]")
+            options.append(
+                XeroTrackingOption(
+                    option_id=o.str("TrackingOptionID"),
+                    name=o.str("Name"),
+                    status=o.str("Status", required=False, default="ACTIVE"),
+                )
+            )
+        categories.append(
+            XeroTrackingCategory(
+                category_id=r.str("TrackingCategoryID"),
+                name=r.str("Name"),
+                status=r.str("Status", required=False, default="ACTIVE"),
+                options=tuple(options),
+            )
+        )
+    return categories
+
+
+def parse_budgets(body: Any, *, endpoint: str = "Budgets") -> list[XeroBudget]:
+    budgets = []
+    for i, item in enumerate(_list_of(body, "Budgets", endpoint)):
+        r = _Reader(endpoint, item, f"Budgets[{i}]")
+        tracking = []
+        for j, t in enumerate(r.list("Tracking")):
+            tr = r.child(t, f"Tracking[{j}]")
+            tracking.append((tr.str("TrackingCategoryID"), tr.str("TrackingOptionID")))
+        lines = []
+        for j, line in enumerate(r.list("BudgetLines")):
+            lr = r.child(line, f"BudgetLines[{j}]")
+            balances = []
+            for k, balance in enumerate(lr.list("BudgetBalances")):
+                br = lr.child(balance, f"BudgetBalances[{k}]")
+                # Xero's budgeted figure is Amount; UnitAmount is optional (xero-api-facts §1).
+                amount = br.money("Amount", required=False)
+                if amount is None:
+                    amount = br.money("UnitAmount", required=False)
+                if amount is None:
+                    raise XeroPayloadError(endpoint, br._where("Amount"), "missing")
+                balances.append(
+                    XeroBudgetBalance(
+                        period=_period(
+                            br.str("Period"), endpoint=endpoint, where=br._where("Period")
+                        ),
+                        amount=amount,
+                        notes=br.str("Notes", required=False),
+                    )
+                )
+            lines.append(
+                XeroBudgetLine(
+                    account_id=lr.str("AccountID"),
+                    account_code=lr.str("AccountCode", required=False),
+                    balances=tuple(balances),
+                )
+            )
+        budgets.append(
+            XeroBudget(
+                budget_id=r.str("BudgetID"),
+                type=r.str("Type"),
+                description=r.str("Description", required=False),
+                updated_utc=r.msdate("UpdatedDateUTC", required=False),
+                tracking=tuple(tracking),
+                lines=tuple(lines),
+            )
+        )
+    return budgets
+
+
+def parse_profit_and_loss(body: Any) -> ProfitAndLoss:
+    """Account rows are Rows whose first cell carries an 'account' attribute (AccountID, or
+    FXGROUPID for grouped currency accounts); map by AccountID, never by section title."""
+    endpoint = "Reports/ProfitAndLoss"
+    reports = _list_of(body, "Reports", endpoint)
+    if not reports:
+        raise XeroPayloadError(endpoint, "Reports", "empty")
+    report = _Reader(endpoint, reports[0], "Reports[0]")
+    columns: tuple[str, ...] = ()
+    rows: list[ReportAccountRow] = []
+    totals: dict[str, tuple[Decimal, ...]] = {}
+    for i, section in enumerate(report.list("Rows", required=True)):
+        sr = report.child(section, f"Rows[{i}]")
+        row_type = sr.str("RowType")
+        if row_type == "Header":
+            columns = tuple(
+                sr.child(c, f"Cells[{j}]").str("Value", required=False)
+                for j, c in enumerate(sr.list("Cells"))
+            )[1:]
+            continue
+        title = sr.str("Title", required=False).strip()
+        for j, row in enumerate(sr.list("Rows")):
+            rr = sr.child(row, f"Rows[{j}]")
+            cells = rr.list("Cells")
+            if not cells:
+                continue
+            first = rr.child(cells[0], "Cells[0]")
+            label = first.str("Value", required=False)
+            account_id = next(
+                (
+                    a.get("Value")
+                    for a in first.list("Attributes")
+                    if isinstance(a, dict) and a.get("Id") == "account"
+                ),
+                None,
+            )
+            values = tuple(
+                _cell_amount(rr.child(cell, f"Cells[{k + 1}]"), endpoint)
+                for k, cell in enumerate(cells[1:])
+            )
+            if columns and len(values) != len(columns):
+                raise XeroPayloadError(
+                    endpoint, rr._where("Cells"), f"{len(values)} values for {len(columns)} columns"
+                )
+            if account_id:
+                rows.append(ReportAccountRow(account_id, label, title, values))
+            elif label:
+                totals[label] = values
+    return ProfitAndLoss(columns=columns, rows=tuple(rows), totals=totals)
+
+
+def _cell_amount(cell: _Reader, endpoint: str) -> Decimal:
+    value = cell.raw("Value", required=False)
+    if value in (None, ""):
+        return Decimal("0.00")
+    return parse_money(value, endpoint=endpoint, where=cell._where("Value"))
+
+
+_DOCUMENT_KEYS = {
+    "Invoices": ("Invoices", "InvoiceID", "InvoiceNumber", "LineItems"),
+    "CreditNotes": ("CreditNotes", "CreditNoteID", "CreditNoteNumber", "LineItems"),
+    "BankTransactions": ("BankTransactions", "BankTransactionID", "Reference", "LineItems"),
+}
+
+
+def parse_transaction_page(body: Any, *, endpoint: str) -> Page:
+    key, id_key, number_key, lines_key = _DOCUMENT_KEYS[endpoint]
+    documents = _list_of(body, key, endpoint)
+    lines: list[XeroTransactionLine] = []
+    for i, item in enumerate(documents):
+        r = _Reader(endpoint, item, f"{key}[{i}]")
+        contact = r.child(r.raw("Contact"), "Contact")
+        date = r.msdate("Date")
+        rate = r.money("CurrencyRate", required=False) or Decimal("1")
+        for j, line in enumerate(r.list(lines_key)):
+            lr = r.child(line, f"{lines_key}[{j}]")
+            tracking = tuple(
+                (
+                    lr.child(t, f"Tracking[{k}]").str("TrackingCategoryID"),
+                    lr.child(t, f"Tracking[{k}]").str("TrackingOptionID", required=False),
+                )
+                for k, t in enumerate(lr.list("Tracking"))
+            )
+            lines.append(
+                XeroTransactionLine(
+                    document_type=r.str("Type"),
+                    document_id=r.str(id_key),
+                    document_number=r.str(number_key, required=False),
+                    line_id=lr.str("LineItemID", required=False, default=f"{j}"),
+                    date=date.date(),
+                    contact_id=contact.str("ContactID", required=False),
+                    contact_name=contact.str("Name", required=False),
+                    account_id=lr.str("AccountID", required=False),
+                    account_code=lr.str("AccountCode", required=False),
+                    description=lr.str("Description", required=False),
+                    line_amount=lr.money("LineAmount"),
+                    currency_code=r.str("CurrencyCode", required=False),
+                    currency_rate=rate,
+                    status=r.str("Status", required=False),
+                    tracking=tracking,
+                    updated_utc=r.msdate("UpdatedDateUTC", required=False),
+                )
+            )
+    return Page(items=tuple(lines), document_count=len(documents))

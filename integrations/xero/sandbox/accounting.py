@@ -1,0 +1,261 @@
+"""Accounting API GET endpoints under /api.xro/2.0/ (reports are in reports.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from integrations.xero.sandbox import reports
+from integrations.xero.sandbox.context import ApiContext, Handler
+from integrations.xero.sandbox.msdate import (
+    add_months,
+    month_start,
+    parse_if_modified_since,
+    parse_query_date,
+    period_key,
+)
+from integrations.xero.sandbox.serializers import (
+    OrgIndex,
+    account_json,
+    budget_json,
+    contact_json,
+    organisation_json,
+    tracking_category_json,
+)
+from integrations.xero.sandbox.wsgi import (
+    Request,
+    Response,
+    not_found,
+    validation_error,
+)
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000  # CData's Xero driver documents 1000 as Xero's ceiling (facts §3).
+MAX_BUDGET_MONTHS = 24  # "You can retrieve a maximum of 24 months of data in a single request."
+
+
+def route(subpath: str) -> tuple[str, Handler] | None:
+    """(endpoint name for scopes, counters and faults; handler) for a path after /api.xro/2.0/.
+
+    Xero's paths are case-insensitive, so matching is too.
+    """
+    parts = [part for part in subpath.split("/") if part]
+    lowered = [part.lower() for part in parts]
+    if len(parts) == 1 and lowered[0] in _COLLECTIONS:
+        return _COLLECTIONS[lowered[0]]
+    if len(parts) == 2 and lowered[0] == "reports" and lowered[1] in _REPORTS:
+        return _REPORTS[lowered[1]]
+    if len(parts) == 2 and lowered[0] in _SINGLES:
+        name, factory = _SINGLES[lowered[0]]
+        return name, factory(parts[1])
+    return None
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+def get_organisation(ctx: ApiContext) -> Response:
+    return ctx.ok("Organisations", [organisation_json(ctx.org)])
+
+
+def get_accounts(ctx: ApiContext) -> Response:
+    since = _if_modified_since(ctx.request)
+    accounts = [a for a in ctx.org.accounts if since is None or a.updated_utc > since]
+    return ctx.ok("Accounts", [account_json(a) for a in sorted(accounts, key=lambda a: a.code)])
+
+
+def get_tracking_categories(ctx: ApiContext) -> Response:
+    include_archived = (ctx.request.param("includeArchived") or "").lower() == "true"
+    categories = [
+        tracking_category_json(c, include_archived=include_archived)
+        for c in ctx.org.tracking_categories
+        if include_archived or c.status == "ACTIVE"
+    ]
+    return ctx.ok("TrackingCategories", categories)
+
+
+def get_currencies(ctx: ApiContext) -> Response:
+    return ctx.ok(
+        "Currencies", [{"Code": code, "Description": d} for code, d in ctx.org.currencies]
+    )
+
+
+def get_contacts(ctx: ApiContext) -> Response:
+    since = _if_modified_since(ctx.request)
+    contacts = [c for c in ctx.org.contacts if since is None or c.updated_utc > since]
+    return ctx.ok("Contacts", [contact_json(c) for c in contacts])
+
+
+def _single_contact(contact_id: str) -> Handler:
+    def handler(ctx: ApiContext) -> Response:
+        contact = next((c for c in ctx.org.contacts if c.contact_id == contact_id), None)
+        return ctx.ok("Contacts", [contact_json(contact)]) if contact else not_found()
+
+    return handler
+
+
+# --- budgets --------------------------------------------------------------------------------------
+
+
+def _budget_periods(ctx: ApiContext) -> list[str] | Response:
+    """The months a Budgets request covers (docs: 3-month default, at most 24 months)."""
+    try:
+        date_from = _date_param(ctx.request, "DateFrom")
+        date_to = _date_param(ctx.request, "DateTo")
+    except ValueError:
+        return validation_error("DateFrom and DateTo must be dates in the format YYYY-MM-DD.")
+    if date_from is None and date_to is None:
+        # "When no period is requested, responses will default to 3 months. Previous, Current &
+        # Next month." (developer.xero.com/documentation/api/budgets)
+        date_from = add_months(month_start(ctx.today), -1)
+        date_to = add_months(month_start(ctx.today), 1)
+    elif date_from is None:
+        assert date_to is not None
+        date_from = add_months(month_start(date_to), -2)
+    elif date_to is None:
+        date_to = add_months(month_start(date_from), 2)
+    first, last = month_start(date_from), month_start(date_to)
+    if last < first:
+        return validation_error("DateTo must be on or after DateFrom.")
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    if months > MAX_BUDGET_MONTHS:
+        return validation_error(
+            "You can retrieve a maximum of 24 months of data in a single request."
+        )
+    return [period_key(add_months(first, offset)) for offset in range(months)]
+
+
+def get_budgets(ctx: ApiContext) -> Response:
+    periods = _budget_periods(ctx)
+    if isinstance(periods, Response):
+        return periods
+    ids_param = ctx.request.param("IDs")
+    wanted = {i.strip().lower() for i in ids_param.split(",") if i.strip()} if ids_param else None
+    index = OrgIndex(ctx.org)
+    # "Budget lines will not be returned unless requesting a single budget": the list is headers.
+    budgets = [
+        budget_json(b, index, None)
+        for b in ctx.org.budgets
+        if wanted is None or b.budget_id.lower() in wanted
+    ]
+    return ctx.ok("Budgets", budgets)
+
+
+def _single_budget(budget_id: str) -> Handler:
+    def handler(ctx: ApiContext) -> Response:
+        budget = next(
+            (b for b in ctx.org.budgets if b.budget_id.lower() == budget_id.lower()), None
+        )
+        if budget is None:
+            return not_found()
+        periods = _budget_periods(ctx)
+        if isinstance(periods, Response):
+            return periods
+        # The schema says Budgets is an array even for one budget (the spec example shows an
+        # object; the sandbox follows the schema).
+        return ctx.ok("Budgets", [budget_json(budget, OrgIndex(ctx.org), periods)])
+
+    return handler
+
+
+# --- documents ------------------------------------------------------------------------------------
+
+
+def _document_list(endpoint: str) -> Handler:
+    def handler(ctx: ApiContext) -> Response:
+        since = _if_modified_since(ctx.request)
+        docs = [
+            d
+            for d in ctx.org.documents
+            if d.endpoint == endpoint and (since is None or d.updated_utc > since)
+        ]
+        # Ordered by UpdatedDateUTC, then ID, so an If-Modified-Since sync that pages never skips
+        # a document that changes between pages: changed documents move to the end.
+        docs.sort(key=lambda d: (d.updated_utc, d.document_id))
+        index = OrgIndex(ctx.org)
+        page_param = ctx.request.param("page")
+        if page_param is None:
+            # Without paging Xero returns the documents without their line items; line items come
+            # with paging or a single-document GET.
+            return ctx.ok(endpoint, [index.document_json(d, with_lines=False) for d in docs])
+        try:
+            page = int(page_param)
+            size = int(ctx.request.param("pageSize") or DEFAULT_PAGE_SIZE)
+        except ValueError:
+            return validation_error("page and pageSize must be whole numbers.")
+        if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+            return validation_error(
+                f"page must be 1 or more and pageSize between 1 and {MAX_PAGE_SIZE}."
+            )
+        chunk = docs[(page - 1) * size : page * size]
+        pagination = {
+            "page": page,
+            "pageSize": size,
+            "pageCount": (len(docs) + size - 1) // size,
+            "itemCount": len(docs),
+        }
+        items = [index.document_json(d, with_lines=True) for d in chunk]
+        return ctx.ok(endpoint, items, pagination=pagination)
+
+    return handler
+
+
+def _single_document(endpoint: str) -> Callable[[str], Handler]:
+    def factory(document_id: str) -> Handler:
+        def handler(ctx: ApiContext) -> Response:
+            doc = next(
+                (
+                    d
+                    for d in ctx.org.documents
+                    if d.endpoint == endpoint and d.document_id.lower() == document_id.lower()
+                ),
+                None,
+            )
+            if doc is None:
+                return not_found()
+            return ctx.ok(endpoint, [OrgIndex(ctx.org).document_json(doc, with_lines=True)])
+
+        return handler
+
+    return factory
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _date_param(request: Request, name: str) -> dt.date | None:
+    value = request.param(name)
+    return parse_query_date(value) if value else None
+
+
+def _if_modified_since(request: Request) -> dt.datetime | None:
+    value = request.headers.get("if-modified-since")
+    return parse_if_modified_since(value) if value else None
+
+
+_COLLECTIONS: dict[str, tuple[str, Handler]] = {
+    "organisation": ("Organisation", get_organisation),
+    "accounts": ("Accounts", get_accounts),
+    "trackingcategories": ("TrackingCategories", get_tracking_categories),
+    "currencies": ("Currencies", get_currencies),
+    "contacts": ("Contacts", get_contacts),
+    "budgets": ("Budgets", get_budgets),
+    "invoices": ("Invoices", _document_list("Invoices")),
+    "creditnotes": ("CreditNotes", _document_list("CreditNotes")),
+    "banktransactions": ("BankTransactions", _document_list("BankTransactions")),
+}
+
+_SINGLES: dict[str, tuple[str, Callable[[str], Handler]]] = {
+    "budgets": ("Budgets", _single_budget),
+    "contacts": ("Contacts", _single_contact),
+    "invoices": ("Invoices", _single_document("Invoices")),
+    "creditnotes": ("CreditNotes", _single_document("CreditNotes")),
+    "banktransactions": ("BankTransactions", _single_document("BankTransactions")),
+}
+
+_REPORTS: dict[str, tuple[str, Handler]] = {
+    "profitandloss": ("Reports/ProfitAndLoss", reports.profit_and_loss),
+    "budgetsummary": ("Reports/BudgetSummary", reports.budget_summary),
+    "balancesheet": ("Reports/BalanceSheet", reports.balance_sheet),
+    "trialbalance": ("Reports/TrialBalance", reports.trial_balance),
+}

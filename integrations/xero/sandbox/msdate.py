@@ -1,0 +1,83 @@
+"""Xero's date formats: Microsoft JSON dates and the few text formats reports use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def ms_date(value: dt.date | dt.datetime) -> str:
+    """`/Date(1573755038314+0000)/`, as Xero writes dates and timestamps (spec x-is-msdate)."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    millis = int((value - _EPOCH).total_seconds() * 1000)
+    return f"/Date({millis}+0000)/"
+
+
+def iso_date_string(value: dt.date) -> str:
+    """Xero's `DateString`: the date with a midnight time and no zone, e.g. 2026-01-31T00:00:00."""
+    return f"{value.isoformat()}T00:00:00"
+
+
+def iso_utc(value: dt.datetime) -> str:
+    """Webhook `eventDateUtc` style: 2024-06-21T01:15:39.902 (milliseconds, no zone)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+
+
+def parse_if_modified_since(value: str) -> dt.datetime | None:
+    """Accept the spec's ISO example (2020-02-06T12:17:43.202-08:00) and RFC 1123 HTTP dates."""
+    value = value.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
+
+
+def parse_query_date(value: str) -> dt.date:
+    """Query-string dates (fromDate, DateFrom, date): YYYY-MM-DD, ValueError otherwise."""
+    return dt.date.fromisoformat(value.strip()[:10])
+
+
+def long_date(value: dt.date) -> str:
+    """'14 April 2026', the ReportDate and ReportTitles style."""
+    return f"{value.day} {value.strftime('%B %Y')}"
+
+
+def short_column_date(value: dt.date) -> str:
+    """'28 Feb 26', the P&L column header style in Xero's docs example."""
+    return f"{value.day} {value.strftime('%b %y')}"
+
+
+def add_months(value: dt.date, months: int) -> dt.date:
+    """Same day `months` later (or earlier), clamped to the end of a shorter month."""
+    index = value.year * 12 + value.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(value.day, days_in_month(year, month + 1)))
+
+
+def days_in_month(year: int, month: int) -> int:
+    following = dt.date(year + month // 12, month % 12 + 1, 1)
+    return (following - dt.timedelta(days=1)).day
+
+
+def month_start(value: dt.date) -> dt.date:
+    return value.replace(day=1)
+
+
+def month_end(value: dt.date) -> dt.date:
+    return value.replace(day=days_in_month(value.year, value.month))
+
+
+def period_key(value: dt.date) -> str:
+    """Budget periods are months written 'YYYY-MM' (spec BudgetBalance.Period)."""
+    return f"{value.year:04d}-{value.month:02d}"

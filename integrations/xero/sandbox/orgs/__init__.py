@@ -1,0 +1,1 @@
+"""The sandbox's generated organisations, one module each; generator.py is the entry point."""

@@ -1,0 +1,163 @@
+"""What the forecasting engine promises: sane bounds, honest intervals, robust to odd series."""
+
+import numpy as np
+import pytest
+
+from budgeting.forecasting import MAX_HORIZON, forecast_series
+
+MONTHS = np.arange(60)
+YEARLY_PATTERN = np.array([0.8, 0.85, 1.0, 1.05, 1.1, 1.2, 1.25, 1.15, 1.0, 0.95, 0.85, 0.8])
+
+
+def seasonal_series(rng: np.random.Generator, months: int = 60, noise: float = 0.03) -> np.ndarray:
+    trend = 1000 + 4 * np.arange(months)
+    pattern = YEARLY_PATTERN[np.arange(months) % 12]
+    return trend * pattern * (1 + noise * rng.standard_normal(months))
+
+
+def assert_nested(forecast) -> None:
+    point = np.asarray(forecast.point)
+    lo80, hi80 = (np.asarray(b) for b in forecast.intervals[80])
+    lo95, hi95 = (np.asarray(b) for b in forecast.intervals[95])
+    assert np.all(lo95 <= lo80)
+    assert np.all(lo80 <= point)
+    assert np.all(point <= hi80)
+    assert np.all(hi80 <= hi95)
+
+
+@pytest.mark.parametrize("horizon", [0, -1, MAX_HORIZON + 1])
+def test_horizon_outside_1_to_24_is_refused(horizon):
+    with pytest.raises(ValueError, match="horizon"):
+        forecast_series([1.0, 2.0, 3.0], horizon=horizon)
+
+
+@pytest.mark.parametrize("horizon", [1, 6, MAX_HORIZON])
+def test_forecast_has_one_value_per_month_of_the_horizon(horizon):
+    forecast = forecast_series(seasonal_series(np.random.default_rng(1)), horizon=horizon)
+    assert len(forecast.point) == horizon
+    for lower, upper in forecast.intervals.values():
+        assert len(lower) == len(upper) == horizon
+
+
+@pytest.mark.parametrize("values", [[], [1.0, float("nan")], [float("inf")]])
+def test_empty_or_non_finite_history_is_refused(values):
+    with pytest.raises(ValueError):
+        forecast_series(values)
+
+
+def test_levels_must_be_percentages():
+    with pytest.raises(ValueError, match="levels"):
+        forecast_series([1.0, 2.0, 3.0], levels=(80, 100))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        seasonal_series(np.random.default_rng(2)),
+        np.cumsum(np.random.default_rng(3).standard_normal(40)) * 50,
+        [0, 0, 120, 0, 0, 0, 80, 0, 0, 95, 0, 0, 0, 110, 0, 0],
+        [500.0, -200.0, 300.0, -100.0, 250.0, -50.0, 400.0, -300.0, 100.0, 50.0],
+        [42.0],
+        [10.0, 10.0, 10.0, 10.0],
+    ],
+    ids=["seasonal", "random walk", "intermittent", "sign changes", "one month", "flat"],
+)
+def test_intervals_are_nested_around_the_point(values):
+    assert_nested(forecast_series(values, horizon=12))
+
+
+def test_short_history_gets_no_seasonal_model_and_says_so():
+    history = seasonal_series(np.random.default_rng(4), months=18)
+    forecast = forecast_series(history, horizon=6)
+    assert "short history" in forecast.notes
+    assert "seasonal" not in forecast.method
+    assert_nested(forecast)
+
+
+def test_history_too_short_to_backtest_still_forecasts_with_wide_intervals():
+    forecast = forecast_series([100.0, 104.0, 98.0], horizon=3)
+    assert len(forecast.point) == 3
+    assert any("too short to backtest" in note for note in forecast.notes)
+    lower, upper = forecast.intervals[80]
+    assert all(hi > lo for lo, hi in zip(lower, upper, strict=True))
+
+
+def test_intermittent_spend_forecasts_the_average_rate_not_the_last_purchase():
+    rng = np.random.default_rng(5)
+    history = np.where(rng.random(48) < 0.25, rng.uniform(800, 1200, 48), 0.0)
+    history[-1] = 1500.0  # a purchase last month must not be projected every month
+    forecast = forecast_series(history, horizon=6)
+    assert "intermittent" in forecast.notes
+    assert forecast.method == "croston_sba"
+    rate = history.mean()
+    assert all(0.5 * rate <= point <= 2 * rate for point in forecast.point)
+    assert min(forecast.intervals[95][0]) >= 0
+
+
+def test_series_that_changes_sign_is_forecast_additively():
+    rng = np.random.default_rng(6)
+    # A monthly result that swings between profit and loss with the season.
+    history = 200 * np.sin(2 * np.pi * MONTHS / 12) + 20 + 15 * rng.standard_normal(60)
+    forecast = forecast_series(history, horizon=12)
+    assert "changes sign" in forecast.notes
+    assert np.all(np.isfinite(forecast.point))
+    assert min(forecast.point) < 0 < max(forecast.point)
+    assert min(forecast.intervals[95][0]) < 0  # no flooring at zero for such series
+    assert_nested(forecast)
+
+
+def test_one_off_spike_is_flagged_and_does_not_drive_the_forecast():
+    rng = np.random.default_rng(7)
+    history = 1000 + 2 * np.arange(48) + 10 * rng.standard_normal(48)
+    with_spike = history.copy()
+    with_spike[40] = 9000.0  # a one-off invoice, eight times a normal month
+    plain = forecast_series(history, horizon=6)
+    spiked = forecast_series(with_spike, horizon=6)
+    assert spiked.spikes == (40,)
+    assert plain.spikes == ()
+    shift = np.abs(np.asarray(spiked.point) - np.asarray(plain.point))
+    assert np.all(shift < 0.02 * np.asarray(plain.point))
+
+
+def test_recurring_seasonal_peak_is_not_a_spike():
+    history = np.full(48, 100.0) + np.random.default_rng(8).normal(0, 2, 48)
+    history[11::12] = 400.0  # every December
+    assert forecast_series(history, horizon=12).spikes == ()
+
+
+def test_same_input_gives_the_same_forecast():
+    history = seasonal_series(np.random.default_rng(9))
+    assert forecast_series(history, horizon=12) == forecast_series(history, horizon=12)
+
+
+def test_seasonal_pattern_is_recovered():
+    history = seasonal_series(np.random.default_rng(10), months=48)
+    forecast = forecast_series(history, horizon=12)
+    expected = YEARLY_PATTERN[np.arange(48, 60) % 12]
+    assert np.corrcoef(forecast.point, expected)[0, 1] > 0.95
+    assert forecast.confidence_label == "high"
+
+
+def test_confidence_is_lower_for_a_noisier_series():
+    rng = np.random.default_rng(11)
+    calm = forecast_series(seasonal_series(rng, noise=0.02), horizon=6)
+    noisy = forecast_series(seasonal_series(rng, noise=0.3), horizon=6)
+    assert 0 <= noisy.confidence < calm.confidence <= 100
+    assert noisy.backtest_mase > 0
+
+
+def test_intervals_cover_about_their_nominal_share_of_future_months():
+    rng = np.random.default_rng(12)
+    inside = {80: [], 95: []}
+    for _ in range(150):
+        months = 42
+        level = 500 + np.cumsum(rng.normal(1, 8, months))
+        pattern = 1 + rng.uniform(0, 0.2) * np.sin(2 * np.pi * np.arange(months) / 12)
+        series = level * pattern + rng.normal(0, 10, months)
+        history, future = series[:36], series[36:]
+        forecast = forecast_series(history, horizon=6)
+        for level_pct in inside:
+            lower, upper = forecast.intervals[level_pct]
+            inside[level_pct].extend((future >= lower) & (future <= upper))
+    assert 0.72 <= np.mean(inside[80]) <= 0.88
+    assert 0.89 <= np.mean(inside[95]) <= 0.99

@@ -1,0 +1,78 @@
+"""The Xero sandbox, in-process, as the product's Xero client sees it in tests."""
+
+import datetime as dt
+import re
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import httpx
+import pytest
+from django.urls import reverse
+
+from integrations.xero.http import use_transport
+from integrations.xero.sandbox.app import SandboxApp, create_app
+from integrations.xero.sandbox.generator import generate_organisations
+
+SANDBOX_ADMIN = {"X-Sandbox-Admin": "sandbox-admin"}
+
+
+@pytest.fixture(scope="session")
+def sandbox_today() -> dt.date:
+    return dt.date.today()
+
+
+@pytest.fixture(scope="session")
+def shared_organisations(sandbox_today):
+    # Read-only tests share one generation (about a second); tests that change the sandbox's
+    # data ask for `xero_sandbox_mutable`.
+    return generate_organisations(seed=7, today=sandbox_today)
+
+
+def _serve(app: SandboxApp):
+    with use_transport(httpx.WSGITransport(app=app)):
+        yield app
+
+
+@pytest.fixture
+def xero_sandbox(shared_organisations, sandbox_today):
+    yield from _serve(create_app(organisations=shared_organisations, today=sandbox_today))
+
+
+@pytest.fixture
+def xero_sandbox_mutable(sandbox_today):
+    organisations = generate_organisations(seed=7, today=sandbox_today)
+    yield from _serve(create_app(organisations=organisations, today=sandbox_today))
+
+
+def sandbox_http(app: SandboxApp) -> httpx.Client:
+    return httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://xero-sandbox.test")
+
+
+def xero_consent(app: SandboxApp, authorize_url: str, *, tenant_ids=None, approve=True) -> str:
+    """Act as the user on the sandbox's consent page; returns the callback URL it redirects to."""
+    with sandbox_http(app) as http:
+        page = http.get(authorize_url)
+        assert page.status_code == 200, page.text
+        query = {k: v[0] for k, v in parse_qs(urlparse(authorize_url).query).items()}
+        if tenant_ids is None:
+            tenant_ids = re.findall(r'name="tenant" value="([^"]+)"', page.text)
+        form = list(query.items())
+        form += [("tenant", t) for t in tenant_ids]
+        form.append(("decision", "approve" if approve else "deny"))
+        answer = http.post(
+            "/identity/connect/authorize",
+            content=urlencode(form),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert answer.status_code in (302, 303), answer.text
+    return answer.headers["location"]
+
+
+def connect_firm_to_xero(client, firm_cast, app: SandboxApp, *, tenant_ids=None):
+    """The whole Connect Xero flow through the product's views, as the firm's owner."""
+    owner = firm_cast.member("owner").user
+    client.force_login(owner)
+    start = client.post(reverse("xero_connect", args=[firm_cast.firm.slug]))
+    assert start.status_code == 302
+    callback = xero_consent(app, start["Location"], tenant_ids=tenant_ids)
+    parsed = urlparse(callback)
+    return client.get(f"{parsed.path}?{parsed.query}")
