@@ -279,11 +279,16 @@ XERO_SCOPES = env(
     "accounting.reports.balancesheet.read accounting.reports.budgetsummary.read "
     "accounting.invoices.read accounting.banktransactions.read",
 )
+# How much history a sync keeps: monthly actuals, and the transaction lines behind variances
+# (six months, so a narrative can tell a one-off from a recurring cost in the latest month).
+XERO_ACTUALS_MONTHS = envint("XERO_ACTUALS_MONTHS", 36)
+XERO_TRANSACTION_MONTHS = envint("XERO_TRANSACTION_MONTHS", 6)
 # Xero's limits per organisation; the window is configurable so tests can speed the clock up.
 XERO_RATE_LIMIT_PER_MINUTE = envint("XERO_RATE_LIMIT_PER_MINUTE", 60)
 XERO_RATE_LIMIT_CONCURRENT = envint("XERO_RATE_LIMIT_CONCURRENT", 5)
 XERO_RATE_LIMIT_PER_DAY = envint("XERO_RATE_LIMIT_PER_DAY", 5000)
 XERO_RATE_LIMIT_WINDOW_SECONDS = float(env("XERO_RATE_LIMIT_WINDOW_SECONDS", "60"))
+XERO_RATE_LIMIT_PREFIX = env("XERO_RATE_LIMIT_PREFIX", "xero:rl")
 
 # The partner API (tenants/api/). The firm comes from the key (/api/v1/) or, for signed-in
 # people, from the URL (/f/<firm>/api/v1/); see tenants/api/__init__.py.

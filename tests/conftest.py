@@ -1,5 +1,6 @@
 """Two firms in every test: whatever firm A's members can do, firm B's data must stay out of."""
 
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -42,6 +43,13 @@ def firm_b(db) -> FirmCast:
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limits(settings, request):
+    # Each test gets its own Xero rate-limit counters: the sandbox is new for every test, and a
+    # previous test's calls to the same (deterministic) tenant must not hold this one back.
+    settings.XERO_RATE_LIMIT_PREFIX = f"test:{request.node.nodeid}:{time.time_ns()}"
 
 
 @pytest.fixture(autouse=True)

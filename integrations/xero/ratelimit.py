@@ -235,12 +235,12 @@ class LocalRateLimiter:
 
 
 @functools.cache
-def _limiter(redis_url: str, limits: Limits) -> RateLimiter:
+def _limiter(redis_url: str, limits: Limits, prefix: str) -> RateLimiter:
     if redis_url:
-        return RedisRateLimiter(redis.Redis.from_url(redis_url), limits)
+        return RedisRateLimiter(redis.Redis.from_url(redis_url), limits, prefix=prefix)
     return LocalRateLimiter(limits)
 
 
 def rate_limiter() -> RateLimiter:
     """The limiter for this deployment: Redis when configured, else in-process (the demo)."""
-    return _limiter(settings.REDIS_URL, Limits.from_settings())
+    return _limiter(settings.REDIS_URL, Limits.from_settings(), settings.XERO_RATE_LIMIT_PREFIX)

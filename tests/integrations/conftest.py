@@ -76,3 +76,23 @@ def connect_firm_to_xero(client, firm_cast, app: SandboxApp, *, tenant_ids=None)
     callback = xero_consent(app, start["Location"], tenant_ids=tenant_ids)
     parsed = urlparse(callback)
     return client.get(f"{parsed.path}?{parsed.query}")
+
+
+def link_all(firm_cast, tenant_names=None):
+    """Link every Xero organisation of the firm's connection to a new client organisation."""
+    from integrations.models import XeroTenant
+    from integrations.xero.oauth import xero_tenant_link
+
+    linked = {}
+    for tenant in XeroTenant.objects.for_firm(firm_cast.firm):
+        if tenant_names is None or tenant.tenant_name in tenant_names:
+            linked[tenant.tenant_name] = xero_tenant_link(tenant=tenant, client_organisation=None)
+    return linked
+
+
+@pytest.fixture
+def connected_firm(client, firm_a, xero_sandbox):
+    """Firm A connected to every sandbox organisation, each linked to its own client."""
+    connect_firm_to_xero(client, firm_a, xero_sandbox)
+    firm_a.linked = link_all(firm_a)
+    return firm_a

@@ -1,0 +1,39 @@
+"""Celery tasks of the Xero integration: take ids (the firm's first), call one service.
+
+Safe to run twice: a sync run is claimed with a conditional update before any work starts.
+"""
+
+from celery import shared_task
+
+from tenants.models import Firm
+
+
+@shared_task(acks_late=True, name="integrations.xero.tasks.xero_sync_organisation")
+def xero_sync_organisation(firm_id: int, run_id: int) -> str:
+    from integrations.xero.sync import organisation_sync
+
+    firm = Firm.objects.get(pk=firm_id)
+    return organisation_sync(firm=firm, run_id=run_id).state
+
+
+@shared_task(acks_late=True, name="integrations.xero.tasks.xero_poll_period_lock_dates")
+def xero_poll_period_lock_dates() -> int:
+    """Beat: Xero has no webhook for month close, so look at every organisation's lock date."""
+    from integrations.xero.close import period_lock_checks_enqueue
+
+    return period_lock_checks_enqueue()
+
+
+@shared_task(acks_late=True, name="integrations.xero.tasks.xero_check_period_lock")
+def xero_check_period_lock(firm_id: int, organisation_id: int) -> bool:
+    from integrations.xero.close import organisation_period_lock_check
+
+    firm = Firm.objects.get(pk=firm_id)
+    return organisation_period_lock_check(firm=firm, organisation_id=organisation_id)
+
+
+@shared_task(acks_late=True, name="integrations.xero.tasks.xero_webhook_process")
+def xero_webhook_process(delivery_id: int) -> int:
+    from integrations.xero.webhooks import webhook_delivery_process
+
+    return webhook_delivery_process(delivery_id=delivery_id)

@@ -1,0 +1,241 @@
+"""Syncing the sandbox's organisations into the product's models."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from budgeting.models import (
+    Account,
+    ActualBalance,
+    Budget,
+    BudgetBalance,
+    Reconciliation,
+    SyncRun,
+    TrackingOption,
+    TransactionLine,
+    XeroOrganisation,
+)
+from integrations.xero.sync import organisation_sync, organisation_sync_start
+
+ORGANISATIONS = [
+    "Harbour Lane Café",
+    "Tidepool Software",
+    "Ashford & Vale Construction",
+    "Tidemark Homewares",
+    "Kestrel Pacific Group",
+]
+
+
+def sync(firm_cast, name, *, kind=None, **kwargs) -> SyncRun:
+    organisation = firm_cast.linked[name]
+    run = organisation_sync_start(
+        firm=firm_cast.firm, organisation=organisation, trigger="manual", kind=kind, enqueue=False
+    )
+    return organisation_sync(firm=firm_cast.firm, run_id=run.pk, **kwargs)
+
+
+def _by_month(actuals: dict[str, dict[str, Decimal]]) -> dict:
+    """The generator's {AccountID: {"YYYY-MM": amount}} as {(AccountID, period): amount}."""
+    return {
+        (account_id, dt.date(int(key[:4]), int(key[5:7]), 1)): amount
+        for account_id, months in actuals.items()
+        for key, amount in months.items()
+    }
+
+
+def rows(firm, organisation) -> dict:
+    """Every synced row of an organisation, by Xero's ids, without our own ids or timestamps."""
+
+    def q(model):
+        return model.objects.for_firm(firm).filter(organisation=organisation)
+
+    return {
+        "profile": list(
+            q(XeroOrganisation).values_list(
+                "xero_organisation_id", "base_currency", "period_lock_date"
+            )
+        ),
+        "accounts": sorted(
+            q(Account).values_list("account_id", "code", "name", "type", "account_class", "status")
+        ),
+        "options": sorted(
+            q(TrackingOption).values_list("option_id", "name", "category__category_id")
+        ),
+        "budgets": sorted(
+            q(Budget).values_list("budget_id", "type", "description", "tracking_option__option_id")
+        ),
+        "balances": sorted(
+            q(BudgetBalance).values_list(
+                "budget_line__budget__budget_id",
+                "budget_line__account__account_id",
+                "period",
+                "amount",
+                "notes",
+            )
+        ),
+        "actuals": sorted(
+            q(ActualBalance).values_list(
+                "account__account_id", "tracking_option__option_id", "period", "amount"
+            ),
+            key=str,
+        ),
+        "transactions": sorted(
+            q(TransactionLine).values_list(
+                "document_id", "line_id", "account__account_id", "amount", "contact_name", "date"
+            ),
+            key=str,
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ORGANISATIONS)
+def test_each_organisation_syncs_and_reconciles_to_the_cent(
+    connected_firm, name, shared_organisations
+):
+    run = sync(connected_firm, name)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert run.reconciled is True
+    checks = Reconciliation.objects.for_firm(connected_firm.firm).filter(
+        sync_run=run, kind=Reconciliation.Kind.ACTUALS
+    )
+    months = {c.period for c in checks if c.tracking_option_id is None}
+    assert len(months) == 37  # 36 closed months and the open one
+    assert all(c.difference == 0 for c in checks)
+
+    # And independently of the report: every account-month equals the sum of Xero's documents.
+    from integrations.xero.sandbox.orgs.ledger import profit_and_loss_by_month
+
+    sandbox_org = next(o for o in shared_organisations if o.name == name)
+    expected = {
+        key: amount
+        for key, amount in _by_month(
+            profit_and_loss_by_month(sandbox_org.accounts, sandbox_org.documents)
+        ).items()
+        if amount and min(months) <= key[1] <= max(months)
+    }
+    organisation = connected_firm.linked[name]
+    synced = {
+        (a.account.account_id, a.period): a.amount
+        for a in ActualBalance.objects.for_firm(connected_firm.firm)
+        .filter(organisation=organisation, tracking_option__isnull=True)
+        .select_related("account")
+    }
+    assert synced == expected
+
+
+def test_a_second_sync_changes_nothing(connected_firm):
+    first = sync(connected_firm, "Tidepool Software")
+    organisation = connected_firm.linked["Tidepool Software"]
+    before = rows(connected_firm.firm, organisation)
+    history_before = BudgetBalance.history.count()
+    second = sync(connected_firm, "Tidepool Software", kind=SyncRun.Kind.FULL)
+    assert first.state == second.state == SyncRun.State.SUCCEEDED
+    assert rows(connected_firm.firm, organisation) == before
+    assert BudgetBalance.history.count() == history_before  # compared by content: no new rows
+
+
+def test_tracking_budgets_and_actuals_of_the_group(connected_firm):
+    run = sync(connected_firm, "Kestrel Pacific Group")
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    organisation = connected_firm.linked["Kestrel Pacific Group"]
+    firm = connected_firm.firm
+    assert Account.objects.for_firm(firm).filter(organisation=organisation).count() > 250
+    tracking_budgets = Budget.objects.for_firm(firm).filter(
+        organisation=organisation, type="TRACKING"
+    )
+    assert tracking_budgets.exists()
+    assert all(b.tracking_option_id for b in tracking_budgets)
+    # Per option, the synced actuals also reconcile with the report's per-option totals.
+    per_option = Reconciliation.objects.for_firm(firm).filter(
+        sync_run=run, kind=Reconciliation.Kind.ACTUALS, tracking_option__isnull=False
+    )
+    assert per_option.exists() and all(c.difference == 0 for c in per_option)
+    gaps = Reconciliation.objects.for_firm(firm).filter(
+        sync_run=run, kind=Reconciliation.Kind.TRACKING_BUDGETS
+    )
+    assert gaps.exists()
+
+
+def _fewest_report_calls(months: list[dt.date]) -> int:
+    """The fewest P&L calls that return whole months, by Xero's documented rule: one call is a
+    base month plus up to 11 earlier months, each no longer than the base month (the base
+    month's date range is applied to every prior period). Worked out by dynamic programming."""
+    import calendar
+
+    days = [calendar.monthrange(m.year, m.month)[1] for m in months]
+    best = [0] + [10**9] * len(months)  # best[i]: calls for the first i months (oldest first)
+    for end in range(1, len(months) + 1):
+        base = end - 1
+        for start in range(base, max(-1, base - 12), -1):
+            if days[start] > days[base]:
+                break
+            best[end] = min(best[end], best[start] + 1)
+    return best[-1]
+
+
+def _budget_months(budget) -> tuple[dt.date, dt.date]:
+    keys = [key for months in budget.lines.values() for key in months]
+    first, last = min(keys), max(keys)
+    return dt.date(int(first[:4]), int(first[5:7]), 1), dt.date(int(last[:4]), int(last[5:7]), 1)
+
+
+def _months(first: dt.date, last: dt.date) -> int:
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def test_calls_of_the_largest_organisation_are_the_minimum_the_api_allows(
+    connected_firm, shared_organisations, sandbox_today, settings
+):
+    import math
+
+    group = next(o for o in shared_organisations if o.key == "group")
+    scopes = 1 + sum(1 for c in group.tracking_categories if c.options)
+    current = sandbox_today.replace(day=1)
+
+    def month_list(first: dt.date) -> list[dt.date]:
+        out, m = [], first
+        while m <= current:
+            out.append(m)
+            m = dt.date(m.year + m.month // 12, m.month % 12 + 1, 1)
+        return out
+
+    def pages(since: dt.datetime) -> int:
+        total = 0
+        for endpoint in ("Invoices", "CreditNotes", "BankTransactions"):
+            n = sum(1 for d in group.documents if d.endpoint == endpoint and d.updated_utc >= since)
+            total += max(1, math.ceil(n / 1000))
+        return total
+
+    reference = 4  # Organisation, Accounts, TrackingCategories, Budgets
+    # Xero does not say how far a budget reaches: proving where it ends takes reading the month
+    # beyond each end, so a budget of n months needs ceil((n + 2) / 24) windows of 24 months.
+    budget_initial = sum(math.ceil((_months(*_budget_months(b)) + 2) / 24) for b in group.budgets)
+    first_actual = month_list(current)[0]
+    index = current.year * 12 + current.month - 1 - settings.XERO_ACTUALS_MONTHS
+    first_actual = dt.date(index // 12, index % 12 + 1, 1)
+    retention = current.year * 12 + current.month - 1 - settings.XERO_TRANSACTION_MONTHS
+    since = dt.datetime(retention // 12, retention % 12 + 1, 1)
+    initial_minimum = (
+        reference
+        + budget_initial
+        + scopes * _fewest_report_calls(month_list(first_actual))
+        + pages(since)
+    )
+    run = sync(connected_firm, "Kestrel Pacific Group")
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert run.calls_used == initial_minimum, (run.calls_used, initial_minimum)
+
+    # Incremental: budgets re-read over their known range (one window each here), actuals only
+    # for the months after the lock date, transactions only what changed (nothing: 1 page each).
+    budget_incremental = sum(math.ceil(_months(*_budget_months(b)) / 24) for b in group.budgets)
+    lock = group.period_lock_date
+    open_first = dt.date(lock.year + lock.month // 12, lock.month % 12 + 1, 1)
+    incremental_minimum = (
+        reference + budget_incremental + scopes * _fewest_report_calls(month_list(open_first)) + 3
+    )
+    run = sync(connected_firm, "Kestrel Pacific Group")
+    assert run.kind == SyncRun.Kind.INCREMENTAL
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert run.calls_used == incremental_minimum
+    assert run.reconciled
