@@ -283,6 +283,8 @@ XERO_SCOPES = env(
 # (six months, so a narrative can tell a one-off from a recurring cost in the latest month).
 XERO_ACTUALS_MONTHS = envint("XERO_ACTUALS_MONTHS", 36)
 XERO_TRANSACTION_MONTHS = envint("XERO_TRANSACTION_MONTHS", 6)
+# A running sync with no progress for this long is taken to have lost its worker.
+XERO_SYNC_STALE_SECONDS = envint("XERO_SYNC_STALE_SECONDS", 300)
 # Xero's limits per organisation; the window is configurable so tests can speed the clock up.
 XERO_RATE_LIMIT_PER_MINUTE = envint("XERO_RATE_LIMIT_PER_MINUTE", 60)
 XERO_RATE_LIMIT_CONCURRENT = envint("XERO_RATE_LIMIT_CONCURRENT", 5)

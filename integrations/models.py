@@ -92,3 +92,45 @@ class XeroTenant(models.Model):
         if self.status == self.Status.REMOVED:
             return XeroConnection.Status.REVOKED
         return self.connection.status
+
+
+class XeroWebhookDelivery(models.Model):
+    """A webhook POST from Xero, recorded as received before anything is done with it.
+
+    Not firm-owned: Xero sends one delivery per app, and its events may concern organisations
+    of several firms. Processing fans out to each firm's organisations in that firm's scope.
+    """
+
+    # sha256 of the raw body: Xero retries a failed delivery with the same body.
+    body_hash = models.CharField(max_length=64, unique=True)
+    body = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    syncs_started = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"Xero webhook {self.pk} at {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class XeroWebhookEvent(models.Model):
+    delivery = models.ForeignKey(XeroWebhookDelivery, on_delete=models.CASCADE, related_name="events")
+    tenant_id = models.CharField(max_length=64, db_index=True)
+    event_category = models.CharField(max_length=20)  # INVOICE, CREDITNOTE, CONTACT
+    event_type = models.CharField(max_length=20)  # CREATE, UPDATE
+    resource_id = models.CharField(max_length=64)
+    event_date_utc = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [
+            # The same event in two deliveries is processed once.
+            models.UniqueConstraint(
+                fields=["tenant_id", "event_category", "event_type", "resource_id", "event_date_utc"],
+                name="xero_webhook_event_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_category} {self.event_type} {self.resource_id}"

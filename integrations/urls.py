@@ -5,6 +5,7 @@ from integrations import views
 
 urlpatterns = [
     path("integrations/xero/callback/", views.xero_callback, name="xero_callback"),
+    path("integrations/xero/webhooks/", views.xero_webhook, name="xero_webhook"),
     path("f/<slug:firm_slug>/xero/connect/", views.xero_connect, name="xero_connect"),
     path(
         "f/<slug:firm_slug>/xero/connections/<int:connection_id>/",

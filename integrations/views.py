@@ -1,19 +1,23 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations.forms import NEW, SKIP, TenantLinkForm
 from integrations.models import XeroConnection, XeroTenant
-from integrations.xero import oauth
+from integrations.xero import oauth, webhooks
 from integrations.xero.errors import XeroError
 from tenants.models import ClientOrganisation, Firm
 from tenants.roles import Action, role_allows
 from tenants.scoping import FirmRequest, firm_view, get_firm_object_or_404
 from tenants.selectors import client_organisation_list, membership_for_user
 
+logger = logging.getLogger(__name__)
 _NONCES = "xero_oauth_nonces"
 
 
@@ -99,3 +103,22 @@ def xero_connection_disconnect(request: FirmRequest, connection_id: int) -> Http
         raise PermissionDenied(str(exc)) from exc
     messages.success(request, "Disconnected from Xero. Synced data is kept.")
     return redirect("firm_dashboard", firm_slug=request.firm.slug)
+
+
+@csrf_exempt
+@require_POST
+def xero_webhook(request: HttpRequest) -> HttpResponse:
+    """Xero's webhook endpoint: 401 for a bad signature, an empty 200 otherwise, at once."""
+    body = request.body
+    if not webhooks.webhook_signature_valid(
+        body=body, signature=request.headers.get("x-xero-signature", "")
+    ):
+        return HttpResponse(status=401)
+    try:
+        webhooks.webhook_delivery_record(body=body)
+    except ValueError:
+        # Signed by Xero but not JSON: nothing we can act on; Xero must not retry it.
+        logger.warning("Xero webhook with a valid signature but an unreadable body")
+    response = HttpResponse(status=200)
+    del response["Content-Type"]
+    return response

@@ -9,7 +9,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django_scopes import scopes_disabled
 from simple_history.admin import SimpleHistoryAdmin
 
-from tenants.models import ClientOrganisation, Firm, Invitation, Membership, User
+from tenants.models import ApiKey, ClientOrganisation, Firm, Invitation, Membership, User
 
 
 class UnscopedAdmin(SimpleHistoryAdmin):
@@ -70,3 +70,13 @@ class InvitationAdmin(UnscopedAdmin):
 class ClientOrganisationAdmin(UnscopedAdmin):
     list_display = ["name", "firm", "base_currency"]
     search_fields = ["name"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(UnscopedAdmin):
+    list_display = ["name", "prefix", "firm", "scopes", "last_used_at", "revoked_at"]
+    search_fields = ["name", "prefix"]
+    # Keys are made and revoked by the firm in its screens; staff only look.
+    fields = readonly_fields = [
+        f.name for f in ApiKey._meta.fields if f.name not in ("id", "key_hash")
+    ]

@@ -23,7 +23,10 @@ KEY_PREFIX = "ll"
 # The last-used time is a hint for people tidying keys, not an audit log: one write a minute.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 # Writing drafts and approving both need to read what they act on.
-_IMPLIED_SCOPES = {ApiKey.Scope.WRITE: {ApiKey.Scope.READ}, ApiKey.Scope.APPROVE: {ApiKey.Scope.READ}}
+_IMPLIED_SCOPES = {
+    ApiKey.Scope.WRITE: {ApiKey.Scope.READ},
+    ApiKey.Scope.APPROVE: {ApiKey.Scope.READ},
+}
 
 
 def _key_hash(key: str) -> str:

@@ -38,7 +38,9 @@ class ClientOrganisationForm(forms.Form):
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
-        max_length=100, label="Name", help_text="Who or what uses the key, e.g. “Practice dashboard”."
+        max_length=100,
+        label="Name",
+        help_text="Who or what uses the key, e.g. “Practice dashboard”.",
     )
     scopes = forms.MultipleChoiceField(
         choices=ApiKey.Scope.choices,
@@ -63,6 +65,6 @@ class ApiKeyForm(forms.Form):
         super().__init__(*args, **kwargs)
         if members is not None:
             self.fields["member"].queryset = members
-        self.fields["member"].label_from_instance = (
-            lambda m: f"{m.user.email} ({m.get_role_display()})"
+        self.fields["member"].label_from_instance = lambda m: (
+            f"{m.user.email} ({m.get_role_display()})"
         )

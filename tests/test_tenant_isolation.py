@@ -122,9 +122,7 @@ def test_the_sweep_covers_the_firm_routes():
     assert {"firm_dashboard", "membership_change_role", "invitation_revoke"} <= {
         r.name for r in SWEPT
     }
-    assert {"firm_api:organisation_list", "firm_api:organisation_detail"} <= {
-        r.name for r in SWEPT
-    }
+    assert {"firm_api:organisation_list", "firm_api:organisation_detail"} <= {r.name for r in SWEPT}
     assert {"api:organisation_list", "api:organisation_detail"} <= {r.name for r in KEY_SWEPT}
 
 

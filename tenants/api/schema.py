@@ -14,7 +14,9 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema):
-        scheme = build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Bearer")
+        scheme = build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix="Bearer"
+        )
         scheme["description"] = (
             "A firm's API key, created by its owners and admins under API keys: "
             "`Authorization: Bearer ll_…`. The firm is always the key's firm."
@@ -84,7 +86,10 @@ def postprocess_errors_and_etags(result, generator, request, public):
                     continue
                 responses.setdefault(
                     code,
-                    {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}},
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": _ERROR_REF}},
+                    },
                 )
             view = _view_class(generator, path, method)
             if method == "get" and view is not None and issubclass(view, FirmAPIView) and view.etag:

@@ -2,6 +2,7 @@
 
 import csv
 from datetime import date
+from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -22,7 +23,7 @@ def run(tmp_path, text: str, *extra: str) -> list[dict[str, str]]:
     target = tmp_path / "out.csv"
     source.write_text(text)
     call_command(
-        "forecast_csv", "--input", str(source), "--output", str(target), *extra, stdout=None
+        "forecast_csv", "--input", str(source), "--output", str(target), *extra, stdout=StringIO()
     )
     with target.open(newline="") as handle:
         return list(csv.DictReader(handle))

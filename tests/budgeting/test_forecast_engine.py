@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
+from statsmodels.tsa.forecasting.theta import ThetaModel
+from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
 from budgeting.forecasting import MAX_HORIZON, forecast_series
+from budgeting.forecasting.models import damped_fit, theta_fit
 
 MONTHS = np.arange(60)
 YEARLY_PATTERN = np.array([0.8, 0.85, 1.0, 1.05, 1.1, 1.2, 1.25, 1.15, 1.0, 0.95, 0.85, 0.8])
@@ -77,9 +80,18 @@ def test_short_history_gets_no_seasonal_model_and_says_so():
 def test_history_too_short_to_backtest_still_forecasts_with_wide_intervals():
     forecast = forecast_series([100.0, 104.0, 98.0], horizon=3)
     assert len(forecast.point) == 3
+    assert forecast.backtest_mase is None
+    assert forecast == forecast_series([100.0, 104.0, 98.0], horizon=3)
     assert any("too short to backtest" in note for note in forecast.notes)
     lower, upper = forecast.intervals[80]
     assert all(hi > lo for lo, hi in zip(lower, upper, strict=True))
+
+
+def test_fixed_fee_that_moves_once_keeps_intervals_in_proportion():
+    forecast = forecast_series([500.0] * 11 + [510.0], horizon=3)
+    assert all(490 <= point <= 520 for point in forecast.point)
+    assert max(forecast.upper(95)) < 600
+    assert min(forecast.lower(95)) > 400
 
 
 def test_intermittent_spend_forecasts_the_average_rate_not_the_last_purchase():
@@ -161,3 +173,16 @@ def test_intervals_cover_about_their_nominal_share_of_future_months():
             inside[level_pct].extend((future >= lower) & (future <= upper))
     assert 0.72 <= np.mean(inside[80]) <= 0.88
     assert 0.89 <= np.mean(inside[95]) <= 0.99
+
+
+def test_theta_and_damped_trend_match_their_statsmodels_counterparts():
+    # The engine fits statsmodels' models with its own fast grid search; the forecasts must
+    # stay those models' forecasts.
+    rng = np.random.default_rng(13)
+    history = 200 + np.cumsum(rng.normal(0.5, 3, 60)) + rng.normal(0, 4, 60)
+    theta = np.asarray(ThetaModel(history, deseasonalize=False).fit().forecast(6))
+    damped = ExponentialSmoothing(
+        history, trend="add", damped_trend=True, initialization_method="estimated"
+    ).fit()
+    assert np.allclose(theta_fit(history, 6).point, theta, rtol=1e-3)
+    assert np.allclose(damped_fit(history, 6).point, np.asarray(damped.forecast(6)), rtol=0.02)

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from integrations.xero.http import use_transport
 from integrations.xero.sandbox.app import SandboxApp, create_app
+from integrations.xero.sandbox.clock import SandboxClock
 from integrations.xero.sandbox.generator import generate_organisations
 
 SANDBOX_ADMIN = {"X-Sandbox-Admin": "sandbox-admin"}
@@ -23,7 +24,7 @@ def sandbox_today() -> dt.date:
 @pytest.fixture(scope="session")
 def shared_organisations(sandbox_today):
     # Read-only tests share one generation (about a second); tests that change the sandbox's
-    # data ask for `xero_sandbox_mutable`.
+    # data are marked `mutable_sandbox`.
     return generate_organisations(seed=7, today=sandbox_today)
 
 
@@ -32,15 +33,19 @@ def _serve(app: SandboxApp):
         yield app
 
 
-@pytest.fixture
-def xero_sandbox(shared_organisations, sandbox_today):
-    yield from _serve(create_app(organisations=shared_organisations, today=sandbox_today))
+def sandbox_app(organisations, today) -> SandboxApp:
+    # The sandbox's clock follows real time (the product compares its own timestamps, such as
+    # the last sync's start, with the sandbox's UpdatedDateUTC); only the data's "today" is set.
+    return create_app(organisations=organisations, today=today, clock=SandboxClock())
 
 
 @pytest.fixture
-def xero_sandbox_mutable(sandbox_today):
-    organisations = generate_organisations(seed=7, today=sandbox_today)
-    yield from _serve(create_app(organisations=organisations, today=sandbox_today))
+def xero_sandbox(request, shared_organisations, sandbox_today):
+    organisations = shared_organisations
+    if request.node.get_closest_marker("mutable_sandbox"):
+        # The test changes the sandbox's data: give it organisations of its own.
+        organisations = generate_organisations(seed=7, today=sandbox_today)
+    yield from _serve(sandbox_app(organisations, sandbox_today))
 
 
 def sandbox_http(app: SandboxApp) -> httpx.Client:
@@ -96,3 +101,27 @@ def connected_firm(client, firm_a, xero_sandbox):
     connect_firm_to_xero(client, firm_a, xero_sandbox)
     firm_a.linked = link_all(firm_a)
     return firm_a
+
+
+class DjangoTransport(httpx.BaseTransport):
+    """Lets the sandbox (or any httpx client) call the product through Django's test client,
+    which keeps the test's database transaction, unlike a bare WSGI handler."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")
+        }
+        response = self.client.generic(
+            request.method,
+            request.url.raw_path.decode(),
+            body,
+            content_type=request.headers.get("content-type", ""),
+            headers=headers,
+        )
+        return httpx.Response(
+            response.status_code, headers=dict(response.items()), content=response.content
+        )

@@ -192,7 +192,7 @@ def test_missing_scope_is_403_naming_the_scope(client, firm_a, firm_b):
 @with_test_endpoints
 def test_an_approve_key_approves_as_its_member_while_their_role_allows(client, firm_a):
     approver = firm_a.member(Role.APPROVER)
-    api_key, key = api_key_create(firm=firm_a.firm, scopes=["approve"], member=approver)
+    _api_key, key = api_key_create(firm=firm_a.firm, scopes=["approve"], member=approver)
     response = client.post("/api/v1/test/approve/", headers=bearer(key))
     assert response.status_code == 200
     assert response.json() == {"approved_as": approver.user.email}
@@ -255,8 +255,20 @@ def test_bad_input_is_400_naming_the_field(client, firm_a):
     )
     assert list(error["fields"]) == ["include_archived"]
 
-    error = assert_error(client.get(ORGS, {"cursor": "nonsense"}, headers=bearer(key)), 400, "invalid")
+    error = assert_error(
+        client.get(ORGS, {"cursor": "nonsense"}, headers=bearer(key)), 400, "invalid"
+    )
     assert "cursor" in error["fields"]
+
+    # A misspelt filter is refused, not quietly ignored (which would return everything).
+    error = assert_error(
+        client.get(ORGS, {"include_archive": "true"}, headers=bearer(key)), 400, "invalid"
+    )
+    assert error["fields"]["include_archive"] == [
+        "Unknown parameter. This endpoint takes: cursor, include_archived, page_size."
+    ]
+    error = assert_error(client.get(ORGS, {"page_size": ""}, headers=bearer(key)), 400, "invalid")
+    assert list(error["fields"]) == ["page_size"]
 
 
 def test_unknown_api_urls_answer_in_the_error_format(client, firm_a):

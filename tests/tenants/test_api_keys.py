@@ -112,7 +112,10 @@ def test_an_approve_key_must_name_a_member_who_can_approve(client, firm_a):
 
 def test_a_key_cannot_name_another_firms_member(client, firm_a, firm_b):
     response = _create(
-        client, firm_a.member(Role.OWNER), scopes=["approve"], member=firm_b.member(Role.APPROVER).pk
+        client,
+        firm_a.member(Role.OWNER),
+        scopes=["approve"],
+        member=firm_b.member(Role.APPROVER).pk,
     )
     assert response.status_code == 400
     assert not ApiKey.objects.for_firm(firm_a.firm).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -27,15 +28,14 @@ class Command(BaseCommand):
         parser.add_argument("--horizon", required=True, type=int, help=f"1-{MAX_HORIZON} months")
         parser.add_argument("--levels", default="80,95", help="interval levels, e.g. 80,95")
 
-    def handle(self, *args: object, **options: object) -> None:
-        source = options["input"]
-        target = options["output"]
-        horizon = options["horizon"]
-        assert isinstance(source, Path) and isinstance(target, Path) and isinstance(horizon, int)
+    def handle(self, *args: Any, **options: Any) -> None:
+        source: Path = options["input"]
+        target: Path = options["output"]
+        horizon: int = options["horizon"]
         if not 1 <= horizon <= MAX_HORIZON:
             raise CommandError(f"--horizon must be between 1 and {MAX_HORIZON}, got {horizon}")
         try:
-            levels = parse_levels(str(options["levels"]))
+            levels = parse_levels(options["levels"])
             with source.open(newline="", encoding="utf-8-sig") as handle:
                 series = series_from_csv(handle)
         except OSError as error:

@@ -8,7 +8,6 @@ that add up to the figures.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import defaultdict
 from decimal import Decimal
 
@@ -19,7 +18,6 @@ from integrations.xero.sandbox.generator import (
     generate_small_organisations,
 )
 from integrations.xero.sandbox.model import PROFIT_AND_LOSS_TYPES, SandboxOrganisation
-from integrations.xero.sandbox.orgs import group
 from integrations.xero.sandbox.orgs.ledger import profit_and_loss_by_month
 from integrations.xero.sandbox.orgs.periods import add_months, month_key
 
@@ -245,16 +243,11 @@ def test_group_has_about_300_accounts_and_two_tracking_categories(orgs):
     assert all(options[option] == category for line in tagged for category, option in line.tracking)
 
 
-def test_the_group_generates_quickly():
-    started = time.perf_counter()
-    group.build(seed=5, today=TODAY)
-    assert time.perf_counter() - started < 3
+# Generation speed is a benchmark concern (bench/), not a timed test.
 
 
-def test_200_small_organisations_generate_in_a_few_seconds():
-    started = time.perf_counter()
+def test_200_small_organisations_are_distinct_and_complete():
     small = generate_small_organisations(count=200, seed=1, today=TODAY)
-    assert time.perf_counter() - started < 8
     assert len(small) == 200 and len({org.name for org in small}) == 200
     assert all(org.planted_drivers and org.budgets for org in small)
 

@@ -1,0 +1,272 @@
+"""A sync either gets exactly Xero's data or fails clearly and keeps the previous data."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection as db_connection
+from django.urls import reverse
+
+from budgeting.models import SyncRun, XeroOrganisation
+from integrations.models import XeroConnection, XeroTenant
+from integrations.xero.client import XeroClient
+from integrations.xero.http import use_transport
+from integrations.xero.sandbox.faults import FaultSpec
+from integrations.xero.sandbox.replay import RecordingApp, ReplayApp
+from integrations.xero.sandbox.server import make_sandbox_server
+from integrations.xero.sync import organisation_sync, organisation_sync_start
+from tests.integrations.conftest import connect_firm_to_xero, link_all, sandbox_app
+from tests.integrations.xero.test_sync import rows, sync
+
+CAFE = "Harbour Lane Café"
+
+
+def no_backoff(tenant):
+    return XeroClient(tenant=tenant, backoff=lambda attempt: 0)
+
+
+def test_ten_percent_faults_give_identical_rows(connected_firm, xero_sandbox):
+    organisation = connected_firm.linked["Tidepool Software"]
+    assert sync(connected_firm, "Tidepool Software").state == SyncRun.State.SUCCEEDED
+    clean = rows(connected_firm.firm, organisation)
+
+    for kind, extra in [
+        ("status", {"status": 500}),
+        ("status", {"status": 503}),
+        ("timeout", {"delay_ms": 5}),
+        ("malformed_json", {}),
+        ("rate_limit", {"retry_after": 1}),
+    ]:
+        xero_sandbox.faults.add(
+            FaultSpec(kind=kind, organisation="saas", probability=0.02, seed=3, **extra)
+        )
+    run = sync(
+        connected_firm, "Tidepool Software", kind=SyncRun.Kind.FULL, client_factory=no_backoff
+    )
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert run.reconciled
+    assert rows(connected_firm.firm, organisation) == clean
+
+
+def test_a_failing_endpoint_fails_the_sync_clearly_and_keeps_the_previous_data(
+    connected_firm, xero_sandbox
+):
+    organisation = connected_firm.linked[CAFE]
+    sync(connected_firm, CAFE)
+    before = rows(connected_firm.firm, organisation)
+    xero_sandbox.faults.add(
+        FaultSpec(kind="status", status=503, organisation="cafe", endpoint="Reports", count=100)
+    )
+    run = sync(connected_firm, CAFE, kind=SyncRun.Kind.FULL, client_factory=no_backoff)
+    assert run.state == SyncRun.State.FAILED
+    assert "Reports/ProfitAndLoss kept failing (server error 503)" in run.error
+    assert "previous data is unchanged" in run.error
+    assert rows(connected_firm.firm, organisation) == before
+
+
+class Mutating(httpx.BaseTransport):
+    """Hands Xero's answer for one endpoint to a function that spoils it, as a broken proxy or a
+    bad capture would."""
+
+    def __init__(self, app, path_part: str, mutate):
+        self.inner = httpx.WSGITransport(app=app)
+        self.path_part, self.mutate = path_part, mutate
+
+    def handle_request(self, request):
+        response = self.inner.handle_request(request)
+        if self.path_part not in request.url.path:
+            return response
+        response.read()
+        body = self.mutate(json.loads(response.content))
+        content = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return httpx.Response(
+            response.status_code, headers={"Content-Type": "application/json"}, content=content
+        )
+
+
+def _first_row_cell(body, value):
+    for section in body["Reports"][0]["Rows"]:
+        for row in section.get("Rows", []):
+            if row["Cells"][0].get("Attributes"):
+                row["Cells"][1]["Value"] = value
+                return body
+    raise AssertionError("no account row")
+
+
+def _budget_line(body, change):
+    change(body["Budgets"][0]["BudgetLines"][0])
+    return body
+
+
+MALFORMED = [
+    (
+        "Organisation",
+        lambda b: b["Organisations"][0].pop("BaseCurrency") and b,
+        "Xero Organisation: Organisations[0].BaseCurrency: missing",
+    ),
+    (
+        "Accounts",
+        lambda b: b["Accounts"][3].update(AccountID=None) or b,
+        "Xero Accounts: Accounts[3].AccountID: null",
+    ),
+    (
+        "Reports/ProfitAndLoss",
+        lambda b: _first_row_cell(b, "n/a"),
+        "Xero Reports/ProfitAndLoss: Reports[0].Rows[1].Rows[0].Cells[1].Value: not a number ('n/a')",
+    ),
+    (
+        "Budgets/",
+        lambda b: _budget_line(
+            b, lambda line: line.update(AccountID="00000000-dead-beef-0000-000000000000")
+        ),
+        "unknown account '00000000-dead-beef-0000-000000000000' (not in Accounts)",
+    ),
+    (
+        "Budgets/",
+        lambda b: _budget_line(b, lambda line: line["BudgetBalances"][0].update(Amount=None)),
+        "BudgetBalances[0].Amount: missing",
+    ),
+    (
+        "TrackingCategories",
+        lambda b: json.dumps(b).encode()[:40],
+        "Xero TrackingCategories: (body): not valid JSON",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "spoil", "message"), MALFORMED, ids=[m[2][:40] for m in MALFORMED]
+)
+def test_malformed_payloads_name_the_endpoint_and_field_and_lose_nothing(
+    connected_firm, xero_sandbox, endpoint, spoil, message
+):
+    organisation = connected_firm.linked[CAFE]
+    sync(connected_firm, CAFE)
+    before = rows(connected_firm.firm, organisation)
+    with use_transport(Mutating(xero_sandbox, endpoint, spoil)):
+        run = sync(connected_firm, CAFE, kind=SyncRun.Kind.FULL, client_factory=no_backoff)
+    assert run.state == SyncRun.State.FAILED
+    assert message in run.error
+    assert rows(connected_firm.firm, organisation) == before
+
+
+def test_a_replayed_capture_syncs_to_the_same_rows(
+    client, connected_firm, firm_b, xero_sandbox, tmp_path
+):
+    capture = tmp_path / "capture.jsonl"
+    with use_transport(httpx.WSGITransport(app=RecordingApp(xero_sandbox, capture))):
+        run = sync(connected_firm, CAFE)
+    assert run.state == SyncRun.State.SUCCEEDED
+    assert capture.read_text().count("\n") == run.calls_used
+
+    # Firm B's support engineer replays the client's capture: no live Xero at all.
+    replay = ReplayApp(capture)
+    tenant = XeroTenant.objects.for_firm(connected_firm.firm).get(tenant_name=CAFE)
+    connection = XeroConnection.objects.for_firm(firm_b.firm).create(
+        firm=firm_b.firm,
+        access_token="replay",
+        refresh_token="replay",
+        access_token_expires_at="2099-01-01T00:00:00Z",
+    )
+    XeroTenant.objects.for_firm(firm_b.firm).create(
+        firm=firm_b.firm,
+        connection=connection,
+        tenant_id=tenant.tenant_id,
+        tenant_name=CAFE,
+        client_organisation=firm_b.organisation,
+    )
+    run_b = organisation_sync_start(
+        firm=firm_b.firm, organisation=firm_b.organisation, trigger="manual", enqueue=False
+    )
+    with use_transport(httpx.WSGITransport(app=replay)):
+        run_b = organisation_sync(firm=firm_b.firm, run_id=run_b.pk)
+    assert run_b.state == SyncRun.State.SUCCEEDED, run_b.error
+    assert rows(firm_b.firm, firm_b.organisation) == rows(
+        connected_firm.firm, connected_firm.linked[CAFE]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_killed_at_random_points_then_rerun_gives_the_rows_of_an_uninterrupted_one(
+    client, firm_a, firm_b, shared_organisations, sandbox_today, settings
+):
+    app = sandbox_app(shared_organisations, sandbox_today)
+    server = make_sandbox_server("127.0.0.1", 0, app, verbose=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    for name, path in [
+        ("XERO_AUTHORIZE_URL", "/identity/connect/authorize"),
+        ("XERO_TOKEN_URL", "/identity/connect/token"),
+        ("XERO_CONNECTIONS_URL", "/connections"),
+        ("XERO_API_URL", "/api.xro/2.0"),
+    ]:
+        setattr(settings, name, base + path)
+    settings.XERO_SYNC_STALE_SECONDS = 0  # the killed process's run is taken over at once
+    try:
+        with use_transport(httpx.HTTPTransport()):
+            connect_firm_to_xero(client, firm_a, app)
+            connect_firm_to_xero(client, firm_b, app)
+        name = "Tidepool Software"
+        organisation_a = link_all(firm_a, {name})[name]
+        organisation_b = link_all(firm_b, {name})[name]
+
+        # The reference: firm B syncs the same Xero organisation without interruption.
+        run = organisation_sync_start(
+            firm=firm_b.firm, organisation=organisation_b, trigger="manual", enqueue=False
+        )
+        assert organisation_sync(firm=firm_b.firm, run_id=run.pk).state == SyncRun.State.SUCCEEDED
+        reference = rows(firm_b.firm, organisation_b)
+
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings_test",
+            "DATABASE_URL": _database_url(),
+            "XERO_SANDBOX_URL": base,
+            "XERO_RATE_LIMIT_PREFIX": settings.XERO_RATE_LIMIT_PREFIX,
+            "XERO_SYNC_STALE_SECONDS": "0",
+        }
+        rng = random.Random(20261121)
+        manage = Path(settings.BASE_DIR) / "manage.py"
+        for attempt in range(3):
+            process = subprocess.Popen(
+                [sys.executable, str(manage), "xero_sync", "--org", str(organisation_a.pk)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            # Django starts in about a second; the sync then takes one to two.
+            time.sleep(rng.uniform(1.0, 3.0))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            partial = rows(firm_a.firm, organisation_a)
+            # Never half a sync: either nothing was published yet, or all of it was.
+            assert partial["accounts"] == [] or partial == reference, f"attempt {attempt}"
+
+        run = organisation_sync_start(
+            firm=firm_a.firm,
+            organisation=organisation_a,
+            trigger="manual",
+            kind=SyncRun.Kind.FULL,
+            enqueue=False,
+        )
+        assert organisation_sync(firm=firm_a.firm, run_id=run.pk).state == SyncRun.State.SUCCEEDED
+        assert rows(firm_a.firm, organisation_a) == reference
+        interrupted = SyncRun.objects.for_firm(firm_a.firm).filter(step="Interrupted")
+        assert all("previous data is unchanged" in r.error for r in interrupted)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _database_url() -> str:
+    params = db_connection.settings_dict
+    return f"postgres://{params['USER']}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"

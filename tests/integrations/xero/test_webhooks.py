@@ -1,0 +1,114 @@
+"""Xero's webhooks, delivered by the sandbox to the product's endpoint."""
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from budgeting.models import SyncRun, TransactionLine
+from integrations.models import XeroWebhookDelivery
+from integrations.xero.webhooks import webhook_delivery_process
+from tests.integrations.conftest import SANDBOX_ADMIN, DjangoTransport, sandbox_http
+from tests.integrations.xero.test_sync import sync
+
+KEY = "sandbox-webhook-key"  # config/settings_test.py sets XERO_WEBHOOK_KEY to the same
+CAFE = "Harbour Lane Café"
+
+
+def _signed(body: bytes, key: str = KEY) -> str:
+    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@pytest.fixture
+def deliver_to_product(client, xero_sandbox):
+    """Point the sandbox's webhook sender at the product's endpoint, served in-process."""
+    xero_sandbox.webhooks.url = "http://testserver" + reverse("xero_webhook")
+    xero_sandbox.webhooks.key = KEY
+    xero_sandbox.webhooks.transport = DjangoTransport(Client())
+    return xero_sandbox.webhooks
+
+
+def test_intent_to_receive_passes(db, deliver_to_product):
+    ok, deliveries = deliver_to_product.intent_to_receive(attempts=6)
+    assert ok, [d.as_json() for d in deliveries]
+    assert {d.status for d in deliveries} == {200, 401}
+    assert not XeroWebhookDelivery.objects.exists()
+
+
+def test_bad_signature_is_401_and_records_nothing(client, db):
+    body = json.dumps({"events": [{"tenantId": "x"}], "entropy": "e"}).encode()
+    response = client.post(
+        reverse("xero_webhook"),
+        body,
+        content_type="application/json",
+        headers={"x-xero-signature": _signed(body, "wrong-key")},
+    )
+    assert response.status_code == 401
+    assert not XeroWebhookDelivery.objects.exists()
+
+
+@pytest.mark.mutable_sandbox
+def test_valid_delivery_is_200_with_no_body_and_refreshes_the_organisation_once(
+    client, connected_firm, xero_sandbox, deliver_to_product, django_capture_on_commit_callbacks
+):
+    organisation = connected_firm.linked[CAFE]
+    assert sync(connected_firm, CAFE).state == SyncRun.State.SUCCEEDED
+    with sandbox_http(xero_sandbox) as http:
+        added = http.post(
+            "/_sandbox/organisations/cafe/invoices",
+            headers=SANDBOX_ADMIN,
+            json={
+                "type": "ACCREC",
+                "contact": "Wharfside Events Ltd",
+                "lines": [
+                    {
+                        "accountCode": "200",
+                        "description": "Winter gala catering",
+                        "amount": "2400.00",
+                    }
+                ],
+            },
+        )
+    assert added.status_code == 200, added.text
+
+    with django_capture_on_commit_callbacks() as enqueued:
+        delivery = deliver_to_product.deliver()
+    assert delivery.status == 200
+    assert len(enqueued) == 1  # processing is queued, not done in the request
+    recorded = XeroWebhookDelivery.objects.get()
+
+    # Xero retries a delivery it thinks failed: the same events again are not processed twice.
+    body = json.dumps(recorded.body).encode()
+    with django_capture_on_commit_callbacks() as retried:
+        again = client.post(
+            reverse("xero_webhook"),
+            body,
+            content_type="application/json",
+            headers={"x-xero-signature": _signed(body)},
+        )
+    assert again.status_code == 200 and again.content == b""
+    assert retried == []
+
+    with django_capture_on_commit_callbacks() as queued_syncs:
+        assert webhook_delivery_process(delivery_id=recorded.pk) == 1
+    assert webhook_delivery_process(delivery_id=recorded.pk) == 0
+    assert len(queued_syncs) == 1
+    for duplicate in XeroWebhookDelivery.objects.exclude(pk=recorded.pk):
+        assert webhook_delivery_process(delivery_id=duplicate.pk) == 0
+    run = SyncRun.objects.for_firm(connected_firm.firm).get(trigger=SyncRun.Trigger.WEBHOOK)
+    assert run.kind == SyncRun.Kind.TRANSACTIONS
+
+    from integrations.xero.sync import organisation_sync
+
+    run = organisation_sync(firm=connected_firm.firm, run_id=run.pk)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert run.reconciled
+    line = TransactionLine.objects.for_firm(connected_firm.firm).get(
+        organisation=organisation, description="Winter gala catering"
+    )
+    assert line.contact_name == "Wharfside Events Ltd"
+    assert str(line.amount) == "2400.00"
