@@ -16,8 +16,7 @@ venv: $(VENV)/.installed
 # The zero-setup demo: SQLite, Celery in-process, the Xero sandbox in-process, email to the console.
 demo: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py demo_setup
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	DEBUG=1 $(PY) manage.py demo 127.0.0.1:8000
 
 # The whole suite against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, local servers by default).
 test: venv

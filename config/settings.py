@@ -124,8 +124,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The demo runs Celery in-process in threads; give SQLite time to wait for a write lock.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The demo runs a Celery worker in a thread beside the web server: WAL lets pages read
+    # while a sync writes, and the timeout lets a writer wait for the lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, init_command="PRAGMA journal_mode=WAL;"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", "")
@@ -235,7 +238,9 @@ if not FIELD_ENCRYPTION_KEY:
     FIELD_ENCRYPTION_KEY = "ZGVtby1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5LTA="
 
 # Celery: Redis as the broker; no broker means tasks run in-process (the demo).
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+# The demo (DEBUG, no Redis) uses kombu's in-memory transport with a worker thread started by
+# `manage.py demo`; with no broker at all, tasks run inline.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL or ("memory://" if DEBUG else ""))
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -349,4 +354,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    # One line per Xero request is noise; failures are logged by the Xero client itself.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }

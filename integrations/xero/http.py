@@ -17,9 +17,9 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 @cache
 def _inprocess_sandbox_transport() -> httpx.BaseTransport:
-    from integrations.xero.sandbox_mount import sandbox_app
+    from integrations.xero.sandbox_mount import sandbox_inprocess_app
 
-    return httpx.WSGITransport(app=sandbox_app())
+    return httpx.WSGITransport(app=sandbox_inprocess_app())
 
 
 def _transport() -> httpx.BaseTransport | None:

@@ -20,6 +20,20 @@ def sandbox_app():
     return create_app()
 
 
+def sandbox_inprocess_app():
+    """The sandbox as the product's Xero client reaches it in-process: the settings' URLs carry
+    the /xero-sandbox prefix (the browser needs it), which the sandbox itself does not know."""
+    app = sandbox_app()
+
+    def strip_mount(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(MOUNT + "/"):
+            environ = {**environ, "PATH_INFO": path[len(MOUNT) :], "SCRIPT_NAME": MOUNT}
+        return app(environ, start_response)
+
+    return strip_mount
+
+
 @csrf_exempt
 def sandbox_proxy(request: HttpRequest, path: str) -> HttpResponse:
     body = request.body

@@ -1,0 +1,59 @@
+"""`python manage.py demo [addrport]`: the zero-setup demo in one process.
+
+Creates the demo firm and its members, connects them to the in-process Xero sandbox through the
+real OAuth flow, syncs every client organisation, starts a Celery worker in a thread (kombu's
+in-memory broker) and serves the app. Everything the demo needs lives in this process.
+"""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from budgeting.models import SyncRun
+from integrations.models import XeroTenant
+from integrations.xero.demo import demo_xero_connect
+from integrations.xero.sync import organisation_sync, organisation_sync_start
+from tenants.management.commands.demo_setup import DEMO_FIRM_SLUG
+from tenants.models import Firm, Membership
+from tenants.roles import Role
+
+
+class Command(BaseCommand):
+    help = "Run the demo: firm, users, Xero sandbox connection, synced clients, web server."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("--no-serve", action="store_true", help="set up, then stop")
+
+    def handle(self, *args, addrport, no_serve, **options):
+        if not settings.DEBUG or settings.XERO_TRANSPORT != "inprocess":
+            raise CommandError("The demo runs with DEBUG=1 and the in-process Xero sandbox.")
+        call_command("demo_setup", stdout=self.stdout)
+        firm = Firm.objects.get(slug=DEMO_FIRM_SLUG)
+        owner = Membership.objects.for_firm(firm).filter(role=Role.OWNER).first().user
+        self.stdout.write("Connecting the demo firm to the Xero sandbox (OAuth)...")
+        demo_xero_connect(firm=firm, user=owner)
+        for tenant in XeroTenant.objects.for_firm(firm).select_related("client_organisation"):
+            organisation = tenant.client_organisation
+            run = organisation_sync_start(
+                firm=firm, organisation=organisation, trigger=SyncRun.Trigger.MANUAL, enqueue=False
+            )
+            run = organisation_sync(firm=firm, run_id=run.pk)
+            state = "reconciled" if run.reconciled else run.error or run.state
+            self.stdout.write(f"  synced {organisation.name}: {run.calls_used} calls, {state}")
+        if no_serve:
+            return
+        self._start_worker()
+        self.stdout.write(self.style.SUCCESS(f"\nOpen http://{addrport}/ and log in as above.\n"))
+        call_command("runserver", addrport, use_reloader=False)
+
+    def _start_worker(self) -> None:
+        from celery.contrib.testing.worker import start_worker
+
+        from config.celery import app
+
+        # A worker thread on the in-memory broker: tasks queued by requests run beside them.
+        worker = start_worker(
+            app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING"
+        )
+        worker.__enter__()
