@@ -10,3 +10,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("budgets", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The Xero integration's tasks live in integrations/xero/tasks.py, below its app's package.
+app.autodiscover_tasks(["integrations.xero"])

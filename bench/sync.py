@@ -1,0 +1,186 @@
+"""Initial sync of many sandbox organisations on real Celery workers against Redis.
+
+    .venv/bin/python bench/sync.py [--organisations 100] [--latency-ms 150] [--workers 8]
+
+What runs, all on this machine:
+- the Xero sandbox over HTTP, with Xero's real limits (60 calls a minute and 5 at once per
+  organisation, 10,000 a minute per app) and a simulated latency on every call;
+- a PostgreSQL database of its own (budgets_bench_sync, created afresh) and Redis db 9 (broker
+  and the shared rate limiter);
+- a Celery worker process (`celery -A config worker`, thread pool) doing the syncs;
+- this script: connects a firm through the OAuth flow, links every organisation, queues one
+  initial sync each, and waits.
+
+It prints the wall time against the lower bound the limits allow, calls per organisation, and
+the 429s the sandbox sent (which must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "budgets_bench_sync"
+REDIS_URL = "redis://127.0.0.1:6379/9"
+
+
+def _environment(sandbox_url: str) -> dict[str, str]:
+    return {
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+        "REDIS_URL": REDIS_URL,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "XERO_SANDBOX_URL": sandbox_url,
+        "XERO_RATE_LIMIT_PREFIX": f"bench:{time.time_ns()}",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def _fresh_database() -> None:
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
+        db.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        db.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--organisations", type=int, default=100)
+    parser.add_argument("--latency-ms", type=int, default=150)
+    parser.add_argument("--workers", type=int, default=8, help="Celery worker concurrency")
+    parser.add_argument("--pool", default="threads", choices=["threads", "prefork"])
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    import datetime as dt
+
+    from integrations.xero.sandbox.app import create_app
+    from integrations.xero.sandbox.clock import SandboxClock
+    from integrations.xero.sandbox.faults import FaultSpec
+    from integrations.xero.sandbox.generator import generate_small_organisations
+    from integrations.xero.sandbox.server import make_sandbox_server
+
+    today = dt.date.today()
+    organisations = generate_small_organisations(count=args.organisations, seed=11, today=today)
+    sandbox = create_app(organisations=organisations, today=today, clock=SandboxClock())
+    sandbox.faults.add(FaultSpec(kind="latency", delay_ms=args.latency_ms, probability=1.0))
+    server = make_sandbox_server("127.0.0.1", 0, sandbox, verbose=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sandbox_url = f"http://127.0.0.1:{server.server_port}"
+
+    env = _environment(sandbox_url)
+    os.environ.update(env)
+    _fresh_database()
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    from budgeting.models import SyncRun
+    from integrations.xero.demo import demo_xero_connect_to
+    from integrations.xero.sync import organisation_sync_start
+    from tenants import services
+    from tenants.models import User
+
+    owner = User.objects.create_user("bench@example.com", "bench-password-1")
+    firm = services.firm_create(name="Bench Advisory", owner=owner)
+    demo_xero_connect_to(firm=firm, user=owner, base_url=sandbox_url)
+
+    from integrations.models import XeroTenant
+
+    tenants = list(XeroTenant.objects.for_firm(firm).select_related("client_organisation"))
+    worker = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            args.pool,
+            "--concurrency",
+            str(args.workers),
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    try:
+        time.sleep(3)  # let the worker connect before the clock starts
+        sandbox.reset_counters()
+        started = time.monotonic()
+        runs = [
+            organisation_sync_start(
+                firm=firm, organisation=t.client_organisation, trigger=SyncRun.Trigger.MANUAL
+            ).pk
+            for t in tenants
+        ]
+        while True:
+            pending = (
+                SyncRun.objects.for_firm(firm)
+                .filter(pk__in=runs, state__in=(SyncRun.State.QUEUED, SyncRun.State.RUNNING))
+                .count()
+            )
+            if not pending:
+                break
+            time.sleep(0.5)
+        wall = time.monotonic() - started
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        server.shutdown()
+
+    finished = list(SyncRun.objects.for_firm(firm).filter(pk__in=runs))
+    failed = [r for r in finished if r.state != SyncRun.State.SUCCEEDED]
+    calls = [r.calls_used for r in finished]
+    counters = sandbox.counters()
+    limited = sum(c["rateLimited"] for eps in counters.values() for c in eps.values())
+    sandbox_calls = sum(c["calls"] for eps in counters.values() for c in eps.values())
+
+    latency = args.latency_ms / 1000
+    # Lower bounds the limits allow: per organisation, its calls run at most 5 at once and 60 a
+    # minute; across organisations, no more calls at once than worker threads (a sync makes its
+    # calls one after another) and 10,000 a minute for the app.
+    per_organisation = max(
+        max(0, math.ceil(c / 60) - 1) * 60 + math.ceil(min(c, 60) / 5) * latency for c in calls
+    )
+    concurrency = sum(calls) * latency / args.workers
+    app_minute = max(0, math.ceil(sum(calls) / 10_000) - 1) * 60
+    bound = max(per_organisation, concurrency, app_minute)
+
+    print(f"organisations      {len(finished)} ({len(failed)} failed)")
+    print(f"latency per call   {args.latency_ms} ms; worker {args.pool} x {args.workers}")
+    print(
+        f"calls per org      median {statistics.median(calls):.0f}, "
+        f"min {min(calls)}, max {max(calls)}, total {sum(calls)} (sandbox saw {sandbox_calls})"
+    )
+    print(f"429s received      {limited}")
+    print(f"wall time          {wall:.1f} s")
+    print(
+        f"lower bound        {bound:.1f} s (per organisation {per_organisation:.1f} s, "
+        f"worker concurrency {concurrency:.1f} s, app minute {app_minute:.1f} s)"
+    )
+    print(f"wall / bound       {wall / bound:.2f}")
+    if failed:
+        print("first failure:", failed[0].error)
+    if limited or failed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
