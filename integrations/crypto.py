@@ -35,10 +35,6 @@ def decrypt(token: str) -> str:
         ) from exc
 
 
-def rotate(token: str) -> str:
-    return fernet().rotate(token.encode()).decode()
-
-
 class EncryptedTextField(models.TextField):
     """A text column stored encrypted; a database dump shows only ciphertext."""
 

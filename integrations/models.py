@@ -116,7 +116,9 @@ class XeroWebhookDelivery(models.Model):
 
 
 class XeroWebhookEvent(models.Model):
-    delivery = models.ForeignKey(XeroWebhookDelivery, on_delete=models.CASCADE, related_name="events")
+    delivery = models.ForeignKey(
+        XeroWebhookDelivery, on_delete=models.CASCADE, related_name="events"
+    )
     tenant_id = models.CharField(max_length=64, db_index=True)
     event_category = models.CharField(max_length=20)  # INVOICE, CREDITNOTE, CONTACT
     event_type = models.CharField(max_length=20)  # CREATE, UPDATE
@@ -127,7 +129,13 @@ class XeroWebhookEvent(models.Model):
         constraints = [
             # The same event in two deliveries is processed once.
             models.UniqueConstraint(
-                fields=["tenant_id", "event_category", "event_type", "resource_id", "event_date_utc"],
+                fields=[
+                    "tenant_id",
+                    "event_category",
+                    "event_type",
+                    "resource_id",
+                    "event_date_utc",
+                ],
                 name="xero_webhook_event_unique",
             )
         ]

@@ -6,39 +6,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0001_initial'),
+        ("integrations", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='XeroWebhookDelivery',
+            name="XeroWebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body_hash', models.CharField(max_length=64, unique=True)),
-                ('body', models.JSONField()),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('syncs_started', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("body_hash", models.CharField(max_length=64, unique=True)),
+                ("body", models.JSONField()),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("syncs_started", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['-received_at'],
+                "ordering": ["-received_at"],
             },
         ),
         migrations.CreateModel(
-            name='XeroWebhookEvent',
+            name="XeroWebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tenant_id', models.CharField(db_index=True, max_length=64)),
-                ('event_category', models.CharField(max_length=20)),
-                ('event_type', models.CharField(max_length=20)),
-                ('resource_id', models.CharField(max_length=64)),
-                ('event_date_utc', models.CharField(max_length=40)),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='integrations.xerowebhookdelivery')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tenant_id", models.CharField(db_index=True, max_length=64)),
+                ("event_category", models.CharField(max_length=20)),
+                ("event_type", models.CharField(max_length=20)),
+                ("resource_id", models.CharField(max_length=64)),
+                ("event_date_utc", models.CharField(max_length=40)),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="integrations.xerowebhookdelivery",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('tenant_id', 'event_category', 'event_type', 'resource_id', 'event_date_utc'), name='xero_webhook_event_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "tenant_id",
+                            "event_category",
+                            "event_type",
+                            "resource_id",
+                            "event_date_utc",
+                        ),
+                        name="xero_webhook_event_unique",
+                    )
+                ],
             },
         ),
     ]

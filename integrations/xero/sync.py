@@ -317,9 +317,7 @@ def xero_snapshot_fetch(
     budgets = None
     if kind != SyncRun.Kind.TRANSACTIONS:
         known_ranges = _stored_budget_ranges(organisation) if not full else {}
-        fy_start = financial_year_start(
-            today, end_month=xero_organisation.financial_year_end_month
-        )
+        fy_start = financial_year_start(today, end_month=xero_organisation.financial_year_end_month)
         budgets = _fetch_budgets(
             client,
             headers=client.budgets(),

@@ -1,0 +1,26 @@
+"""`python manage.py rotate_encryption_keys`: re-encrypt stored secrets with the first key.
+
+To rotate: put a new Fernet key first in FIELD_ENCRYPTION_KEY, keep the old ones after it, run
+this command, then remove the old keys.
+"""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_scopes import scopes_disabled
+
+from integrations.models import XeroConnection
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt stored Xero tokens with the first key in FIELD_ENCRYPTION_KEY."
+
+    def handle(self, *args, **options):
+        # Unscoped on purpose: key rotation is an operator's job over every firm's rows.
+        with scopes_disabled(), transaction.atomic():
+            connections = list(XeroConnection.objects.select_for_update())
+            for connection in connections:
+                # Reading decrypts with whichever key matches; writing encrypts with the first.
+                XeroConnection.objects.filter(pk=connection.pk).update(
+                    access_token=connection.access_token, refresh_token=connection.refresh_token
+                )
+        self.stdout.write(f"{len(connections)} Xero connections re-encrypted with the first key.")
