@@ -12,11 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.conf import settings
 from django.db import connection as db_connection
-from django.urls import reverse
 
-from budgeting.models import SyncRun, XeroOrganisation
+from budgeting.models import SyncRun
 from integrations.models import XeroConnection, XeroTenant
 from integrations.xero.client import XeroClient
 from integrations.xero.http import use_transport
