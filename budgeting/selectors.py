@@ -20,8 +20,10 @@ from budgeting.models import (
     Reconciliation,
     SyncRun,
     TrackingOption,
+    VarianceSummary,
     XeroOrganisation,
 )
+from budgeting.variance_selectors import variance_summaries_latest
 from integrations.models import XeroConnection, XeroTenant
 from integrations.xero.sync import STALE_RUN
 from tenants.models import ClientOrganisation, Firm
@@ -111,6 +113,8 @@ class OrganisationSyncStatus:
     latest_run: SyncRun | None
     last_finished_run: SyncRun | None
     last_succeeded_run: SyncRun | None
+    # The latest month the variance refresh summarised (net profit, material count).
+    variance: VarianceSummary | None = None
 
     @property
     def xero_state_label(self) -> str:
@@ -199,6 +203,7 @@ def client_organisation_dashboard_list(
         if run_id
     }
     runs = SyncRun.objects.for_firm(firm).in_bulk(run_ids) if run_ids else {}
+    summaries = variance_summaries_latest(firm=firm, organisation_ids=[o.pk for o in organisations])
     rows = [
         OrganisationSyncStatus(
             organisation=o,
@@ -207,6 +212,7 @@ def client_organisation_dashboard_list(
             latest_run=runs.get(o.latest_run_id),
             last_finished_run=runs.get(o.last_finished_run_id),
             last_succeeded_run=runs.get(o.last_succeeded_run_id),
+            variance=summaries.get(o.pk),
         )
         for o in organisations
     ]

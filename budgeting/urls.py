@@ -1,6 +1,6 @@
 from django.urls import path
 
-from budgeting import views, views_variance
+from budgeting import views, views_proposals, views_variance
 
 urlpatterns = [
     path("f/<slug:firm_slug>/", views.firm_dashboard, name="firm_dashboard"),
@@ -70,4 +70,69 @@ urlpatterns += [
         views_variance.narrative_provider_settings,
         name="narrative_provider_settings",
     ),
+]
+
+# Forecast drafts: the drafts and the run that makes them, a draft and its lines, accuracy, policy.
+_ORG = "f/<slug:firm_slug>/clients/<int:organisation_id>/forecasts/"
+_DRAFT = _ORG + "<int:proposal_id>/"
+_LINE = _DRAFT + "lines/<int:line_id>/"
+urlpatterns += [
+    path(_ORG, views_proposals.proposal_list_view, name="proposal_list"),
+    path(_ORG + "create/", views_proposals.proposal_create, name="proposal_create"),
+    path(
+        _ORG + "runs/<int:forecast_run_id>/",
+        views_proposals.forecast_run_status,
+        name="forecast_run_status",
+    ),
+    path(_ORG + "accuracy/", views_proposals.forecast_accuracy_view, name="forecast_accuracy"),
+    path(_ORG + "policy/", views_proposals.budget_policy_edit, name="budget_policy_edit"),
+    path(_DRAFT, views_proposals.proposal_detail, name="proposal_detail"),
+    path(_DRAFT + "draft.csv", views_proposals.proposal_csv, name="proposal_csv"),
+    path(
+        _DRAFT + "sections/accept/",
+        views_proposals.proposal_section_decide,
+        {"decision": "accept"},
+        name="proposal_section_accept",
+    ),
+    path(
+        _DRAFT + "sections/reset/",
+        views_proposals.proposal_section_decide,
+        {"decision": "reset"},
+        name="proposal_section_reset",
+    ),
+    path(_LINE, views_proposals.proposal_line_detail, name="proposal_line_detail"),
+    path(_LINE + "edit/", views_proposals.proposal_line_edit, name="proposal_line_edit"),
+    path(_LINE + "check/", views_proposals.proposal_line_check, name="proposal_line_check"),
+    path(
+        _LINE + "accept/",
+        views_proposals.proposal_line_decide,
+        {"decision": "accept"},
+        name="proposal_line_accept",
+    ),
+    path(
+        _LINE + "reset/",
+        views_proposals.proposal_line_decide,
+        {"decision": "reset"},
+        name="proposal_line_reset",
+    ),
+]
+
+# Publishing to Xero: the Budget Manager import files of an organisation.
+from budgeting import views_publishing  # noqa: E402
+
+_CLIENT = "f/<slug:firm_slug>/clients/<int:organisation_id>/"
+urlpatterns += [
+    path(
+        _CLIENT + "publications/<int:publication_id>/import.csv",
+        views_publishing.budget_publication_download,
+        name="budget_publication_download",
+    ),
+]
+
+# The audit log of an organisation, and its CSV.
+from budgeting import views_audit  # noqa: E402
+
+urlpatterns += [
+    path(_CLIENT + "audit/", views_audit.audit_log, name="audit_log"),
+    path(_CLIENT + "audit.csv", views_audit.audit_log_csv, name="audit_log_csv"),
 ]

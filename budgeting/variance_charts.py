@@ -1,16 +1,16 @@
 """Actual against budget over time as server-side SVG: no JavaScript, no CDN, readable by a
-screen reader through the chart's <title> and <desc> and a visually hidden data table."""
+screen reader through the chart's <title> and <desc>, with the figures in a table beside it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.utils.html import escape, format_html
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from budgeting.variance import SeriesPoint
-from budgeting.variance_format import amount_in, compact
+from budgeting.variance_format import amount_in, compact, signed_amount_in
 
 WIDTH, HEIGHT = 640, 200
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 28
@@ -79,3 +79,33 @@ def actual_vs_budget_svg(
     parts.append(f'<path class="actual" d="{_path(actuals, low, high)}"/>')
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above
+
+
+def actual_vs_budget_table(*, points: Sequence[SeriesPoint], caption: str, currency: str):
+    """The chart's figures as a table inside <details>: for keyboard and screen reader users,
+    and for anyone who wants the numbers behind a line."""
+    if not points:
+        return ""
+    rows = format_html_join(
+        "",
+        '<tr><th scope="row">{}</th><td class="num">{}</td><td class="num">{}</td>'
+        '<td class="num">{}</td></tr>',
+        (
+            (
+                f"{p.period:%b %Y}",
+                amount_in(p.actual, currency),
+                amount_in(p.budget, currency),
+                signed_amount_in(p.variance, currency),
+            )
+            for p in points
+        ),
+    )
+    return format_html(
+        '<details class="chart-figures"><summary>The figures behind the chart</summary>'
+        '<table class="data"><caption>{}</caption><thead><tr><th scope="col">Month</th>'
+        '<th scope="col" class="num">Actual</th><th scope="col" class="num">Budget</th>'
+        '<th scope="col" class="num">Variance</th></tr></thead><tbody>{}</tbody></table>'
+        "</details>",
+        caption,
+        rows,
+    )

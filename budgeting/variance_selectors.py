@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from budgeting.models import (
     Account,
@@ -27,6 +27,7 @@ from budgeting.models import (
     TrackingOption,
     TransactionLine,
     VarianceNarrative,
+    VarianceSummary,
     XeroOrganisation,
 )
 from budgeting.narratives import facts as narrative_facts
@@ -154,7 +155,7 @@ def variance_data_load(
     tracking_option: TrackingOption | None = None,
     months: int = CHART_MONTHS,
 ) -> VarianceData:
-    """Balances for `months` months up to `period`, in four queries whatever the accounts."""
+    """Balances for `months` months up to `period`, in five queries whatever the accounts."""
     first = period_add(period, 1 - max(months, 12))
     budget = variance_budget(firm=firm, organisation=organisation, tracking_option=tracking_option)
     accounts = {
@@ -389,3 +390,26 @@ def facts_transaction_line(line: TransactionLine) -> narrative_facts.Transaction
 
 def facts_hash(facts: dict) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+# --- Firm dashboard ----------------------------------------------------------------------------
+
+
+def variance_summaries_latest(
+    *, firm: Firm, organisation_ids: Iterable[int]
+) -> dict[int, VarianceSummary]:
+    """Each organisation's latest stored month summary, in one query whatever their number."""
+    ids = list(organisation_ids)
+    if not ids:
+        return {}
+    summaries = VarianceSummary.objects.for_firm(firm)
+    # A correlated subquery rather than DISTINCT ON, which the SQLite demo does not have.
+    latest = (
+        summaries.filter(organisation_id=OuterRef("organisation_id"))
+        .order_by("-period")
+        .values("pk")[:1]
+    )
+    return {
+        summary.organisation_id: summary
+        for summary in summaries.filter(organisation_id__in=ids, pk=Subquery(latest))
+    }

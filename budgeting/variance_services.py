@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils import timezone
 
 from budgeting.models import (
@@ -256,31 +255,51 @@ def organisation_variance_refresh(
         .order_by("tracking_option__name", "pk")
     ]
     material = narratives = 0
-    with transaction.atomic():
-        for option in dict.fromkeys(options):
-            data = variance_data_load(
-                firm=firm,
-                organisation=organisation,
-                period=period,
-                profile=profile,
-                tracking_option=option,
+    # No transaction around the whole refresh: with the outside provider on, each narrative
+    # may wait on an HTTP call. Each row is written on its own, and a rerun only fills gaps.
+    for option in dict.fromkeys(options):
+        data = variance_data_load(
+            firm=firm,
+            organisation=organisation,
+            period=period,
+            profile=profile,
+            tracking_option=option,
+        )
+        report = data.report(period)
+        lines = list(report.material_lines)
+        material += len(lines)
+        narratives += len(
+            variance_narratives_explain(
+                firm=firm, data=data, period=period, lines=lines, generator=generator
             )
-            report = data.report(period)
-            lines = list(report.material_lines)
-            material += len(lines)
-            narratives += len(
-                variance_narratives_explain(
-                    firm=firm, data=data, period=period, lines=lines, generator=generator
-                )
-            )
-            if option is None:
-                variance_summary_store(firm=firm, data=data, period=period, lines=len(lines))
+        )
+        variance_narratives_prune(firm=firm, data=data, period=period, keep=lines)
+        if option is None:
+            variance_summary_store(firm=firm, data=data, period=period, lines=len(lines))
     logger.info(
         "Variance of %s for %s: %d material lines explained", organisation, period, material
     )
     return VarianceRefresh(
         period=period, reports=len(dict.fromkeys(options)), material=material, narratives=narratives
     )
+
+
+def variance_narratives_prune(
+    *, firm: Firm, data: VarianceData, period: Period, keep: list[VarianceLine]
+) -> int:
+    """Remove the month's narratives of lines that are no longer material (new data, or a
+    changed threshold), so a page never shows an explanation of a variance it does not flag."""
+    stale = (
+        VarianceNarrative.objects.for_firm(firm)
+        .filter(organisation=data.organisation, period=period, tracking_option=data.tracking_option)
+        .exclude(account__account_id__in=[line.account_id for line in keep])
+    )
+    count = 0
+    for narrative in stale:
+        narrative._change_reason = "Removed: the variance is no longer material"
+        narrative.delete()
+        count += 1
+    return count
 
 
 def variance_summary_store(

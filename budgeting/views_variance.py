@@ -11,12 +11,13 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from budgeting import variance_services
 from budgeting.models import Account, MaterialitySetting, TrackingOption, XeroOrganisation
 from budgeting.variance import Period, period_add
-from budgeting.variance_charts import actual_vs_budget_svg
+from budgeting.variance_charts import actual_vs_budget_svg, actual_vs_budget_table
 from budgeting.variance_forms import MaterialityForm, NarrativeProviderForm
 from budgeting.variance_selectors import (
     ACCOUNT_CLASSES,
@@ -139,7 +140,15 @@ def _report(request: FirmRequest, params: ReportParams, **kwargs) -> VarianceRep
 @firm_view(Action.VIEW)
 def variance_report(request: FirmRequest, organisation_id: int) -> HttpResponse:
     params = _params(request, organisation_id)
-    context: dict[str, object] = {"params": params, "organisation": params.organisation}
+    report_url = reverse("variance_report", args=[request.firm.slug, params.organisation.pk])
+    context: dict[str, object] = {
+        "params": params,
+        "organisation": params.organisation,
+        "querystring": params.querystring,
+        # Each row links to variance_account_detail (accounts/<id>/) and its transactions/:
+        # joined here rather than reversed once per row, which dominated a 300-account page.
+        "account_url": f"{report_url}accounts/",
+    }
     if params.profile is not None:
         view = _report(request, params)
         net_profit = view.data.series(end_period=params.period)
@@ -153,9 +162,16 @@ def variance_report(request: FirmRequest, organisation_id: int) -> HttpResponse:
                 chart_id="chart-net-profit",
                 currency=view.data.currency,
             ),
+            net_profit_table=actual_vs_budget_table(
+                points=net_profit,
+                caption="Net profit by month",
+                currency=view.data.currency,
+            ),
         )
     template = "budgeting/variance/report.html"
-    if request.htmx and not request.htmx.boosted:
+    # htmx swaps only the report body; a history restore (a reload from htmx's cache miss)
+    # needs the whole page.
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         template += "#report-body"
     return render(request, template, context)
 
@@ -282,6 +298,9 @@ def variance_account_detail(
             title=f"{account}, actual against budget, {len(points)} months",
             chart_id=f"chart-account-{account.pk}",
             currency=data.currency,
+        ),
+        "chart_table": actual_vs_budget_table(
+            points=points, caption=f"{account} by month", currency=data.currency
         ),
     }
     template = "budgeting/variance/account.html"

@@ -342,6 +342,13 @@ SPECTACULAR_SETTINGS = {
         "tenants.api.schema.postprocess_errors_and_etags",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Enums named by their model, so another "state" or "type" elsewhere cannot collide.
+    "ENUM_NAME_OVERRIDES": {
+        "BudgetTypeEnum": "budgeting.models.Budget.Type",
+        "SyncRunKindEnum": "budgeting.models.SyncRun.Kind",
+        "SyncRunStateEnum": "budgeting.models.SyncRun.State",
+        "SyncRunTriggerEnum": "budgeting.models.SyncRun.Trigger",
+    },
     # Docs assets come from drf-spectacular-sidecar, served as our own static files: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -61,16 +61,32 @@ def api_key_create(
         chosen |= _IMPLIED_SCOPES.get(scope, set())
     if member is not None and member.firm_id != firm.pk:
         raise ValidationError({"member": "Choose a member of this firm."})
+    own_approve_key = ApiKey.Scope.APPROVE in chosen and (member is None or member.pk == actor.pk)
+    if not role_allows(actor.role, Action.MANAGE_API_KEYS) and not own_approve_key:
+        # Approvers reach the key screen for their own approve keys, and for nothing else.
+        raise ValidationError(
+            {
+                "scopes": "You can create approve keys for yourself only. Ask an owner or "
+                "admin for a read or write key."
+            }
+        )
     if ApiKey.Scope.APPROVE in chosen:
+        # Segregation of duties: an approve key approves as the person who made it, never as
+        # someone else, or an admin could approve in an approver's name.
         if member is None:
-            raise ValidationError(
-                {"member": "A key that approves must name the member it approves as."}
-            )
-        if not role_allows(member.role, Action.APPROVE):
+            member = actor
+        if member.pk != actor.pk:
             raise ValidationError(
                 {
-                    "member": f"{member.user.email} is a {member.get_role_display()}, "
-                    "and that role cannot approve."
+                    "member": "An approve key acts for the person who creates it. "
+                    f"{member.user.email} must sign in and create their own."
+                }
+            )
+        if not role_allows(actor.role, Action.APPROVE):
+            raise ValidationError(
+                {
+                    "scopes": f"You are a {actor.get_role_display()}, and that role cannot "
+                    "approve, so you cannot create an approve key."
                 }
             )
     if expires_at is not None and expires_at <= timezone.now():
@@ -94,6 +110,8 @@ def api_key_create(
 
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey, actor: Membership) -> ApiKey:
+    if not api_key_list(firm=actor.firm, actor=actor).filter(pk=api_key.pk).exists():
+        raise PermissionDenied("You can revoke only the approve keys you made for yourself.")
     if api_key.revoked_at is not None:
         return api_key
     api_key.revoked_at = timezone.now()
@@ -149,12 +167,22 @@ def api_key_authenticate(*, key: str) -> tuple[ApiKey, Firm]:
     return api_key, api_key.firm
 
 
-def api_key_list(*, firm: Firm) -> QuerySet[ApiKey]:
-    return ApiKey.objects.for_firm(firm).select_related("member__user", "created_by")
+def api_key_list(*, firm: Firm, actor: Membership | None = None) -> QuerySet[ApiKey]:
+    """The firm's keys; for an actor who does not manage keys, only the keys they made for
+    themselves (their approve keys)."""
+    keys = ApiKey.objects.for_firm(firm).select_related("member__user", "created_by")
+    if actor is not None and not role_allows(actor.role, Action.MANAGE_API_KEYS):
+        keys = keys.filter(member=actor, created_by=actor.user)
+    return keys
 
 
-def api_key_member_choices(*, firm: Firm) -> QuerySet[Membership]:
-    return Membership.objects.for_firm(firm).select_related("user")
+def api_key_member_choices(*, firm: Firm, actor: Membership) -> QuerySet[Membership]:
+    """Whom a new key may act for: anyone (read and write keys) for those who manage keys,
+    themselves only otherwise (approve keys are always the creator's own)."""
+    members = Membership.objects.for_firm(firm).select_related("user")
+    if not role_allows(actor.role, Action.MANAGE_API_KEYS):
+        members = members.filter(pk=actor.pk)
+    return members
 
 
 def api_key_acting_user(*, api_key: ApiKey) -> User | None:

@@ -52,7 +52,9 @@ class ApiKeyForm(forms.Form):
         queryset=Membership.objects.none(),
         required=False,
         label="Acts for member",
-        help_text="Required for approve: approvals through the key count as this member's.",
+        help_text="Optional for read and write keys: the key can then do only what this "
+        "member's role allows. An approve key always acts for you, its creator: approvals "
+        "through it count as yours.",
     )
     expires_on = forms.DateField(
         required=False,
@@ -61,10 +63,19 @@ class ApiKeyForm(forms.Form):
         help_text="Leave empty for a key that lasts until revoked.",
     )
 
-    def __init__(self, *args, members=None, **kwargs):
+    def __init__(self, *args, members=None, approve_only: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if members is not None:
             self.fields["member"].queryset = members
         self.fields["member"].label_from_instance = lambda m: (
             f"{m.user.email} ({m.get_role_display()})"
         )
+        if approve_only:
+            # Approvers make approve keys for themselves only: nothing else to choose.
+            self.fields["scopes"].choices = [(ApiKey.Scope.APPROVE, ApiKey.Scope.APPROVE.label)]
+            self.fields["scopes"].initial = [ApiKey.Scope.APPROVE]
+            self.fields["scopes"].help_text = (
+                "An approve key approves as you and reads what it approves. Owners and admins "
+                "make read and write keys."
+            )
+            del self.fields["member"]

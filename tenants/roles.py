@@ -28,6 +28,9 @@ class Action(StrEnum):
     APPROVE = "approve"
     MANAGE_POLICIES = "manage_policies"
     MANAGE_API_KEYS = "manage_api_keys"
+    # Create and revoke one's own approve keys only (tenants/api_keys.py): approvals through a
+    # key stay the approver's own, so nobody can hand approval power to a key for someone else.
+    MANAGE_OWN_API_KEYS = "manage_own_api_keys"
 
 
 _EVERYONE = {Action.VIEW}
@@ -38,7 +41,7 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.ADMIN: frozenset(set(Action) - {Action.MANAGE_FIRM}),
     Role.PREPARER: frozenset(_EVERYONE | _PREPARING),
     # Approvers decide; they do not prepare, so segregation of duties holds by default.
-    Role.APPROVER: frozenset(_EVERYONE | {Action.APPROVE}),
+    Role.APPROVER: frozenset(_EVERYONE | {Action.APPROVE, Action.MANAGE_OWN_API_KEYS}),
     Role.VIEWER: frozenset(_EVERYONE),
 }
 

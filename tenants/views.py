@@ -3,7 +3,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -18,7 +18,7 @@ from tenants.forms import (
     InvitationForm,
     RoleForm,
 )
-from tenants.models import ApiKey, Invitation, Membership
+from tenants.models import Invitation, Membership
 from tenants.roles import Action, Role, role_allows
 from tenants.scoping import FirmRequest, firm_view, get_firm_object_or_404
 
@@ -176,9 +176,16 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "tenants/invitation.html", {"invitation": invitation, "user": user})
 
 
+def _api_key_form(request: FirmRequest, members, bound: bool = True) -> ApiKeyForm:
+    manages_keys = role_allows(request.membership.role, Action.MANAGE_API_KEYS)
+    data = request.POST if bound and request.method == "POST" else None
+    return ApiKeyForm(data, members=members, approve_only=not manages_keys)
+
+
 def _api_key_page(request: FirmRequest, form: ApiKeyForm, new_key=None, status: int = 200):
     context = {
-        "api_keys": api_keys.api_key_list(firm=request.firm),
+        "api_keys": api_keys.api_key_list(firm=request.firm, actor=request.membership),
+        "manages_keys": role_allows(request.membership.role, Action.MANAGE_API_KEYS),
         "form": form,
         "new_key": new_key,
     }
@@ -189,11 +196,12 @@ def _api_key_page(request: FirmRequest, form: ApiKeyForm, new_key=None, status: 
     return response
 
 
-@firm_view(Action.MANAGE_API_KEYS)
+@firm_view(Action.MANAGE_OWN_API_KEYS)
 def api_key_list(request: FirmRequest) -> HttpResponse:
-    """The firm's API keys, and the form that creates one (GET shows, POST creates)."""
-    members = api_keys.api_key_member_choices(firm=request.firm)
-    form = ApiKeyForm(request.POST or None, members=members)
+    """The firm's API keys, and the form that creates one (GET shows, POST creates). Owners and
+    admins manage every key; approvers see, make and revoke only their own approve keys."""
+    members = api_keys.api_key_member_choices(firm=request.firm, actor=request.membership)
+    form = _api_key_form(request, members)
     if request.method != "POST":
         return _api_key_page(request, form)
     if form.is_valid():
@@ -209,22 +217,28 @@ def api_key_list(request: FirmRequest) -> HttpResponse:
                 actor=request.membership,
                 name=form.cleaned_data["name"],
                 scopes=form.cleaned_data["scopes"],
-                member=form.cleaned_data["member"],
+                member=form.cleaned_data.get("member"),
                 expires_at=expires_at,
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
-                form.add_error("expires_on" if field == "expires_at" else field, errors)
+                name = "expires_on" if field == "expires_at" else field
+                form.add_error(name if name in form.fields else None, errors)
         else:
             # Shown on this response only (no redirect): the key is never stored unhashed.
-            return _api_key_page(request, ApiKeyForm(members=members), new_key=new_key)
+            form = _api_key_form(request, members, bound=False)
+            return _api_key_page(request, form, new_key=new_key)
     return _api_key_page(request, form, status=400)
 
 
-@firm_view(Action.MANAGE_API_KEYS)
+@firm_view(Action.MANAGE_OWN_API_KEYS)
 @require_POST
 def api_key_revoke(request: FirmRequest, api_key_id: int) -> HttpResponse:
-    api_key = get_firm_object_or_404(ApiKey, firm=request.firm, pk=api_key_id)
+    # Someone else's key, for an approver, is as missing as another firm's.
+    keys = api_keys.api_key_list(firm=request.firm, actor=request.membership)
+    api_key = keys.filter(pk=api_key_id).first()
+    if api_key is None:
+        raise Http404("No such API key.")
     api_keys.api_key_revoke(api_key=api_key, actor=request.membership)
     messages.success(request, f"Revoked the key “{api_key.name}” ({api_key.prefix}).")
     return redirect("api_key_list", firm_slug=request.firm.slug)

@@ -45,14 +45,16 @@ def client_organisation_create(*, firm: Firm, name: str = "Harbour Lane Café", 
 
 
 def api_key_create(*, firm: Firm, scopes=("read",), member: Membership | None = None, **fields):
-    """A key of `firm`, made by its owner. Returns (ApiKey, the key to send)."""
+    """A key of `firm`, made by its owner; an approve key naming a member is made by that
+    member (approve keys are their creator's own). Returns (ApiKey, the key to send)."""
     from tenants.api_keys import api_key_create as create
 
     with scopes_disabled():
         owner = Membership.objects.filter(firm=firm, role=Role.OWNER).first()
+    actor = member if member is not None and "approve" in scopes else owner
     new = create(
         firm=firm,
-        actor=owner,
+        actor=actor,
         name=fields.pop("name", "Test key"),
         scopes=list(scopes),
         member=member,

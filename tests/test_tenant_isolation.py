@@ -26,6 +26,14 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     "organisation_public_id": lambda cast: cast.organisation.public_id,
     "api_key_id": lambda cast: api_key_create(firm=cast.firm)[0].pk,
     "connection_id": lambda cast: _xero_connection(cast).pk,
+    "account_id": lambda cast: _account(cast).pk,
+    # The partner API names a budget by Xero's BudgetID.
+    "budget_id": lambda cast: _budget(cast).budget_id,
+    # Forecast drafts: a draft, one of its lines, and a forecast run.
+    "proposal_id": lambda cast: _proposal_line(cast).proposal_id,
+    "line_id": lambda cast: _proposal_line(cast).pk,
+    "forecast_run_id": lambda cast: _forecast_run(cast).pk,
+    "publication_id": lambda cast: _budget_publication(cast).pk,
 }
 
 # Routes deliberately left out, by route name or by route prefix, with the reason.
@@ -60,6 +68,89 @@ def _xero_connection(cast: FirmCast):
         access_token="secret-access",
         refresh_token="secret-refresh",
         access_token_expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+    )
+
+
+def _account(cast: FirmCast):
+    from budgeting.models import Account
+
+    return Account.objects.for_firm(cast.firm).create(
+        firm=cast.firm,
+        organisation=cast.organisation,
+        account_id="acc-sweep",
+        code="400",
+        name="Advertising",
+        type="EXPENSE",
+        account_class="EXPENSE",
+    )
+
+
+def _budget(cast: FirmCast):
+    from budgeting.models import Budget
+
+    return Budget.objects.for_firm(cast.firm).create(
+        firm=cast.firm,
+        organisation=cast.organisation,
+        budget_id="b0d9e7a2-0000-4000-8000-00000000b0d9",
+        type=Budget.Type.OVERALL,
+        description="Overall Budget",
+    )
+
+
+def _proposal_line(cast: FirmCast):
+    import datetime as dt
+    import uuid
+
+    from budgeting.models import Account, Proposal, ProposalLine
+
+    owned = {"firm": cast.firm, "organisation": cast.organisation}
+    account = Account.objects.for_firm(cast.firm).create(
+        **owned, account_id=f"acc-draft-{uuid.uuid4()}", name="Rent", type="EXPENSE"
+    )
+    proposal = Proposal.objects.for_firm(cast.firm).create(
+        **owned,
+        horizon=6,
+        first_period=dt.date(2026, 11, 1),
+        last_actual_period=dt.date(2026, 10, 1),
+    )
+    return ProposalLine.objects.for_firm(cast.firm).create(
+        **owned,
+        proposal=proposal,
+        account=account,
+        section="operating_expenses",
+        trigger="forecast",
+        trigger_period=dt.date(2026, 10, 1),
+        trigger_actual=0,
+        trigger_budget=0,
+        trigger_variance=0,
+        forecast_total=0,
+        budget_total=0,
+        method="naive",
+        confidence=50,
+        confidence_label="medium",
+        history_months=24,
+        inputs_hash="0" * 64,
+    )
+
+
+def _forecast_run(cast: FirmCast):
+    from budgeting.models import ForecastRun
+
+    return ForecastRun.objects.for_firm(cast.firm).create(
+        firm=cast.firm, organisation=cast.organisation
+    )
+
+
+def _budget_publication(cast: FirmCast):
+    from budgeting.models import BudgetPublication
+
+    return BudgetPublication.objects.for_firm(cast.firm).create(
+        firm=cast.firm,
+        organisation=cast.organisation,
+        xero_budget_id="b0d9e7a2-0000-4000-8000-00000000b0d9",
+        budget_name="Overall Budget",
+        file_name="import.csv",
+        file_content="Account,Jan-2026\r\n",
     )
 
 
@@ -124,6 +215,9 @@ def test_the_sweep_covers_the_firm_routes():
     }
     assert {"firm_api:organisation_list", "firm_api:organisation_detail"} <= {r.name for r in SWEPT}
     assert {"api:organisation_list", "api:organisation_detail"} <= {r.name for r in KEY_SWEPT}
+    assert {"api:budget_balance_list", "api:sync_run_list", "firm_api:actual_list"} <= {
+        r.name for r in KEY_SWEPT + SWEPT
+    }
 
 
 def _url(route: Route, values: dict[str, object]) -> str:

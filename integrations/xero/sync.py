@@ -434,6 +434,10 @@ class _Publisher:
             .filter(organisation=self.organisation)
             .first()
         )
+        before = profile.period_lock_date if profile else None
+        if xero.period_lock_date and (before is None or xero.period_lock_date > before):
+            # A month was closed since the last sync: the post-close pipeline drafts a forecast.
+            self.counts["closed_up_to"] = xero.period_lock_date.isoformat()
         if profile is None:
             profile = XeroOrganisation(**self.owned(**values))
             profile._change_reason = "First sync from Xero"

@@ -85,6 +85,15 @@ class FirmPermission(permissions.BasePermission):
                 "(they may have left the firm). Create a new key.",
                 code="no_member",
             )
+        if scope == ApiKey.Scope.APPROVE and api_key.created_by_id != member.user_id:
+            # Segregation of duties: approvals count as the member's only if they made the key
+            # themselves (keys made for someone else before that rule stop approving).
+            raise exceptions.PermissionDenied(
+                f"This key ({api_key.prefix}) was not created by {member.user.email}, whom it "
+                "approves as. An approve key must be created by the approver: they can do so "
+                "under API keys.",
+                code="not_own_approve_key",
+            )
         if member is not None and not role_allows(member.role, action):
             raise exceptions.PermissionDenied(
                 f"This key acts for {member.user.email}, whose role "

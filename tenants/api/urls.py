@@ -7,6 +7,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from budgeting import api as budgeting_api
 from tenants.api.errors import api_not_found
 from tenants.api.members import MemberListApi
 from tenants.api.organisations import OrganisationDetailApi, OrganisationListApi
@@ -20,6 +21,37 @@ ENDPOINTS = [
         name="organisation_detail",
     ),
     path("members/", MemberListApi.as_view(), name="member_list"),
+    # Synced Xero data of one client organisation, and its syncs (budgeting/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/accounts/",
+        budgeting_api.AccountListApi.as_view(),
+        name="account_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/tracking-categories/",
+        budgeting_api.TrackingCategoryListApi.as_view(),
+        name="tracking_category_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/budgets/",
+        budgeting_api.BudgetListApi.as_view(),
+        name="budget_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/budgets/<uuid:budget_id>/balances/",
+        budgeting_api.BudgetBalanceListApi.as_view(),
+        name="budget_balance_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/actuals/",
+        budgeting_api.ActualBalanceListApi.as_view(),
+        name="actual_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/sync-runs/",
+        budgeting_api.SyncRunApi.as_view(),
+        name="sync_run_list",
+    ),
 ]
 
 # Last in each mount: an unknown API URL answers in the API's error format.

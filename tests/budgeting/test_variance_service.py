@@ -152,9 +152,7 @@ def test_a_variance_the_data_cannot_explain_is_reported_as_such(firm_a, variance
     ]
 
 
-def test_refresh_is_safe_to_run_twice_and_rewrites_only_when_the_facts_change(
-    firm_a, variance_org
-):
+def test_refresh_is_safe_to_run_twice_and_rewrites_only_when_the_facts_change(firm_a, variance_org):
     firm, organisation = firm_a.firm, firm_a.organisation
     organisation_variance_refresh(firm=firm, organisation=organisation)
     before = _narratives(firm, organisation)
@@ -201,6 +199,8 @@ def test_refresh_stores_the_month_summary_for_the_dashboard(firm_a, variance_org
 
 def test_materiality_is_configurable_per_organisation_and_class(firm_a, variance_org):
     firm, organisation = firm_a.firm, firm_a.organisation
+    organisation_variance_refresh(firm=firm, organisation=organisation)
+    assert set(_narratives(firm, organisation)) == {"400", "469"}
     materiality_setting_update(
         firm=firm,
         organisation=organisation,
@@ -216,7 +216,8 @@ def test_materiality_is_configurable_per_organisation_and_class(firm_a, variance
         floor=Decimal("3000"),
     )
     result = organisation_variance_refresh(firm=firm, organisation=organisation)
-    # Sales (2,000, 4%) passes the revenue threshold; rent (2,500) no longer passes the floor.
+    # Sales (2,000, 4%) passes the revenue threshold; rent (2,500) no longer passes the floor,
+    # and its narrative goes.
     assert set(_narratives(firm, organisation)) == {"200", "400"}
     assert result.material == 2
 

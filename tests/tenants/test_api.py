@@ -211,6 +211,22 @@ def test_an_approve_key_approves_as_its_member_while_their_role_allows(client, f
 
 
 @with_test_endpoints
+def test_an_approve_key_made_for_someone_else_does_not_approve(client, firm_a):
+    """Keys made before approve keys had to be their creator's own stop approving."""
+    approver = firm_a.member(Role.APPROVER)
+    api_key, key = api_key_create(firm=firm_a.firm, scopes=["approve"], member=approver)
+    ApiKey.objects.for_firm(firm_a.firm).filter(pk=api_key.pk).update(
+        created_by=firm_a.member(Role.ADMIN).user
+    )
+    error = assert_error(
+        client.post("/api/v1/test/approve/", headers=bearer(key)), 403, "not_own_approve_key"
+    )
+    assert approver.user.email in error["message"]
+    # It still reads.
+    assert client.get(ORGS, headers=bearer(key)).status_code == 200
+
+
+@with_test_endpoints
 def test_a_key_that_names_a_viewer_cannot_write(client, firm_a):
     viewer = firm_a.member(Role.VIEWER)
     _api_key, key = api_key_create(firm=firm_a.firm, scopes=["write"], member=viewer)

@@ -48,7 +48,7 @@ def test_owner_and_admin_create_a_key_shown_once_and_stored_hashed(client, firm_
     assert not ApiKey.objects.for_firm(firm_b.firm).exists()
 
 
-@pytest.mark.parametrize("role", [Role.PREPARER, Role.APPROVER, Role.VIEWER])
+@pytest.mark.parametrize("role", [Role.PREPARER, Role.VIEWER])
 def test_other_roles_cannot_see_make_or_revoke_keys(client, firm_a, role):
     api_key, _key = api_key_create(firm=firm_a.firm)
     member = firm_a.member(role)
@@ -89,25 +89,86 @@ def test_revoking_a_key_stops_it_at_once(client, firm_a, firm_b):
     assert response.json()["error"]["code"] == "key_revoked"
 
 
-def test_an_approve_key_must_name_a_member_who_can_approve(client, firm_a):
-    owner = firm_a.member(Role.OWNER)
-    response = _create(client, owner, scopes=["approve"])
+def test_an_approve_key_is_always_its_creators_own(client, firm_a):
+    """Segregation of duties: nobody can make a key that approves in someone else's name."""
+    owner, approver = firm_a.member(Role.OWNER), firm_a.member(Role.APPROVER)
+    response = _create(client, owner, scopes=["approve"], member=approver.pk)
     assert response.status_code == 400
-    assert "must name the member it approves as" in response.content.decode()
+    assert "acts for the person who creates it" in response.content.decode()
+    assert not ApiKey.objects.for_firm(firm_a.firm).exists()
+    with pytest.raises(ValidationError, match="acts for the person who creates it"):
+        api_keys.api_key_create(
+            firm=firm_a.firm, actor=owner, name="Sneaky", scopes=["approve"], member=approver
+        )
 
+    # Naming nobody, or oneself, makes the creator's own approve key.
+    assert _create(client, owner, scopes=["approve"]).status_code == 200
+    assert _create(client, owner, scopes=["approve"], member=owner.pk).status_code == 200
+    keys = ApiKey.objects.for_firm(firm_a.firm)
+    assert {k.member for k in keys} == {owner}
+    # Approving needs to read what it approves.
+    assert {tuple(k.scopes) for k in keys} == {("read", "approve")}
+
+
+def test_a_role_that_cannot_approve_cannot_make_an_approve_key(firm_a):
     preparer = firm_a.member(Role.PREPARER)
-    response = _create(client, owner, scopes=["approve"], member=preparer.pk)
-    assert response.status_code == 400
-    assert "cannot approve" in response.content.decode()
+    with pytest.raises(ValidationError):
+        api_keys.api_key_create(
+            firm=firm_a.firm, actor=preparer, name="Mine", scopes=["approve"], member=preparer
+        )
     assert not ApiKey.objects.for_firm(firm_a.firm).exists()
 
+
+def test_an_approver_makes_and_revokes_only_their_own_approve_keys(client, firm_a, firm_b):
     approver = firm_a.member(Role.APPROVER)
-    response = _create(client, owner, scopes=["approve"], member=approver.pk)
+    others_key, _key = api_key_create(firm=firm_a.firm, name="Owner's dashboard")
+    client.force_login(approver.user)
+    page = client.get(reverse("member_list", args=[firm_a.firm.slug])).content.decode()
+    assert reverse("api_key_list", args=[firm_a.firm.slug]) in page
+
+    page = client.get(reverse("api_key_list", args=[firm_a.firm.slug]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Your approve keys" in html
+    # Other people's keys are not theirs to see, and the form offers approve only, for them.
+    assert others_key.prefix not in html
+    assert 'name="member"' not in html
+    assert 'value="write"' not in html
+
+    # Read or write keys are for owners and admins.
+    assert _create(client, approver, scopes=["write"]).status_code == 400
+    assert _create(client, approver, scopes=["read"]).status_code == 400
+    assert ApiKey.objects.for_firm(firm_a.firm).count() == 1
+    with pytest.raises(ValidationError, match="approve keys for yourself only"):
+        api_keys.api_key_create(firm=firm_a.firm, actor=approver, name="R", scopes=["read"])
+
+    # A forged form naming someone else still makes a key that approves as the approver.
+    owner = firm_a.member(Role.OWNER)
+    response = _create(client, approver, scopes=["approve"], member=owner.pk)
     assert response.status_code == 200
-    api_key = ApiKey.objects.for_firm(firm_a.firm).get()
-    assert api_key.member == approver
-    # Approving needs to read what it approves.
-    assert api_key.scopes == ["read", "approve"]
+    assert KEY_RE.search(response.content.decode())
+    own = ApiKey.objects.for_firm(firm_a.firm).get(created_by=approver.user)
+    assert own.member == approver
+    assert own.scopes == ["read", "approve"]
+    with pytest.raises(ValidationError, match="approve keys for yourself only"):
+        api_keys.api_key_create(
+            firm=firm_a.firm, actor=approver, name="X", scopes=["approve"], member=owner
+        )
+
+    # They may revoke their own key, and not anybody else's (not found, as if missing).
+    revoke_other = reverse("api_key_revoke", args=[firm_a.firm.slug, others_key.pk])
+    assert client.post(revoke_other).status_code == 404
+    assert ApiKey.objects.for_firm(firm_a.firm).get(pk=others_key.pk).revoked_at is None
+    revoke_own = reverse("api_key_revoke", args=[firm_a.firm.slug, own.pk])
+    assert client.post(revoke_own).status_code == 302
+    own.refresh_from_db()
+    assert own.revoked_by == approver.user
+
+    # An owner still sees and can revoke every key, the approver's included.
+    client.force_login(owner.user)
+    html = client.get(reverse("api_key_list", args=[firm_a.firm.slug])).content.decode()
+    assert own.prefix in html
+    assert others_key.prefix in html
 
 
 def test_a_key_cannot_name_another_firms_member(client, firm_a, firm_b):

@@ -1,6 +1,6 @@
 """Print an organisation's variance report: the same figures as the screen and its CSV.
 
-    python manage.py variance_report --org 12 --period 2026-10 [--tracking 34] --format csv|json
+python manage.py variance_report --org 12 --period 2026-10 [--tracking 34] --format csv|json
 """
 
 import csv

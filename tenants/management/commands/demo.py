@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from budgeting.models import SyncRun
+from budgeting.pipeline import organisation_after_sync
 from integrations.models import XeroTenant
 from integrations.xero.demo import demo_xero_connect
 from integrations.xero.sync import organisation_sync, organisation_sync_start
@@ -41,6 +42,10 @@ class Command(BaseCommand):
             run = organisation_sync(firm=firm, run_id=run.pk)
             state = "reconciled" if run.reconciled else run.error or run.state
             self.stdout.write(f"  synced {organisation.name}: {run.calls_used} calls, {state}")
+            if run.state == SyncRun.State.SUCCEEDED:
+                organisation_after_sync(
+                    firm=firm, organisation=organisation, closed="closed_up_to" in run.counts
+                )
         if no_serve:
             return
         self._start_worker()

@@ -1,0 +1,200 @@
+"""Reads for the audit log of an organisation: who changed what, when and why.
+
+Every history-tracked model of an organisation is read as one list, newest first: a UNION of
+the history tables' headers is paged in the database, then only that page's records and the
+record before each (for before → after) are loaded: a constant number of queries per page,
+whatever the size of the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.db.models import CharField, OuterRef, Subquery, Value
+
+from budgeting import models as budgeting_models
+from tenants.models import ClientOrganisation, Firm, User
+
+# key -> model; the order is the filter's.
+AUDITED: dict[str, type[models.Model]] = {
+    "budget": budgeting_models.Budget,
+    "budgetline": budgeting_models.BudgetLine,
+    "budgetbalance": budgeting_models.BudgetBalance,
+    "materialitysetting": budgeting_models.MaterialitySetting,
+    "budgetpolicy": budgeting_models.BudgetPolicy,
+    "proposal": budgeting_models.Proposal,
+    "proposalline": budgeting_models.ProposalLine,
+    "proposalbalance": budgeting_models.ProposalBalance,
+    "approvalpolicy": budgeting_models.ApprovalPolicy,
+    "externalapprover": budgeting_models.ExternalApprover,
+    "approvalrequest": budgeting_models.ApprovalRequest,
+    "approvalstep": budgeting_models.ApprovalStep,
+    "approvaldecision": budgeting_models.ApprovalDecision,
+    "budgetpublication": budgeting_models.BudgetPublication,
+}
+# Bookkeeping columns whose change says nothing a reader of the log needs.
+QUIET_FIELDS = {"id", "firm", "organisation", "updated_at", "checked_at"}
+KINDS = {"+": "Created", "~": "Changed", "-": "Deleted"}
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    model: str = ""  # a key of AUDITED, or every model
+    user_id: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: object
+    after: object
+
+
+@dataclass
+class AuditEntry:
+    model_key: str
+    model_name: str
+    object_id: int
+    history_id: int
+    when: dt.datetime
+    kind: str  # Created, Changed, Deleted
+    user: User | None
+    reason: str
+    label: str
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+def _headers(model_key: str, model, firm: Firm, organisation: ClientOrganisation, flt):
+    rows = model.history.filter(firm_id=firm.pk, organisation_id=organisation.pk)
+    if flt.user_id is not None:
+        rows = rows.filter(history_user_id=flt.user_id)
+    if flt.date_from is not None:
+        rows = rows.filter(history_date__date__gte=flt.date_from)
+    if flt.date_to is not None:
+        rows = rows.filter(history_date__date__lte=flt.date_to)
+    # Every column an annotation, so the UNION's columns line up in this order.
+    return rows.annotate(
+        a_model=Value(model_key, output_field=CharField()),
+        a_history_id=models.F("history_id"),
+        a_date=models.F("history_date"),
+    ).values_list("a_model", "a_history_id", "a_date")
+
+
+def audit_headers(*, firm: Firm, organisation: ClientOrganisation, flt: AuditFilter):
+    """One queryset of (model key, history id, date) over every audited model, newest first."""
+    keys = [flt.model] if flt.model in AUDITED else list(AUDITED)
+    parts = [_headers(k, AUDITED[k], firm, organisation, flt) for k in keys]
+    combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return combined.order_by("-a_date", "-a_history_id")
+
+
+def _label(model_key: str, record) -> str:
+    name = AUDITED[model_key]._meta.verbose_name.capitalize()
+    period = getattr(record, "period", None)
+    suffix = f" · {period:%b %Y}" if isinstance(period, dt.date) else ""
+    return f"{name} #{record.id}{suffix}"
+
+
+def _display(value) -> object:
+    return "" if value is None else value
+
+
+def _changes(record, previous) -> list[FieldChange]:
+    fields = [f for f in record.instance_type._meta.fields if f.name not in QUIET_FIELDS]
+    if record.history_type == "-":
+        return []
+    if previous is None:
+        changes = []
+        for f in fields:
+            value = getattr(record, f.attname)
+            if value not in (None, "", [], {}):
+                changes.append(FieldChange(f.name, "", value))
+        return changes
+    delta = record.diff_against(previous, excluded_fields=list(QUIET_FIELDS))
+    return [
+        FieldChange(change.field, _display(change.old), _display(change.new))
+        for change in delta.changes
+    ]
+
+
+def audit_entries_load(headers: list[tuple[str, int, dt.datetime]]) -> list[AuditEntry]:
+    """The page's entries with their before → after: per model on the page, one query for the
+    records (each annotated with the id of the record before it) and one for those; then one
+    query for the users."""
+    by_model: dict[str, list[int]] = {}
+    for key, history_id, _when in headers:
+        by_model.setdefault(key, []).append(history_id)
+    records: dict[tuple[str, int], object] = {}
+    previous: dict[tuple[str, int], object] = {}
+    for key, ids in by_model.items():
+        history = AUDITED[key].history.model
+        before = (
+            history.objects.filter(id=OuterRef("id"), history_date__lt=OuterRef("history_date"))
+            .order_by("-history_date", "-history_id")
+            .values("history_id")[:1]
+        )
+        found = list(
+            history.objects.filter(history_id__in=ids).annotate(
+                previous_history_id=Subquery(before)
+            )
+        )
+        earlier = {
+            r.history_id: r
+            for r in history.objects.filter(
+                history_id__in=[r.previous_history_id for r in found if r.previous_history_id]
+            )
+        }
+        for record in found:
+            records[(key, record.history_id)] = record
+            previous[(key, record.history_id)] = earlier.get(record.previous_history_id)
+    user_ids = {r.history_user_id for r in records.values() if r.history_user_id}
+    users = {u.pk: u for u in User.objects.filter(pk__in=user_ids)}
+    entries = []
+    for key, history_id, when in headers:
+        record = records.get((key, history_id))
+        if record is None:
+            continue
+        entries.append(
+            AuditEntry(
+                model_key=key,
+                model_name=AUDITED[key]._meta.verbose_name.capitalize(),
+                object_id=record.id,
+                history_id=history_id,
+                when=when,
+                kind=KINDS.get(record.history_type, record.history_type),
+                user=users.get(record.history_user_id),
+                reason=record.history_change_reason or "",
+                label=_label(key, record),
+                changes=_changes(record, previous[(key, history_id)]),
+            )
+        )
+    return entries
+
+
+def audit_users(*, firm: Firm) -> list[User]:
+    """Who can appear in the filter: the firm's members."""
+    from tenants.models import Membership
+
+    return [
+        m.user
+        for m in Membership.objects.for_firm(firm).select_related("user").order_by("user__email")
+    ]
+
+
+def audit_entries_iter(
+    *, firm: Firm, organisation: ClientOrganisation, flt: AuditFilter, batch: int = 500
+) -> Iterator[AuditEntry]:
+    """Every entry, newest first, a batch at a time (for the CSV export)."""
+    headers = audit_headers(firm=firm, organisation=organisation, flt=flt)
+    start = 0
+    while True:
+        chunk = list(headers[start : start + batch])
+        if not chunk:
+            return
+        yield from audit_entries_load(chunk)
+        start += batch

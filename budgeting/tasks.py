@@ -1,0 +1,52 @@
+"""Celery tasks of budgeting: take ids (the firm's first), call one service, safe to run twice.
+
+A forecast run is claimed with a conditional update before any work starts, so a task delivered
+twice (acks_late) does the work once.
+"""
+
+from celery import shared_task
+
+from tenants.models import Firm
+
+
+@shared_task(acks_late=True, name="budgeting.tasks.proposal_create_rolling_task")
+def proposal_create_rolling_task(
+    firm_id: int, organisation_id: int, run_id: int | None = None, source: str = "close"
+) -> str:
+    """Forecast an organisation and draft its rolling Forecast; without a run (the post-close
+    pipeline), one is started first."""
+    from budgeting.models import Proposal
+    from budgeting.proposals import forecast_run_execute, forecast_run_start
+    from tenants.models import ClientOrganisation
+
+    firm = Firm.objects.get(pk=firm_id)
+    if run_id is None:
+        organisation = ClientOrganisation.objects.for_firm(firm).get(pk=organisation_id)
+        run = forecast_run_start(
+            firm=firm,
+            organisation=organisation,
+            source=source or Proposal.Source.CLOSE,
+            enqueue=False,
+        )
+        run_id = run.pk
+    return forecast_run_execute(firm=firm, run_id=run_id).state
+
+
+@shared_task(acks_late=True, name="budgeting.tasks.forecast_records_score_task")
+def forecast_records_score_task(firm_id: int, organisation_id: int) -> int:
+    from budgeting.proposals import forecast_records_score
+    from tenants.models import ClientOrganisation
+
+    firm = Firm.objects.get(pk=firm_id)
+    organisation = ClientOrganisation.objects.for_firm(firm).get(pk=organisation_id)
+    return forecast_records_score(firm=firm, organisation=organisation).scored
+
+
+@shared_task(acks_late=True, name="budgeting.tasks.organisation_after_sync_task")
+def organisation_after_sync_task(firm_id: int, organisation_id: int, closed: bool) -> None:
+    from budgeting.pipeline import organisation_after_sync
+    from tenants.models import ClientOrganisation
+
+    firm = Firm.objects.get(pk=firm_id)
+    organisation = ClientOrganisation.objects.for_firm(firm).get(pk=organisation_id)
+    organisation_after_sync(firm=firm, organisation=organisation, closed=closed)

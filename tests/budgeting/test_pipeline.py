@@ -1,0 +1,44 @@
+"""The post-close pipeline: a sync that sees a month close leads to variances and a draft."""
+
+from budgeting.models import ForecastRun, Proposal, ProposalLine, SyncRun, VarianceSummary
+from budgeting.proposals import forecast_run_execute
+from integrations.xero import tasks
+from tests.integrations.xero.test_sync import sync
+
+SAAS = "Tidepool Software"
+
+
+def test_after_a_sync_that_sees_a_close_variances_are_explained_and_a_draft_is_made(
+    connected_firm, django_capture_on_commit_callbacks, monkeypatch
+):
+    firm = connected_firm.firm
+    organisation = connected_firm.linked[SAAS]
+    run = sync(connected_firm, SAAS)
+    assert "closed_up_to" in run.counts  # the first sync sees the lock date arrive
+
+    # The sync task hands over to the analysis task, which runs the pipeline.
+    from budgeting import tasks as budgeting_tasks
+
+    handed_over = []
+    monkeypatch.setattr(
+        budgeting_tasks.organisation_after_sync_task,
+        "delay",
+        lambda *args: handed_over.append(args),
+    )
+    second = SyncRun.objects.for_firm(firm).create(
+        firm=firm, organisation=organisation, kind=SyncRun.Kind.INCREMENTAL
+    )
+    assert tasks.xero_sync_organisation(firm.pk, second.pk) == SyncRun.State.SUCCEEDED
+    assert handed_over == [(firm.pk, organisation.pk, False)]  # nothing new was closed
+
+    with django_capture_on_commit_callbacks() as queued:
+        budgeting_tasks.organisation_after_sync_task(firm.pk, organisation.pk, True)
+    assert len(queued) == 1  # the forecast run goes to Celery
+    summary = VarianceSummary.objects.for_firm(firm).get(organisation=organisation)
+    assert summary.material_count > 0
+
+    forecast = ForecastRun.objects.for_firm(firm).get(organisation=organisation)
+    assert forecast_run_execute(firm=firm, run_id=forecast.pk).state == ForecastRun.State.SUCCEEDED
+    proposal = Proposal.objects.for_firm(firm).get(organisation=organisation)
+    assert proposal.source == Proposal.Source.CLOSE
+    assert ProposalLine.objects.for_firm(firm).filter(proposal=proposal).exists()
