@@ -415,8 +415,9 @@ class SyncRunOutputSerializer(serializers.Serializer):
     trigger = serializers.ChoiceField(choices=SyncRun.Trigger.choices)
     progress = serializers.IntegerField(help_text="Percent done.")
     step = serializers.CharField(help_text="What the run is doing, or did last.")
-    counts = serializers.DictField(
-        child=serializers.IntegerField(), help_text="Rows changed, by kind."
+    counts = serializers.SerializerMethodField(help_text="Rows changed, by kind.")
+    closed_up_to = serializers.SerializerMethodField(
+        help_text="Xero's period lock date seen by the run, when it closed a month."
     )
     calls_used = serializers.IntegerField(help_text="Xero API calls the run made.")
     error = serializers.CharField(help_text="Why the run failed; empty otherwise.")
@@ -430,6 +431,19 @@ class SyncRunOutputSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "SyncRun"
+
+    # A run's counts are free-form JSON written by the sync: numbers, and a few facts besides.
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_counts(self, run: SyncRun) -> dict:
+        return {
+            name: value
+            for name, value in (run.counts or {}).items()
+            if isinstance(value, int) and not isinstance(value, bool)
+        }
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_closed_up_to(self, run: SyncRun) -> str | None:
+        return (run.counts or {}).get("closed_up_to")
 
 
 class SyncBlocked(exceptions.APIException):

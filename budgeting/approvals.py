@@ -646,9 +646,10 @@ def approval_link_create(
 class LinkProblem(Exception):
     """Why a link cannot be used, for the page that says so: `title`, and the message."""
 
-    def __init__(self, title: str, message: str):
+    def __init__(self, title: str, message: str, status: int = 410):
         super().__init__(message)
         self.title = title
+        self.status = status
 
 
 @dataclass
@@ -669,6 +670,7 @@ def approval_link_check(*, token: str, signed_in: User | None = None) -> LinkCon
             "This link is not valid",
             "The link is incomplete or was changed. Open it again from the email, copying the "
             "whole address; if that fails, ask the preparer to send the draft again.",
+            404,
         ) from exc
     # The token itself is the scope: it names one link of one firm.
     with scopes_disabled():
@@ -691,6 +693,7 @@ def approval_link_check(*, token: str, signed_in: User | None = None) -> LinkCon
             "This link is not valid",
             "We do not know this link. Use the newest email about this draft, or ask the "
             "preparer to send it again.",
+            404,
         )
     if link.used_at is not None:
         raise LinkProblem(
@@ -722,7 +725,8 @@ def approval_link_check(*, token: str, signed_in: User | None = None) -> LinkCon
         raise LinkProblem(
             "This link is for someone else",
             f"It was sent to {link.email}, but you are signed in as {signed_in.email}. Sign "
-            "out, or forward nothing: each approver gets their own link.",
+            "out and open the link again; each approver gets their own link.",
+            403,
         )
     firm = link.firm
     if link.external_approver is not None:
@@ -751,7 +755,7 @@ def approval_link_decide(
             link=context.link,
         )
     except ApprovalError as exc:
-        raise LinkProblem("Your decision was not recorded", str(exc)) from exc
+        raise LinkProblem("Your decision was not recorded", str(exc), 409) from exc
 
 
 def proposal_summary(*, firm: Firm, proposal: Proposal, largest: int = 5) -> dict:

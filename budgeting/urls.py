@@ -136,3 +136,18 @@ urlpatterns += [
     path(_CLIENT + "audit/", views_audit.audit_log, name="audit_log"),
     path(_CLIENT + "audit.csv", views_audit.audit_log_csv, name="audit_log_csv"),
 ]
+
+# Approvals: submit, the timeline and decisions on the screen; the emailed sign-off link.
+from budgeting import views_approvals  # noqa: E402
+
+_APPROVAL = _CLIENT + "forecasts/<int:proposal_id>/approval/"
+urlpatterns += [
+    path(_APPROVAL, views_approvals.proposal_approval, name="proposal_approval"),
+    path(_APPROVAL + "submit/", views_approvals.proposal_submit, name="proposal_submit"),
+    path(
+        _APPROVAL + "decide/",
+        views_approvals.proposal_approval_decide,
+        name="proposal_approval_decide",
+    ),
+    path("approvals/<str:token>/", views_approvals.approval_link, name="approval_link"),
+]

@@ -42,6 +42,8 @@ EXCLUDED: dict[str, str] = {
     "tests/tenants/test_invitations.py covers it",
     "prefix:accounts/": "django-allauth's per-user sign-in routes (tokens and keys); no firm data",
     "prefix:staff/": "Django admin: staff only, unscoped by design",
+    "approval_link": "the firm comes from the signed, single-use token, not the URL; "
+    "tests/budgeting/test_approvals.py covers it",
 }
 
 

@@ -1,0 +1,155 @@
+"""Approvals: submit a draft, its approval timeline and decisions on the screen, and the email
+sign-off link (GET shows, only POST decides). Thin: every rule is in budgeting.approvals."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from budgeting import approvals
+from budgeting.models import Proposal
+from budgeting.models_approvals import ApprovalRequest, ApprovalStep
+from budgeting.views_proposals import _proposal
+from tenants.roles import Action
+from tenants.scoping import FirmRequest, firm_view
+
+# Sign-off link requests per client address per minute (GET and POST together).
+LINK_RATE = 20
+
+
+def _timeline(request: FirmRequest, proposal: Proposal):
+    rounds = list(
+        ApprovalRequest.objects.for_firm(request.firm)
+        .filter(proposal=proposal)
+        .select_related("submitted_by")
+        .prefetch_related("steps", "decisions__user", "decisions__step")
+        .order_by("-submitted_at", "-pk")
+    )
+    return rounds
+
+
+@firm_view(Action.VIEW)
+@require_GET
+def proposal_approval(request: FirmRequest, organisation_id: int, proposal_id: int):
+    organisation, proposal = _proposal(request, organisation_id, proposal_id)
+    rounds = _timeline(request, proposal)
+    current = next((r for r in rounds if r.status == ApprovalRequest.Status.PENDING), None)
+    open_step = (
+        next((s for s in current.steps.all() if s.status == ApprovalStep.Status.OPEN), None)
+        if current
+        else None
+    )
+    context = {
+        "organisation": organisation,
+        "proposal": proposal,
+        "rounds": rounds,
+        "current": current,
+        "open_step": open_step,
+        "summary": approvals.proposal_summary(firm=request.firm, proposal=proposal),
+    }
+    return render(request, "budgeting/approvals/timeline.html", context)
+
+
+@firm_view(Action.PREPARE_DRAFTS)
+@require_POST
+def proposal_submit(request: FirmRequest, organisation_id: int, proposal_id: int):
+    organisation, proposal = _proposal(request, organisation_id, proposal_id)
+    try:
+        approvals.proposal_submit(firm=request.firm, proposal=proposal, user=request.user)
+        messages.success(request, "Submitted for approval: the first step's approvers are emailed.")
+    except approvals.ApprovalError as exc:
+        messages.error(request, str(exc))
+    return redirect("proposal_approval", request.firm.slug, organisation.pk, proposal.pk)
+
+
+@firm_view(Action.APPROVE)
+@require_POST
+def proposal_approval_decide(request: FirmRequest, organisation_id: int, proposal_id: int):
+    organisation, proposal = _proposal(request, organisation_id, proposal_id)
+    step_id = request.POST.get("step")
+    revision = request.POST.get("revision")
+    try:
+        approvals.approval_decide(
+            firm=request.firm,
+            proposal=proposal,
+            approver=approvals.approver_for_member(firm=request.firm, user=request.user),
+            decision=request.POST.get("decision", ""),
+            channel=approvals.Channel.SCREEN,
+            comment=request.POST.get("comment", ""),
+            step_id=int(step_id) if step_id and step_id.isdigit() else None,
+            revision=int(revision) if revision and revision.isdigit() else None,
+        )
+        messages.success(request, "Decision recorded.")
+    except approvals.ApprovalError as exc:
+        messages.error(request, str(exc))
+    return redirect("proposal_approval", request.firm.slug, organisation.pk, proposal.pk)
+
+
+def _client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def _rate_limited(request: HttpRequest) -> bool:
+    key = f"approval-link-rate:{_client_address(request)}"
+    cache.add(key, 0, timeout=60)
+    try:
+        return cache.incr(key) > LINK_RATE
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=60)
+        return False
+
+
+def _problem(request: HttpRequest, problem: approvals.LinkProblem) -> HttpResponse:
+    return render(
+        request,
+        "budgeting/approvals/link_problem.html",
+        {"title": problem.title, "message": str(problem)},
+        status=problem.status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def approval_link(request: HttpRequest, token: str) -> HttpResponse:
+    """An emailed sign-off link. The firm comes from the token, not the URL. GET shows the
+    summary and changes nothing (mail scanners follow links); only POST decides."""
+    if _rate_limited(request):
+        return render(
+            request,
+            "budgeting/approvals/link_problem.html",
+            {
+                "title": "Too many attempts",
+                "message": "Wait a minute, then open the link from the email again.",
+            },
+            status=429,
+        )
+    signed_in = request.user if request.user.is_authenticated else None
+    try:
+        if request.method == "POST":
+            decision = approvals.approval_link_decide(
+                token=token,
+                decision=request.POST.get("decision", ""),
+                comment=request.POST.get("comment", ""),
+                signed_in=signed_in,
+            )
+            return render(
+                request,
+                "budgeting/approvals/link_done.html",
+                {"decision": decision, "organisation": decision.request.organisation},
+            )
+        context = approvals.approval_link_check(token=token, signed_in=signed_in)
+    except approvals.LinkProblem as problem:
+        return _problem(request, problem)
+    return render(
+        request,
+        "budgeting/approvals/link.html",
+        {
+            "organisation": context.proposal.organisation,
+            "proposal": context.proposal,
+            "step": context.step,
+            "approver": context.approver,
+            "summary": approvals.proposal_summary(firm=context.firm, proposal=context.proposal),
+        },
+    )

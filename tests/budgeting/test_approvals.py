@@ -1,0 +1,571 @@
+"""Approval chains: segregation of duties on every channel, steps in order, a changed draft goes
+back to the first step, and email sign-off links that only a POST can use, once."""
+
+import datetime as dt
+import re
+import secrets
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from budgeting import approvals
+from budgeting.models import (
+    Account,
+    ApprovalDecision,
+    ApprovalLink,
+    ApprovalRequest,
+    ApprovalStep,
+    Proposal,
+    ProposalBalance,
+    ProposalLine,
+)
+from budgeting.proposals import proposal_line_edit
+from tests.factories import UserFactory, membership_create
+
+NOV = dt.date(2026, 11, 1)
+
+
+@pytest.fixture
+def client(client):
+    # Links are rate limited per client address: each test gets an address of its own, so
+    # tests running at the same time (pytest -n) do not share a budget.
+    client.defaults["REMOTE_ADDR"] = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.7"
+    return client
+
+
+# --- Data --------------------------------------------------------------------------------------
+
+
+def _draft(cast, *, prepared_by, change="500.00"):
+    """A draft of two accepted lines (Rent, and Plant which the policy may call capex)."""
+    firm, owned = cast.firm, {"firm": cast.firm, "organisation": cast.organisation}
+    proposal = Proposal.objects.for_firm(firm).create(
+        **owned,
+        created_by=prepared_by,
+        horizon=2,
+        first_period=NOV,
+        last_actual_period=dt.date(2026, 10, 1),
+        currency_code="NZD",
+    )
+    for code, name in (("469", "Rent"), ("710", "Plant")):
+        account = Account.objects.for_firm(firm).create(
+            **owned, account_id=f"acc-{code}-{proposal.pk}", code=code, name=name, type="EXPENSE"
+        )
+        line = ProposalLine.objects.for_firm(firm).create(
+            **owned,
+            proposal=proposal,
+            account=account,
+            section="operating_expenses",
+            trigger="forecast",
+            trigger_period=dt.date(2026, 10, 1),
+            trigger_actual=0,
+            trigger_budget=0,
+            trigger_variance=0,
+            forecast_total=0,
+            budget_total=0,
+            method="naive",
+            confidence=60,
+            confidence_label="medium",
+            history_months=24,
+            inputs_hash="0" * 64,
+            accepted=True,
+        )
+        for period in (NOV, dt.date(2026, 12, 1)):
+            ProposalBalance.objects.for_firm(firm).create(
+                **owned,
+                line=line,
+                period=period,
+                original_amount=Decimal("5000.00"),
+                suggested_amount=Decimal("5000.00") + Decimal(change),
+                lo_80=0,
+                hi_80=0,
+                lo_95=0,
+                hi_95=0,
+            )
+    return proposal
+
+
+@pytest.fixture
+def chain(firm_a):
+    """Prepared by the owner; step 1 the approver role; step 2 the owner role or the admin by
+    name; step 3 the client's budget owner, only when a line changes by more than 5,000."""
+    cast = firm_a
+    owner = cast.member("owner").user
+    admin = cast.member("admin").user
+    client_owner = approvals.external_approver_register(
+        firm=cast.firm,
+        organisation=cast.organisation,
+        email="Budget.Owner@Client.example",
+        name="Bea Owner",
+        user=admin,
+    )
+    policy = approvals.approval_policy_update(
+        firm=cast.firm,
+        organisation=cast.organisation,
+        user=admin,
+        steps=[
+            {"name": "Manager", "roles": ["approver"]},
+            {"name": "Partner", "roles": ["owner"], "member_ids": [admin.pk]},
+            {
+                "name": "Client",
+                "external_approver_ids": [client_owner.pk],
+                "condition": "change_above",
+                "change_above": "5000",
+            },
+        ],
+    )
+    cast.client_owner = client_owner
+    cast.policy = policy
+    cast.proposal = _draft(cast, prepared_by=owner)
+    return cast
+
+
+def _submit(cast, *, by=None, capture=None):
+    by = by or cast.proposal.created_by
+    return approvals.proposal_submit(firm=cast.firm, proposal=cast.proposal, user=by)
+
+
+def _member(cast, role):
+    return approvals.approver_for_member(firm=cast.firm, user=cast.member(role).user)
+
+
+def _decide(cast, approver, decision="approve", **kwargs):
+    return approvals.approval_decide(
+        firm=cast.firm,
+        proposal=cast.proposal,
+        approver=approver,
+        decision=decision,
+        channel=kwargs.pop("channel", "screen"),
+        **kwargs,
+    )
+
+
+def _pending(cast) -> ApprovalRequest:
+    return ApprovalRequest.objects.for_firm(cast.firm).get(proposal=cast.proposal, status="pending")
+
+
+def _steps(request):
+    return ApprovalStep.objects.for_firm(request.firm).filter(request=request).order_by("position")
+
+
+def _statuses(request) -> list[str]:
+    return list(_steps(request).values_list("status", flat=True))
+
+
+def _link_token(message) -> str:
+    return re.search(r"/approvals/([^/\s]+)/", message.body)[1]
+
+
+# --- Policy ------------------------------------------------------------------------------------
+
+
+def test_a_policy_names_only_people_who_may_approve(firm_a):
+    def update(steps):
+        return approvals.approval_policy_update(
+            firm=firm_a.firm, organisation=firm_a.organisation, user=None, steps=steps
+        )
+
+    with pytest.raises(approvals.ApprovalError, match="cannot approve"):
+        update([{"name": "Look", "roles": ["viewer"]}])
+    with pytest.raises(approvals.ApprovalError, match="whose role may approve"):
+        update([{"name": "Prep", "member_ids": [firm_a.member("preparer").user.pk]}])
+    with pytest.raises(approvals.ApprovalError, match="always apply"):
+        update([{"name": "Big", "roles": ["approver"], "condition": "capex"}])
+    with pytest.raises(approvals.ApprovalError, match="names nobody"):
+        update([{"name": "Empty"}])
+    first = update([{"name": "Manager", "roles": ["approver"]}])
+    second = update([{"name": "Manager", "roles": ["approver", "admin"]}])
+    assert (first.version, second.version) == (1, 2)
+    assert second.history.count() == 2
+
+
+def test_a_draft_keeps_the_chain_it_was_submitted_under(chain, django_capture_on_commit_callbacks):
+    request = _submit(chain)
+    approvals.approval_policy_update(
+        firm=chain.firm,
+        organisation=chain.organisation,
+        user=None,
+        steps=[{"name": "Only one", "roles": ["admin"]}],
+    )
+    assert request.policy_version == 1
+    assert list(_steps(request).values_list("name", flat=True)) == ["Manager", "Partner", "Client"]
+
+
+# --- Submitting and conditional steps ----------------------------------------------------------
+
+
+def test_submit_opens_the_first_step_and_emails_its_approvers(
+    chain, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        request = _submit(chain)
+    chain.proposal.refresh_from_db()
+    assert chain.proposal.status == Proposal.Status.SUBMITTED
+    # The change is 1,000 per line: the client's step is not needed.
+    assert _statuses(request) == ["open", "waiting", "skipped"]
+    (message,) = mail.outbox
+    assert message.to == [chain.member("approver").user.email]
+    assert "Net profit impact" in message.body
+    assert "-2000" in message.body  # two expense lines up 1,000 each
+    assert message.alternatives[0][1] == "text/html"
+    link = ApprovalLink.objects.for_firm(chain.firm).get()
+    assert link.token_hash != _link_token(message)  # only a hash is stored
+    assert len(link.token_hash) == 64
+
+
+def test_a_large_change_adds_the_conditional_step(firm_a, chain):
+    chain.proposal = _draft(chain, prepared_by=chain.member("owner").user, change="6000")
+    request = _submit(chain)
+    assert _statuses(request) == ["open", "waiting", "waiting"]
+
+
+def test_a_draft_that_breaks_its_policy_or_has_no_chain_cannot_be_submitted(firm_a):
+    proposal = _draft(firm_a, prepared_by=firm_a.member("owner").user)
+    with pytest.raises(approvals.ApprovalError, match="no approval chain"):
+        approvals.proposal_submit(
+            firm=firm_a.firm, proposal=proposal, user=firm_a.member("owner").user
+        )
+    ProposalLine.objects.for_firm(firm_a.firm).update(accepted=False)
+    with pytest.raises(approvals.ApprovalError, match="accept or edit every line"):
+        approvals.proposal_submit(
+            firm=firm_a.firm, proposal=proposal, user=firm_a.member("owner").user
+        )
+
+
+# --- Segregation of duties ---------------------------------------------------------------------
+
+
+def test_the_preparer_cannot_approve_any_step(chain):
+    _submit(chain)
+    _decide(chain, _member(chain, "approver"))
+    # The owner prepared the draft; step 2 names the owner role.
+    with pytest.raises(approvals.ApprovalError, match="prepared or edited"):
+        _decide(chain, _member(chain, "owner"))
+    assert (
+        not ApprovalDecision.objects.for_firm(chain.firm)
+        .filter(email=chain.member("owner").user.email)
+        .exists()
+    )
+
+
+def test_anyone_who_edited_the_draft_cannot_approve(chain):
+    admin = chain.member("admin").user
+    line = ProposalLine.objects.for_firm(chain.firm).filter(proposal=chain.proposal).first()
+    proposal_line_edit(
+        firm=chain.firm,
+        proposal=chain.proposal,
+        line=line,
+        period=NOV,
+        amount="5600",
+        reason="The landlord confirmed",
+        user=admin,
+    )
+    chain.proposal.refresh_from_db()
+    _submit(chain)
+    _decide(chain, _member(chain, "approver"))
+    with pytest.raises(approvals.ApprovalError, match="prepared or edited"):
+        _decide(chain, _member(chain, "admin"))
+
+
+def test_an_external_approver_with_an_editors_email_is_the_same_person(chain):
+    external = approvals.external_approver_register(
+        firm=chain.firm,
+        organisation=chain.organisation,
+        email=chain.member("owner").user.email.upper(),
+        user=None,
+    )
+    approvals.approval_policy_update(
+        firm=chain.firm,
+        organisation=chain.organisation,
+        user=None,
+        steps=[{"name": "Client", "external_approver_ids": [external.pk]}],
+    )
+    _submit(chain)
+    with pytest.raises(approvals.ApprovalError, match="prepared or edited"):
+        _decide(chain, approvals.approver_for_external(external=external), channel="email")
+
+
+def test_one_person_approves_at_most_one_step(chain):
+    approvals.approval_policy_update(
+        firm=chain.firm,
+        organisation=chain.organisation,
+        user=None,
+        steps=[
+            {"name": "Manager", "roles": ["approver", "admin"]},
+            {"name": "Partner", "roles": ["approver", "admin"]},
+        ],
+    )
+    request = _submit(chain)
+    _decide(chain, _member(chain, "approver"))
+    with pytest.raises(approvals.ApprovalError, match="at most one step"):
+        _decide(chain, _member(chain, "approver"))
+    _decide(chain, _member(chain, "admin"))
+    request.refresh_from_db()
+    assert request.status == ApprovalRequest.Status.APPROVED
+
+
+def test_steps_are_decided_in_order(chain):
+    request = _submit(chain)
+    second = _steps(request).get(position=2)
+    with pytest.raises(approvals.ApprovalError, match="in order"):
+        _decide(chain, _member(chain, "admin"), step_id=second.pk)
+    # Without naming a step, the open one is the first, which the admin is not an approver of.
+    with pytest.raises(approvals.ApprovalError, match="not an approver of step 1"):
+        _decide(chain, _member(chain, "admin"))
+    assert _statuses(request) == ["open", "waiting", "skipped"]
+
+
+def test_a_member_whose_role_cannot_approve_is_refused_even_if_named(chain):
+    approvals.approval_policy_update(
+        firm=chain.firm,
+        organisation=chain.organisation,
+        user=None,
+        steps=[{"name": "Manager", "member_ids": [chain.member("approver").user.pk]}],
+    )
+    _submit(chain)
+    membership = chain.member("approver")
+    membership.role = "viewer"
+    membership.save()
+    with pytest.raises(approvals.ApprovalError, match="not an approver"):
+        _decide(chain, _member(chain, "approver"))
+
+
+def test_a_draft_that_changes_after_an_approval_goes_back_to_the_first_step(chain):
+    first = _submit(chain)
+    _decide(chain, _member(chain, "approver"))
+    assert _statuses(first) == ["approved", "open", "skipped"]
+    # The draft changes (a rollback, an edit through another channel): its revision moves.
+    Proposal.objects.for_firm(chain.firm).filter(pk=chain.proposal.pk).update(
+        revision=F("revision") + 1
+    )
+    with pytest.raises(approvals.ApprovalError, match="back to the first step"):
+        _decide(chain, _member(chain, "admin"))
+    first.refresh_from_db()
+    assert first.status == ApprovalRequest.Status.WITHDRAWN
+    again = _pending(chain)
+    assert again.revision == first.revision + 1
+    assert _statuses(again) == ["open", "waiting", "skipped"]
+    # The earlier approval does not count: the manager decides step 1 again.
+    _decide(chain, _member(chain, "approver"))
+    _decide(chain, _member(chain, "admin"))
+    chain.proposal.refresh_from_db()
+    assert chain.proposal.status == Proposal.Status.APPROVED
+
+
+def test_restart_if_changed_is_idempotent(chain):
+    _submit(chain)
+    assert (
+        approvals.approval_request_restart_if_changed(firm=chain.firm, proposal=chain.proposal)
+        is False
+    )
+    Proposal.objects.for_firm(chain.firm).filter(pk=chain.proposal.pk).update(revision=9)
+    assert approvals.approval_request_restart_if_changed(firm=chain.firm, proposal=chain.proposal)
+    assert not approvals.approval_request_restart_if_changed(
+        firm=chain.firm, proposal=chain.proposal
+    )
+    assert _pending(chain).revision == 9
+
+
+def test_reject_needs_a_comment_and_request_changes_returns_the_draft(chain):
+    _submit(chain)
+    with pytest.raises(approvals.ApprovalError, match="comment"):
+        _decide(chain, _member(chain, "approver"), "reject")
+    decision = _decide(
+        chain, _member(chain, "approver"), "request_changes", comment="Rent looks high"
+    )
+    assert decision.channel == "screen"
+    chain.proposal.refresh_from_db()
+    assert chain.proposal.status == Proposal.Status.DRAFT  # back to the preparer, editable
+    request = ApprovalRequest.objects.for_firm(chain.firm).get(proposal=chain.proposal)
+    assert request.status == ApprovalRequest.Status.CHANGES_REQUESTED
+
+
+# --- The screen ------------------------------------------------------------------------------
+
+
+def test_decide_on_the_screen_and_see_the_timeline(client, chain, firm_b):
+    _submit(chain)
+    args = [chain.firm.slug, chain.organisation.pk, chain.proposal.pk]
+    client.force_login(chain.member("approver").user)
+    response = client.post(reverse("proposal_approval_decide", args=args), {"decision": "approve"})
+    assert response.status_code == 302
+    decision = ApprovalDecision.objects.for_firm(chain.firm).get()
+    assert (decision.channel, decision.user) == ("screen", chain.member("approver").user)
+    page = client.get(reverse("proposal_approval", args=args))
+    assert page.status_code == 200
+    assert "Approved by" in page.content.decode()
+    # The preparer's role cannot decide at all; the owner who prepared it is refused by SoD.
+    client.force_login(chain.member("preparer").user)
+    assert client.post(reverse("proposal_approval_decide", args=args)).status_code == 403
+    client.force_login(chain.member("owner").user)
+    client.post(reverse("proposal_approval_decide", args=args), {"decision": "approve"})
+    assert ApprovalDecision.objects.for_firm(chain.firm).count() == 1
+    client.force_login(firm_b.member("owner").user)
+    assert client.get(reverse("proposal_approval", args=args)).status_code == 404
+
+
+def test_submit_on_the_screen(client, chain, django_capture_on_commit_callbacks):
+    args = [chain.firm.slug, chain.organisation.pk, chain.proposal.pk]
+    client.force_login(chain.member("viewer").user)
+    assert client.post(reverse("proposal_submit", args=args)).status_code == 403
+    client.force_login(chain.member("owner").user)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("proposal_submit", args=args)).status_code == 302
+    chain.proposal.refresh_from_db()
+    assert chain.proposal.status == Proposal.Status.SUBMITTED
+
+
+# --- Email links -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def emailed(chain, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _submit(chain)
+    chain.token = _link_token(mail.outbox[0])
+    chain.url = reverse("approval_link", args=[chain.token])
+    return chain
+
+
+def _nothing_decided(cast):
+    assert not ApprovalDecision.objects.for_firm(cast.firm).exists()
+    assert _statuses(_pending(cast))[0] == "open"
+
+
+def test_get_shows_the_summary_and_decides_nothing(client, emailed):
+    for _ in range(3):  # a mail scanner, a preview, the approver
+        response = client.get(emailed.url)
+        assert response.status_code == 200
+    page = response.content.decode()
+    assert "Approve" in page and "Reject" in page
+    assert "Net profit impact" in page
+    _nothing_decided(emailed)
+    assert ApprovalLink.objects.for_firm(emailed.firm).get().used_at is None
+
+
+def test_post_decides_once(client, emailed, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(emailed.url, {"decision": "approve", "comment": "Fine"})
+    assert response.status_code == 200
+    assert "Decision recorded" in response.content.decode()
+    decision = ApprovalDecision.objects.for_firm(emailed.firm).get()
+    assert (decision.channel, decision.email, decision.comment) == (
+        "email",
+        emailed.member("approver").user.email.lower(),
+        "Fine",
+    )
+    # The next step's approvers (the admin by name; the owner prepared it) got their links.
+    assert [m.to for m in mail.outbox[1:]] == [[emailed.member("admin").user.email]]
+    # Reused: refused, nothing more decided.
+    again = client.post(emailed.url, {"decision": "reject", "comment": "Changed my mind"})
+    assert again.status_code == 410
+    assert "already been used" in again.content.decode()
+    assert ApprovalDecision.objects.for_firm(emailed.firm).count() == 1
+
+
+def test_a_tampered_link_is_refused(client, emailed):
+    tampered = emailed.token[:-3] + ("abc" if not emailed.token.endswith("abc") else "xyz")
+    url = reverse("approval_link", args=[tampered])
+    for method in (client.get, client.post):
+        response = method(url, {"decision": "approve"}) if method == client.post else method(url)
+        assert response.status_code == 404
+        assert "not valid" in response.content.decode()
+    _nothing_decided(emailed)
+
+
+def test_an_expired_link_is_refused(client, emailed):
+    ApprovalLink.objects.for_firm(emailed.firm).update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    response = client.post(emailed.url, {"decision": "approve"})
+    assert response.status_code == 410
+    assert "expired" in response.content.decode()
+    _nothing_decided(emailed)
+
+
+def test_links_expire_after_the_configured_days(emailed, settings):
+    link = ApprovalLink.objects.for_firm(emailed.firm).get()
+    assert (
+        dt.timedelta(days=6, hours=23) < link.expires_at - link.created_at <= dt.timedelta(days=7)
+    )
+    settings.APPROVAL_LINK_DAYS = 2
+    assert approvals.link_lifetime() == dt.timedelta(days=2)
+
+
+def test_a_stale_link_is_refused_when_the_draft_changed(client, emailed):
+    Proposal.objects.for_firm(emailed.firm).filter(pk=emailed.proposal.pk).update(
+        revision=F("revision") + 1
+    )
+    for response in (client.get(emailed.url), client.post(emailed.url, {"decision": "approve"})):
+        assert response.status_code == 410
+        assert "moved on" in response.content.decode()
+    assert not ApprovalDecision.objects.for_firm(emailed.firm).exists()
+
+
+def test_a_stale_link_is_refused_when_the_step_was_decided_elsewhere(client, emailed):
+    other = UserFactory()
+    membership_create(firm=emailed.firm, user=other, role="approver")
+    _decide(emailed, approvals.approver_for_member(firm=emailed.firm, user=other))
+    response = client.post(emailed.url, {"decision": "approve"})
+    assert response.status_code == 410
+    assert ApprovalDecision.objects.for_firm(emailed.firm).count() == 1
+
+
+def test_a_link_opened_by_someone_else_signed_in_is_refused(client, emailed):
+    client.force_login(emailed.member("admin").user)
+    for response in (client.get(emailed.url), client.post(emailed.url, {"decision": "approve"})):
+        assert response.status_code == 403
+        assert "someone else" in response.content.decode()
+    _nothing_decided(emailed)
+
+
+def test_a_link_of_someone_segregation_forbids_decides_nothing_and_stays_unspent(client, chain):
+    request = _submit(chain)
+    # A link for the preparer (the owner) should never be sent; if it exists it cannot decide.
+    _link, token = approvals.approval_link_create(
+        firm=chain.firm,
+        step=_steps(request).get(position=1),
+        approver=_member(chain, "owner"),
+    )
+    response = client.post(reverse("approval_link", args=[token]), {"decision": "approve"})
+    assert response.status_code == 409
+    assert "prepared or edited" in response.content.decode()
+    _nothing_decided(chain)
+    assert ApprovalLink.objects.for_firm(chain.firm).get(pk=_link.pk).used_at is None
+
+
+def test_an_external_approver_signs_off_the_conditional_step_by_link(
+    client, chain, django_capture_on_commit_callbacks
+):
+    chain.proposal = _draft(chain, prepared_by=chain.member("owner").user, change="6000")
+    with django_capture_on_commit_callbacks(execute=True):
+        _submit(chain)
+        _decide(chain, _member(chain, "approver"))
+        _decide(chain, _member(chain, "admin"))
+    client_email = next(m for m in mail.outbox if m.to == ["budget.owner@client.example"])
+    url = reverse("approval_link", args=[_link_token(client_email)])
+    assert client.get(url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, {"decision": "approve"}).status_code == 200
+    chain.proposal.refresh_from_db()
+    assert chain.proposal.status == Proposal.Status.APPROVED
+    decision = ApprovalDecision.objects.for_firm(chain.firm).get(step__position=3)
+    assert decision.external_approver == chain.client_owner
+    assert decision.channel == "email"
+
+
+def test_links_are_rate_limited(client, emailed):
+    statuses = [client.get(emailed.url).status_code for _ in range(approvals_rate() + 1)]
+    assert statuses[-1] == 429
+    assert set(statuses[:-1]) == {200}
+    _nothing_decided(emailed)
+
+
+def approvals_rate() -> int:
+    from budgeting.views_approvals import LINK_RATE
+
+    return LINK_RATE
