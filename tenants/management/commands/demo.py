@@ -9,8 +9,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from budgeting.models import SyncRun
+from budgeting.models import ForecastRun, SyncRun
 from budgeting.pipeline import organisation_after_sync
+from budgeting.proposals import forecast_run_execute
 from integrations.models import XeroTenant
 from integrations.xero.demo import demo_xero_connect
 from integrations.xero.sync import organisation_sync, organisation_sync_start
@@ -46,6 +47,10 @@ class Command(BaseCommand):
                 organisation_after_sync(
                     firm=firm, organisation=organisation, closed="closed_up_to" in run.counts
                 )
+        # The drafts queued by the pipeline run now, so the demo starts with them in place.
+        for forecast in ForecastRun.objects.for_firm(firm).filter(state=ForecastRun.State.QUEUED):
+            forecast = forecast_run_execute(firm=firm, run_id=forecast.pk)
+            self.stdout.write(f"  forecast draft for {forecast.organisation.name}: {forecast.step}")
         if no_serve:
             return
         self._start_worker()
@@ -58,7 +63,8 @@ class Command(BaseCommand):
         from config.celery import app
 
         # A worker thread on the in-memory broker: tasks queued by requests run beside them.
-        worker = start_worker(
+        # Kept on the command: a dropped context manager would be collected, stopping the worker.
+        self._worker = start_worker(
             app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING"
         )
-        worker.__enter__()
+        self._worker.__enter__()
