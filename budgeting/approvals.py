@@ -281,9 +281,10 @@ def _named_by(step: ApprovalStep, approver: Approver) -> bool:
 # --- Submitting and restarting ----------------------------------------------------------------
 
 
-def _steps_create(firm: Firm, request: ApprovalRequest, steps: list[dict]) -> None:
+def _steps_create(firm: Firm, request: ApprovalRequest, steps: list[dict]) -> ApprovalStep:
+    """Make the request's steps; returns the one opened (the first that applies)."""
     capex, largest = _changes(firm, request.proposal)
-    opened = False
+    opened = None
     now = timezone.now()
     for position, raw in enumerate(steps, start=1):
         applies = _step_applies(raw, capex, largest)
@@ -308,7 +309,9 @@ def _steps_create(firm: Firm, request: ApprovalRequest, steps: list[dict]) -> No
             "Not needed for this draft" if status == ApprovalStep.Status.SKIPPED else "Step set up"
         )
         step.save()
-        opened = opened or applies
+        if applies and opened is None:
+            opened = step
+    return opened
 
 
 def _proposal_status(proposal: Proposal, status: str, reason: str, user: User | None) -> None:
@@ -346,9 +349,10 @@ def proposal_submit(*, firm: Firm, proposal: Proposal, user: User) -> ApprovalRe
         request._change_reason = f"Submitted under approval chain version {policy.version}"
         request._history_user = user
         request.save()
-        _steps_create(firm, request, policy.steps)
+        first = _steps_create(firm, request, policy.steps)
         _proposal_status(proposal, Proposal.Status.SUBMITTED, "Submitted for approval", user)
-        transaction.on_commit(lambda: approval_step_notify(firm=firm, request_id=request.pk))
+        if first is not None:
+            transaction.on_commit(lambda: approval_step_notify(firm=firm, step_id=first.pk))
     return request
 
 
@@ -390,8 +394,9 @@ def _restart(firm: Firm, request: ApprovalRequest, proposal: Proposal, reason: s
     again._change_reason = reason
     again._history_user = None
     again.save()
-    _steps_create(firm, again, steps)
-    transaction.on_commit(lambda: approval_step_notify(firm=firm, request_id=again.pk))
+    first = _steps_create(firm, again, steps)
+    if first is not None:
+        transaction.on_commit(lambda: approval_step_notify(firm=firm, step_id=first.pk))
 
 
 def approval_request_restart_if_changed(*, firm: Firm, proposal: Proposal) -> bool:
@@ -574,7 +579,7 @@ def _decide(
             following.opened_at = now
             following._change_reason = f"Step {step.position} approved"
             following.save()
-            transaction.on_commit(lambda: approval_step_notify(firm=firm, request_id=request.pk))
+            transaction.on_commit(lambda: approval_step_notify(firm=firm, step_id=following.pk))
         else:
             _close(request, ApprovalRequest.Status.APPROVED, approver.user)
             _proposal_status(
@@ -786,25 +791,32 @@ def proposal_summary(*, firm: Firm, proposal: Proposal, largest: int = 5) -> dic
     }
 
 
-def approval_step_notify(*, firm: Firm, request_id: int) -> int:
-    """Email every approver of the open step who may decide it a fresh sign-off link."""
-    request = (
-        ApprovalRequest.objects.for_firm(firm)
-        .select_related("proposal", "organisation")
-        .get(pk=request_id)
-    )
+def approval_step_notify(*, firm: Firm, step_id: int) -> int:
+    """Email every approver of a step who may decide it a fresh sign-off link, if the step is
+    still open (it may have been decided, or the round restarted, before this ran)."""
     step = (
         ApprovalStep.objects.for_firm(firm)
-        .filter(request=request, status=ApprovalStep.Status.OPEN)
+        .select_related("request", "request__proposal", "request__organisation")
+        .filter(pk=step_id)
         .first()
     )
-    if step is None or request.status != ApprovalRequest.Status.PENDING:
+    if (
+        step is None
+        or step.status != ApprovalStep.Status.OPEN
+        or step.request.status != ApprovalRequest.Status.PENDING
+    ):
         return 0
-    editors = proposal_editors(firm=firm, proposal=request.proposal)
+    request = step.request
+    # Nobody gets a link they could not use: editors, and whoever approved an earlier step.
+    excluded = proposal_editors(firm=firm, proposal=request.proposal) | set(
+        ApprovalDecision.objects.for_firm(firm)
+        .filter(request=request, decision=Decision.APPROVE)
+        .values_list("email", flat=True)
+    )
     summary = proposal_summary(firm=firm, proposal=request.proposal)
     sent = 0
     for approver in step_approvers(firm=firm, step=step):
-        if approver.email in editors:
+        if approver.email in excluded:
             continue
         _link, token = approval_link_create(firm=firm, step=step, approver=approver)
         context = {

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import models
-from django.db.models import CharField, OuterRef, Subquery, Value
+from django.db.models import CharField, OuterRef, Q, Subquery, Value
 
 from budgeting import models as budgeting_models
 from tenants.models import ClientOrganisation, Firm, User
@@ -46,6 +46,23 @@ class AuditFilter:
     user_id: int | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    proposal_id: int | None = None  # only one forecast draft's history
+
+
+def _of_proposal(model_key: str, proposal_id: int) -> Q | None:
+    """The rows of one draft, by model; None for models that are not part of a draft. Lines
+    and steps are found through their history, so deleted ones still count."""
+    lines = budgeting_models.ProposalLine.history.filter(proposal_id=proposal_id).values("id")
+    requests = budgeting_models.ApprovalRequest.history.filter(proposal_id=proposal_id).values("id")
+    return {
+        "proposal": Q(id=proposal_id),
+        "proposalline": Q(proposal_id=proposal_id),
+        "proposalbalance": Q(line_id__in=lines),
+        "approvalrequest": Q(proposal_id=proposal_id),
+        "approvalstep": Q(request_id__in=requests),
+        "approvaldecision": Q(request_id__in=requests),
+        "budgetpublication": Q(proposal_id=proposal_id),
+    }.get(model_key)
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,8 @@ def _headers(model_key: str, model, firm: Firm, organisation: ClientOrganisation
         rows = rows.filter(history_date__date__gte=flt.date_from)
     if flt.date_to is not None:
         rows = rows.filter(history_date__date__lte=flt.date_to)
+    if flt.proposal_id is not None:
+        rows = rows.filter(_of_proposal(model_key, flt.proposal_id))
     # Every column an annotation, so the UNION's columns line up in this order.
     return rows.annotate(
         a_model=Value(model_key, output_field=CharField()),
@@ -88,6 +107,8 @@ def _headers(model_key: str, model, firm: Firm, organisation: ClientOrganisation
 def audit_headers(*, firm: Firm, organisation: ClientOrganisation, flt: AuditFilter):
     """One queryset of (model key, history id, date) over every audited model, newest first."""
     keys = [flt.model] if flt.model in AUDITED else list(AUDITED)
+    if flt.proposal_id is not None:
+        keys = [k for k in keys if _of_proposal(k, flt.proposal_id) is not None] or ["proposal"]
     parts = [_headers(k, AUDITED[k], firm, organisation, flt) for k in keys]
     combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     return combined.order_by("-a_date", "-a_history_id")

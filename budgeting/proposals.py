@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from budgeting import policy as policy_rules
 from budgeting.forecasting import forecast_series
+from budgeting.forecasting.engine import RealisedAccuracy
 from budgeting.models import (
     ActualBalance,
     BudgetPolicy,
@@ -304,7 +305,13 @@ class RollingResult:
         }
 
 
-def inputs_hash(*, values: list[Decimal], first: Period, horizon: int) -> str:
+def inputs_hash(
+    *,
+    values: list[Decimal],
+    first: Period,
+    horizon: int,
+    realised: dict[str, RealisedAccuracy] | None = None,
+) -> str:
     payload = {
         "engine": ENGINE_VERSION,
         "first": first.isoformat(),
@@ -312,6 +319,13 @@ def inputs_hash(*, values: list[Decimal], first: Period, horizon: int) -> str:
         "horizon": horizon,
         "levels": list(LEVELS),
     }
+    if realised:
+        # The scored past forecasts move the method choice, so they are inputs too. Left out
+        # when there are none, so lines never scored keep the hash they always had.
+        payload["realised"] = {
+            method: [list(found.steps), [f"{e:.2f}" for e in found.abs_errors]]
+            for method, found in sorted(realised.items())
+        }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -329,9 +343,13 @@ def line_analyse(
     horizon: int,
     threshold: MaterialityThreshold,
     in_scope: bool,
+    realised: dict[str, RealisedAccuracy] | None = None,
 ) -> LineAnalysis:
+    """`realised` is the line's scored past forecasts by method (`forecast_realised_load`)."""
     values = series.history(first=first, last=last_closed)
-    forecast = forecast_series([float(v) for v in values], horizon=horizon, levels=LEVELS)
+    forecast = forecast_series(
+        [float(v) for v in values], horizon=horizon, levels=LEVELS, realised=realised or None
+    )
     months = [period_add(last_closed, step) for step in range(1, horizon + 1)]
     forecast_total = sum((_cents(x) for x in forecast.point), Decimal("0.00"))
     budget_total = money(sum((series.budgets.get(m, Decimal(0)) for m in months), Decimal(0)))
@@ -345,7 +363,7 @@ def line_analyse(
         series=series,
         months=months,
         forecast=forecast,
-        inputs_hash=inputs_hash(values=values, first=first, horizon=horizon),
+        inputs_hash=inputs_hash(values=values, first=first, horizon=horizon, realised=realised),
         history_months=len(values),
         last_month=last_month,
         forecast_total=forecast_total,
@@ -395,6 +413,7 @@ def proposal_create_rolling(
         last_closed=last_closed,
         horizon=horizon,
     )
+    realised = forecast_realised_load(firm=firm, organisation=organisation)
     result = RollingResult(
         proposal=None, read_only=not policy.allows_drafts, last_closed=last_closed, horizon=horizon
     )
@@ -402,12 +421,14 @@ def proposal_create_rolling(
     for index, series in enumerate(loaded.lines):
         if not any(series.actuals.values()):
             continue  # nothing but zeros: nothing to forecast from
+        option_pk = series.tracking_option.pk if series.tracking_option else None
         result.analysed.append(
             line_analyse(
                 series=series,
                 first=loaded.first_month,
                 last_closed=last_closed,
                 horizon=horizon,
+                realised=realised.get((series.account.pk, option_pk)),
                 threshold=_threshold(materiality, series),
                 in_scope=policy.in_scope(
                     account_id=series.account.pk,
@@ -439,6 +460,29 @@ def proposal_create_rolling(
     progress(100, result.message)
     logger.info("Rolling forecast of %s: %s", organisation, result.message)
     return result
+
+
+RealisedByLine = dict[tuple[int, int | None], dict[str, RealisedAccuracy]]
+
+
+def forecast_realised_load(*, firm: Firm, organisation: ClientOrganisation) -> RealisedByLine:
+    """Every scored kept forecast of the organisation, by line (account, tracking option) and
+    method, as the engine's realised accuracy. One query for the whole organisation: the rows
+    are few numbers each, grouped here rather than queried line by line."""
+    grouped: dict[tuple[int, int | None], dict[str, list[tuple[int, float]]]] = {}
+    rows = (
+        ForecastRecord.objects.for_firm(firm)
+        .filter(organisation=organisation, actual__isnull=False)
+        .order_by()
+        .values_list("account_id", "tracking_option_id", "method", "step", "abs_error")
+    )
+    for account_id, option_id, method, step, abs_error in rows:
+        by_method = grouped.setdefault((account_id, option_id), {})
+        by_method.setdefault(method, []).append((step, float(abs_error)))
+    return {
+        line: {method: RealisedAccuracy.of(scored) for method, scored in by_method.items()}
+        for line, by_method in grouped.items()
+    }
 
 
 def forecast_records_store(

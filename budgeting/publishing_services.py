@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from budgeting.models import Account, Budget, BudgetBalance, Proposal
+from budgeting.models import Account, Budget, BudgetBalance, Proposal, ProposalBalance
 from budgeting.models_approvals import BudgetPublication
 from budgeting.publishing import (
     ImportFileError,
@@ -143,6 +143,62 @@ def budget_publication_create(
     return publication
 
 
+PUBLISHABLE = (
+    Proposal.Status.APPROVED,
+    Proposal.Status.AWAITING_IMPORT,
+    Proposal.Status.MISMATCH,
+)
+
+
+def proposal_publish(
+    *, firm: Firm, proposal: Proposal, user: User | None, send: bool = True
+) -> list[BudgetPublication]:
+    """Publish an approved draft: one import file per target budget (the overall budget, or a
+    tracking option's), holding only the months whose whole-unit figure changes."""
+    if proposal.status not in PUBLISHABLE:
+        raise PublicationError(
+            f"Only an approved draft can be published; this one is "
+            f"{proposal.get_status_display().lower()}."
+        )
+    balances = (
+        ProposalBalance.objects.for_firm(firm)
+        .filter(line__proposal=proposal)
+        .select_related("line", "line__account", "line__tracking_option", "line__original_budget")
+        .order_by("line_id", "period")
+    )
+    targets: dict[int, tuple[Budget, dict]] = {}
+    for balance in balances:
+        line = balance.line
+        if whole_units(balance.effective_amount) == whole_units(balance.original_amount or 0):
+            continue
+        budget = line.original_budget
+        if budget is None and line.tracking_option_id is None:
+            budget = proposal.original_budget
+        if budget is None:
+            raise PublicationError(
+                f"{line} has no budget in Xero to import into. Create it in Xero's Budget "
+                "Manager, sync, and publish again."
+            )
+        targets.setdefault(budget.pk, (budget, {}))[1][(line.account_id, balance.period)] = (
+            balance.effective_amount
+        )
+    if not targets:
+        raise PublicationError("Nothing to publish: no figure of the draft changes the budget.")
+    with transaction.atomic():
+        return [
+            budget_publication_create(
+                firm=firm,
+                organisation=proposal.organisation,
+                budget=budget,
+                amounts=amounts,
+                user=user,
+                proposal=proposal,
+                send=send,
+            )
+            for budget, amounts in targets.values()
+        ]
+
+
 def _proposal_status(proposal: Proposal, status: str, user: User | None) -> None:
     proposal.status = status
     proposal.updated_at = timezone.now()
@@ -237,15 +293,6 @@ def budget_publication_check(*, firm: Firm, publication: BudgetPublication) -> B
     )
     publication._history_user = None
     publication.save()
-    if publication.proposal_id is not None:
-        proposal_status = {
-            BudgetPublication.Status.VERIFIED: Proposal.Status.PUBLISHED,
-            BudgetPublication.Status.MISMATCH: Proposal.Status.MISMATCH,
-            BudgetPublication.Status.AWAITING_IMPORT: Proposal.Status.AWAITING_IMPORT,
-        }[status]
-        proposal = Proposal.objects.for_firm(firm).get(pk=publication.proposal_id)
-        if proposal.status != proposal_status:
-            _proposal_status(proposal, proposal_status, None)
     return publication
 
 
@@ -265,5 +312,29 @@ def budget_publications_verify(
     with transaction.atomic():
         for publication in pending:
             checked.append(budget_publication_check(firm=firm, publication=publication))
+        for proposal_id in sorted({p.proposal_id for p in checked if p.proposal_id}):
+            _proposal_publication_status(firm, proposal_id)
     logger.info("Checked %d import files of %s", len(checked), organisation)
     return checked
+
+
+def _proposal_publication_status(firm: Firm, proposal_id: int) -> None:
+    """A draft is published once Xero holds the newest file of each of its budgets."""
+    newest: dict[str, str] = {}
+    for xero_budget_id, status in (
+        BudgetPublication.objects.for_firm(firm)
+        .filter(proposal_id=proposal_id)
+        .order_by("created_at", "pk")
+        .values_list("xero_budget_id", "status")
+    ):
+        newest[xero_budget_id] = status
+    statuses = set(newest.values())
+    if BudgetPublication.Status.MISMATCH in statuses:
+        wanted = Proposal.Status.MISMATCH
+    elif BudgetPublication.Status.AWAITING_IMPORT in statuses:
+        wanted = Proposal.Status.AWAITING_IMPORT
+    else:
+        wanted = Proposal.Status.PUBLISHED
+    proposal = Proposal.objects.for_firm(firm).get(pk=proposal_id)
+    if proposal.status != wanted:
+        _proposal_status(proposal, wanted, None)

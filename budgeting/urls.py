@@ -135,6 +135,16 @@ from budgeting import views_audit  # noqa: E402
 urlpatterns += [
     path(_CLIENT + "audit/", views_audit.audit_log, name="audit_log"),
     path(_CLIENT + "audit.csv", views_audit.audit_log_csv, name="audit_log_csv"),
+    path(
+        _CLIENT + "forecasts/<int:proposal_id>/audit/",
+        views_audit.audit_log,
+        name="proposal_audit_log",
+    ),
+    path(
+        _CLIENT + "forecasts/<int:proposal_id>/audit.csv",
+        views_audit.audit_log_csv,
+        name="proposal_audit_log_csv",
+    ),
 ]
 
 # Approvals: submit, the timeline and decisions on the screen; the emailed sign-off link.
@@ -149,5 +159,6 @@ urlpatterns += [
         views_approvals.proposal_approval_decide,
         name="proposal_approval_decide",
     ),
+    path(_APPROVAL + "publish/", views_approvals.proposal_publish_view, name="proposal_publish"),
     path("approvals/<str:token>/", views_approvals.approval_link, name="approval_link"),
 ]

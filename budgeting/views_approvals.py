@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from budgeting import approvals
 from budgeting.models import Proposal
-from budgeting.models_approvals import ApprovalRequest, ApprovalStep
+from budgeting.models_approvals import ApprovalRequest, ApprovalStep, BudgetPublication
+from budgeting.publishing_services import PUBLISHABLE, PublicationError, proposal_publish
 from budgeting.views_proposals import _proposal
 from tenants.roles import Action
 from tenants.scoping import FirmRequest, firm_view
@@ -49,8 +50,26 @@ def proposal_approval(request: FirmRequest, organisation_id: int, proposal_id: i
         "current": current,
         "open_step": open_step,
         "summary": approvals.proposal_summary(firm=request.firm, proposal=proposal),
+        "publications": BudgetPublication.objects.for_firm(request.firm).filter(proposal=proposal),
+        "publishable": proposal.status in PUBLISHABLE,
     }
     return render(request, "budgeting/approvals/timeline.html", context)
+
+
+@firm_view(Action.PREPARE_DRAFTS)
+@require_POST
+def proposal_publish_view(request: FirmRequest, organisation_id: int, proposal_id: int):
+    organisation, proposal = _proposal(request, organisation_id, proposal_id)
+    try:
+        made = proposal_publish(firm=request.firm, proposal=proposal, user=request.user)
+        messages.success(
+            request,
+            f"{len(made)} import file{'s' if len(made) != 1 else ''} made and emailed to you. "
+            "Import each in Xero's Budget Manager; the next sync checks them.",
+        )
+    except PublicationError as exc:
+        messages.error(request, str(exc))
+    return redirect("proposal_approval", request.firm.slug, organisation.pk, proposal.pk)
 
 
 @firm_view(Action.PREPARE_DRAFTS)

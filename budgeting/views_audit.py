@@ -4,6 +4,7 @@ exportable to CSV. Thin: the reads are in budgeting.audit_selectors."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 
 from django import forms
@@ -22,7 +23,9 @@ from budgeting.audit_selectors import (
     audit_headers,
     audit_users,
 )
+from budgeting.models import Proposal
 from budgeting.views import _csv_text, _organisation
+from budgeting.views_proposals import _proposal
 from tenants.roles import Action
 from tenants.scoping import FirmRequest, firm_view
 
@@ -56,22 +59,34 @@ class AuditFilterForm(forms.Form):
         )
 
 
-def _filter(request: FirmRequest):
+def _filter(request: FirmRequest, proposal: Proposal | None = None):
     form = AuditFilterForm(request.GET or None, users=audit_users(firm=request.firm))
-    return form, form.audit_filter()
+    flt = form.audit_filter()
+    if proposal is not None:
+        flt = dataclasses.replace(flt, proposal_id=proposal.pk)
+    return form, flt
+
+
+def _scope(request: FirmRequest, organisation_id: int, proposal_id: int | None):
+    if proposal_id is None:
+        return _organisation(request, organisation_id), None
+    return _proposal(request, organisation_id, proposal_id)
 
 
 @firm_view(Action.VIEW)
 @require_GET
-def audit_log(request: FirmRequest, organisation_id: int) -> HttpResponse:
-    organisation = _organisation(request, organisation_id)
-    form, flt = _filter(request)
+def audit_log(
+    request: FirmRequest, organisation_id: int, proposal_id: int | None = None
+) -> HttpResponse:
+    organisation, proposal = _scope(request, organisation_id, proposal_id)
+    form, flt = _filter(request, proposal)
     headers = audit_headers(firm=request.firm, organisation=organisation, flt=flt)
     page = Paginator(headers, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "organisation": organisation,
+        "proposal": proposal,
         "form": form,
         "page": page,
         "entries": audit_entries_load(list(page.object_list)),
@@ -93,9 +108,11 @@ def _value(value) -> str:
 
 @firm_view(Action.VIEW)
 @require_GET
-def audit_log_csv(request: FirmRequest, organisation_id: int) -> HttpResponse:
-    organisation = _organisation(request, organisation_id)
-    _form, flt = _filter(request)
+def audit_log_csv(
+    request: FirmRequest, organisation_id: int, proposal_id: int | None = None
+) -> HttpResponse:
+    organisation, proposal = _scope(request, organisation_id, proposal_id)
+    _form, flt = _filter(request, proposal)
     entries = audit_entries_iter(firm=request.firm, organisation=organisation, flt=flt)
     writer = csv.writer(_Echo())
 
@@ -125,6 +142,7 @@ def audit_log_csv(request: FirmRequest, organisation_id: int) -> HttpResponse:
                 )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    filename = f"{slugify(organisation.name)}-audit-log.csv"
+    draft = f"-draft-{proposal.pk}" if proposal else ""
+    filename = f"{slugify(organisation.name)}{draft}-audit-log.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

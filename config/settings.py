@@ -214,6 +214,8 @@ EMAIL_BACKEND = env(
 )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <budgets@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# How long an emailed approval sign-off link works (budgeting/approvals.py).
+APPROVAL_LINK_DAYS = envint("APPROVAL_LINK_DAYS", 7)
 
 # Security: on whenever SECURE is (production). check --deploy must print no warnings.
 SECURE_SSL_REDIRECT = SECURE

@@ -289,7 +289,7 @@ def test_an_external_approver_with_an_editors_email_is_the_same_person(chain):
         _decide(chain, approvals.approver_for_external(external=external), channel="email")
 
 
-def test_one_person_approves_at_most_one_step(chain):
+def test_one_person_approves_at_most_one_step(chain, django_capture_on_commit_callbacks):
     approvals.approval_policy_update(
         firm=chain.firm,
         organisation=chain.organisation,
@@ -299,8 +299,13 @@ def test_one_person_approves_at_most_one_step(chain):
             {"name": "Partner", "roles": ["approver", "admin"]},
         ],
     )
-    request = _submit(chain)
-    _decide(chain, _member(chain, "approver"))
+    with django_capture_on_commit_callbacks(execute=True):
+        request = _submit(chain)
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide(chain, _member(chain, "approver"))
+    # Step 2's links go to the admin only: the approver could not use one.
+    assert [m.to for m in mail.outbox[-1:]] == [[chain.member("admin").user.email]]
+    assert len(mail.outbox) == 3  # step 1: approver and admin; step 2: admin
     with pytest.raises(approvals.ApprovalError, match="at most one step"):
         _decide(chain, _member(chain, "approver"))
     _decide(chain, _member(chain, "admin"))

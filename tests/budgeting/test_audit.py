@@ -163,3 +163,55 @@ def test_pages_hold_fifty_entries(client, firm_a):
     assert {e.history_id for e in first.context["entries"]}.isdisjoint(
         {e.history_id for e in second.context["entries"]}
     )
+
+
+def test_the_log_of_one_draft_holds_only_that_draft(client, firm_a, firm_b):
+    from budgeting import approvals
+    from budgeting.models import Proposal, ProposalLine
+    from budgeting.proposals import proposal_line_edit
+    from tests.budgeting.test_approvals import NOV, _draft
+
+    _budget(firm_a)
+    admin = firm_a.member("admin").user
+    draft = _draft(firm_a, prepared_by=firm_a.member("owner").user)
+    other = _draft(firm_a, prepared_by=firm_a.member("owner").user)
+    line = ProposalLine.objects.for_firm(firm_a.firm).filter(proposal=draft).first()
+    proposal_line_edit(
+        firm=firm_a.firm,
+        proposal=draft,
+        line=line,
+        period=NOV,
+        amount="5750",
+        reason="New lease signed",
+        user=admin,
+    )
+    approvals.approval_policy_update(
+        firm=firm_a.firm,
+        organisation=firm_a.organisation,
+        user=admin,
+        steps=[{"name": "Manager", "roles": ["approver"]}],
+    )
+    draft = Proposal.objects.for_firm(firm_a.firm).get(pk=draft.pk)
+    approvals.proposal_submit(firm=firm_a.firm, proposal=draft, user=admin)
+
+    client.force_login(firm_a.member("viewer").user)
+    args = [firm_a.firm.slug, firm_a.organisation.pk, draft.pk]
+    response = client.get(reverse("proposal_audit_log", args=args))
+    assert response.status_code == 200
+    entries = response.context["entries"]
+    assert {e.model_key for e in entries} == {
+        "proposal",
+        "proposalbalance",
+        "proposalline",
+        "approvalrequest",
+        "approvalstep",
+    }
+    assert other.pk not in {e.object_id for e in entries if e.model_key == "proposal"}
+    edit = next(e for e in entries if e.model_key == "proposalbalance" and e.kind == "Changed")
+    assert edit.user == admin
+    assert edit.reason == "Edited: New lease signed"
+    assert {c.field: c.after for c in edit.changes}["edited_amount"] == Decimal("5750.00")
+    csv_response = client.get(reverse("proposal_audit_log_csv", args=args))
+    assert b"New lease signed" in b"".join(csv_response.streaming_content)
+    client.force_login(firm_b.member("owner").user)
+    assert client.get(reverse("proposal_audit_log", args=args)).status_code == 404

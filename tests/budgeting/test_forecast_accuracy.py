@@ -11,10 +11,16 @@ from budgeting.models import (
     BudgetBalance,
     ForecastRecord,
     ProposalBalance,
+    ProposalLine,
     XeroOrganisation,
 )
 from budgeting.proposal_selectors import Accuracy, forecast_accuracy
-from budgeting.proposals import forecast_records_score, proposal_create_rolling
+from budgeting.proposals import (
+    forecast_realised_load,
+    forecast_records_score,
+    proposal_create_rolling,
+)
+from budgeting.variance import period_add
 from tests.budgeting.proposal_data import NOVEMBER, proposal_organisation_create
 
 
@@ -154,3 +160,89 @@ def test_a_synced_sandbox_organisation_gets_a_draft_and_keeps_its_budget(connect
         ):
             assert balance.lo_95 <= balance.lo_80 <= balance.suggested_amount <= balance.hi_80
             assert balance.hi_80 <= balance.hi_95
+
+
+def rent_line(cast, proposal, org) -> ProposalLine:
+    return ProposalLine.objects.for_firm(cast.firm).get(
+        proposal=proposal, account=org.accounts["469"], tracking_option=None
+    )
+
+
+def keep_missed_rent_forecasts(cast, org, method: str) -> None:
+    """Six forecasts of Rent by `method`, made one and two months ahead from June to September
+    and each 1,500 above what came: kept unscored, as a rolling draft would have kept them."""
+    owned = {"firm": cast.firm, "organisation": cast.organisation}
+    actual = dict(
+        ActualBalance.objects.for_firm(cast.firm)
+        .filter(account=org.accounts["469"], tracking_option=None)
+        .values_list("period", "amount")
+    )
+    records = []
+    for made_at in (dt.date(2026, 6, 1), dt.date(2026, 7, 1), dt.date(2026, 8, 1)):
+        for step in (1, 2):
+            target = period_add(made_at, step)
+            point = actual[target] + Decimal("1500.00")
+            records.append(
+                ForecastRecord(
+                    **owned,
+                    account=org.accounts["469"],
+                    made_at=made_at,
+                    target=target,
+                    step=step,
+                    point=point,
+                    lo_80=point - 100,
+                    hi_80=point + 100,
+                    lo_95=point - 200,
+                    hi_95=point + 200,
+                    method=method,
+                    inputs_hash="0" * 64,
+                )
+            )
+    ForecastRecord.objects.bulk_create(records)
+
+
+def test_scored_misses_of_a_method_move_the_next_draft_away_from_it(firm_a, org):
+    first = proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).proposal
+    usual = rent_line(firm_a, first, org)
+    keep_missed_rent_forecasts(firm_a, org, usual.method)
+    assert forecast_records_score(firm=firm_a.firm, organisation=firm_a.organisation).scored == 6
+
+    second = proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).proposal
+
+    rent = rent_line(firm_a, second, org)
+    assert rent.method != usual.method
+    assert "method chosen with the realised accuracy of 6 past forecast(s)" in rent.forecast_notes
+    assert rent.inputs_hash != usual.inputs_hash
+    # The other lines had nothing scored: forecast exactly as before.
+    sales = ProposalLine.objects.for_firm(firm_a.firm).filter(tracking_option=org.option)
+    assert len({(line.method, line.inputs_hash, line.forecast_total) for line in sales}) == 1
+
+
+def test_too_few_scored_forecasts_leave_the_choice_alone(firm_a, org):
+    first = proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).proposal
+    usual = rent_line(firm_a, first, org)
+    keep_missed_rent_forecasts(firm_a, org, usual.method)
+    ForecastRecord.objects.for_firm(firm_a.firm).filter(made_at__gt=dt.date(2026, 6, 1)).delete()
+    assert forecast_records_score(firm=firm_a.firm, organisation=firm_a.organisation).scored == 2
+
+    second = proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).proposal
+
+    rent = rent_line(firm_a, second, org)
+    assert (rent.method, rent.forecast_total) == (usual.method, usual.forecast_total)
+    assert not any("realised" in note for note in rent.forecast_notes)
+
+
+def test_realised_accuracy_is_loaded_in_one_query_for_the_whole_organisation(
+    firm_a, org, django_assert_num_queries
+):
+    proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation)
+    keep_missed_rent_forecasts(firm_a, org, "theta")
+    forecast_records_score(firm=firm_a.firm, organisation=firm_a.organisation)
+
+    with django_assert_num_queries(1):
+        realised = forecast_realised_load(firm=firm_a.firm, organisation=firm_a.organisation)
+
+    assert set(realised) == {(org.accounts["469"].pk, None)}
+    theta = realised[(org.accounts["469"].pk, None)]["theta"]
+    assert theta.count == 6 and theta.steps == (1, 1, 1, 2, 2, 2)
+    assert theta.abs_errors == (1500.0,) * 6

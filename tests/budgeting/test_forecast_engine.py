@@ -6,6 +6,8 @@ from statsmodels.tsa.forecasting.theta import ThetaModel
 from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
 from budgeting.forecasting import MAX_HORIZON, forecast_series
+from budgeting.forecasting.backtest import history_scale
+from budgeting.forecasting.engine import MIN_REALISED, RealisedAccuracy
 from budgeting.forecasting.models import damped_fit, theta_fit
 
 MONTHS = np.arange(60)
@@ -186,3 +188,95 @@ def test_theta_and_damped_trend_match_their_statsmodels_counterparts():
     ).fit()
     assert np.allclose(theta_fit(history, 6).point, theta, rtol=1e-3)
     assert np.allclose(damped_fit(history, 6).point, np.asarray(damped.forecast(6)), rtol=0.02)
+
+
+# --- Realised accuracy feeds the method choice ------------------------------------------------
+
+
+def trending_walk() -> np.ndarray:
+    # Theta backtests best here (MASE about 0.9), the damped trend next (about 1.2), the
+    # combination last (about 1.6): the usual choice is Theta.
+    return 500 + np.cumsum(np.random.default_rng(21).normal(2, 10, 36))
+
+
+def realised_misses(series: np.ndarray, times_scale: float, count: int):
+    """`count` scored forecasts one to three months ahead that each missed by `times_scale`
+    of the series' typical month-to-month change."""
+    scale = history_scale(series)
+    return RealisedAccuracy.of(((i % 3) + 1, times_scale * scale) for i in range(count))
+
+
+def test_realised_misses_move_the_choice_away_from_the_usual_method():
+    series = trending_walk()
+    usual = forecast_series(series, horizon=6)
+    assert usual.method == "theta"
+
+    missed = forecast_series(
+        series, horizon=6, realised={"theta": realised_misses(series, 3.0, count=6)}
+    )
+
+    assert missed.method == "damped_trend"
+    assert "method chosen with the realised accuracy of 6 past forecast(s)" in missed.notes
+    assert_nested(missed)
+
+
+def test_realised_hits_let_a_method_gain_ground():
+    series = trending_walk()
+
+    hit = forecast_series(
+        series, horizon=6, realised={"damped_trend": realised_misses(series, 0.05, count=8)}
+    )
+
+    assert hit.method == "damped_trend"
+
+
+def test_realised_misses_of_the_combination_let_a_rival_take_over():
+    # Without realised data a rival must beat the combination by the selection margin.
+    flat = np.full(36, 1000.0) + np.random.default_rng(22).normal(0, 20, 36)
+    usual = forecast_series(flat, horizon=6)
+    assert usual.method == "combination"
+
+    missed = forecast_series(
+        flat, horizon=6, realised={"combination": realised_misses(flat, 5.0, count=12)}
+    )
+
+    assert missed.method != "combination"
+
+
+def test_without_realised_data_the_forecast_is_exactly_as_before():
+    series = trending_walk()
+    plain = forecast_series(series, horizon=6)
+
+    assert forecast_series(series, horizon=6, realised=None) == plain
+    assert forecast_series(series, horizon=6, realised={}) == plain
+    # A method this series has no candidate for says nothing about the candidates it has.
+    other = {"croston_sba": realised_misses(series, 3.0, count=12)}
+    assert forecast_series(series, horizon=6, realised=other) == plain
+
+
+def test_fewer_than_the_minimum_scored_forecasts_are_ignored():
+    series = trending_walk()
+    plain = forecast_series(series, horizon=6)
+    few = realised_misses(series, 50.0, count=MIN_REALISED - 1)
+
+    assert forecast_series(series, horizon=6, realised={"theta": few}) == plain
+
+
+def test_realised_errors_are_judged_against_the_backtest_at_the_same_steps():
+    series = trending_walk()
+    scale = history_scale(series)
+    # The same misses count for less when made far ahead, where the backtest missed more too.
+    near = RealisedAccuracy.of((1, 2.2 * scale) for _ in range(6))
+    far = RealisedAccuracy.of((6, 2.2 * scale) for _ in range(6))
+    assert forecast_series(series, horizon=6, realised={"theta": near}).method != "theta"
+    assert forecast_series(series, horizon=6, realised={"theta": far}).method == "theta"
+
+
+@pytest.mark.parametrize(
+    "steps, errors",
+    [((1, 2), (1.0,)), ((0,), (1.0,)), ((1,), (-1.0,)), ((1,), (float("nan"),))],
+    ids=["lengths differ", "step zero", "negative error", "not finite"],
+)
+def test_realised_accuracy_refuses_nonsense(steps, errors):
+    with pytest.raises(ValueError):
+        RealisedAccuracy(steps, errors)

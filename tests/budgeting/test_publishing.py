@@ -291,3 +291,155 @@ def test_the_file_downloads_for_its_firm_only(client, firm_a, firm_b):
     assert "harbour-lane-cafe-overall-budget-2026-01.csv" in response["Content-Disposition"]
     client.force_login(firm_b.member("owner").user)
     assert client.get(url).status_code == 404
+
+
+# --- Publishing an approved draft --------------------------------------------------------------
+
+
+def _approved_draft(cast):
+    """An approved draft of Rent (overall budget) whose November and December change, and
+    whose January stays as budgeted; Sales for the North option, into its tracking budget."""
+    from budgeting.models import (
+        Proposal,
+        ProposalBalance,
+        ProposalLine,
+        TrackingCategory,
+        TrackingOption,
+    )
+
+    firm, owned = cast.firm, {"firm": cast.firm, "organisation": cast.organisation}
+    overall = Budget.objects.for_firm(firm).create(
+        **owned, budget_id="bud-overall", type="OVERALL", description="Overall Budget"
+    )
+    category = TrackingCategory.objects.for_firm(firm).create(
+        **owned, category_id="cat-1", name="Region"
+    )
+    north = TrackingOption.objects.for_firm(firm).create(
+        **owned, category=category, option_id="opt-north", name="North"
+    )
+    north_budget = Budget.objects.for_firm(firm).create(
+        **owned, budget_id="bud-north", type="TRACKING", description="North", tracking_option=north
+    )
+    proposal = Proposal.objects.for_firm(firm).create(
+        **owned,
+        created_by=cast.member("preparer").user,
+        status=Proposal.Status.APPROVED,
+        horizon=3,
+        first_period=dt.date(2026, 11, 1),
+        last_actual_period=dt.date(2026, 10, 1),
+        original_budget=overall,
+    )
+    figures = {
+        ("469", "Rent", None, overall): ["6000.00", "6000.40", "5000.00"],
+        ("200", "Sales", north, north_budget): ["20000.50", "15000.00", "15000.00"],
+    }
+    for (code, name, option, budget), amounts in figures.items():
+        account = Account.objects.for_firm(firm).create(
+            **owned, account_id=f"acc-{code}", code=code, name=name, type="EXPENSE"
+        )
+        line = ProposalLine.objects.for_firm(firm).create(
+            **owned,
+            proposal=proposal,
+            account=account,
+            tracking_option=option,
+            original_budget=budget if option else None,
+            section="operating_expenses",
+            trigger="forecast",
+            trigger_period=dt.date(2026, 10, 1),
+            trigger_actual=0,
+            trigger_budget=0,
+            trigger_variance=0,
+            forecast_total=0,
+            budget_total=0,
+            method="naive",
+            confidence=60,
+            confidence_label="medium",
+            history_months=24,
+            inputs_hash="0" * 64,
+            accepted=True,
+        )
+        for index, amount in enumerate(amounts):
+            period = dt.date(2026 + (10 + index) // 12, (10 + index) % 12 + 1, 1)
+            original = Decimal("5000.00") if code == "469" else Decimal("15000.00")
+            ProposalBalance.objects.for_firm(firm).create(
+                **owned,
+                line=line,
+                period=period,
+                original_amount=original,
+                suggested_amount=Decimal(amount),
+                lo_80=0,
+                hi_80=0,
+                lo_95=0,
+                hi_95=0,
+            )
+    return proposal, overall, north_budget
+
+
+def test_an_approved_draft_publishes_one_file_per_budget_with_only_changed_months(firm_a):
+    from budgeting.models import Proposal
+    from budgeting.publishing_services import proposal_publish
+
+    proposal, overall, north = _approved_draft(firm_a)
+    made = proposal_publish(firm=firm_a.firm, proposal=proposal, user=None, send=False)
+    files = {p.budget_id: p.file_content for p in made}
+    assert files[overall.pk] == "Account,Nov-2026,Dec-2026\r\nRent (469),6000,6000\r\n"
+    assert files[north.pk] == "Account,Nov-2026\r\nSales (200),20001\r\n"
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.AWAITING_IMPORT
+
+    # Xero now holds the overall file but not yet the North one: still awaiting; then both.
+    def xero_holds(budget, account_code, period, amount):
+        from budgeting.models import BudgetLine
+
+        account = Account.objects.for_firm(firm_a.firm).get(code=account_code)
+        line, _ = BudgetLine.objects.for_firm(firm_a.firm).get_or_create(
+            firm=firm_a.firm, organisation=firm_a.organisation, budget=budget, account=account
+        )
+        BudgetBalance.objects.for_firm(firm_a.firm).update_or_create(
+            firm=firm_a.firm,
+            organisation=firm_a.organisation,
+            budget_line=line,
+            period=period,
+            defaults={"amount": Decimal(amount)},
+        )
+
+    xero_holds(overall, "469", dt.date(2026, 11, 1), "6000")
+    xero_holds(overall, "469", dt.date(2026, 12, 1), "6000")
+    budget_publications_verify(firm=firm_a.firm, organisation=firm_a.organisation)
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.AWAITING_IMPORT
+    xero_holds(north, "200", dt.date(2026, 11, 1), "20001")
+    budget_publications_verify(firm=firm_a.firm, organisation=firm_a.organisation)
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.PUBLISHED
+
+
+def test_only_an_approved_draft_publishes(firm_a):
+    from budgeting.models import Proposal
+    from budgeting.publishing_services import proposal_publish
+
+    proposal, _overall, _north = _approved_draft(firm_a)
+    Proposal.objects.for_firm(firm_a.firm).filter(pk=proposal.pk).update(status="submitted")
+    proposal.refresh_from_db()
+    with pytest.raises(PublicationError, match="Only an approved draft"):
+        proposal_publish(firm=firm_a.firm, proposal=proposal, user=None)
+
+
+def test_publish_on_the_screen_emails_the_files(
+    client, firm_a, firm_b, django_capture_on_commit_callbacks
+):
+    proposal, _overall, _north = _approved_draft(firm_a)
+    args = [firm_a.firm.slug, firm_a.organisation.pk, proposal.pk]
+    client.force_login(firm_a.member("viewer").user)
+    assert client.post(reverse("proposal_publish", args=args)).status_code == 403
+    preparer = firm_a.member("preparer").user
+    client.force_login(preparer)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("proposal_publish", args=args)).status_code == 302
+    assert sorted(len(m.attachments) for m in mail.outbox) == [1, 1]
+    assert {tuple(m.to) for m in mail.outbox} == {(preparer.email,)}
+    page = client.get(reverse("proposal_approval", args=args)).content.decode()
+    assert "Awaiting import into Xero" in page
+    assert "import.csv" in page
+    client.force_login(firm_b.member("owner").user)
+    assert client.post(reverse("proposal_publish", args=args)).status_code == 404
