@@ -3,6 +3,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -44,3 +45,27 @@ def duration(value) -> str:
 def words(value: str) -> str:
     """A key such as "budget_balances" as "budget balances"."""
     return str(value).replace("_", " ")
+
+
+_XERO_BADGES = {"connected": ("good", "✓"), "needs_reauth": ("warn", "⚠"), "revoked": ("bad", "✕")}
+
+
+@register.simple_tag
+def xero_state_badge(state: str, label: str) -> str:
+    """The Xero connection state: a word and a symbol, never colour alone."""
+    tone, symbol = _XERO_BADGES.get(state, ("", "\u2013"))  # an en dash: not connected
+    return format_html('<span class="badge {}">{} {}</span>', tone, symbol, label)
+
+
+@register.simple_tag
+def reconciliation_badge(state: str, label: str, history_url: str) -> str:
+    if state == "reconciled":
+        return format_html('<span class="badge good">✓ {}</span>', label)
+    if state == "differences":
+        return format_html(
+            '<a class="badge bad" href="{}?tab=history">✕ {}'
+            '<span class="visually-hidden"> (see the sync history)</span></a>',
+            history_url,
+            label,
+        )
+    return format_html('<span class="badge">? {}</span>', label)
