@@ -160,5 +160,16 @@ urlpatterns += [
         name="proposal_approval_decide",
     ),
     path(_APPROVAL + "publish/", views_approvals.proposal_publish_view, name="proposal_publish"),
+    path(_APPROVAL + "restore/", views_approvals.proposal_restore_view, name="proposal_restore"),
+    path(
+        _CLIENT + "approval-chain/restore/",
+        views_approvals.approval_policy_restore_view,
+        name="approval_policy_restore",
+    ),
+    path(
+        _CLIENT + "approval-chain/",
+        views_approvals.approval_policy_edit,
+        name="approval_policy_edit",
+    ),
     path("approvals/<str:token>/", views_approvals.approval_link, name="approval_link"),
 ]

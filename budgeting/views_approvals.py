@@ -9,12 +9,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from budgeting import approvals
+from budgeting import approvals, rollback
+from budgeting.approval_forms import ApprovalStepFormSet, ExternalApproverForm
 from budgeting.models import Proposal
-from budgeting.models_approvals import ApprovalRequest, ApprovalStep, BudgetPublication
+from budgeting.models_approvals import (
+    ApprovalPolicy,
+    ApprovalRequest,
+    ApprovalStep,
+    BudgetPublication,
+    ExternalApprover,
+)
 from budgeting.publishing_services import PUBLISHABLE, PublicationError, proposal_publish
+from budgeting.views import _organisation
 from budgeting.views_proposals import _proposal
-from tenants.roles import Action
+from tenants.models import Membership
+from tenants.roles import Action, role_allows
 from tenants.scoping import FirmRequest, firm_view
 
 # Sign-off link requests per client address per minute (GET and POST together).
@@ -172,3 +181,107 @@ def approval_link(request: HttpRequest, token: str) -> HttpResponse:
             "summary": approvals.proposal_summary(firm=context.firm, proposal=context.proposal),
         },
     )
+
+
+@firm_view(Action.MANAGE_POLICIES)
+@require_http_methods(["GET", "POST"])
+def approval_policy_edit(request: FirmRequest, organisation_id: int) -> HttpResponse:
+    """The organisation's approval chain: ordered steps, and its external approvers."""
+    organisation = _organisation(request, organisation_id)
+    policy = ApprovalPolicy.objects.for_firm(request.firm).filter(organisation=organisation).first()
+    members = [
+        m
+        for m in Membership.objects.for_firm(request.firm).select_related("user")
+        if role_allows(m.role, Action.APPROVE)
+    ]
+    externals = list(
+        ExternalApprover.objects.for_firm(request.firm).filter(
+            organisation=organisation, active=True
+        )
+    )
+    kwargs = {"form_kwargs": {"members": members, "externals": externals}}
+    external_form = ExternalApproverForm(prefix="external")
+    if request.method == "POST" and "external-email" in request.POST:
+        external_form = ExternalApproverForm(request.POST, prefix="external")
+        if external_form.is_valid():
+            approvals.external_approver_register(
+                firm=request.firm,
+                organisation=organisation,
+                email=external_form.cleaned_data["email"],
+                name=external_form.cleaned_data["name"],
+                user=request.user,
+            )
+            messages.success(request, "External approver registered.")
+            return redirect("approval_policy_edit", request.firm.slug, organisation.pk)
+        formset = ApprovalStepFormSet(initial=policy.steps if policy else None, **kwargs)
+    elif request.method == "POST":
+        formset = ApprovalStepFormSet(request.POST, **kwargs)
+        if formset.is_valid():
+            steps = [s for s in (form.step() for form in formset) if s is not None]
+            try:
+                approvals.approval_policy_update(
+                    firm=request.firm,
+                    organisation=organisation,
+                    user=request.user,
+                    steps=steps,
+                    reason=request.POST.get("reason", "").strip() or "Approval chain changed",
+                )
+                messages.success(request, "Approval chain saved.")
+                return redirect("approval_policy_edit", request.firm.slug, organisation.pk)
+            except approvals.ApprovalError as exc:
+                formset._non_form_errors = formset.error_class([str(exc)])
+    else:
+        formset = ApprovalStepFormSet(initial=policy.steps if policy else None, **kwargs)
+    context = {
+        "organisation": organisation,
+        "policy": policy,
+        "formset": formset,
+        "external_form": external_form,
+        "externals": externals,
+        "versions": ApprovalPolicy.history.filter(
+            firm_id=request.firm.pk, organisation_id=organisation.pk
+        ).order_by("-history_date")[:20],
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "budgeting/approvals/policy.html", context, status=status)
+
+
+@firm_view(Action.PREPARE_DRAFTS)
+@require_POST
+def proposal_restore_view(request: FirmRequest, organisation_id: int, proposal_id: int):
+    organisation, proposal = _proposal(request, organisation_id, proposal_id)
+    revision = request.POST.get("revision", "")
+    try:
+        rollback.proposal_restore(
+            firm=request.firm,
+            proposal=proposal,
+            revision=int(revision) if revision.isdigit() else 0,
+            user=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(
+            request,
+            f"Revision {revision} restored as a new revision. If the draft was waiting for "
+            "approval, approval starts again at the first step.",
+        )
+    except rollback.RollbackError as exc:
+        messages.error(request, str(exc))
+    return redirect("proposal_approval", request.firm.slug, organisation.pk, proposal.pk)
+
+
+@firm_view(Action.MANAGE_POLICIES)
+@require_POST
+def approval_policy_restore_view(request: FirmRequest, organisation_id: int):
+    organisation = _organisation(request, organisation_id)
+    version = request.POST.get("version", "")
+    try:
+        rollback.approval_policy_restore(
+            firm=request.firm,
+            organisation=organisation,
+            version=int(version) if version.isdigit() else 0,
+            user=request.user,
+        )
+        messages.success(request, f"Version {version} of the approval chain restored.")
+    except rollback.RollbackError as exc:
+        messages.error(request, str(exc))
+    return redirect("approval_policy_edit", request.firm.slug, organisation.pk)

@@ -31,6 +31,8 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     "budget_id": lambda cast: _budget(cast).budget_id,
     # Forecast drafts: a draft, one of its lines, and a forecast run.
     "proposal_id": lambda cast: _proposal_line(cast).proposal_id,
+    # The partner API names a forecast draft "draft" (its Proposal's id).
+    "draft_id": lambda cast: _proposal_line(cast).proposal_id,
     "line_id": lambda cast: _proposal_line(cast).pk,
     "forecast_run_id": lambda cast: _forecast_run(cast).pk,
     "publication_id": lambda cast: _budget_publication(cast).pk,

@@ -8,6 +8,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from budgeting import api as budgeting_api
+from budgeting import api_drafts
 from tenants.api.errors import api_not_found
 from tenants.api.members import MemberListApi
 from tenants.api.organisations import OrganisationDetailApi, OrganisationListApi
@@ -51,6 +52,42 @@ ENDPOINTS = [
         "organisations/<uuid:organisation_public_id>/sync-runs/",
         budgeting_api.SyncRunApi.as_view(),
         name="sync_run_list",
+    ),
+    # The variance report, kept forecasts and forecast drafts (budgeting/api_drafts.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/variances/",
+        api_drafts.VarianceApi.as_view(),
+        name="variance_report",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/forecasts/",
+        api_drafts.ForecastListApi.as_view(),
+        name="forecast_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/",
+        api_drafts.DraftListApi.as_view(),
+        name="draft_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/",
+        api_drafts.DraftDetailApi.as_view(),
+        name="draft_detail",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/lines/<int:line_id>/edit/",
+        api_drafts.DraftLineEditApi.as_view(),
+        name="draft_line_edit",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/submit/",
+        api_drafts.DraftSubmitApi.as_view(),
+        name="draft_submit",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/history/",
+        api_drafts.DraftHistoryApi.as_view(),
+        name="draft_history",
     ),
 ]
 

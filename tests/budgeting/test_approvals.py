@@ -19,6 +19,7 @@ from budgeting.models import (
     ApprovalLink,
     ApprovalRequest,
     ApprovalStep,
+    ExternalApprover,
     Proposal,
     ProposalBalance,
     ProposalLine,
@@ -574,3 +575,62 @@ def approvals_rate() -> int:
     from budgeting.views_approvals import LINK_RATE
 
     return LINK_RATE
+
+
+# --- The approval chain screen ----------------------------------------------------------------
+
+
+def _chain_form(steps):
+    data = {
+        "form-TOTAL_FORMS": str(len(steps)),
+        "form-INITIAL_FORMS": "0",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "10",
+        "reason": "Partner sign-off for big changes",
+    }
+    for index, step in enumerate(steps):
+        for key, value in step.items():
+            data[f"form-{index}-{key}"] = value
+    return data
+
+
+def test_the_chain_is_edited_on_its_screen_by_policy_managers_only(client, firm_a, firm_b):
+    url = reverse("approval_policy_edit", args=[firm_a.firm.slug, firm_a.organisation.pk])
+    client.force_login(firm_a.member("preparer").user)
+    assert client.get(url).status_code == 403
+    client.force_login(firm_a.member("admin").user)
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url, {"external-email": "Owner@Client.example", "external-name": "Olive"}
+    )
+    assert response.status_code == 302
+    olive = ExternalApprover.objects.for_firm(firm_a.firm).get()
+    assert olive.email == "owner@client.example"
+    response = client.post(
+        url,
+        _chain_form(
+            [
+                {"name": "Manager", "roles": ["approver"], "condition": "always"},
+                {
+                    "name": "Client",
+                    "external_approver_ids": [str(olive.pk)],
+                    "condition": "change_above",
+                    "change_above": "10000",
+                },
+                {"name": "", "condition": "always"},  # a blank row is skipped
+            ]
+        ),
+    )
+    assert response.status_code == 302
+    policy = firm_a.organisation.approval_policy
+    assert [s["name"] for s in policy.steps] == ["Manager", "Client"]
+    assert policy.steps[1]["change_above"] == "10000.00"
+    assert policy.history.first().history_change_reason == "Partner sign-off for big changes"
+    # The service's refusals show on the form; nothing is saved.
+    response = client.post(url, _chain_form([{"name": "Nobody", "condition": "always"}]))
+    assert response.status_code == 400
+    assert "names nobody" in response.content.decode()
+    policy.refresh_from_db()
+    assert policy.version == 1
+    client.force_login(firm_b.member("owner").user)
+    assert client.get(url).status_code == 404
