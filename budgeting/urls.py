@@ -1,6 +1,13 @@
 from django.urls import path
 
-from budgeting import views, views_proposals, views_variance
+from budgeting import (
+    views,
+    views_approvals,
+    views_audit,
+    views_proposals,
+    views_publishing,
+    views_variance,
+)
 
 urlpatterns = [
     path("f/<slug:firm_slug>/", views.firm_dashboard, name="firm_dashboard"),
@@ -118,7 +125,6 @@ urlpatterns += [
 ]
 
 # Publishing to Xero: the Budget Manager import files of an organisation.
-from budgeting import views_publishing  # noqa: E402
 
 _CLIENT = "f/<slug:firm_slug>/clients/<int:organisation_id>/"
 urlpatterns += [
@@ -130,7 +136,6 @@ urlpatterns += [
 ]
 
 # The audit log of an organisation, and its CSV.
-from budgeting import views_audit  # noqa: E402
 
 urlpatterns += [
     path(_CLIENT + "audit/", views_audit.audit_log, name="audit_log"),
@@ -148,7 +153,6 @@ urlpatterns += [
 ]
 
 # Approvals: submit, the timeline and decisions on the screen; the emailed sign-off link.
-from budgeting import views_approvals  # noqa: E402
 
 _APPROVAL = _CLIENT + "forecasts/<int:proposal_id>/approval/"
 urlpatterns += [

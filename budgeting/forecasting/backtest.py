@@ -61,6 +61,10 @@ class Backtest:
         return float(200 * np.mean(ratio))
 
 
+# Months with activity an origin's training window needs before its errors are worth scaling.
+MIN_NONZERO_TRAIN = 3
+
+
 def history_scale(history: np.ndarray) -> float:
     """Mean absolute month-to-month change: a unit that exists for any sign and any level.
 
@@ -105,6 +109,11 @@ def run_backtest(
     for origin in origins:
         steps = min(horizon, len(clean) - origin)
         train = clean[:origin]
+        if np.count_nonzero(train) < MIN_NONZERO_TRAIN:
+            # (Almost) nothing but zeros before this origin (spend that started later): no
+            # method can learn from it, and the scale of so few changes is no unit for its
+            # errors; dividing by it turned them into astronomical interval widths.
+            continue
         scale = history_scale(train)
         # Scored against the raw months: future spikes will happen too, and the intervals
         # should own up to them.

@@ -280,3 +280,26 @@ def test_realised_errors_are_judged_against_the_backtest_at_the_same_steps():
 def test_realised_accuracy_refuses_nonsense(steps, errors):
     with pytest.raises(ValueError):
         RealisedAccuracy(steps, errors)
+
+
+def test_spend_that_starts_late_gets_sane_intervals():
+    # Two years of nothing, then lumpy project work: the backtest origins inside the zero
+    # years have nothing to learn from and must not blow the intervals up.
+    history = [0.0] * 24 + [
+        0.0,
+        0.0,
+        0.0,
+        25329.1,
+        72932.23,
+        111738.67,
+        0.0,
+        282932.23,
+        137067.77,
+        0.0,
+        0.0,
+        210000.0,
+    ]
+    forecast = forecast_series(history, horizon=6)
+    for level in (80, 95):
+        assert all(np.isfinite(forecast.upper(level)))
+        assert max(forecast.upper(level)) < 5 * max(history)
