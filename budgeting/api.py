@@ -54,13 +54,18 @@ XERO_REF_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # --- Fields -----------------------------------------------------------------------------------
 
 
-@extend_schema_field(
-    {"type": "string", "pattern": r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$", "example": "2026-03"}
-)
+# Years from 1901: a financial year or year-to-date reaches back up to eleven months before
+# the month asked for, and every month the API returns must itself be a valid YYYY-MM.
+PERIOD_PATTERN = r"^(190[1-9]|19[1-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"
+
+
+@extend_schema_field({"type": "string", "pattern": PERIOD_PATTERN, "example": "2026-03"})
 class PeriodField(serializers.Field):
     """A month as "YYYY-MM"; stored as the first day of the month."""
 
-    default_error_messages = {"invalid": "Give a month as YYYY-MM, e.g. 2026-03."}
+    default_error_messages = {
+        "invalid": "Give a month as YYYY-MM, from 1901-01 to 9999-12, e.g. 2026-03."
+    }
 
     def to_representation(self, value: dt.date) -> str:
         return f"{value:%Y-%m}"
@@ -71,9 +76,20 @@ class PeriodField(serializers.Field):
             month = dt.datetime.strptime(text, "%Y-%m").date()
         except ValueError:
             self.fail("invalid")
-        if len(text) != 7 or month.year < 1000:
+        if len(text) != 7 or month.year < 1901:
             self.fail("invalid")
         return month
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$",
+        "example": "2025-07",
+    }
+)
+class FinancialYearStartField(PeriodField):
+    """Output only: the first month of a year to date, up to eleven months before a period."""
 
 
 class UpperChoiceField(serializers.ChoiceField):

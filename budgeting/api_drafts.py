@@ -22,6 +22,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from budgeting import api_selectors, approvals, audit_selectors, proposal_selectors
 from budgeting.api import (
     XERO_REF_PATTERN,
+    FinancialYearStartField,
     Money,
     NewestFirstPagination,
     PeriodField,
@@ -166,7 +167,7 @@ class VarianceApi(FirmAPIView):
 
     class OutputSerializer(serializers.Serializer):
         period = PeriodField()
-        financial_year_start = PeriodField(help_text="First month of the year to date.")
+        financial_year_start = FinancialYearStartField(help_text="First month of the year to date.")
         currency = serializers.CharField(help_text="The organisation's base currency.")
         tracking_option_id = serializers.CharField(allow_null=True)
         budget_id = serializers.CharField(

@@ -400,9 +400,21 @@ def test_a_budget_is_found_only_under_its_own_organisation(client, synced):
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
-        ({"period_from": "2026-13"}, "period_from", "Give a month as YYYY-MM, e.g. 2026-03."),
-        ({"period_to": "March"}, "period_to", "Give a month as YYYY-MM, e.g. 2026-03."),
-        ({"period_from": "2026-3"}, "period_from", "Give a month as YYYY-MM, e.g. 2026-03."),
+        (
+            {"period_from": "2026-13"},
+            "period_from",
+            "Give a month as YYYY-MM, from 1901-01 to 9999-12, e.g. 2026-03.",
+        ),
+        (
+            {"period_to": "March"},
+            "period_to",
+            "Give a month as YYYY-MM, from 1901-01 to 9999-12, e.g. 2026-03.",
+        ),
+        (
+            {"period_from": "2026-3"},
+            "period_from",
+            "Give a month as YYYY-MM, from 1901-01 to 9999-12, e.g. 2026-03.",
+        ),
         (
             {"period_from": "2026-05", "period_to": "2026-04"},
             "period_to",

@@ -226,8 +226,22 @@ def test_variances_per_tracking_option_and_filtered_match_the_csv(client, tracke
     ("params", "field", "message"),
     [
         ({}, "period", "This field is required."),
-        ({"period": "2026-13"}, "period", "Give a month as YYYY-MM, e.g. 2026-03."),
-        ({"period": "October"}, "period", "Give a month as YYYY-MM, e.g. 2026-03."),
+        (
+            {"period": "2026-13"},
+            "period",
+            "Give a month as YYYY-MM, from 1901-01 to 9999-12, e.g. 2026-03.",
+        ),
+        (
+            {"period": "October"},
+            "period",
+            "Give a month as YYYY-MM, from 1901-01 to 9999-12, e.g. 2026-03.",
+        ),
+        # Its financial year would start before 1900-01, which is no YYYY-MM the API can return.
+        (
+            {"period": "1900-02"},
+            "period",
+            "Give a month as YYYY-MM, from 1901-01 to 9999-12, e.g. 2026-03.",
+        ),
         ({"period": "2026-10", "class": "ASSET"}, "class", '"ASSET" is not a valid choice.'),
         ({"period": "2026-10", "tracking_option": "a b"}, "tracking_option", "Give Xero's"),
         ({"period": "2026-10", "material": "maybe"}, "material", "Must be a valid boolean."),
