@@ -118,8 +118,7 @@ def firm_a_key(client, firm_a, firm_b, xero_sandbox):
 @settings(
     max_examples=40,
     deadline=None,
-    # The same examples on every run, so CI is repeatable; explore more with
-    # `pytest --hypothesis-seed=random`-style runs by dropping this locally.
+    # The same examples on every run, so CI is repeatable; drop it locally to explore others.
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
