@@ -36,6 +36,8 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     "line_id": lambda cast: _proposal_line(cast).pk,
     "forecast_run_id": lambda cast: _forecast_run(cast).pk,
     "publication_id": lambda cast: _budget_publication(cast).pk,
+    # A step of a draft's approval round (the partner API's approve and reject).
+    "step_id": lambda cast: _approval_step(cast).pk,
 }
 
 # Routes deliberately left out, by route name or by route prefix, with the reason.
@@ -142,6 +144,18 @@ def _forecast_run(cast: FirmCast):
 
     return ForecastRun.objects.for_firm(cast.firm).create(
         firm=cast.firm, organisation=cast.organisation
+    )
+
+
+def _approval_step(cast: FirmCast):
+    from budgeting.models import ApprovalRequest, ApprovalStep
+
+    owned = {"firm": cast.firm, "organisation": cast.organisation}
+    request = ApprovalRequest.objects.for_firm(cast.firm).create(
+        **owned, proposal_id=_proposal_line(cast).proposal_id, revision=1
+    )
+    return ApprovalStep.objects.for_firm(cast.firm).create(
+        **owned, request=request, position=1, name="Manager", roles=["approver"], status="open"
     )
 
 

@@ -8,7 +8,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from budgeting import api as budgeting_api
-from budgeting import api_drafts
+from budgeting import api_approvals, api_drafts
 from tenants.api.errors import api_not_found
 from tenants.api.members import MemberListApi
 from tenants.api.organisations import OrganisationDetailApi, OrganisationListApi
@@ -88,6 +88,24 @@ ENDPOINTS = [
         "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/history/",
         api_drafts.DraftHistoryApi.as_view(),
         name="draft_history",
+    ),
+    # A draft's approval and decisions on its steps (budgeting/api_approvals.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/approval/",
+        api_approvals.DraftApprovalApi.as_view(),
+        name="draft_approval",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/approval/steps/"
+        "<int:step_id>/approve/",
+        api_approvals.ApprovalStepApproveApi.as_view(),
+        name="approval_step_approve",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/approval/steps/"
+        "<int:step_id>/reject/",
+        api_approvals.ApprovalStepRejectApi.as_view(),
+        name="approval_step_reject",
     ),
 ]
 
