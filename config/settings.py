@@ -51,7 +51,10 @@ SECURE = envbool("SECURE", not DEBUG)
 _DEMO_SECRET = "demo-only-insecure-key-do-not-use-in-production-0123456789abcdef"
 SECRET_KEY = env("SECRET_KEY", _DEMO_SECRET if DEBUG else "")
 if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
+    raise ImproperlyConfigured(
+        "SECRET_KEY is required when DEBUG is off. For local work run with DEBUG=1 (the demo's "
+        "settings) or DJANGO_SETTINGS_MODULE=config.settings_test (the tests')."
+    )
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
