@@ -9,6 +9,7 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 
@@ -18,6 +19,11 @@ def _fernet(keys: str) -> MultiFernet:
 
 
 def fernet() -> MultiFernet:
+    if not settings.FIELD_ENCRYPTION_KEY:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY is not set: Xero tokens cannot be stored or read without it. "
+            "Set it to one or more Fernet keys, comma-separated."
+        )
     return _fernet(settings.FIELD_ENCRYPTION_KEY)
 
 

@@ -159,10 +159,9 @@ def api_key_authenticate(*, key: str) -> tuple[ApiKey, Firm]:
         )
     if api_key.last_used_at is None or api_key.last_used_at < now - LAST_USED_RESOLUTION:
         # A conditional update: concurrent requests write at most once, and no history row.
-        with scopes_disabled():
-            ApiKey.objects.filter(pk=api_key.pk).filter(
-                Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-            ).update(last_used_at=now)
+        ApiKey.objects.for_firm(api_key.firm).filter(pk=api_key.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+        ).update(last_used_at=now)
         api_key.last_used_at = now
     return api_key, api_key.firm
 

@@ -3,7 +3,6 @@
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django_scopes import scopes_disabled
 
 from tenants import services
 from tenants.models import Firm, Membership, User
@@ -35,8 +34,9 @@ class Command(BaseCommand):
                 firm = services.firm_create(
                     name="Demo Advisory Partners", owner=user, slug=DEMO_FIRM_SLUG
                 )
-            with scopes_disabled():
-                Membership.objects.update_or_create(firm=firm, user=user, defaults={"role": role})
+            Membership.objects.for_firm(firm).update_or_create(
+                firm=firm, user=user, defaults={"role": role}
+            )
             logins.append((Role(role).label, email))
 
         self.stdout.write(self.style.SUCCESS("\nDemo firm ready: Demo Advisory Partners"))

@@ -79,3 +79,25 @@ def test_keys_rotate_without_losing_tokens(connected_firm, settings):
         cursor.execute("SELECT refresh_token FROM integrations_xeroconnection")
         (stored,) = cursor.fetchone()
     assert fernet().decrypt(stored.encode()).decode() == connection.refresh_token
+
+
+def test_no_key_means_no_tokens_stored_or_read(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from integrations.crypto import decrypt, encrypt
+
+    token = encrypt("refresh-token")
+    settings.FIELD_ENCRYPTION_KEY = ""
+    with pytest.raises(ImproperlyConfigured, match="FIELD_ENCRYPTION_KEY is not set"):
+        encrypt("refresh-token")
+    with pytest.raises(ImproperlyConfigured):
+        decrypt(token)
+
+
+def test_no_secret_key_means_nothing_is_signed(settings):
+    from django.core import signing
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.SECRET_KEY = ""
+    with pytest.raises(ImproperlyConfigured):
+        signing.dumps({"firm": 1})
