@@ -314,6 +314,15 @@ def _steps_create(firm: Firm, request: ApprovalRequest, steps: list[dict]) -> Ap
     return opened
 
 
+def _notify_on_commit(firm: Firm, step_id: int) -> None:
+    """Email the step's approvers from a worker once the step is committed: sending mail in the
+    request would make the decision wait on the mail server, and a rollback would leave emails
+    pointing at a step that never opened."""
+    from budgeting.tasks import approval_step_notify_task
+
+    approval_step_notify_task.delay_on_commit(firm.pk, step_id)
+
+
 def _proposal_status(proposal: Proposal, status: str, reason: str, user: User | None) -> None:
     proposal.status = status
     proposal.updated_at = timezone.now()
@@ -352,7 +361,7 @@ def proposal_submit(*, firm: Firm, proposal: Proposal, user: User) -> ApprovalRe
         first = _steps_create(firm, request, policy.steps)
         _proposal_status(proposal, Proposal.Status.SUBMITTED, "Submitted for approval", user)
         if first is not None:
-            transaction.on_commit(lambda: approval_step_notify(firm=firm, step_id=first.pk))
+            _notify_on_commit(firm, first.pk)
     return request
 
 
@@ -396,7 +405,7 @@ def _restart(firm: Firm, request: ApprovalRequest, proposal: Proposal, reason: s
     again.save()
     first = _steps_create(firm, again, steps)
     if first is not None:
-        transaction.on_commit(lambda: approval_step_notify(firm=firm, step_id=first.pk))
+        _notify_on_commit(firm, first.pk)
 
 
 def approval_request_restart_if_changed(*, firm: Firm, proposal: Proposal) -> bool:
@@ -579,7 +588,7 @@ def _decide(
             following.opened_at = now
             following._change_reason = f"Step {step.position} approved"
             following.save()
-            transaction.on_commit(lambda: approval_step_notify(firm=firm, step_id=following.pk))
+            _notify_on_commit(firm, following.pk)
         else:
             _close(request, ApprovalRequest.Status.APPROVED, approver.user)
             _proposal_status(
@@ -791,9 +800,23 @@ def proposal_summary(*, firm: Firm, proposal: Proposal, largest: int = 5) -> dic
     }
 
 
-def approval_step_notify(*, firm: Firm, step_id: int) -> int:
+def approval_step_recipients(*, firm: Firm, step: ApprovalStep) -> list[Approver]:
+    """The approvers a step's emails go to: everyone it names who could still decide it, so
+    nobody gets a link they could not use (editors, whoever approved an earlier step)."""
+    request = step.request
+    excluded = proposal_editors(firm=firm, proposal=request.proposal) | set(
+        ApprovalDecision.objects.for_firm(firm)
+        .filter(request=request, decision=Decision.APPROVE)
+        .values_list("email", flat=True)
+    )
+    return [a for a in step_approvers(firm=firm, step=step) if a.email not in excluded]
+
+
+def approval_step_notify(*, firm: Firm, step_id: int, reminder: bool = False) -> int:
     """Email every approver of a step who may decide it a fresh sign-off link, if the step is
-    still open (it may have been decided, or the round restarted, before this ran)."""
+    still open (it may have been decided, or the round restarted, before this ran). The first
+    email is claimed on the step, so a task delivered twice sends it once; reminders are claimed
+    by approval_reminders_send."""
     step = (
         ApprovalStep.objects.for_firm(firm)
         .select_related("request", "request__proposal", "request__organisation")
@@ -806,18 +829,18 @@ def approval_step_notify(*, firm: Firm, step_id: int) -> int:
         or step.request.status != ApprovalRequest.Status.PENDING
     ):
         return 0
+    if not reminder:
+        claimed = (
+            ApprovalStep.objects.for_firm(firm)
+            .filter(pk=step.pk, notified_at__isnull=True)
+            .update(notified_at=timezone.now())
+        )
+        if not claimed:
+            return 0
     request = step.request
-    # Nobody gets a link they could not use: editors, and whoever approved an earlier step.
-    excluded = proposal_editors(firm=firm, proposal=request.proposal) | set(
-        ApprovalDecision.objects.for_firm(firm)
-        .filter(request=request, decision=Decision.APPROVE)
-        .values_list("email", flat=True)
-    )
     summary = proposal_summary(firm=firm, proposal=request.proposal)
     sent = 0
-    for approver in step_approvers(firm=firm, step=step):
-        if approver.email in excluded:
-            continue
+    for approver in approval_step_recipients(firm=firm, step=step):
         _link, token = approval_link_create(firm=firm, step=step, approver=approver)
         context = {
             "approver": approver,
@@ -826,12 +849,14 @@ def approval_step_notify(*, firm: Firm, step_id: int) -> int:
             "organisation": request.organisation,
             "step": step,
             "summary": summary,
+            "reminder": reminder,
             "link_url": settings.SITE_URL + reverse("approval_link", args=[token]),
             "expires_days": link_lifetime().days,
             "site_name": settings.SITE_NAME,
         }
+        subject = f"Approve the forecast draft of {request.organisation.name} ({step.name})"
         message = EmailMultiAlternatives(
-            subject=f"Approve the forecast draft of {request.organisation.name} ({step.name})",
+            subject=f"Reminder: {subject}" if reminder else subject,
             body=render_to_string("emails/approval_step.txt", context),
             to=[approver.email],
         )

@@ -10,6 +10,7 @@ from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
 from budgeting.models import Budget, OrganisationOwned, Proposal
+from tenants.managers import FirmScopedManager
 
 # --- Publishing to Xero ------------------------------------------------------------------------
 
@@ -176,8 +177,13 @@ class ApprovalStep(OrganisationOwned):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
     opened_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # When the approvers were first emailed (claimed once, so a task run twice mails once), and
+    # the reminders since.
+    notified_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["notified_at", "reminded_at", "reminders_sent"])
 
     class Meta:
         ordering = ["request", "position"]
@@ -257,8 +263,54 @@ class ApprovalLink(OrganisationOwned):
         return f"Sign-off link for {self.email}, step {self.step_id}"
 
 
+# --- Daily digests ----------------------------------------------------------------------------
+
+
+class ApprovalDigestOptOut(models.Model):
+    """An approver (by lowercased email) who asked for no daily digest from this firm. The
+    emails about a step opening, and reminders, still come: they carry the decision itself."""
+
+    firm = models.ForeignKey("tenants.Firm", on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField()
+    created_at = models.DateTimeField(default=now)
+
+    objects = FirmScopedManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["firm", "email"], name="digest_opt_out_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"No digest for {self.email}"
+
+
+class ApprovalDigestSent(models.Model):
+    """One digest to one approver on one day: claimed before sending, so a beat task delivered
+    twice sends it once."""
+
+    firm = models.ForeignKey("tenants.Firm", on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField()
+    day = models.DateField()
+    steps = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=now)
+
+    objects = FirmScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["firm", "email", "day"], name="digest_sent_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest to {self.email} on {self.day}"
+
+
 __all__ = [
     "ApprovalDecision",
+    "ApprovalDigestOptOut",
+    "ApprovalDigestSent",
     "ApprovalLink",
     "ApprovalPolicy",
     "ApprovalRequest",

@@ -50,3 +50,45 @@ def organisation_after_sync_task(firm_id: int, organisation_id: int, closed: boo
     firm = Firm.objects.get(pk=firm_id)
     organisation = ClientOrganisation.objects.for_firm(firm).get(pk=organisation_id)
     organisation_after_sync(firm=firm, organisation=organisation, closed=closed)
+
+
+@shared_task(acks_late=True, name="budgeting.tasks.approval_step_notify_task")
+def approval_step_notify_task(firm_id: int, step_id: int) -> int:
+    """Email a newly opened step's approvers. Does nothing when the step was decided or the round
+    restarted before the task ran."""
+    from budgeting.approvals import approval_step_notify
+
+    return approval_step_notify(firm=Firm.objects.get(pk=firm_id), step_id=step_id)
+
+
+@shared_task(acks_late=True, name="budgeting.tasks.approval_reminders_task")
+def approval_reminders_task() -> int:
+    """Beat: fan out one reminder run per firm, so one firm's mail server trouble does not hold
+    up the others."""
+    firm_ids = list(Firm.objects.values_list("pk", flat=True))
+    for firm_id in firm_ids:
+        approval_reminders_firm_task.delay(firm_id)
+    return len(firm_ids)
+
+
+@shared_task(acks_late=True, name="budgeting.tasks.approval_reminders_firm_task")
+def approval_reminders_firm_task(firm_id: int) -> int:
+    from budgeting.approval_reminders import approval_reminders_send
+
+    return approval_reminders_send(firm=Firm.objects.get(pk=firm_id))
+
+
+@shared_task(acks_late=True, name="budgeting.tasks.approval_digests_task")
+def approval_digests_task() -> int:
+    """Beat, daily: fan out one digest run per firm."""
+    firm_ids = list(Firm.objects.values_list("pk", flat=True))
+    for firm_id in firm_ids:
+        approval_digests_firm_task.delay(firm_id)
+    return len(firm_ids)
+
+
+@shared_task(acks_late=True, name="budgeting.tasks.approval_digests_firm_task")
+def approval_digests_firm_task(firm_id: int) -> int:
+    from budgeting.approval_reminders import approval_digests_send
+
+    return approval_digests_send(firm=Firm.objects.get(pk=firm_id))

@@ -175,5 +175,10 @@ urlpatterns += [
         views_approvals.approval_policy_edit,
         name="approval_policy_edit",
     ),
+    path(
+        "approvals/digest/unsubscribe/<str:token>/",
+        views_approvals.approval_digest_unsubscribe,
+        name="approval_digest_unsubscribe",
+    ),
     path("approvals/<str:token>/", views_approvals.approval_link, name="approval_link"),
 ]

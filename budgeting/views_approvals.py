@@ -7,9 +7,10 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from budgeting import approvals, rollback
+from budgeting import approval_reminders, approvals, rollback
 from budgeting.approval_forms import ApprovalStepFormSet, ExternalApproverForm
 from budgeting.models import Proposal
 from budgeting.models_approvals import (
@@ -179,6 +180,49 @@ def approval_link(request: HttpRequest, token: str) -> HttpResponse:
             "step": context.step,
             "approver": context.approver,
             "summary": approvals.proposal_summary(firm=context.firm, proposal=context.proposal),
+        },
+    )
+
+
+# Mail clients send the one-click unsubscribe (RFC 8058) as a POST with no CSRF token; the
+# signed token in the URL is what authorises it, and it can only unsubscribe or subscribe again.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def approval_digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The daily digest's unsubscribe link. GET asks (mail scanners follow links); POST acts.
+    The firm comes from the signed token."""
+    if _rate_limited(request):
+        return render(
+            request,
+            "budgeting/approvals/link_problem.html",
+            {"title": "Too many attempts", "message": "Wait a minute, then try again."},
+            status=429,
+        )
+    named = approval_reminders.digest_unsubscribe_read(token)
+    if named is None:
+        return render(
+            request,
+            "budgeting/approvals/link_problem.html",
+            {
+                "title": "This link is not valid",
+                "message": "The link is incomplete or was changed. Open it again from the "
+                "digest email, copying the whole address.",
+            },
+            status=404,
+        )
+    firm, email = named
+    if request.method == "POST":
+        # One-click unsubscribe posts "List-Unsubscribe=One-Click" and nothing else.
+        subscribe = request.POST.get("action") == "subscribe"
+        approval_reminders.digest_subscription_set(firm=firm, email=email, subscribed=subscribe)
+    return render(
+        request,
+        "budgeting/approvals/digest_unsubscribe.html",
+        {
+            "firm": firm,
+            "email": email,
+            "subscribed": approval_reminders.digest_subscribed(firm=firm, email=email),
+            "changed": request.method == "POST",
         },
     )
 

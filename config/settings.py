@@ -217,6 +217,11 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <budgets@localhost>
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # How long an emailed approval sign-off link works (budgeting/approvals.py).
 APPROVAL_LINK_DAYS = envint("APPROVAL_LINK_DAYS", 7)
+# A step still open this many days after its email (or its last reminder) is reminded, at most
+# APPROVAL_REMINDERS_MAX times; the daily digest goes out at APPROVAL_DIGEST_HOUR (TIME_ZONE).
+APPROVAL_REMINDER_DAYS = envint("APPROVAL_REMINDER_DAYS", 2)
+APPROVAL_REMINDERS_MAX = envint("APPROVAL_REMINDERS_MAX", 3)
+APPROVAL_DIGEST_HOUR = envint("APPROVAL_DIGEST_HOUR", 7)
 
 # Security: on whenever SECURE is (production). check --deploy must print no warnings.
 SECURE_SSL_REDIRECT = SECURE
@@ -255,6 +260,14 @@ CELERY_BEAT_SCHEDULE = {
     "xero-poll-period-lock-dates": {
         "task": "integrations.xero.tasks.xero_poll_period_lock_dates",
         "schedule": crontab(minute=17),
+    },
+    "approval-reminders": {
+        "task": "budgeting.tasks.approval_reminders_task",
+        "schedule": crontab(minute=41),
+    },
+    "approval-digests": {
+        "task": "budgeting.tasks.approval_digests_task",
+        "schedule": crontab(minute=5, hour=APPROVAL_DIGEST_HOUR),
     },
 }
 

@@ -69,6 +69,21 @@ def _clear_cache(settings):
     yield
 
 
+@pytest.fixture
+def celery_eager():
+    """Run tasks queued with delay() in the calling thread, through Celery's own task machinery.
+
+    For tests inside a transaction, which a worker thread could not see. The tests that run a
+    real worker (tests/browser) show the same tasks working through the Redis broker.
+    """
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = before
+
+
 def pytest_sessionstart(session):
     """Stop at once, saying what to start, when PostgreSQL or Redis is not reachable."""
     import os

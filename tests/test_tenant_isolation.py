@@ -48,6 +48,8 @@ EXCLUDED: dict[str, str] = {
     "prefix:staff/": "Django admin: staff only, unscoped by design",
     "approval_link": "the firm comes from the signed, single-use token, not the URL; "
     "tests/budgeting/test_approvals.py covers it",
+    "approval_digest_unsubscribe": "the firm and email come from the signed token, not the URL; "
+    "tests/budgeting/test_approval_reminders.py covers it",
 }
 
 

@@ -65,7 +65,7 @@ def _submit(cast):
 
 
 @pytest.fixture
-def chain(firm_a, firm_b):
+def chain(firm_a, firm_b, celery_eager):
     """Both firms with a chain and a draft; firm A's draft submitted, firm B's too."""
     a, b = _set_up(firm_a), _set_up(firm_b)
     _submit(a)
