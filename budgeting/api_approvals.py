@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from budgeting import approvals
 from budgeting.api_drafts import Conflict, _draft, _organisation
-from budgeting.models import Proposal
+from budgeting.models import Proposal, ProposalLine
 from budgeting.models_approvals import (
     ApprovalDecision,
     ApprovalRequest,
@@ -86,6 +86,10 @@ class ApprovalDecisionOutputSerializer(serializers.Serializer):
     at = serializers.DateTimeField(source="created_at")
     revision = serializers.IntegerField(help_text="The draft's revision decided on.")
     comment = serializers.CharField()
+    line_ids = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The draft lines a change was requested on (request_changes only).",
+    )
 
     class Meta:
         ref_name = "ApprovalDecision"
@@ -191,6 +195,9 @@ class _StepDecideApi(FirmAPIView):
             help_text="The draft's revision you reviewed: the decision is refused if it changed.",
         )
 
+    def _check(self, firm: Firm, draft: Proposal, values: dict) -> None:
+        """Input checks that need the draft; raise ValidationError (400)."""
+
     def _decide(self, request, organisation_public_id, draft_id, step_id):
         organisation = _organisation(request, organisation_public_id)
         draft = _draft(request, organisation, draft_id)
@@ -200,6 +207,7 @@ class _StepDecideApi(FirmAPIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        self._check(request.firm, draft, values)
         membership = request.membership
         if membership is None:  # FirmPermission guarantees a member for APPROVE; be explicit.
             raise exceptions.PermissionDenied("No member to approve as.", code="no_member")
@@ -214,6 +222,7 @@ class _StepDecideApi(FirmAPIView):
                 comment=values["comment"],
                 step_id=step.pk,
                 revision=values.get("revision"),
+                line_ids=values.get("line_ids", ()),
             )
         except approvals.ApprovalError as exc:
             raise Conflict(str(exc), code="decision_refused") from exc
@@ -272,4 +281,46 @@ class ApprovalStepRejectApi(_StepDecideApi):
         """Rejects the draft as the member the key acts for: the round closes and the draft is
         rejected. A comment is required. Needs a key with the approve scope. Returns the
         updated approval."""
+        return self._decide(request, organisation_public_id, draft_id, step_id)
+
+
+class ApprovalStepRequestChangesApi(_StepDecideApi):
+    decision = ApprovalDecision.Decision.REQUEST_CHANGES
+
+    class InputSerializer(ApprovalStepRejectApi.InputSerializer):
+        line_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=2_147_483_647),
+            required=False,
+            default=list,
+            max_length=10_000,
+            help_text="Ids of the draft's lines to change (from the draft's lines); optional.",
+        )
+
+        class Meta:
+            ref_name = "ApprovalStepRequestChanges"
+
+    def _check(self, firm: Firm, draft: Proposal, values: dict) -> None:
+        # Lines of another draft (or another firm) are a mistake to report, not to drop.
+        asked = set(values.get("line_ids", ()))
+        known = set(
+            ProposalLine.objects.for_firm(firm)
+            .filter(proposal=draft, pk__in=asked)
+            .values_list("pk", flat=True)
+        )
+        if asked - known:
+            raise exceptions.ValidationError(
+                {"line_ids": [f"Not lines of this draft: {sorted(asked - known)}."]}
+            )
+
+    @extend_schema(
+        operation_id="approval_steps_request_changes",
+        summary="Request changes on the open step of a draft's approval",
+        request=InputSerializer,
+        responses=_DECIDE_RESPONSES,
+        tags=["approvals"],
+    )
+    def post(self, request, organisation_public_id, draft_id, step_id):
+        """Sends the draft back to its preparer as an editable draft, naming the lines to change
+        (optional) and why (required). Submitting it again starts a new round. Needs a key with
+        the approve scope. Returns the updated approval."""
         return self._decide(request, organisation_public_id, draft_id, step_id)

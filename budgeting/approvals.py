@@ -751,7 +751,12 @@ def approval_link_check(*, token: str, signed_in: User | None = None) -> LinkCon
 
 
 def approval_link_decide(
-    *, token: str, decision: str, comment: str = "", signed_in: User | None = None
+    *,
+    token: str,
+    decision: str,
+    comment: str = "",
+    line_ids: list[int] | tuple[int, ...] = (),
+    signed_in: User | None = None,
 ) -> ApprovalDecision:
     """Decide through an email link (a POST): the same rules as every channel, once. A refused
     decision leaves the link unspent."""
@@ -766,10 +771,33 @@ def approval_link_decide(
             comment=comment,
             step_id=context.step.pk,
             revision=context.link.revision,
+            line_ids=line_ids,
             link=context.link,
         )
     except ApprovalError as exc:
         raise LinkProblem("Your decision was not recorded", str(exc), 409) from exc
+
+
+def proposal_changes_requested(*, firm: Firm, proposal: Proposal) -> ApprovalDecision | None:
+    """The request for changes the draft came back with, while it is back with the preparer
+    (until it is submitted again)."""
+    if proposal.status != Proposal.Status.DRAFT:
+        return None
+    latest = (
+        ApprovalRequest.objects.for_firm(firm)
+        .filter(proposal=proposal)
+        .order_by("-submitted_at", "-pk")
+        .first()
+    )
+    if latest is None or latest.status != ApprovalRequest.Status.CHANGES_REQUESTED:
+        return None
+    return (
+        ApprovalDecision.objects.for_firm(firm)
+        .filter(request=latest, decision=Decision.REQUEST_CHANGES)
+        .select_related("user")
+        .order_by("-created_at")
+        .first()
+    )
 
 
 def proposal_summary(*, firm: Firm, proposal: Proposal, largest: int = 5) -> dict:

@@ -126,7 +126,13 @@ def _display(value) -> object:
 
 
 def _changes(record, previous) -> list[FieldChange]:
-    fields = [f for f in record.instance_type._meta.fields if f.name not in QUIET_FIELDS]
+    # The historical model's own fields: a model may keep bookkeeping columns out of history.
+    tracked = {f.name for f in type(record)._meta.fields}
+    fields = [
+        f
+        for f in record.instance_type._meta.fields
+        if f.name not in QUIET_FIELDS and f.name in tracked
+    ]
     if record.history_type == "-":
         return []
     if previous is None:

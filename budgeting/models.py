@@ -550,7 +550,9 @@ class Proposal(OrganisationOwned):
 
     @property
     def is_editable(self) -> bool:
-        return self.status == self.Status.DRAFT
+        # A submitted draft can still be edited: the edit restarts approval at the first step,
+        # and its editor can no longer approve it (budgeting.approvals).
+        return self.status in (self.Status.DRAFT, self.Status.SUBMITTED)
 
 
 class ProposalLine(OrganisationOwned):

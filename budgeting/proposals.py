@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from budgeting import policy as policy_rules
+from budgeting.approvals import approval_request_restart_if_changed
 from budgeting.forecasting import forecast_series
 from budgeting.forecasting.engine import RealisedAccuracy
 from budgeting.models import (
@@ -711,7 +712,7 @@ def _locked(firm: Firm, proposal: Proposal) -> Proposal:
     return locked
 
 
-def _revision_bump(proposal: Proposal, reason: str, user: User | None) -> None:
+def _revision_bump(firm: Firm, proposal: Proposal, reason: str, user: User | None) -> None:
     # The acting user is set explicitly, so the history is right outside a request too (tasks,
     # the API); None for automatic changes, which are nobody's edit.
     proposal._history_user = user
@@ -719,6 +720,10 @@ def _revision_bump(proposal: Proposal, reason: str, user: User | None) -> None:
     proposal.updated_at = timezone.now()
     proposal._change_reason = reason
     proposal.save()
+    if proposal.status == Proposal.Status.SUBMITTED:
+        # A draft changed while waiting for approval: earlier approvals were of other figures,
+        # so approval starts again at the first step (in this transaction).
+        approval_request_restart_if_changed(firm=firm, proposal=proposal)
 
 
 def _line_of(firm: Firm, proposal: Proposal, line: ProposalLine) -> ProposalLine:
@@ -806,7 +811,7 @@ def proposal_line_edit(
         line._change_reason = f"Edited {period:%b %Y}: {reason}"
         line._history_user = user
         line.save()
-        _revision_bump(proposal, f"{line} edited: {reason}", user)
+        _revision_bump(firm, proposal, f"{line} edited: {reason}", user)
     return line
 
 
@@ -864,7 +869,7 @@ def proposal_line_accept(
         proposal = _locked(firm, proposal)
         line = _line_of(firm, proposal, line)
         if _accept([line], "Suggestion accepted", user):
-            _revision_bump(proposal, f"{line}: suggestion accepted", user)
+            _revision_bump(firm, proposal, f"{line}: suggestion accepted", user)
     return line
 
 
@@ -876,7 +881,7 @@ def proposal_line_reset(
         proposal = _locked(firm, proposal)
         line = _line_of(firm, proposal, line)
         if _reset(firm, proposal, [line], "Reset to the suggestion", user):
-            _revision_bump(proposal, f"{line}: reset to the suggestion", user)
+            _revision_bump(firm, proposal, f"{line}: reset to the suggestion", user)
     return line
 
 
@@ -885,7 +890,7 @@ def proposal_section_accept(*, firm: Firm, proposal: Proposal, section: str, use
         proposal = _locked(firm, proposal)
         changed = _accept(_lines_in(firm, proposal, section), f"Section {section} accepted", user)
         if changed:
-            _revision_bump(proposal, f"{changed} lines of {section} accepted", user)
+            _revision_bump(firm, proposal, f"{changed} lines of {section} accepted", user)
     return changed
 
 
@@ -896,7 +901,7 @@ def proposal_section_reset(*, firm: Firm, proposal: Proposal, section: str, user
             firm, proposal, _lines_in(firm, proposal, section), f"Section {section} reset", user
         )
         if changed:
-            _revision_bump(proposal, f"{changed} lines of {section} reset to the suggestion", user)
+            _revision_bump(firm, proposal, f"{changed} lines of {section} reset to the suggestion", user)
     return changed
 
 
@@ -920,8 +925,22 @@ def proposal_policy_recheck(*, firm: Firm, proposal: Proposal) -> int:
         version = policy_row.version if policy_row else 0
         if changed or proposal.policy_version != version:
             proposal.policy_version = version
-            _revision_bump(proposal, f"Checked against policy version {version}", None)
+            _revision_bump(firm, proposal, f"Checked against policy version {version}", None)
     return failing
+
+
+def proposal_drafts_recheck(*, firm: Firm, organisation: ClientOrganisation) -> int:
+    """Check the organisation's open drafts against its current policy (after it changed), so
+    no stale verdict shows. Drafts waiting for approval keep the verdicts they were submitted
+    with. Returns the drafts checked."""
+    drafts = list(
+        Proposal.objects.for_firm(firm).filter(
+            organisation=organisation, status=Proposal.Status.DRAFT
+        )
+    )
+    for proposal in drafts:
+        proposal_policy_recheck(firm=firm, proposal=proposal)
+    return len(drafts)
 
 
 def proposal_can_submit(*, firm: Firm, proposal: Proposal) -> list[str]:

@@ -1,4 +1,4 @@
-"""Rollback: restore a forecast draft, or an approval chain, to an earlier revision.
+"""Rollback: restore a forecast draft, an approval chain or a budget policy to an earlier revision.
 
 A restore is itself a new audited change: the draft's revision (or the chain's version) goes up,
 with a change reason naming what was restored. Restoring a draft that waits for approval sends
@@ -7,12 +7,16 @@ approval back to the first step (the draft changed).
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from budgeting import approvals
-from budgeting.models import Proposal, ProposalBalance, ProposalLine
+from budgeting.models import BudgetPolicy, Proposal, ProposalBalance, ProposalLine
 from budgeting.models_approvals import ApprovalPolicy
 from tenants.models import ClientOrganisation, Firm, User
 
@@ -26,14 +30,14 @@ class RollbackError(Exception):
 
 
 def _as_of(history, moment) -> dict[int, object]:
-    """Each row's last historical record at `moment` (PostgreSQL DISTINCT ON), by row id;
-    rows deleted by then are left out."""
-    latest = (
-        history.filter(history_date__lte=moment)
-        .order_by("id", "-history_date", "-history_id")
-        .distinct("id")
-    )
-    return {record.id: record for record in latest if record.history_type != "-"}
+    """Each row's last historical record at `moment`, by row id; rows deleted by then are left
+    out. The first record per id in this order is the latest (no DISTINCT ON: the demo runs on
+    SQLite); a draft's history is hundreds of rows, not millions."""
+    latest: dict[int, object] = {}
+    records = history.filter(history_date__lte=moment).order_by("id", "-history_date", "-history_id")
+    for record in records.iterator(chunk_size=2000):
+        latest.setdefault(record.id, record)
+    return {pk: record for pk, record in latest.items() if record.history_type != "-"}
 
 
 def proposal_restore(
@@ -131,3 +135,70 @@ def approval_policy_restore(
         )
     except approvals.ApprovalError as exc:
         raise RollbackError(f"Version {version} cannot be restored as it was: {exc}") from exc
+
+
+def budget_policy_restore(
+    *, firm: Firm, organisation: ClientOrganisation, version: int, user: User | None
+) -> BudgetPolicy:
+    """Save the rules of an earlier version of the budget policy as a new version, then check
+    the open drafts against them (as saving the policy does)."""
+    from budgeting.proposals import budget_policy_update, proposal_drafts_recheck
+
+    old = (
+        BudgetPolicy.history.filter(
+            firm_id=firm.pk, organisation_id=organisation.pk, version=version
+        )
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    if old is None:
+        raise RollbackError(f"The budget policy has no version {version}.")
+    with transaction.atomic():
+        policy = budget_policy_update(
+            firm=firm,
+            organisation=organisation,
+            user=user,
+            scope=old.scope,
+            account_ids=old.account_ids,
+            tracking_option_ids=old.tracking_option_ids,
+            account_caps={k: Decimal(v) for k, v in old.account_caps.items()},
+            class_caps={k: Decimal(v) for k, v in old.class_caps.items()},
+            max_change_percent=old.max_change_percent,
+            max_change_amount=old.max_change_amount,
+            capex_account_ids=old.capex_account_ids,
+            extra_approval_above=old.extra_approval_above,
+            horizon=old.horizon,
+            reason=f"Restored version {version}",
+        )
+        proposal_drafts_recheck(firm=firm, organisation=organisation)
+    return policy
+
+
+@dataclass(frozen=True)
+class Revision:
+    number: int
+    at: dt.datetime
+    by: User | None
+    reason: str
+
+
+def proposal_revisions(*, firm: Firm, proposal: Proposal, limit: int = 30) -> list[Revision]:
+    """The draft's revisions, newest first, each with when, who and why it was made (its last
+    history record), for the restore buttons."""
+    records = (
+        Proposal.history.filter(id=proposal.pk, firm_id=firm.pk)
+        .select_related("history_user")
+        .order_by("-revision", "-history_date", "-history_id")
+    )
+    revisions: dict[int, Revision] = {}
+    for record in records[: limit * 4]:
+        if record.revision not in revisions:
+            revisions[record.revision] = Revision(
+                number=record.revision,
+                at=record.history_date,
+                by=record.history_user,
+                reason=record.history_change_reason or "",
+            )
+        if len(revisions) >= limit:
+            break
+    return list(revisions.values())

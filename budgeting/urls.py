@@ -93,6 +93,11 @@ urlpatterns += [
     ),
     path(_ORG + "accuracy/", views_proposals.forecast_accuracy_view, name="forecast_accuracy"),
     path(_ORG + "policy/", views_proposals.budget_policy_edit, name="budget_policy_edit"),
+    path(
+        _ORG + "policy/restore/",
+        views_proposals.budget_policy_restore_view,
+        name="budget_policy_restore",
+    ),
     path(_DRAFT, views_proposals.proposal_detail, name="proposal_detail"),
     path(_DRAFT + "draft.csv", views_proposals.proposal_csv, name="proposal_csv"),
     path(

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from budgeting import approval_reminders, approvals, rollback
 from budgeting.approval_forms import ApprovalStepFormSet, ExternalApproverForm
-from budgeting.models import Proposal
+from budgeting.models import Proposal, ProposalLine
 from budgeting.models_approvals import (
     ApprovalPolicy,
     ApprovalRequest,
@@ -20,6 +20,7 @@ from budgeting.models_approvals import (
     BudgetPublication,
     ExternalApprover,
 )
+from budgeting.proposals import proposal_can_submit
 from budgeting.publishing_services import PUBLISHABLE, PublicationError, proposal_publish
 from budgeting.views import _organisation
 from budgeting.views_proposals import _proposal
@@ -42,6 +43,12 @@ def _timeline(request: FirmRequest, proposal: Proposal):
     return rounds
 
 
+def _line_label(line: ProposalLine) -> str:
+    code = f" ({line.account.code})" if line.account.code else ""
+    option = f", {line.tracking_option.name}" if line.tracking_option_id else ""
+    return f"{line.account.name}{code}{option}"
+
+
 @firm_view(Action.VIEW)
 @require_GET
 def proposal_approval(request: FirmRequest, organisation_id: int, proposal_id: int):
@@ -53,13 +60,39 @@ def proposal_approval(request: FirmRequest, organisation_id: int, proposal_id: i
         if current
         else None
     )
+    lines = list(
+        ProposalLine.objects.for_firm(request.firm)
+        .filter(proposal=proposal)
+        .select_related("account", "tracking_option")
+        .order_by("section", "account__code", "pk")
+    )
+    labels = {line.pk: _line_label(line) for line in lines}
+    for round_ in rounds:
+        for decision in round_.decisions.all():
+            decision.line_labels = [labels.get(pk, f"line {pk}") for pk in decision.line_ids]
     context = {
         "organisation": organisation,
         "proposal": proposal,
         "rounds": rounds,
         "current": current,
         "open_step": open_step,
+        "waiting_for": (
+            approvals.approval_step_recipients(firm=request.firm, step=open_step)
+            if open_step
+            else []
+        ),
+        "lines": [(line.pk, labels[line.pk]) for line in lines],
         "summary": approvals.proposal_summary(firm=request.firm, proposal=proposal),
+        "submit_blockers": (
+            proposal_can_submit(firm=request.firm, proposal=proposal)
+            if proposal.status == Proposal.Status.DRAFT
+            else []
+        ),
+        "revisions": (
+            rollback.proposal_revisions(firm=request.firm, proposal=proposal)
+            if proposal.status in rollback.RESTORABLE
+            else []
+        ),
         "publications": BudgetPublication.objects.for_firm(request.firm).filter(proposal=proposal),
         "publishable": proposal.status in PUBLISHABLE,
     }
@@ -110,6 +143,7 @@ def proposal_approval_decide(request: FirmRequest, organisation_id: int, proposa
             comment=request.POST.get("comment", ""),
             step_id=int(step_id) if step_id and step_id.isdigit() else None,
             revision=int(revision) if revision and revision.isdigit() else None,
+            line_ids=[int(i) for i in request.POST.getlist("lines") if i.isdigit()],
         )
         messages.success(request, "Decision recorded.")
     except approvals.ApprovalError as exc:
@@ -161,6 +195,7 @@ def approval_link(request: HttpRequest, token: str) -> HttpResponse:
                 token=token,
                 decision=request.POST.get("decision", ""),
                 comment=request.POST.get("comment", ""),
+                line_ids=[int(i) for i in request.POST.getlist("lines") if i.isdigit()],
                 signed_in=signed_in,
             )
             return render(
@@ -180,6 +215,13 @@ def approval_link(request: HttpRequest, token: str) -> HttpResponse:
             "step": context.step,
             "approver": context.approver,
             "summary": approvals.proposal_summary(firm=context.firm, proposal=context.proposal),
+            "lines": [
+                (line.pk, _line_label(line))
+                for line in ProposalLine.objects.for_firm(context.firm)
+                .filter(proposal=context.proposal)
+                .select_related("account", "tracking_option")
+                .order_by("section", "account__code", "pk")
+            ],
         },
     )
 

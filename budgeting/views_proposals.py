@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from budgeting import proposals as services
+from budgeting.approvals import proposal_changes_requested
 from budgeting.forecast_charts import ForecastPoint, forecast_svg
 from budgeting.models import (
     Account,
@@ -190,6 +191,7 @@ def proposal_detail(request: FirmRequest, organisation_id: int, proposal_id: int
     organisation, proposal = _proposal(request, organisation_id, proposal_id)
     section, account_class = _filters(request)
     rows = _rows(request, organisation, proposal)
+    changes = proposal_changes_requested(firm=request.firm, proposal=proposal)
     context = {
         "organisation": organisation,
         "proposal": proposal,
@@ -199,8 +201,14 @@ def proposal_detail(request: FirmRequest, organisation_id: int, proposal_id: int
         "section": section,
         "account_class": account_class,
         "currency": proposal.currency_code,
-        "submit_blockers": services.proposal_can_submit(firm=request.firm, proposal=proposal),
+        "submit_blockers": (
+            services.proposal_can_submit(firm=request.firm, proposal=proposal)
+            if proposal.status == Proposal.Status.DRAFT
+            else []
+        ),
         "can_edit": proposal.is_editable and "prepare_drafts" in _permissions(request),
+        "changes_requested": changes,
+        "changes_requested_lines": set(changes.line_ids) if changes else set(),
         "query": request.GET.urlencode(),
     }
     template = "budgeting/proposals/detail.html"
@@ -547,11 +555,7 @@ def budget_policy_edit(request: FirmRequest, organisation_id: int) -> HttpRespon
             extra_approval_above=data["extra_approval_above"],
             horizon=data["horizon"],
         )
-        # Open drafts are checked against the new rules at once, so no stale verdict shows.
-        for proposal in proposal_list(firm=request.firm, organisation=organisation).filter(
-            status=Proposal.Status.DRAFT
-        ):
-            services.proposal_policy_recheck(firm=request.firm, proposal=proposal)
+        services.proposal_drafts_recheck(firm=request.firm, organisation=organisation)
         messages.success(request, f"Budget policy saved (version {policy.version}).")
         return redirect("proposal_list", request.firm.slug, organisation.pk)
     return render(
@@ -562,5 +566,32 @@ def budget_policy_edit(request: FirmRequest, organisation_id: int) -> HttpRespon
             "form": form,
             "current": current,
             "scopes": BudgetPolicy.Scope,
+            "versions": BudgetPolicy.history.filter(
+                firm_id=request.firm.pk, organisation_id=organisation.pk
+            )
+            .select_related("history_user")
+            .order_by("-history_date", "-history_id")[:20],
         },
     )
+
+
+@firm_view(Action.MANAGE_POLICIES)
+@require_POST
+def budget_policy_restore_view(request: FirmRequest, organisation_id: int) -> HttpResponse:
+    from budgeting import rollback
+
+    organisation = _organisation(request, organisation_id)
+    version = request.POST.get("version", "")
+    try:
+        rollback.budget_policy_restore(
+            firm=request.firm,
+            organisation=organisation,
+            version=int(version) if version.isdigit() else 0,
+            user=request.user,
+        )
+        messages.success(
+            request, f"Version {version} of the budget policy restored; open drafts checked again."
+        )
+    except rollback.RollbackError as exc:
+        messages.error(request, str(exc))
+    return redirect("budget_policy_edit", request.firm.slug, organisation.pk)

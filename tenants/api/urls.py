@@ -107,6 +107,12 @@ ENDPOINTS = [
         api_approvals.ApprovalStepRejectApi.as_view(),
         name="approval_step_reject",
     ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/approval/steps/"
+        "<int:step_id>/request-changes/",
+        api_approvals.ApprovalStepRequestChangesApi.as_view(),
+        name="approval_step_request_changes",
+    ),
 ]
 
 # Last in each mount: an unknown API URL answers in the API's error format.

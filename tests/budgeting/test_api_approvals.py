@@ -301,3 +301,35 @@ def test_a_signed_in_approver_decides_through_the_session_mount(client, chain):
     response = client.get(f"/f/{chain.other.firm.slug}{chain.other.url}/approval/")
     assert_error(response, 404, "not_found")
     _untouched(chain.other)
+
+
+def test_changes_are_requested_on_lines_through_the_api(client, chain):
+    rent = ProposalLine.objects.for_firm(chain.firm).filter(proposal=chain.proposal).first()
+    other = ProposalLine.objects.for_firm(chain.other.firm).filter(proposal=chain.other.proposal)
+    step = chain.steps[0]
+    # Lines of another firm's draft are refused, and nothing is decided.
+    response = _post(
+        client,
+        chain,
+        "approver",
+        step,
+        "request-changes",
+        comment="x",
+        line_ids=[other.first().pk],
+    )
+    assert response.status_code == 400, response.content
+    assert "line_ids" in response.content.decode()
+    response = _post(client, chain, "approver", step, "request-changes", line_ids=[rent.pk])
+    assert response.status_code == 400  # a comment is required
+    assert not ApprovalDecision.objects.for_firm(chain.firm).exists()
+
+    response = _post(
+        client, chain, "approver", step, "request-changes", comment="Rent?", line_ids=[rent.pk]
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "changes_requested"
+    assert body["decisions"][0]["line_ids"] == [rent.pk]
+    chain.proposal.refresh_from_db()
+    assert chain.proposal.status == Proposal.Status.DRAFT
+    _untouched(chain.other)

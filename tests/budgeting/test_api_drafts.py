@@ -483,8 +483,8 @@ def test_signed_in_people_edit_under_their_firm(client, drafted):
     assert_error(client.post(url, body, content_type="application/json"), 403, "role_not_allowed")
 
 
-def test_an_edit_of_a_submitted_draft_is_409(client, drafted):
-    Proposal.objects.for_firm(drafted.firm).filter(pk=drafted.draft.pk).update(status="submitted")
+def test_an_edit_of_an_approved_draft_is_409(client, drafted):
+    Proposal.objects.for_firm(drafted.firm).filter(pk=drafted.draft.pk).update(status="approved")
     body = {"period": _period(drafted), "amount": "1.00", "reason": "Too late"}
     error = assert_error(
         client.post(_edit_url(drafted), body, **_h(drafted.write_key)), 409, "not_editable"

@@ -515,3 +515,134 @@ def test_the_chain_is_edited_on_its_screen_by_policy_managers_only(client, firm_
     assert policy.version == 1
     client.force_login(firm_b.member("owner").user)
     assert client.get(url).status_code == 404
+
+
+# --- Changes while the draft waits for approval --------------------------------------------------
+
+
+def _rent(cast):
+    return (
+        ProposalLine.objects.for_firm(cast.firm)
+        .filter(proposal=cast.proposal, account__code="469")
+        .get()
+    )
+
+
+def test_editing_a_submitted_draft_restarts_approval_and_bars_the_editor(
+    chain, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _submit(chain)
+    _decide(chain, _member(chain, "approver"))
+    mail.outbox.clear()
+    admin = chain.member("admin").user
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal_line_edit(
+            firm=chain.firm,
+            proposal=chain.proposal,
+            line=_rent(chain),
+            period=NOV,
+            amount="5700",
+            reason="The landlord's letter",
+            user=admin,
+        )
+    first.refresh_from_db()
+    assert first.status == ApprovalRequest.Status.WITHDRAWN
+    again = _pending(chain)
+    chain.proposal.refresh_from_db()
+    assert chain.proposal.status == Proposal.Status.SUBMITTED
+    assert again.revision == chain.proposal.revision == first.revision + 1
+    assert _statuses(again) == ["open", "waiting", "skipped"]
+    # Step 1's approvers are emailed again: their earlier approval was of other figures.
+    assert [m.to for m in mail.outbox] == [[chain.member("approver").user.email]]
+    _decide(chain, _member(chain, "approver"))
+    # The admin edited the draft, so cannot approve step 2 any more.
+    with pytest.raises(approvals.ApprovalError, match="prepared or edited"):
+        _decide(chain, _member(chain, "admin"))
+
+
+def test_a_submitted_draft_is_edited_on_its_screen_which_says_what_that_does(client, chain, firm_b):
+    _submit(chain)
+    args = [chain.firm.slug, chain.organisation.pk, chain.proposal.pk]
+    client.force_login(chain.member("preparer").user)
+    page = client.get(reverse("proposal_detail", args=args)).content.decode()
+    assert "Changing a figure now sends the draft back to the first approval step" in page
+    assert "Not ready to submit" not in page
+    line = _rent(chain)
+    response = client.post(
+        reverse("proposal_line_edit", args=[*args, line.pk]),
+        {"period": "2026-11", "amount": "5650", "reason": "New lease"},
+    )
+    assert response.status_code == 302
+    round_ = _pending(chain)
+    assert round_.revision == 2
+    assert ApprovalRequest.objects.for_firm(chain.firm).filter(status="withdrawn").count() == 1
+    # Firm B's member cannot reach it.
+    client.force_login(firm_b.member("owner").user)
+    assert client.get(reverse("proposal_detail", args=args)).status_code == 404
+
+
+def test_the_approval_screen_says_who_the_open_step_waits_for(client, chain):
+    _submit(chain)
+    _decide(chain, _member(chain, "approver"))
+    args = [chain.firm.slug, chain.organisation.pk, chain.proposal.pk]
+    client.force_login(chain.member("viewer").user)
+    page = client.get(reverse("proposal_approval", args=args)).content.decode()
+    # Step 2 names the owner role (the preparer: excluded) and the admin.
+    waiting = page.split("Waiting for: ")[1].split("</p>")[0]
+    assert chain.member("admin").user.display_name in waiting
+    assert chain.member("owner").user.display_name not in waiting
+    assert "\u2212NZ$2,000.00" in page  # the net profit impact in the draft's currency
+
+
+def test_changes_are_requested_on_lines_from_the_screen_and_shown_on_the_draft(
+    client, chain, firm_b
+):
+    _submit(chain)
+    args = [chain.firm.slug, chain.organisation.pk, chain.proposal.pk]
+    rent = _rent(chain)
+    client.force_login(chain.member("approver").user)
+    page = client.get(reverse("proposal_approval", args=args)).content.decode()
+    assert f'name="lines" value="{rent.pk}"' in page
+    response = client.post(
+        reverse("proposal_approval_decide", args=args),
+        {
+            "decision": "request_changes",
+            "comment": "Rent: use the new lease",
+            "lines": [str(rent.pk)],
+            "revision": str(chain.proposal.revision),
+        },
+    )
+    assert response.status_code == 302
+    decision = ApprovalDecision.objects.for_firm(chain.firm).get()
+    assert (decision.decision, decision.line_ids) == ("request_changes", [rent.pk])
+    chain.proposal.refresh_from_db()
+    assert chain.proposal.status == Proposal.Status.DRAFT
+    timeline = client.get(reverse("proposal_approval", args=args)).content.decode()
+    assert "Lines: Rent (469)" in timeline
+    client.force_login(chain.member("owner").user)
+    draft = client.get(reverse("proposal_detail", args=args)).content.decode()
+    assert "Rent: use the new lease" in draft
+    assert draft.count("<br><span class=\"badge warn\">changes requested</span>") == 1
+    # Firm B cannot decide on firm A's draft.
+    client.force_login(firm_b.member("approver").user)
+    response = client.post(reverse("proposal_approval_decide", args=args), {"decision": "approve"})
+    assert response.status_code == 404
+
+
+def test_changes_are_requested_on_lines_from_the_email_link(
+    client, chain, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _submit(chain)
+    token = _link_token(mail.outbox[0])
+    rent = _rent(chain)
+    url = reverse("approval_link", args=[token])
+    assert f'name="lines" value="{rent.pk}"' in client.get(url).content.decode()
+    response = client.post(
+        url, {"decision": "request_changes", "comment": "Rent?", "lines": [str(rent.pk)]}
+    )
+    assert response.status_code == 200
+    decision = ApprovalDecision.objects.for_firm(chain.firm).get()
+    assert (decision.channel, decision.line_ids) == ("email", [rent.pk])
+    assert ApprovalLink.objects.for_firm(chain.firm).get().used_at is not None

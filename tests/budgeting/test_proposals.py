@@ -301,9 +301,10 @@ def test_an_edit_is_checked_before_it_is_saved(firm_a, org):
     assert proposal.revision == 1
 
 
-def test_a_draft_that_is_not_a_draft_cannot_be_edited(firm_a, org):
+def test_an_approved_draft_cannot_be_edited(firm_a, org):
+    # A draft waiting for approval can (approval restarts: tests/budgeting/test_approvals.py).
     proposal = create(firm_a).proposal
-    proposal.status = Proposal.Status.SUBMITTED
+    proposal.status = Proposal.Status.APPROVED
     proposal.save()
     rent = lines_of(firm_a, proposal)[("469", None)]
 

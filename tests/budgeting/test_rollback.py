@@ -167,3 +167,94 @@ def test_restore_on_the_screens(client, firm_a, firm_b):
     assert response.status_code == 302
     firm_a.organisation.approval_policy.refresh_from_db()
     assert firm_a.organisation.approval_policy.steps[0]["name"] == "A"
+
+
+def _policy_save(cast, **changes):
+    from budgeting.proposals import budget_policy_update
+
+    values = {
+        "scope": "all",
+        "account_ids": [],
+        "tracking_option_ids": [],
+        "account_caps": {},
+        "class_caps": {},
+        "max_change_percent": None,
+        "max_change_amount": None,
+        "capex_account_ids": [],
+        "extra_approval_above": None,
+        "horizon": 6,
+    } | changes
+    return budget_policy_update(firm=cast.firm, organisation=cast.organisation, user=None, **values)
+
+
+def test_a_budget_policy_restores_as_a_new_version_and_rechecks_open_drafts(firm_a):
+    from budgeting.rollback import budget_policy_restore
+
+    _policy_save(firm_a, max_change_percent=Decimal("50"), class_caps={"EXPENSE": Decimal("9000")})
+    proposal = _draft(firm_a, prepared_by=firm_a.member("preparer").user)
+    # Version 2 allows at most a 5% change: the draft's 10% lines now break it.
+    _policy_save(firm_a, max_change_percent=Decimal("5"))
+    from budgeting.proposals import proposal_drafts_recheck
+
+    proposal_drafts_recheck(firm=firm_a.firm, organisation=firm_a.organisation)
+    assert not ProposalLine.objects.for_firm(firm_a.firm).filter(proposal=proposal)[0].policy_ok
+    restored = budget_policy_restore(
+        firm=firm_a.firm, organisation=firm_a.organisation, version=1, user=None
+    )
+    assert restored.version == 3
+    assert restored.max_change_percent == Decimal("50.00")
+    assert restored.class_caps == {"EXPENSE": "9000.00"}
+    assert restored.history.first().history_change_reason == "Restored version 1"
+    assert all(
+        line.policy_ok
+        for line in ProposalLine.objects.for_firm(firm_a.firm).filter(proposal=proposal)
+    )
+    with pytest.raises(RollbackError, match="no version 7"):
+        budget_policy_restore(
+            firm=firm_a.firm, organisation=firm_a.organisation, version=7, user=None
+        )
+
+
+def test_budget_policy_versions_restore_on_their_screen(client, firm_a, firm_b):
+    from django.urls import reverse
+
+    _policy_save(firm_a, horizon=6)
+    _policy_save(firm_a, horizon=12)
+    args = [firm_a.firm.slug, firm_a.organisation.pk]
+    client.force_login(firm_a.member("preparer").user)
+    assert (
+        client.post(reverse("budget_policy_restore", args=args), {"version": "1"}).status_code
+        == 403
+    )
+    client.force_login(firm_a.member("admin").user)
+    page = client.get(reverse("budget_policy_edit", args=args)).content.decode()
+    assert "Restore version 1" in page and "Restore version 2" not in page
+    response = client.post(reverse("budget_policy_restore", args=args), {"version": "1"})
+    assert response.status_code == 302
+    firm_a.organisation.budget_policy.refresh_from_db()
+    assert (
+        firm_a.organisation.budget_policy.version,
+        firm_a.organisation.budget_policy.horizon,
+    ) == (3, 6)
+    client.force_login(firm_b.member("owner").user)
+    assert (
+        client.post(reverse("budget_policy_restore", args=args), {"version": "1"}).status_code
+        == 404
+    )
+
+
+def test_every_earlier_revision_has_its_restore_button(client, firm_a):
+    from django.urls import reverse
+
+    proposal = _draft(firm_a, prepared_by=firm_a.member("preparer").user)
+    proposal = _edit(firm_a, proposal, NOV, "5600", "Lease")
+    proposal = _edit(firm_a, proposal, DEC, "5700", "Lease, December")
+    args = [firm_a.firm.slug, firm_a.organisation.pk, proposal.pk]
+    client.force_login(firm_a.member("preparer").user)
+    page = client.get(reverse("proposal_approval", args=args)).content.decode()
+    assert "Restore revision 1" in page and "Restore revision 2" in page
+    assert "Restore revision 3" not in page  # the current one
+    assert "Lease, December" in page  # why each revision was made
+    client.post(reverse("proposal_restore", args=args), {"revision": "2", "reason": "Undo Dec"})
+    assert _figures(firm_a, proposal)[("469", DEC)] == (None, "")
+    assert _figures(firm_a, proposal)[("469", NOV)] == (Decimal("5600.00"), "Lease")

@@ -1,0 +1,108 @@
+"""Data and waits for the browser tests: a small draft that can be published, and the outbox."""
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.core import mail
+
+from budgeting import approvals
+from budgeting.models import Account, Budget, Proposal, ProposalBalance, ProposalLine
+
+NOV, DEC = dt.date(2026, 11, 1), dt.date(2026, 12, 1)
+
+# (code, name, original budget per month, suggested Nov and Dec)
+LINES = [
+    ("400", "Advertising", "3000.00", ("3000.00", "3500.00")),
+    ("469", "Rent", "5000.00", ("6000.00", "6000.00")),
+]
+
+
+def publishable_draft(cast, *, prepared_by) -> Proposal:
+    """A two-month draft of two expense lines, neither accepted yet, against the organisation's
+    overall Xero budget (so an approved draft can be published). Nothing else is needed to
+    show, edit, approve and publish it."""
+    firm, owned = cast.firm, {"firm": cast.firm, "organisation": cast.organisation}
+    overall = Budget.objects.for_firm(firm).create(
+        **owned, budget_id="bud-overall", type="OVERALL", description="Overall Budget"
+    )
+    proposal = Proposal.objects.for_firm(firm).create(
+        **owned,
+        created_by=prepared_by,
+        horizon=2,
+        first_period=NOV,
+        last_actual_period=dt.date(2026, 10, 1),
+        currency_code="NZD",
+        original_budget=overall,
+    )
+    for code, name, original, suggested in LINES:
+        account = Account.objects.for_firm(firm).create(
+            **owned,
+            account_id=f"acc-{code}",
+            code=code,
+            name=name,
+            type="EXPENSE",
+            account_class="EXPENSE",
+        )
+        line = ProposalLine.objects.for_firm(firm).create(
+            **owned,
+            proposal=proposal,
+            account=account,
+            section="operating_expenses",
+            trigger="forecast",
+            trigger_period=dt.date(2026, 10, 1),
+            trigger_actual=Decimal(original),
+            trigger_budget=Decimal(original),
+            trigger_variance=0,
+            forecast_total=0,
+            budget_total=0,
+            method="naive",
+            confidence=60,
+            confidence_label="medium",
+            history_months=24,
+            inputs_hash="0" * 64,
+            accepted=False,
+        )
+        for period, amount in zip((NOV, DEC), suggested, strict=True):
+            ProposalBalance.objects.for_firm(firm).create(
+                **owned,
+                line=line,
+                period=period,
+                original_amount=Decimal(original),
+                suggested_amount=Decimal(amount),
+                lo_80=0,
+                hi_80=0,
+                lo_95=0,
+                hi_95=0,
+            )
+    return proposal
+
+
+def approval_chain(cast, steps: list[dict]):
+    return approvals.approval_policy_update(
+        firm=cast.firm, organisation=cast.organisation, user=None, steps=steps
+    )
+
+
+def wait_for_mail(predicate: Callable, *, count: int = 1, timeout: float = 15.0) -> list:
+    """The outbox messages matching `predicate` once there are `count` of them: the worker
+    thread sends them, so they arrive a moment after the request that queued the task."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [m for m in mail.outbox if predicate(m)]
+        if len(found) >= count:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{len(found)} of {count} emails after {timeout:.0f}s; the outbox holds "
+                f"{[(m.to, m.subject) for m in mail.outbox]}"
+            )
+        time.sleep(0.1)
+
+
+def link_path(message) -> str:
+    """The path of the sign-off link in an approval email (the email's host is SITE_URL, not
+    the live server's)."""
+    return re.search(r"https?://[^/\s]+(/approvals/[^/\s]+/)", message.body)[1]
