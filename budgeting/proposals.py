@@ -901,7 +901,9 @@ def proposal_section_reset(*, firm: Firm, proposal: Proposal, section: str, user
             firm, proposal, _lines_in(firm, proposal, section), f"Section {section} reset", user
         )
         if changed:
-            _revision_bump(firm, proposal, f"{changed} lines of {section} reset to the suggestion", user)
+            _revision_bump(
+                firm, proposal, f"{changed} lines of {section} reset to the suggestion", user
+            )
     return changed
 
 

@@ -34,7 +34,9 @@ def _as_of(history, moment) -> dict[int, object]:
     out. The first record per id in this order is the latest (no DISTINCT ON: the demo runs on
     SQLite); a draft's history is hundreds of rows, not millions."""
     latest: dict[int, object] = {}
-    records = history.filter(history_date__lte=moment).order_by("id", "-history_date", "-history_id")
+    records = history.filter(history_date__lte=moment).order_by(
+        "id", "-history_date", "-history_id"
+    )
     for record in records.iterator(chunk_size=2000):
         latest.setdefault(record.id, record)
     return {pk: record for pk, record in latest.items() if record.history_type != "-"}

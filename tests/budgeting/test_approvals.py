@@ -623,7 +623,7 @@ def test_changes_are_requested_on_lines_from_the_screen_and_shown_on_the_draft(
     client.force_login(chain.member("owner").user)
     draft = client.get(reverse("proposal_detail", args=args)).content.decode()
     assert "Rent: use the new lease" in draft
-    assert draft.count("<br><span class=\"badge warn\">changes requested</span>") == 1
+    assert draft.count('<br><span class="badge warn">changes requested</span>') == 1
     # Firm B cannot decide on firm A's draft.
     client.force_login(firm_b.member("approver").user)
     response = client.post(reverse("proposal_approval_decide", args=args), {"decision": "approve"})
