@@ -212,7 +212,8 @@ def proposal_detail(request: FirmRequest, organisation_id: int, proposal_id: int
         "query": request.GET.urlencode(),
     }
     template = "budgeting/proposals/detail.html"
-    if request.htmx and not request.htmx.boosted:
+    # The filters swap the table only; accept and reset swap the whole page body (<main>).
+    if request.htmx and request.htmx.target == "draft-body":
         template += "#draft-body"
     return render(request, template, context)
 
@@ -372,7 +373,7 @@ def proposal_line_detail(
     organisation, proposal = _proposal(request, organisation_id, proposal_id)
     line = _line(request, proposal, line_id)
     template = "budgeting/proposals/line.html"
-    if request.htmx and not request.htmx.boosted:
+    if request.htmx and request.htmx.target == "line-detail":
         template += "#line-detail"
     return render(request, template, _line_context(request, organisation, proposal, line))
 

@@ -77,8 +77,11 @@ def test_prepare_submit_approve_by_link_and_screen_then_download_the_import_file
         edit.get_by_label("New figure").fill("5750")
     expect(page.locator("#policy-check")).to_contain_text("Within policy")
     edit.get_by_label("Reason").fill("The new lease starts in November at 5,750")
+    # Saved without a reload: a marker set on this document survives the save.
+    page.evaluate("window.notReloaded = true")
     edit.get_by_role("button", name="Save the change").click()
     expect(_flash(page)).to_contain_text("November 2026 changed")
+    assert page.evaluate("window.notReloaded === true")
     november = page.locator(".line-detail tr", has_text="Nov 2026")
     expect(november).to_contain_text("NZ$5,750.00")
     expect(november).to_contain_text("The new lease starts in November")
@@ -90,8 +93,10 @@ def test_prepare_submit_approve_by_link_and_screen_then_download_the_import_file
     # The edited line counts as accepted; the other line is accepted with its button.
     page.get_by_role("link", name="Forecast draft from November 2026").click()
     advertising = page.locator("#draft-table tr", has_text="Advertising")
+    page.evaluate("window.notReloaded = true")
     advertising.get_by_role("button", name="Accept").click()
     expect(page.locator("#draft-body")).to_contain_text("the draft is ready to submit")
+    assert page.evaluate("window.notReloaded === true")
     assert set(
         ProposalLine.objects.for_firm(cast.firm)
         .filter(proposal=proposal)

@@ -61,7 +61,10 @@ def test_the_draft_filters_by_section_and_class(client, firm_a, draft):
 
     expenses = client.get(url(firm_a, "proposal_detail", draft.pk), {"class": "EXPENSE"})
     income = client.get(
-        url(firm_a, "proposal_detail", draft.pk), {"section": "income"}, HTTP_HX_REQUEST="true"
+        url(firm_a, "proposal_detail", draft.pk),
+        {"section": "income"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="draft-body",
     )
 
     assert "Rent" in expenses.content.decode() and "North" not in expenses.content.decode()
