@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import CharField, OuterRef, Q, Subquery, Value
 
@@ -114,11 +115,42 @@ def audit_headers(*, firm: Firm, organisation: ClientOrganisation, flt: AuditFil
     return combined.order_by("-a_date", "-a_history_id")
 
 
-def _label(model_key: str, record) -> str:
+# Related rows whose name needs their account (and tracking option) to read well.
+_NAMED_WITH = {
+    budgeting_models.ProposalLine: ("account", "tracking_option"),
+    budgeting_models.BudgetLine: ("budget", "account"),
+}
+# The field of a record whose related row names it best, per audited model.
+_NAMED_BY = {"proposalbalance": "line", "budgetbalance": "budget_line", "proposalline": "account"}
+
+
+def _label(model_key: str, record, names: dict) -> str:
     name = AUDITED[model_key]._meta.verbose_name.capitalize()
     period = getattr(record, "period", None)
     suffix = f" · {period:%b %Y}" if isinstance(period, dt.date) else ""
+    via = _NAMED_BY.get(model_key)
+    if via:
+        field = AUDITED[model_key]._meta.get_field(via)
+        related = names.get((field.related_model, getattr(record, field.attname)))
+        if related:
+            return f"{name}: {related}{suffix}"
     return f"{name} #{record.id}{suffix}"
+
+
+def _related_names(wanted: dict[type[models.Model], set]) -> dict:
+    """{(model, pk): its name} for the related rows a page mentions: one query per related
+    model. The ids come from this firm's own history rows, so they name this firm's rows."""
+    names: dict = {}
+    for model, ids in wanted.items():
+        ids = {i for i in ids if i is not None}
+        if not ids:
+            continue
+        rows = model._base_manager.filter(pk__in=ids)
+        if model in _NAMED_WITH:
+            rows = rows.select_related(*_NAMED_WITH[model])
+        for row in rows:
+            names[(model, row.pk)] = str(row)
+    return names
 
 
 def _display(value) -> object:
@@ -126,6 +158,7 @@ def _display(value) -> object:
 
 
 def _changes(record, previous) -> list[FieldChange]:
+    """Raw before → after per field, by field (named and resolved by _readable)."""
     # The historical model's own fields: a model may keep bookkeeping columns out of history.
     tracked = {f.name for f in type(record)._meta.fields}
     fields = [
@@ -143,10 +176,32 @@ def _changes(record, previous) -> list[FieldChange]:
                 changes.append(FieldChange(f.name, "", value))
         return changes
     delta = record.diff_against(previous, excluded_fields=list(QUIET_FIELDS))
-    return [
-        FieldChange(change.field, _display(change.old), _display(change.new))
-        for change in delta.changes
-    ]
+    return [FieldChange(change.field, change.old, change.new) for change in delta.changes]
+
+
+def _relation(model: type[models.Model], field_name: str):
+    try:
+        field = model._meta.get_field(field_name)
+    except FieldDoesNotExist:  # a field history kept that the model no longer has
+        return None
+    return field.related_model if field.is_relation and field.many_to_one else None
+
+
+def _readable(model: type[models.Model], change: FieldChange, names: dict) -> FieldChange:
+    """The field's own words ("Edited amount", not edited_amount) and related rows by name
+    (the account, the person), not by id."""
+    try:
+        label = str(model._meta.get_field(change.field).verbose_name)
+    except FieldDoesNotExist:
+        label = change.field.replace("_", " ")
+    related = _relation(model, change.field)
+
+    def show(value):
+        if related is not None and value not in (None, ""):
+            return names.get((related, value), f"#{value}")
+        return _display(value)
+
+    return FieldChange(label[:1].upper() + label[1:], show(change.before), show(change.after))
 
 
 def audit_entries_load(headers: list[tuple[str, int, dt.datetime]]) -> list[AuditEntry]:
@@ -179,25 +234,43 @@ def audit_entries_load(headers: list[tuple[str, int, dt.datetime]]) -> list[Audi
         for record in found:
             records[(key, record.history_id)] = record
             previous[(key, record.history_id)] = earlier.get(record.previous_history_id)
-    user_ids = {r.history_user_id for r in records.values() if r.history_user_id}
+    raw = {k: _changes(record, previous[k]) for k, record in records.items()}
+    # Every related row the page mentions (people, accounts, lines), named in a query per model.
+    wanted: dict[type[models.Model], set] = {User: set()}
+    for (key, _history_id), record in records.items():
+        wanted[User].add(record.history_user_id)
+        via = _NAMED_BY.get(key)
+        if via:
+            field = AUDITED[key]._meta.get_field(via)
+            wanted.setdefault(field.related_model, set()).add(getattr(record, field.attname))
+        for change in raw[(key, _history_id)]:
+            related = _relation(AUDITED[key], change.field)
+            if related is not None:
+                wanted.setdefault(related, set()).update(
+                    v for v in (change.before, change.after) if v not in (None, "")
+                )
+    user_ids = {i for i in wanted.pop(User) if i is not None}
     users = {u.pk: u for u in User.objects.filter(pk__in=user_ids)}
+    names = _related_names(wanted)
+    names.update({(User, pk): user.display_name for pk, user in users.items()})
     entries = []
     for key, history_id, when in headers:
         record = records.get((key, history_id))
         if record is None:
             continue
+        model = AUDITED[key]
         entries.append(
             AuditEntry(
                 model_key=key,
-                model_name=AUDITED[key]._meta.verbose_name.capitalize(),
+                model_name=model._meta.verbose_name.capitalize(),
                 object_id=record.id,
                 history_id=history_id,
                 when=when,
                 kind=KINDS.get(record.history_type, record.history_type),
                 user=users.get(record.history_user_id),
                 reason=record.history_change_reason or "",
-                label=_label(key, record),
-                changes=_changes(record, previous[(key, history_id)]),
+                label=_label(key, record, names),
+                changes=[_readable(model, c, names) for c in raw[(key, history_id)]],
             )
         )
     return entries

@@ -80,8 +80,8 @@ def test_the_log_shows_who_when_what_and_why(client, firm_a, firm_b):
     assert latest.user == manager
     assert latest.reason == "Longer horizon for the bank"
     changes = {c.field: (c.before, c.after) for c in latest.changes}
-    assert changes["horizon"] == (6, 9)
-    assert changes["version"] == (1, 2)
+    assert changes["Horizon"] == (6, 9)  # fields in words
+    assert changes["Version"] == (1, 2)
     page = response.content.decode()
     assert "Longer horizon for the bank" in page
     assert "6 → 9" in page
@@ -119,7 +119,7 @@ def test_the_log_exports_to_csv_with_its_filters(client, firm_a):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["When", "Who", "What", "Object", "Change", "Field", "Before", "After", "Why"]
-    horizon = next(r for r in rows[1:] if r[5] == "horizon" and r[4] == "Changed")
+    horizon = next(r for r in rows[1:] if r[5] == "Horizon" and r[4] == "Changed")
     assert horizon[1] == admin.email
     assert horizon[6:8] == ["6", "12"]
     assert horizon[8].startswith("'=")
@@ -169,7 +169,7 @@ def test_the_log_of_one_draft_holds_only_that_draft(client, firm_a, firm_b):
     from budgeting import approvals
     from budgeting.models import Proposal, ProposalLine
     from budgeting.proposals import proposal_line_edit
-    from tests.budgeting.test_approvals import NOV, _draft
+    from tests.budgeting.approval_data import NOV, _draft
 
     _budget(firm_a)
     admin = firm_a.member("admin").user
@@ -210,7 +210,13 @@ def test_the_log_of_one_draft_holds_only_that_draft(client, firm_a, firm_b):
     edit = next(e for e in entries if e.model_key == "proposalbalance" and e.kind == "Changed")
     assert edit.user == admin
     assert edit.reason == "Edited: New lease signed"
-    assert {c.field: c.after for c in edit.changes}["edited_amount"] == Decimal("5750.00")
+    changes = {c.field: c.after for c in edit.changes}
+    assert changes["Edited amount"] == Decimal("5750.00")
+    # Related rows by name, not by id: the person who edited, and the line's account.
+    assert changes["Edited by"] == admin.display_name
+    assert edit.label == "Proposal balance: Rent (469) · Nov 2026"
+    page = response.content.decode()
+    assert f"Edited by</strong>: (empty) → {admin.display_name}" in page
     csv_response = client.get(reverse("proposal_audit_log_csv", args=args))
     assert b"New lease signed" in b"".join(csv_response.streaming_content)
     client.force_login(firm_b.member("owner").user)
