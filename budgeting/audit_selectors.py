@@ -98,11 +98,15 @@ def _headers(model_key: str, model, firm: Firm, organisation: ClientOrganisation
     if flt.proposal_id is not None:
         rows = rows.filter(_of_proposal(model_key, flt.proposal_id))
     # Every column an annotation, so the UNION's columns line up in this order.
-    return rows.annotate(
-        a_model=Value(model_key, output_field=CharField()),
-        a_history_id=models.F("history_id"),
-        a_date=models.F("history_date"),
-    ).values_list("a_model", "a_history_id", "a_date")
+    return (
+        rows.annotate(
+            a_model=Value(model_key, output_field=CharField()),
+            a_history_id=models.F("history_id"),
+            a_date=models.F("history_date"),
+        )
+        .values_list("a_model", "a_history_id", "a_date")
+        .order_by()
+    )  # SQLite: no ORDER BY in a UNION part
 
 
 def audit_headers(*, firm: Firm, organisation: ClientOrganisation, flt: AuditFilter):

@@ -47,6 +47,7 @@ class Command(BaseCommand):
                 organisation_after_sync(
                     firm=firm, organisation=organisation, closed="closed_up_to" in run.counts
                 )
+            self._approval_chain(firm, organisation, owner)
         # The drafts queued by the pipeline run now, so the demo starts with them in place.
         for forecast in ForecastRun.objects.for_firm(firm).filter(state=ForecastRun.State.QUEUED):
             forecast = forecast_run_execute(firm=firm, run_id=forecast.pk)
@@ -56,6 +57,38 @@ class Command(BaseCommand):
         self._start_worker()
         self.stdout.write(self.style.SUCCESS(f"\nOpen http://{addrport}/ and log in as above.\n"))
         call_command("runserver", addrport, use_reloader=False)
+
+    def _approval_chain(self, firm, organisation, owner) -> None:
+        """A two-step chain, so a draft can be submitted at once: the approver role, then the
+        owner role for a change above 10,000, or the client's budget owner (email links only)."""
+        from budgeting import approvals
+        from budgeting.models import ApprovalPolicy
+
+        if ApprovalPolicy.objects.for_firm(firm).filter(organisation=organisation).exists():
+            return
+        client = approvals.external_approver_register(
+            firm=firm,
+            organisation=organisation,
+            email=f"budget-owner+{organisation.pk}@client.example.com",
+            name=f"Budget owner of {organisation.name}",
+            user=owner,
+        )
+        approvals.approval_policy_update(
+            firm=firm,
+            organisation=organisation,
+            user=owner,
+            steps=[
+                {"name": "Manager review", "roles": [Role.APPROVER]},
+                {
+                    "name": "Partner or client sign-off",
+                    "roles": [Role.OWNER],
+                    "external_approver_ids": [client.pk],
+                    "condition": "change_above",
+                    "change_above": "10000",
+                },
+            ],
+            reason="Demo approval chain",
+        )
 
     def _start_worker(self) -> None:
         from celery.contrib.testing.worker import start_worker

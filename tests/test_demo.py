@@ -1,0 +1,90 @@
+"""`make demo` on a fresh machine: the embedded defaults (SQLite, the in-process Xero sandbox)
+set up the demo firm, and every main screen renders on SQLite, where the rest of the suite runs
+on PostgreSQL. Catches what only SQLite refuses (DISTINCT ON, ORDER BY inside a UNION)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Run inside the demo process: the screens a firm uses at month-end, as the demo's users.
+SCREENS = r"""
+from django.test import Client
+from django.urls import reverse
+from config.celery import app
+from budgeting import approvals
+from budgeting.models import Proposal, ProposalLine
+from budgeting.proposals import proposal_section_accept
+from tenants.models import Firm, Membership
+
+app.conf.task_always_eager = True  # no worker in this process: tasks run where queued
+firm = Firm.objects.get(slug="demo")
+users = {m.role: m.user for m in Membership.objects.for_firm(firm).select_related("user")}
+draft = Proposal.objects.for_firm(firm).order_by("pk").first()
+org = draft.organisation
+sections = set(
+    ProposalLine.objects.for_firm(firm).filter(proposal=draft).values_list("section", flat=True)
+)
+for section in sections:
+    proposal_section_accept(firm=firm, proposal=draft, section=section, user=users["preparer"])
+draft.refresh_from_db()
+approvals.proposal_submit(firm=firm, proposal=draft, user=users["preparer"])
+client = Client()
+client.force_login(users["owner"])
+line = ProposalLine.objects.for_firm(firm).filter(proposal=draft).first()
+pages = [
+    reverse("firm_dashboard", args=[firm.slug]),
+    reverse("organisation_detail", args=[firm.slug, org.pk]),
+    reverse("variance_report", args=[firm.slug, org.pk]),
+    reverse("proposal_list", args=[firm.slug, org.pk]),
+    reverse("proposal_detail", args=[firm.slug, org.pk, draft.pk]),
+    reverse("proposal_line_detail", args=[firm.slug, org.pk, draft.pk, line.pk]),
+    reverse("proposal_approval", args=[firm.slug, org.pk, draft.pk]),
+    reverse("approval_policy_edit", args=[firm.slug, org.pk]),
+    reverse("budget_policy_edit", args=[firm.slug, org.pk]),
+    reverse("audit_log", args=[firm.slug, org.pk]),
+    reverse("proposal_audit_log", args=[firm.slug, org.pk, draft.pk]),
+]
+for url in pages:
+    response = client.get(url, HTTP_HOST="127.0.0.1")
+    assert response.status_code == 200, (url, response.status_code)
+restore = reverse("proposal_restore", args=[firm.slug, org.pk, draft.pk])
+assert client.post(restore, {"revision": "1"}, HTTP_HOST="127.0.0.1").status_code == 302
+draft.refresh_from_db()
+assert draft.status == "submitted", draft.status
+print("screens ok", len(pages))
+"""
+
+
+def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
+    # A fresh machine's environment: none of the test defaults config.settings_test put in it.
+    from config.settings_test import _TEST_ENV
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in _TEST_ENV and key != "CELERY_BROKER_URL" and not key.startswith("DJANGO_")
+    }
+    env |= {"DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+
+    def manage(*args, stdin=None):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    for args in (("migrate", "-v0"), ("demo", "--no-serve")):
+        done = manage(*args)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "synced Harbour Lane Café" in done.stdout
+    assert "forecast draft for" in done.stdout
+    done = manage("shell", stdin=SCREENS)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "screens ok 11" in done.stdout
