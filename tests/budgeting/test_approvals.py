@@ -646,3 +646,98 @@ def test_changes_are_requested_on_lines_from_the_email_link(
     decision = ApprovalDecision.objects.for_firm(chain.firm).get()
     assert (decision.channel, decision.line_ids) == ("email", [rent.pk])
     assert ApprovalLink.objects.for_firm(chain.firm).get().used_at is not None
+
+
+# --- Every segregation-of-duties rule, on the screen and through the email link ------------------
+# (The API's are in tests/budgeting/test_api_approvals.py.)
+
+
+def _decide_by(channel, client, cast, role, step):
+    """Try to approve `step` as the member of `role` through `channel`; returns the number of
+    decisions recorded by the attempt."""
+    before = ApprovalDecision.objects.for_firm(cast.firm).count()
+    user = cast.member(role).user
+    if channel == "screen":
+        client.force_login(user)
+        args = [cast.firm.slug, cast.organisation.pk, cast.proposal.pk]
+        cast.proposal.refresh_from_db()
+        response = client.post(
+            reverse("proposal_approval_decide", args=args),
+            {"decision": "approve", "step": step.pk, "revision": cast.proposal.revision},
+        )
+        assert response.status_code in (302, 403)
+    else:
+        client.logout()
+        step.refresh_from_db()
+        _link, token = approvals.approval_link_create(
+            firm=cast.firm, step=step, approver=_member(cast, role)
+        )
+        response = client.post(reverse("approval_link", args=[token]), {"decision": "approve"})
+        assert response.status_code in (200, 409, 410)
+        if response.status_code != 200:
+            assert ApprovalLink.objects.for_firm(cast.firm).get(pk=_link.pk).used_at is None
+    return ApprovalDecision.objects.for_firm(cast.firm).count() - before
+
+
+@pytest.fixture
+def two_steps(chain):
+    """Step 1 the approver role or the admin; step 2 the owner role (the preparer) or the admin."""
+    admin = chain.member("admin").user
+    approvals.approval_policy_update(
+        firm=chain.firm,
+        organisation=chain.organisation,
+        user=None,
+        steps=[
+            {"name": "Manager", "roles": ["approver"], "member_ids": [admin.pk]},
+            {"name": "Partner", "roles": ["owner"], "member_ids": [admin.pk]},
+        ],
+    )
+    chain.request = _submit(chain)
+    chain.steps = list(_steps(chain.request))
+    return chain
+
+
+@pytest.mark.parametrize("channel", ["screen", "link"])
+def test_the_preparer_is_refused_on_every_channel(client, two_steps, channel):
+    cast = two_steps
+    assert _decide_by(channel, client, cast, "approver", cast.steps[0]) == 1
+    assert _decide_by(channel, client, cast, "owner", cast.steps[1]) == 0  # prepared it
+    assert _statuses(cast.request) == ["approved", "open"]
+
+
+@pytest.mark.parametrize("channel", ["screen", "link"])
+def test_an_editor_is_refused_on_every_channel(client, two_steps, channel):
+    cast = two_steps
+    proposal_line_edit(
+        firm=cast.firm,
+        proposal=cast.proposal,
+        line=ProposalLine.objects.for_firm(cast.firm).filter(proposal=cast.proposal).first(),
+        period=NOV,
+        amount="5550",
+        reason="Checked the lease",
+        user=cast.member("admin").user,
+    )
+    cast.request = _pending(cast)
+    cast.steps = list(_steps(cast.request))
+    assert _decide_by(channel, client, cast, "admin", cast.steps[0]) == 0
+    assert _decide_by(channel, client, cast, "approver", cast.steps[0]) == 1
+    assert _decide_by(channel, client, cast, "admin", cast.steps[1]) == 0
+
+
+@pytest.mark.parametrize("channel", ["screen", "link"])
+def test_one_person_one_step_on_every_channel(client, two_steps, channel):
+    cast = two_steps
+    assert _decide_by(channel, client, cast, "admin", cast.steps[0]) == 1
+    assert _decide_by(channel, client, cast, "admin", cast.steps[1]) == 0
+    assert _statuses(cast.request) == ["approved", "open"]
+
+
+@pytest.mark.parametrize("channel", ["screen", "link"])
+def test_steps_in_order_on_every_channel(client, two_steps, channel):
+    cast = two_steps
+    assert _decide_by(channel, client, cast, "admin", cast.steps[1]) == 0  # step 1 is open
+    assert _statuses(cast.request) == ["open", "waiting"]
+    assert _decide_by(channel, client, cast, "approver", cast.steps[0]) == 1
+    assert _decide_by(channel, client, cast, "admin", cast.steps[1]) == 1
+    cast.proposal.refresh_from_db()
+    assert cast.proposal.status == Proposal.Status.APPROVED
