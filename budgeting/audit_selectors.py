@@ -68,9 +68,10 @@ def _of_proposal(model_key: str, proposal_id: int) -> Q | None:
 
 @dataclass(frozen=True)
 class FieldChange:
-    field: str
+    field: str  # the attribute's name (the API's key)
     before: object
     after: object
+    label: str = ""  # the field in words, for people ("Edited amount")
 
 
 @dataclass
@@ -205,7 +206,9 @@ def _readable(model: type[models.Model], change: FieldChange, names: dict) -> Fi
             return names.get((related, value), f"#{value}")
         return _display(value)
 
-    return FieldChange(label[:1].upper() + label[1:], show(change.before), show(change.after))
+    return FieldChange(
+        change.field, show(change.before), show(change.after), label[:1].upper() + label[1:]
+    )
 
 
 def audit_entries_load(headers: list[tuple[str, int, dt.datetime]]) -> list[AuditEntry]:

@@ -134,7 +134,7 @@ def audit_log_csv(
                 yield writer.writerow(
                     [
                         *common,
-                        change.field,
+                        change.label or change.field,
                         _value(change.before),
                         _value(change.after),
                         _csv_text(e.reason),

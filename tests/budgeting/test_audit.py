@@ -79,7 +79,7 @@ def test_the_log_shows_who_when_what_and_why(client, firm_a, firm_b):
     assert latest.model_key == "budgetpolicy"
     assert latest.user == manager
     assert latest.reason == "Longer horizon for the bank"
-    changes = {c.field: (c.before, c.after) for c in latest.changes}
+    changes = {c.label: (c.before, c.after) for c in latest.changes}
     assert changes["Horizon"] == (6, 9)  # fields in words
     assert changes["Version"] == (1, 2)
     page = response.content.decode()
@@ -210,7 +210,7 @@ def test_the_log_of_one_draft_holds_only_that_draft(client, firm_a, firm_b):
     edit = next(e for e in entries if e.model_key == "proposalbalance" and e.kind == "Changed")
     assert edit.user == admin
     assert edit.reason == "Edited: New lease signed"
-    changes = {c.field: c.after for c in edit.changes}
+    changes = {c.label: c.after for c in edit.changes}
     assert changes["Edited amount"] == Decimal("5750.00")
     # Related rows by name, not by id: the person who edited, and the line's account.
     assert changes["Edited by"] == admin.display_name
