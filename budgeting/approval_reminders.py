@@ -128,9 +128,8 @@ def digest_subscribed(*, firm: Firm, email: str) -> bool:
     return not ApprovalDigestOptOut.objects.for_firm(firm).filter(email=email.lower()).exists()
 
 
-def approval_digests_collect(*, firm: Firm, now: dt.datetime | None = None) -> dict:
+def approval_digests_collect(*, firm: Firm) -> dict:
     """{email: (Approver, [open steps they could decide])}, oldest step first."""
-    now = now or timezone.now()
     waiting: dict[str, tuple[Approver, list[ApprovalStep]]] = {}
     for step in _open_steps(firm).order_by("opened_at", "pk"):
         for approver in approval_step_recipients(firm=firm, step=step):
@@ -158,7 +157,7 @@ def approval_digests_send(*, firm: Firm, now: dt.datetime | None = None) -> int:
     opted_out = set(ApprovalDigestOptOut.objects.for_firm(firm).values_list("email", flat=True))
     summaries: dict[int, dict] = {}
     sent = 0
-    for email, (approver, steps) in approval_digests_collect(firm=firm, now=now).items():
+    for email, (approver, steps) in approval_digests_collect(firm=firm).items():
         if email in opted_out:
             continue
         try:

@@ -139,7 +139,10 @@ def budget_publication_create(
         if proposal is not None and proposal.status != Proposal.Status.AWAITING_IMPORT:
             _proposal_status(proposal, Proposal.Status.AWAITING_IMPORT, user)
         if send and user is not None and user.email:
-            transaction.on_commit(lambda: budget_publication_send(publication=publication))
+            # From a worker: the file is attached and the mail server may be slow.
+            from budgeting.tasks import budget_publication_send_task
+
+            budget_publication_send_task.delay_on_commit(firm.pk, publication.pk)
     return publication
 
 

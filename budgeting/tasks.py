@@ -92,3 +92,15 @@ def approval_digests_firm_task(firm_id: int) -> int:
     from budgeting.approval_reminders import approval_digests_send
 
     return approval_digests_send(firm=Firm.objects.get(pk=firm_id))
+
+
+@shared_task(acks_late=True, name="budgeting.tasks.budget_publication_send_task")
+def budget_publication_send_task(firm_id: int, publication_id: int) -> None:
+    """Email an import file to whoever made it."""
+    from budgeting.models import BudgetPublication
+    from budgeting.publishing_services import budget_publication_send
+
+    firm = Firm.objects.get(pk=firm_id)
+    publication = BudgetPublication.objects.for_firm(firm).filter(pk=publication_id).first()
+    if publication is not None:
+        budget_publication_send(publication=publication)

@@ -43,12 +43,6 @@ def _timeline(request: FirmRequest, proposal: Proposal):
     return rounds
 
 
-def _line_label(line: ProposalLine) -> str:
-    code = f" ({line.account.code})" if line.account.code else ""
-    option = f", {line.tracking_option.name}" if line.tracking_option_id else ""
-    return f"{line.account.name}{code}{option}"
-
-
 @firm_view(Action.VIEW)
 @require_GET
 def proposal_approval(request: FirmRequest, organisation_id: int, proposal_id: int):
@@ -66,7 +60,7 @@ def proposal_approval(request: FirmRequest, organisation_id: int, proposal_id: i
         .select_related("account", "tracking_option")
         .order_by("section", "account__code", "pk")
     )
-    labels = {line.pk: _line_label(line) for line in lines}
+    labels = {line.pk: str(line) for line in lines}
     for round_ in rounds:
         for decision in round_.decisions.all():
             decision.line_labels = [labels.get(pk, f"line {pk}") for pk in decision.line_ids]
@@ -216,7 +210,7 @@ def approval_link(request: HttpRequest, token: str) -> HttpResponse:
             "approver": context.approver,
             "summary": approvals.proposal_summary(firm=context.firm, proposal=context.proposal),
             "lines": [
-                (line.pk, _line_label(line))
+                (line.pk, str(line))
                 for line in ProposalLine.objects.for_firm(context.firm)
                 .filter(proposal=context.proposal)
                 .select_related("account", "tracking_option")

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from budgeting import proposals as services
+from budgeting import rollback
 from budgeting.approvals import proposal_changes_requested
 from budgeting.forecast_charts import ForecastPoint, forecast_svg
 from budgeting.models import (
@@ -579,8 +580,6 @@ def budget_policy_edit(request: FirmRequest, organisation_id: int) -> HttpRespon
 @firm_view(Action.MANAGE_POLICIES)
 @require_POST
 def budget_policy_restore_view(request: FirmRequest, organisation_id: int) -> HttpResponse:
-    from budgeting import rollback
-
     organisation = _organisation(request, organisation_id)
     version = request.POST.get("version", "")
     try:

@@ -183,7 +183,7 @@ def _two_codes(firm_cast) -> list[str]:
 
 @pytest.mark.mutable_sandbox
 def test_import_then_sync_verifies_the_publication(
-    connected_firm, xero_sandbox, django_capture_on_commit_callbacks
+    connected_firm, xero_sandbox, django_capture_on_commit_callbacks, celery_eager
 ):
     assert sync(connected_firm, CAFE).state == "succeeded"
     first, second = _two_codes(connected_firm)
@@ -426,7 +426,7 @@ def test_only_an_approved_draft_publishes(firm_a):
 
 
 def test_publish_on_the_screen_emails_the_files(
-    client, firm_a, firm_b, django_capture_on_commit_callbacks
+    client, firm_a, firm_b, django_capture_on_commit_callbacks, celery_eager
 ):
     proposal, _overall, _north = _approved_draft(firm_a)
     args = [firm_a.firm.slug, firm_a.organisation.pk, proposal.pk]
