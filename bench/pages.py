@@ -94,7 +94,7 @@ def _connect_and_sync(cast, app, *, label: str) -> list:
 
     from budgeting.variance_services import organisation_variance_refresh
     from integrations.xero.sync import organisation_sync, organisation_sync_start
-    from tests.integrations.conftest import connect_firm_to_xero, link_all
+    from tests.sandbox import connect_firm_to_xero, link_all
 
     connect_firm_to_xero(Client(), cast, app)
     linked = link_all(cast)
@@ -150,12 +150,12 @@ def main() -> None:
     import django
 
     django.setup()
-    import datetime as dt
 
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.urls import reverse
+    from django.utils import timezone
 
     from budgeting.models import TrackingOption
     from integrations.xero.sandbox.generator import (
@@ -164,7 +164,7 @@ def main() -> None:
     )
 
     call_command("migrate", verbosity=0)
-    today = dt.date.today()
+    today = timezone.localdate()
     print(f"database {DB_NAME}, PostgreSQL {connection.pg_version}, today {today}")
 
     if args.reuse:

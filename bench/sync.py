@@ -62,17 +62,16 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    import datetime as dt
-
     from integrations.xero.sandbox.app import create_app
     from integrations.xero.sandbox.clock import SandboxClock
     from integrations.xero.sandbox.faults import FaultSpec
     from integrations.xero.sandbox.generator import generate_small_organisations
     from integrations.xero.sandbox.server import make_sandbox_server
 
-    today = dt.date.today()
+    clock = SandboxClock()
+    today = clock.today()
     organisations = generate_small_organisations(count=args.organisations, seed=11, today=today)
-    sandbox = create_app(organisations=organisations, today=today, clock=SandboxClock())
+    sandbox = create_app(organisations=organisations, today=today, clock=clock)
     server = make_sandbox_server("127.0.0.1", 0, sandbox, verbose=False)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sandbox_url = f"http://127.0.0.1:{server.server_port}"

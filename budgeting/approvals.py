@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -842,32 +842,58 @@ def approval_step_recipients(*, firm: Firm, step: ApprovalStep) -> list[Approver
 
 def approval_step_notify(*, firm: Firm, step_id: int, reminder: bool = False) -> int:
     """Email every approver of a step who may decide it a fresh sign-off link, if the step is
-    still open (it may have been decided, or the round restarted, before this ran). The first
-    email is claimed on the step, so a task delivered twice sends it once; reminders are claimed
-    by approval_reminders_send."""
-    step = (
+    still open (it may have been decided, or the round restarted, before this ran). Returns the
+    emails sent.
+
+    The first email is claimed on the step under a row lock and marked sent (`notified_at`) in
+    the same transaction as the sends: a task delivered twice sends it once, and a send that
+    fails rolls the mark and the links back and raises, so the task's retry sends it again.
+    Reminders are claimed by approval_reminders_send."""
+    proposal_id = (
         ApprovalStep.objects.for_firm(firm)
-        .select_related("request", "request__proposal", "request__organisation")
         .filter(pk=step_id)
+        .values_list("request__proposal_id", flat=True)
         .first()
     )
-    if (
-        step is None
-        or step.status != ApprovalStep.Status.OPEN
-        or step.request.status != ApprovalRequest.Status.PENDING
-    ):
+    if proposal_id is None:
         return 0
-    if not reminder:
-        claimed = (
+    with transaction.atomic():
+        # The draft is locked before its step, the order every decision and edit takes them
+        # in: one landing mid-send waits for the send instead of deadlocking with it.
+        Proposal.objects.for_firm(firm).select_for_update().filter(pk=proposal_id).first()
+        step = (
             ApprovalStep.objects.for_firm(firm)
-            .filter(pk=step.pk, notified_at__isnull=True)
-            .update(notified_at=timezone.now())
+            .select_for_update(of=("self",))
+            .select_related("request", "request__proposal", "request__organisation")
+            .filter(pk=step_id)
+            .first()
         )
-        if not claimed:
+        if (
+            step is None
+            or step.status != ApprovalStep.Status.OPEN
+            or step.request.status != ApprovalRequest.Status.PENDING
+            or (not reminder and step.notified_at is not None)
+        ):
             return 0
+        messages = _approval_step_messages(firm, step, reminder)
+        # One connection for all: a mail server that is down fails before anyone is mailed. A
+        # failure part-way rolls back every link, so the retry mails everyone again, with links
+        # that work.
+        get_connection().send_messages(messages)
+        if not reminder:
+            ApprovalStep.objects.for_firm(firm).filter(pk=step.pk).update(
+                notified_at=timezone.now()
+            )
+    return len(messages)
+
+
+def _approval_step_messages(
+    firm: Firm, step: ApprovalStep, reminder: bool
+) -> list[EmailMultiAlternatives]:
+    """The email of a step to each of its recipients, each with a new sign-off link."""
     request = step.request
     summary = proposal_summary(firm=firm, proposal=request.proposal)
-    sent = 0
+    messages = []
     for approver in approval_step_recipients(firm=firm, step=step):
         _link, token = approval_link_create(firm=firm, step=step, approver=approver)
         context = {
@@ -891,6 +917,5 @@ def approval_step_notify(*, firm: Firm, step_id: int, reminder: bool = False) ->
         message.attach_alternative(
             render_to_string("emails/approval_step.html", context), "text/html"
         )
-        message.send()
-        sent += 1
-    return sent
+        messages.append(message)
+    return messages

@@ -29,8 +29,8 @@ from budgeting.models import (
     TrackingOption,
     XeroOrganisation,
 )
-from budgeting.variance import ACCOUNT_CLASS_BY_TYPE, SECTION_BY_TYPE, Period, period_add
-from budgeting.variance_selectors import last_closed_month
+from budgeting.variance import ACCOUNT_CLASS_BY_TYPE, SECTION_BY_TYPE, Period
+from core.months import add_months, last_closed_month
 from tenants.models import ClientOrganisation, Firm
 
 # The engine is given at most three years: older months say little about next year's budget.
@@ -96,7 +96,7 @@ class LineSeries:
         values, month = [], first
         while month <= last:
             values.append(self.actuals.get(month, Decimal("0.00")))
-            month = period_add(month, 1)
+            month = add_months(month, 1)
         return values
 
 
@@ -123,8 +123,8 @@ def forecast_lines_load(
 ) -> OrganisationLines:
     """Every Profit and Loss account line with actuals in the last 36 closed months: overall,
     and for each tracking option (with its own tracking budget, where Xero has one)."""
-    first = period_add(last_closed, 1 - HISTORY_MONTHS)
-    last_budget = period_add(last_closed, horizon)
+    first = add_months(last_closed, 1 - HISTORY_MONTHS)
+    last_budget = add_months(last_closed, horizon)
     accounts = {
         account.pk: account
         for account in Account.objects.for_firm(firm).filter(

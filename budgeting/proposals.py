@@ -52,11 +52,11 @@ from budgeting.variance import (
     Period,
     comparison_build,
     money,
-    period_add,
     variance_is_material,
 )
 from budgeting.variance_format import amount_in
 from budgeting.variance_selectors import materiality_policy
+from core.months import add_months
 from tenants.models import ClientOrganisation, Firm, User
 
 logger = logging.getLogger(__name__)
@@ -351,7 +351,7 @@ def line_analyse(
     forecast = forecast_series(
         [float(v) for v in values], horizon=horizon, levels=LEVELS, realised=realised or None
     )
-    months = [period_add(last_closed, step) for step in range(1, horizon + 1)]
+    months = [add_months(last_closed, step) for step in range(1, horizon + 1)]
     forecast_total = sum((_cents(x) for x in forecast.point), Decimal("0.00"))
     budget_total = money(sum((series.budgets.get(m, Decimal(0)) for m in months), Decimal(0)))
     last_month = comparison_build(
@@ -566,7 +566,7 @@ def forecast_explanation(analysis: LineAnalysis, currency: str) -> str:
         text += (
             f" {analysis.series.account.name} was {amount_in(abs(month.variance), currency)} "
             f"{'over' if month.variance > 0 else 'under'} budget in "
-            f"{period_add(months[0], -1):%B %Y}."
+            f"{add_months(months[0], -1):%B %Y}."
         )
     text += f" Confidence {forecast.confidence_label} ({forecast.confidence}/100)."
     if forecast.notes:
@@ -623,7 +623,7 @@ def _proposal_build(
         created_by=user,
         source=source,
         horizon=result.horizon,
-        first_period=period_add(result.last_closed, 1),
+        first_period=add_months(result.last_closed, 1),
         last_actual_period=result.last_closed,
         policy_version=policy_version,
         original_budget=overall_budget,

@@ -26,6 +26,8 @@ from budgeting.models import (
     XeroOrganisation,
 )
 from budgeting.variance_selectors import variance_summaries_latest
+from core.clock import MonthWindow, month_window
+from core.months import last_closed_month, months_between
 from integrations.models import XeroConnection, XeroTenant
 from integrations.xero.sync import STALE_RUN
 from tenants.models import ClientOrganisation, Firm
@@ -57,30 +59,6 @@ _CLASS_ORDER = {"REVENUE": 0, "EXPENSE": 1}
 
 
 # --- Small helpers ------------------------------------------------------------------------------
-
-
-def month_add(month: dt.date, months: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def month_range(first: dt.date, last: dt.date) -> list[dt.date]:
-    months, month = [], first.replace(day=1)
-    while month <= last:
-        months.append(month)
-        month = month_add(month, 1)
-    return months
-
-
-def last_closed_month(period_lock_date: dt.date | None) -> dt.date | None:
-    """The last whole month on or before Xero's lock date (a lock on the 15th closes the month
-    before)."""
-    if period_lock_date is None:
-        return None
-    next_day = period_lock_date + dt.timedelta(days=1)
-    if next_day.day == 1:
-        return period_lock_date.replace(day=1)
-    return month_add(period_lock_date.replace(day=1), -1)
 
 
 def xero_state(organisation: ClientOrganisation) -> str:
@@ -300,6 +278,13 @@ class Grid:
 
     months: list[dt.date]
     rows: list[GridRow] = field(default_factory=list)
+    # The first month whose figures are still moving (the organisation's open month), if shown.
+    partial_from: dt.date | None = None
+
+    @property
+    def columns(self) -> list[tuple[dt.date, bool]]:
+        """(month, partial) for the table's header."""
+        return [(m, self.partial_from is not None and m >= self.partial_from) for m in self.months]
 
 
 def _account_order(account: Account) -> tuple:
@@ -369,7 +354,7 @@ def budget_grid(*, firm: Firm, budget: Budget) -> Grid:
     ):
         amounts[line_accounts[line_id].pk][period] = amount
         periods.add(period)
-    months = month_range(min(periods), max(periods)) if periods else []
+    months = months_between(min(periods), max(periods)) if periods else []
     return _grid(months=months, amounts=amounts, accounts=list(line_accounts.values()))
 
 
@@ -382,29 +367,40 @@ def tracking_option_list(*, firm: Firm, organisation: ClientOrganisation) -> lis
     )
 
 
+def organisation_month_window(*, firm: Firm, organisation: ClientOrganisation) -> MonthWindow:
+    """The organisation's months (open month, last closed), the one definition every grid,
+    chart, CSV and API response ends its window with."""
+    profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
+    return month_window(
+        zone_name=profile.timezone if profile else None,
+        period_lock_date=profile.period_lock_date if profile else None,
+    )
+
+
 def actuals_grid(
     *,
     firm: Firm,
     organisation: ClientOrganisation,
     months: int = 12,
     tracking_option: TrackingOption | None = None,
-    today: dt.date | None = None,
 ) -> Grid:
-    """Accounts by month for the last `months` months (the open month included), overall or
-    for one tracking option. Accounts with no actual in the window are left out."""
+    """Accounts by month for the organisation's last `months` months, the open month (partial)
+    included, overall or for one tracking option. Accounts with no actual in the window are
+    left out."""
+    window = organisation_month_window(firm=firm, organisation=organisation)
     actuals = ActualBalance.objects.for_firm(firm).filter(
         organisation=organisation, tracking_option=tracking_option
     )
-    latest = actuals.order_by("-period").values_list("period", flat=True).first()
-    last = (latest or (today or timezone.localdate())).replace(day=1)
-    window = month_range(month_add(last, 1 - months), last)
+    periods = window.months(months)
     amounts: dict[int, dict[dt.date, Decimal]] = defaultdict(dict)
-    for account_id, period, amount in actuals.filter(period__gte=window[0]).values_list(
-        "account_id", "period", "amount"
-    ):
+    for account_id, period, amount in actuals.filter(
+        period__gte=periods[0], period__lte=periods[-1]
+    ).values_list("account_id", "period", "amount"):
         amounts[account_id][period] = amount
     accounts = list(Account.objects.for_firm(firm).filter(pk__in=amounts.keys()))
-    return _grid(months=window, amounts=amounts, accounts=accounts)
+    grid = _grid(months=periods, amounts=amounts, accounts=accounts)
+    grid.partial_from = window.open_month
+    return grid
 
 
 @dataclass

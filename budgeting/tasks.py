@@ -4,6 +4,8 @@ A forecast run is claimed with a conditional update before any work starts, so a
 twice (acks_late) does the work once.
 """
 
+import smtplib
+
 from celery import shared_task
 
 from tenants.models import Firm
@@ -52,10 +54,21 @@ def organisation_after_sync_task(firm_id: int, organisation_id: int, closed: boo
     organisation_after_sync(firm=firm, organisation=organisation, closed=closed)
 
 
-@shared_task(acks_late=True, name="budgeting.tasks.approval_step_notify_task")
+# A mail server that is down or refuses us (SMTPException is an OSError, as are timeouts and
+# refused connections) is retried 6 times, within 1, 2, 4, 8, 16 and 32 minutes (full jitter),
+# then left: the step stays unmarked, so its approvers still get its first reminder
+# (approval_reminders_send) after APPROVAL_REMINDER_DAYS.
+@shared_task(
+    acks_late=True,
+    name="budgeting.tasks.approval_step_notify_task",
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=60,
+    retry_backoff_max=60 * 60,
+    max_retries=6,
+)
 def approval_step_notify_task(firm_id: int, step_id: int) -> int:
     """Email a newly opened step's approvers. Does nothing when the step was decided or the round
-    restarted before the task ran."""
+    restarted before the task ran, or when the email has already gone out."""
     from budgeting.approvals import approval_step_notify
 
     return approval_step_notify(firm=Firm.objects.get(pk=firm_id), step_id=step_id)

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from core.months import add_months
+from core.months import financial_year_start as _year_start
+
 # The first day of a month. One period type across the app.
 Period = dt.date
 
@@ -29,11 +32,6 @@ HUNDRED = Decimal("100")
 def money(value: Decimal | int | str) -> Decimal:
     """The app's one money type: a Decimal quantised to cents, half up as Xero rounds."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def period_add(period: Period, months: int) -> Period:
-    index = period.year * 12 + period.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def _check_period(period: Period) -> None:
@@ -247,9 +245,7 @@ def financial_year_start(
     # Xero's Organisation schema documents FinancialYearEndDay as 0..31.
     if not 0 <= financial_year_end_day <= 31:
         raise ValueError(f"financial year end day {financial_year_end_day} is not 0..31")
-    start_month = financial_year_end_month % 12 + 1
-    year = period.year if period.month >= start_month else period.year - 1
-    return dt.date(year, start_month, 1)
+    return _year_start(period, end_month=financial_year_end_month)
 
 
 @dataclass(frozen=True)
@@ -453,7 +449,7 @@ def variance_series(
             raise ValueError(f"no account {account_id} among the lines")
     points = []
     for offset in range(months - 1, -1, -1):
-        period = period_add(end_period, -offset)
+        period = add_months(end_period, -offset)
         if account_id is None:
             actual, budget = _section_totals(lines, first=period, last=period)[Section.NET_PROFIT]
         else:

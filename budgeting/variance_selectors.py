@@ -7,7 +7,6 @@ of accounts: the report page, its CSV and the `variance_report` command all read
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections import defaultdict
@@ -40,39 +39,15 @@ from budgeting.variance import (
     SeriesPoint,
     VarianceLine,
     VarianceReport,
-    period_add,
     variance_for_period,
     variance_series,
 )
+from core.months import add_months, month_start
 from tenants.models import ClientOrganisation, Firm
 
 # Charts compare two years; the year to date never reaches back further than 12 months.
 CHART_MONTHS = 24
 PROFIT_AND_LOSS_TYPES = tuple(ACCOUNT_CLASS_BY_TYPE)
-
-
-def month_start(day: dt.date) -> Period:
-    return day.replace(day=1)
-
-
-def last_closed_month(period_lock_date: dt.date | None) -> Period | None:
-    """The last whole month on or before Xero's PeriodLockDate (a lock on the 15th closes only
-    the month before)."""
-    if period_lock_date is None:
-        return None
-    if (period_lock_date + dt.timedelta(days=1)).day == 1:
-        return month_start(period_lock_date)
-    return period_add(month_start(period_lock_date), -1)
-
-
-def parse_period(value: str | None) -> Period | None:
-    """ "2026-10" -> 2026-10-01; None for anything else."""
-    if not value:
-        return None
-    try:
-        return dt.datetime.strptime(value.strip()[:7], "%Y-%m").date()
-    except ValueError:
-        return None
 
 
 def materiality_policy(*, firm: Firm, organisation: ClientOrganisation) -> MaterialityPolicy:
@@ -156,7 +131,7 @@ def variance_data_load(
     months: int = CHART_MONTHS,
 ) -> VarianceData:
     """Balances for `months` months up to `period`, in five queries whatever the accounts."""
-    first = period_add(period, 1 - max(months, 12))
+    first = add_months(period, 1 - max(months, 12))
     budget = variance_budget(firm=firm, organisation=organisation, tracking_option=tracking_option)
     accounts = {
         account.pk: account
@@ -225,7 +200,7 @@ def _months(first: Period, last: Period) -> list[Period]:
     months, month = [], first
     while month <= last:
         months.append(month)
-        month = period_add(month, 1)
+        month = add_months(month, 1)
     return months
 
 
@@ -351,7 +326,7 @@ def narratives_by_account(
 
 def transactions_synced_from(profile: XeroOrganisation) -> Period:
     """The first month whose transaction lines the sync keeps (its retention window)."""
-    return period_add(month_start(profile.synced_at.date()), -settings.XERO_TRANSACTION_MONTHS)
+    return add_months(month_start(profile.synced_at.date()), -settings.XERO_TRANSACTION_MONTHS)
 
 
 def transaction_lines_for(
@@ -368,7 +343,7 @@ def transaction_lines_for(
         organisation=organisation,
         account__in=list(accounts),
         date__gte=first,
-        date__lt=period_add(last, 1),
+        date__lt=add_months(last, 1),
     )
     if tracking_option is not None:
         lines = lines.filter(

@@ -27,16 +27,16 @@ from budgeting.models import (
 from budgeting.narratives.facts import variance_facts_build
 from budgeting.narratives.local import LocalNarrativeGenerator
 from budgeting.narratives.provider import NarrativeGenerator, OpenAICompatibleGenerator
-from budgeting.variance import Period, VarianceLine, period_add
+from budgeting.variance import Period, VarianceLine
 from budgeting.variance_selectors import (
     VarianceData,
     facts_hash,
     facts_transaction_line,
-    last_closed_month,
     transaction_lines_for,
     transactions_synced_from,
     variance_data_load,
 )
+from core.months import add_months, last_closed_month
 from tenants.models import ClientOrganisation, Firm
 
 logger = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ def variance_narratives_explain(
         firm=firm,
         organisation=organisation,
         accounts=accounts,
-        first=max(synced_from, period_add(period, -6)),
+        first=max(synced_from, add_months(period, -6)),
         last=period,
         tracking_option=option,
     ):

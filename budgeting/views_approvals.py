@@ -24,6 +24,7 @@ from budgeting.proposals import proposal_can_submit
 from budgeting.publishing_services import PUBLISHABLE, PublicationError, proposal_publish
 from budgeting.views import _organisation
 from budgeting.views_proposals import _proposal
+from tenants.http import client_ip
 from tenants.models import Membership
 from tenants.roles import Action, role_allows
 from tenants.scoping import FirmRequest, firm_view
@@ -145,12 +146,8 @@ def proposal_approval_decide(request: FirmRequest, organisation_id: int, proposa
     return redirect("proposal_approval", request.firm.slug, organisation.pk, proposal.pk)
 
 
-def _client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
-
-
 def _rate_limited(request: HttpRequest) -> bool:
-    key = f"approval-link-rate:{_client_address(request)}"
+    key = f"approval-link-rate:{client_ip(request) or 'unknown'}"
     cache.add(key, 0, timeout=60)
     try:
         return cache.incr(key) > LINK_RATE

@@ -36,7 +36,8 @@ from budgeting.proposal_selectors import (
     proposal_lines,
     proposal_list,
 )
-from budgeting.variance import Section, period_add
+from budgeting.variance import Section
+from core.months import add_months
 from tenants.models import ClientOrganisation
 from tenants.roles import Action
 from tenants.scoping import FirmRequest, firm_view, get_firm_object_or_404
@@ -301,7 +302,7 @@ def proposal_csv(request: FirmRequest, organisation_id: int, proposal_id: int) -
 
 def _line_context(request, organisation, proposal, line, form=None, check=None) -> dict:
     balances = list(line.balances.order_by("period"))
-    first = period_add(proposal.last_actual_period, 1 - CHART_HISTORY)
+    first = add_months(proposal.last_actual_period, 1 - CHART_HISTORY)
     history = forecast_history_for_line(
         firm=request.firm,
         organisation=organisation,
@@ -313,7 +314,7 @@ def _line_context(request, organisation, proposal, line, form=None, check=None) 
     months, month = [], first
     while month <= proposal.last_actual_period:
         months.append(month)
-        month = period_add(month, 1)
+        month = add_months(month, 1)
     budgets = _history_budgets(request, line, first, proposal.last_actual_period)
     budgets.update({b.period: b.original_amount for b in balances if b.original_amount is not None})
     backtest = (

@@ -12,25 +12,23 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 
 from budgeting import variance_services
 from budgeting.models import Account, MaterialitySetting, TrackingOption, XeroOrganisation
-from budgeting.variance import Period, period_add
+from budgeting.variance import Period
 from budgeting.variance_charts import actual_vs_budget_svg, actual_vs_budget_table
 from budgeting.variance_forms import MaterialityForm, NarrativeProviderForm
 from budgeting.variance_selectors import (
     ACCOUNT_CLASSES,
     ReportFilters,
     VarianceReportView,
-    last_closed_month,
-    month_start,
-    parse_period,
     transaction_lines_for,
     transactions_synced_from,
     variance_data_load,
     variance_report_load,
 )
+from core.clock import month_window
+from core.months import add_months, parse_month
 from tenants.models import ClientOrganisation
 from tenants.roles import Action
 from tenants.scoping import FirmRequest, firm_view, get_firm_object_or_404
@@ -66,8 +64,8 @@ class ReportParams:
 
     @property
     def months(self) -> list[tuple[Period, str]]:
-        anchor = period_add(self.last_closed, 1) if self.last_closed else self.period
-        months = [period_add(anchor, -i) for i in range(MONTH_CHOICES)]
+        anchor = add_months(self.last_closed, 1) if self.last_closed else self.period
+        months = [add_months(anchor, -i) for i in range(MONTH_CHOICES)]
         if self.period not in months:
             months.insert(0, self.period)
         return [
@@ -96,12 +94,12 @@ def _profile(organisation: ClientOrganisation) -> XeroOrganisation | None:
 def _params(request: FirmRequest, organisation_id: int) -> ReportParams:
     organisation = _organisation(request, organisation_id)
     profile = _profile(organisation)
-    last_closed = last_closed_month(profile.period_lock_date) if profile else None
-    period = (
-        parse_period(request.GET.get("period"))
-        or last_closed
-        or period_add(month_start(timezone.localdate()), -1)
+    window = month_window(
+        zone_name=profile.timezone if profile else None,
+        period_lock_date=profile.period_lock_date if profile else None,
     )
+    last_closed = window.last_closed
+    period = parse_month(request.GET.get("period")) or window.reporting_month
     options = list(
         TrackingOption.objects.for_firm(request.firm)
         .filter(organisation=organisation)

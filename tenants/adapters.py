@@ -1,4 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+from tenants.http import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -9,3 +13,11 @@ class AccountAdapter(DefaultAccountAdapter):
         if next_url and next_url.startswith("/invitations/"):
             return next_url
         return super().get_login_redirect_url(request)
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # allauth keys its login, sign-up and password-reset rate limits on this: the same
+        # address, behind the same proxies, as our own rate limits.
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip

@@ -1,6 +1,6 @@
 """Two firms in every test: whatever firm A's members can do, firm B's data must stay out of."""
 
-import time
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -8,6 +8,10 @@ import pytest
 from tenants.models import ClientOrganisation, Firm, Membership
 from tenants.roles import Role
 from tests.factories import FirmFactory, client_organisation_create, membership_create
+
+# Every test starts at one instant, the real one or the one --clock gives (tests/clock.py);
+# the Xero sandbox fixtures (tests/sandbox.py) serve every test folder.
+pytest_plugins = ["tests.clock", "tests.sandbox"]
 
 
 @dataclass
@@ -48,8 +52,10 @@ def _fast_passwords(settings):
 @pytest.fixture(autouse=True)
 def _own_rate_limits(settings, request):
     # Each test gets its own Xero rate-limit counters: the sandbox is new for every test, and a
-    # previous test's calls to the same (deterministic) tenant must not hold this one back.
-    settings.XERO_RATE_LIMIT_PREFIX = f"test:{request.node.nodeid}:{time.time_ns()}"
+    # previous test's calls to the same (deterministic) tenant must not hold this one back. A
+    # random part, not the time: every test starts at the same instant (tests/clock.py), and
+    # schemathesis's cases share one node id, so they would share one minute's 60 calls.
+    settings.XERO_RATE_LIMIT_PREFIX = f"test:{request.node.nodeid}:{uuid.uuid4().hex}"
 
 
 @pytest.fixture(autouse=True)

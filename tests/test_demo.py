@@ -2,10 +2,12 @@
 set up the demo firm, and every main screen renders on SQLite, where the rest of the suite runs
 on PostgreSQL. Catches what only SQLite refuses (DISTINCT ON, ORDER BY inside a UNION)."""
 
+import datetime as dt
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.clock import subprocess_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +73,8 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
 
     def manage(*args, stdin=None):
         return subprocess.run(
-            [sys.executable, "manage.py", *args],
+            # On the suite's clock (tests/clock.py), as the rest of the suite.
+            subprocess_command(dt.datetime.now(dt.UTC), "manage.py", *args),
             cwd=ROOT,
             env=env,
             input=stdin,

@@ -16,6 +16,7 @@ from datetime import date
 from typing import TextIO
 
 from budgeting.forecasting.engine import forecast_series
+from core.months import add_months
 
 REQUIRED_COLUMNS = ("unique_id", "ds", "y")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -115,11 +116,6 @@ def contiguous_series(unique_id: str, rows: list[_Row]) -> MonthlySeries:
                 f"(line {previous.line}); months in between are missing",
             )
     return MonthlySeries(unique_id, ordered[0].month, tuple(row.value for row in ordered))
-
-
-def add_months(month: date, count: int) -> date:
-    index = month.year * 12 + month.month - 1 + count
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def forecast_rows(

@@ -19,8 +19,8 @@ from budgeting.variance import (
     Period,
     comparison_build,
     money,
-    period_add,
 )
+from core.months import add_months
 
 # Enough months to tell a recurring contact from a one-off without reaching back past the
 # period a budget was likely set in.
@@ -170,7 +170,7 @@ def variance_facts_build(
         threshold=threshold,
     )
     by_period = _lines_by_period(transactions)
-    first_prior = period_add(period, -prior_months)
+    first_prior = add_months(period, -prior_months)
     if synced_from is not None:
         first_prior = max(first_prior, synced_from)
     return VarianceFacts(
@@ -215,7 +215,7 @@ def _months_between(*, first: Period, before: Period) -> list[Period]:
     month = first
     while month < before:
         months.append(month)
-        month = period_add(month, 1)
+        month = add_months(month, 1)
     return months
 
 
@@ -229,10 +229,10 @@ def _trend(account: AccountBalances, *, period: Period) -> Trend:
             budget=money(account.budgets.get(month, 0)),
         )
 
-    recent = (point(period_add(period, offset)) for offset in (-3, -2, -1))
+    recent = (point(add_months(period, offset)) for offset in (-3, -2, -1))
     return Trend(
         recent=tuple(p for p in recent if p is not None),
-        same_month_last_year=point(period_add(period, -12)),
+        same_month_last_year=point(add_months(period, -12)),
     )
 
 

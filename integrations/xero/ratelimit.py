@@ -13,7 +13,9 @@ moment we sent would let a fast request in before Xero's window had moved on.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import math
 import threading
 import time
 import uuid
@@ -23,17 +25,47 @@ from typing import Protocol
 
 import redis
 from django.conf import settings
+from django.utils import timezone
+
+from integrations.xero.errors import XeroError
+
+# A wait at least this long is worth telling the user the time of; shorter is "a few minutes".
+_LONG_WAIT_SECONDS = 5 * 60
 
 
-class DailyLimitReached(Exception):
-    """The organisation's daily quota is spent; calls resume when Xero's day rolls over."""
+def _when(seconds: float) -> str:
+    """When a wait of `seconds` from now ends, for a message: "00:00 UTC on 13 May (in about
+    4 hours)". Rounded up to the minute, so it never names a time that is still too early."""
+    at = timezone.now().astimezone(dt.UTC) + dt.timedelta(seconds=seconds)
+    if at.second or at.microsecond:
+        at = at.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    if seconds >= 5400:
+        about = f"{round(seconds / 3600)} hours"
+    else:
+        minutes = max(1, math.ceil(seconds / 60))
+        about = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{at:%H:%M} UTC on {at.day} {at:%B} (in about {about})"
 
-    def __init__(self, tenant_id: str, retry_after: float):
+
+def _duration(seconds: float) -> str:
+    if seconds >= 90:
+        return f"{round(seconds / 60)} minutes"
+    whole = math.ceil(seconds)
+    return f"{whole} second{'s' if whole != 1 else ''}"
+
+
+class DailyLimitReached(XeroError):
+    """The organisation's daily quota is spent; calls resume when the limiter's day (UTC) rolls
+    over. Nothing retries the sync by itself, so the message says when to run it again."""
+
+    def __init__(self, tenant_id: str, retry_after: float, *, limit: int):
         self.tenant_id = tenant_id
         self.retry_after = retry_after
+        self.limit = limit
         super().__init__(
-            f"Xero's daily call limit for organisation {tenant_id} is used up; "
-            f"sync resumes in about {retry_after / 3600:.1f} hours."
+            f"Xero's daily call limit for this organisation ({limit:,} calls) is used up, so the "
+            f"sync could not fetch everything. The limit resets at {_when(retry_after)}: run "
+            "the sync again after that."
         )
 
 
@@ -63,8 +95,26 @@ class RateLimiter(Protocol):
     def block(self, tenant_id: str, seconds: float) -> None: ...
 
 
-class SlotTimeout(Exception):
-    pass
+class SlotTimeout(XeroError):
+    """No call slot came free in time: other syncs of the organisation were using its per-minute
+    and concurrent limits, or Xero asked us (429 Retry-After) to wait longer than we would."""
+
+    def __init__(self, tenant_id: str, timeout: float, *, wait: float):
+        self.tenant_id = tenant_id
+        self.timeout = timeout
+        self.wait = wait
+        busy = "Xero is busy for this organisation (its rate limit)"
+        if wait >= _LONG_WAIT_SECONDS:
+            message = (
+                f"{busy} and asked us to pause until {_when(wait)}, so the sync stopped: run "
+                "it again after that."
+            )
+        else:
+            message = (
+                f"{busy}: no call could be made to it within {_duration(timeout)}, so the sync "
+                "stopped. Try the sync again in a few minutes."
+            )
+        super().__init__(message)
 
 
 # One atomic step: drop expired entries, check every limit, and take a slot only if all pass.
@@ -167,10 +217,13 @@ class RedisRateLimiter:
             if status == 0:
                 return slot
             if status == 2:
-                raise DailyLimitReached(tenant_id, float(value))
+                # The day key's TTL; -1/-2 (no expiry, gone) only if it changed under us.
+                seconds = float(value)
+                seconds = seconds if seconds > 0 else _seconds_to_utc_midnight()
+                raise DailyLimitReached(tenant_id, seconds, limit=limits.per_day)
             wait = float(value)
             if time.monotonic() + wait > deadline:
-                raise SlotTimeout(f"No Xero call slot for {tenant_id} within {timeout:.0f}s.")
+                raise SlotTimeout(tenant_id, timeout, wait=wait)
             time.sleep(min(wait, 5.0))
 
     def release(self, tenant_id: str, slot: str) -> None:
@@ -179,7 +232,9 @@ class RedisRateLimiter:
 
     def block(self, tenant_id: str, seconds: float) -> None:
         """Honour a Retry-After: no worker calls this organisation until it has passed."""
-        until = time.time() + seconds
+        # On Redis's clock, as the acquire script reads it: workers' clocks may differ.
+        server_seconds, micros = self.redis.time()
+        until = server_seconds + micros / 1_000_000 + seconds
         key = self._keys(tenant_id)[4]
         # Keep the later of an existing block and this one.
         current = float(self.redis.get(key) or 0)
@@ -205,7 +260,9 @@ class LocalRateLimiter:
                 now = time.time()
                 day = (tenant_id, time.strftime("%Y%m%d", time.gmtime(now)))
                 if self._day[day] >= self.limits.per_day:
-                    raise DailyLimitReached(tenant_id, _seconds_to_utc_midnight())
+                    raise DailyLimitReached(
+                        tenant_id, _seconds_to_utc_midnight(), limit=self.limits.per_day
+                    )
                 window = self._minute[tenant_id]
                 while window and window[0] <= now - self.limits.window_seconds:
                     window.popleft()
@@ -221,7 +278,7 @@ class LocalRateLimiter:
                     self._day[day] += 1
                     return slot
             if time.monotonic() + wait > deadline:
-                raise SlotTimeout(f"No Xero call slot for {tenant_id} within {timeout:.0f}s.")
+                raise SlotTimeout(tenant_id, timeout, wait=wait)
             time.sleep(min(wait, 1.0))
 
     def release(self, tenant_id: str, slot: str) -> None:

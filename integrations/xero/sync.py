@@ -35,19 +35,13 @@ from budgeting.models import (
     TransactionLine,
     XeroOrganisation,
 )
+from core import clock
+from core.months import add_months, financial_year_start, month_end, month_start, months_between
 from integrations.models import XeroTenant
 from integrations.xero import parsing
 from integrations.xero.client import XeroClient
 from integrations.xero.errors import XeroError, XeroPayloadError
-from integrations.xero.periods import (
-    add_months,
-    budget_windows,
-    financial_year_start,
-    month_end,
-    month_start,
-    months_between,
-    profit_and_loss_calls,
-)
+from integrations.xero.periods import budget_windows, profit_and_loss_calls
 from tenants.models import ClientOrganisation, Firm
 
 logger = logging.getLogger(__name__)
@@ -285,7 +279,7 @@ def xero_snapshot_fetch(
     client: XeroClient,
     organisation: ClientOrganisation,
     kind: str,
-    today: dt.date,
+    today: dt.date | None = None,
     transactions_since: dt.datetime | None = None,
     progress: Progress = lambda percent, step: None,
 ) -> Snapshot:
@@ -303,6 +297,8 @@ def xero_snapshot_fetch(
     accounts = client.accounts()
     tracking_categories = client.tracking_categories()
     known_accounts = {a.account_id for a in accounts}
+    # The organisation's month, not ours: its open month starts at its own midnight.
+    today = today or clock.today(xero_organisation.timezone)
     current = month_start(today)
 
     # Actuals: the last N closed months and the open ones (full), or only the months Xero still
@@ -921,7 +917,7 @@ def organisation_sync(
             client=client,
             organisation=organisation,
             kind=run.kind,
-            today=today or timezone.localdate(),
+            today=today,
             # A margin for clock skew between us and Xero.
             transactions_since=since - dt.timedelta(minutes=10) if since else None,
             progress=progress,

@@ -1,9 +1,10 @@
 """Browser tests: headless Chromium (Debian's, not a Playwright download) against pytest-django's
 live server, with a real Celery worker thread on the test settings' Redis broker.
 
-Test modules here mark their tests `browser` (pytestmark), so `-m "not browser"` leaves them
-out. Chromium missing is a failure, not a skip: CI installs it (.ci/run), and a skipped
-end-to-end test would pass silently.
+Every test here is marked `browser` (its module's pytestmark, and the hook below for any module
+that forgets), so `-m browser` runs only them and `-m "not browser"` leaves them out. Chromium
+missing is a failure, not a skip: CI installs it (.ci/run), and a skipped end-to-end test would
+pass silently.
 """
 
 import os
@@ -26,6 +27,16 @@ CHROMIUM_ARGS = [
 ]
 # Long enough for a slow CI machine, short enough that a missing element fails quickly.
 TIMEOUT_MS = 10_000
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test in this directory is a browser test, even in a module that forgets its
+    pytestmark: `-m "not browser"` must leave them all out. Run before `-m` selects."""
+    for item in items:
+        if str(item.path).startswith(HERE + os.sep):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,3 @@
 first, and the approval chain of tests/budgeting/approval_data.py."""
 
 from tests.budgeting.approval_data import chain  # noqa: F401 - a fixture, used by name
-from tests.integrations.conftest import (  # noqa: F401 - fixtures, used by name
-    connected_firm,
-    sandbox_today,
-    shared_organisations,
-    xero_sandbox,
-)

@@ -25,7 +25,7 @@ from budgeting.models import (
     TrackingOption,
     XeroOrganisation,
 )
-from budgeting.variance import period_add
+from core.months import add_months
 
 OCTOBER = dt.date(2026, 10, 1)
 NOVEMBER = dt.date(2026, 11, 1)
@@ -82,8 +82,8 @@ def proposal_organisation_create(*, firm, organisation) -> ProposalOrganisation:
         description="North",
         tracking_option=option,
     )
-    history = [period_add(OCTOBER, -i) for i in range(HISTORY - 1, -1, -1)]
-    ahead = [period_add(OCTOBER, i) for i in range(1, AHEAD + 1)]
+    history = [add_months(OCTOBER, -i) for i in range(HISTORY - 1, -1, -1)]
+    ahead = [add_months(OCTOBER, i) for i in range(1, AHEAD + 1)]
     accounts, actuals, balances = {}, [], []
     for code, name, account_type, actual, budget_then, budget_ahead in ACCOUNTS:
         account_class = "REVENUE" if account_type in ("REVENUE", "OTHERINCOME") else "EXPENSE"

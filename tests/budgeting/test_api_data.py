@@ -2,7 +2,6 @@
 real sync from the Xero sandbox, and how it starts a sync. Always with two firms."""
 
 # The Xero sandbox fixtures are imported below, so test arguments "redefine" them.
-# ruff: noqa: F811
 
 import re
 from decimal import Decimal
@@ -25,12 +24,6 @@ from tenants.roles import Role
 from tests.factories import api_key_create
 
 # The Xero sandbox fixtures of the integration tests: firm A connected to every organisation.
-from tests.integrations.conftest import (  # noqa: F401
-    connected_firm,
-    sandbox_today,
-    shared_organisations,
-    xero_sandbox,
-)
 from tests.integrations.xero.test_sync import sync
 from tests.tenants.test_api import assert_error, bearer
 

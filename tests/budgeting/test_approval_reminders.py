@@ -2,8 +2,10 @@
 by Celery beat, once each however often the task runs, only to people who could decide."""
 
 import datetime as dt
+import smtplib
 
 import pytest
+from celery.exceptions import Retry
 from django.conf import settings
 from django.core import mail
 from django.test import Client
@@ -13,6 +15,10 @@ from django.utils import timezone
 from budgeting import approval_reminders
 from budgeting.models import ApprovalDigestOptOut, ApprovalStep
 from tests.budgeting.approval_data import _decide, _draft, _member, _pending, _steps, _submit
+from tests.budgeting.flaky_mail import (
+    flaky_mail_fixture,  # noqa: F401 - a fixture, used by name
+    worker_retries,
+)
 
 DAY = dt.timedelta(days=1)
 
@@ -53,6 +59,29 @@ def test_a_step_left_open_is_reminded_every_interval_up_to_the_limit(
     assert len(mail.outbox) == 2
     step = _steps(_pending(chain)).get(position=1)
     assert step.reminders_sent == 2
+
+
+def test_a_first_email_the_mail_server_never_takes_is_retried_a_few_times_then_reminded(
+    chain, settings, flaky_mail, django_capture_on_commit_callbacks
+):
+    settings.APPROVAL_REMINDER_DAYS = 2
+    flaky_mail.failures = 100  # down for good
+    with pytest.raises(Retry) as retry, django_capture_on_commit_callbacks(execute=True):
+        _submit(chain)
+    countdowns, raised = worker_retries(retry.value)
+    # Six retries, each waiting up to twice as long as the one before; then the task gives up.
+    assert isinstance(raised, smtplib.SMTPException)
+    assert len(countdowns) == 6
+    assert all(0 <= c <= 60 * 2**n for n, c in enumerate(countdowns)), countdowns
+    assert flaky_mail.attempts == 7
+    step = _steps(_pending(chain)).get(position=1)
+    assert step.notified_at is None
+    assert mail.outbox == []
+
+    # The server is back: the step was never marked emailed, so its reminder still goes out.
+    flaky_mail.failures = 0
+    assert approval_reminders.approval_reminders_send(firm=chain.firm, now=_later(2.01)) == 1
+    assert _recipients() == [chain.member("approver").user.email]
 
 
 def test_reminders_go_only_to_people_who_could_still_decide(chain, settings):

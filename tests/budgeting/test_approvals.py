@@ -3,8 +3,10 @@ back to the first step, and email sign-off links that only a POST can use, once.
 
 import datetime as dt
 import secrets
+import smtplib
 
 import pytest
+from celery.exceptions import Retry
 from django.core import mail
 from django.db.models import F
 from django.urls import reverse
@@ -20,6 +22,7 @@ from budgeting.models import (
     ProposalLine,
 )
 from budgeting.proposals import proposal_line_edit
+from budgeting.tasks import approval_step_notify_task
 from tests.budgeting.approval_data import (
     NOV,
     _decide,
@@ -30,6 +33,10 @@ from tests.budgeting.approval_data import (
     _statuses,
     _steps,
     _submit,
+)
+from tests.budgeting.flaky_mail import (
+    flaky_mail_fixture,  # noqa: F401 - a fixture, used by name
+    worker_retries,
 )
 from tests.factories import UserFactory, membership_create
 
@@ -97,6 +104,50 @@ def test_submit_opens_the_first_step_and_emails_its_approvers(
     link = ApprovalLink.objects.for_firm(chain.firm).get()
     assert link.token_hash != _link_token(message)  # only a hash is stored
     assert len(link.token_hash) == 64
+
+
+def test_a_failed_send_leaves_the_step_unnotified_and_the_next_try_mails_it_once(chain, flaky_mail):
+    step = _steps(_submit(chain)).get(position=1)
+    flaky_mail.failures = 1
+    with pytest.raises(smtplib.SMTPException):
+        approvals.approval_step_notify(firm=chain.firm, step_id=step.pk)
+    step.refresh_from_db()
+    assert step.notified_at is None  # still to be sent
+    assert mail.outbox == []
+    assert not ApprovalLink.objects.for_firm(chain.firm).exists()  # no link nobody got
+
+    assert approvals.approval_step_notify(firm=chain.firm, step_id=step.pk) == 1
+    # The task delivered again (acks_late) mails nothing more.
+    assert approvals.approval_step_notify(firm=chain.firm, step_id=step.pk) == 0
+    (message,) = mail.outbox
+    assert message.to == [chain.member("approver").user.email]
+    step.refresh_from_db()
+    assert step.notified_at is not None
+    # The link in the email that went out is the one that works.
+    context = approvals.approval_link_check(token=_link_token(message))
+    assert context.step == step
+
+
+def test_the_task_retries_a_failed_send_with_backoff_and_mails_once(
+    chain, flaky_mail, django_capture_on_commit_callbacks
+):
+    flaky_mail.failures = 1
+    with pytest.raises(Retry) as retry, django_capture_on_commit_callbacks(execute=True):
+        request = _submit(chain)
+    assert 0 <= retry.value.when <= 60  # the first, shortest, of the growing waits
+    step = _steps(request).get(position=1)
+    assert step.notified_at is None
+    assert mail.outbox == []
+
+    countdowns, raised = worker_retries(retry.value)
+    assert (len(countdowns), raised) == (1, None)
+    assert [m.to for m in mail.outbox] == [[chain.member("approver").user.email]]
+    step.refresh_from_db()
+    assert step.notified_at is not None
+    # Delivered once more (acks_late): nothing more is mailed.
+    assert approval_step_notify_task.delay(chain.firm.pk, step.pk).get() == 0
+    assert len(mail.outbox) == 1
+    assert flaky_mail.attempts == 2
 
 
 def test_a_large_change_adds_the_conditional_step(firm_a, chain):
@@ -450,6 +501,37 @@ def test_links_are_rate_limited(client, emailed):
     assert statuses[-1] == 429
     assert set(statuses[:-1]) == {200}
     _nothing_decided(emailed)
+
+
+def _address() -> str:
+    # Made up for each test, so tests running at the same time do not share a budget.
+    return f"203.0.{secrets.randbelow(256)}.{secrets.randbelow(256)}"
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_link_budget(client, emailed, settings):
+    settings.TRUSTED_PROXY_COUNT = 1  # every request arrives from the proxy's one address
+    alice, bob = _address(), _address()
+    statuses = [
+        client.get(emailed.url, HTTP_X_FORWARDED_FOR=alice).status_code
+        for _ in range(approvals_rate() + 1)
+    ]
+    assert statuses[-1] == 429
+    assert client.get(emailed.url, HTTP_X_FORWARDED_FOR=bob).status_code == 200
+    # Bob claiming to be someone else: the proxy appends his own address, which is what counts.
+    forged = f"{_address()}, {bob}"
+    assert client.get(emailed.url, HTTP_X_FORWARDED_FOR=forged).status_code == 200
+    assert client.get(emailed.url, HTTP_X_FORWARDED_FOR=f"{bob}, {alice}").status_code == 429
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_for_buys_no_more_tries(
+    client, emailed, settings
+):
+    settings.TRUSTED_PROXY_COUNT = 0
+    statuses = [
+        client.get(emailed.url, HTTP_X_FORWARDED_FOR=_address()).status_code
+        for _ in range(approvals_rate() + 1)
+    ]
+    assert statuses[-1] == 429
 
 
 def approvals_rate() -> int:

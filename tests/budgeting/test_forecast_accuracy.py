@@ -20,7 +20,7 @@ from budgeting.proposals import (
     forecast_records_score,
     proposal_create_rolling,
 )
-from budgeting.variance import period_add
+from core.months import add_months
 from tests.budgeting.proposal_data import NOVEMBER, proposal_organisation_create
 
 
@@ -154,12 +154,12 @@ def test_a_synced_sandbox_organisation_gets_a_draft_and_keeps_its_budget(connect
     assert result.analysed, "a synced organisation has lines to forecast"
     assert result.last_closed <= profile.period_lock_date
     assert ForecastRecord.objects.for_firm(firm).filter(organisation=organisation).exists()
-    if result.proposal is not None:
-        for balance in ProposalBalance.objects.for_firm(firm).filter(
-            line__proposal=result.proposal
-        ):
-            assert balance.lo_95 <= balance.lo_80 <= balance.suggested_amount <= balance.hi_80
-            assert balance.hi_80 <= balance.hi_95
+    assert result.proposal is not None, "a synced organisation with material variances gets a draft"
+    balances = ProposalBalance.objects.for_firm(firm).filter(line__proposal=result.proposal)
+    assert balances.exists()
+    for balance in balances:
+        assert balance.lo_95 <= balance.lo_80 <= balance.suggested_amount <= balance.hi_80
+        assert balance.hi_80 <= balance.hi_95
 
 
 def rent_line(cast, proposal, org) -> ProposalLine:
@@ -180,7 +180,7 @@ def keep_missed_rent_forecasts(cast, org, method: str) -> None:
     records = []
     for made_at in (dt.date(2026, 6, 1), dt.date(2026, 7, 1), dt.date(2026, 8, 1)):
         for step in (1, 2):
-            target = period_add(made_at, step)
+            target = add_months(made_at, step)
             point = actual[target] + Decimal("1500.00")
             records.append(
                 ForecastRecord(

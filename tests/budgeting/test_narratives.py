@@ -31,7 +31,8 @@ from budgeting.narratives.provider import (
     number_unverified,
     numbers_allowed,
 )
-from budgeting.variance import AccountBalances, Period, period_add
+from budgeting.variance import AccountBalances, Period
+from core.months import add_months
 
 SEPTEMBER = dt.date(2025, 9, 1)
 OCTOBER = dt.date(2025, 10, 1)
@@ -57,7 +58,7 @@ def build_facts(
     `unsynced_before` the same to each month before."""
     account_class = "REVENUE" if account_type in ("SALES", "REVENUE", "OTHERINCOME") else "EXPENSE"
     document_type = "ACCREC" if account_class == "REVENUE" else "ACCPAY"
-    months = [period_add(period, offset) for offset in range(-6, 1)]
+    months = [add_months(period, offset) for offset in range(-6, 1)]
     lines = [
         TransactionLine(
             date=month.replace(day=10 + i),
@@ -78,7 +79,7 @@ def build_facts(
     for month in months:
         actuals[month] += Decimal(unsynced if month == period else unsynced_before)
     if last_year is not None:
-        actuals[period_add(period, -12)] = Decimal(last_year)
+        actuals[add_months(period, -12)] = Decimal(last_year)
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(lines)
     account = AccountBalances(
@@ -285,7 +286,7 @@ def test_a_journal_outside_the_synced_lines_is_not_explained_by_them():
 
 
 def test_too_little_history_is_not_guessed_at():
-    narrative = explain(campaign_facts(synced_from=period_add(SEPTEMBER, -2)))
+    narrative = explain(campaign_facts(synced_from=add_months(SEPTEMBER, -2)))
     assert "Too few months before September 2025 are synced" in narrative.text
     assert "one-off" not in narrative.text
 

@@ -25,9 +25,13 @@ def _amounts(driver) -> set[str]:
     return {format_amount(abs(driver.baseline + driver.amount)), format_amount(abs(driver.amount))}
 
 
+# The drivers are planted in every month, but whether a month's driver is material depends on
+# that month's generated trade (the café's price rise is lost in a busy month's noise): the
+# test pins a month in which each organisation's planted driver is material.
+@pytest.mark.clock("2026-11-20T09:00")
 @pytest.mark.parametrize("name", ORGANISATIONS)
 def test_planted_drivers_of_the_last_closed_month_are_named_with_their_amount(
-    connected_firm, shared_organisations, name
+    connected_firm, sandbox_organisations, name
 ):
     firm, organisation = connected_firm.firm, connected_firm.linked[name]
     assert sync(connected_firm, name).state == "succeeded"
@@ -43,7 +47,7 @@ def test_planted_drivers_of_the_last_closed_month_are_named_with_their_amount(
 
     result = organisation_variance_refresh(firm=firm, organisation=organisation)
 
-    sandbox = next(o for o in shared_organisations if o.name == name)
+    sandbox = next(o for o in sandbox_organisations if o.name == name)
     period = result.period
     assert period == sandbox.period_lock_date.replace(day=1)  # M-1
     data = variance_data_load(

@@ -32,6 +32,7 @@ from budgeting.proposals import (
     proposal_section_reset,
 )
 from budgeting.tasks import proposal_create_rolling_task
+from core.months import add_months
 from tenants.models import ClientOrganisation
 from tenants.roles import Role
 from tests.budgeting.proposal_data import NOVEMBER, OCTOBER, proposal_organisation_create
@@ -260,13 +261,11 @@ def test_an_edit_needs_a_reason_bumps_the_revision_and_runs_the_policy_again(fir
     assert proposal.revision == 1
 
     for step in range(6):
-        from budgeting.variance import period_add
-
         rent = proposal_line_edit(
             firm=firm_a.firm,
             proposal=proposal,
             line=rent,
-            period=period_add(NOVEMBER, step),
+            period=add_months(NOVEMBER, step),
             amount="5400",
             reason="New lease from November at 5,400",
             user=preparer,
@@ -442,7 +441,6 @@ def test_the_task_takes_ids(firm_a, firm_b, org):
 
 def test_a_tracking_option_without_its_own_budget_is_forecast_but_not_suggested(firm_a, org):
     from budgeting.models import ActualBalance, TrackingOption
-    from budgeting.variance import period_add
 
     owned = {"firm": firm_a.firm, "organisation": firm_a.organisation}
     south = TrackingOption.objects.create(
@@ -453,7 +451,7 @@ def test_a_tracking_option_without_its_own_budget_is_forecast_but_not_suggested(
             **owned,
             account=org.accounts["200"],
             tracking_option=south,
-            period=period_add(OCTOBER, -i),
+            period=add_months(OCTOBER, -i),
             amount=Decimal("9000"),
         )
         for i in range(24)

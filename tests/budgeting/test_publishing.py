@@ -25,8 +25,8 @@ from budgeting.publishing_services import (
     budget_publications_verify,
 )
 from integrations.xero.sandbox.budget_import import parse_month
-from tests.integrations.conftest import SANDBOX_ADMIN, sandbox_http
 from tests.integrations.xero.test_sync import sync
+from tests.sandbox import SANDBOX_ADMIN, sandbox_http
 
 JAN, FEB, MAR = dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 1)
 

@@ -1,7 +1,6 @@
 """The firm dashboard and the organisation page: what a firm sees of its clients' syncs."""
 
 # The Xero sandbox fixtures are imported below, so test arguments "redefine" them.
-# ruff: noqa: F811
 
 import csv
 import datetime as dt
@@ -23,17 +22,12 @@ from budgeting.models import (
     TrackingOption,
     XeroOrganisation,
 )
+from budgeting.selectors import organisation_month_window
 from integrations.models import XeroConnection, XeroTenant
 from tenants.roles import Role
 from tests.factories import client_organisation_create
 
 # The Xero sandbox fixtures of the integration tests: firm A connected to every organisation.
-from tests.integrations.conftest import (  # noqa: F401
-    connected_firm,
-    sandbox_today,
-    shared_organisations,
-    xero_sandbox,
-)
 from tests.integrations.xero.test_sync import sync
 
 HTMX = {"HX-Request": "true"}
@@ -120,8 +114,8 @@ def test_dashboard_shows_each_client_after_a_sync(client, connected_firm, firm_b
     assert "✓ Succeeded" in row
     assert f"{run.calls_used} calls" in row
     assert "✓ Reconciled" in row
-    if profile.period_lock_date:
-        assert f"{profile.period_lock_date:%b %Y}" in row
+    assert profile.period_lock_date is not None  # the sandbox locks the month before today
+    assert f"{profile.period_lock_date:%b %Y}" in row
     # The others are linked but not synced yet; the fixture's own client is not linked at all.
     tidepool = connected_firm.linked["Tidepool Software"]
     other = page.split(f'id="organisation-{tidepool.pk}"')[1].split("</tr>")[0]
@@ -461,15 +455,22 @@ def test_actuals_filter_by_tracking_option_and_export(client, connected_firm, fi
     )
     header, body = rows[0], rows[1:]
     assert header[0] == "Account" and header[-1] == "Total" and len(header) == 12 + 2
-    assert header[-2] == f"{latest.period:%Y-%m}"
+    # The window ends at the organisation's open month, as on every screen, even when this
+    # option has no actual in it yet (the first days of a month).
+    with scopes_disabled():
+        window = organisation_month_window(firm=connected_firm.firm, organisation=organisation)
+    assert header[-2] == f"{window.open_month:%Y-%m}"
+    assert f'{window.open_month:%b %Y} <abbr class="muted"' in filtered  # marked partial
+    column = header.index(f"{latest.period:%Y-%m}")
     by_account = {row[0]: row for row in body if not row[0].startswith("Total")}
-    assert {name: Decimal(row[-2]) for name, row in by_account.items() if row[-2]} == expected
+    assert {n: Decimal(row[column]) for n, row in by_account.items() if row[column]} == expected
     for row in by_account.values():
         assert Decimal(row[-1]) == sum((Decimal(v) for v in row[1:-1] if v), Decimal("0"))
 
     overall_rows = _csv(client.get(_url("organisation_actuals_csv", connected_firm, organisation)))
     overall_by_account = {row[0]: row for row in overall_rows[1:] if not row[0].startswith("Total")}
-    assert {n: Decimal(r[-2]) for n, r in overall_by_account.items() if r[-2]} == overall
+    assert overall_rows[0] == header  # the same months, filtered or not
+    assert {n: Decimal(r[column]) for n, r in overall_by_account.items() if r[column]} == overall
 
     # Another firm's tracking option is not a filter here.
     with scopes_disabled():

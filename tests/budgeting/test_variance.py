@@ -12,10 +12,10 @@ from budgeting.variance import (
     Section,
     financial_year_start,
     money,
-    period_add,
     variance_for_period,
     variance_series,
 )
+from core.months import add_months
 
 SEPTEMBER = dt.date(2025, 9, 1)
 CLASS_BY_TYPE = {
@@ -145,7 +145,7 @@ def test_zero_budget_and_zero_actual_is_quiet():
 
 
 def test_month_without_balances_counts_as_zero():
-    acc = account("200", "EXPENSE", actuals={period_add(SEPTEMBER, -1): "100"})
+    acc = account("200", "EXPENSE", actuals={add_months(SEPTEMBER, -1): "100"})
     line = month_report(acc).lines[0].month
     assert (line.actual, line.budget, line.status) == (
         Decimal("0.00"),
@@ -244,7 +244,7 @@ def test_year_to_date_runs_from_april_when_the_year_ends_in_march():
 
 
 def test_year_to_date_crosses_the_calendar_year():
-    amounts = {period_add(dt.date(2025, 1, 1), i): "100" for i in range(-12, 12)}
+    amounts = {add_months(dt.date(2025, 1, 1), i): "100" for i in range(-12, 12)}
     rent = account("400", "OVERHEADS", actuals=amounts, budgets=dict.fromkeys(amounts, "100"))
     report = month_report(rent, period=dt.date(2025, 2, 1))
     # April 2024..February 2025: eleven months.
@@ -252,7 +252,7 @@ def test_year_to_date_crosses_the_calendar_year():
 
 
 def test_year_to_date_when_the_year_ends_in_june():
-    amounts = {period_add(dt.date(2025, 1, 1), i): "250.50" for i in range(-12, 12)}
+    amounts = {add_months(dt.date(2025, 1, 1), i): "250.50" for i in range(-12, 12)}
     wages = account("477", "EXPENSE", actuals=amounts, budgets=dict.fromkeys(amounts, "200"))
     july = month_report(wages, period=dt.date(2025, 7, 1), financial_year_end_month=6)
     june = month_report(wages, period=dt.date(2025, 6, 1), financial_year_end_month=6)
@@ -273,7 +273,7 @@ def test_financial_year_end_month_is_checked():
 
 
 def _report_fixture_accounts() -> list[AccountBalances]:
-    months = [period_add(SEPTEMBER, -i) for i in range(6)]
+    months = [add_months(SEPTEMBER, -i) for i in range(6)]
 
     def amounts(base: str, step: str) -> dict[dt.date, str]:
         return {m: str(Decimal(base) + Decimal(step) * i) for i, m in enumerate(months)}
@@ -424,7 +424,7 @@ def test_account_type_must_match_its_class_and_be_on_the_profit_and_loss():
 
 
 def test_series_for_net_profit_runs_oldest_first_over_24_months():
-    months = [period_add(SEPTEMBER, -i) for i in range(30)]
+    months = [add_months(SEPTEMBER, -i) for i in range(30)]
     sales = account(
         "200", "SALES", actuals=dict.fromkeys(months, "1000"), budgets=dict.fromkeys(months, "900")
     )
@@ -444,7 +444,7 @@ def test_series_for_net_profit_runs_oldest_first_over_24_months():
 
 
 def test_series_for_one_account():
-    months = [period_add(SEPTEMBER, -i) for i in range(3)]
+    months = [add_months(SEPTEMBER, -i) for i in range(3)]
     sales = account("200", "SALES", actuals=dict.fromkeys(months, "1000"))
     rent = account("420", "OVERHEADS", actuals=dict.fromkeys(months, "300"))
     series = variance_series(

@@ -19,18 +19,14 @@ from budgeting.models import (
 from budgeting.narratives.local import LocalNarrativeGenerator
 from budgeting.narratives.provider import OpenAICompatibleGenerator
 from budgeting.variance import Section
-from budgeting.variance_selectors import (
-    facts_hash,
-    last_closed_month,
-    variance_data_load,
-    variance_report_load,
-)
+from budgeting.variance_selectors import facts_hash, variance_data_load, variance_report_load
 from budgeting.variance_services import (
     materiality_setting_update,
     narrative_generator_for_firm,
     narrative_provider_settings_update,
     organisation_variance_refresh,
 )
+from core.months import last_closed_month
 from tests.budgeting.test_narratives import chat_endpoint  # noqa: F401 - a fixture
 from tests.budgeting.variance_data import (
     CAMPAIGN,

@@ -16,7 +16,7 @@ from budgeting.models import (
     TransactionLine,
     XeroOrganisation,
 )
-from budgeting.variance import period_add
+from core.months import add_months
 
 OCTOBER = dt.date(2026, 10, 1)
 # A quiet month of each account, and its budget: (code, name, type, actual, budget).
@@ -70,7 +70,7 @@ def variance_organisation_create(
         for i in range(extra_accounts)
     ]
     accounts = {}
-    months = [period_add(OCTOBER, -i) for i in range(11, -1, -1)]
+    months = [add_months(OCTOBER, -i) for i in range(11, -1, -1)]
     actuals, balances = [], []
     for code, name, account_type, actual, budgeted in rows:
         account_class = "REVENUE" if account_type in ("REVENUE", "OTHERINCOME") else "EXPENSE"

@@ -1,7 +1,6 @@
 """The published OpenAPI schema: valid with no warnings, and the API keeps to it (schemathesis)."""
 
 # The Xero sandbox fixtures are imported below, so test arguments "redefine" them.
-# ruff: noqa: F811
 
 import hashlib
 
@@ -19,16 +18,10 @@ from config.wsgi import application
 from tenants.models import ApiKey, ClientOrganisation
 from tenants.roles import Role
 from tests.factories import api_key_create, client_organisation_create
+from tests.integrations.xero.test_sync import sync
 
 # The Xero sandbox, so the data endpoints have synced rows to answer with.
-from tests.integrations.conftest import (  # noqa: F401
-    connect_firm_to_xero,
-    link_all,
-    sandbox_today,
-    shared_organisations,
-    xero_sandbox,
-)
-from tests.integrations.xero.test_sync import sync
+from tests.sandbox import connect_firm_to_xero, link_all
 
 
 def test_the_schema_is_valid_and_has_no_warnings(tmp_path):

@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scopes_disabled
 
 from budgeting.models import TrackingOption, XeroOrganisation
-from budgeting.variance_selectors import ReportFilters, parse_period, variance_report_load
+from budgeting.variance_selectors import ReportFilters, variance_report_load
 from budgeting.views_variance import CSV_HEADER, variance_report_rows
+from core.months import parse_month
 from tenants.models import ClientOrganisation
 
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, org, period, tracking, format, material_only, **options):
-        month = parse_period(period)
+        month = parse_month(period)
         if month is None or len(period.strip()) != 7:
             raise CommandError(f"--period must be a month as YYYY-MM, not {period!r}.")
         # An operator's command: the organisation names its firm, which scopes everything after.

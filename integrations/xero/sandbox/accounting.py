@@ -5,15 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from core.months import add_months_to_date, month_start
 from integrations.xero.sandbox import reports
 from integrations.xero.sandbox.context import ApiContext, Handler
-from integrations.xero.sandbox.msdate import (
-    add_months,
-    month_start,
-    parse_if_modified_since,
-    parse_query_date,
-    period_key,
-)
+from integrations.xero.sandbox.msdate import parse_if_modified_since, parse_query_date, period_key
 from integrations.xero.sandbox.serializers import (
     OrgIndex,
     account_json,
@@ -107,13 +102,13 @@ def _budget_periods(ctx: ApiContext) -> list[str] | Response:
     if date_from is None and date_to is None:
         # "When no period is requested, responses will default to 3 months. Previous, Current &
         # Next month." (developer.xero.com/documentation/api/budgets)
-        date_from = add_months(month_start(ctx.today), -1)
-        date_to = add_months(month_start(ctx.today), 1)
+        date_from = add_months_to_date(month_start(ctx.today), -1)
+        date_to = add_months_to_date(month_start(ctx.today), 1)
     elif date_from is None:
         assert date_to is not None
-        date_from = add_months(month_start(date_to), -2)
+        date_from = add_months_to_date(month_start(date_to), -2)
     elif date_to is None:
-        date_to = add_months(month_start(date_from), 2)
+        date_to = add_months_to_date(month_start(date_from), 2)
     first, last = month_start(date_from), month_start(date_to)
     if last < first:
         return validation_error("DateTo must be on or after DateFrom.")
@@ -122,7 +117,7 @@ def _budget_periods(ctx: ApiContext) -> list[str] | Response:
         return validation_error(
             "You can retrieve a maximum of 24 months of data in a single request."
         )
-    return [period_key(add_months(first, offset)) for offset in range(months)]
+    return [period_key(add_months_to_date(first, offset)) for offset in range(months)]
 
 
 def get_budgets(ctx: ApiContext) -> Response:

@@ -15,16 +15,14 @@ from integrations.xero.sandbox.orgs import cafe, construction, group, importer, 
 NAMED_ORGANISATIONS = (cafe, saas, construction, importer, group)
 
 
-def generate_organisations(
-    *, seed: int = 7, today: dt.date | None = None
-) -> list[SandboxOrganisation]:
-    """The café, SaaS, construction, importer and group organisations, in that order."""
-    anchor = today or dt.date.today()
-    return [module.build(seed=seed, today=anchor) for module in NAMED_ORGANISATIONS]
+def generate_organisations(*, seed: int = 7, today: dt.date) -> list[SandboxOrganisation]:
+    """The café, SaaS, construction, importer and group organisations, in that order, with
+    history up to `today` (the caller's clock: the sandbox's, or a test's pinned date)."""
+    return [module.build(seed=seed, today=today) for module in NAMED_ORGANISATIONS]
 
 
 def generate_small_organisations(
-    *, count: int, seed: int, today: dt.date | None = None
+    *, count: int, seed: int, today: dt.date
 ) -> list[SandboxOrganisation]:
     """`count` small organisations (keys small-001, small-002, ...) for performance work."""
-    return small.build_many(count=count, seed=seed, today=today or dt.date.today())
+    return small.build_many(count=count, seed=seed, today=today)

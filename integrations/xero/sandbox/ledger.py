@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core.months import days_in_month
 from integrations.xero.sandbox.model import (
     SandboxDocument,
     SandboxLine,
     SandboxOrganisation,
 )
-from integrations.xero.sandbox.msdate import days_in_month
 
 # Xero's accrual reports count approved documents only.
 POSTED_STATUSES = frozenset({"AUTHORISED", "PAID"})
@@ -103,7 +103,9 @@ def postings(org: SandboxOrganisation) -> Iterator[Posting]:
 def financial_year_start(org: SandboxOrganisation, on: dt.date) -> dt.date:
     def year_end(year: int) -> dt.date:
         month = org.financial_year_end_month
-        return dt.date(year, month, min(org.financial_year_end_day, days_in_month(year, month)))
+        return dt.date(
+            year, month, min(org.financial_year_end_day, days_in_month(dt.date(year, month, 1)))
+        )
 
     end = year_end(on.year)
     previous_end = year_end(on.year - 1) if on <= end else end

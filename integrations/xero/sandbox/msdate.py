@@ -58,26 +58,6 @@ def short_column_date(value: dt.date) -> str:
     return f"{value.day} {value.strftime('%b %y')}"
 
 
-def add_months(value: dt.date, months: int) -> dt.date:
-    """Same day `months` later (or earlier), clamped to the end of a shorter month."""
-    index = value.year * 12 + value.month - 1 + months
-    year, month = divmod(index, 12)
-    return dt.date(year, month + 1, min(value.day, days_in_month(year, month + 1)))
-
-
-def days_in_month(year: int, month: int) -> int:
-    following = dt.date(year + month // 12, month % 12 + 1, 1)
-    return (following - dt.timedelta(days=1)).day
-
-
-def month_start(value: dt.date) -> dt.date:
-    return value.replace(day=1)
-
-
-def month_end(value: dt.date) -> dt.date:
-    return value.replace(day=days_in_month(value.year, value.month))
-
-
 def period_key(value: dt.date) -> str:
     """Budget periods are months written 'YYYY-MM' (spec BudgetBalance.Period)."""
     return f"{value.year:04d}-{value.month:02d}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from core.months import add_months_to_date, month_end, month_start
 from integrations.xero.sandbox.context import ApiContext, Handler
 from integrations.xero.sandbox.ledger import (
     POSTED_STATUSES,
@@ -21,15 +22,7 @@ from integrations.xero.sandbox.ledger import (
     postings,
 )
 from integrations.xero.sandbox.model import PROFIT_AND_LOSS_TYPES, SandboxOrganisation
-from integrations.xero.sandbox.msdate import (
-    add_months,
-    long_date,
-    month_end,
-    month_start,
-    ms_date,
-    parse_query_date,
-    short_column_date,
-)
+from integrations.xero.sandbox.msdate import long_date, ms_date, parse_query_date, short_column_date
 from integrations.xero.sandbox.serializers import money
 from integrations.xero.sandbox.wsgi import Response, validation_error
 
@@ -173,7 +166,7 @@ def _pl_periods(ctx: ApiContext) -> list[tuple[dt.date, dt.date]]:
     span = to_date - from_date
     ranges = [(from_date, to_date)]
     for index in range(1, periods + 1):
-        start = add_months(from_date, -index * TIMEFRAME_MONTHS[timeframe])
+        start = add_months_to_date(from_date, -index * TIMEFRAME_MONTHS[timeframe])
         # Docs: "the specified date range will apply to each period (i.e. if the specified date
         # range is for a 30 day month, each prior period will only include the first 30 days)".
         # A prior period never runs into the next one (an assumption where the docs are silent).
@@ -313,9 +306,11 @@ def budget_summary(ctx: ApiContext) -> Response:
         raise ReportParamError("timeframe must be 1 (month), 3 (quarter) or 12 (year).")
     # Spec example: columns run forward from the month of `date`, each labelled by its last
     # month (MMM-YY), oldest first.
-    starts = [add_months(month_start(date), i * timeframe) for i in range(periods)]
-    column_months = [[f"{add_months(s, m):%Y-%m}" for m in range(timeframe)] for s in starts]
-    labels = [f"{add_months(s, timeframe - 1):%b-%y}" for s in starts]
+    starts = [add_months_to_date(month_start(date), i * timeframe) for i in range(periods)]
+    column_months = [
+        [f"{add_months_to_date(s, m):%Y-%m}" for m in range(timeframe)] for s in starts
+    ]
+    labels = [f"{add_months_to_date(s, timeframe - 1):%b-%y}" for s in starts]
     budget = next((b for b in ctx.org.budgets if b.type == "OVERALL"), None)
     lines = budget.lines if budget else {}
     accounts = sorted((a for a in ctx.org.accounts if a.on_profit_and_loss), key=lambda a: a.code)
@@ -357,7 +352,7 @@ def budget_summary(ctx: ApiContext) -> Response:
         {"RowType": "Section", "Title": "", "Rows": [_summary("Total Expenses", expenses)]},
         {"RowType": "Section", "Title": "", "Rows": [_summary("Net Profit", net)]},
     ]
-    end = add_months(starts[-1], timeframe - 1)
+    end = add_months_to_date(starts[-1], timeframe - 1)
     titles = ["Overall Budget", "Budget Summary", ctx.org.name, f"{starts[0]:%B %Y} to {end:%B %Y}"]
     return _report(ctx, "BudgetSummary", "Budget Summary", titles, rows)
 
@@ -427,11 +422,11 @@ def balance_sheet(ctx: ApiContext) -> Response:
         raise ReportParamError("timeframe must be MONTH, QUARTER or YEAR.")
     if periods:
         dates = [
-            month_end(add_months(as_at, -i * TIMEFRAME_MONTHS[timeframe]))
+            month_end(add_months_to_date(as_at, -i * TIMEFRAME_MONTHS[timeframe]))
             for i in range(periods + 1)
         ]
     else:
-        dates = [as_at, month_end(add_months(as_at, -12))]
+        dates = [as_at, month_end(add_months_to_date(as_at, -12))]
     info = _account_info(ctx.org)
     per_date = [_equity_split(ctx.org, d) for d in dates]
     keys = sorted(

@@ -3,6 +3,7 @@
 import datetime as dt
 import threading
 import time
+import uuid
 
 import pytest
 import redis
@@ -14,7 +15,7 @@ from integrations.xero.errors import XeroPayloadError
 from integrations.xero.parsing import parse_budgets, parse_profit_and_loss
 from integrations.xero.ratelimit import Limits, RedisRateLimiter
 from integrations.xero.sandbox.faults import FaultSpec
-from tests.integrations.conftest import connect_firm_to_xero
+from tests.sandbox import connect_firm_to_xero
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def cafe_tenant(client, firm_a, xero_sandbox):
 def limiter():
     connection = redis.Redis.from_url(settings.REDIS_URL)
     limiter = RedisRateLimiter(
-        connection, Limits.from_settings(), prefix=f"test:rl:{time.time_ns()}"
+        connection, Limits.from_settings(), prefix=f"test:rl:{uuid.uuid4().hex}"
     )
     yield limiter
 

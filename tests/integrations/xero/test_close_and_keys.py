@@ -6,12 +6,12 @@ from django.core.management import call_command
 from django.db import connection as db_connection
 
 from budgeting.models import SyncRun, XeroOrganisation
+from core.months import add_months, month_end
 from integrations.crypto import fernet
 from integrations.models import XeroConnection
 from integrations.xero.close import organisation_period_lock_check
-from integrations.xero.periods import add_months, month_end
-from tests.integrations.conftest import SANDBOX_ADMIN, sandbox_http
 from tests.integrations.xero.test_sync import sync
+from tests.sandbox import SANDBOX_ADMIN, sandbox_http
 
 CAFE = "Harbour Lane Café"
 

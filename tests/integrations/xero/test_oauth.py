@@ -14,12 +14,7 @@ from integrations.models import XeroConnection, XeroTenant
 from integrations.xero import oauth
 from integrations.xero.errors import XeroAuthError
 from tenants.models import ClientOrganisation
-from tests.integrations.conftest import (
-    SANDBOX_ADMIN,
-    connect_firm_to_xero,
-    sandbox_http,
-    xero_consent,
-)
+from tests.sandbox import SANDBOX_ADMIN, connect_firm_to_xero, sandbox_http, xero_consent
 
 
 def _tenant_ids(app, *keys):

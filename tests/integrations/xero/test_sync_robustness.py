@@ -1,29 +1,36 @@
 """A sync either gets exactly Xero's data or fails clearly and keeps the previous data."""
 
+import datetime as dt
 import json
 import os
 import random
+import re
 import signal
 import subprocess
-import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from django.db import connection as db_connection
+from django.utils import timezone
 
 from budgeting.models import SyncRun
 from integrations.models import XeroConnection, XeroTenant
 from integrations.xero.client import XeroClient
+from integrations.xero.errors import XeroError
 from integrations.xero.http import use_transport
+from integrations.xero.ratelimit import Limits, RedisRateLimiter
 from integrations.xero.sandbox.faults import FaultSpec
 from integrations.xero.sandbox.replay import RecordingApp, ReplayApp
 from integrations.xero.sandbox.server import make_sandbox_server
 from integrations.xero.sync import organisation_sync, organisation_sync_start
-from tests.integrations.conftest import connect_firm_to_xero, link_all, sandbox_app
+from tests.clock import subprocess_command
 from tests.integrations.xero.test_sync import rows, sync
+from tests.sandbox import connect_firm_to_xero, link_all, sandbox_app
 
 CAFE = "Harbour Lane Café"
 
@@ -69,6 +76,64 @@ def test_a_failing_endpoint_fails_the_sync_clearly_and_keeps_the_previous_data(
     assert "Reports/ProfitAndLoss kept failing (server error 503)" in run.error
     assert "previous data is unchanged" in run.error
     assert rows(connected_firm.firm, organisation) == before
+
+
+def _next_utc_midnight() -> str:
+    day = timezone.now().astimezone(dt.UTC).date() + dt.timedelta(days=1)
+    return f"00:00 UTC on {day.day} {day:%B}"
+
+
+def test_a_sync_that_uses_up_the_daily_limit_says_so_and_when_to_run_it_again(
+    connected_firm, settings
+):
+    organisation = connected_firm.linked[CAFE]
+    first = sync(connected_firm, CAFE)
+    assert first.state == SyncRun.State.SUCCEEDED
+    before = rows(connected_firm.firm, organisation)
+    # Today's count goes on from the first sync's calls: three more are left.
+    settings.XERO_RATE_LIMIT_PER_DAY = first.calls_used + 3
+    run = sync(connected_firm, CAFE, kind=SyncRun.Kind.FULL)
+    assert run.state == SyncRun.State.FAILED
+    assert run.calls_used == 3
+    assert run.error.startswith(
+        f"Xero's daily call limit for this organisation ({first.calls_used + 3:,} calls) is used "
+        "up, so the sync could not fetch everything. "
+    )
+    # Nothing runs the sync again by itself: the message says when the user can.
+    assert f"The limit resets at {_next_utc_midnight()} (in about " in run.error
+    assert run.error.endswith("run the sync again after that. The previous data is unchanged.")
+    assert rows(connected_firm.firm, organisation) == before
+
+
+def test_a_sync_xero_tells_to_pause_for_an_hour_says_until_when(connected_firm, xero_sandbox):
+    organisation = connected_firm.linked[CAFE]
+    xero_sandbox.faults.add(
+        FaultSpec(kind="rate_limit", organisation="cafe", retry_after=3600, count=1)
+    )
+    run = sync(connected_firm, CAFE)
+    assert run.state == SyncRun.State.FAILED
+    assert re.fullmatch(
+        r"Xero is busy for this organisation \(its rate limit\) and asked us to pause until "
+        r"\d\d:\d\d UTC on \d+ \w+ \(in about 60 minutes\), so the sync stopped: run it "
+        r"again after that\. The previous data is unchanged\.",
+        run.error,
+    ), run.error
+    assert rows(connected_firm.firm, organisation)["accounts"] == []
+
+
+def test_no_call_slot_in_time_says_try_again_in_a_few_minutes(settings):
+    limiter = RedisRateLimiter(
+        redis.Redis.from_url(settings.REDIS_URL),
+        Limits(per_minute=60, concurrent=0, per_day=5000),  # every slot taken, for good
+        prefix=f"test:rl:{uuid.uuid4().hex}",
+    )
+    # A XeroError, so a sync's error is this message, not "Unexpected error".
+    with pytest.raises(XeroError) as raised:
+        limiter.acquire("tenant-busy", timeout=0.2)
+    assert str(raised.value) == (
+        "Xero is busy for this organisation (its rate limit): no call could be made to it within "
+        "1 second, so the sync stopped. Try the sync again in a few minutes."
+    )
 
 
 class Mutating(httpx.BaseTransport):
@@ -195,9 +260,9 @@ def test_a_replayed_capture_syncs_to_the_same_rows(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_sync_killed_at_random_points_then_rerun_gives_the_rows_of_an_uninterrupted_one(
-    client, firm_a, firm_b, shared_organisations, sandbox_today, settings
+    client, firm_a, firm_b, sandbox_organisations, test_today, settings
 ):
-    app = sandbox_app(shared_organisations, sandbox_today)
+    app = sandbox_app(sandbox_organisations, test_today)
     server = make_sandbox_server("127.0.0.1", 0, app, verbose=False)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -236,7 +301,14 @@ def test_a_sync_killed_at_random_points_then_rerun_gives_the_rows_of_an_uninterr
         manage = Path(settings.BASE_DIR) / "manage.py"
         for attempt in range(3):
             process = subprocess.Popen(
-                [sys.executable, str(manage), "xero_sync", "--org", str(organisation_a.pk)],
+                # On this test's clock, whatever the date the suite runs on.
+                subprocess_command(
+                    dt.datetime.now(dt.UTC),
+                    str(manage),
+                    "xero_sync",
+                    "--org",
+                    str(organisation_a.pk),
+                ),
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from core.months import add_months, financial_year_start, month_key
 from integrations.xero.sandbox.model import (
     SandboxBudget,
     SandboxTrackingCategory,
@@ -18,7 +19,6 @@ from integrations.xero.sandbox.model import (
 )
 from integrations.xero.sandbox.orgs.builder import ZERO, OrgBuilder, whole_units
 from integrations.xero.sandbox.orgs.ledger import Actuals, profit_and_loss_by_month
-from integrations.xero.sandbox.orgs.periods import add_months, financial_year_start, month_key
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class BudgetPlan:
 def budget_months(builder: OrgBuilder, year_end_month: int) -> list[dt.date]:
     """From the start of the financial year that holds the last closed month, whole years
     until at least twelve months after the current one."""
-    start = financial_year_start(builder.last_closed, year_end_month)
+    start = financial_year_start(builder.last_closed, end_month=year_end_month)
     horizon = add_months(builder.current_month, 12)
     months: list[dt.date] = []
     while not months or months[-1] < horizon:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from core.months import add_months, days_in_month, month_key, month_start
 from integrations.xero.sandbox.model import (
     PlantedDriver,
     SandboxAccount,
@@ -31,13 +32,7 @@ from integrations.xero.sandbox.orgs.chart import (
     AccountSpec,
     account_class,
 )
-from integrations.xero.sandbox.orgs.periods import (
-    add_months,
-    days_in_month,
-    month_key,
-    month_start,
-    period_lock_date,
-)
+from integrations.xero.sandbox.orgs.periods import period_lock_date
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")

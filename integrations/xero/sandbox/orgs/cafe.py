@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from core.months import add_months, days_in_month, month_key
 from integrations.xero.sandbox.model import SandboxOrganisation
 from integrations.xero.sandbox.orgs.budget import BudgetPlan, add_overall_budget, budget_months
 from integrations.xero.sandbox.orgs.builder import ZERO, OrgBuilder, money
 from integrations.xero.sandbox.orgs.chart import COMMON_OVERHEADS, RETIREMENT_ACCOUNT, spec
 from integrations.xero.sandbox.orgs.ledger import profit_and_loss_by_month
-from integrations.xero.sandbox.orgs.periods import add_months, days_in_month, month_key
 
 KEY = "cafe"
 YEAR_END_MONTH = 3

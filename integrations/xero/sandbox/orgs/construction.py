@@ -12,11 +12,11 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core.months import add_months
 from integrations.xero.sandbox.model import SandboxOrganisation, SandboxTrackingCategory
 from integrations.xero.sandbox.orgs.budget import BudgetPlan, add_overall_budget
 from integrations.xero.sandbox.orgs.builder import OrgBuilder, money
 from integrations.xero.sandbox.orgs.chart import COMMON_OVERHEADS, RETIREMENT_ACCOUNT, spec
-from integrations.xero.sandbox.orgs.periods import add_months
 
 KEY = "construction"
 YEAR_END_MONTH = 3

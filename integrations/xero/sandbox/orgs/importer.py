@@ -10,11 +10,11 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core.months import add_months, days_in_month, month_key
 from integrations.xero.sandbox.model import SandboxOrganisation
 from integrations.xero.sandbox.orgs.budget import BudgetPlan, add_overall_budget
 from integrations.xero.sandbox.orgs.builder import ZERO, OrgBuilder, money
 from integrations.xero.sandbox.orgs.chart import COMMON_OVERHEADS, RETIREMENT_ACCOUNT, spec
-from integrations.xero.sandbox.orgs.periods import add_months, days_in_month, month_key
 
 KEY = "importer"
 YEAR_END_MONTH = 12

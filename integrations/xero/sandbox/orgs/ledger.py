@@ -6,9 +6,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
+from core.months import month_key
 from integrations.xero.sandbox.model import SandboxAccount, SandboxDocument, SandboxLine
 from integrations.xero.sandbox.orgs.builder import CREDIT_TYPES, ZERO
-from integrations.xero.sandbox.orgs.periods import month_key
 
 Actuals = dict[str, dict[str, Decimal]]  # AccountID -> {"YYYY-MM": amount}
 _ALL_LINES = ""

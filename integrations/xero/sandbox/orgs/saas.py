@@ -11,12 +11,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core.months import add_months, month_key
 from integrations.xero.sandbox.model import SandboxOrganisation
 from integrations.xero.sandbox.orgs.budget import BudgetPlan, add_overall_budget
 from integrations.xero.sandbox.orgs.builder import OrgBuilder, money
 from integrations.xero.sandbox.orgs.chart import COMMON_OVERHEADS, RETIREMENT_ACCOUNT, spec
 from integrations.xero.sandbox.orgs.names import company_names
-from integrations.xero.sandbox.orgs.periods import add_months, month_key, southern_season
+from integrations.xero.sandbox.orgs.periods import southern_season
 
 KEY = "saas"
 YEAR_END_MONTH = 6

@@ -13,13 +13,13 @@ from decimal import Decimal
 
 import pytest
 
+from core.months import add_months, month_key
 from integrations.xero.sandbox.generator import (
     generate_organisations,
     generate_small_organisations,
 )
 from integrations.xero.sandbox.model import PROFIT_AND_LOSS_TYPES, SandboxOrganisation
 from integrations.xero.sandbox.orgs.ledger import profit_and_loss_by_month
-from integrations.xero.sandbox.orgs.periods import add_months, month_key
 
 TODAY = dt.date(2026, 11, 21)
 LAST_CLOSED = "2026-10"

@@ -17,8 +17,10 @@ SANDBOX_ADMIN = {"X-Sandbox-Admin": "sandbox-admin"}
 
 
 @pytest.fixture(scope="session")
-def sandbox_today() -> dt.date:
-    return dt.date.today()
+def sandbox_today(suite_today) -> dt.date:
+    # The sandbox's data ends on the suite's date (tests/clock.py), real or moved, never on the
+    # process's own date: that is what the product's clock reads during each test.
+    return suite_today
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +42,18 @@ def sandbox_app(organisations, today) -> SandboxApp:
 
 
 @pytest.fixture
-def xero_sandbox(request, shared_organisations, sandbox_today):
-    organisations = shared_organisations
-    if request.node.get_closest_marker("mutable_sandbox"):
-        # The test changes the sandbox's data: give it organisations of its own.
-        organisations = generate_organisations(seed=7, today=sandbox_today)
-    yield from _serve(sandbox_app(organisations, sandbox_today))
+def sandbox_organisations(request, shared_organisations, sandbox_today, test_today):
+    """The organisations the test's sandbox serves."""
+    if request.node.get_closest_marker("mutable_sandbox") or test_today != sandbox_today:
+        # The test changes the sandbox's data, or pins a date of its own: it gets
+        # organisations of its own.
+        return generate_organisations(seed=7, today=test_today)
+    return shared_organisations
+
+
+@pytest.fixture
+def xero_sandbox(sandbox_organisations, test_today):
+    yield from _serve(sandbox_app(sandbox_organisations, test_today))
 
 
 def sandbox_http(app: SandboxApp) -> httpx.Client:
