@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class BudgetingConfig(AppConfig):
     name = "budgeting"
     verbose_name = "Budgeting"
+
+    def ready(self) -> None:
+        # Register the packages' Celery tasks in every process, not only in workers (which
+        # autodiscover them): services start tasks by name (core.tasks.enqueue).
+        from budgeting import pipeline
+        from budgeting.approvals import tasks as approvals_tasks  # noqa: F401
+        from budgeting.drafts import tasks as drafts_tasks  # noqa: F401
+        from budgeting.publishing import tasks as publishing_tasks  # noqa: F401
+
+        # A finished Xero sync starts the post-sync pipeline (integrations/ does not import us).
+        pipeline.connect()

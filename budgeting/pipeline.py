@@ -6,9 +6,11 @@ actuals that arrived. After a month close (the lock date moved forward in this s
 Forecast draft is queued.
 """
 
-from budgeting.proposals import organisation_forecast_after_sync
-from budgeting.publishing_services import budget_publications_verify
-from budgeting.variance_services import organisation_variance_refresh
+from celery import shared_task
+
+from budgeting.drafts.services import organisation_forecast_after_sync
+from budgeting.publishing.services import budget_publications_verify
+from budgeting.variance.services import organisation_variance_refresh
 from tenants.models import ClientOrganisation, Firm
 
 
@@ -16,3 +18,24 @@ def organisation_after_sync(*, firm: Firm, organisation: ClientOrganisation, clo
     budget_publications_verify(firm=firm, organisation=organisation)
     organisation_variance_refresh(firm=firm, organisation=organisation)
     organisation_forecast_after_sync(firm=firm, organisation=organisation, closed=closed)
+
+
+@shared_task(acks_late=True, name="budgeting.tasks.organisation_after_sync_task")
+def organisation_after_sync_task(firm_id: int, organisation_id: int, closed: bool) -> None:
+    from budgeting.pipeline import organisation_after_sync
+    from tenants.models import ClientOrganisation
+
+    firm = Firm.objects.get(pk=firm_id)
+    organisation = ClientOrganisation.objects.for_firm(firm).get(pk=organisation_id)
+    organisation_after_sync(firm=firm, organisation=organisation, closed=closed)
+
+
+def _after_sync(sender, *, firm_id: int, organisation_id: int, closed: bool, **kwargs) -> None:
+    """integrations.xero.signals.sync_succeeded: run the pipeline from a worker of its own."""
+    organisation_after_sync_task.delay(firm_id, organisation_id, closed)
+
+
+def connect() -> None:
+    from integrations.xero.signals import sync_succeeded
+
+    sync_succeeded.connect(_after_sync, dispatch_uid="budgeting.pipeline.after_sync")

@@ -1,13 +1,11 @@
 from django.urls import path
 
-from budgeting import (
-    views,
-    views_approvals,
-    views_audit,
-    views_proposals,
-    views_publishing,
-    views_variance,
-)
+from budgeting.approvals import views as views_approvals
+from budgeting.audit import views as views_audit
+from budgeting.drafts import views as views_proposals
+from budgeting.ledger import views
+from budgeting.publishing import views as views_publishing
+from budgeting.variance import views as views_variance
 
 urlpatterns = [
     path("f/<slug:firm_slug>/", views.firm_dashboard, name="firm_dashboard"),
@@ -95,7 +93,7 @@ urlpatterns += [
     path(_ORG + "policy/", views_proposals.budget_policy_edit, name="budget_policy_edit"),
     path(
         _ORG + "policy/restore/",
-        views_proposals.budget_policy_restore_view,
+        views_audit.budget_policy_restore_view,
         name="budget_policy_restore",
     ),
     path(_DRAFT, views_proposals.proposal_detail, name="proposal_detail"),
@@ -168,11 +166,11 @@ urlpatterns += [
         views_approvals.proposal_approval_decide,
         name="proposal_approval_decide",
     ),
-    path(_APPROVAL + "publish/", views_approvals.proposal_publish_view, name="proposal_publish"),
-    path(_APPROVAL + "restore/", views_approvals.proposal_restore_view, name="proposal_restore"),
+    path(_APPROVAL + "publish/", views_publishing.proposal_publish_view, name="proposal_publish"),
+    path(_APPROVAL + "restore/", views_audit.proposal_restore_view, name="proposal_restore"),
     path(
         _CLIENT + "approval-chain/restore/",
-        views_approvals.approval_policy_restore_view,
+        views_audit.approval_policy_restore_view,
         name="approval_policy_restore",
     ),
     path(

@@ -207,7 +207,7 @@ EMAIL_PORT = envint("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
-# Seconds. Approval emails are sent holding the draft's row lock (budgeting/approvals.py): a mail
+# Seconds. Approval emails are sent holding the draft's row lock (budgeting/approvals/services.py): a mail
 # server that hangs must fail the send (to be retried) rather than hold the lock for good.
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 EMAIL_BACKEND = env(
@@ -218,7 +218,7 @@ EMAIL_BACKEND = env(
 )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <budgets@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# How long an emailed approval sign-off link works (budgeting/approvals.py).
+# How long an emailed approval sign-off link works (budgeting/approvals/services.py).
 APPROVAL_LINK_DAYS = envint("APPROVAL_LINK_DAYS", 7)
 # A step still open this many days after its email (or its last reminder) is reminded, at most
 # APPROVAL_REMINDERS_MAX times; the daily digest goes out at APPROVAL_DIGEST_HOUR (TIME_ZONE).

@@ -8,7 +8,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("staff/", admin.site.urls),
     path("", include("tenants.urls")),
-    path("", include("tenants.api.urls")),
+    path("", include("config.api_urls")),
     path("", include("integrations.urls")),
     path("", include("budgeting.urls")),
 ]

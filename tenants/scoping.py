@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django_scopes import scope
 
-from tenants.models import Firm, Membership
+from tenants.models import ClientOrganisation, Firm, Membership
 from tenants.roles import MFA_ELIGIBLE_ROLES, Action, role_allows
 from tenants.selectors import membership_for_user, user_has_mfa
 
@@ -69,3 +69,15 @@ def get_firm_object_or_404(model: type[M], *, firm: Firm, **lookup) -> M:
         return model.objects.for_firm(firm).get(**lookup)
     except (model.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404(f"No such {model._meta.verbose_name}.") from exc
+
+
+def client_organisation_get_or_404(
+    *, firm: Firm, organisation_id: object, select_related: tuple[str, ...] = ()
+) -> ClientOrganisation:
+    """The firm's (not archived) client organisation: the one lookup every screen of a client
+    uses; 404 alike for "missing", "archived" and "another firm's"."""
+    organisations = ClientOrganisation.objects.for_firm(firm).select_related(*select_related)
+    try:
+        return organisations.get(pk=organisation_id, archived_at__isnull=True)
+    except (ClientOrganisation.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such client organisation.") from exc

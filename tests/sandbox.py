@@ -8,10 +8,21 @@ import httpx
 import pytest
 from django.urls import reverse
 
+from budgeting.models import (
+    Account,
+    ActualBalance,
+    Budget,
+    BudgetBalance,
+    SyncRun,
+    TrackingOption,
+    TransactionLine,
+    XeroOrganisation,
+)
 from integrations.xero.http import use_transport
 from integrations.xero.sandbox.app import SandboxApp, create_app
 from integrations.xero.sandbox.clock import SandboxClock
 from integrations.xero.sandbox.generator import generate_organisations
+from integrations.xero.sync import organisation_sync, organisation_sync_start
 
 SANDBOX_ADMIN = {"X-Sandbox-Admin": "sandbox-admin"}
 
@@ -133,3 +144,67 @@ class DjangoTransport(httpx.BaseTransport):
         return httpx.Response(
             response.status_code, headers=dict(response.items()), content=response.content
         )
+
+
+# --- Syncing a sandbox organisation ---------------------------------------------------------
+
+ORGANISATIONS = [
+    "Harbour Lane Café",
+    "Tidepool Software",
+    "Ashford & Vale Construction",
+    "Tidemark Homewares",
+    "Kestrel Pacific Group",
+]
+
+
+def sync(firm_cast, name, *, kind=None, **kwargs) -> SyncRun:
+    organisation = firm_cast.linked[name]
+    run = organisation_sync_start(
+        firm=firm_cast.firm, organisation=organisation, trigger="manual", kind=kind, enqueue=False
+    )
+    return organisation_sync(firm=firm_cast.firm, run_id=run.pk, **kwargs)
+
+
+def rows(firm, organisation) -> dict:
+    """Every synced row of an organisation, by Xero's ids, without our own ids or timestamps."""
+
+    def q(model):
+        return model.objects.for_firm(firm).filter(organisation=organisation)
+
+    return {
+        "profile": list(
+            q(XeroOrganisation).values_list(
+                "xero_organisation_id", "base_currency", "period_lock_date"
+            )
+        ),
+        "accounts": sorted(
+            q(Account).values_list("account_id", "code", "name", "type", "account_class", "status")
+        ),
+        "options": sorted(
+            q(TrackingOption).values_list("option_id", "name", "category__category_id")
+        ),
+        "budgets": sorted(
+            q(Budget).values_list("budget_id", "type", "description", "tracking_option__option_id")
+        ),
+        "balances": sorted(
+            q(BudgetBalance).values_list(
+                "budget_line__budget__budget_id",
+                "budget_line__account__account_id",
+                "period",
+                "amount",
+                "notes",
+            )
+        ),
+        "actuals": sorted(
+            q(ActualBalance).values_list(
+                "account__account_id", "tracking_option__option_id", "period", "amount"
+            ),
+            key=str,
+        ),
+        "transactions": sorted(
+            q(TransactionLine).values_list(
+                "document_id", "line_id", "account__account_id", "amount", "contact_name", "date"
+            ),
+            key=str,
+        ),
+    }

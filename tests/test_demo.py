@@ -16,9 +16,9 @@ SCREENS = r"""
 from django.test import Client
 from django.urls import reverse
 from config.celery import app
-from budgeting import approvals
+from budgeting.approvals import services as approvals
 from budgeting.models import Proposal, ProposalLine
-from budgeting.proposals import proposal_section_accept
+from budgeting.drafts.services import proposal_section_accept
 from tenants.models import Firm, Membership
 
 app.conf.task_always_eager = True  # no worker in this process: tasks run where queued

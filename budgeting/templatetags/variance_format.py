@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from budgeting import variance_format
+from budgeting.variance import formatting as variance_format
 
 register = template.Library()
 

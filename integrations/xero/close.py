@@ -6,7 +6,7 @@ that organisation.
 
 import logging
 
-from budgeting.models import SyncRun, XeroOrganisation
+from budgeting.ledger.models import SyncRun, XeroOrganisation
 from integrations.models import XeroTenant
 from integrations.xero.client import XeroClient
 from integrations.xero.errors import XeroError

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from budgeting.models import (
+from budgeting.ledger.models import (
     Account,
     ActualBalance,
     Budget,

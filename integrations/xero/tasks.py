@@ -10,15 +10,18 @@ from tenants.models import Firm
 
 @shared_task(acks_late=True, name="integrations.xero.tasks.xero_sync_organisation")
 def xero_sync_organisation(firm_id: int, run_id: int) -> str:
-    from budgeting.models import SyncRun
-    from budgeting.tasks import organisation_after_sync_task
+    from budgeting.ledger.models import SyncRun
+    from integrations.xero.signals import sync_succeeded
     from integrations.xero.sync import organisation_sync
 
     firm = Firm.objects.get(pk=firm_id)
     run = organisation_sync(firm=firm, run_id=run_id)
     if run.state == SyncRun.State.SUCCEEDED:
-        organisation_after_sync_task.delay(
-            firm_id, run.organisation_id, "closed_up_to" in run.counts
+        sync_succeeded.send(
+            sender=None,
+            firm_id=firm_id,
+            organisation_id=run.organisation_id,
+            closed="closed_up_to" in run.counts,
         )
     return run.state
 

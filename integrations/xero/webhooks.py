@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from budgeting.models import SyncRun
+from budgeting.ledger.models import SyncRun
 from integrations.models import XeroTenant, XeroWebhookDelivery, XeroWebhookEvent
 
 

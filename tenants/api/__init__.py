@@ -15,6 +15,6 @@ schema lists the `/api/v1/` routes only; the session mount mirrors them.
 
 Adding an endpoint: subclass `FirmAPIView` (tenants/api/base.py), set `firm_actions`, give it
 Input/Output serializers and a thin handler calling a selector or service, and add one `path()`
-to `ENDPOINTS` in tenants/api/urls.py. Both mounts, the schema, the tenant isolation sweep and
+to `ENDPOINTS` in config/api_urls.py. Both mounts, the schema, the tenant isolation sweep and
 the schemathesis run pick it up.
 """

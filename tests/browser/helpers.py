@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.core import mail
 
-from budgeting import approvals
+from budgeting.approvals import services as approvals
 from budgeting.models import Account, Budget, Proposal, ProposalBalance, ProposalLine
 
 NOV, DEC = dt.date(2026, 11, 1), dt.date(2026, 12, 1)

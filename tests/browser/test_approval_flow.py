@@ -169,7 +169,7 @@ def test_prepare_submit_approve_by_link_and_screen_then_download_the_import_file
 def test_a_used_or_overtaken_email_link_says_so_in_the_browser(
     firm_a, page_for, celery_worker_thread
 ):
-    from budgeting import approvals
+    from budgeting.approvals import services as approvals
 
     cast = firm_a
     preparer = cast.member("preparer").user

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from budgeting import approvals
+from budgeting.approvals import services as approvals
 from budgeting.models import (
     Account,
     ApprovalRequest,

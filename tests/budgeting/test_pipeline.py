@@ -1,9 +1,9 @@
 """The post-close pipeline: a sync that sees a month close leads to variances and a draft."""
 
+from budgeting.drafts.services import forecast_run_execute
 from budgeting.models import ForecastRun, Proposal, ProposalLine, SyncRun, VarianceSummary
-from budgeting.proposals import forecast_run_execute
 from integrations.xero import tasks
-from tests.integrations.xero.test_sync import sync
+from tests.sandbox import sync
 
 SAAS = "Tidepool Software"
 
@@ -17,7 +17,7 @@ def test_after_a_sync_that_sees_a_close_variances_are_explained_and_a_draft_is_m
     assert "closed_up_to" in run.counts  # the first sync sees the lock date arrive
 
     # The sync task hands over to the analysis task, which runs the pipeline.
-    from budgeting import tasks as budgeting_tasks
+    from budgeting import pipeline as budgeting_tasks
 
     handed_over = []
     monkeypatch.setattr(

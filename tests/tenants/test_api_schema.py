@@ -18,10 +18,9 @@ from config.wsgi import application
 from tenants.models import ApiKey, ClientOrganisation
 from tenants.roles import Role
 from tests.factories import api_key_create, client_organisation_create
-from tests.integrations.xero.test_sync import sync
 
 # The Xero sandbox, so the data endpoints have synced rows to answer with.
-from tests.sandbox import connect_firm_to_xero, link_all
+from tests.sandbox import connect_firm_to_xero, link_all, sync
 
 
 def test_the_schema_is_valid_and_has_no_warnings(tmp_path):

@@ -9,9 +9,9 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scopes_disabled
 
-from budgeting.models import TrackingOption, XeroOrganisation
-from budgeting.variance_selectors import ReportFilters, variance_report_load
-from budgeting.views_variance import CSV_HEADER, variance_report_rows
+from budgeting.ledger.models import TrackingOption, XeroOrganisation
+from budgeting.variance.selectors import ReportFilters, variance_report_load
+from budgeting.variance.views import CSV_HEADER, variance_report_rows
 from core.months import parse_month
 from tenants.models import ClientOrganisation
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scopes_disabled
 from tqdm import tqdm
 
-from budgeting.models import SyncRun
+from budgeting.ledger.models import SyncRun
 from integrations.models import XeroTenant
 from integrations.xero.sync import organisation_sync, organisation_sync_start
 

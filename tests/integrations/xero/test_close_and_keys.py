@@ -10,8 +10,7 @@ from core.months import add_months, month_end
 from integrations.crypto import fernet
 from integrations.models import XeroConnection
 from integrations.xero.close import organisation_period_lock_check
-from tests.integrations.xero.test_sync import sync
-from tests.sandbox import SANDBOX_ADMIN, sandbox_http
+from tests.sandbox import SANDBOX_ADMIN, sandbox_http, sync
 
 CAFE = "Harbour Lane Café"
 

@@ -29,8 +29,7 @@ from integrations.xero.sandbox.replay import RecordingApp, ReplayApp
 from integrations.xero.sandbox.server import make_sandbox_server
 from integrations.xero.sync import organisation_sync, organisation_sync_start
 from tests.clock import subprocess_command
-from tests.integrations.xero.test_sync import rows, sync
-from tests.sandbox import connect_firm_to_xero, link_all, sandbox_app
+from tests.sandbox import connect_firm_to_xero, link_all, rows, sandbox_app, sync
 
 CAFE = "Harbour Lane Café"
 

@@ -12,8 +12,7 @@ from django.urls import reverse
 from budgeting.models import SyncRun, TransactionLine
 from integrations.models import XeroWebhookDelivery
 from integrations.xero.webhooks import webhook_delivery_process
-from tests.integrations.xero.test_sync import sync
-from tests.sandbox import SANDBOX_ADMIN, DjangoTransport, sandbox_http
+from tests.sandbox import SANDBOX_ADMIN, DjangoTransport, sandbox_http, sync
 
 KEY = "sandbox-webhook-key"  # config/settings_test.py sets XERO_WEBHOOK_KEY to the same
 CAFE = "Harbour Lane Café"

@@ -1,0 +1,316 @@
+"""Approvals: submit a draft, its approval timeline and decisions on the screen, and the email
+sign-off link (GET shows, only POST decides). Thin: every rule is in budgeting.approvals.services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from budgeting.approvals import reminders as approval_reminders
+from budgeting.approvals import services as approvals
+from budgeting.approvals.forms import ApprovalStepFormSet, ExternalApproverForm
+from budgeting.approvals.models import (
+    ApprovalPolicy,
+    ApprovalRequest,
+    ApprovalStep,
+    ExternalApprover,
+)
+from budgeting.audit import services as rollback
+from budgeting.drafts.models import Proposal, ProposalLine
+from budgeting.drafts.selectors import draft_get_or_404
+from budgeting.drafts.services import proposal_can_submit
+from budgeting.publishing.models import BudgetPublication
+from budgeting.publishing.services import PUBLISHABLE
+from tenants.http import client_ip
+from tenants.models import Membership
+from tenants.roles import Action, role_allows
+from tenants.scoping import FirmRequest, client_organisation_get_or_404, firm_view
+
+# Sign-off link requests per client address per minute (GET and POST together).
+LINK_RATE = 20
+
+
+def _timeline(request: FirmRequest, proposal: Proposal):
+    rounds = list(
+        ApprovalRequest.objects.for_firm(request.firm)
+        .filter(proposal=proposal)
+        .select_related("submitted_by")
+        .prefetch_related("steps", "decisions__user", "decisions__step")
+        .order_by("-submitted_at", "-pk")
+    )
+    return rounds
+
+
+@firm_view(Action.VIEW)
+@require_GET
+def proposal_approval(request: FirmRequest, organisation_id: int, proposal_id: int):
+    organisation, proposal = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    )
+    rounds = _timeline(request, proposal)
+    current = next((r for r in rounds if r.status == ApprovalRequest.Status.PENDING), None)
+    open_step = (
+        next((s for s in current.steps.all() if s.status == ApprovalStep.Status.OPEN), None)
+        if current
+        else None
+    )
+    lines = list(
+        ProposalLine.objects.for_firm(request.firm)
+        .filter(proposal=proposal)
+        .select_related("account", "tracking_option")
+        .order_by("section", "account__code", "pk")
+    )
+    labels = {line.pk: str(line) for line in lines}
+    for round_ in rounds:
+        for decision in round_.decisions.all():
+            decision.line_labels = [labels.get(pk, f"line {pk}") for pk in decision.line_ids]
+    context = {
+        "organisation": organisation,
+        "proposal": proposal,
+        "rounds": rounds,
+        "current": current,
+        "open_step": open_step,
+        "waiting_for": (
+            approvals.approval_step_recipients(firm=request.firm, step=open_step)
+            if open_step
+            else []
+        ),
+        "lines": [(line.pk, labels[line.pk]) for line in lines],
+        "summary": approvals.proposal_summary(firm=request.firm, proposal=proposal),
+        "submit_blockers": (
+            proposal_can_submit(firm=request.firm, proposal=proposal)
+            if proposal.status == Proposal.Status.DRAFT
+            else []
+        ),
+        "revisions": (
+            rollback.proposal_revisions(firm=request.firm, proposal=proposal)
+            if proposal.status in rollback.RESTORABLE
+            else []
+        ),
+        "publications": BudgetPublication.objects.for_firm(request.firm).filter(proposal=proposal),
+        "publishable": proposal.status in PUBLISHABLE,
+    }
+    return render(request, "budgeting/approvals/timeline.html", context)
+
+
+@firm_view(Action.PREPARE_DRAFTS)
+@require_POST
+def proposal_submit(request: FirmRequest, organisation_id: int, proposal_id: int):
+    organisation, proposal = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    )
+    try:
+        approvals.proposal_submit(firm=request.firm, proposal=proposal, user=request.user)
+        messages.success(request, "Submitted for approval: the first step's approvers are emailed.")
+    except approvals.ApprovalError as exc:
+        messages.error(request, str(exc))
+    return redirect("proposal_approval", request.firm.slug, organisation.pk, proposal.pk)
+
+
+@firm_view(Action.APPROVE)
+@require_POST
+def proposal_approval_decide(request: FirmRequest, organisation_id: int, proposal_id: int):
+    organisation, proposal = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    )
+    step_id = request.POST.get("step")
+    revision = request.POST.get("revision")
+    try:
+        approvals.approval_decide(
+            firm=request.firm,
+            proposal=proposal,
+            approver=approvals.approver_for_member(firm=request.firm, user=request.user),
+            decision=request.POST.get("decision", ""),
+            channel=approvals.Channel.SCREEN,
+            comment=request.POST.get("comment", ""),
+            step_id=int(step_id) if step_id and step_id.isdigit() else None,
+            revision=int(revision) if revision and revision.isdigit() else None,
+            line_ids=[int(i) for i in request.POST.getlist("lines") if i.isdigit()],
+        )
+        messages.success(request, "Decision recorded.")
+    except approvals.ApprovalError as exc:
+        messages.error(request, str(exc))
+    return redirect("proposal_approval", request.firm.slug, organisation.pk, proposal.pk)
+
+
+def _rate_limited(request: HttpRequest) -> bool:
+    key = f"approval-link-rate:{client_ip(request) or 'unknown'}"
+    cache.add(key, 0, timeout=60)
+    try:
+        return cache.incr(key) > LINK_RATE
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=60)
+        return False
+
+
+def _problem(request: HttpRequest, problem: approvals.LinkProblem) -> HttpResponse:
+    return render(
+        request,
+        "budgeting/approvals/link_problem.html",
+        {"title": problem.title, "message": str(problem)},
+        status=problem.status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def approval_link(request: HttpRequest, token: str) -> HttpResponse:
+    """An emailed sign-off link. The firm comes from the token, not the URL. GET shows the
+    summary and changes nothing (mail scanners follow links); only POST decides."""
+    if _rate_limited(request):
+        return render(
+            request,
+            "budgeting/approvals/link_problem.html",
+            {
+                "title": "Too many attempts",
+                "message": "Wait a minute, then open the link from the email again.",
+            },
+            status=429,
+        )
+    signed_in = request.user if request.user.is_authenticated else None
+    try:
+        if request.method == "POST":
+            decision = approvals.approval_link_decide(
+                token=token,
+                decision=request.POST.get("decision", ""),
+                comment=request.POST.get("comment", ""),
+                line_ids=[int(i) for i in request.POST.getlist("lines") if i.isdigit()],
+                signed_in=signed_in,
+            )
+            return render(
+                request,
+                "budgeting/approvals/link_done.html",
+                {"decision": decision, "organisation": decision.request.organisation},
+            )
+        context = approvals.approval_link_check(token=token, signed_in=signed_in)
+    except approvals.LinkProblem as problem:
+        return _problem(request, problem)
+    return render(
+        request,
+        "budgeting/approvals/link.html",
+        {
+            "organisation": context.proposal.organisation,
+            "proposal": context.proposal,
+            "step": context.step,
+            "approver": context.approver,
+            "summary": approvals.proposal_summary(firm=context.firm, proposal=context.proposal),
+            "lines": [
+                (line.pk, str(line))
+                for line in ProposalLine.objects.for_firm(context.firm)
+                .filter(proposal=context.proposal)
+                .select_related("account", "tracking_option")
+                .order_by("section", "account__code", "pk")
+            ],
+        },
+    )
+
+
+# Mail clients send the one-click unsubscribe (RFC 8058) as a POST with no CSRF token; the
+# signed token in the URL is what authorises it, and it can only unsubscribe or subscribe again.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def approval_digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The daily digest's unsubscribe link. GET asks (mail scanners follow links); POST acts.
+    The firm comes from the signed token."""
+    if _rate_limited(request):
+        return render(
+            request,
+            "budgeting/approvals/link_problem.html",
+            {"title": "Too many attempts", "message": "Wait a minute, then try again."},
+            status=429,
+        )
+    named = approval_reminders.digest_unsubscribe_read(token)
+    if named is None:
+        return render(
+            request,
+            "budgeting/approvals/link_problem.html",
+            {
+                "title": "This link is not valid",
+                "message": "The link is incomplete or was changed. Open it again from the "
+                "digest email, copying the whole address.",
+            },
+            status=404,
+        )
+    firm, email = named
+    if request.method == "POST":
+        # One-click unsubscribe posts "List-Unsubscribe=One-Click" and nothing else.
+        subscribe = request.POST.get("action") == "subscribe"
+        approval_reminders.digest_subscription_set(firm=firm, email=email, subscribed=subscribe)
+    return render(
+        request,
+        "budgeting/approvals/digest_unsubscribe.html",
+        {
+            "firm": firm,
+            "email": email,
+            "subscribed": approval_reminders.digest_subscribed(firm=firm, email=email),
+            "changed": request.method == "POST",
+        },
+    )
+
+
+@firm_view(Action.MANAGE_POLICIES)
+@require_http_methods(["GET", "POST"])
+def approval_policy_edit(request: FirmRequest, organisation_id: int) -> HttpResponse:
+    """The organisation's approval chain: ordered steps, and its external approvers."""
+    organisation = client_organisation_get_or_404(
+        firm=request.firm, organisation_id=organisation_id
+    )
+    policy = ApprovalPolicy.objects.for_firm(request.firm).filter(organisation=organisation).first()
+    members = [
+        m
+        for m in Membership.objects.for_firm(request.firm).select_related("user")
+        if role_allows(m.role, Action.APPROVE)
+    ]
+    externals = list(
+        ExternalApprover.objects.for_firm(request.firm).filter(
+            organisation=organisation, active=True
+        )
+    )
+    kwargs = {"form_kwargs": {"members": members, "externals": externals}}
+    external_form = ExternalApproverForm(prefix="external")
+    if request.method == "POST" and "external-email" in request.POST:
+        external_form = ExternalApproverForm(request.POST, prefix="external")
+        if external_form.is_valid():
+            approvals.external_approver_register(
+                firm=request.firm,
+                organisation=organisation,
+                email=external_form.cleaned_data["email"],
+                name=external_form.cleaned_data["name"],
+                user=request.user,
+            )
+            messages.success(request, "External approver registered.")
+            return redirect("approval_policy_edit", request.firm.slug, organisation.pk)
+        formset = ApprovalStepFormSet(initial=policy.steps if policy else None, **kwargs)
+    elif request.method == "POST":
+        formset = ApprovalStepFormSet(request.POST, **kwargs)
+        if formset.is_valid():
+            steps = [s for s in (form.step() for form in formset) if s is not None]
+            try:
+                approvals.approval_policy_update(
+                    firm=request.firm,
+                    organisation=organisation,
+                    user=request.user,
+                    steps=steps,
+                    reason=request.POST.get("reason", "").strip() or "Approval chain changed",
+                )
+                messages.success(request, "Approval chain saved.")
+                return redirect("approval_policy_edit", request.firm.slug, organisation.pk)
+            except approvals.ApprovalError as exc:
+                formset._non_form_errors = formset.error_class([str(exc)])
+    else:
+        formset = ApprovalStepFormSet(initial=policy.steps if policy else None, **kwargs)
+    context = {
+        "organisation": organisation,
+        "policy": policy,
+        "formset": formset,
+        "external_form": external_form,
+        "externals": externals,
+        "versions": ApprovalPolicy.history.filter(
+            firm_id=request.firm.pk, organisation_id=organisation.pk
+        ).order_by("-history_date")[:20],
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "budgeting/approvals/policy.html", context, status=status)

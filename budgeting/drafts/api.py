@@ -1,0 +1,732 @@
+"""The partner API's variance report, kept forecasts and forecast drafts of an organisation.
+
+Figures come from the same domain code as the screens: the variance report from
+`variance_report_load` (as the report page and its CSV), drafts from the proposal selectors, edits
+through `proposal_line_edit`, submission through `approvals.proposal_submit`, and a draft's history
+from the audit log's selectors. Money is a string with two decimals; a period is "YYYY-MM".
+Routes are registered in config/api_urls.py (ENDPOINTS).
+"""
+
+import base64
+import datetime as dt
+import json
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from budgeting.approvals import services as approvals
+from budgeting.audit import selectors as audit_selectors
+from budgeting.drafts import selectors as proposal_selectors
+from budgeting.drafts.models import ForecastRecord, Proposal, ProposalLine
+from budgeting.drafts.services import ProposalError, proposal_can_submit, proposal_line_edit
+from budgeting.ledger import api_selectors
+from budgeting.ledger.api import (
+    XERO_REF_PATTERN,
+    FinancialYearStartField,
+    Money,
+    NewestFirstPagination,
+    PeriodField,
+    UpperChoiceField,
+    _with_class_field,
+)
+from budgeting.ledger.models import TrackingOption, XeroOrganisation
+from budgeting.variance.maths import Section
+from budgeting.variance.selectors import ACCOUNT_CLASSES, ReportFilters, variance_report_load
+from tenants.api.base import FirmAPIView
+from tenants.api.errors import ErrorSerializer
+from tenants.models import ClientOrganisation, Firm
+from tenants.roles import Action
+from tenants.scoping import get_firm_object_or_404
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def _organisation(request, organisation_public_id) -> ClientOrganisation:
+    return api_selectors.api_organisation_get(firm=request.firm, public_id=organisation_public_id)
+
+
+def _tracking_option(firm: Firm, organisation: ClientOrganisation, option_id: str):
+    try:
+        return TrackingOption.objects.for_firm(firm).get(
+            organisation=organisation, option_id__iexact=option_id
+        )
+    except TrackingOption.DoesNotExist:
+        raise exceptions.NotFound("No such tracking option in this organisation.") from None
+
+
+def _actor(request):
+    """Who a write is recorded as: the signed-in person, the member a key acts for, or, for a key
+    that names nobody, the person who created it (so segregation of duties still has a person)."""
+    if request.user and request.user.is_authenticated:
+        return request.user
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None and api_key.created_by_id:
+        return api_key.created_by
+    raise exceptions.PermissionDenied(
+        "This key names no one its changes can be recorded as (its creator has left). Create a "
+        "new key.",
+        code="no_member",
+    )
+
+
+# --- Variance ---------------------------------------------------------------------------------
+
+VARIANCE_STATUSES = ["favourable", "unfavourable", "on budget", "no budget"]
+
+
+# A string, not an enum: a draft's `status` is another choice set of the same name, and the
+# schema's enum components are named by field (config/settings.py ENUM_NAME_OVERRIDES).
+class VarianceStatusField(serializers.CharField):
+    pass
+
+
+class ComparisonOutputSerializer(serializers.Serializer):
+    actual = Money()
+    budget = Money()
+    variance = Money(help_text="Actual minus budget.")
+    percent = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=1,
+        coerce_to_string=True,
+        allow_null=True,
+        help_text="The variance as a percent of the budget, one decimal; null with no budget.",
+    )
+    favourable = serializers.BooleanField(
+        allow_null=True, help_text="Good news or bad; null when the variance is zero."
+    )
+    status = VarianceStatusField(
+        help_text="One of: favourable, unfavourable, on budget, no budget."
+    )
+    material = serializers.BooleanField(help_text="Over the organisation's materiality threshold.")
+
+    class Meta:
+        ref_name = "VarianceComparison"
+
+
+class VarianceLineOutputSerializer(serializers.Serializer):
+    account_id = serializers.CharField(help_text="Xero's AccountID.")
+    account_code = serializers.CharField(source="code")
+    account_name = serializers.CharField(source="name")
+    account_type = serializers.CharField()
+    month = ComparisonOutputSerializer(help_text="The month asked for.")
+    year_to_date = ComparisonOutputSerializer(help_text="The financial year to that month.")
+
+    class Meta:
+        ref_name = "VarianceLine"
+
+    def get_fields(self):
+        return _with_class_field(
+            super().get_fields(), serializers.CharField(source="account_class")
+        )
+
+
+class VarianceSectionOutputSerializer(serializers.Serializer):
+    section = serializers.ChoiceField(source="key", choices=[s.value for s in Section])
+    label = serializers.CharField()
+    lines = VarianceLineOutputSerializer(many=True, help_text="Empty for the profit lines.")
+    month = ComparisonOutputSerializer(source="total.month", help_text="The section's total.")
+    year_to_date = ComparisonOutputSerializer(source="total.year_to_date")
+
+    class Meta:
+        ref_name = "VarianceSection"
+
+
+class VarianceApi(FirmAPIView):
+    etag = True
+
+    class FilterSerializer(serializers.Serializer):
+        period = PeriodField(help_text="The month, YYYY-MM.")
+        tracking_option = serializers.RegexField(
+            XERO_REF_PATTERN,
+            required=False,
+            help_text="A TrackingOptionID: that option's actuals against its tracking budget. "
+            "Leave out for the overall report.",
+            error_messages={"invalid": "Give Xero's TrackingOptionID."},
+        )
+        material = serializers.BooleanField(
+            required=False, default=False, help_text="Only lines with a material variance."
+        )
+
+        def get_fields(self):
+            return _with_class_field(
+                super().get_fields(),
+                UpperChoiceField(
+                    choices=list(ACCOUNT_CLASSES), required=False, help_text="Lines of this class."
+                ),
+            )
+
+    class OutputSerializer(serializers.Serializer):
+        period = PeriodField()
+        financial_year_start = FinancialYearStartField(help_text="First month of the year to date.")
+        currency = serializers.CharField(help_text="The organisation's base currency.")
+        tracking_option_id = serializers.CharField(allow_null=True)
+        budget_id = serializers.CharField(
+            allow_null=True, help_text="The Xero BudgetID compared against; null when none."
+        )
+        sections = VarianceSectionOutputSerializer(many=True, help_text="In report order.")
+
+        class Meta:
+            ref_name = "VarianceReport"
+
+    @extend_schema(
+        operation_id="variances_retrieve",
+        summary="An organisation's variance report for a month",
+        parameters=[FilterSerializer],
+        responses={
+            200: OutputSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer, description="Not synced from Xero yet (code not_synced)."
+            ),
+        },
+        tags=["variances"],
+    )
+    def get(self, request, organisation_public_id):
+        """Actual against budget per account, with section totals, for the month and the year to
+        date: the same figures as the variance report and its CSV."""
+        organisation = _organisation(request, organisation_public_id)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        profile = XeroOrganisation.objects.for_firm(request.firm).filter(organisation=organisation)
+        profile = profile.first()
+        if profile is None:
+            raise Conflict(
+                f"{organisation.name} has not been synced from Xero yet.", code="not_synced"
+            )
+        option = None
+        if data.get("tracking_option"):
+            option = _tracking_option(request.firm, organisation, data["tracking_option"])
+        account_class = data.get("class")
+        view = variance_report_load(
+            firm=request.firm,
+            organisation=organisation,
+            profile=profile,
+            period=data["period"],
+            tracking_option=option,
+            filters=ReportFilters(
+                account_classes=frozenset([account_class] if account_class else []),
+                material_only=data["material"],
+            ),
+            with_narratives=False,
+        )
+        body = {
+            "period": view.report.period,
+            "financial_year_start": view.report.financial_year_start,
+            "currency": view.data.currency,
+            "tracking_option_id": option.option_id if option else None,
+            "budget_id": view.data.budget.budget_id if view.data.budget else None,
+            "sections": [
+                {
+                    "key": section.key,
+                    "label": section.label,
+                    "lines": [row.line for row in section.rows],
+                    "total": section.total,
+                }
+                for section in view.sections
+            ],
+        }
+        return Response(self.OutputSerializer(body).data)
+
+
+# --- Kept forecasts ---------------------------------------------------------------------------
+
+
+def forecast_record_list(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    account: str | None = None,
+    tracking_option: str | None = None,
+    method: str | None = None,
+    made_from: dt.date | None = None,
+    made_to: dt.date | None = None,
+) -> QuerySet[ForecastRecord]:
+    records = (
+        ForecastRecord.objects.for_firm(firm)
+        .filter(organisation=organisation)
+        .select_related("account", "tracking_option")
+    )
+    if account:
+        records = records.filter(Q(account__account_id__iexact=account) | Q(account__code=account))
+    if tracking_option == api_selectors.OVERALL:
+        records = records.filter(tracking_option__isnull=True)
+    elif tracking_option:
+        records = records.filter(tracking_option__option_id__iexact=tracking_option)
+    if method:
+        records = records.filter(method=method)
+    if made_from:
+        records = records.filter(made_at__gte=made_from)
+    if made_to:
+        records = records.filter(made_at__lte=made_to)
+    return records
+
+
+class ForecastListApi(FirmAPIView):
+    etag = True
+
+    class FilterSerializer(serializers.Serializer):
+        account = serializers.RegexField(
+            XERO_REF_PATTERN,
+            required=False,
+            help_text="An account, by Xero's AccountID or by its code.",
+            error_messages={"invalid": "Give Xero's AccountID or the account's code."},
+        )
+        tracking_option = serializers.RegexField(
+            XERO_REF_PATTERN,
+            required=False,
+            help_text="A TrackingOptionID, or `none` for the overall lines. Leave out for both.",
+            error_messages={"invalid": "Give Xero's TrackingOptionID, or none."},
+        )
+        method = serializers.RegexField(
+            r"^[a-z0-9_]{1,40}$",
+            required=False,
+            help_text="The forecasting method, e.g. naive, seasonal_naive, ets.",
+            error_messages={"invalid": "Give a method's name, e.g. seasonal_naive."},
+        )
+        made_from = PeriodField(
+            required=False, help_text="Forecasts made after this month closed or later (YYYY-MM)."
+        )
+        made_to = PeriodField(
+            required=False, help_text="Forecasts made after this month closed or earlier."
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        account_id = serializers.CharField(source="account.account_id", help_text="AccountID.")
+        account_code = serializers.CharField(source="account.code")
+        tracking_option_id = serializers.CharField(
+            source="tracking_option.option_id",
+            allow_null=True,
+            help_text="Xero's TrackingOptionID; null for the overall line.",
+        )
+        method = serializers.CharField()
+        made_at = PeriodField(help_text="The last closed month the forecast used.")
+        target = PeriodField(help_text="The month forecast.")
+        step = serializers.IntegerField(help_text="Months ahead of made_at.")
+        point = Money()
+        lo_80 = Money()
+        hi_80 = Money()
+        lo_95 = Money()
+        hi_95 = Money()
+        created_at = serializers.DateTimeField()
+        scored = serializers.SerializerMethodField(help_text="Whether the month has closed.")
+        actual = Money(allow_null=True, help_text="Once the target month closed; else null.")
+        abs_error = Money(allow_null=True)
+        within_80 = serializers.BooleanField(allow_null=True)
+        within_95 = serializers.BooleanField(allow_null=True)
+        scored_at = serializers.DateTimeField(allow_null=True)
+
+        class Meta:
+            ref_name = "ForecastRecord"
+
+        def get_scored(self, record: ForecastRecord) -> bool:
+            return record.actual is not None
+
+    @extend_schema(
+        operation_id="forecasts_list",
+        summary="List the forecasts kept for scoring, with their accuracy once scored",
+        parameters=[FilterSerializer],
+        responses=OutputSerializer(many=True),
+        tags=["forecasts"],
+    )
+    def get(self, request, organisation_public_id):
+        """Every forecast month kept by the rolling forecast; `actual`, `abs_error` and the
+        interval hits are filled once the target month closes."""
+        organisation = _organisation(request, organisation_public_id)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        records = forecast_record_list(
+            firm=request.firm, organisation=organisation, **filters.validated_data
+        )
+        return self.paginated_response(records, self.OutputSerializer)
+
+
+# --- Drafts -----------------------------------------------------------------------------------
+
+
+def _draft(request, organisation: ClientOrganisation, draft_id: int) -> Proposal:
+    return get_firm_object_or_404(
+        Proposal, firm=request.firm, organisation=organisation, pk=draft_id
+    )
+
+
+class DraftOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Proposal.Status.choices)
+    source = serializers.ChoiceField(choices=Proposal.Source.choices)
+    revision = serializers.IntegerField(help_text="Goes up with every change to the draft.")
+    horizon = serializers.IntegerField(help_text="Months forecast.")
+    first_period = PeriodField(help_text="The first forecast month.")
+    last_actual_period = PeriodField(help_text="The last closed month the forecast used.")
+    policy_version = serializers.IntegerField(help_text="0: checked against no saved policy.")
+    currency = serializers.CharField(source="currency_code")
+    lines_analysed = serializers.IntegerField()
+    created_by = serializers.EmailField(source="created_by.email", allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Draft"
+
+
+class DraftListOutputSerializer(DraftOutputSerializer):
+    line_count = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "DraftSummary"
+
+
+class PolicyViolationSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    message = serializers.CharField()
+    period = serializers.SerializerMethodField(help_text="The month, when the rule is monthly.")
+
+    class Meta:
+        ref_name = "PolicyViolation"
+
+    @extend_schema_field(PeriodField(allow_null=True))
+    def get_period(self, violation: dict) -> str | None:
+        # Stored as an ISO date; shown as a month, like every period of the API.
+        return violation["period"][:7] if violation.get("period") else None
+
+
+class PolicyResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(source="policy_ok")
+    violations = PolicyViolationSerializer(
+        many=True, source="policy_violations", help_text="They block submission, not edits."
+    )
+    needs_extra_approval = serializers.BooleanField()
+    extra_approval_reasons = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        ref_name = "DraftPolicyResult"
+
+
+class DraftBalanceOutputSerializer(serializers.Serializer):
+    period = PeriodField()
+    original = Money(source="original_amount", allow_null=True, help_text="The budget's figure.")
+    actual = Money(allow_null=True, help_text="Once the month has closed.")
+    suggested = Money(source="suggested_amount")
+    lo_80 = Money()
+    hi_80 = Money()
+    lo_95 = Money()
+    hi_95 = Money()
+    edited = Money(source="edited_amount", allow_null=True, help_text="A person's figure.")
+    effective = Money(source="effective_amount", help_text="The edit, else the suggestion.")
+    edited_by = serializers.EmailField(source="edited_by.email", allow_null=True)
+    edited_at = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField(source="edit_reason")
+
+    class Meta:
+        ref_name = "DraftBalance"
+
+
+class DraftLineOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    account_id = serializers.CharField(source="account.account_id", help_text="AccountID.")
+    account_code = serializers.CharField(source="account.code")
+    account_name = serializers.CharField(source="account.name")
+    tracking_option_id = serializers.CharField(source="tracking_option.option_id", allow_null=True)
+    tracking_option = serializers.CharField(source="tracking_option.name", allow_null=True)
+    section = serializers.ChoiceField(choices=[s.value for s in Section])
+    trigger = serializers.ChoiceField(choices=ProposalLine.Trigger.choices)
+    method = serializers.CharField()
+    confidence = serializers.IntegerField(help_text="0-100.")
+    confidence_label = serializers.CharField()
+    forecast_total = Money(help_text="Over the horizon.")
+    budget_total = Money()
+    narrative = serializers.CharField()
+    reason = serializers.CharField(help_text="The last edit's reason.")
+    accepted = serializers.BooleanField()
+    edited = serializers.BooleanField()
+    policy = PolicyResultSerializer(source="*")
+    balances = DraftBalanceOutputSerializer(many=True, help_text="One per month.")
+
+    class Meta:
+        ref_name = "DraftLine"
+
+
+class DraftDetailOutputSerializer(DraftOutputSerializer):
+    can_submit = serializers.SerializerMethodField()
+    submit_blockers = serializers.SerializerMethodField(
+        help_text="Why the draft cannot be submitted yet; empty when it can."
+    )
+    lines = DraftLineOutputSerializer(many=True, source="lines_loaded")
+
+    class Meta:
+        ref_name = "DraftDetail"
+
+    def get_can_submit(self, draft) -> bool:
+        return not draft.submit_blockers
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_submit_blockers(self, draft) -> list[str]:
+        return draft.submit_blockers
+
+
+def _draft_detail(firm: Firm, draft: Proposal) -> dict:
+    draft.lines_loaded = proposal_selectors.proposal_lines(firm=firm, proposal=draft)
+    draft.submit_blockers = proposal_can_submit(firm=firm, proposal=draft)
+    return DraftDetailOutputSerializer(draft).data
+
+
+class DraftListApi(FirmAPIView):
+    etag = True
+    pagination_class = NewestFirstPagination
+
+    @extend_schema(
+        operation_id="drafts_list",
+        summary="List an organisation's forecast drafts, newest first",
+        responses=DraftListOutputSerializer(many=True),
+        tags=["drafts"],
+    )
+    def get(self, request, organisation_public_id):
+        """Drafts of a Forecast version of the budget; their lines are under each draft."""
+        organisation = _organisation(request, organisation_public_id)
+        drafts = proposal_selectors.proposal_list(firm=request.firm, organisation=organisation)
+        return self.paginated_response(drafts, DraftListOutputSerializer)
+
+
+class DraftDetailApi(FirmAPIView):
+    etag = True
+
+    @extend_schema(
+        operation_id="drafts_retrieve",
+        summary="A forecast draft with its lines and monthly figures",
+        responses=DraftDetailOutputSerializer,
+        tags=["drafts"],
+    )
+    def get(self, request, organisation_public_id, draft_id):
+        """Each line with its trigger, method, confidence and policy result, and each month's
+        original, suggested (with 80% and 95% intervals), edited and effective figures."""
+        organisation = _organisation(request, organisation_public_id)
+        draft = _draft(request, organisation, draft_id)
+        return Response(_draft_detail(request.firm, draft))
+
+
+class DraftLineEditApi(FirmAPIView):
+    firm_actions = {"POST": Action.PREPARE_DRAFTS}
+
+    class InputSerializer(serializers.Serializer):
+        period = PeriodField(help_text="The month to change, YYYY-MM.")
+        amount = serializers.DecimalField(
+            max_digits=16,
+            decimal_places=2,
+            coerce_to_string=True,
+            help_text='The new figure, e.g. "1234.00".',
+        )
+        reason = serializers.CharField(
+            max_length=2000,
+            help_text="Why the figure changed: required, and kept in the draft's history.",
+            error_messages={
+                "required": "Say why you changed the figure: a reason is required.",
+                "blank": "Say why you changed the figure: a reason is required.",
+            },
+        )
+
+        class Meta:
+            ref_name = "DraftLineEdit"
+
+    @extend_schema(
+        operation_id="draft_lines_edit",
+        summary="Change one month of a draft line, with a reason",
+        request=InputSerializer,
+        responses={
+            200: DraftLineOutputSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The draft is no longer a draft (code not_editable).",
+            ),
+        },
+        tags=["drafts"],
+    )
+    def post(self, request, organisation_public_id, draft_id, line_id):
+        """Sets the month's figure and checks the policy again: the line comes back with the
+        policy's result. A violation does not stop the edit, but blocks submission. The draft's
+        revision goes up. Needs a key with the write scope."""
+        organisation = _organisation(request, organisation_public_id)
+        draft = _draft(request, organisation, draft_id)
+        line = get_firm_object_or_404(ProposalLine, firm=request.firm, proposal=draft, pk=line_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if not any(b.period == values["period"] for b in line.balances.all()):
+            raise serializers.ValidationError(
+                {"period": [f"This line has no {values['period']:%Y-%m} in the draft."]}
+            )
+        try:
+            proposal_line_edit(
+                firm=request.firm,
+                proposal=draft,
+                line=line,
+                period=values["period"],
+                amount=values["amount"],
+                reason=values["reason"],
+                user=_actor(request),
+            )
+        except ProposalError as exc:
+            raise Conflict(str(exc), code="not_editable") from exc
+        line = next(
+            x
+            for x in proposal_selectors.proposal_lines(firm=request.firm, proposal=draft)
+            if x.pk == line.pk
+        )
+        return Response(DraftLineOutputSerializer(line).data)
+
+
+class DraftSubmitApi(FirmAPIView):
+    firm_actions = {"POST": Action.PREPARE_DRAFTS}
+
+    @extend_schema(
+        operation_id="drafts_submit",
+        summary="Submit a draft for approval",
+        request=None,
+        responses={
+            200: DraftDetailOutputSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The draft cannot be submitted: the message says why (code "
+                "cannot_submit).",
+            ),
+        },
+        tags=["drafts"],
+    )
+    def post(self, request, organisation_public_id, draft_id):
+        """Sends the draft to the organisation's approval chain, as the screens do: every line
+        accepted or edited, none breaking the policy. Needs a key with the write scope."""
+        organisation = _organisation(request, organisation_public_id)
+        draft = _draft(request, organisation, draft_id)
+        try:
+            approvals.proposal_submit(firm=request.firm, proposal=draft, user=_actor(request))
+        except approvals.ApprovalError as exc:
+            raise Conflict(str(exc), code="cannot_submit") from exc
+        draft.refresh_from_db()
+        return Response(_draft_detail(request.firm, draft))
+
+
+# --- A draft's history ------------------------------------------------------------------------
+
+
+def _text(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal | bool | int | float):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True)
+
+
+# What a draft's history holds (audit_selectors: the models that are part of a draft).
+HISTORY_OBJECTS = [
+    "proposal",
+    "proposalline",
+    "proposalbalance",
+    "approvalrequest",
+    "approvalstep",
+    "approvaldecision",
+    "budgetpublication",
+]
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    before = serializers.CharField(allow_null=True, help_text="As text; null when empty.")
+    after = serializers.CharField(allow_null=True)
+
+    class Meta:
+        ref_name = "HistoryFieldChange"
+
+    def to_representation(self, change):
+        return {"field": change.field, "before": _text(change.before), "after": _text(change.after)}
+
+
+class DraftHistoryApi(FirmAPIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField(source="history_id", help_text="The history record's id.")
+        object = serializers.ChoiceField(
+            source="model_key",
+            choices=HISTORY_OBJECTS,
+            help_text="What changed: the draft, a line, a month of a line, or its approval.",
+        )
+        object_id = serializers.IntegerField()
+        label = serializers.CharField()
+        kind = serializers.ChoiceField(choices=["Created", "Changed", "Deleted"])
+        when = serializers.DateTimeField()
+        user = serializers.EmailField(
+            source="user.email", allow_null=True, help_text="Null for automatic changes."
+        )
+        reason = serializers.CharField(help_text="The change reason.")
+        changes = FieldChangeSerializer(many=True, help_text="Fields changed, before and after.")
+
+        class Meta:
+            ref_name = "DraftHistoryEntry"
+
+    @extend_schema(
+        operation_id="draft_history_list",
+        summary="The audit history of a draft and its lines, newest first",
+        responses=OutputSerializer(many=True),
+        tags=["drafts"],
+    )
+    def get(self, request, organisation_public_id, draft_id):
+        """Who changed what in the draft, its lines and months, and its approval, when and why."""
+        organisation = _organisation(request, organisation_public_id)
+        draft = _draft(request, organisation, draft_id)
+        headers = audit_selectors.audit_headers(
+            firm=request.firm,
+            organisation=organisation,
+            flt=audit_selectors.AuditFilter(proposal_id=draft.pk),
+        )
+        # The history is a UNION over several tables: paged by position, with an opaque cursor.
+        paginator = self.pagination_class()
+        size = paginator.get_page_size(request)
+        start = _offset(request.query_params.get(paginator.cursor_query_param))
+        chunk = list(headers[start : start + size + 1])
+        entries = audit_selectors.audit_entries_load(chunk[:size])
+        url = request.build_absolute_uri()
+        name = paginator.cursor_query_param
+        following = replace_query_param(url, name, _cursor(start + size)) if chunk[size:] else None
+        previous = None
+        if start:
+            back = max(start - size, 0)
+            previous = (
+                replace_query_param(url, name, _cursor(back))
+                if back
+                else remove_query_param(url, name)
+            )
+        return Response(
+            {
+                "next": following,
+                "previous": previous,
+                "results": self.OutputSerializer(entries, many=True).data,
+            }
+        )
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o={offset}".encode()).decode()
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        offset = int(text.removeprefix("o=")) if text.startswith("o=") else -1
+    except (ValueError, UnicodeError):
+        offset = -1
+    if offset < 0:
+        raise serializers.ValidationError(
+            {"cursor": ["This cursor is not valid. Use the `next` or `previous` link of a page."]}
+        )
+    return offset

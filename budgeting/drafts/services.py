@@ -1,0 +1,1037 @@
+"""Writes for forecast drafts: the rolling Forecast draft, edits, the policy, accuracy scoring.
+
+`proposal_create_rolling` forecasts every account line of an organisation (overall and per
+tracking option), keeps each forecast for scoring, and drafts a Proposal holding a suggestion
+for only the lines that need one: a material variance in the last closed month, or a forecast
+that leaves the budget by more than the materiality threshold over the horizon. The original
+Budget and its balances are only ever read.
+
+Every write sets a change reason, and every change to a draft or its lines bumps the draft's
+`revision` (approval links bind to it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from budgeting.approvals.services import approval_request_restart_if_changed
+from budgeting.drafts import guardrails as policy_rules
+from budgeting.drafts.models import (
+    BudgetPolicy,
+    ForecastRecord,
+    ForecastRun,
+    Proposal,
+    ProposalBalance,
+    ProposalLine,
+)
+from budgeting.drafts.selectors import (
+    LineSeries,
+    budget_policy_get,
+    forecast_last_closed,
+    forecast_lines_load,
+    policy_from_row,
+)
+from budgeting.forecasting import forecast_series
+from budgeting.forecasting.engine import RealisedAccuracy
+from budgeting.ledger.models import ActualBalance, XeroOrganisation
+from budgeting.variance.formatting import amount_in
+from budgeting.variance.maths import (
+    Comparison,
+    MaterialityThreshold,
+    Period,
+    comparison_build,
+    money,
+    variance_is_material,
+)
+from budgeting.variance.models import VarianceNarrative
+from budgeting.variance.selectors import materiality_policy
+from core import tasks
+from core.months import add_months
+from tenants.models import ClientOrganisation, Firm, User
+
+logger = logging.getLogger(__name__)
+
+LEVELS = (80, 95)
+# Bumped when the engine changes what the same inputs give, so the inputs hash says so.
+ENGINE_VERSION = "1"
+# A running forecast with no progress for this long lost its worker and may be taken over.
+STALE_RUN_SECONDS = 300
+
+
+class ProposalError(Exception):
+    """A change the draft cannot take; the message says why and what to do."""
+
+
+# --- Policy ------------------------------------------------------------------------------------
+
+
+def budget_policy_update(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    user: User | None,
+    scope: str,
+    account_ids: list[int],
+    tracking_option_ids: list[int],
+    account_caps: dict[int, Decimal],
+    class_caps: dict[str, Decimal],
+    max_change_percent: Decimal | None,
+    max_change_amount: Decimal | None,
+    capex_account_ids: list[int],
+    extra_approval_above: Decimal | None,
+    horizon: int,
+    reason: str = "Budget policy changed",
+) -> BudgetPolicy:
+    """Save the policy as a new version. The pure Policy validates scope and horizon first."""
+    policy_rules.Policy(scope=scope, horizon=horizon)
+    with transaction.atomic():
+        row = (
+            BudgetPolicy.objects.for_firm(firm)
+            .select_for_update()
+            .filter(organisation=organisation)
+            .first()
+        )
+        if row is None:
+            row = BudgetPolicy(firm=firm, organisation=organisation, version=1)
+        else:
+            row.version += 1
+        row.scope = scope
+        row.account_ids = sorted(int(i) for i in account_ids)
+        row.tracking_option_ids = sorted(int(i) for i in tracking_option_ids)
+        row.account_caps = {str(k): str(money(v)) for k, v in sorted(account_caps.items())}
+        row.class_caps = {str(k): str(money(v)) for k, v in sorted(class_caps.items())}
+        row.max_change_percent = max_change_percent
+        row.max_change_amount = None if max_change_amount is None else money(max_change_amount)
+        row.capex_account_ids = sorted(int(i) for i in capex_account_ids)
+        row.extra_approval_above = (
+            None if extra_approval_above is None else money(extra_approval_above)
+        )
+        row.horizon = horizon
+        row.updated_by = user
+        row.updated_at = timezone.now()
+        row._change_reason = reason
+        row._history_user = user
+        row.save()
+    return row
+
+
+# --- Forecast runs (progress for the screen) --------------------------------------------------
+
+
+def forecast_run_start(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    source: str,
+    user: User | None = None,
+    horizon: int | None = None,
+    enqueue: bool = True,
+) -> ForecastRun:
+    """Queue a forecast run, unless one is already queued or running for the organisation."""
+    with transaction.atomic():
+        ClientOrganisation.objects.for_firm(firm).select_for_update().get(pk=organisation.pk)
+        runs = ForecastRun.objects.for_firm(firm).filter(organisation=organisation)
+        stale = timezone.now() - dt.timedelta(seconds=STALE_RUN_SECONDS)
+        runs.filter(state=ForecastRun.State.RUNNING, heartbeat_at__lt=stale).update(
+            state=ForecastRun.State.FAILED,
+            finished_at=timezone.now(),
+            step="Interrupted",
+            error="The forecast was interrupted (its worker stopped). Nothing was saved. "
+            "Run it again.",
+        )
+        active = runs.filter(
+            state__in=(ForecastRun.State.QUEUED, ForecastRun.State.RUNNING)
+        ).first()
+        if active is not None:
+            return active
+        run = ForecastRun.objects.for_firm(firm).create(
+            firm=firm,
+            organisation=organisation,
+            source=source,
+            created_by=user,
+            horizon=horizon,
+            step="Queued",
+        )
+        if enqueue:
+            tasks.enqueue(
+                "budgeting.tasks.proposal_create_rolling_task", firm.pk, organisation.pk, run.pk
+            )
+    return run
+
+
+def forecast_run_claim(*, firm: Firm, run_id: int) -> bool:
+    """Conditional update: of two workers given the same run, exactly one does it."""
+    stale = timezone.now() - dt.timedelta(seconds=STALE_RUN_SECONDS)
+    return bool(
+        ForecastRun.objects.for_firm(firm)
+        .filter(pk=run_id)
+        .filter(
+            Q(state=ForecastRun.State.QUEUED)
+            | Q(state=ForecastRun.State.RUNNING, heartbeat_at__lt=stale)
+        )
+        .update(
+            state=ForecastRun.State.RUNNING,
+            started_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+            step="Starting",
+        )
+    )
+
+
+def forecast_run_execute(*, firm: Firm, run_id: int) -> ForecastRun:
+    """Run a queued ForecastRun to the end; a failure saves nothing and says why."""
+    run = ForecastRun.objects.for_firm(firm).select_related("organisation", "created_by")
+    run = run.get(pk=run_id)
+    if not forecast_run_claim(firm=firm, run_id=run_id):
+        return run
+
+    def progress(percent: int, step: str) -> None:
+        ForecastRun.objects.for_firm(firm).filter(pk=run.pk).update(
+            progress=percent, step=step[:200], heartbeat_at=timezone.now()
+        )
+
+    try:
+        result = proposal_create_rolling(
+            firm=firm,
+            organisation=run.organisation,
+            horizon=run.horizon,
+            source=run.source,
+            user=run.created_by,
+            on_progress=progress,
+        )
+        run.state = ForecastRun.State.SUCCEEDED
+        run.proposal = result.proposal
+        run.summary = result.summary()
+        run.step = result.message
+        run.progress = 100
+    except ProposalError as exc:
+        run.state = ForecastRun.State.FAILED
+        run.error = str(exc)
+        run.step = "Failed"
+    except Exception as exc:
+        logger.exception("Forecast run %s of %s failed", run.pk, run.organisation)
+        run.state = ForecastRun.State.FAILED
+        run.error = f"Unexpected error ({type(exc).__name__}). Nothing was saved; run it again."
+        run.step = "Failed"
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+# --- The rolling draft -------------------------------------------------------------------------
+
+
+@dataclass
+class LineAnalysis:
+    """What the forecast of one line says, whether or not it gets a suggestion."""
+
+    series: LineSeries
+    months: list[Period]
+    forecast: object  # budgeting.forecasting.Forecast
+    inputs_hash: str
+    history_months: int
+    last_month: Comparison
+    forecast_total: Decimal
+    budget_total: Decimal
+    variance_material: bool
+    forecast_material: bool
+    in_scope: bool
+
+    @property
+    def has_target(self) -> bool:
+        """A tracking option with no tracking budget in Xero has nothing a draft could revise
+        (an import file fills an existing budget): it is forecast and scored, not suggested."""
+        return self.series.tracking_option is None or self.series.budget is not None
+
+    @property
+    def needs_change(self) -> bool:
+        return self.variance_material or self.forecast_material
+
+    @property
+    def suggested(self) -> bool:
+        return self.in_scope and self.has_target and self.needs_change
+
+    @property
+    def trigger(self) -> str:
+        if self.variance_material and self.forecast_material:
+            return ProposalLine.Trigger.BOTH
+        if self.variance_material:
+            return ProposalLine.Trigger.VARIANCE
+        return ProposalLine.Trigger.FORECAST
+
+
+@dataclass
+class RollingResult:
+    proposal: Proposal | None
+    read_only: bool
+    last_closed: Period
+    horizon: int
+    analysed: list[LineAnalysis] = field(default_factory=list)
+
+    @property
+    def suggested(self) -> list[LineAnalysis]:
+        return [a for a in self.analysed if a.suggested]
+
+    @property
+    def message(self) -> str:
+        count = len(self.analysed)
+        if self.read_only:
+            flagged = sum(1 for a in self.analysed if a.needs_change and a.has_target)
+            return (
+                f"Analysis only (the policy is read-only): {count} lines forecast, "
+                f"{flagged} would need a change. No draft was created."
+            )
+        if self.proposal is None:
+            return f"{count} lines forecast; none needs a change, so no draft was created."
+        return f"{count} lines forecast; {len(self.suggested)} suggested changes in the draft."
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "read_only": self.read_only,
+            "last_closed": self.last_closed.isoformat(),
+            "horizon": self.horizon,
+            "lines": len(self.analysed),
+            "suggested": len(self.suggested),
+            "flagged": sum(1 for a in self.analysed if a.needs_change and a.has_target),
+        }
+
+
+def inputs_hash(
+    *,
+    values: list[Decimal],
+    first: Period,
+    horizon: int,
+    realised: dict[str, RealisedAccuracy] | None = None,
+) -> str:
+    payload = {
+        "engine": ENGINE_VERSION,
+        "first": first.isoformat(),
+        "series": [str(v) for v in values],
+        "horizon": horizon,
+        "levels": list(LEVELS),
+    }
+    if realised:
+        # The scored past forecasts move the method choice, so they are inputs too. Left out
+        # when there are none, so lines never scored keep the hash they always had.
+        payload["realised"] = {
+            method: [list(found.steps), [f"{e:.2f}" for e in found.abs_errors]]
+            for method, found in sorted(realised.items())
+        }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _threshold(materiality, series: LineSeries) -> MaterialityThreshold:
+    return materiality.threshold_for(
+        account_class=series.account_class, account_type=series.account.type
+    )
+
+
+def line_analyse(
+    *,
+    series: LineSeries,
+    first: Period,
+    last_closed: Period,
+    horizon: int,
+    threshold: MaterialityThreshold,
+    in_scope: bool,
+    realised: dict[str, RealisedAccuracy] | None = None,
+) -> LineAnalysis:
+    """`realised` is the line's scored past forecasts by method (`forecast_realised_load`)."""
+    values = series.history(first=first, last=last_closed)
+    forecast = forecast_series(
+        [float(v) for v in values], horizon=horizon, levels=LEVELS, realised=realised or None
+    )
+    months = [add_months(last_closed, step) for step in range(1, horizon + 1)]
+    forecast_total = sum((_cents(x) for x in forecast.point), Decimal("0.00"))
+    budget_total = money(sum((series.budgets.get(m, Decimal(0)) for m in months), Decimal(0)))
+    last_month = comparison_build(
+        actual=series.actuals.get(last_closed, Decimal(0)),
+        budget=series.budgets.get(last_closed, Decimal(0)),
+        higher_is_favourable=series.account_class == "REVENUE",
+        threshold=threshold,
+    )
+    return LineAnalysis(
+        series=series,
+        months=months,
+        forecast=forecast,
+        inputs_hash=inputs_hash(values=values, first=first, horizon=horizon, realised=realised),
+        history_months=len(values),
+        last_month=last_month,
+        forecast_total=forecast_total,
+        budget_total=budget_total,
+        # A month with no budget at all is a gap in the budget, not a variance to act on.
+        variance_material=last_month.material and last_month.budget != 0,
+        forecast_material=variance_is_material(
+            variance=forecast_total - budget_total, budget=budget_total, threshold=threshold
+        ),
+        in_scope=in_scope,
+    )
+
+
+def proposal_create_rolling(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    horizon: int | None = None,
+    source: str = Proposal.Source.MANUAL,
+    user: User | None = None,
+    on_progress: Callable[[int, str], None] | None = None,
+) -> RollingResult:
+    """Forecast every line, keep the forecasts for scoring, and draft the suggestions.
+
+    A read-only policy stores the forecasts (accuracy is tracked all the same) and creates no
+    draft. Returns the draft (None when none was created) with the analysis of every line.
+    """
+    progress = on_progress or (lambda percent, step: None)
+    profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
+    last_closed = forecast_last_closed(profile)
+    if profile is None or last_closed is None:
+        raise ProposalError(
+            f"{organisation.name} has no closed month yet: sync it from Xero (a month closes "
+            "when Xero's period lock date passes its end), then run the forecast."
+        )
+    policy_row = budget_policy_get(firm=firm, organisation=organisation)
+    policy = policy_from_row(policy_row)
+    horizon = horizon or policy.horizon
+    if not 1 <= horizon <= policy_rules.MAX_DRAFT_HORIZON:
+        raise ProposalError(f"A draft's horizon is 1 to {policy_rules.MAX_DRAFT_HORIZON} months.")
+    materiality = materiality_policy(firm=firm, organisation=organisation)
+    progress(5, "Loading actuals and budgets")
+    loaded = forecast_lines_load(
+        firm=firm,
+        organisation=organisation,
+        profile=profile,
+        last_closed=last_closed,
+        horizon=horizon,
+    )
+    realised = forecast_realised_load(firm=firm, organisation=organisation)
+    result = RollingResult(
+        proposal=None, read_only=not policy.allows_drafts, last_closed=last_closed, horizon=horizon
+    )
+    total = len(loaded.lines) or 1
+    for index, series in enumerate(loaded.lines):
+        if not any(series.actuals.values()):
+            continue  # nothing but zeros: nothing to forecast from
+        option_pk = series.tracking_option.pk if series.tracking_option else None
+        result.analysed.append(
+            line_analyse(
+                series=series,
+                first=loaded.first_month,
+                last_closed=last_closed,
+                horizon=horizon,
+                realised=realised.get((series.account.pk, option_pk)),
+                threshold=_threshold(materiality, series),
+                in_scope=policy.in_scope(
+                    account_id=series.account.pk,
+                    tracking_option_id=series.tracking_option.pk
+                    if series.tracking_option
+                    else None,
+                ),
+            )
+        )
+        if index % 10 == 0:
+            progress(5 + int(80 * (index + 1) / total), f"Forecasting line {index + 1} of {total}")
+    progress(88, "Saving")
+    with transaction.atomic():
+        forecast_records_store(
+            firm=firm, organisation=organisation, last_closed=last_closed, lines=result.analysed
+        )
+        if policy.allows_drafts and result.suggested:
+            result.proposal = _proposal_build(
+                firm=firm,
+                organisation=organisation,
+                profile=profile,
+                result=result,
+                policy=policy,
+                policy_version=policy_row.version if policy_row else 0,
+                overall_budget=loaded.overall_budget,
+                source=source,
+                user=user,
+            )
+    progress(100, result.message)
+    logger.info("Rolling forecast of %s: %s", organisation, result.message)
+    return result
+
+
+RealisedByLine = dict[tuple[int, int | None], dict[str, RealisedAccuracy]]
+
+
+def forecast_realised_load(*, firm: Firm, organisation: ClientOrganisation) -> RealisedByLine:
+    """Every scored kept forecast of the organisation, by line (account, tracking option) and
+    method, as the engine's realised accuracy. One query for the whole organisation: the rows
+    are few numbers each, grouped here rather than queried line by line."""
+    grouped: dict[tuple[int, int | None], dict[str, list[tuple[int, float]]]] = {}
+    rows = (
+        ForecastRecord.objects.for_firm(firm)
+        .filter(organisation=organisation, actual__isnull=False)
+        .order_by()
+        .values_list("account_id", "tracking_option_id", "method", "step", "abs_error")
+    )
+    for account_id, option_id, method, step, abs_error in rows:
+        by_method = grouped.setdefault((account_id, option_id), {})
+        by_method.setdefault(method, []).append((step, float(abs_error)))
+    return {
+        line: {method: RealisedAccuracy.of(scored) for method, scored in by_method.items()}
+        for line, by_method in grouped.items()
+    }
+
+
+def forecast_records_store(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    last_closed: Period,
+    lines: list[LineAnalysis],
+) -> int:
+    """One record per line and target month; a second run from the same month replaces them."""
+    ForecastRecord.objects.for_firm(firm).filter(
+        organisation=organisation, made_at=last_closed, actual__isnull=True
+    ).delete()
+    records = []
+    for analysis in lines:
+        forecast = analysis.forecast
+        for step, month in enumerate(analysis.months, start=1):
+            i = step - 1
+            records.append(
+                ForecastRecord(
+                    firm=firm,
+                    organisation=organisation,
+                    account=analysis.series.account,
+                    tracking_option=analysis.series.tracking_option,
+                    made_at=last_closed,
+                    target=month,
+                    step=step,
+                    point=_cents(forecast.point[i]),
+                    lo_80=_cents(forecast.lower(80)[i]),
+                    hi_80=_cents(forecast.upper(80)[i]),
+                    lo_95=_cents(forecast.lower(95)[i]),
+                    hi_95=_cents(forecast.upper(95)[i]),
+                    method=forecast.method,
+                    inputs_hash=analysis.inputs_hash,
+                )
+            )
+    ForecastRecord.objects.bulk_create(records, ignore_conflicts=True)
+    return len(records)
+
+
+def _cents(value: float) -> Decimal:
+    return money(Decimal(str(value)))
+
+
+METHOD_LABELS = {
+    "naive": "the last month carried forward",
+    "seasonal_naive": "the same month last year",
+    "theta": "a Theta trend",
+    "damped_trend": "a damped trend",
+    "combination": "a combination of Theta, damped trend and last year's pattern",
+    "croston_sba": "the average rate of intermittent spend",
+}
+
+
+def method_label(method: str) -> str:
+    seasonal = method.endswith("_seasonal")
+    base = METHOD_LABELS.get(method.removesuffix("_seasonal"), method.replace("_", " "))
+    return f"{base}, seasonally adjusted" if seasonal else base
+
+
+def forecast_explanation(analysis: LineAnalysis, currency: str) -> str:
+    """What the forecast itself says, from its own facts only: never a cause."""
+    forecast = analysis.forecast
+    months = analysis.months
+    change = analysis.forecast_total - analysis.budget_total
+    text = (
+        f"Forecast from {analysis.history_months} months of actuals by "
+        f"{method_label(forecast.method)}: {amount_in(analysis.forecast_total, currency)} over "
+        f"{months[0]:%b %Y} to {months[-1]:%b %Y}, "
+    )
+    if analysis.budget_total:
+        text += (
+            f"{amount_in(abs(change), currency)} {'above' if change > 0 else 'below'} the budget "
+            f"of {amount_in(analysis.budget_total, currency)}."
+        )
+    else:
+        text += "where the budget has no figures."
+    if analysis.variance_material:
+        month = analysis.last_month
+        text += (
+            f" {analysis.series.account.name} was {amount_in(abs(month.variance), currency)} "
+            f"{'over' if month.variance > 0 else 'under'} budget in "
+            f"{add_months(months[0], -1):%B %Y}."
+        )
+    text += f" Confidence {forecast.confidence_label} ({forecast.confidence}/100)."
+    if forecast.notes:
+        text += " Notes: " + "; ".join(forecast.notes) + "."
+    return text
+
+
+def _narratives(firm: Firm, organisation: ClientOrganisation, period: Period) -> dict:
+    return {
+        (n.account_id, n.tracking_option_id): n.text
+        for n in VarianceNarrative.objects.for_firm(firm).filter(
+            organisation=organisation, period=period
+        )
+    }
+
+
+def _policy_line(line: ProposalLine, balances: list[ProposalBalance]) -> policy_rules.PolicyLine:
+    return policy_rules.PolicyLine(
+        account_id=line.account_id,
+        account_class=line.account.account_class or "",
+        account_type=line.account.type,
+        tracking_option_id=line.tracking_option_id,
+        months=[
+            policy_rules.PolicyMonth(
+                period=b.period, original=b.original_amount, proposed=b.effective_amount
+            )
+            for b in balances
+        ],
+    )
+
+
+def _policy_apply(line: ProposalLine, result: policy_rules.PolicyResult) -> None:
+    line.policy_ok = result.ok
+    line.policy_violations = [v.to_dict() for v in result.violations]
+    line.needs_extra_approval = result.needs_extra_approval
+    line.extra_approval_reasons = list(result.extra_approval_reasons)
+
+
+def _proposal_build(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    profile: XeroOrganisation,
+    result: RollingResult,
+    policy: policy_rules.Policy,
+    policy_version: int,
+    overall_budget,
+    source: str,
+    user: User | None,
+) -> Proposal:
+    proposal = Proposal(
+        firm=firm,
+        organisation=organisation,
+        created_by=user,
+        source=source,
+        horizon=result.horizon,
+        first_period=add_months(result.last_closed, 1),
+        last_actual_period=result.last_closed,
+        policy_version=policy_version,
+        original_budget=overall_budget,
+        currency_code=profile.base_currency,
+        lines_analysed=len(result.analysed),
+    )
+    proposal._change_reason = (
+        "Forecast draft created after the month close"
+        if source == Proposal.Source.CLOSE
+        else "Forecast draft created by hand"
+    )
+    proposal.save()
+    narratives = _narratives(firm, organisation, result.last_closed)
+    currency = profile.base_currency
+    for analysis in result.suggested:
+        series, forecast = analysis.series, analysis.forecast
+        option_pk = series.tracking_option.pk if series.tracking_option else None
+        stored = narratives.get((series.account.pk, option_pk), "")
+        explanation = forecast_explanation(analysis, currency)
+        month = analysis.last_month
+        line = ProposalLine(
+            firm=firm,
+            organisation=organisation,
+            proposal=proposal,
+            account=series.account,
+            tracking_option=series.tracking_option,
+            original_budget=series.budget,
+            section=series.section,
+            trigger=analysis.trigger,
+            trigger_period=result.last_closed,
+            trigger_actual=month.actual,
+            trigger_budget=month.budget,
+            trigger_variance=month.variance,
+            trigger_percent=month.percent,
+            forecast_total=analysis.forecast_total,
+            budget_total=analysis.budget_total,
+            method=forecast.method,
+            confidence=forecast.confidence,
+            confidence_label=forecast.confidence_label,
+            backtest_mase=forecast.backtest_mase,
+            backtest_smape=forecast.backtest_smape,
+            history_months=analysis.history_months,
+            forecast_notes=list(forecast.notes),
+            inputs_hash=analysis.inputs_hash,
+            narrative=f"{stored} {explanation}".strip(),
+        )
+        balances = []
+        for i, period in enumerate(analysis.months):
+            balances.append(
+                ProposalBalance(
+                    firm=firm,
+                    organisation=organisation,
+                    period=period,
+                    original_amount=series.budgets.get(period)
+                    if series.budget is not None
+                    else None,
+                    suggested_amount=_cents(forecast.point[i]),
+                    lo_80=_cents(forecast.lower(80)[i]),
+                    hi_80=_cents(forecast.upper(80)[i]),
+                    lo_95=_cents(forecast.lower(95)[i]),
+                    hi_95=_cents(forecast.upper(95)[i]),
+                )
+            )
+        _policy_apply(line, policy_rules.policy_evaluate_line(policy, _policy_line(line, balances)))
+        line._change_reason = (
+            f"Suggested by {forecast.method} (confidence {forecast.confidence}, inputs "
+            f"{analysis.inputs_hash[:12]})"
+        )
+        line.save()
+        for balance in balances:
+            balance.line = line
+            balance._change_reason = f"Suggested by {forecast.method}"
+            balance.save()
+    return proposal
+
+
+# --- Edits -------------------------------------------------------------------------------------
+
+
+def _locked(firm: Firm, proposal: Proposal) -> Proposal:
+    locked = Proposal.objects.for_firm(firm).select_for_update().get(pk=proposal.pk)
+    if not locked.is_editable:
+        raise ProposalError(
+            f"This draft is {locked.get_status_display().lower()}: it can no longer be changed."
+        )
+    return locked
+
+
+def _revision_bump(firm: Firm, proposal: Proposal, reason: str, user: User | None) -> None:
+    # The acting user is set explicitly, so the history is right outside a request too (tasks,
+    # the API); None for automatic changes, which are nobody's edit.
+    proposal._history_user = user
+    proposal.revision += 1
+    proposal.updated_at = timezone.now()
+    proposal._change_reason = reason
+    proposal.save()
+    if proposal.status == Proposal.Status.SUBMITTED:
+        # A draft changed while waiting for approval: earlier approvals were of other figures,
+        # so approval starts again at the first step (in this transaction).
+        approval_request_restart_if_changed(firm=firm, proposal=proposal)
+
+
+def _line_of(firm: Firm, proposal: Proposal, line: ProposalLine) -> ProposalLine:
+    try:
+        return (
+            ProposalLine.objects.for_firm(firm)
+            .select_related("account")
+            .get(pk=line.pk, proposal=proposal)
+        )
+    except ProposalLine.DoesNotExist as exc:
+        raise ProposalError("That line is not part of this draft.") from exc
+
+
+def _policy_of(firm: Firm, proposal: Proposal) -> policy_rules.Policy:
+    return policy_from_row(budget_policy_get(firm=firm, organisation=proposal.organisation))
+
+
+def _policy_recheck(firm: Firm, proposal: Proposal, line: ProposalLine) -> None:
+    balances = list(ProposalBalance.objects.for_firm(firm).filter(line=line).order_by("period"))
+    _policy_apply(
+        line,
+        policy_rules.policy_evaluate_line(_policy_of(firm, proposal), _policy_line(line, balances)),
+    )
+
+
+def _amount(value) -> Decimal:
+    try:
+        amount = money(Decimal(str(value).replace(",", "").strip()))
+    except (InvalidOperation, ValueError) as exc:
+        raise ProposalError(f"{value!r} is not an amount.") from exc
+    if not amount.is_finite():
+        raise ProposalError(f"{value!r} is not an amount.")
+    return amount
+
+
+def proposal_line_check(
+    *, firm: Firm, proposal: Proposal, line: ProposalLine, period: Period, amount
+) -> policy_rules.PolicyResult:
+    """The policy's verdict on a figure before it is saved (the form checks as you type)."""
+    line = _line_of(firm, proposal, line)
+    balances = list(ProposalBalance.objects.for_firm(firm).filter(line=line).order_by("period"))
+    target = next((b for b in balances if b.period == period), None)
+    if target is None:
+        raise ProposalError(f"The draft has no {period:%B %Y} for this line.")
+    target.edited_amount = _amount(amount)
+    return policy_rules.policy_evaluate_line(
+        _policy_of(firm, proposal), _policy_line(line, balances)
+    )
+
+
+def proposal_line_edit(
+    *,
+    firm: Firm,
+    proposal: Proposal,
+    line: ProposalLine,
+    period: Period,
+    amount,
+    reason: str,
+    user: User,
+) -> ProposalLine:
+    """Set one month's figure. A reason is required; the policy is checked again; the draft's
+    revision goes up. An edited line counts as accepted by its editor."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ProposalError("Say why you changed the figure: a reason is required.")
+    amount = _amount(amount)
+    with transaction.atomic():
+        proposal = _locked(firm, proposal)
+        line = _line_of(firm, proposal, line)
+        try:
+            balance = ProposalBalance.objects.for_firm(firm).get(line=line, period=period)
+        except ProposalBalance.DoesNotExist as exc:
+            raise ProposalError(f"The draft has no {period:%B %Y} for this line.") from exc
+        balance.edited_amount = amount
+        balance.edited_by = user
+        balance.edited_at = timezone.now()
+        balance.edit_reason = reason
+        balance._change_reason = f"Edited: {reason}"
+        balance._history_user = user
+        balance.save()
+        line.reason = reason
+        line.edited = True
+        line.accepted = True
+        _policy_recheck(firm, proposal, line)
+        line._change_reason = f"Edited {period:%b %Y}: {reason}"
+        line._history_user = user
+        line.save()
+        _revision_bump(firm, proposal, f"{line} edited: {reason}", user)
+    return line
+
+
+def _lines_in(firm: Firm, proposal: Proposal, section: str | None) -> list[ProposalLine]:
+    lines = ProposalLine.objects.for_firm(firm).filter(proposal=proposal).select_related("account")
+    if section:
+        lines = lines.filter(section=section)
+    return list(lines.order_by("pk"))
+
+
+def _accept(lines: list[ProposalLine], reason: str, user: User | None) -> int:
+    changed = 0
+    for line in lines:
+        if not line.accepted:
+            line.accepted = True
+            line._change_reason = reason
+            line._history_user = user
+            line.save()
+            changed += 1
+    return changed
+
+
+def _reset(
+    firm: Firm, proposal: Proposal, lines: list[ProposalLine], reason: str, user: User | None
+) -> int:
+    changed = 0
+    for line in lines:
+        edited = list(
+            ProposalBalance.objects.for_firm(firm).filter(line=line, edited_amount__isnull=False)
+        )
+        for balance in edited:
+            balance.edited_amount = None
+            balance.edited_by = None
+            balance.edited_at = None
+            balance.edit_reason = ""
+            balance._change_reason = reason
+            balance._history_user = user
+            balance.save()
+        if edited or line.accepted or line.edited:
+            line.accepted = False
+            line.edited = False
+            line.reason = ""
+            _policy_recheck(firm, proposal, line)
+            line._change_reason = reason
+            line._history_user = user
+            line.save()
+            changed += 1
+    return changed
+
+
+def proposal_line_accept(
+    *, firm: Firm, proposal: Proposal, line: ProposalLine, user: User
+) -> ProposalLine:
+    with transaction.atomic():
+        proposal = _locked(firm, proposal)
+        line = _line_of(firm, proposal, line)
+        if _accept([line], "Suggestion accepted", user):
+            _revision_bump(firm, proposal, f"{line}: suggestion accepted", user)
+    return line
+
+
+def proposal_line_reset(
+    *, firm: Firm, proposal: Proposal, line: ProposalLine, user: User
+) -> ProposalLine:
+    """Back to the suggestion: edits removed, not accepted."""
+    with transaction.atomic():
+        proposal = _locked(firm, proposal)
+        line = _line_of(firm, proposal, line)
+        if _reset(firm, proposal, [line], "Reset to the suggestion", user):
+            _revision_bump(firm, proposal, f"{line}: reset to the suggestion", user)
+    return line
+
+
+def proposal_section_accept(*, firm: Firm, proposal: Proposal, section: str, user: User) -> int:
+    with transaction.atomic():
+        proposal = _locked(firm, proposal)
+        changed = _accept(_lines_in(firm, proposal, section), f"Section {section} accepted", user)
+        if changed:
+            _revision_bump(firm, proposal, f"{changed} lines of {section} accepted", user)
+    return changed
+
+
+def proposal_section_reset(*, firm: Firm, proposal: Proposal, section: str, user: User) -> int:
+    with transaction.atomic():
+        proposal = _locked(firm, proposal)
+        changed = _reset(
+            firm, proposal, _lines_in(firm, proposal, section), f"Section {section} reset", user
+        )
+        if changed:
+            _revision_bump(
+                firm, proposal, f"{changed} lines of {section} reset to the suggestion", user
+            )
+    return changed
+
+
+def proposal_policy_recheck(*, firm: Firm, proposal: Proposal) -> int:
+    """Check every line against the current policy (after the policy changed); returns the
+    number of lines with violations. Bumps the revision when a verdict changed."""
+    with transaction.atomic():
+        proposal = _locked(firm, proposal)
+        policy_row = budget_policy_get(firm=firm, organisation=proposal.organisation)
+        changed = failing = 0
+        for line in _lines_in(firm, proposal, None):
+            before = (line.policy_violations, line.needs_extra_approval)
+            _policy_recheck(firm, proposal, line)
+            if (line.policy_violations, line.needs_extra_approval) != before:
+                line._change_reason = "Policy checked again"
+                # Not anyone's edit: the policy's own history says who changed the rules.
+                line._history_user = None
+                line.save()
+                changed += 1
+            failing += not line.policy_ok
+        version = policy_row.version if policy_row else 0
+        if changed or proposal.policy_version != version:
+            proposal.policy_version = version
+            _revision_bump(firm, proposal, f"Checked against policy version {version}", None)
+    return failing
+
+
+def proposal_drafts_recheck(*, firm: Firm, organisation: ClientOrganisation) -> int:
+    """Check the organisation's open drafts against its current policy (after it changed), so
+    no stale verdict shows. Drafts waiting for approval keep the verdicts they were submitted
+    with. Returns the drafts checked."""
+    drafts = list(
+        Proposal.objects.for_firm(firm).filter(
+            organisation=organisation, status=Proposal.Status.DRAFT
+        )
+    )
+    for proposal in drafts:
+        proposal_policy_recheck(firm=firm, proposal=proposal)
+    return len(drafts)
+
+
+def proposal_can_submit(*, firm: Firm, proposal: Proposal) -> list[str]:
+    """Why the draft cannot be submitted for approval yet; empty when it can."""
+    reasons = []
+    if proposal.status != Proposal.Status.DRAFT:
+        reasons.append(f"The draft is {proposal.get_status_display().lower()}, not a draft.")
+    lines = list(ProposalLine.objects.for_firm(firm).filter(proposal=proposal))
+    if not lines:
+        reasons.append("The draft has no lines.")
+    failing = [line for line in lines if not line.policy_ok]
+    if failing:
+        reasons.append(
+            f"{len(failing)} line{'s' if len(failing) != 1 else ''} break the policy: edit "
+            "them within the policy's limits first."
+        )
+    undecided = [line for line in lines if not line.accepted]
+    if undecided:
+        reasons.append(
+            f"{len(undecided)} line{'s' if len(undecided) != 1 else ''} neither accepted nor "
+            "edited: accept or edit every line."
+        )
+    return reasons
+
+
+# --- Accuracy ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    scored: int
+    balances_filled: int
+
+
+def forecast_records_score(*, firm: Firm, organisation: ClientOrganisation) -> ScoreResult:
+    """Fill the actual and the errors of every kept forecast whose month has now closed, and
+    the actual of drafts' months. Run after each sync; running it twice changes nothing."""
+    profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
+    last_closed = forecast_last_closed(profile)
+    if last_closed is None:
+        return ScoreResult(0, 0)
+    records = list(
+        ForecastRecord.objects.for_firm(firm).filter(
+            organisation=organisation, actual__isnull=True, target__lte=last_closed
+        )
+    )
+    balances = list(
+        ProposalBalance.objects.for_firm(firm)
+        .filter(organisation=organisation, actual__isnull=True, period__lte=last_closed)
+        .select_related("line")
+    )
+    if not records and not balances:
+        return ScoreResult(0, 0)
+    periods = {r.target for r in records} | {b.period for b in balances}
+    actuals = {
+        (account, option, period): amount
+        for account, option, period, amount in ActualBalance.objects.for_firm(firm)
+        .filter(organisation=organisation, period__in=periods)
+        .values_list("account_id", "tracking_option_id", "period", "amount")
+    }
+    now = timezone.now()
+    for record in records:
+        # A closed month with no row was quiet: the sync stores every month's P&L, zero or not.
+        actual = actuals.get((record.account_id, record.tracking_option_id, record.target))
+        actual = money(actual if actual is not None else 0)
+        record.actual = actual
+        record.abs_error = abs(actual - record.point)
+        record.within_80 = record.lo_80 <= actual <= record.hi_80
+        record.within_95 = record.lo_95 <= actual <= record.hi_95
+        record.scored_at = now
+    ForecastRecord.objects.for_firm(firm).bulk_update(
+        records, ["actual", "abs_error", "within_80", "within_95", "scored_at"], batch_size=500
+    )
+    # Actuals are facts from Xero, not a change to the draft: no revision, no history row.
+    for balance in balances:
+        actual = actuals.get(
+            (balance.line.account_id, balance.line.tracking_option_id, balance.period)
+        )
+        balance.actual = money(actual if actual is not None else 0)
+    ProposalBalance.objects.for_firm(firm).bulk_update(balances, ["actual"], batch_size=500)
+    logger.info("Scored %d forecasts of %s", len(records), organisation)
+    return ScoreResult(len(records), len(balances))
+
+
+def organisation_forecast_after_sync(
+    *, firm: Firm, organisation: ClientOrganisation, closed: bool
+) -> ForecastRun | None:
+    """For the post-close pipeline: score kept forecasts, and after a close queue a draft."""
+    forecast_records_score(firm=firm, organisation=organisation)
+    if not closed:
+        return None
+    return forecast_run_start(firm=firm, organisation=organisation, source=Proposal.Source.CLOSE)

@@ -1,0 +1,583 @@
+"""The forecast draft screens: the drafts of an organisation and the run that makes them, a draft
+line by line (with its CSV), a line's forecast chart and edit form, forecast accuracy, and the
+budget policy. Thin views: the work is in budgeting.drafts.services and budgeting.drafts.selectors."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from budgeting.approvals.services import proposal_changes_requested
+from budgeting.drafts import services
+from budgeting.drafts.charts import ForecastPoint, forecast_svg
+from budgeting.drafts.forms import BudgetPolicyForm, ProposalLineEditForm
+from budgeting.drafts.models import BudgetPolicy, ForecastRun, Proposal, ProposalLine
+from budgeting.drafts.selectors import (
+    budget_policy_get,
+    draft_get_or_404,
+    forecast_accuracy,
+    forecast_history_for_line,
+    forecast_run_latest,
+    proposal_lines,
+    proposal_list,
+)
+from budgeting.ledger.models import Account, TrackingOption, XeroOrganisation
+from budgeting.variance.maths import Section
+from core.months import add_months
+from tenants.models import ClientOrganisation
+from tenants.roles import Action
+from tenants.scoping import (
+    FirmRequest,
+    client_organisation_get_or_404,
+    firm_view,
+    get_firm_object_or_404,
+)
+
+SECTIONS = [
+    (s.value, s.label) for s in Section if s not in (Section.GROSS_PROFIT, Section.NET_PROFIT)
+]
+CLASSES = {"REVENUE": "Revenue", "EXPENSE": "Expense"}
+CHART_HISTORY = 24
+
+
+def _line(request: FirmRequest, proposal: Proposal, line_id: int) -> ProposalLine:
+    return get_firm_object_or_404(
+        ProposalLine,
+        firm=request.firm,
+        pk=line_id,
+        proposal=proposal,
+    )
+
+
+def _profile(organisation: ClientOrganisation) -> XeroOrganisation | None:
+    try:
+        return organisation.xero_organisation
+    except XeroOrganisation.DoesNotExist:
+        return None
+
+
+# --- Drafts and runs ---------------------------------------------------------------------------
+
+
+@firm_view(Action.VIEW)
+def proposal_list_view(request: FirmRequest, organisation_id: int) -> HttpResponse:
+    organisation = client_organisation_get_or_404(
+        firm=request.firm, organisation_id=organisation_id
+    )
+    return render(
+        request,
+        "budgeting/drafts/list.html",
+        {
+            "organisation": organisation,
+            "profile": _profile(organisation),
+            "proposals": proposal_list(firm=request.firm, organisation=organisation),
+            "run": forecast_run_latest(firm=request.firm, organisation=organisation),
+            "policy": budget_policy_get(firm=request.firm, organisation=organisation),
+        },
+    )
+
+
+@firm_view(Action.PREPARE_DRAFTS)
+@require_POST
+def proposal_create(request: FirmRequest, organisation_id: int) -> HttpResponse:
+    """Start a forecast run (in Celery); the list shows its progress."""
+    organisation = client_organisation_get_or_404(
+        firm=request.firm, organisation_id=organisation_id
+    )
+    if _profile(organisation) is None:
+        messages.error(request, f"Sync {organisation.name} from Xero first.")
+        return redirect("proposal_list", request.firm.slug, organisation.pk)
+    run = services.forecast_run_start(
+        firm=request.firm,
+        organisation=organisation,
+        source=Proposal.Source.MANUAL,
+        user=request.user,
+    )
+    if request.htmx:
+        return _run_status(request, organisation, run)
+    return redirect("proposal_list", request.firm.slug, organisation.pk)
+
+
+def _run_status(request, organisation, run: ForecastRun) -> HttpResponse:
+    return render(
+        request,
+        "budgeting/drafts/list.html#run-status",
+        {"organisation": organisation, "run": run},
+    )
+
+
+@firm_view(Action.VIEW)
+def forecast_run_status(
+    request: FirmRequest, organisation_id: int, forecast_run_id: int
+) -> HttpResponse:
+    """Polled by htmx while a run works; stops polling once it has finished."""
+    organisation = client_organisation_get_or_404(
+        firm=request.firm, organisation_id=organisation_id
+    )
+    run = get_firm_object_or_404(
+        ForecastRun, firm=request.firm, pk=forecast_run_id, organisation=organisation
+    )
+    return _run_status(request, organisation, run)
+
+
+# --- One draft ---------------------------------------------------------------------------------
+
+
+class DraftRow:
+    """A line as the draft's table shows it: totals over the horizon and the policy verdict."""
+
+    def __init__(self, line: ProposalLine, accuracy):
+        self.line = line
+        self.balances = list(line.balances.all())
+        self.original = sum((b.original_amount or Decimal(0) for b in self.balances), Decimal(0))
+        self.suggested = sum((b.suggested_amount for b in self.balances), Decimal(0))
+        self.effective = sum((b.effective_amount for b in self.balances), Decimal(0))
+        self.change = self.effective - self.original
+        self.percent = (
+            (self.change * 100 / abs(self.original)).quantize(Decimal("0.1"))
+            if self.original
+            else None
+        )
+        self.accuracy = accuracy
+
+    @property
+    def account_class(self) -> str:
+        return self.line.account.account_class
+
+
+def _filters(request: FirmRequest) -> tuple[str, str]:
+    section = request.GET.get("section", "")
+    account_class = request.GET.get("class", "")
+    return (
+        section if section in dict(SECTIONS) else "",
+        account_class if account_class in CLASSES else "",
+    )
+
+
+def _rows(request: FirmRequest, organisation, proposal) -> list[DraftRow]:
+    section, account_class = _filters(request)
+    accuracy = forecast_accuracy(firm=request.firm, organisation=organisation)
+    rows = []
+    for line in proposal_lines(firm=request.firm, proposal=proposal):
+        if section and line.section != section:
+            continue
+        if account_class and line.account.account_class != account_class:
+            continue
+        option_id = line.tracking_option_id
+        rows.append(DraftRow(line, accuracy.for_line(line.account_id, option_id)))
+    return rows
+
+
+@firm_view(Action.VIEW)
+def proposal_detail(request: FirmRequest, organisation_id: int, proposal_id: int) -> HttpResponse:
+    organisation, proposal = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    )
+    section, account_class = _filters(request)
+    rows = _rows(request, organisation, proposal)
+    changes = proposal_changes_requested(firm=request.firm, proposal=proposal)
+    context = {
+        "organisation": organisation,
+        "proposal": proposal,
+        "rows": rows,
+        "sections": SECTIONS,
+        "classes": CLASSES,
+        "section": section,
+        "account_class": account_class,
+        "currency": proposal.currency_code,
+        "submit_blockers": (
+            services.proposal_can_submit(firm=request.firm, proposal=proposal)
+            if proposal.status == Proposal.Status.DRAFT
+            else []
+        ),
+        "can_edit": proposal.is_editable and "prepare_drafts" in _permissions(request),
+        "changes_requested": changes,
+        "changes_requested_lines": set(changes.line_ids) if changes else set(),
+        "query": request.GET.urlencode(),
+    }
+    template = "budgeting/drafts/detail.html"
+    # The filters swap the table only; accept and reset swap the whole page body (<main>).
+    if request.htmx and request.htmx.target == "draft-body":
+        template += "#draft-body"
+    return render(request, template, context)
+
+
+def _permissions(request: FirmRequest) -> set[str]:
+    from tenants.roles import ROLE_ACTIONS
+
+    return {str(a) for a in ROLE_ACTIONS[request.membership.role]}
+
+
+CSV_HEADER = [
+    "Tracking option",
+    "Section",
+    "Account code",
+    "Account",
+    "Month",
+    "Original budget",
+    "Actual",
+    "Suggested",
+    "Edited",
+    "Proposed",
+    "Change",
+    "Lo 80",
+    "Hi 80",
+    "Lo 95",
+    "Hi 95",
+    "Method",
+    "Confidence",
+    "Trigger",
+    "Policy",
+    "Extra approval",
+    "Accepted",
+    "Reason",
+]
+
+
+@firm_view(Action.VIEW)
+def proposal_csv(request: FirmRequest, organisation_id: int, proposal_id: int) -> HttpResponse:
+    organisation, proposal = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="forecast-draft-{proposal.pk}-r{proposal.revision}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(
+        ["Currency", proposal.currency_code, "Draft", proposal.pk, "Revision", proposal.revision]
+    )
+    writer.writerow(CSV_HEADER)
+    for row in _rows(request, organisation, proposal):
+        line = row.line
+        policy = "ok" if line.policy_ok else "; ".join(v["message"] for v in line.policy_violations)
+        for b in row.balances:
+            writer.writerow(
+                [
+                    line.tracking_option.name if line.tracking_option else "",
+                    Section(line.section).label,
+                    line.account.code,
+                    line.account.name,
+                    f"{b.period:%Y-%m}",
+                    "" if b.original_amount is None else b.original_amount,
+                    "" if b.actual is None else b.actual,
+                    b.suggested_amount,
+                    "" if b.edited_amount is None else b.edited_amount,
+                    b.effective_amount,
+                    b.change,
+                    b.lo_80,
+                    b.hi_80,
+                    b.lo_95,
+                    b.hi_95,
+                    line.method,
+                    line.confidence,
+                    line.get_trigger_display(),
+                    policy,
+                    "; ".join(line.extra_approval_reasons),
+                    "yes" if line.accepted else "no",
+                    b.edit_reason or "",
+                ]
+            )
+    return response
+
+
+# --- One line ----------------------------------------------------------------------------------
+
+
+def _line_context(request, organisation, proposal, line, form=None, check=None) -> dict:
+    balances = list(line.balances.order_by("period"))
+    first = add_months(proposal.last_actual_period, 1 - CHART_HISTORY)
+    history = forecast_history_for_line(
+        firm=request.firm,
+        organisation=organisation,
+        account=line.account,
+        tracking_option=line.tracking_option,
+        first=first,
+        last=proposal.last_actual_period,
+    )
+    months, month = [], first
+    while month <= proposal.last_actual_period:
+        months.append(month)
+        month = add_months(month, 1)
+    budgets = _history_budgets(request, line, first, proposal.last_actual_period)
+    budgets.update({b.period: b.original_amount for b in balances if b.original_amount is not None})
+    backtest = (
+        f"Backtest error of the method on this line's own history: sMAPE "
+        f"{line.backtest_smape:.1f}%."
+        if line.backtest_smape is not None
+        else "The history was too short to backtest."
+    )
+    chart = forecast_svg(
+        actuals=[(m, history.get(m, Decimal("0.00"))) for m in months],
+        budgets=budgets,
+        forecast=[
+            ForecastPoint(b.period, b.effective_amount, b.lo_80, b.hi_80, b.lo_95, b.hi_95)
+            for b in balances
+        ],
+        title=f"{line}: actuals, budget and forecast",
+        chart_id=f"chart-line-{line.pk}",
+        currency=proposal.currency_code,
+        backtest_note=backtest,
+    )
+    accuracy = forecast_accuracy(firm=request.firm, organisation=organisation)
+    return {
+        "organisation": organisation,
+        "proposal": proposal,
+        "line": line,
+        "balances": balances,
+        "chart": chart,
+        "backtest": backtest,
+        "currency": proposal.currency_code,
+        "accuracy": accuracy.for_line(line.account_id, line.tracking_option_id),
+        "form": form or ProposalLineEditForm(balances=balances),
+        "check": check,
+        "can_edit": proposal.is_editable and "prepare_drafts" in _permissions(request),
+    }
+
+
+def _history_budgets(request, line: ProposalLine, first: dt.date, last: dt.date) -> dict:
+    from budgeting.ledger.models import BudgetBalance
+
+    if line.original_budget_id is None:
+        return {}
+    return dict(
+        BudgetBalance.objects.for_firm(request.firm)
+        .filter(
+            budget_line__budget_id=line.original_budget_id,
+            budget_line__account_id=line.account_id,
+            period__gte=first,
+            period__lte=last,
+        )
+        .values_list("period", "amount")
+    )
+
+
+@firm_view(Action.VIEW)
+def proposal_line_detail(
+    request: FirmRequest, organisation_id: int, proposal_id: int, line_id: int
+) -> HttpResponse:
+    organisation, proposal = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    )
+    line = _line(request, proposal, line_id)
+    template = "budgeting/drafts/line.html"
+    if request.htmx and request.htmx.target == "line-detail":
+        template += "#line-detail"
+    return render(request, template, _line_context(request, organisation, proposal, line))
+
+
+@firm_view(Action.PREPARE_DRAFTS)
+@require_POST
+def proposal_line_edit(
+    request: FirmRequest, organisation_id: int, proposal_id: int, line_id: int
+) -> HttpResponse:
+    organisation, proposal = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    )
+    line = _line(request, proposal, line_id)
+    form = ProposalLineEditForm(request.POST, balances=list(line.balances.order_by("period")))
+    status = 200
+    if form.is_valid():
+        try:
+            services.proposal_line_edit(
+                firm=request.firm,
+                proposal=proposal,
+                line=line,
+                period=form.balance().period,
+                amount=form.cleaned_data["amount"],
+                reason=form.cleaned_data["reason"],
+                user=request.user,
+            )
+        except services.ProposalError as exc:
+            form.add_error(None, str(exc))
+            status = 400
+        else:
+            messages.success(request, f"{line}: {form.balance().period:%B %Y} changed.")
+            return redirect(
+                "proposal_line_detail", request.firm.slug, organisation.pk, proposal.pk, line.pk
+            )
+    else:
+        status = 400
+    line.refresh_from_db()
+    return render(
+        request,
+        "budgeting/drafts/line.html",
+        _line_context(request, organisation, proposal, line, form=form),
+        status=status,
+    )
+
+
+@firm_view(Action.PREPARE_DRAFTS)
+def proposal_line_check(
+    request: FirmRequest, organisation_id: int, proposal_id: int, line_id: int
+) -> HttpResponse:
+    """The policy's verdict on a figure as it is typed (htmx); saves nothing."""
+    _organisation, proposal = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    )
+    line = _line(request, proposal, line_id)
+    data = request.POST if request.method == "POST" else request.GET
+    form = ProposalLineEditForm(
+        {**data.dict(), "reason": data.get("reason") or "-"},
+        balances=list(line.balances.order_by("period")),
+    )
+    result, error = None, ""
+    if form.is_valid():
+        try:
+            result = services.proposal_line_check(
+                firm=request.firm,
+                proposal=proposal,
+                line=line,
+                period=form.balance().period,
+                amount=form.cleaned_data["amount"],
+            )
+        except services.ProposalError as exc:
+            error = str(exc)
+    else:
+        error = "Give a month and an amount."
+    return render(
+        request,
+        "budgeting/drafts/line.html#policy-check",
+        {"check": result, "check_error": error},
+    )
+
+
+def _back_to(request: FirmRequest, organisation, proposal) -> HttpResponse:
+    url = reverse("proposal_detail", args=[request.firm.slug, organisation.pk, proposal.pk])
+    query = request.POST.get("query", "")
+    return redirect(f"{url}?{query}" if query else url)
+
+
+@firm_view(Action.PREPARE_DRAFTS)
+@require_POST
+def proposal_line_decide(
+    request: FirmRequest, organisation_id: int, proposal_id: int, line_id: int, decision: str
+) -> HttpResponse:
+    organisation, proposal = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    )
+    line = _line(request, proposal, line_id)
+    action = {"accept": services.proposal_line_accept, "reset": services.proposal_line_reset}
+    try:
+        action[decision](firm=request.firm, proposal=proposal, line=line, user=request.user)
+    except services.ProposalError as exc:
+        messages.error(request, str(exc))
+    return _back_to(request, organisation, proposal)
+
+
+@firm_view(Action.PREPARE_DRAFTS)
+@require_POST
+def proposal_section_decide(
+    request: FirmRequest, organisation_id: int, proposal_id: int, decision: str
+) -> HttpResponse:
+    organisation, proposal = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    )
+    section = request.POST.get("section", "")
+    if section not in dict(SECTIONS):
+        raise Http404("No such section.")
+    action = {
+        "accept": services.proposal_section_accept,
+        "reset": services.proposal_section_reset,
+    }
+    try:
+        count = action[decision](
+            firm=request.firm, proposal=proposal, section=section, user=request.user
+        )
+    except services.ProposalError as exc:
+        messages.error(request, str(exc))
+    else:
+        verb = "accepted" if decision == "accept" else "reset to the suggestion"
+        messages.success(request, f"{count} line{'s' if count != 1 else ''} {verb}.")
+    return _back_to(request, organisation, proposal)
+
+
+# --- Accuracy and policy -----------------------------------------------------------------------
+
+
+@firm_view(Action.VIEW)
+def forecast_accuracy_view(request: FirmRequest, organisation_id: int) -> HttpResponse:
+    organisation = client_organisation_get_or_404(
+        firm=request.firm, organisation_id=organisation_id
+    )
+    return render(
+        request,
+        "budgeting/drafts/accuracy.html",
+        {
+            "organisation": organisation,
+            "accuracy": forecast_accuracy(firm=request.firm, organisation=organisation),
+            "method_label": services.method_label,
+        },
+    )
+
+
+@firm_view(Action.MANAGE_POLICIES)
+def budget_policy_edit(request: FirmRequest, organisation_id: int) -> HttpResponse:
+    organisation = client_organisation_get_or_404(
+        firm=request.firm, organisation_id=organisation_id
+    )
+    current = budget_policy_get(firm=request.firm, organisation=organisation)
+    accounts = list(
+        Account.objects.for_firm(request.firm).filter(
+            organisation=organisation,
+            type__in=(
+                "REVENUE",
+                "SALES",
+                "OTHERINCOME",
+                "DIRECTCOSTS",
+                "EXPENSE",
+                "OVERHEADS",
+                "DEPRECIATN",
+            ),
+        )
+    )
+    options = list(
+        TrackingOption.objects.for_firm(request.firm)
+        .filter(organisation=organisation)
+        .select_related("category")
+    )
+    form = BudgetPolicyForm(
+        request.POST or None, accounts=accounts, options=options, current=current
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        policy = services.budget_policy_update(
+            firm=request.firm,
+            organisation=organisation,
+            user=request.user,
+            scope=data["scope"],
+            account_ids=[int(i) for i in data["accounts"]],
+            tracking_option_ids=[int(i) for i in data["tracking_options"]],
+            account_caps=data["account_caps"],
+            class_caps=form.class_caps(),
+            max_change_percent=data["max_change_percent"],
+            max_change_amount=data["max_change_amount"],
+            capex_account_ids=[int(i) for i in data["capex_accounts"]],
+            extra_approval_above=data["extra_approval_above"],
+            horizon=data["horizon"],
+        )
+        services.proposal_drafts_recheck(firm=request.firm, organisation=organisation)
+        messages.success(request, f"Budget policy saved (version {policy.version}).")
+        return redirect("proposal_list", request.firm.slug, organisation.pk)
+    return render(
+        request,
+        "budgeting/drafts/policy.html",
+        {
+            "organisation": organisation,
+            "form": form,
+            "current": current,
+            "scopes": BudgetPolicy.Scope,
+            "versions": BudgetPolicy.history.filter(
+                firm_id=request.firm.pk, organisation_id=organisation.pk
+            )
+            .select_related("history_user")
+            .order_by("-history_date", "-history_id")[:20],
+        },
+    )

@@ -1,0 +1,322 @@
+"""Budgets and actuals of a client organisation as synced, mirroring Xero's own objects, and
+the sync runs that brought them.
+
+Every row carries firm_id (the tenant) and organisation_id. Money is Decimal to the cent; a
+period is the first day of its month.
+"""
+
+from django.db import models
+from django.utils.timezone import now
+from simple_history.models import HistoricalRecords
+
+from tenants.managers import FirmScopedManager
+from tenants.models import ClientOrganisation, Firm
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+class OrganisationOwned(models.Model):
+    firm = models.ForeignKey(Firm, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(ClientOrganisation, on_delete=models.CASCADE, related_name="+")
+
+    objects = FirmScopedManager()
+
+    class Meta:
+        abstract = True
+
+
+class XeroOrganisation(OrganisationOwned):
+    """Xero's Organisation of a client: currency, financial year and lock dates."""
+
+    organisation = models.OneToOneField(
+        ClientOrganisation, on_delete=models.CASCADE, related_name="xero_organisation"
+    )
+    # Xero's OrganisationID (the tenant id); "organisation" is our client organisation.
+    xero_organisation_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    base_currency = models.CharField(max_length=3)
+    country_code = models.CharField(max_length=4, blank=True, default="")
+    timezone = models.CharField(max_length=64, blank=True, default="")
+    financial_year_end_day = models.PositiveSmallIntegerField()
+    financial_year_end_month = models.PositiveSmallIntegerField()
+    # Xero has no webhook for month close: a PeriodLockDate that moves forward closes a month.
+    period_lock_date = models.DateField(null=True, blank=True)
+    end_of_year_lock_date = models.DateField(null=True, blank=True)
+    synced_at = models.DateTimeField(default=now)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Account(OrganisationOwned):
+    account_id = models.CharField(max_length=64)  # Xero's AccountID
+    code = models.CharField(max_length=20, blank=True, default="")
+    name = models.CharField(max_length=150)
+    type = models.CharField(max_length=20)  # Xero's Account.Type: REVENUE, EXPENSE, ...
+    account_class = models.CharField(max_length=20, blank=True, default="")  # Account.Class
+    status = models.CharField(max_length=20, default="ACTIVE")
+
+    class Meta:
+        ordering = ["code", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "account_id"], name="account_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})" if self.code else self.name
+
+
+class TrackingCategory(OrganisationOwned):
+    category_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=20, default="ACTIVE")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "tracking categories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "category_id"], name="tracking_category_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrackingOption(OrganisationOwned):
+    category = models.ForeignKey(TrackingCategory, on_delete=models.CASCADE, related_name="options")
+    option_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=20, default="ACTIVE")
+
+    class Meta:
+        ordering = ["category__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "option_id"], name="tracking_option_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category.name}: {self.name}"
+
+
+class Budget(OrganisationOwned):
+    class Type(models.TextChoices):
+        OVERALL = "OVERALL", "Overall"
+        TRACKING = "TRACKING", "Tracking"
+
+    budget_id = models.CharField(max_length=64)  # Xero's BudgetID
+    type = models.CharField(max_length=10, choices=Type.choices)
+    description = models.CharField(max_length=255, blank=True, default="")
+    # Unreliable after a Budget Manager import (Xero leaves it unchanged): budgets are compared
+    # by content, never by this date.
+    updated_utc = models.DateTimeField(null=True, blank=True)
+    # A Xero tracking budget is for one option of one or two tracking categories.
+    tracking_option = models.ForeignKey(
+        TrackingOption, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    tracking_option_2 = models.ForeignKey(
+        TrackingOption, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["type", "description"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "budget_id"], name="budget_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.description or self.get_type_display()
+
+
+class BudgetLine(OrganisationOwned):
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="lines")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="budget_lines")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["budget", "account"], name="budget_line_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget}: {self.account}"
+
+
+class BudgetBalance(OrganisationOwned):
+    budget_line = models.ForeignKey(BudgetLine, on_delete=models.CASCADE, related_name="balances")
+    period = models.DateField()  # first day of the month
+    amount = models.DecimalField(**MONEY)
+    notes = models.CharField(max_length=255, blank=True, default="")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["period"]
+        constraints = [
+            models.UniqueConstraint(fields=["budget_line", "period"], name="budget_balance_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period:%b %Y}: {self.amount}"
+
+
+class ActualBalance(OrganisationOwned):
+    """Monthly P&L actual of an account, overall (no option) or for one tracking option,
+    as Xero's Profit and Loss report shows it (revenue and expenses both positive)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="actuals")
+    tracking_option = models.ForeignKey(
+        TrackingOption, on_delete=models.CASCADE, null=True, blank=True, related_name="actuals"
+    )
+    period = models.DateField()
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["period"]
+        constraints = [
+            # Two partial constraints, because NULLs are distinct in a plain unique constraint.
+            models.UniqueConstraint(
+                fields=["account", "period"],
+                condition=models.Q(tracking_option__isnull=True),
+                name="actual_overall_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "tracking_option", "period"],
+                condition=models.Q(tracking_option__isnull=False),
+                name="actual_tracking_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.period:%b %Y}: {self.amount}"
+
+
+class TransactionLine(OrganisationOwned):
+    """A line of an invoice, credit note or bank transaction: the drivers behind a variance.
+    Amount is in base currency, signed as it moves the account on the P&L."""
+
+    document_type = models.CharField(max_length=16)  # ACCREC, ACCPAY, ..., SPEND, RECEIVE
+    document_id = models.CharField(max_length=64)
+    document_number = models.CharField(max_length=64, blank=True, default="")
+    line_id = models.CharField(max_length=64)
+    date = models.DateField()
+    account = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="transaction_lines"
+    )
+    contact_id = models.CharField(max_length=64, blank=True, default="")
+    contact_name = models.CharField(max_length=255, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    amount = models.DecimalField(**MONEY)
+    currency_code = models.CharField(max_length=3, blank=True, default="")
+    currency_rate = models.DecimalField(max_digits=18, decimal_places=8, default=1)
+    tracking_option = models.ForeignKey(
+        TrackingOption, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    tracking_option_2 = models.ForeignKey(
+        TrackingOption, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_utc = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["date", "document_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "document_id", "line_id"], name="transaction_line_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["organisation", "account", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.document_type} {self.document_number}: {self.amount}"
+
+
+class SyncRun(OrganisationOwned):
+    class Kind(models.TextChoices):
+        INITIAL = "initial", "Initial"
+        INCREMENTAL = "incremental", "Incremental"
+        FULL = "full", "Full"
+        # After a webhook: transactions and the open months' actuals only.
+        TRANSACTIONS = "transactions", "Transactions"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "By hand"
+        CLOSE = "close", "Month close"
+        WEBHOOK = "webhook", "Xero webhook"
+        SCHEDULE = "schedule", "Schedule"
+        CONNECT = "connect", "New connection"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    step = models.CharField(max_length=200, blank=True, default="")
+    counts = models.JSONField(default=dict, blank=True)
+    calls_used = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    reconciled = models.BooleanField(null=True)  # None until checked
+    created_at = models.DateTimeField(default=now)
+    # Moved on with every progress step: a running sync whose heartbeat stops had its worker
+    # die, and may be taken over (see integrations.xero.sync.sync_run_claim).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} sync of {self.organisation}: {self.state}"
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+
+class Reconciliation(OrganisationOwned):
+    """One check after a sync: synced figures against Xero's own totals, to the cent."""
+
+    class Kind(models.TextChoices):
+        ACTUALS = "actuals", "Actuals against the P&L report"
+        TRACKING_BUDGETS = "tracking_budgets", "Tracking budgets against the overall budget"
+
+    sync_run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="reconciliations")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    period = models.DateField()
+    tracking_option = models.ForeignKey(
+        TrackingOption, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    tracking_category = models.ForeignKey(
+        TrackingCategory, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    line = models.CharField(max_length=40)  # income, expenses, net_profit, budget
+    expected = models.DecimalField(**MONEY)  # Xero's own figure
+    synced = models.DecimalField(**MONEY)  # the sum of what we stored
+    difference = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["period", "line"]
+
+    def __str__(self) -> str:
+        return f"{self.period:%b %Y} {self.line}: {self.difference}"

@@ -1,0 +1,103 @@
+"""`python manage.py demo [addrport]`: the zero-setup demo in one process.
+
+Creates the demo firm and its members, connects them to the in-process Xero sandbox through the
+real OAuth flow, syncs every client organisation, starts a Celery worker in a thread (kombu's
+in-memory broker) and serves the app. Everything the demo needs lives in this process.
+"""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from budgeting.drafts.services import forecast_run_execute
+from budgeting.models import ForecastRun, SyncRun
+from budgeting.pipeline import organisation_after_sync
+from integrations.models import XeroTenant
+from integrations.xero.demo import demo_xero_connect
+from integrations.xero.sync import organisation_sync, organisation_sync_start
+from tenants.management.commands.demo_setup import DEMO_FIRM_SLUG
+from tenants.models import Firm, Membership
+from tenants.roles import Role
+
+
+class Command(BaseCommand):
+    help = "Run the demo: firm, users, Xero sandbox connection, synced clients, web server."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("--no-serve", action="store_true", help="set up, then stop")
+
+    def handle(self, *args, addrport, no_serve, **options):
+        if not settings.DEBUG or settings.XERO_TRANSPORT != "inprocess":
+            raise CommandError("The demo runs with DEBUG=1 and the in-process Xero sandbox.")
+        call_command("demo_setup", stdout=self.stdout)
+        firm = Firm.objects.get(slug=DEMO_FIRM_SLUG)
+        owner = Membership.objects.for_firm(firm).filter(role=Role.OWNER).first().user
+        self.stdout.write("Connecting the demo firm to the Xero sandbox (OAuth)...")
+        demo_xero_connect(firm=firm, user=owner)
+        for tenant in XeroTenant.objects.for_firm(firm).select_related("client_organisation"):
+            organisation = tenant.client_organisation
+            run = organisation_sync_start(
+                firm=firm, organisation=organisation, trigger=SyncRun.Trigger.MANUAL, enqueue=False
+            )
+            run = organisation_sync(firm=firm, run_id=run.pk)
+            state = "reconciled" if run.reconciled else run.error or run.state
+            self.stdout.write(f"  synced {organisation.name}: {run.calls_used} calls, {state}")
+            if run.state == SyncRun.State.SUCCEEDED:
+                organisation_after_sync(
+                    firm=firm, organisation=organisation, closed="closed_up_to" in run.counts
+                )
+            self._approval_chain(firm, organisation, owner)
+        # The drafts queued by the pipeline run now, so the demo starts with them in place.
+        for forecast in ForecastRun.objects.for_firm(firm).filter(state=ForecastRun.State.QUEUED):
+            forecast = forecast_run_execute(firm=firm, run_id=forecast.pk)
+            self.stdout.write(f"  forecast draft for {forecast.organisation.name}: {forecast.step}")
+        if no_serve:
+            return
+        self._start_worker()
+        self.stdout.write(self.style.SUCCESS(f"\nOpen http://{addrport}/ and log in as above.\n"))
+        call_command("runserver", addrport, use_reloader=False)
+
+    def _approval_chain(self, firm, organisation, owner) -> None:
+        """A two-step chain, so a draft can be submitted at once: the approver role, then the
+        owner role for a change above 10,000, or the client's budget owner (email links only)."""
+        from budgeting.approvals import services as approvals
+        from budgeting.models import ApprovalPolicy
+
+        if ApprovalPolicy.objects.for_firm(firm).filter(organisation=organisation).exists():
+            return
+        client = approvals.external_approver_register(
+            firm=firm,
+            organisation=organisation,
+            email=f"budget-owner+{organisation.pk}@client.example.com",
+            name=f"Budget owner of {organisation.name}",
+            user=owner,
+        )
+        approvals.approval_policy_update(
+            firm=firm,
+            organisation=organisation,
+            user=owner,
+            steps=[
+                {"name": "Manager review", "roles": [Role.APPROVER]},
+                {
+                    "name": "Partner or client sign-off",
+                    "roles": [Role.OWNER],
+                    "external_approver_ids": [client.pk],
+                    "condition": "change_above",
+                    "change_above": "10000",
+                },
+            ],
+            reason="Demo approval chain",
+        )
+
+    def _start_worker(self) -> None:
+        from celery.contrib.testing.worker import start_worker
+
+        from config.celery import app
+
+        # A worker thread on the in-memory broker: tasks queued by requests run beside them.
+        # Kept on the command: a dropped context manager would be collected, stopping the worker.
+        self._worker = start_worker(
+            app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING"
+        )
+        self._worker.__enter__()

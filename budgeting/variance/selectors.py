@@ -1,0 +1,388 @@
+"""Reads for variance: synced actuals and budgets loaded into the pure variance module.
+
+Every function takes the firm explicitly and runs a fixed number of queries whatever the number
+of accounts: the report page, its CSV and the `variance_report` command all read through
+`variance_report_load`, so they show the same figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import OuterRef, Q, Subquery
+
+from budgeting.ledger.models import (
+    Account,
+    ActualBalance,
+    Budget,
+    BudgetBalance,
+    TrackingOption,
+    TransactionLine,
+    XeroOrganisation,
+)
+from budgeting.variance.maths import (
+    ACCOUNT_CLASS_BY_TYPE,
+    AccountBalances,
+    MaterialityPolicy,
+    MaterialityThreshold,
+    Period,
+    SeriesPoint,
+    VarianceLine,
+    VarianceReport,
+    variance_for_period,
+    variance_series,
+)
+from budgeting.variance.models import MaterialitySetting, VarianceNarrative, VarianceSummary
+from budgeting.variance.narratives import facts as narrative_facts
+from core.months import add_months, month_start
+from tenants.models import ClientOrganisation, Firm
+
+# Charts compare two years; the year to date never reaches back further than 12 months.
+CHART_MONTHS = 24
+PROFIT_AND_LOSS_TYPES = tuple(ACCOUNT_CLASS_BY_TYPE)
+
+
+def materiality_policy(*, firm: Firm, organisation: ClientOrganisation) -> MaterialityPolicy:
+    """The organisation's thresholds; the product's defaults (10% and 500) where none is set."""
+    default = MaterialityThreshold()
+    by_class = {}
+    for setting in MaterialitySetting.objects.for_firm(firm).filter(organisation=organisation):
+        threshold = MaterialityThreshold(percent=setting.percent, floor=setting.floor)
+        if setting.account_class:
+            by_class[setting.account_class] = threshold
+        else:
+            default = threshold
+    return MaterialityPolicy(default=default, by_class=by_class)
+
+
+@dataclass(frozen=True)
+class VarianceData:
+    """An organisation's balances for one tracking option (or overall), ready for the maths."""
+
+    organisation: ClientOrganisation
+    profile: XeroOrganisation
+    tracking_option: TrackingOption | None
+    budget: Budget | None
+    accounts: dict[str, Account]  # by Xero AccountID, as the pure module names them
+    balances: tuple[AccountBalances, ...]
+    policy: MaterialityPolicy
+    first_month: Period  # of the loaded window
+    last_month: Period
+
+    @property
+    def currency(self) -> str:
+        return self.profile.base_currency
+
+    def report(self, period: Period) -> VarianceReport:
+        return variance_for_period(
+            lines=self.balances,
+            period=period,
+            financial_year_end_month=self.profile.financial_year_end_month,
+            financial_year_end_day=self.profile.financial_year_end_day,
+            policy=self.policy,
+        )
+
+    def series(self, *, end_period: Period, account_id: str | None = None) -> tuple[SeriesPoint]:
+        if account_id is not None and account_id not in {b.account_id for b in self.balances}:
+            return ()
+        return variance_series(
+            lines=self.balances, end_period=end_period, months=CHART_MONTHS, account_id=account_id
+        )
+
+    def balances_of(self, account_id: str) -> AccountBalances | None:
+        return next((b for b in self.balances if b.account_id == account_id), None)
+
+
+def xero_organisation_get(*, firm: Firm, organisation: ClientOrganisation) -> XeroOrganisation:
+    return XeroOrganisation.objects.for_firm(firm).get(organisation=organisation)
+
+
+def variance_budget(
+    *, firm: Firm, organisation: ClientOrganisation, tracking_option: TrackingOption | None
+) -> Budget | None:
+    """The overall budget, or the tracking budget of exactly this option (Xero allows one)."""
+    budgets = Budget.objects.for_firm(firm).filter(organisation=organisation)
+    if tracking_option is None:
+        budgets = budgets.filter(type=Budget.Type.OVERALL)
+    else:
+        budgets = budgets.filter(
+            type=Budget.Type.TRACKING,
+            tracking_option=tracking_option,
+            tracking_option_2__isnull=True,
+        )
+    return budgets.order_by("pk").first()
+
+
+def variance_data_load(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    period: Period,
+    profile: XeroOrganisation,
+    tracking_option: TrackingOption | None = None,
+    months: int = CHART_MONTHS,
+) -> VarianceData:
+    """Balances for `months` months up to `period`, in five queries whatever the accounts."""
+    first = add_months(period, 1 - max(months, 12))
+    budget = variance_budget(firm=firm, organisation=organisation, tracking_option=tracking_option)
+    accounts = {
+        account.pk: account
+        for account in Account.objects.for_firm(firm).filter(
+            organisation=organisation, type__in=PROFIT_AND_LOSS_TYPES
+        )
+    }
+    actuals: dict[int, dict[Period, Decimal]] = defaultdict(dict)
+    for account_pk, month, amount in (
+        ActualBalance.objects.for_firm(firm)
+        .filter(
+            organisation=organisation,
+            tracking_option=tracking_option,
+            period__gte=first,
+            period__lte=period,
+        )
+        .values_list("account_id", "period", "amount")
+    ):
+        actuals[account_pk][month] = amount
+    budgets: dict[int, dict[Period, Decimal]] = defaultdict(dict)
+    if budget is not None:
+        for account_pk, month, amount in (
+            BudgetBalance.objects.for_firm(firm)
+            .filter(budget_line__budget=budget, period__gte=first, period__lte=period)
+            .values_list("budget_line__account_id", "period", "amount")
+        ):
+            budgets[account_pk][month] = amount
+    # Every synced month counts, zero when quiet: narratives read a missing month as "no data".
+    synced = sorted({month for months_ in actuals.values() for month in months_})
+    synced_months = _months(synced[0], synced[-1]) if synced else []
+    balances = []
+    for account_pk in sorted(set(actuals) | set(budgets)):
+        account = accounts.get(account_pk)
+        if account is None:
+            continue
+        expected_class = ACCOUNT_CLASS_BY_TYPE[account.type]
+        filled = {month: Decimal("0.00") for month in synced_months}
+        filled.update(actuals.get(account_pk, {}))
+        balances.append(
+            AccountBalances(
+                account_id=account.account_id,
+                code=account.code,
+                name=account.name,
+                account_type=account.type,
+                # Xero's class, or the one its type implies when a sync left it blank.
+                account_class=account.account_class or expected_class,
+                actuals=filled,
+                budgets=budgets.get(account_pk, {}),
+                tracking_option_id=tracking_option.option_id if tracking_option else None,
+            )
+        )
+    return VarianceData(
+        organisation=organisation,
+        profile=profile,
+        tracking_option=tracking_option,
+        budget=budget,
+        accounts={account.account_id: account for account in accounts.values()},
+        balances=tuple(balances),
+        policy=materiality_policy(firm=firm, organisation=organisation),
+        first_month=first,
+        last_month=period,
+    )
+
+
+def _months(first: Period, last: Period) -> list[Period]:
+    months, month = [], first
+    while month <= last:
+        months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
+# --- The report as the screen, the CSV and the command show it -------------------------------
+
+
+ACCOUNT_CLASSES = {"REVENUE": "Revenue", "EXPENSE": "Expense"}
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    account_classes: frozenset[str] = frozenset()  # empty: every class
+    material_only: bool = False
+
+    def keeps(self, line: VarianceLine) -> bool:
+        if self.account_classes and line.account_class not in self.account_classes:
+            return False
+        return not self.material_only or line.month.material or line.year_to_date.material
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    line: VarianceLine
+    account: Account
+    narrative: VarianceNarrative | None
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    label: str
+    key: str
+    rows: tuple[ReportRow, ...]
+    total: object  # SectionTotal
+    is_profit: bool
+
+
+@dataclass(frozen=True)
+class VarianceReportView:
+    data: VarianceData
+    report: VarianceReport
+    sections: tuple[ReportSection, ...]
+    filters: ReportFilters
+
+    @property
+    def rows(self) -> list[ReportRow]:
+        return [row for section in self.sections for row in section.rows]
+
+    @property
+    def material_count(self) -> int:
+        return len(self.report.material_lines)
+
+
+def variance_report_load(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    profile: XeroOrganisation,
+    period: Period,
+    tracking_option: TrackingOption | None = None,
+    filters: ReportFilters | None = None,
+    with_narratives: bool = True,
+) -> VarianceReportView:
+    """The whole report: lines, section totals and stored narratives, in six queries."""
+    from budgeting.variance.maths import Section
+
+    filters = filters or ReportFilters()
+    data = variance_data_load(
+        firm=firm,
+        organisation=organisation,
+        period=period,
+        profile=profile,
+        tracking_option=tracking_option,
+    )
+    report = data.report(period)
+    narratives = (
+        narratives_by_account(
+            firm=firm, organisation=organisation, period=period, tracking_option=tracking_option
+        )
+        if with_narratives
+        else {}
+    )
+    sections = []
+    for section in Section:
+        total = report.total(section)
+        rows = tuple(
+            ReportRow(
+                line=line,
+                account=data.accounts[line.account_id],
+                narrative=narratives.get(data.accounts[line.account_id].pk),
+            )
+            for line in report.lines_in(section)
+            if filters.keeps(line)
+        )
+        sections.append(
+            ReportSection(
+                label=section.label,
+                key=section.value,
+                rows=rows,
+                total=total,
+                is_profit=section in (Section.GROSS_PROFIT, Section.NET_PROFIT),
+            )
+        )
+    return VarianceReportView(data=data, report=report, sections=tuple(sections), filters=filters)
+
+
+def narratives_by_account(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    period: Period,
+    tracking_option: TrackingOption | None,
+) -> dict[int, VarianceNarrative]:
+    return {
+        narrative.account_id: narrative
+        for narrative in VarianceNarrative.objects.for_firm(firm).filter(
+            organisation=organisation, period=period, tracking_option=tracking_option
+        )
+    }
+
+
+# --- Transactions behind a variance ------------------------------------------------------------
+
+
+def transactions_synced_from(profile: XeroOrganisation) -> Period:
+    """The first month whose transaction lines the sync keeps (its retention window)."""
+    return add_months(month_start(profile.synced_at.date()), -settings.XERO_TRANSACTION_MONTHS)
+
+
+def transaction_lines_for(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    accounts: Iterable[Account],
+    first: Period,
+    last: Period,
+    tracking_option: TrackingOption | None = None,
+):
+    """Lines posted to `accounts` in the months first..last (for one option, if given)."""
+    lines = TransactionLine.objects.for_firm(firm).filter(
+        organisation=organisation,
+        account__in=list(accounts),
+        date__gte=first,
+        date__lt=add_months(last, 1),
+    )
+    if tracking_option is not None:
+        lines = lines.filter(
+            Q(tracking_option=tracking_option) | Q(tracking_option_2=tracking_option)
+        )
+    return lines.order_by("date", "document_number", "pk")
+
+
+def facts_transaction_line(line: TransactionLine) -> narrative_facts.TransactionLine:
+    return narrative_facts.TransactionLine(
+        date=line.date,
+        contact_name=line.contact_name,
+        description=line.description,
+        amount=line.amount,
+        document_type=line.document_type,
+        document_number=line.document_number,
+    )
+
+
+def facts_hash(facts: dict) -> str:
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+# --- Firm dashboard ----------------------------------------------------------------------------
+
+
+def variance_summaries_latest(
+    *, firm: Firm, organisation_ids: Iterable[int]
+) -> dict[int, VarianceSummary]:
+    """Each organisation's latest stored month summary, in one query whatever their number."""
+    ids = list(organisation_ids)
+    if not ids:
+        return {}
+    summaries = VarianceSummary.objects.for_firm(firm)
+    # A correlated subquery rather than DISTINCT ON, which the SQLite demo does not have.
+    latest = (
+        summaries.filter(organisation_id=OuterRef("organisation_id"))
+        .order_by("-period")
+        .values("pk")[:1]
+    )
+    return {
+        summary.organisation_id: summary
+        for summary in summaries.filter(organisation_id__in=ids, pk=Subquery(latest))
+    }

@@ -1,0 +1,133 @@
+"""The partner API's routes, mounted twice with the same views (see tenants/api/__init__.py); in
+config/ because they gather every package's endpoints (tenants/ imports no budgeting code):
+
+- `/api/v1/...` (namespace `api`): the firm is the API key's firm.
+- `/f/<firm_slug>/api/v1/...` (namespace `firm_api`): signed-in people; the firm is the URL's.
+"""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from budgeting.approvals import api as api_approvals
+from budgeting.drafts import api as api_drafts
+from budgeting.ledger import api as budgeting_api
+from tenants.api.errors import api_not_found
+from tenants.api.members import MemberListApi
+from tenants.api.organisations import OrganisationDetailApi, OrganisationListApi
+
+# Every endpoint, once. Add new ones here; both mounts and the schema follow.
+ENDPOINTS = [
+    path("organisations/", OrganisationListApi.as_view(), name="organisation_list"),
+    path(
+        "organisations/<uuid:organisation_public_id>/",
+        OrganisationDetailApi.as_view(),
+        name="organisation_detail",
+    ),
+    path("members/", MemberListApi.as_view(), name="member_list"),
+    # Synced Xero data of one client organisation, and its syncs (budgeting/ledger/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/accounts/",
+        budgeting_api.AccountListApi.as_view(),
+        name="account_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/tracking-categories/",
+        budgeting_api.TrackingCategoryListApi.as_view(),
+        name="tracking_category_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/budgets/",
+        budgeting_api.BudgetListApi.as_view(),
+        name="budget_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/budgets/<uuid:budget_id>/balances/",
+        budgeting_api.BudgetBalanceListApi.as_view(),
+        name="budget_balance_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/actuals/",
+        budgeting_api.ActualBalanceListApi.as_view(),
+        name="actual_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/sync-runs/",
+        budgeting_api.SyncRunApi.as_view(),
+        name="sync_run_list",
+    ),
+    # The variance report, kept forecasts and forecast drafts (budgeting/drafts/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/variances/",
+        api_drafts.VarianceApi.as_view(),
+        name="variance_report",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/forecasts/",
+        api_drafts.ForecastListApi.as_view(),
+        name="forecast_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/",
+        api_drafts.DraftListApi.as_view(),
+        name="draft_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/",
+        api_drafts.DraftDetailApi.as_view(),
+        name="draft_detail",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/lines/<int:line_id>/edit/",
+        api_drafts.DraftLineEditApi.as_view(),
+        name="draft_line_edit",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/submit/",
+        api_drafts.DraftSubmitApi.as_view(),
+        name="draft_submit",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/history/",
+        api_drafts.DraftHistoryApi.as_view(),
+        name="draft_history",
+    ),
+    # A draft's approval and decisions on its steps (budgeting/approvals/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/approval/",
+        api_approvals.DraftApprovalApi.as_view(),
+        name="draft_approval",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/approval/steps/"
+        "<int:step_id>/approve/",
+        api_approvals.ApprovalStepApproveApi.as_view(),
+        name="approval_step_approve",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/approval/steps/"
+        "<int:step_id>/reject/",
+        api_approvals.ApprovalStepRejectApi.as_view(),
+        name="approval_step_reject",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/approval/steps/"
+        "<int:step_id>/request-changes/",
+        api_approvals.ApprovalStepRequestChangesApi.as_view(),
+        name="approval_step_request_changes",
+    ),
+]
+
+# Last in each mount: an unknown API URL answers in the API's error format.
+_NOT_FOUND = re_path(r"^", api_not_found)
+
+_key_routes = [
+    *ENDPOINTS,
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    _NOT_FOUND,
+]
+
+urlpatterns = [
+    path("api/v1/", include((_key_routes, "api"))),
+    path("f/<slug:firm_slug>/api/v1/", include(([*ENDPOINTS, _NOT_FOUND], "firm_api"))),
+]

@@ -1,0 +1,483 @@
+"""Rolling Forecast drafts: the original budget stays as it was, only lines that need a change get
+a suggestion, the policy decides scope and limits, and every edit is reasoned and audited."""
+
+from decimal import Decimal
+
+import pytest
+
+from budgeting.drafts.selectors import proposal_editor_ids
+from budgeting.drafts.services import (
+    ProposalError,
+    budget_policy_update,
+    forecast_run_execute,
+    forecast_run_start,
+    proposal_can_submit,
+    proposal_create_rolling,
+    proposal_line_accept,
+    proposal_line_check,
+    proposal_line_edit,
+    proposal_line_reset,
+    proposal_policy_recheck,
+    proposal_section_accept,
+    proposal_section_reset,
+)
+from budgeting.drafts.tasks import proposal_create_rolling_task
+from budgeting.models import (
+    Budget,
+    BudgetBalance,
+    BudgetLine,
+    ForecastRecord,
+    ForecastRun,
+    Proposal,
+    ProposalBalance,
+    ProposalLine,
+)
+from core.months import add_months
+from tenants.models import ClientOrganisation
+from tenants.roles import Role
+from tests.budgeting.proposal_data import NOVEMBER, OCTOBER, proposal_organisation_create
+
+
+@pytest.fixture
+def org(firm_a):
+    return proposal_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
+
+
+def policy(cast, **fields):
+    values = {
+        "scope": "all",
+        "account_ids": [],
+        "tracking_option_ids": [],
+        "account_caps": {},
+        "class_caps": {},
+        "max_change_percent": None,
+        "max_change_amount": None,
+        "capex_account_ids": [],
+        "extra_approval_above": None,
+        "horizon": 6,
+    }
+    values.update(fields)
+    return budget_policy_update(
+        firm=cast.firm, organisation=cast.organisation, user=cast.member(Role.ADMIN).user, **values
+    )
+
+
+def create(cast, **kwargs):
+    return proposal_create_rolling(firm=cast.firm, organisation=cast.organisation, **kwargs)
+
+
+def lines_of(cast, proposal) -> dict[tuple[str, str | None], ProposalLine]:
+    return {
+        (line.account.code, line.tracking_option.name if line.tracking_option else None): line
+        for line in ProposalLine.objects.for_firm(cast.firm)
+        .filter(proposal=proposal)
+        .select_related("account", "tracking_option")
+    }
+
+
+def budget_state(cast):
+    """Every budget figure of the organisation, and how many history rows each model has."""
+    balances = sorted(
+        BudgetBalance.objects.for_firm(cast.firm)
+        .filter(organisation=cast.organisation)
+        .values_list(
+            "budget_line__budget__budget_id", "budget_line__account__code", "period", "amount"
+        )
+    )
+    history = (
+        Budget.history.filter(firm_id=cast.firm.pk).count(),
+        BudgetLine.history.filter(firm_id=cast.firm.pk).count(),
+        BudgetBalance.history.filter(firm_id=cast.firm.pk).count(),
+    )
+    return balances, history
+
+
+def test_a_draft_leaves_the_original_budget_exactly_as_it_was(firm_a, org):
+    before = budget_state(firm_a)
+
+    result = create(firm_a)
+    line = next(iter(lines_of(firm_a, result.proposal).values()))
+    proposal_line_edit(
+        firm=firm_a.firm,
+        proposal=result.proposal,
+        line=line,
+        period=NOVEMBER,
+        amount="1234.56",
+        reason="Checking the original stays",
+        user=firm_a.member(Role.PREPARER).user,
+    )
+
+    assert result.proposal is not None
+    assert budget_state(firm_a) == before
+    assert result.proposal.original_budget == org.overall
+
+
+def test_only_material_or_out_of_threshold_lines_get_a_suggestion(firm_a, org):
+    result = create(firm_a)
+
+    lines = lines_of(firm_a, result.proposal)
+    # Sales is on budget; interest income is 40% off but under the 500 floor.
+    assert set(lines) == {("400", None), ("469", None), ("200", "North")}
+    assert lines[("400", None)].trigger == ProposalLine.Trigger.VARIANCE
+    assert lines[("400", None)].trigger_variance == Decimal("4100.00")
+    assert lines[("469", None)].trigger == ProposalLine.Trigger.FORECAST
+    assert lines[("200", "North")].trigger == ProposalLine.Trigger.FORECAST
+    assert len(result.analysed) == 5  # every line is forecast all the same
+    assert result.proposal.lines_analysed == 5
+    assert result.proposal.first_period == NOVEMBER
+    assert result.proposal.last_actual_period == OCTOBER
+
+
+def test_every_suggestion_stores_method_confidence_intervals_trigger_narrative_and_hash(
+    firm_a, org
+):
+    rent = lines_of(firm_a, create(firm_a).proposal)[("469", None)]
+
+    assert rent.method and 0 <= rent.confidence <= 100
+    assert rent.confidence_label in ("high", "medium", "low")
+    assert len(rent.inputs_hash) == 64
+    assert rent.history_months == 24
+    assert "Forecast from 24 months of actuals" in rent.narrative
+    assert "below" not in rent.narrative and "above the budget" in rent.narrative
+    months = list(ProposalBalance.objects.for_firm(firm_a.firm).filter(line=rent))
+    assert len(months) == 6
+    for month in months:
+        assert month.original_amount == Decimal("5000.00")
+        assert month.lo_95 <= month.lo_80 <= month.suggested_amount <= month.hi_80 <= month.hi_95
+        assert Decimal("5500") < month.suggested_amount < Decimal("6500")
+        assert month.edited_amount is None and month.effective_amount == month.suggested_amount
+    history = rent.history.first()
+    assert rent.method in history.history_change_reason
+    assert rent.inputs_hash[:12] in history.history_change_reason
+
+
+def test_the_inputs_hash_is_the_same_for_the_same_inputs(firm_a, org):
+    first = lines_of(firm_a, create(firm_a).proposal)[("469", None)]
+    second = lines_of(firm_a, create(firm_a).proposal)[("469", None)]
+    assert first.inputs_hash == second.inputs_hash
+    assert first.confidence == second.confidence
+
+
+def test_a_tracking_line_compares_against_its_tracking_budget(firm_a, org):
+    north = lines_of(firm_a, create(firm_a).proposal)[("200", "North")]
+
+    assert north.original_budget == org.north
+    originals = set(
+        ProposalBalance.objects.for_firm(firm_a.firm)
+        .filter(line=north)
+        .values_list("original_amount", flat=True)
+    )
+    assert originals == {Decimal("15000.00")}
+
+
+def test_a_stored_variance_narrative_is_used(firm_a, org):
+    from budgeting.variance.services import organisation_variance_refresh
+
+    organisation_variance_refresh(firm=firm_a.firm, organisation=firm_a.organisation)
+
+    advertising = lines_of(firm_a, create(firm_a).proposal)[("400", None)]
+
+    assert advertising.narrative.startswith("Advertising")
+    assert "Forecast from 24 months" in advertising.narrative
+
+
+def test_each_forecast_is_kept_for_scoring(firm_a, org):
+    create(firm_a)
+    create(firm_a)  # the same month again replaces, not duplicates
+
+    records = ForecastRecord.objects.for_firm(firm_a.firm).filter(organisation=firm_a.organisation)
+    assert records.count() == 5 * 6
+    rent = records.filter(account=org.accounts["469"], tracking_option=None).order_by("step")
+    assert [r.step for r in rent] == [1, 2, 3, 4, 5, 6]
+    assert rent[0].made_at == OCTOBER and rent[0].target == NOVEMBER
+    assert all(r.actual is None for r in rent)
+
+
+def test_a_read_only_policy_creates_no_draft(firm_a, org):
+    policy(firm_a, scope="read_only")
+
+    result = create(firm_a)
+
+    assert result.proposal is None and result.read_only
+    assert not Proposal.objects.for_firm(firm_a.firm).exists()
+    assert len(result.analysed) == 5
+    assert "Analysis only" in result.message and "3 would need a change" in result.message
+    # Accuracy is still tracked.
+    assert ForecastRecord.objects.for_firm(firm_a.firm).count() == 30
+
+
+def test_assisted_scope_limits_the_lines(firm_a, org):
+    policy(firm_a, scope="assisted", account_ids=[org.accounts["469"].pk])
+    assert set(lines_of(firm_a, create(firm_a).proposal)) == {("469", None)}
+
+    policy(firm_a, scope="assisted", tracking_option_ids=[org.option.pk])
+    assert set(lines_of(firm_a, create(firm_a).proposal)) == {("200", "North")}
+
+
+def test_the_policy_horizon_and_version_are_used(firm_a, org):
+    row = policy(firm_a, horizon=12)
+    row = policy(firm_a, horizon=12)  # a second save is a new version
+
+    proposal = create(firm_a).proposal
+
+    assert row.version == 2 and proposal.policy_version == 2
+    assert proposal.horizon == 12
+    assert ProposalBalance.objects.for_firm(firm_a.firm).filter(
+        line__proposal=proposal
+    ).count() == (3 * 12)
+
+
+def test_violations_are_stored_on_the_line_and_block_submission(firm_a, org):
+    policy(firm_a, max_change_amount=Decimal("500"), extra_approval_above=Decimal("3000"))
+
+    proposal = create(firm_a).proposal
+    rent = lines_of(firm_a, proposal)[("469", None)]
+
+    assert not rent.policy_ok
+    assert {v["rule"] for v in rent.policy_violations} == {"max_change_amount"}
+    assert len(rent.policy_violations) == 6  # one per month
+    assert rent.needs_extra_approval  # about 6,000 over six months
+    reasons = proposal_can_submit(firm=firm_a.firm, proposal=proposal)
+    assert any("break the policy" in r for r in reasons)
+
+
+def test_an_edit_needs_a_reason_bumps_the_revision_and_runs_the_policy_again(firm_a, org):
+    policy(firm_a, max_change_amount=Decimal("500"))
+    proposal = create(firm_a).proposal
+    rent = lines_of(firm_a, proposal)[("469", None)]
+    preparer = firm_a.member(Role.PREPARER).user
+
+    with pytest.raises(ProposalError, match="reason is required"):
+        proposal_line_edit(
+            firm=firm_a.firm,
+            proposal=proposal,
+            line=rent,
+            period=NOVEMBER,
+            amount="5400",
+            reason="  ",
+            user=preparer,
+        )
+    proposal.refresh_from_db()
+    assert proposal.revision == 1
+
+    for step in range(6):
+        rent = proposal_line_edit(
+            firm=firm_a.firm,
+            proposal=proposal,
+            line=rent,
+            period=add_months(NOVEMBER, step),
+            amount="5400",
+            reason="New lease from November at 5,400",
+            user=preparer,
+        )
+        proposal.refresh_from_db()
+        assert proposal.revision == 2 + step
+        assert rent.policy_ok == (step == 5)  # each month's violation goes as it is edited
+
+    assert rent.edited and rent.accepted and rent.reason == "New lease from November at 5,400"
+    november = ProposalBalance.objects.for_firm(firm_a.firm).get(line=rent, period=NOVEMBER)
+    assert november.effective_amount == Decimal("5400.00") and november.edited_by == preparer
+    assert november.history.first().history_change_reason == (
+        "Edited: New lease from November at 5,400"
+    )
+    assert proposal.history.first().history_change_reason.endswith(
+        "edited: New lease from November at 5,400"
+    )
+    assert preparer.pk in proposal_editor_ids(firm=firm_a.firm, proposal=proposal)
+
+
+def test_an_edit_is_checked_before_it_is_saved(firm_a, org):
+    policy(firm_a, max_change_amount=Decimal("500"))
+    proposal = create(firm_a).proposal
+    rent = lines_of(firm_a, proposal)[("469", None)]
+
+    check = proposal_line_check(
+        firm=firm_a.firm, proposal=proposal, line=rent, period=NOVEMBER, amount="9000"
+    )
+
+    assert [v.rule for v in check.violations if v.period == NOVEMBER] == ["max_change_amount"]
+    proposal.refresh_from_db()
+    assert proposal.revision == 1
+
+
+def test_an_approved_draft_cannot_be_edited(firm_a, org):
+    # A draft waiting for approval can (approval restarts: tests/budgeting/test_approvals.py).
+    proposal = create(firm_a).proposal
+    proposal.status = Proposal.Status.APPROVED
+    proposal.save()
+    rent = lines_of(firm_a, proposal)[("469", None)]
+
+    with pytest.raises(ProposalError, match="can no longer be changed"):
+        proposal_line_edit(
+            firm=firm_a.firm,
+            proposal=proposal,
+            line=rent,
+            period=NOVEMBER,
+            amount="5000",
+            reason="Too late",
+            user=firm_a.member(Role.PREPARER).user,
+        )
+
+
+def test_accept_reset_and_sections(firm_a, org):
+    proposal = create(firm_a).proposal
+    lines = lines_of(firm_a, proposal)
+    user = firm_a.member(Role.PREPARER).user
+    assert any(
+        "neither accepted" in r for r in proposal_can_submit(firm=firm_a.firm, proposal=proposal)
+    )
+
+    proposal_line_accept(
+        firm=firm_a.firm, proposal=proposal, line=lines[("200", "North")], user=user
+    )
+    assert (
+        proposal_section_accept(
+            firm=firm_a.firm, proposal=proposal, section="operating_expenses", user=user
+        )
+        == 2
+    )
+
+    assert proposal_can_submit(firm=firm_a.firm, proposal=proposal) == []
+    proposal.refresh_from_db()
+    assert proposal.revision == 3
+
+    proposal_line_edit(
+        firm=firm_a.firm,
+        proposal=proposal,
+        line=lines[("469", None)],
+        period=NOVEMBER,
+        amount="1",
+        reason="Typo test",
+        user=user,
+    )
+    rent = proposal_line_reset(
+        firm=firm_a.firm, proposal=proposal, line=lines[("469", None)], user=user
+    )
+    assert not rent.accepted and not rent.edited and rent.reason == ""
+    assert (
+        not ProposalBalance.objects.for_firm(firm_a.firm)
+        .filter(line=rent, edited_amount__isnull=False)
+        .exists()
+    )
+    assert (
+        proposal_section_reset(
+            firm=firm_a.firm, proposal=proposal, section="operating_expenses", user=user
+        )
+        == 1
+    )  # Advertising; Rent was already reset
+    proposal.refresh_from_db()
+    assert proposal.revision == 6
+
+
+def test_a_policy_change_is_applied_to_open_drafts(firm_a, org):
+    proposal = create(firm_a).proposal
+    assert proposal_policy_recheck(firm=firm_a.firm, proposal=proposal) == 0
+
+    policy(firm_a, class_caps={"EXPENSE": Decimal("1000")})
+
+    assert proposal_policy_recheck(firm=firm_a.firm, proposal=proposal) == 2
+    proposal.refresh_from_db()
+    assert proposal.policy_version == 1 and proposal.revision == 2
+
+
+def test_no_closed_month_no_draft(firm_a, org):
+    org.profile.period_lock_date = None
+    org.profile.save()
+
+    with pytest.raises(ProposalError, match="no closed month"):
+        create(firm_a)
+
+
+def test_a_forecast_run_reports_progress_and_runs_once(firm_a, org):
+    user = firm_a.member(Role.PREPARER).user
+    run = forecast_run_start(
+        firm=firm_a.firm,
+        organisation=firm_a.organisation,
+        source="manual",
+        user=user,
+        enqueue=False,
+    )
+    # A second start while the first is queued gives the same run.
+    assert (
+        forecast_run_start(
+            firm=firm_a.firm, organisation=firm_a.organisation, source="manual", enqueue=False
+        ).pk
+        == run.pk
+    )
+
+    done = forecast_run_execute(firm=firm_a.firm, run_id=run.pk)
+    again = forecast_run_execute(firm=firm_a.firm, run_id=run.pk)
+
+    assert done.state == ForecastRun.State.SUCCEEDED and done.progress == 100
+    assert done.proposal.created_by == user
+    assert done.summary["suggested"] == 3
+    assert again.finished_at == done.finished_at
+    assert Proposal.objects.for_firm(firm_a.firm).count() == 1
+
+
+def test_a_failed_run_says_why(firm_a, org):
+    org.profile.period_lock_date = None
+    org.profile.save()
+    run = forecast_run_start(
+        firm=firm_a.firm, organisation=firm_a.organisation, source="manual", enqueue=False
+    )
+
+    run = forecast_run_execute(firm=firm_a.firm, run_id=run.pk)
+
+    assert run.state == ForecastRun.State.FAILED and "no closed month" in run.error
+
+
+def test_the_task_takes_ids(firm_a, firm_b, org):
+    assert proposal_create_rolling_task(firm_a.firm.pk, firm_a.organisation.pk) == "succeeded"
+    proposal = Proposal.objects.for_firm(firm_a.firm).get()
+    assert proposal.source == Proposal.Source.CLOSE and proposal.created_by is None
+    assert proposal.history.first().history_change_reason == (
+        "Forecast draft created after the month close"
+    )
+    # Another firm's organisation id is not found under this firm.
+    with pytest.raises(ClientOrganisation.DoesNotExist):
+        proposal_create_rolling_task(firm_b.firm.pk, firm_a.organisation.pk)
+
+
+def test_a_tracking_option_without_its_own_budget_is_forecast_but_not_suggested(firm_a, org):
+    from budgeting.models import ActualBalance, TrackingOption
+
+    owned = {"firm": firm_a.firm, "organisation": firm_a.organisation}
+    south = TrackingOption.objects.create(
+        **owned, category=org.option.category, option_id="opt-south", name="South"
+    )
+    ActualBalance.objects.bulk_create(
+        ActualBalance(
+            **owned,
+            account=org.accounts["200"],
+            tracking_option=south,
+            period=add_months(OCTOBER, -i),
+            amount=Decimal("9000"),
+        )
+        for i in range(24)
+    )
+
+    result = create(firm_a)
+
+    assert ("200", "South") not in lines_of(firm_a, result.proposal)
+    assert ForecastRecord.objects.for_firm(firm_a.firm).filter(tracking_option=south).count() == 6
+
+
+def test_after_a_sync_forecasts_are_scored_and_after_a_close_a_draft_is_queued(
+    firm_a, org, django_capture_on_commit_callbacks
+):
+    from budgeting.drafts.services import organisation_forecast_after_sync
+
+    assert (
+        organisation_forecast_after_sync(
+            firm=firm_a.firm, organisation=firm_a.organisation, closed=False
+        )
+        is None
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        run = organisation_forecast_after_sync(
+            firm=firm_a.firm, organisation=firm_a.organisation, closed=True
+        )
+
+    assert run.state == ForecastRun.State.QUEUED and run.source == Proposal.Source.CLOSE
+    assert len(callbacks) == 1

@@ -1,0 +1,494 @@
+"""Narratives: grounded in the synced transactions, honest when they explain nothing, and an
+optional chat provider that never sees a name and cannot slip in a number of its own."""
+
+import datetime as dt
+import json
+import random
+import socket
+import time
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from budgeting.variance.maths import AccountBalances, Period
+from budgeting.variance.narratives.facts import TransactionLine, VarianceFacts, variance_facts_build
+from budgeting.variance.narratives.local import (
+    NOT_RECONCILED,
+    LocalNarrativeGenerator,
+    drivers_analyse,
+    format_amount,
+    format_percent,
+)
+from budgeting.variance.narratives.provider import (
+    NarrativeGenerator,
+    OpenAICompatibleGenerator,
+    narrative_generator_default,
+    number_unverified,
+    numbers_allowed,
+)
+from core.months import add_months
+from tests.budgeting.variance.conftest import FakeChatEndpoint
+
+SEPTEMBER = dt.date(2025, 9, 1)
+OCTOBER = dt.date(2025, 10, 1)
+
+
+def build_facts(
+    *,
+    name: str,
+    account_type: str,
+    budget: str,
+    contacts: dict[str, tuple[str, list[str]]],
+    period: Period = SEPTEMBER,
+    unsynced: str = "0",
+    unsynced_before: str = "0",
+    last_year: str | None = None,
+    person_names: tuple[str, ...] = (),
+    synced_from: Period | None = None,
+    shuffle_seed: int | None = None,
+) -> VarianceFacts:
+    """An account whose actuals are its synced lines: `contacts` maps a contact name to a
+    (description, seven monthly amounts) pair, the six months before `period` then `period`.
+    `unsynced` adds money to the period's actual that no synced line carries (a journal), and
+    `unsynced_before` the same to each month before."""
+    account_class = "REVENUE" if account_type in ("SALES", "REVENUE", "OTHERINCOME") else "EXPENSE"
+    document_type = "ACCREC" if account_class == "REVENUE" else "ACCPAY"
+    months = [add_months(period, offset) for offset in range(-6, 1)]
+    lines = [
+        TransactionLine(
+            date=month.replace(day=10 + i),
+            contact_name=contact,
+            description=description,
+            amount=Decimal(amount),
+            document_type=document_type,
+            document_number=f"{document_type[-3:]}-{month:%y%m}-{i}",
+        )
+        for i, (contact, (description, amounts)) in enumerate(contacts.items())
+        for month, amount in zip(months, amounts, strict=True)
+        if Decimal(amount) != 0
+    ]
+    actuals = {
+        month: sum((line.amount for line in lines if line.date.replace(day=1) == month), Decimal(0))
+        for month in months
+    }
+    for month in months:
+        actuals[month] += Decimal(unsynced if month == period else unsynced_before)
+    if last_year is not None:
+        actuals[add_months(period, -12)] = Decimal(last_year)
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(lines)
+    account = AccountBalances(
+        account_id="acc-1",
+        code="400",
+        name=name,
+        account_type=account_type,
+        account_class=account_class,
+        actuals=actuals,
+        budgets={month: Decimal(budget) for month in months},
+    )
+    return variance_facts_build(
+        account=account,
+        period=period,
+        currency_code="NZD",
+        transactions=lines,
+        synced_from=synced_from,
+        person_names=person_names,
+    )
+
+
+def campaign_facts(**kwargs: Any) -> VarianceFacts:
+    return build_facts(
+        name="Marketing",
+        account_type="EXPENSE",
+        budget="11000",
+        contacts={
+            "Google Ads": ("Search ads", ["8000"] * 6 + ["8100"]),
+            "Hootsuite": ("Social media plan", ["3000"] * 7),
+            "Brightwave Media": ("Autumn campaign", ["0"] * 6 + ["4100"]),
+        },
+        last_year="10500",
+        **kwargs,
+    )
+
+
+def explain(facts: VarianceFacts):
+    return LocalNarrativeGenerator().explain(facts)
+
+
+def driver_kinds(narrative) -> list[str]:
+    return [driver["kind"] for driver in narrative.drivers]
+
+
+def test_one_off_campaign_is_named_with_its_amount():
+    narrative = explain(campaign_facts())
+    assert narrative.text == (
+        "Marketing is 4,200 (38%) over budget in September 2025, almost all from one bill from "
+        'Brightwave Media for "Autumn campaign" (4,100). Without it, spend was on budget. '
+        "Marketing was 11,000, 11,000 and 11,000 from June to August 2025, and 10,500 in "
+        "September 2024. Nothing from Brightwave Media appears in the synced months before, so "
+        "this looks like a one-off and is unlikely to recur."
+    )
+    assert narrative.generator == "local"
+    assert driver_kinds(narrative) == ["one_off", "residual"]
+    assert narrative.drivers[0]["contact_name"] == "Brightwave Media"
+    assert narrative.drivers[0]["impact"] == "4100.00"
+    assert narrative.drivers[1]["impact"] == "100.00"
+
+
+def test_lost_customer_makes_revenue_under_budget_and_is_likely_to_continue():
+    narrative = explain(
+        build_facts(
+            name="Sales",
+            account_type="SALES",
+            budget="30000",
+            contacts={
+                "Acme Ltd": ("Monthly retainer", ["10000"] * 6 + ["0"]),
+                "Beta Holdings": ("Support contract", ["12000"] * 7),
+                "Gamma Ltd": ("Licences", ["8000"] * 7),
+            },
+        )
+    )
+    assert narrative.text.startswith(
+        "Sales are 10,000 (33%) under budget in September 2025, almost all because Acme Ltd had "
+        "no transactions this month, against an average of 10,000 a month from March to August "
+        "2025."
+    )
+    assert "Unless Acme Ltd returns, this is likely to continue." in narrative.text
+    assert "Beta Holdings" not in narrative.text
+    assert driver_kinds(narrative) == ["lost_contact", "residual"]
+
+
+def test_price_rise_from_the_same_supplier_is_likely_to_continue():
+    narrative = explain(
+        build_facts(
+            name="Hosting",
+            account_type="OVERHEADS",
+            budget="2500",
+            contacts={
+                "Cloudnine Hosting": ("Servers", ["2000"] * 6 + ["2800"]),
+                "Domain Co": ("Domains", ["500"] * 7),
+            },
+        )
+    )
+    assert narrative.text.startswith(
+        "Hosting is 800 (32%) over budget in September 2025, almost all from higher amounts with "
+        "Cloudnine Hosting (2,800 this month against an average of 2,000 a month from March to "
+        "August 2025)."
+    )
+    assert "The higher amounts with Cloudnine Hosting are likely to continue." in narrative.text
+    assert driver_kinds(narrative) == ["price_rise", "residual"]
+
+
+def test_new_customer_is_named_with_when_it_started():
+    narrative = explain(
+        build_facts(
+            name="Sales",
+            account_type="SALES",
+            budget="12000",
+            contacts={
+                "Beta Holdings": ("Support contract", ["12000"] * 7),
+                "Delta Foods": ("Catering supplies", ["0"] * 4 + ["5000"] * 3),
+            },
+        )
+    )
+    assert narrative.text.startswith(
+        "Sales are 5,000 (42%) over budget in September 2025, almost all from a new customer, "
+        "Delta Foods, since July 2025 (5,000 this month)."
+    )
+    assert "likely to continue while Delta Foods stays a customer" in narrative.text
+    assert driver_kinds(narrative) == ["new_contact", "residual"]
+
+
+def test_two_drivers_are_both_named_and_the_rest_is_reported_as_unexplained():
+    narrative = explain(
+        build_facts(
+            name="Marketing",
+            account_type="EXPENSE",
+            budget="10000",
+            contacts={
+                "Google Ads": ("Search ads", ["6000"] * 6 + ["6800"]),
+                "Brightwave Media": ("Autumn campaign", ["0"] * 6 + ["2000"]),
+                "Print House": ("Flyers", ["4000"] * 6 + ["4000"]),
+            },
+            unsynced="1500",
+        )
+    )
+    assert narrative.text.startswith(
+        "Marketing is 4,300 (43%) over budget in September 2025, mostly from one bill from "
+        'Brightwave Media for "Autumn campaign" (2,000) and from higher amounts with Google Ads '
+        "(6,800 this month against an average of 6,000 a month from March to August 2025)."
+    )
+    assert (
+        "The other 1,500 has no single clear driver in the synced transactions." in narrative.text
+    )
+    assert driver_kinds(narrative) == ["one_off", "price_rise", "residual"]
+
+
+def test_variance_without_synced_transactions_is_reported_as_unexplained():
+    narrative = explain(
+        build_facts(
+            name="Wages",
+            account_type="EXPENSE",
+            budget="17500",
+            contacts={},
+            period=OCTOBER,
+            unsynced="19600",
+            unsynced_before="17400",
+        )
+    )
+    assert narrative.text == (
+        "Wages are 2,100 (12%) over budget in October 2025. No transactions were synced for "
+        "October 2025, so the data does not explain the difference. Wages were 17,400, 17,400 "
+        "and 17,400 from July to September 2025."
+    )
+    assert driver_kinds(narrative) == ["residual"]
+
+
+def test_variance_the_lines_do_not_account_for_is_reported_as_unexplained():
+    # Ten suppliers, each a little up: no contact accounts for most of the difference.
+    contacts = {f"Supplier {letter}": ("Stock", ["1000"] * 6 + ["1210"]) for letter in "ABCDEFGHIJ"}
+    narrative = explain(
+        build_facts(name="Purchases", account_type="DIRECTCOSTS", budget="10000", contacts=contacts)
+    )
+    assert narrative.text.startswith(
+        "Purchases are 2,100 (21%) over budget in September 2025. The transactions synced for "
+        "September 2025 do not explain the difference."
+    )
+    assert "Supplier" not in narrative.text
+    assert "likely" not in narrative.text
+
+
+def test_a_journal_outside_the_synced_lines_is_not_explained_by_them():
+    facts = campaign_facts(unsynced="5000")
+    narrative = explain(facts)
+    assert "do not explain the difference" in narrative.text
+    assert "Brightwave" not in narrative.text
+    assert drivers_analyse(facts).reason == NOT_RECONCILED
+    assert narrative.drivers == [
+        {
+            "kind": "residual",
+            "contact_name": "",
+            "description": NOT_RECONCILED,
+            "amount": "0.00",
+            "typical": "0.00",
+            "impact": "9200.00",
+            "document_type": "",
+            "document_count": "0",
+            "first_seen": None,
+            "last_seen": None,
+        }
+    ]
+
+
+def test_too_little_history_is_not_guessed_at():
+    narrative = explain(campaign_facts(synced_from=add_months(SEPTEMBER, -2)))
+    assert "Too few months before September 2025 are synced" in narrative.text
+    assert "one-off" not in narrative.text
+
+
+def test_the_same_data_gives_the_same_narrative_whatever_the_order():
+    first = explain(campaign_facts())
+    assert explain(campaign_facts()) == first
+    for seed in (1, 2, 3):
+        assert explain(campaign_facts(shuffle_seed=seed)) == first
+
+
+def test_facts_are_stored_json_safe_with_numbers_as_strings():
+    facts = campaign_facts()
+    stored = json.loads(json.dumps(explain(facts).facts))
+    assert stored["actual"] == "15200.00"
+    assert stored["budget"] == "11000.00"
+    assert stored["variance"] == "4200.00"
+    assert stored["percent"] == "38.2"
+    assert stored["favourable"] is False
+    assert stored["period"] == "2025-09-01"
+    assert stored["transactions_total"] == "15200.00"
+    assert len(stored["prior_months"]) == 6
+    assert stored["lines"][-1] == {
+        "date": "2025-09-12",
+        "contact_name": "Brightwave Media",
+        "description": "Autumn campaign",
+        "amount": "4100.00",
+        "document_type": "ACCPAY",
+        "document_number": "PAY-2509-2",
+    }
+    assert [p["actual"] for p in stored["trend"]["recent"]] == ["11000.00"] * 3
+    assert stored["trend"]["same_month_last_year"]["actual"] == "10500.00"
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        campaign_facts(),
+        campaign_facts(unsynced="5000"),
+        campaign_facts(unsynced="1500"),
+        build_facts(
+            name="Travel",
+            account_type="EXPENSE",
+            budget="1000",
+            contacts={"Air NZ": ("Flights", ["0", "1000", "0", "2000", "0", "0", "4000"])},
+        ),
+        build_facts(
+            name="Consulting",
+            account_type="REVENUE",
+            budget="0",
+            contacts={"Orbit Ltd": ("Advisory", ["0"] * 6 + ["2500.55"])},
+        ),
+    ],
+    ids=["one-off", "journal", "residual", "irregular", "no-budget"],
+)
+def test_every_number_in_a_local_narrative_is_in_its_facts_or_drivers(facts):
+    narrative = explain(facts)
+    allowed = numbers_allowed({"facts": narrative.facts, "drivers": narrative.drivers})
+    assert number_unverified(narrative.text, allowed=allowed) is None
+
+
+def test_number_formatting():
+    assert format_amount(Decimal("4200")) == "4,200"
+    assert format_amount(Decimal("1234567.5")) == "1,234,567.50"
+    assert format_amount(Decimal("-950.00")) == "-950"
+    assert format_percent(Decimal("38.2")) == "38%"
+    assert format_percent(Decimal("0.4")) == "0.4%"
+
+
+def test_number_check_reads_separators_percents_and_decimals():
+    allowed = numbers_allowed({"variance": "4200.00", "percent": "38.2", "period": "2025-09-01"})
+    assert number_unverified("4,200 (38%) in September 2025", allowed=allowed) is None
+    assert number_unverified("4,200.00 or 38.2% on 1 September", allowed=allowed) is None
+    assert number_unverified("about 4,300 over budget", allowed=allowed) == "4,300"
+    assert number_unverified("38.5% over", allowed=allowed) == "38.5"
+    assert number_unverified("in 2024", allowed=allowed) == "2024"
+
+
+# The optional provider, against a real HTTP server on 127.0.0.1 that plays the chat endpoint
+# (the chat_endpoint fixture, tests/budgeting/variance/conftest.py).
+
+
+def provider(endpoint: FakeChatEndpoint, **kwargs: Any) -> OpenAICompatibleGenerator:
+    options = {"base_url": endpoint.base_url, "api_key": "sk-test", "model": "test-model"}
+    options.update(kwargs)
+    return OpenAICompatibleGenerator(**options)
+
+
+def grounded_answer(payload: dict[str, Any]) -> str:
+    """What a well-behaved model writes: only the numbers and placeholders it was given."""
+    driver = payload["drivers"][0]
+    return (
+        f"Marketing is 4,200 (38%) over budget in September 2025, almost all from one bill "
+        f"from {driver['contact_name']} for the autumn campaign (4,100). It is unlikely to recur."
+    )
+
+
+def sensitive_campaign_facts() -> VarianceFacts:
+    return build_facts(
+        name="Marketing",
+        account_type="EXPENSE",
+        budget="11000",
+        contacts={
+            "Google Ads": ("Search ads", ["8000"] * 6 + ["8100"]),
+            "Hootsuite": ("Copywriting by Sam Taylor", ["3000"] * 7),
+            "Brightwave Media": ("Autumn campaign by Brightwave Media", ["0"] * 6 + ["4100"]),
+        },
+        person_names=("Sam Taylor",),
+    )
+
+
+def test_provider_never_receives_real_names(chat_endpoint):
+    chat_endpoint.answer_with(grounded_answer)
+    with httpx.Client() as client:
+        provider(chat_endpoint, http_client=client).explain(sensitive_campaign_facts())
+    [body] = chat_endpoint.received
+    sent = body.decode()
+    for name in ("Google Ads", "Hootsuite", "Brightwave", "Sam Taylor", "acc-1"):
+        assert name not in sent
+    payload = json.loads(json.loads(sent)["messages"][-1]["content"])
+    assert payload["drivers"][0]["contact_name"] == "Contact 3"
+    assert payload["facts"]["lines"][-1]["description"] == "Autumn campaign by Contact 3"
+    assert "Copywriting by Person 1" in sent
+    assert "person_names" not in payload["facts"]
+    assert chat_endpoint.headers[0]["Authorization"] == "Bearer sk-test"
+
+
+def test_provider_answer_has_the_names_restored(chat_endpoint):
+    chat_endpoint.answer_with(grounded_answer)
+    facts = sensitive_campaign_facts()
+    narrative = provider(chat_endpoint).explain(facts)
+    assert narrative.generator == "openai-compatible (test-model)"
+    assert narrative.text == (
+        "Marketing is 4,200 (38%) over budget in September 2025, almost all from one bill from "
+        "Brightwave Media for the autumn campaign (4,100). It is unlikely to recur."
+    )
+    # Stored with the real facts and the drivers the provider was given.
+    assert narrative.facts == facts.to_dict()
+    assert narrative.drivers[0]["contact_name"] == "Brightwave Media"
+
+
+def test_provider_answer_with_an_invented_number_falls_back_to_local(chat_endpoint):
+    chat_endpoint.answer_with(
+        lambda payload: "Marketing is 4,200 (38%) over budget, mostly a 5,300 campaign."
+    )
+    facts = sensitive_campaign_facts()
+    narrative = provider(chat_endpoint).explain(facts)
+    assert narrative.generator == "local (fallback: unverified number 5,300)"
+    assert narrative.text == explain(facts).text
+    assert "5,300" not in narrative.text
+
+
+def test_provider_answer_with_an_unknown_placeholder_falls_back(chat_endpoint):
+    chat_endpoint.answer_with(
+        lambda payload: "Marketing is 4,200 over budget because of Contact 9."
+    )
+    narrative = provider(chat_endpoint).explain(sensitive_campaign_facts())
+    assert narrative.generator == "local (fallback: unknown name Contact 9)"
+
+
+def test_provider_http_error_falls_back(chat_endpoint):
+    chat_endpoint.reply = lambda request: (500, b'{"error": "overloaded"}')
+    facts = sensitive_campaign_facts()
+    narrative = provider(chat_endpoint).explain(facts)
+    assert narrative.generator == "local (fallback: HTTP 500)"
+    assert narrative.text == explain(facts).text
+    assert len(chat_endpoint.received) == 1
+
+
+def test_provider_timeout_falls_back(chat_endpoint):
+    chat_endpoint.answer_with(grounded_answer)
+    chat_endpoint.delay = 1.0
+    started = time.monotonic()
+    narrative = provider(chat_endpoint, timeout=0.2).explain(sensitive_campaign_facts())
+    assert narrative.generator == "local (fallback: timeout)"
+    assert time.monotonic() - started < 1.0
+
+
+def test_provider_malformed_response_falls_back(chat_endpoint):
+    chat_endpoint.reply = lambda request: (200, b"<html>not json</html>")
+    narrative = provider(chat_endpoint).explain(sensitive_campaign_facts())
+    assert narrative.generator == "local (fallback: malformed response)"
+
+
+def test_provider_is_not_asked_to_explain_what_the_data_does_not(chat_endpoint):
+    chat_endpoint.answer_with(lambda payload: "Marketing is over budget because of a new hire.")
+    facts = campaign_facts(unsynced="5000")
+    narrative = provider(chat_endpoint).explain(facts)
+    assert narrative.generator == "local (fallback: the data does not explain the variance)"
+    assert narrative.text == explain(facts).text
+    assert chat_endpoint.received == []
+
+
+def test_provider_unreachable_falls_back():
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    generator = OpenAICompatibleGenerator(
+        base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-test", model="test-model", timeout=2
+    )
+    narrative = generator.explain(sensitive_campaign_facts())
+    assert narrative.generator == "local (fallback: connection error (ConnectError))"
+
+
+def test_generators_share_one_interface(chat_endpoint):
+    generators: list[NarrativeGenerator] = [narrative_generator_default(), provider(chat_endpoint)]
+    for generator in generators:
+        assert generator.explain(campaign_facts()).text
