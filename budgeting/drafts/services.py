@@ -24,7 +24,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from budgeting.approvals.services import approval_request_restart_if_changed
 from budgeting.drafts import guardrails as policy_rules
 from budgeting.drafts.models import (
     BudgetPolicy,
@@ -41,6 +40,7 @@ from budgeting.drafts.selectors import (
     forecast_lines_load,
     policy_from_row,
 )
+from budgeting.drafts.signals import submitted_draft_revised
 from budgeting.forecasting import forecast_series
 from budgeting.forecasting.engine import RealisedAccuracy
 from budgeting.ledger.models import ActualBalance, XeroOrganisation
@@ -722,8 +722,9 @@ def _revision_bump(firm: Firm, proposal: Proposal, reason: str, user: User | Non
     proposal.save()
     if proposal.status == Proposal.Status.SUBMITTED:
         # A draft changed while waiting for approval: earlier approvals were of other figures,
-        # so approval starts again at the first step (in this transaction).
-        approval_request_restart_if_changed(firm=firm, proposal=proposal)
+        # so approval starts again at the first step (approvals/receivers.py, in this
+        # transaction).
+        submitted_draft_revised.send(sender=Proposal, firm=firm, proposal=proposal)
 
 
 def _line_of(firm: Firm, proposal: Proposal, line: ProposalLine) -> ProposalLine:

@@ -1,0 +1,12 @@
+"""What a draft tells the jobs above it, without importing them.
+
+drafts/ sits below approvals/: a change to a submitted draft is announced here, and approvals
+connects the restart of its approval (budgeting/approvals/receivers.py).
+"""
+
+from django.dispatch import Signal
+
+# A submitted draft's figures changed (its revision moved). Arguments: firm, proposal. Sent
+# inside the change's transaction: receivers act in it, so the change and its consequences
+# commit or roll back together.
+submitted_draft_revised = Signal()
