@@ -92,8 +92,8 @@ def _organisations(cast: Cast) -> list:
 def _connect_and_sync(cast, app, *, label: str) -> list:
     from django.test import Client
 
+    from budgeting.ledger.sync import organisation_sync, organisation_sync_start
     from budgeting.variance.services import organisation_variance_refresh
-    from integrations.xero.sync import organisation_sync, organisation_sync_start
     from tests.sandbox import connect_firm_to_xero, link_all
 
     connect_firm_to_xero(Client(), cast, app)

@@ -90,9 +90,9 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
+    from budgeting.ledger.sync import organisation_sync_start
     from budgeting.models import SyncRun
     from integrations.xero.demo import demo_xero_connect_to
-    from integrations.xero.sync import organisation_sync_start
     from tenants import services
     from tenants.models import User
 
@@ -107,7 +107,7 @@ def main() -> None:
     # Baseline in the same run: the same initial syncs, in this process, one after another,
     # with no added latency. Their time is the work itself (parsing, saving); spread over the
     # machine's cores it is a floor no amount of concurrency can beat.
-    from integrations.xero.sync import organisation_sync
+    from budgeting.ledger.sync import organisation_sync
 
     baseline_owner = User.objects.create_user("baseline@example.com", "bench-password-1")
     baseline_firm = services.firm_create(name="Baseline Advisory", owner=baseline_owner)

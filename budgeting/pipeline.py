@@ -31,11 +31,11 @@ def organisation_after_sync_task(firm_id: int, organisation_id: int, closed: boo
 
 
 def _after_sync(sender, *, firm_id: int, organisation_id: int, closed: bool, **kwargs) -> None:
-    """integrations.xero.signals.sync_succeeded: run the pipeline from a worker of its own."""
+    """budgeting.ledger.signals.sync_succeeded: run the pipeline from a worker of its own."""
     organisation_after_sync_task.delay(firm_id, organisation_id, closed)
 
 
 def connect() -> None:
-    from integrations.xero.signals import sync_succeeded
+    from budgeting.ledger.signals import sync_succeeded
 
     sync_succeeded.connect(_after_sync, dispatch_uid="budgeting.pipeline.after_sync")

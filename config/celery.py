@@ -10,8 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("budgets", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# Tasks below an app's own package: the Xero integration's, and one module per budgeting job.
+# Tasks below an app's own package: one module per budgeting job.
 app.autodiscover_tasks(
-    ["integrations.xero", "budgeting.drafts", "budgeting.approvals", "budgeting.publishing"]
+    ["budgeting.ledger", "budgeting.drafts", "budgeting.approvals", "budgeting.publishing"]
 )
 app.autodiscover_tasks(["budgeting"], related_name="pipeline")

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_scopes import scopes_disabled
-from simple_history.utils import update_change_reason
 
+from core.history import history_note
 from tenants.models import ApiKey, Firm, Membership, User
 from tenants.roles import Action, role_allows
 
@@ -94,7 +94,7 @@ def api_key_create(
 
     prefix = secrets.token_hex(4)
     key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    api_key = ApiKey.objects.for_firm(firm).create(
+    api_key = ApiKey(
         firm=firm,
         name=name,
         prefix=prefix,
@@ -104,7 +104,8 @@ def api_key_create(
         created_by=actor.user,
         expires_at=expires_at,
     )
-    update_change_reason(api_key, f"Created by {actor.user.email}")
+    history_note(api_key, reason=f"Created by {actor.user.email}")
+    api_key.save(force_insert=True)
     return NewApiKey(api_key=api_key, key=key)
 
 
@@ -116,7 +117,7 @@ def api_key_revoke(*, api_key: ApiKey, actor: Membership) -> ApiKey:
         return api_key
     api_key.revoked_at = timezone.now()
     api_key.revoked_by = actor.user
-    api_key._change_reason = f"Revoked by {actor.user.email}"
+    history_note(api_key, reason=f"Revoked by {actor.user.email}")
     api_key.save()
     return api_key
 

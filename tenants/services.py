@@ -6,13 +6,13 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django_scopes import scopes_disabled
-from simple_history.utils import update_change_reason
 
+from core.email import email_send
+from core.history import history_note
 from tenants.models import (
     INVITATION_LIFETIME,
     ClientOrganisation,
@@ -39,10 +39,12 @@ def _unique_slug(name: str) -> str:
 
 @transaction.atomic
 def firm_create(*, name: str, owner: User, slug: str | None = None) -> Firm:
-    firm = Firm.objects.create(name=name.strip(), slug=slug or _unique_slug(name))
-    update_change_reason(firm, "Firm created")
-    membership = Membership.objects.for_firm(firm).create(firm=firm, user=owner, role=Role.OWNER)
-    update_change_reason(membership, "Creator of the firm is its first owner")
+    firm = Firm(name=name.strip(), slug=slug or _unique_slug(name))
+    history_note(firm, reason="Firm created")
+    firm.save(force_insert=True)
+    membership = Membership(firm=firm, user=owner, role=Role.OWNER)
+    history_note(membership, reason="Creator of the firm is its first owner")
+    membership.save(force_insert=True)
     return firm
 
 
@@ -66,7 +68,7 @@ def invitation_create(
     if Membership.objects.for_firm(firm).filter(user__email__iexact=email).exists():
         raise ValidationError(f"{email} is already a member of {firm.name}.")
     token = secrets.token_urlsafe(32)
-    invitation = Invitation.objects.for_firm(firm).create(
+    invitation = Invitation(
         firm=firm,
         email=email,
         role=role,
@@ -74,27 +76,25 @@ def invitation_create(
         invited_by=actor.user,
         expires_at=timezone.now() + INVITATION_LIFETIME,
     )
-    update_change_reason(invitation, f"Invited as {role}")
+    history_note(invitation, reason=f"Invited as {role}")
+    invitation.save(force_insert=True)
     if send:
         transaction.on_commit(lambda: _invitation_send(invitation=invitation, token=token))
     return invitation, token
 
 
 def _invitation_send(*, invitation: Invitation, token: str) -> None:
-    from django.core.mail import EmailMultiAlternatives
-
     context = {
         "invitation": invitation,
         "accept_url": settings.SITE_URL + reverse("invitation_accept", args=[token]),
         "site_name": settings.SITE_NAME,
     }
-    message = EmailMultiAlternatives(
-        subject=f"You are invited to {invitation.firm.name} on {settings.SITE_NAME}",
-        body=render_to_string("emails/invitation.txt", context),
+    email_send(
+        template="invitation",
         to=[invitation.email],
+        subject=f"You are invited to {invitation.firm.name} on {settings.SITE_NAME}",
+        context=context,
     )
-    message.attach_alternative(render_to_string("emails/invitation.html", context), "text/html")
-    message.send()
 
 
 class InvitationError(Exception):
@@ -144,13 +144,13 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     invitation_check(invitation=invitation, user=user)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
-    invitation._change_reason = "Invitation accepted"
+    history_note(invitation, reason="Invitation accepted")
     invitation.save()
-    membership, created = Membership.objects.for_firm(firm).get_or_create(
-        firm=firm, user=user, defaults={"role": invitation.role}
-    )
-    if created:
-        update_change_reason(membership, "Joined by invitation")
+    membership = Membership.objects.for_firm(firm).filter(user=user).first()
+    if membership is None:
+        membership = Membership(firm=firm, user=user, role=invitation.role)
+        history_note(membership, reason="Joined by invitation")
+        membership.save(force_insert=True)
     return membership
 
 
@@ -158,7 +158,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
 def invitation_revoke(*, invitation: Invitation, actor: Membership) -> None:
     _check_can_grant(actor=actor, role=invitation.role)
     invitation.revoked_at = timezone.now()
-    invitation._change_reason = f"Withdrawn by {actor.user.email}"
+    history_note(invitation, reason=f"Withdrawn by {actor.user.email}")
     invitation.save()
 
 
@@ -173,7 +173,7 @@ def membership_change_role(*, membership: Membership, actor: Membership, role: s
     if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(firm) <= 1:
         raise ValidationError("A firm needs at least one owner. Make someone else an owner first.")
     membership.role = role
-    membership._change_reason = f"Role changed by {actor.user.email}"
+    history_note(membership, reason=f"Role changed by {actor.user.email}")
     membership.save()
     return membership
 
@@ -183,7 +183,7 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
     _check_can_grant(actor=actor, role=membership.role)
     if membership.role == Role.OWNER and _owner_count(membership.firm) <= 1:
         raise ValidationError("A firm needs at least one owner. Make someone else an owner first.")
-    membership._change_reason = f"Removed by {actor.user.email}"
+    history_note(membership, reason=f"Removed by {actor.user.email}")
     membership.delete()
 
 
@@ -191,7 +191,7 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
 def firm_update_settings(*, firm: Firm, name: str, require_mfa: bool) -> Firm:
     firm.name = name.strip()
     firm.require_mfa = require_mfa
-    firm._change_reason = "Firm settings changed"
+    history_note(firm, reason="Firm settings changed")
     firm.save()
     return firm
 
@@ -200,8 +200,7 @@ def firm_update_settings(*, firm: Firm, name: str, require_mfa: bool) -> Firm:
 def client_organisation_create(
     *, firm: Firm, name: str, base_currency: str = "NZD"
 ) -> ClientOrganisation:
-    organisation = ClientOrganisation.objects.for_firm(firm).create(
-        firm=firm, name=name.strip(), base_currency=base_currency
-    )
-    update_change_reason(organisation, "Client organisation created")
+    organisation = ClientOrganisation(firm=firm, name=name.strip(), base_currency=base_currency)
+    history_note(organisation, reason="Client organisation created")
+    organisation.save(force_insert=True)
     return organisation

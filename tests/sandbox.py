@@ -8,6 +8,7 @@ import httpx
 import pytest
 from django.urls import reverse
 
+from budgeting.ledger.sync import organisation_sync, organisation_sync_start
 from budgeting.models import (
     Account,
     ActualBalance,
@@ -22,7 +23,6 @@ from integrations.xero.http import use_transport
 from integrations.xero.sandbox.app import SandboxApp, create_app
 from integrations.xero.sandbox.clock import SandboxClock
 from integrations.xero.sandbox.generator import generate_organisations
-from integrations.xero.sync import organisation_sync, organisation_sync_start
 
 SANDBOX_ADMIN = {"X-Sandbox-Admin": "sandbox-admin"}
 

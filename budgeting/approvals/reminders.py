@@ -16,11 +16,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -38,6 +36,8 @@ from budgeting.approvals.services import (
     link_lifetime,
     proposal_summary,
 )
+from core.email import email_send
+from core.history import history_note
 from tenants.models import Firm
 
 UNSUBSCRIBE_SALT = "budgeting.approvals.digest-unsubscribe"
@@ -112,11 +112,11 @@ def digest_subscription_set(*, firm: Firm, email: str, subscribed: bool) -> None
     rows = ApprovalDigestOptOut.objects.for_firm(firm).filter(email=email)
     if subscribed:
         for row in rows:
-            row._change_reason = "Subscribed to the daily digest again"
+            history_note(row, reason="Subscribed to the daily digest again")
             row.delete()
     elif not rows.exists():
         row = ApprovalDigestOptOut(firm=firm, email=email)
-        row._change_reason = "Unsubscribed from the daily digest"
+        history_note(row, reason="Unsubscribed from the daily digest")
         try:
             with transaction.atomic():
                 row.save()
@@ -193,19 +193,16 @@ def approval_digests_send(*, firm: Firm, now: dt.datetime | None = None) -> int:
             "site_name": settings.SITE_NAME,
         }
         count = len(items)
-        message = EmailMultiAlternatives(
-            subject=f"{count} forecast draft{'s' if count != 1 else ''} waiting for your approval",
-            body=render_to_string("emails/approval_digest.txt", context),
+        email_send(
+            template="approval_digest",
             to=[email],
+            subject=f"{count} forecast draft{'s' if count != 1 else ''} waiting for your approval",
+            context=context,
             # One-click unsubscribe (RFC 8058): mail clients POST to the same address.
             headers={
                 "List-Unsubscribe": f"<{unsubscribe_url}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             },
         )
-        message.attach_alternative(
-            render_to_string("emails/approval_digest.html", context), "text/html"
-        )
-        message.send()
         sent += 1
     return sent

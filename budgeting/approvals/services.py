@@ -26,7 +26,6 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -40,6 +39,8 @@ from budgeting.approvals.models import (
     ExternalApprover,
 )
 from budgeting.drafts.models import Proposal, ProposalBalance, ProposalLine
+from core.email import email_message
+from core.history import history_note
 from core.tasks import enqueue
 from tenants.models import ClientOrganisation, Firm, Membership, User
 from tenants.roles import Action, Role, role_allows
@@ -170,8 +171,7 @@ def approval_policy_update(
         policy.steps = cleaned
         policy.updated_by = user
         policy.updated_at = timezone.now()
-        policy._change_reason = reason
-        policy._history_user = user
+        history_note(policy, reason=reason, user=user)
         policy.save()
     return policy
 
@@ -186,8 +186,7 @@ def external_approver_register(
     if not external.active or (name and external.name != name.strip()):
         external.active = True
         external.name = name.strip() or external.name
-        external._change_reason = "Registered again"
-        external._history_user = user
+        history_note(external, reason="Registered again", user=user)
         external.save()
     return external
 
@@ -306,8 +305,13 @@ def _steps_create(firm: Firm, request: ApprovalRequest, steps: list[dict]) -> Ap
             status=status,
             opened_at=now if status == ApprovalStep.Status.OPEN else None,
         )
-        step._change_reason = (
-            "Not needed for this draft" if status == ApprovalStep.Status.SKIPPED else "Step set up"
+        history_note(
+            step,
+            reason=(
+                "Not needed for this draft"
+                if status == ApprovalStep.Status.SKIPPED
+                else "Step set up"
+            ),
         )
         step.save()
         if applies and opened is None:
@@ -325,8 +329,7 @@ def _notify_on_commit(firm: Firm, step_id: int) -> None:
 def _proposal_status(proposal: Proposal, status: str, reason: str, user: User | None) -> None:
     proposal.status = status
     proposal.updated_at = timezone.now()
-    proposal._change_reason = reason
-    proposal._history_user = user
+    history_note(proposal, reason=reason, user=user)
     proposal.save(update_fields=["status", "updated_at"])
 
 
@@ -354,8 +357,9 @@ def proposal_submit(*, firm: Firm, proposal: Proposal, user: User) -> ApprovalRe
             policy_version=policy.version,
             submitted_by=user,
         )
-        request._change_reason = f"Submitted under approval chain version {policy.version}"
-        request._history_user = user
+        history_note(
+            request, reason=f"Submitted under approval chain version {policy.version}", user=user
+        )
         request.save()
         first = _steps_create(firm, request, policy.steps)
         _proposal_status(proposal, Proposal.Status.SUBMITTED, "Submitted for approval", user)
@@ -399,8 +403,7 @@ def _restart(firm: Firm, request: ApprovalRequest, proposal: Proposal, reason: s
         policy_version=request.policy_version,
         submitted_by=request.submitted_by,
     )
-    again._change_reason = reason
-    again._history_user = None
+    history_note(again, reason=reason, user=None)
     again.save()
     first = _steps_create(firm, again, steps)
     if first is not None:
@@ -495,16 +498,16 @@ def approval_decide(
             restarted = True
         else:
             result = _decide(
-                firm,
-                request,
-                proposal,
-                approver,
-                decision,
-                channel,
-                comment,
-                step_id,
-                revision,
-                line_ids,
+                firm=firm,
+                request=request,
+                proposal=proposal,
+                approver=approver,
+                decision=decision,
+                channel=channel,
+                comment=comment,
+                step_id=step_id,
+                revision=revision,
+                line_ids=line_ids,
             )
             if link is not None:
                 spent = (
@@ -523,7 +526,17 @@ def approval_decide(
 
 
 def _decide(
-    firm, request, proposal, approver, decision, channel, comment, step_id, revision, line_ids
+    *,
+    firm: Firm,
+    request: ApprovalRequest,
+    proposal: Proposal,
+    approver: Approver,
+    decision: str,
+    channel: str,
+    comment: str,
+    step_id: int | None,
+    revision: int | None,
+    line_ids: list[int] | tuple[int, ...],
 ) -> ApprovalDecision:
     if revision is not None and revision != proposal.revision:
         raise ApprovalError(
@@ -564,8 +577,8 @@ def _decide(
         comment=comment,
         line_ids=lines,
     )
-    record._change_reason = f"{Decision(decision).label} by {approver.email} ({channel})"
-    record._history_user = approver.user
+    reason = f"{Decision(decision).label} by {approver.email} ({channel})"
+    history_note(record, reason=reason, user=approver.user)
     record.save()
     step.status = {
         Decision.APPROVE: ApprovalStep.Status.APPROVED,
@@ -573,8 +586,7 @@ def _decide(
         Decision.REQUEST_CHANGES: ApprovalStep.Status.CHANGES_REQUESTED,
     }[decision]
     step.decided_at = now
-    step._change_reason = record._change_reason
-    step._history_user = approver.user
+    history_note(step, reason=reason, user=approver.user)
     step.save()
     # Every link to this step is spent: the step is decided.
     ApprovalLink.objects.for_firm(firm).filter(step=step, used_at__isnull=True).update(
@@ -585,7 +597,7 @@ def _decide(
         if following is not None:
             following.status = ApprovalStep.Status.OPEN
             following.opened_at = now
-            following._change_reason = f"Step {step.position} approved"
+            history_note(following, reason=f"Step {step.position} approved")
             following.save()
             _notify_on_commit(firm, following.pk)
         else:
@@ -608,8 +620,7 @@ def _decide(
 def _close(request: ApprovalRequest, status: str, user: User | None, reason: str = "") -> None:
     request.status = status
     request.closed_at = timezone.now()
-    request._change_reason = reason or ApprovalRequest.Status(status).label
-    request._history_user = user
+    history_note(request, reason=reason or ApprovalRequest.Status(status).label, user=user)
     request.save()
 
 
@@ -908,13 +919,12 @@ def _approval_step_messages(
             "site_name": settings.SITE_NAME,
         }
         subject = f"Approve the forecast draft of {request.organisation.name} ({step.name})"
-        message = EmailMultiAlternatives(
-            subject=f"Reminder: {subject}" if reminder else subject,
-            body=render_to_string("emails/approval_step.txt", context),
-            to=[approver.email],
+        messages.append(
+            email_message(
+                template="approval_step",
+                to=[approver.email],
+                subject=f"Reminder: {subject}" if reminder else subject,
+                context=context,
+            )
         )
-        message.attach_alternative(
-            render_to_string("emails/approval_step.html", context), "text/html"
-        )
-        messages.append(message)
     return messages

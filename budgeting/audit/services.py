@@ -18,6 +18,7 @@ from django.utils import timezone
 from budgeting.approvals import services as approvals
 from budgeting.approvals.models import ApprovalPolicy
 from budgeting.drafts.models import BudgetPolicy, Proposal, ProposalBalance, ProposalLine
+from core.history import history_note
 from tenants.models import ClientOrganisation, Firm, User
 
 RESTORABLE = (Proposal.Status.DRAFT, Proposal.Status.SUBMITTED)
@@ -89,8 +90,7 @@ def proposal_restore(
                 if any(getattr(balance, f) != getattr(then, f) for f in BALANCE_FIELDS):
                     for f in BALANCE_FIELDS:
                         setattr(balance, f, getattr(then, f))
-                    balance._change_reason = note
-                    balance._history_user = user
+                    history_note(balance, reason=note, user=user)
                     balance.save()
                     months_changed = True
             then = then_lines.get(line.pk)
@@ -100,13 +100,11 @@ def proposal_restore(
                     setattr(line, f, getattr(then, f))
             _policy_recheck(firm, proposal, line)
             if months_changed or before != tuple(getattr(line, f) for f in watched):
-                line._change_reason = note
-                line._history_user = user
+                history_note(line, reason=note, user=user)
                 line.save()
         proposal.revision += 1
         proposal.updated_at = timezone.now()
-        proposal._change_reason = note
-        proposal._history_user = user
+        history_note(proposal, reason=note, user=user)
         proposal.save()
         # In the same transaction: a restored draft is never left with a stale approval round.
         approvals.approval_request_restart_if_changed(firm=firm, proposal=proposal)

@@ -3,14 +3,13 @@ exportable to CSV. Thin: the reads are in budgeting.audit.selectors."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -27,7 +26,7 @@ from budgeting.audit.selectors import (
 )
 from budgeting.drafts.models import Proposal
 from budgeting.drafts.selectors import draft_get_or_404
-from budgeting.ledger.views import _csv_text
+from core.csv import csv_response
 from tenants.roles import Action
 from tenants.scoping import FirmRequest, client_organisation_get_or_404, firm_view
 
@@ -101,15 +100,10 @@ def audit_log(
     return render(request, "budgeting/audit/log.html", context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _value(value) -> str:
+def _value(value):
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).isoformat(timespec="seconds")
-    return _csv_text(value)
+    return value
 
 
 @firm_view(Action.VIEW)
@@ -120,38 +114,31 @@ def audit_log_csv(
     organisation, proposal = _scope(request, organisation_id, proposal_id)
     _form, flt = _filter(request, proposal)
     entries = audit_entries_iter(firm=request.firm, organisation=organisation, flt=flt)
-    writer = csv.writer(_Echo())
 
     def rows():
-        yield writer.writerow(
-            ["When", "Who", "What", "Object", "Change", "Field", "Before", "After", "Why"]
-        )
+        yield ["When", "Who", "What", "Object", "Change", "Field", "Before", "After", "Why"]
         for e in entries:
             common = [
                 _value(e.when),
-                _csv_text(e.user.email if e.user else "system"),
+                e.user.email if e.user else "system",
                 e.model_name,
                 e.label,
                 e.kind,
             ]
             if not e.changes:
-                yield writer.writerow([*common, "", "", "", _csv_text(e.reason)])
+                yield [*common, "", "", "", e.reason]
             for change in e.changes:
-                yield writer.writerow(
-                    [
-                        *common,
-                        change.label or change.field,
-                        _value(change.before),
-                        _value(change.after),
-                        _csv_text(e.reason),
-                    ]
-                )
+                yield [
+                    *common,
+                    change.label or change.field,
+                    _value(change.before),
+                    _value(change.after),
+                    e.reason,
+                ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     draft = f"-draft-{proposal.pk}" if proposal else ""
     filename = f"{slugify(organisation.name)}{draft}-audit-log.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(filename=filename, rows=rows(), streaming=True)
 
 
 # --- Restoring an earlier version (a new, audited change) ------------------------------------

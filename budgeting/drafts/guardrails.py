@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from core.money import amount_in
+
 READ_ONLY = "read_only"
 ASSISTED = "assisted"
 ALL = "all"
@@ -103,10 +105,6 @@ class PolicyResult:
         return not self.violations
 
 
-def _amount(value: Decimal) -> str:
-    return f"{value:,.2f}"
-
-
 def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
     """Every rule the line breaks (per month where the rule is monthly), and whether it needs
     the extra approval step."""
@@ -126,8 +124,8 @@ def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
             violations.append(
                 Violation(
                     rule="account_cap",
-                    message=f"{label}: {_amount(month.proposed)} is above this account's cap "
-                    f"of {_amount(account_cap)}.",
+                    message=f"{label}: {amount_in(month.proposed)} is above this account's cap "
+                    f"of {amount_in(account_cap)}.",
                     period=month.period,
                 )
             )
@@ -135,8 +133,8 @@ def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
             violations.append(
                 Violation(
                     rule="class_cap",
-                    message=f"{label}: {_amount(month.proposed)} is above the "
-                    f"{line.account_class.lower()} cap of {_amount(class_cap)}.",
+                    message=f"{label}: {amount_in(month.proposed)} is above the "
+                    f"{line.account_class.lower()} cap of {amount_in(class_cap)}.",
                     period=month.period,
                 )
             )
@@ -145,8 +143,8 @@ def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
             violations.append(
                 Violation(
                     rule="max_change_amount",
-                    message=f"{label}: a change of {_amount(change)} is more than the "
-                    f"{_amount(policy.max_change_amount)} allowed per month.",
+                    message=f"{label}: a change of {amount_in(change)} is more than the "
+                    f"{amount_in(policy.max_change_amount)} allowed per month.",
                     period=month.period,
                 )
             )
@@ -171,8 +169,8 @@ def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
     total_change = sum((month.change for month in line.months), Decimal(0))
     if policy.extra_approval_above is not None and abs(total_change) > policy.extra_approval_above:
         reasons.append(
-            f"Change of {_amount(total_change)} over the draft is above "
-            f"{_amount(policy.extra_approval_above)}"
+            f"Change of {amount_in(total_change)} over the draft is above "
+            f"{amount_in(policy.extra_approval_above)}"
         )
     return PolicyResult(
         violations=tuple(violations),

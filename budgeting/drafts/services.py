@@ -44,18 +44,18 @@ from budgeting.drafts.signals import submitted_draft_revised
 from budgeting.forecasting import forecast_series
 from budgeting.forecasting.engine import RealisedAccuracy
 from budgeting.ledger.models import ActualBalance, XeroOrganisation
-from budgeting.variance.formatting import amount_in
 from budgeting.variance.maths import (
     Comparison,
     MaterialityThreshold,
     Period,
     comparison_build,
-    money,
     variance_is_material,
 )
 from budgeting.variance.models import VarianceNarrative
 from budgeting.variance.selectors import materiality_policy
 from core import tasks
+from core.history import history_note
+from core.money import amount_in, money
 from core.months import add_months
 from tenants.models import ClientOrganisation, Firm, User
 
@@ -119,8 +119,7 @@ def budget_policy_update(
         row.horizon = horizon
         row.updated_by = user
         row.updated_at = timezone.now()
-        row._change_reason = reason
-        row._history_user = user
+        history_note(row, reason=reason, user=user)
         row.save()
     return row
 
@@ -630,10 +629,13 @@ def _proposal_build(
         currency_code=profile.base_currency,
         lines_analysed=len(result.analysed),
     )
-    proposal._change_reason = (
-        "Forecast draft created after the month close"
-        if source == Proposal.Source.CLOSE
-        else "Forecast draft created by hand"
+    history_note(
+        proposal,
+        reason=(
+            "Forecast draft created after the month close"
+            if source == Proposal.Source.CLOSE
+            else "Forecast draft created by hand"
+        ),
     )
     proposal.save()
     narratives = _narratives(firm, organisation, result.last_closed)
@@ -688,14 +690,17 @@ def _proposal_build(
                 )
             )
         _policy_apply(line, policy_rules.policy_evaluate_line(policy, _policy_line(line, balances)))
-        line._change_reason = (
-            f"Suggested by {forecast.method} (confidence {forecast.confidence}, inputs "
-            f"{analysis.inputs_hash[:12]})"
+        history_note(
+            line,
+            reason=(
+                f"Suggested by {forecast.method} (confidence {forecast.confidence}, inputs "
+                f"{analysis.inputs_hash[:12]})"
+            ),
         )
         line.save()
         for balance in balances:
             balance.line = line
-            balance._change_reason = f"Suggested by {forecast.method}"
+            history_note(balance, reason=f"Suggested by {forecast.method}")
             balance.save()
     return proposal
 
@@ -713,12 +718,11 @@ def _locked(firm: Firm, proposal: Proposal) -> Proposal:
 
 
 def _revision_bump(firm: Firm, proposal: Proposal, reason: str, user: User | None) -> None:
-    # The acting user is set explicitly, so the history is right outside a request too (tasks,
-    # the API); None for automatic changes, which are nobody's edit.
-    proposal._history_user = user
     proposal.revision += 1
     proposal.updated_at = timezone.now()
-    proposal._change_reason = reason
+    # The acting user is set explicitly, so the history is right outside a request too (tasks,
+    # the API); None for automatic changes, which are nobody's edit.
+    history_note(proposal, reason=reason, user=user)
     proposal.save()
     if proposal.status == Proposal.Status.SUBMITTED:
         # A draft changed while waiting for approval: earlier approvals were of other figures,
@@ -802,15 +806,13 @@ def proposal_line_edit(
         balance.edited_by = user
         balance.edited_at = timezone.now()
         balance.edit_reason = reason
-        balance._change_reason = f"Edited: {reason}"
-        balance._history_user = user
+        history_note(balance, reason=f"Edited: {reason}", user=user)
         balance.save()
         line.reason = reason
         line.edited = True
         line.accepted = True
         _policy_recheck(firm, proposal, line)
-        line._change_reason = f"Edited {period:%b %Y}: {reason}"
-        line._history_user = user
+        history_note(line, reason=f"Edited {period:%b %Y}: {reason}", user=user)
         line.save()
         _revision_bump(firm, proposal, f"{line} edited: {reason}", user)
     return line
@@ -828,15 +830,19 @@ def _accept(lines: list[ProposalLine], reason: str, user: User | None) -> int:
     for line in lines:
         if not line.accepted:
             line.accepted = True
-            line._change_reason = reason
-            line._history_user = user
+            history_note(line, reason=reason, user=user)
             line.save()
             changed += 1
     return changed
 
 
 def _reset(
-    firm: Firm, proposal: Proposal, lines: list[ProposalLine], reason: str, user: User | None
+    *,
+    firm: Firm,
+    proposal: Proposal,
+    lines: list[ProposalLine],
+    reason: str,
+    user: User | None,
 ) -> int:
     changed = 0
     for line in lines:
@@ -848,16 +854,14 @@ def _reset(
             balance.edited_by = None
             balance.edited_at = None
             balance.edit_reason = ""
-            balance._change_reason = reason
-            balance._history_user = user
+            history_note(balance, reason=reason, user=user)
             balance.save()
         if edited or line.accepted or line.edited:
             line.accepted = False
             line.edited = False
             line.reason = ""
             _policy_recheck(firm, proposal, line)
-            line._change_reason = reason
-            line._history_user = user
+            history_note(line, reason=reason, user=user)
             line.save()
             changed += 1
     return changed
@@ -881,7 +885,9 @@ def proposal_line_reset(
     with transaction.atomic():
         proposal = _locked(firm, proposal)
         line = _line_of(firm, proposal, line)
-        if _reset(firm, proposal, [line], "Reset to the suggestion", user):
+        if _reset(
+            firm=firm, proposal=proposal, lines=[line], reason="Reset to the suggestion", user=user
+        ):
             _revision_bump(firm, proposal, f"{line}: reset to the suggestion", user)
     return line
 
@@ -899,7 +905,11 @@ def proposal_section_reset(*, firm: Firm, proposal: Proposal, section: str, user
     with transaction.atomic():
         proposal = _locked(firm, proposal)
         changed = _reset(
-            firm, proposal, _lines_in(firm, proposal, section), f"Section {section} reset", user
+            firm=firm,
+            proposal=proposal,
+            lines=_lines_in(firm, proposal, section),
+            reason=f"Section {section} reset",
+            user=user,
         )
         if changed:
             _revision_bump(
@@ -919,9 +929,8 @@ def proposal_policy_recheck(*, firm: Firm, proposal: Proposal) -> int:
             before = (line.policy_violations, line.needs_extra_approval)
             _policy_recheck(firm, proposal, line)
             if (line.policy_violations, line.needs_extra_approval) != before:
-                line._change_reason = "Policy checked again"
                 # Not anyone's edit: the policy's own history says who changed the rules.
-                line._history_user = None
+                history_note(line, reason="Policy checked again", user=None)
                 line.save()
                 changed += 1
             failing += not line.policy_ok

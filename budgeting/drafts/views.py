@@ -4,7 +4,6 @@ budget policy. Thin views: the work is in budgeting.drafts.services and budgetin
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from decimal import Decimal
 
@@ -30,6 +29,7 @@ from budgeting.drafts.selectors import (
 )
 from budgeting.ledger.models import Account, TrackingOption, XeroOrganisation
 from budgeting.variance.maths import Section
+from core.csv import csv_response
 from core.months import add_months
 from tenants.models import ClientOrganisation
 from tenants.roles import Action
@@ -246,30 +246,33 @@ def proposal_csv(request: FirmRequest, organisation_id: int, proposal_id: int) -
     organisation, proposal = draft_get_or_404(
         firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
     )
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="forecast-draft-{proposal.pk}-r{proposal.revision}.csv"'
-    )
-    writer = csv.writer(response)
-    writer.writerow(
-        ["Currency", proposal.currency_code, "Draft", proposal.pk, "Revision", proposal.revision]
-    )
-    writer.writerow(CSV_HEADER)
-    for row in _rows(request, organisation, proposal):
-        line = row.line
-        policy = "ok" if line.policy_ok else "; ".join(v["message"] for v in line.policy_violations)
-        for b in row.balances:
-            writer.writerow(
-                [
+
+    def rows():
+        yield [
+            "Currency",
+            proposal.currency_code,
+            "Draft",
+            proposal.pk,
+            "Revision",
+            proposal.revision,
+        ]
+        yield CSV_HEADER
+        for row in _rows(request, organisation, proposal):
+            line = row.line
+            policy = (
+                "ok" if line.policy_ok else "; ".join(v["message"] for v in line.policy_violations)
+            )
+            for b in row.balances:
+                yield [
                     line.tracking_option.name if line.tracking_option else "",
                     Section(line.section).label,
                     line.account.code,
                     line.account.name,
                     f"{b.period:%Y-%m}",
-                    "" if b.original_amount is None else b.original_amount,
-                    "" if b.actual is None else b.actual,
+                    b.original_amount,
+                    b.actual,
                     b.suggested_amount,
-                    "" if b.edited_amount is None else b.edited_amount,
+                    b.edited_amount,
                     b.effective_amount,
                     b.change,
                     b.lo_80,
@@ -282,10 +285,11 @@ def proposal_csv(request: FirmRequest, organisation_id: int, proposal_id: int) -
                     policy,
                     "; ".join(line.extra_approval_reasons),
                     "yes" if line.accepted else "no",
-                    b.edit_reason or "",
+                    b.edit_reason,
                 ]
-            )
-    return response
+
+    filename = f"forecast-draft-{proposal.pk}-r{proposal.revision}.csv"
+    return csv_response(filename=filename, rows=rows())
 
 
 # --- One line ----------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from rest_framework.response import Response
 
 from budgeting.ledger import api_selectors, selectors
 from budgeting.ledger.models import Budget, SyncRun
+from budgeting.ledger.sync import organisation_sync_start
 from integrations.models import XeroConnection
-from integrations.xero.sync import organisation_sync_start
 from tenants.api.base import FirmAPIView
 from tenants.api.errors import ErrorSerializer
 from tenants.api.pagination import FirmCursorPagination

@@ -271,7 +271,7 @@ class SyncRun(OrganisationOwned):
     reconciled = models.BooleanField(null=True)  # None until checked
     created_at = models.DateTimeField(default=now)
     # Moved on with every progress step: a running sync whose heartbeat stops had its worker
-    # die, and may be taken over (see integrations.xero.sync.sync_run_claim).
+    # die, and may be taken over (see budgeting.ledger.sync.sync_run_claim).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -24,12 +24,12 @@ from budgeting.ledger.models import (
     TrackingOption,
     XeroOrganisation,
 )
+from budgeting.ledger.sync import STALE_RUN
 from budgeting.variance.models import VarianceSummary
 from budgeting.variance.selectors import variance_summaries_latest
 from core.clock import MonthWindow, month_window
 from core.months import last_closed_month, months_between
 from integrations.models import XeroConnection, XeroTenant
-from integrations.xero.sync import STALE_RUN
 from tenants.models import ClientOrganisation, Firm
 
 NOT_CONNECTED = "not_connected"

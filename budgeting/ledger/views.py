@@ -1,4 +1,3 @@
-import csv
 import datetime as dt
 
 from django.contrib import messages
@@ -10,7 +9,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from budgeting.ledger import selectors
 from budgeting.ledger.models import SyncRun
-from integrations.xero.sync import organisation_sync_start
+from budgeting.ledger.sync import organisation_sync_start
+from core.csv import csv_response
 from tenants.models import ClientOrganisation
 from tenants.roles import Action
 from tenants.scoping import (
@@ -27,21 +27,6 @@ def _int(value: str | None) -> int | None:
         return int(value) if value else None
     except ValueError:
         return None
-
-
-def _csv_text(value) -> str:
-    # Names come from Xero: keep a spreadsheet from reading one as a formula.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return response
 
 
 def _local(moment: dt.datetime | None) -> str:
@@ -97,7 +82,7 @@ def firm_dashboard_csv(request: FirmRequest) -> HttpResponse:
         run, active = row.last_finished_run, row.active_run
         closed = row.last_closed_month
         return [
-            _csv_text(row.organisation.name),
+            row.organisation.name,
             row.xero_state_label,
             row.currency,
             _local(run.finished_at) if run else "",
@@ -109,7 +94,7 @@ def firm_dashboard_csv(request: FirmRequest) -> HttpResponse:
         ]
 
     filename = f"{request.firm.slug}-clients-{timezone.localdate():%Y-%m-%d}.csv"
-    return _csv_response(filename, header, (line(row) for row in rows))
+    return csv_response(filename=filename, rows=[header, *(line(row) for row in rows)])
 
 
 # --- Sync now and its progress -----------------------------------------------------------------
@@ -252,11 +237,8 @@ def organisation_detail(request: FirmRequest, organisation_id: int) -> HttpRespo
 
 def _grid_csv(filename: str, first_column: str, grid: selectors.Grid) -> HttpResponse:
     header = [first_column, *(f"{m:%Y-%m}" for m in grid.months), "Total"]
-    rows = (
-        [_csv_text(row.label), *("" if a is None else a for a in row.amounts), row.total]
-        for row in grid.rows
-    )
-    return _csv_response(filename, header, rows)
+    rows = ([row.label, *row.amounts, row.total] for row in grid.rows)
+    return csv_response(filename=filename, rows=[header, *rows])
 
 
 @firm_view(Action.VIEW)
@@ -325,8 +307,8 @@ def organisation_sync_history_csv(request: FirmRequest, organisation_id: int) ->
                 + f": {d.difference}"
                 for d in entry.differences
             ),
-            _csv_text(run.error),
+            run.error,
         ]
 
     filename = f"{slugify(organisation.name)}-sync-history.csv"
-    return _csv_response(filename, header, (line(e) for e in history))
+    return csv_response(filename=filename, rows=[header, *(line(e) for e in history)])

@@ -90,6 +90,8 @@ def xero_budget_import_file(*, rows: Iterable[ImportRow], months: Iterable[dt.da
     if duplicates:
         raise ImportFileError(f"An account appears twice: {', '.join(duplicates)}.")
     out = io.StringIO()
+    # Not core.csv: Xero matches column 1 to its accounts by name, so a guarding apostrophe
+    # would make an account it cannot find. The file is for Xero, not for a spreadsheet.
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([A1_LABEL, *(month_heading(m) for m in months)])
     for row in sorted(rows, key=lambda r: (r.account_code, r.account_name)):

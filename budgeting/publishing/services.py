@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -31,6 +29,8 @@ from budgeting.publishing.import_file import (
     xero_budget_import_file,
 )
 from budgeting.publishing.models import BudgetPublication
+from core.email import email_send
+from core.history import history_note
 from core.tasks import enqueue
 from tenants.models import ClientOrganisation, Firm, User
 
@@ -133,10 +133,11 @@ def budget_publication_create(
             expected=expected,
             created_by=user,
         )
-        publication._change_reason = (
-            f"Import file for {name}: {len(expected)} figures over {len(months)} months"
+        history_note(
+            publication,
+            reason=f"Import file for {name}: {len(expected)} figures over {len(months)} months",
+            user=user,
         )
-        publication._history_user = user
         publication.save()
         if proposal is not None and proposal.status != Proposal.Status.AWAITING_IMPORT:
             _proposal_status(proposal, Proposal.Status.AWAITING_IMPORT, user)
@@ -205,8 +206,9 @@ def proposal_publish(
 def _proposal_status(proposal: Proposal, status: str, user: User | None) -> None:
     proposal.status = status
     proposal.updated_at = timezone.now()
-    proposal._change_reason = f"Publication: {Proposal.Status(status).label.lower()}"
-    proposal._history_user = user
+    history_note(
+        proposal, reason=f"Publication: {Proposal.Status(status).label.lower()}", user=user
+    )
     proposal.save(update_fields=["status", "updated_at"])
 
 
@@ -226,19 +228,16 @@ def budget_publication_send(*, publication: BudgetPublication) -> None:
         ),
         "site_name": settings.SITE_NAME,
     }
-    message = EmailMultiAlternatives(
+    email_send(
+        template="budget_publication",
+        to=[user.email],
         subject=(
             f"Import file for {publication.organisation.name}: {publication.budget_name} "
             "(Xero Budget Manager)"
         ),
-        body=render_to_string("emails/budget_publication.txt", context),
-        to=[user.email],
+        context=context,
+        attachments=[(publication.file_name, publication.file_content, "text/csv")],
     )
-    message.attach_alternative(
-        render_to_string("emails/budget_publication.html", context), "text/html"
-    )
-    message.attach(publication.file_name, publication.file_content, "text/csv")
-    message.send()
 
 
 def budget_publication_check(*, firm: Firm, publication: BudgetPublication) -> BudgetPublication:
@@ -287,14 +286,17 @@ def budget_publication_check(*, firm: Firm, publication: BudgetPublication) -> B
     publication.checked_at = now
     if status == BudgetPublication.Status.VERIFIED:
         publication.verified_at = now
-    publication._change_reason = (
-        "Xero holds every figure of the file"
-        if status == BudgetPublication.Status.VERIFIED
-        else f"{len(listed)} figures in Xero differ from the file"
-        if status == BudgetPublication.Status.MISMATCH
-        else "Not imported yet"
+    history_note(
+        publication,
+        reason=(
+            "Xero holds every figure of the file"
+            if status == BudgetPublication.Status.VERIFIED
+            else f"{len(listed)} figures in Xero differ from the file"
+            if status == BudgetPublication.Status.MISMATCH
+            else "Not imported yet"
+        ),
+        user=None,
     )
-    publication._history_user = None
     publication.save()
     return publication
 

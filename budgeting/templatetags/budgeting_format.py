@@ -1,29 +1,9 @@
-"""Numbers and durations as the budgeting screens show them."""
-
-from decimal import Decimal, InvalidOperation
+"""Durations, keys and badges as the budgeting screens show them (amounts: variance_format)."""
 
 from django import template
 from django.utils.html import format_html
 
 register = template.Library()
-
-
-@register.filter
-def money(value, currency: str = "") -> str:
-    """`{{ amount|money }}` -> "12,345.60"; `{{ amount|money:"NZD" }}` -> "NZD 12,345.60".
-
-    Empty for None, so a month with no figure stays blank rather than reading as zero.
-    """
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(value).quantize(Decimal("0.01"))
-    except (InvalidOperation, TypeError, ValueError):
-        return str(value)
-    text = f"{abs(amount):,.2f}"
-    if amount < 0:
-        text = "\u2212" + text
-    return f"{currency} {text}" if currency else text
 
 
 @register.filter

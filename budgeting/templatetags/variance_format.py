@@ -1,4 +1,8 @@
-"""Variance figures in templates: `{% load variance_format %}`."""
+"""Amounts and variance figures in templates: `{% load variance_format %}`.
+
+`{{ amount|amount_in:currency }}` ("NZ$12,345.60"), `{{ amount|amount_in }}` (the bare figure) and
+`{{ change|signed_amount_in:currency }}`: core.money's formatters, the same the charts and emails use.
+"""
 
 from django import template
 from django.urls import reverse
@@ -6,18 +10,13 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from budgeting.variance import formatting as variance_format
+from core.money import amount_in, signed_amount_in
 
 register = template.Library()
 
 
-@register.filter
-def amount_in(value, currency: str) -> str:
-    return variance_format.amount_in(value, currency)
-
-
-@register.filter
-def signed_amount_in(value, currency: str) -> str:
-    return variance_format.signed_amount_in(value, currency)
+register.filter("amount_in", amount_in)
+register.filter("signed_amount_in", signed_amount_in)
 
 
 @register.filter
@@ -51,10 +50,10 @@ def figures_cells(month, year_to_date, currency: str):
             format_html(
                 '<td class="num">{}</td><td class="num">{}</td>'
                 '<td class="num {}">{}</td><td class="num">{}</td>',
-                variance_format.amount_in(comparison.actual, currency),
-                variance_format.amount_in(comparison.budget, currency),
+                amount_in(comparison.actual, currency),
+                amount_in(comparison.budget, currency),
                 tone,
-                variance_format.signed_amount_in(comparison.variance, currency),
+                signed_amount_in(comparison.variance, currency),
                 variance_format.percent_text(comparison),
             )
         )
@@ -106,7 +105,7 @@ def variance_dashboard_cells(context, summary):
         "{}</a></td>",
         url,
         f"{summary.period:%B %Y}",
-        variance_format.signed_amount_in(summary.net_profit_variance, summary.currency_code),
+        signed_amount_in(summary.net_profit_variance, summary.currency_code),
         tone,
         icon,
         words,

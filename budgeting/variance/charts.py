@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from budgeting.variance.formatting import amount_in, compact, signed_amount_in
 from budgeting.variance.maths import SeriesPoint
+from core.money import amount_in, compact, signed_amount_in
 
 WIDTH, HEIGHT = 640, 200
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 28

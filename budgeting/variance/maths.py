@@ -18,20 +18,15 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from core.money import money
 from core.months import add_months
 from core.months import financial_year_start as _year_start
 
 # The first day of a month. One period type across the app.
 Period = dt.date
 
-CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
 HUNDRED = Decimal("100")
-
-
-def money(value: Decimal | int | str) -> Decimal:
-    """The app's one money type: a Decimal quantised to cents, half up as Xero rounds."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _check_period(period: Period) -> None:

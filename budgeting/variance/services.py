@@ -33,6 +33,7 @@ from budgeting.variance.selectors import (
     transactions_synced_from,
     variance_data_load,
 )
+from core.history import history_note
 from core.months import add_months, last_closed_month
 from tenants.models import ClientOrganisation, Firm
 
@@ -74,7 +75,7 @@ def narrative_provider_settings_update(
     if api_key is not None:
         settings.api_key = api_key
     settings.updated_at = timezone.now()
-    settings._change_reason = reason
+    history_note(settings, reason=reason)
     settings.save()
     return settings
 
@@ -99,7 +100,7 @@ def materiality_setting_update(
     setting.percent = percent
     setting.floor = floor
     setting.updated_at = timezone.now()
-    setting._change_reason = reason
+    history_note(setting, reason=reason)
     setting.save()
     return setting
 
@@ -115,7 +116,7 @@ def materiality_setting_remove(
     for setting in MaterialitySetting.objects.for_firm(firm).filter(
         organisation=organisation, account_class=account_class
     ):
-        setting._change_reason = reason
+        history_note(setting, reason=reason)
         setting.delete()
 
 
@@ -185,9 +186,9 @@ def variance_narratives_explain(
                 tracking_option=option,
                 period=period,
             )
-            current._change_reason = "Narrative written"
+            history_note(current, reason="Narrative written")
         else:
-            current._change_reason = "Narrative rewritten: the facts changed"
+            history_note(current, reason="Narrative rewritten: the facts changed")
         current.text = narrative.text
         current.facts = narrative.facts
         current.facts_hash = digest
@@ -293,7 +294,7 @@ def variance_narratives_prune(
     )
     count = 0
     for narrative in stale:
-        narrative._change_reason = "Removed: the variance is no longer material"
+        history_note(narrative, reason="Removed: the variance is no longer material")
         narrative.delete()
         count += 1
     return count

@@ -3,7 +3,6 @@ the transactions behind a figure, and the settings for materiality and narrative
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -29,6 +28,7 @@ from budgeting.variance.selectors import (
     variance_report_load,
 )
 from core.clock import month_window
+from core.csv import csv_response
 from core.months import add_months, parse_month
 from tenants.models import ClientOrganisation
 from tenants.roles import Action
@@ -240,13 +240,12 @@ def variance_report_csv(request: FirmRequest, organisation_id: int) -> HttpRespo
     view = _report(request, params, with_narratives=False)
     option = f"-{params.tracking_option.name}" if params.tracking_option else ""
     filename = f"variance-{params.organisation.pk}-{params.period:%Y-%m}{option}.csv"
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_ascii(filename)}"'
-    writer = csv.writer(response)
-    writer.writerow(["Currency", view.data.currency, "Period", f"{params.period:%Y-%m}"])
-    writer.writerow(CSV_HEADER)
-    writer.writerows(variance_report_rows(view))
-    return response
+    rows = [
+        ["Currency", view.data.currency, "Period", f"{params.period:%Y-%m}"],
+        CSV_HEADER,
+        *variance_report_rows(view),
+    ]
+    return csv_response(filename=_ascii(filename), rows=rows)
 
 
 def _ascii(name: str) -> str:

@@ -1,9 +1,9 @@
 """Emails to a firm about its Xero connections."""
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.urls import reverse
 
+from core.email import email_send
 from integrations.models import XeroConnection
 from tenants.models import Firm, Membership
 from tenants.roles import Action, role_allows
@@ -19,15 +19,14 @@ def xero_connection_notify_reauth(*, firm_id: int, connection_id: int) -> None:
     ]
     if not recipients:
         return
-    dashboard = settings.SITE_URL + reverse("firm_dashboard", args=[firm.slug])
-    send_mail(
+    email_send(
+        template="xero_reauth",
+        to=recipients,
         subject=f"Xero needs you to sign in again for {firm.name}",
-        message=(
-            f"Xero stopped accepting the saved connection for {firm.name} "
-            f"({connection.status_detail}).\n\nSyncs of the organisations on this connection are "
-            f"paused; nothing has been lost. Open {dashboard} and use Connect Xero to sign in "
-            "again."
-        ),
-        from_email=None,
-        recipient_list=recipients,
+        context={
+            "firm": firm,
+            "connection": connection,
+            "dashboard_url": settings.SITE_URL + reverse("firm_dashboard", args=[firm.slug]),
+            "site_name": settings.SITE_NAME,
+        },
     )

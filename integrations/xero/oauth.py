@@ -20,6 +20,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.history import history_note
 from integrations.models import XeroConnection, XeroTenant
 from integrations.xero.errors import XeroAuthError, XeroHttpError
 from integrations.xero.http import xero_http_client
@@ -122,7 +123,7 @@ def xero_connection_create_from_code(*, firm: Firm, user: User, code: str) -> Xe
         access_token_expires_at=_expiry(token),
         scopes=token.get("scope", ""),
     )
-    connection._change_reason = f"Connected to Xero by {user.email}"
+    history_note(connection, reason=f"Connected to Xero by {user.email}")
     xero_tenants_refresh(connection=connection)
     return connection
 
@@ -153,7 +154,7 @@ def xero_tenants_refresh(*, connection: XeroConnection) -> list[XeroTenant]:
     )
     for tenant in removed:
         tenant.status = XeroTenant.Status.REMOVED
-        tenant._change_reason = "No longer in Xero's /connections: removed in Xero"
+        history_note(tenant, reason="No longer in Xero's /connections: removed in Xero")
         tenant.save()
     return tenants
 
@@ -188,7 +189,7 @@ def xero_connection_access_token(*, connection_id: int, firm: Firm) -> str:
             connection.refresh_token = token.get("refresh_token", connection.refresh_token)
             connection.access_token_expires_at = _expiry(token)
             connection.refreshed_at = timezone.now()
-            connection._change_reason = "Access token refreshed"
+            history_note(connection, reason="Access token refreshed")
             connection.save()
             return connection.access_token
     raise XeroAuthError(
@@ -200,7 +201,7 @@ def xero_connection_access_token(*, connection_id: int, firm: Firm) -> str:
 def _connection_needs_reauth(connection: XeroConnection, detail: str) -> None:
     connection.status = XeroConnection.Status.NEEDS_REAUTH
     connection.status_detail = detail
-    connection._change_reason = detail
+    history_note(connection, reason=detail)
     connection.save()
     from integrations.xero.notifications import xero_connection_notify_reauth
 
@@ -232,7 +233,7 @@ def xero_tenant_link(
             client_organisation=client_organisation
         ).exclude(pk=tenant.pk).update(client_organisation=None)
         tenant.client_organisation = client_organisation
-        tenant._change_reason = f"Linked to {client_organisation.name}"
+        history_note(tenant, reason=f"Linked to {client_organisation.name}")
         tenant.save()
     return client_organisation
 
@@ -246,5 +247,5 @@ def xero_connection_revoke(*, connection: XeroConnection) -> None:
         )
     connection.status = XeroConnection.Status.REVOKED
     connection.status_detail = "Disconnected by the firm."
-    connection._change_reason = "Disconnected"
+    history_note(connection, reason="Disconnected")
     connection.save()

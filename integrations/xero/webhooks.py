@@ -1,4 +1,4 @@
-"""Xero webhooks: verify, record, enqueue; the work happens in a task.
+"""Xero webhooks: verify, record, enqueue; the work happens in a task (budgeting/ledger/webhooks.py).
 
 Xero's rules (developer.xero.com/documentation/webhooks/configuring-your-server): the signature
 is base64(HMAC-SHA256(raw body, webhook key)) in x-xero-signature; answer 401 to a bad
@@ -16,10 +16,9 @@ import json
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
-from budgeting.ledger.models import SyncRun
-from integrations.models import XeroTenant, XeroWebhookDelivery, XeroWebhookEvent
+from core.tasks import enqueue
+from integrations.models import XeroWebhookDelivery, XeroWebhookEvent
 
 
 def webhook_signature_valid(*, body: bytes, signature: str) -> bool:
@@ -32,8 +31,6 @@ def webhook_signature_valid(*, body: bytes, signature: str) -> bool:
 
 def webhook_delivery_record(*, body: bytes) -> XeroWebhookDelivery | None:
     """Record a verified delivery and its events; None when it was already received."""
-    from integrations.xero.tasks import xero_webhook_process
-
     payload = json.loads(body)
     events = payload.get("events") or []
     if not events:
@@ -61,40 +58,9 @@ def webhook_delivery_record(*, body: bytes) -> XeroWebhookDelivery | None:
             except IntegrityError:
                 continue  # an event Xero already delivered before
         if new_events:
-            xero_webhook_process.delay_on_commit(delivery.pk)
+            # Processing starts syncs, which are budgeting's (budgeting/ledger/webhooks.py).
+            enqueue("integrations.xero.tasks.xero_webhook_process", delivery.pk)
         else:
             delivery.processed_at = timezone.now()
             delivery.save(update_fields=["processed_at"])
     return delivery
-
-
-def webhook_delivery_process(*, delivery_id: int) -> int:
-    """Refresh the transactions and open-month actuals of every organisation concerned."""
-    from integrations.xero.sync import organisation_sync_start
-
-    delivery = XeroWebhookDelivery.objects.get(pk=delivery_id)
-    if delivery.processed_at is not None:
-        return 0
-    tenant_ids = set(delivery.events.values_list("tenant_id", flat=True))
-    # Unscoped on purpose: Xero's tenant id names the organisation in every firm that linked it.
-    with scopes_disabled():
-        tenants = list(
-            XeroTenant.objects.select_related("firm", "client_organisation").filter(
-                tenant_id__in=tenant_ids,
-                status=XeroTenant.Status.CONNECTED,
-                client_organisation__isnull=False,
-            )
-        )
-    started = 0
-    for tenant in tenants:
-        organisation_sync_start(
-            firm=tenant.firm,
-            organisation=tenant.client_organisation,
-            trigger=SyncRun.Trigger.WEBHOOK,
-            kind=SyncRun.Kind.TRANSACTIONS,
-        )
-        started += 1
-    XeroWebhookDelivery.objects.filter(pk=delivery.pk, processed_at__isnull=True).update(
-        processed_at=timezone.now(), syncs_started=started
-    )
-    return started

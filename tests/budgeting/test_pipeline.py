@@ -1,8 +1,8 @@
 """The post-close pipeline: a sync that sees a month close leads to variances and a draft."""
 
 from budgeting.drafts.services import forecast_run_execute
+from budgeting.ledger import tasks
 from budgeting.models import ForecastRun, Proposal, ProposalLine, SyncRun, VarianceSummary
-from integrations.xero import tasks
 from tests.sandbox import sync
 
 SAAS = "Tidepool Software"

@@ -10,11 +10,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from budgeting.drafts.services import forecast_run_execute
+from budgeting.ledger.sync import organisation_sync, organisation_sync_start
 from budgeting.models import ForecastRun, SyncRun
 from budgeting.pipeline import organisation_after_sync
 from integrations.models import XeroTenant
 from integrations.xero.demo import demo_xero_connect
-from integrations.xero.sync import organisation_sync, organisation_sync_start
 from tenants.management.commands.demo_setup import DEMO_FIRM_SLUG
 from tenants.models import Firm, Membership
 from tenants.roles import Role

@@ -3,7 +3,6 @@
 python manage.py variance_report --org 12 --period 2026-10 [--tracking 34] --format csv|json
 """
 
-import csv
 import json
 
 from django.core.management.base import BaseCommand, CommandError
@@ -12,6 +11,7 @@ from django_scopes import scopes_disabled
 from budgeting.ledger.models import TrackingOption, XeroOrganisation
 from budgeting.variance.selectors import ReportFilters, variance_report_load
 from budgeting.variance.views import CSV_HEADER, variance_report_rows
+from core.csv import csv_rows_write
 from core.months import parse_month
 from tenants.models import ClientOrganisation
 
@@ -65,10 +65,8 @@ class Command(BaseCommand):
         )
         rows = variance_report_rows(view)
         if format == "csv":
-            writer = csv.writer(self.stdout)
-            writer.writerow(["Currency", view.data.currency, "Period", f"{month:%Y-%m}"])
-            writer.writerow(CSV_HEADER)
-            writer.writerows(rows)
+            header = ["Currency", view.data.currency, "Period", f"{month:%Y-%m}"]
+            csv_rows_write(self.stdout, [header, CSV_HEADER, *rows])
             return
         narratives = {row.line.code: row.narrative.text for row in view.rows if row.narrative}
         document = {

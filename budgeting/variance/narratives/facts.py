@@ -18,8 +18,8 @@ from budgeting.variance.maths import (
     MaterialityThreshold,
     Period,
     comparison_build,
-    money,
 )
+from core.money import money
 from core.months import add_months
 
 # Enough months to tell a recurring contact from a one-off without reaching back past the

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from budgeting.variance.maths import Period, money, variance_is_material
+from budgeting.variance.maths import Period, variance_is_material
 from budgeting.variance.narratives.facts import Narrative, TransactionLine, VarianceFacts
+from core.money import amount_in_prose, money
 
 GENERATOR = "local"
 
@@ -62,14 +63,6 @@ DOCUMENT_NOUNS = {
     "SPEND": ("payment", "payments", "to"),
     "RECEIVE": ("receipt", "receipts", "from"),
 }
-
-
-def format_amount(value: Decimal) -> str:
-    """4200 -> "4,200"; 4213.5 -> "4,213.50". The one format for money in narratives."""
-    value = money(value)
-    if value == value.to_integral_value():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
 
 
 def format_percent(value: Decimal) -> str:
@@ -274,11 +267,11 @@ def _headline(facts: VarianceFacts, analysis: DriverAnalysis) -> str:
     if facts.variance == 0:
         return f"{name} {verb} on budget in {month}."
     if facts.percent is None:
-        opening = f"{name} {verb} {format_amount(facts.actual)} in {month} with no budget"
+        opening = f"{name} {verb} {amount_in_prose(facts.actual)} in {month} with no budget"
     else:
         direction = "over" if facts.variance > 0 else "under"
         opening = (
-            f"{name} {verb} {format_amount(abs(facts.variance))} "
+            f"{name} {verb} {amount_in_prose(abs(facts.variance))} "
             f"({format_percent(abs(facts.percent))}) {direction} budget in {month}"
         )
     if not analysis.explained:
@@ -316,7 +309,7 @@ def _label(driver: Driver) -> str:
 
 
 def _driver_phrase(facts: VarianceFacts, driver: Driver) -> str:
-    label, amount = _label(driver), format_amount(abs(driver.amount))
+    label, amount = _label(driver), amount_in_prose(abs(driver.amount))
     if driver.kind == "one_off":
         return f'{_documents(driver)} for "{driver.description}" ({amount})'
     if driver.kind == "new_contact":
@@ -342,7 +335,7 @@ def _documents(driver: Driver) -> str:
 
 
 def _typical(driver: Driver) -> str:
-    typical = format_amount(abs(driver.typical))
+    typical = amount_in_prose(abs(driver.typical))
     if driver.kind == "irregular":
         return f"an average of {typical} a month"
     span = _span(driver.first_seen, driver.last_seen)
@@ -376,9 +369,9 @@ def _residual_sentence(facts: VarianceFacts, analysis: DriverAnalysis) -> str:
         return f"{apart}, {_spend(facts)} was on budget."
     if residual * facts.variance < 0:
         direction = "over" if residual > 0 else "under"
-        return f"{apart}, {_spend(facts)} was {format_amount(abs(residual))} {direction} budget."
+        return f"{apart}, {_spend(facts)} was {amount_in_prose(abs(residual))} {direction} budget."
     return (
-        f"The other {format_amount(abs(residual))} has no single clear driver "
+        f"The other {amount_in_prose(abs(residual))} has no single clear driver "
         "in the synced transactions."
     )
 
@@ -401,11 +394,11 @@ def _trend_sentence(facts: VarianceFacts) -> str:
     parts = []
     recent = facts.trend.recent
     if recent:
-        amounts = _join([format_amount(point.actual) for point in recent])
+        amounts = _join([amount_in_prose(point.actual) for point in recent])
         parts.append(f"{amounts} {_span(recent[0].period, recent[-1].period)}")
     last_year = facts.trend.same_month_last_year
     if last_year:
-        parts.append(f"{format_amount(last_year.actual)} in {format_month(last_year.period)}")
+        parts.append(f"{amount_in_prose(last_year.actual)} in {format_month(last_year.period)}")
     if not parts:
         return ""
     was = "were" if _verb(facts.account_name) == "are" else "was"

@@ -94,6 +94,24 @@ def test_the_draft_exports_to_csv(client, firm_a, draft):
     assert {r[5] for r in rent} == {"5000.00"} and {r[18] for r in rent} == {"ok"}
 
 
+def test_an_edit_reason_that_looks_like_a_formula_stays_text_in_the_csv(client, firm_a, draft):
+    client.force_login(firm_a.member(Role.PREPARER).user)
+    rent = rent_of(firm_a, draft)
+    reason = '=HYPERLINK("http://x","y")'
+    edited = client.post(
+        url(firm_a, "proposal_line_edit", draft.pk, rent.pk),
+        {"period": "2026-11", "amount": "4600", "reason": reason},
+    )
+    assert edited.status_code == 302
+
+    response = client.get(url(firm_a, "proposal_csv", draft.pk))
+
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    november = next(r for r in rows[2:] if r[2] == "469" and r[0] == "" and r[4] == "2026-11")
+    assert rows[1][21] == "Reason" and november[21] == "'" + reason
+    assert november[8] == "4600.00" and november[10] == "-400.00"  # amounts stay numbers
+
+
 def test_a_preparer_starts_a_forecast_run_and_sees_its_progress(
     client, firm_a, org, django_capture_on_commit_callbacks
 ):

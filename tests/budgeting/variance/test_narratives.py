@@ -18,7 +18,6 @@ from budgeting.variance.narratives.local import (
     NOT_RECONCILED,
     LocalNarrativeGenerator,
     drivers_analyse,
-    format_amount,
     format_percent,
 )
 from budgeting.variance.narratives.provider import (
@@ -28,6 +27,7 @@ from budgeting.variance.narratives.provider import (
     number_unverified,
     numbers_allowed,
 )
+from core.money import amount_in_prose
 from core.months import add_months
 from tests.budgeting.variance.conftest import FakeChatEndpoint
 
@@ -346,9 +346,9 @@ def test_every_number_in_a_local_narrative_is_in_its_facts_or_drivers(facts):
 
 
 def test_number_formatting():
-    assert format_amount(Decimal("4200")) == "4,200"
-    assert format_amount(Decimal("1234567.5")) == "1,234,567.50"
-    assert format_amount(Decimal("-950.00")) == "-950"
+    assert amount_in_prose(Decimal("4200")) == "4,200"
+    assert amount_in_prose(Decimal("1234567.5")) == "1,234,567.50"
+    assert amount_in_prose(Decimal("-950.00")) == "-950"
     assert format_percent(Decimal("38.2")) == "38%"
     assert format_percent(Decimal("0.4")) == "0.4%"
 

@@ -7,9 +7,9 @@ import pytest
 
 from budgeting.models import Account, TransactionLine, VarianceNarrative
 from budgeting.variance.maths import ACCOUNT_CLASS_BY_TYPE
-from budgeting.variance.narratives.local import format_amount
 from budgeting.variance.selectors import variance_data_load, xero_organisation_get
 from budgeting.variance.services import materiality_setting_update, organisation_variance_refresh
+from core.money import amount_in_prose
 from tests.sandbox import ORGANISATIONS, sync
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,10 @@ TIGHTER_COSTS = {"Harbour Lane Café": (Decimal("2"), Decimal("500"))}
 def _amounts(driver) -> set[str]:
     """How a narrative may state the driver: the contact's month (the documents show baseline +
     amount) or the money the driver moved."""
-    return {format_amount(abs(driver.baseline + driver.amount)), format_amount(abs(driver.amount))}
+    return {
+        amount_in_prose(abs(driver.baseline + driver.amount)),
+        amount_in_prose(abs(driver.amount)),
+    }
 
 
 # The drivers are planted in every month, but whether a month's driver is material depends on

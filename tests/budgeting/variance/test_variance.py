@@ -11,10 +11,10 @@ from budgeting.variance.maths import (
     MaterialityThreshold,
     Section,
     financial_year_start,
-    money,
     variance_for_period,
     variance_series,
 )
+from core.money import money
 from core.months import add_months
 
 SEPTEMBER = dt.date(2025, 9, 1)

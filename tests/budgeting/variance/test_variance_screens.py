@@ -18,8 +18,8 @@ from budgeting.models import (
     TrackingOption,
     VarianceNarrative,
 )
-from budgeting.variance.formatting import amount_in, signed_amount_in
 from budgeting.variance.services import organisation_variance_refresh
+from core.money import amount_in, compact, signed_amount_in
 from tenants.roles import Role
 from tests.budgeting.variance_data import OCTOBER, variance_organisation_create
 from tests.sandbox import sync
@@ -390,7 +390,7 @@ def test_charts_escape_names_and_describe_the_figures():
 
 
 def test_figures_are_written_in_the_organisations_currency():
-    from budgeting.variance.formatting import compact, percent_text
+    from budgeting.variance.formatting import percent_text
     from budgeting.variance.maths import MaterialityThreshold, comparison_build
 
     assert amount_in(Decimal("12345.6"), "NZD") == "NZ$12,345.60"

@@ -5,11 +5,11 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection as db_connection
 
+from budgeting.ledger.close import organisation_period_lock_check
 from budgeting.models import SyncRun, XeroOrganisation
 from core.months import add_months, month_end
 from integrations.crypto import fernet
 from integrations.models import XeroConnection
-from integrations.xero.close import organisation_period_lock_check
 from tests.sandbox import SANDBOX_ADMIN, sandbox_http, sync
 
 CAFE = "Harbour Lane Café"

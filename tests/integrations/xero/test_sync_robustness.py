@@ -18,6 +18,7 @@ import redis
 from django.db import connection as db_connection
 from django.utils import timezone
 
+from budgeting.ledger.sync import organisation_sync, organisation_sync_start
 from budgeting.models import SyncRun
 from integrations.models import XeroConnection, XeroTenant
 from integrations.xero.client import XeroClient
@@ -27,7 +28,6 @@ from integrations.xero.ratelimit import Limits, RedisRateLimiter
 from integrations.xero.sandbox.faults import FaultSpec
 from integrations.xero.sandbox.replay import RecordingApp, ReplayApp
 from integrations.xero.sandbox.server import make_sandbox_server
-from integrations.xero.sync import organisation_sync, organisation_sync_start
 from tests.clock import subprocess_command
 from tests.sandbox import connect_firm_to_xero, link_all, rows, sandbox_app, sync
 

@@ -9,9 +9,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from budgeting.ledger.webhooks import webhook_delivery_process
 from budgeting.models import SyncRun, TransactionLine
 from integrations.models import XeroWebhookDelivery
-from integrations.xero.webhooks import webhook_delivery_process
 from tests.sandbox import SANDBOX_ADMIN, DjangoTransport, sandbox_http, sync
 
 KEY = "sandbox-webhook-key"  # config/settings_test.py sets XERO_WEBHOOK_KEY to the same
@@ -101,7 +101,7 @@ def test_valid_delivery_is_200_with_no_body_and_refreshes_the_organisation_once(
     run = SyncRun.objects.for_firm(connected_firm.firm).get(trigger=SyncRun.Trigger.WEBHOOK)
     assert run.kind == SyncRun.Kind.TRANSACTIONS
 
-    from integrations.xero.sync import organisation_sync
+    from budgeting.ledger.sync import organisation_sync
 
     run = organisation_sync(firm=connected_firm.firm, run_id=run.pk)
     assert run.state == SyncRun.State.SUCCEEDED, run.error

@@ -9,8 +9,8 @@ from django_scopes import scopes_disabled
 from tqdm import tqdm
 
 from budgeting.ledger.models import SyncRun
+from budgeting.ledger.sync import organisation_sync, organisation_sync_start
 from integrations.models import XeroTenant
-from integrations.xero.sync import organisation_sync, organisation_sync_start
 
 
 class Command(BaseCommand):

@@ -1,4 +1,7 @@
-"""Celery tasks of the Xero integration: take ids (the firm's first), call one service.
+"""Celery tasks of syncing with Xero: take ids (the firm's first), call one service.
+
+The names keep the module they were first registered in (integrations.xero.tasks.*): queued
+messages and the beat schedule find them by name.
 
 Safe to run twice: a sync run is claimed with a conditional update before any work starts.
 """
@@ -11,8 +14,8 @@ from tenants.models import Firm
 @shared_task(acks_late=True, name="integrations.xero.tasks.xero_sync_organisation")
 def xero_sync_organisation(firm_id: int, run_id: int) -> str:
     from budgeting.ledger.models import SyncRun
-    from integrations.xero.signals import sync_succeeded
-    from integrations.xero.sync import organisation_sync
+    from budgeting.ledger.signals import sync_succeeded
+    from budgeting.ledger.sync import organisation_sync
 
     firm = Firm.objects.get(pk=firm_id)
     run = organisation_sync(firm=firm, run_id=run_id)
@@ -29,14 +32,14 @@ def xero_sync_organisation(firm_id: int, run_id: int) -> str:
 @shared_task(acks_late=True, name="integrations.xero.tasks.xero_poll_period_lock_dates")
 def xero_poll_period_lock_dates() -> int:
     """Beat: Xero has no webhook for month close, so look at every organisation's lock date."""
-    from integrations.xero.close import period_lock_checks_enqueue
+    from budgeting.ledger.close import period_lock_checks_enqueue
 
     return period_lock_checks_enqueue()
 
 
 @shared_task(acks_late=True, name="integrations.xero.tasks.xero_check_period_lock")
 def xero_check_period_lock(firm_id: int, organisation_id: int) -> bool:
-    from integrations.xero.close import organisation_period_lock_check
+    from budgeting.ledger.close import organisation_period_lock_check
 
     firm = Firm.objects.get(pk=firm_id)
     return organisation_period_lock_check(firm=firm, organisation_id=organisation_id)
@@ -44,6 +47,6 @@ def xero_check_period_lock(firm_id: int, organisation_id: int) -> bool:
 
 @shared_task(acks_late=True, name="integrations.xero.tasks.xero_webhook_process")
 def xero_webhook_process(delivery_id: int) -> int:
-    from integrations.xero.webhooks import webhook_delivery_process
+    from budgeting.ledger.webhooks import webhook_delivery_process
 
     return webhook_delivery_process(delivery_id=delivery_id)

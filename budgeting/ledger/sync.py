@@ -35,7 +35,8 @@ from budgeting.ledger.models import (
     TransactionLine,
     XeroOrganisation,
 )
-from core import clock
+from core import clock, tasks
+from core.history import history_note
 from core.months import add_months, financial_year_start, month_end, month_start, months_between
 from integrations.models import XeroTenant
 from integrations.xero import parsing
@@ -436,12 +437,12 @@ class _Publisher:
             self.counts["closed_up_to"] = xero.period_lock_date.isoformat()
         if profile is None:
             profile = XeroOrganisation(**self.owned(**values))
-            profile._change_reason = "First sync from Xero"
+            history_note(profile, reason="First sync from Xero")
             profile.save()
         elif any(getattr(profile, k) != v for k, v in values.items()):
             for k, v in values.items():
                 setattr(profile, k, v)
-            profile._change_reason = "Synced from Xero"
+            history_note(profile, reason="Synced from Xero")
             profile.save()
         profile.synced_at = timezone.now()
         XeroOrganisation.objects.for_firm(self.firm).filter(pk=profile.pk).update(
@@ -449,7 +450,7 @@ class _Publisher:
         )
         if self.organisation.base_currency != xero.base_currency:
             self.organisation.base_currency = xero.base_currency
-            self.organisation._change_reason = "Base currency from Xero"
+            history_note(self.organisation, reason="Base currency from Xero")
             self.organisation.save()
 
     def _upsert(self, model, key: str, rows: dict[str, dict]) -> dict[str, object]:
@@ -520,18 +521,18 @@ class _Publisher:
             budget = existing.pop(data.budget_id, None)
             if budget is None:
                 budget = Budget(**self.owned(budget_id=data.budget_id, **values))
-                budget._change_reason = reason
+                history_note(budget, reason=reason)
                 budget.save()
                 self.counts["budgets_changed"] += 1
             elif any(getattr(budget, k) != v for k, v in values.items()):
                 for k, v in values.items():
                     setattr(budget, k, v)
-                budget._change_reason = reason
+                history_note(budget, reason=reason)
                 budget.save()
                 self.counts["budgets_changed"] += 1
             self._budget_lines(budget, data, accounts, reason)
         for gone in existing.values():
-            gone._change_reason = "No longer in Xero"
+            history_note(gone, reason="No longer in Xero")
             gone.delete()
             self.counts["budgets_deleted"] += 1
 
@@ -556,7 +557,7 @@ class _Publisher:
         wanted_lines = {line.account_id for line in data.lines}
         for account_id, line in list(lines.items()):
             if account_id not in wanted_lines:
-                line._change_reason = "No longer in Xero"
+                history_note(line, reason="No longer in Xero")
                 line.delete()
                 del lines[account_id]
 
@@ -598,7 +599,7 @@ class _Publisher:
             )
         for key, balance in existing.items():
             if key not in wanted:
-                balance._change_reason = "No longer in Xero"
+                history_note(balance, reason="No longer in Xero")
                 balance.delete()
         self.counts["budget_balances_changed"] += len(create) + len(update)
 
@@ -799,8 +800,6 @@ def organisation_sync_start(
     enqueue: bool = True,
 ) -> SyncRun:
     """Queue a sync, unless one is already queued or running for the organisation."""
-    from integrations.xero.tasks import xero_sync_organisation
-
     with transaction.atomic():
         ClientOrganisation.objects.for_firm(firm).select_for_update().get(pk=organisation.pk)
         runs = SyncRun.objects.for_firm(firm).filter(organisation=organisation)
@@ -818,7 +817,7 @@ def organisation_sync_start(
             trigger=trigger,
         )
         if enqueue:
-            xero_sync_organisation.delay_on_commit(firm.pk, run.pk)
+            tasks.enqueue("integrations.xero.tasks.xero_sync_organisation", firm.pk, run.pk)
     return run
 
 

@@ -1,7 +1,7 @@
-"""What the Xero integration tells the rest of the product, without importing it.
+"""What the ledger tells the jobs above it, without importing them.
 
-integrations/ sits below budgeting/: a finished sync announces itself here, and budgeting's app
-config connects its post-sync pipeline (budgeting/pipeline.py) at start-up.
+A finished sync announces itself here, and budgeting's app config connects the post-sync
+pipeline (budgeting/pipeline.py) at start-up.
 """
 
 from django.dispatch import Signal

@@ -7,10 +7,11 @@ that organisation.
 import logging
 
 from budgeting.ledger.models import SyncRun, XeroOrganisation
+from budgeting.ledger.sync import organisation_sync_start
+from core.tasks import enqueue
 from integrations.models import XeroTenant
 from integrations.xero.client import XeroClient
 from integrations.xero.errors import XeroError
-from integrations.xero.sync import organisation_sync_start
 from tenants.models import ClientOrganisation, Firm
 
 logger = logging.getLogger(__name__)
@@ -18,15 +19,17 @@ logger = logging.getLogger(__name__)
 
 def period_lock_checks_enqueue() -> int:
     """Queue one check per connected organisation of every firm (each task is firm-scoped)."""
-    from integrations.xero.tasks import xero_check_period_lock
-
     queued = 0
     for firm in Firm.objects.all():
         tenants = XeroTenant.objects.for_firm(firm).filter(
             status=XeroTenant.Status.CONNECTED, client_organisation__isnull=False
         )
         for tenant in tenants:
-            xero_check_period_lock.delay(firm.pk, tenant.client_organisation_id)
+            enqueue(
+                "integrations.xero.tasks.xero_check_period_lock",
+                firm.pk,
+                tenant.client_organisation_id,
+            )
             queued += 1
     return queued
 
