@@ -9,6 +9,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from budgeting.approvals import api as api_approvals
+from budgeting.audit import api as api_audit
 from budgeting.drafts import api as api_drafts
 from budgeting.ledger import api as budgeting_api
 from tenants.api.errors import api_not_found
@@ -83,12 +84,12 @@ ENDPOINTS = [
     ),
     path(
         "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/submit/",
-        api_drafts.DraftSubmitApi.as_view(),
+        api_approvals.DraftSubmitApi.as_view(),
         name="draft_submit",
     ),
     path(
         "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/history/",
-        api_drafts.DraftHistoryApi.as_view(),
+        api_audit.DraftHistoryApi.as_view(),
         name="draft_history",
     ),
     # A draft's approval and decisions on its steps (budgeting/approvals/api.py).

@@ -24,7 +24,14 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
-from budgeting.drafts.api import Conflict, _draft, _organisation
+from budgeting.drafts.api import (
+    Conflict,
+    DraftDetailOutputSerializer,
+    _actor,
+    _draft,
+    _draft_detail,
+    _organisation,
+)
 from budgeting.drafts.models import Proposal, ProposalLine
 from tenants.api.base import FirmAPIView
 from tenants.api.errors import ErrorSerializer
@@ -324,3 +331,36 @@ class ApprovalStepRequestChangesApi(_StepDecideApi):
         (optional) and why (required). Submitting it again starts a new round. Needs a key with
         the approve scope. Returns the updated approval."""
         return self._decide(request, organisation_public_id, draft_id, step_id)
+
+
+# --- Submitting a draft to the chain --------------------------------------------------------
+
+
+class DraftSubmitApi(FirmAPIView):
+    firm_actions = {"POST": Action.PREPARE_DRAFTS}
+
+    @extend_schema(
+        operation_id="drafts_submit",
+        summary="Submit a draft for approval",
+        request=None,
+        responses={
+            200: DraftDetailOutputSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The draft cannot be submitted: the message says why (code "
+                "cannot_submit).",
+            ),
+        },
+        tags=["drafts"],
+    )
+    def post(self, request, organisation_public_id, draft_id):
+        """Sends the draft to the organisation's approval chain, as the screens do: every line
+        accepted or edited, none breaking the policy. Needs a key with the write scope."""
+        organisation = _organisation(request, organisation_public_id)
+        draft = _draft(request, organisation, draft_id)
+        try:
+            approvals.proposal_submit(firm=request.firm, proposal=draft, user=_actor(request))
+        except approvals.ApprovalError as exc:
+            raise Conflict(str(exc), code="cannot_submit") from exc
+        draft.refresh_from_db()
+        return Response(_draft_detail(request.firm, draft))
