@@ -12,6 +12,8 @@ because those carry the decision itself.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -40,6 +42,8 @@ from core.email import email_send
 from core.history import history_note
 from tenants.models import Firm
 
+logger = logging.getLogger(__name__)
+
 UNSUBSCRIBE_SALT = "budgeting.approvals.digest-unsubscribe"
 
 
@@ -67,14 +71,24 @@ def approval_reminders_send(*, firm: Firm, now: dt.datetime | None = None) -> in
     )
     sent = 0
     for step in due:
-        # Claimed on the value read: a second run (or worker) finds it moved and skips the step.
-        claimed = (
-            ApprovalStep.objects.for_firm(firm)
-            .filter(pk=step.pk, reminded_at=step.reminded_at, reminders_sent=step.reminders_sent)
-            .update(reminded_at=now, reminders_sent=F("reminders_sent") + 1)
-        )
-        if claimed:
-            sent += approval_step_notify(firm=firm, step_id=step.pk, reminder=True)
+        try:
+            # The claim and the send commit together: a send the mail server refuses takes the
+            # claim back, so the next run reminds again instead of counting a reminder that
+            # never went out.
+            with transaction.atomic():
+                # Claimed on the value read: a second run (or worker) finds it moved and skips.
+                claimed = (
+                    ApprovalStep.objects.for_firm(firm)
+                    .filter(
+                        pk=step.pk, reminded_at=step.reminded_at, reminders_sent=step.reminders_sent
+                    )
+                    .update(reminded_at=now, reminders_sent=F("reminders_sent") + 1)
+                )
+                if claimed:
+                    sent += approval_step_notify(firm=firm, step_id=step.pk, reminder=True)
+        except (smtplib.SMTPException, OSError):
+            # The other steps' approvers still get theirs; this one is due again next run.
+            logger.warning("Reminder of approval step %s not sent: mail server error", step.pk)
     return sent
 
 

@@ -84,6 +84,28 @@ def test_a_first_email_the_mail_server_never_takes_is_retried_a_few_times_then_r
     assert _recipients() == [chain.member("approver").user.email]
 
 
+def test_a_reminder_the_mail_server_refuses_is_not_counted_and_goes_out_next_run(
+    chain, settings, flaky_mail, django_capture_on_commit_callbacks
+):
+    settings.APPROVAL_REMINDER_DAYS = 2
+    settings.APPROVAL_REMINDERS_MAX = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        _submit(chain)
+    mail.outbox.clear()
+    step = _steps(_pending(chain)).get(position=1)
+
+    flaky_mail.failures = 1
+    assert approval_reminders.approval_reminders_send(firm=chain.firm, now=_later(2.01)) == 0
+    step.refresh_from_db()
+    assert step.reminders_sent == 0 and step.reminded_at is None  # the claim was taken back
+    assert mail.outbox == []
+
+    assert approval_reminders.approval_reminders_send(firm=chain.firm, now=_later(2.02)) == 1
+    step.refresh_from_db()
+    assert step.reminders_sent == 1
+    assert _recipients() == [chain.member("approver").user.email]
+
+
 def test_reminders_go_only_to_people_who_could_still_decide(chain, settings):
     settings.APPROVAL_REMINDER_DAYS = 1
     _submit(chain)
