@@ -156,12 +156,15 @@ class Mutating(httpx.BaseTransport):
 
 
 def _first_row_cell(body, value):
+    """Spoil the first account row's amount. A report with no account row (an open month with no
+    activity yet, as on the first day of a month where the organisation is) passes unspoilt:
+    the sync must still fail on the next report that has one."""
     for section in body["Reports"][0]["Rows"]:
         for row in section.get("Rows", []):
             if row["Cells"][0].get("Attributes"):
                 row["Cells"][1]["Value"] = value
                 return body
-    raise AssertionError("no account row")
+    return body
 
 
 def _budget_line(body, change):
