@@ -319,9 +319,11 @@ def xero_snapshot_fetch(
             client,
             headers=client.budgets(),
             known_ranges=known_ranges,
-            # A year either side of the current financial year's start: a budget for this
-            # year then ends inside the window or at its edge, and the edges are read once more.
-            default_range=(add_months(fy_start, -12), month_end(add_months(fy_start, 11))),
+            # 24 months from the month before last financial year's start: budgets start at a
+            # financial year's start, so the first read also shows the month before a budget
+            # (where it does not reach), and one more read of 24 months past the window's end
+            # finds where it ends.
+            default_range=(add_months(fy_start, -13), month_end(add_months(fy_start, 10))),
             probe=full or not known_ranges,
             known_accounts=known_accounts,
             progress=step,
