@@ -22,9 +22,6 @@ def organisation_after_sync(*, firm: Firm, organisation: ClientOrganisation, clo
 
 @shared_task(acks_late=True, name="budgeting.tasks.organisation_after_sync_task")
 def organisation_after_sync_task(firm_id: int, organisation_id: int, closed: bool) -> None:
-    from budgeting.pipeline import organisation_after_sync
-    from tenants.models import ClientOrganisation
-
     firm = Firm.objects.get(pk=firm_id)
     organisation = ClientOrganisation.objects.for_firm(firm).get(pk=organisation_id)
     organisation_after_sync(firm=firm, organisation=organisation, closed=closed)

@@ -51,10 +51,6 @@ def xero_zone(name: str | None) -> dt.tzinfo:
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
-def now() -> dt.datetime:
-    return timezone.now()
-
-
 def today(zone_name: str | None = None) -> dt.date:
     """Today where the organisation is (its Xero Timezone), or in TIME_ZONE."""
     return timezone.localdate(timezone.now(), timezone=xero_zone(zone_name))
@@ -84,9 +80,6 @@ class MonthWindow:
     def months(self, count: int) -> list[Period]:
         """The last `count` months, ending with the open month."""
         return [add_months(self.open_month, offset) for offset in range(1 - count, 1)]
-
-    def is_partial(self, month: Period) -> bool:
-        return month >= self.open_month
 
 
 def month_window(*, zone_name: str | None, period_lock_date: dt.date | None) -> MonthWindow:

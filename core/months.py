@@ -45,10 +45,6 @@ def months_between(first: dt.date, last: dt.date) -> list[Period]:
     return months
 
 
-def months_from(start: Period, count: int) -> list[Period]:
-    return [add_months(start, offset) for offset in range(count)]
-
-
 def month_key(month: dt.date) -> str:
     """'2026-10', the key of a month in URLs, CSV headers and the API."""
     return f"{month.year:04d}-{month.month:02d}"

@@ -367,14 +367,18 @@ def tracking_option_list(*, firm: Firm, organisation: ClientOrganisation) -> lis
     )
 
 
-def organisation_month_window(*, firm: Firm, organisation: ClientOrganisation) -> MonthWindow:
-    """The organisation's months (open month, last closed), the one definition every grid,
-    chart, CSV and API response ends its window with."""
-    profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
+def profile_month_window(profile: XeroOrganisation | None) -> MonthWindow:
+    """The months of a synced organisation (its time zone and lock date; None before the first
+    sync), the one definition every grid, chart, CSV and API response ends its window with."""
     return month_window(
         zone_name=profile.timezone if profile else None,
         period_lock_date=profile.period_lock_date if profile else None,
     )
+
+
+def organisation_month_window(*, firm: Firm, organisation: ClientOrganisation) -> MonthWindow:
+    profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
+    return profile_month_window(profile)
 
 
 def actuals_grid(

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from budgeting.ledger.models import Account, TrackingOption, XeroOrganisation
+from budgeting.ledger.selectors import profile_month_window
 from budgeting.variance import services as variance_services
 from budgeting.variance.charts import actual_vs_budget_svg, actual_vs_budget_table
 from budgeting.variance.forms import MaterialityForm, NarrativeProviderForm
@@ -27,7 +28,6 @@ from budgeting.variance.selectors import (
     variance_data_load,
     variance_report_load,
 )
-from core.clock import month_window
 from core.csv import csv_response
 from core.months import add_months, parse_month
 from tenants.models import ClientOrganisation
@@ -91,10 +91,7 @@ def _params(request: FirmRequest, organisation_id: int) -> ReportParams:
         firm=request.firm, organisation_id=organisation_id, select_related=("xero_organisation",)
     )
     profile = _profile(organisation)
-    window = month_window(
-        zone_name=profile.timezone if profile else None,
-        period_lock_date=profile.period_lock_date if profile else None,
-    )
+    window = profile_month_window(profile)
     last_closed = window.last_closed
     period = parse_month(request.GET.get("period")) or window.reporting_month
     options = list(
