@@ -2,14 +2,19 @@ from django.urls import path
 
 from budgeting.approvals import views as views_approvals
 from budgeting.audit import views as views_audit
+from budgeting.dashboard import views as views_dashboard
 from budgeting.drafts import views as views_drafts
 from budgeting.ledger import views
 from budgeting.publishing import views as views_publishing
 from budgeting.variance import views as views_variance
 
 urlpatterns = [
-    path("f/<slug:firm_slug>/", views.firm_dashboard, name="firm_dashboard"),
-    path("f/<slug:firm_slug>/clients.csv", views.firm_dashboard_csv, name="firm_dashboard_csv"),
+    path("f/<slug:firm_slug>/", views_dashboard.firm_dashboard, name="firm_dashboard"),
+    path(
+        "f/<slug:firm_slug>/clients.csv",
+        views_dashboard.firm_dashboard_csv,
+        name="firm_dashboard_csv",
+    ),
     path(
         "f/<slug:firm_slug>/clients/<int:organisation_id>/",
         views.organisation_detail,
@@ -17,12 +22,12 @@ urlpatterns = [
     ),
     path(
         "f/<slug:firm_slug>/clients/<int:organisation_id>/sync/",
-        views.organisation_sync_now,
+        views_dashboard.organisation_sync_now,
         name="organisation_sync_now",
     ),
     path(
         "f/<slug:firm_slug>/clients/<int:organisation_id>/sync/status/",
-        views.organisation_sync_status,
+        views_dashboard.organisation_sync_status,
         name="organisation_sync_status",
     ),
     path(

@@ -4,14 +4,12 @@ exportable to CSV. Thin: the reads are in budgeting.audit.selectors."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
@@ -98,12 +96,6 @@ def audit_log(
     return render(request, "budgeting/audit/log.html", context)
 
 
-def _value(value):
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).isoformat(timespec="seconds")
-    return value
-
-
 @firm_view(Action.VIEW)
 @require_GET
 def audit_log_csv(
@@ -117,7 +109,7 @@ def audit_log_csv(
         yield ["When", "Who", "What", "Object", "Change", "Field", "Before", "After", "Why"]
         for e in entries:
             common = [
-                _value(e.when),
+                e.when,
                 e.user.email if e.user else "system",
                 e.model_name,
                 e.label,
@@ -129,8 +121,8 @@ def audit_log_csv(
                 yield [
                     *common,
                     change.label or change.field,
-                    _value(change.before),
-                    _value(change.after),
+                    change.before,
+                    change.after,
                     e.reason,
                 ]
 
