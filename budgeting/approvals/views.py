@@ -19,12 +19,9 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
-from budgeting.audit import services as rollback
 from budgeting.drafts.models import Draft, DraftLine
 from budgeting.drafts.selectors import draft_get_or_404
 from budgeting.drafts.services import draft_can_submit
-from budgeting.publishing.models import BudgetPublication
-from budgeting.publishing.services import PUBLISHABLE
 from tenants.http import client_ip
 from tenants.models import Membership
 from tenants.roles import Action, role_allows
@@ -86,13 +83,6 @@ def draft_approval(request: FirmRequest, organisation_id: int, draft_id: int):
             if draft.status == Draft.Status.DRAFT
             else []
         ),
-        "revisions": (
-            rollback.draft_revisions(firm=request.firm, draft=draft)
-            if draft.status in rollback.RESTORABLE
-            else []
-        ),
-        "publications": BudgetPublication.objects.for_firm(request.firm).filter(draft=draft),
-        "publishable": draft.status in PUBLISHABLE,
     }
     return render(request, "budgeting/approvals/timeline.html", context)
 

@@ -13,7 +13,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from budgeting.approvals.services import draft_changes_requested
 from budgeting.drafts import services
 from budgeting.drafts.charts import ForecastPoint, forecast_svg
 from budgeting.drafts.forms import BudgetPolicyForm, DraftLineEditForm
@@ -182,7 +181,6 @@ def draft_detail(request: FirmRequest, organisation_id: int, draft_id: int) -> H
     )
     section, account_class = _filters(request)
     rows = _rows(request, organisation, draft)
-    changes = draft_changes_requested(firm=request.firm, draft=draft)
     context = {
         "organisation": organisation,
         "draft": draft,
@@ -198,8 +196,6 @@ def draft_detail(request: FirmRequest, organisation_id: int, draft_id: int) -> H
             else []
         ),
         "can_edit": draft.is_editable and "prepare_drafts" in _permissions(request),
-        "changes_requested": changes,
-        "changes_requested_lines": set(changes.line_ids) if changes else set(),
         "query": request.GET.urlencode(),
     }
     template = "budgeting/drafts/detail.html"
