@@ -260,6 +260,46 @@ def test_throttling_per_key_is_429_in_the_error_format(client, firm_a, settings)
     assert client.get(ORGS, headers=bearer(other_key)).status_code == 200
 
 
+def test_throttling_counts_every_request_from_many_threads_at_once(firm_a, firm_b, settings):
+    """Eight threads (as workers would) asking at once for one key: exactly the limit passes,
+    however the requests interleave; firm B's key has its own count. The clock stands still in
+    the middle of the hour, so no window edge falls inside the test."""
+    import threading
+
+    import time_machine
+    from rest_framework.test import APIRequestFactory
+
+    from tenants.api.throttling import ApiKeyRateThrottle
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api_key": "150/hour", "api_session": "150/hour"},
+    }
+    api_key, _key = api_key_create(firm=firm_a.firm)
+    api_key_b, _key_b = api_key_create(firm=firm_b.firm)
+    factory = APIRequestFactory()
+    allowed = {api_key.pk: 0, api_key_b.pk: 0}
+    lock, start = threading.Lock(), threading.Barrier(8)
+
+    def ask(key: ApiKey, times: int) -> None:
+        start.wait()
+        for _ in range(times):
+            request = factory.get(ORGS)
+            request.auth = key
+            if ApiKeyRateThrottle().allow_request(request, None):
+                with lock:
+                    allowed[key.pk] += 1
+
+    threads = [threading.Thread(target=ask, args=(api_key, 40)) for _ in range(7)]
+    threads.append(threading.Thread(target=ask, args=(api_key_b, 40)))
+    with time_machine.travel(timezone.now().replace(minute=30), tick=False):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert allowed == {api_key.pk: 150, api_key_b.pk: 40}
+
+
 def test_bad_input_is_400_naming_the_field(client, firm_a):
     _api_key, key = api_key_create(firm=firm_a.firm)
     error = assert_error(client.get(ORGS, {"page_size": "0"}, headers=bearer(key)), 400, "invalid")
