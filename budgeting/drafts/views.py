@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -482,7 +482,11 @@ def draft_section_decide(
     )
     section = request.POST.get("section", "")
     if section not in dict(SECTIONS):
-        raise Http404("No such section.")
+        # Bad input, not a missing object: say which field and what it takes.
+        choices = ", ".join(dict(SECTIONS))
+        return HttpResponseBadRequest(
+            f"section: choose one of {choices}.", content_type="text/plain"
+        )
     action = {
         "accept": services.draft_section_accept,
         "reset": services.draft_section_reset,

@@ -201,10 +201,10 @@ def test_accept_and_reset_from_the_draft(client, firm_a, draft):
     client.post(url(firm_a, "draft_line_reset", draft.pk, rent.pk))
     rent.refresh_from_db()
     assert not rent.accepted
-    assert (
-        client.post(url(firm_a, "draft_section_accept", draft.pk), {"section": "x"}).status_code
-        == 404
-    )
+    # An unknown section is bad input (400 naming the field), not a missing object.
+    refused = client.post(url(firm_a, "draft_section_accept", draft.pk), {"section": "x"})
+    assert refused.status_code == 400
+    assert refused.content.decode().startswith("section: choose one of")
 
 
 def test_an_admin_sets_the_policy_and_open_drafts_are_checked_against_it(
