@@ -1,10 +1,23 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from tenants import views as tenant_views
 
+
+class FaviconRedirect(RedirectView):
+    # Resolved per request: the hashed name of a manifest storage exists only after collectstatic.
+    permanent = True
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("favicon.svg")
+
+
 urlpatterns = [
     path("", tenant_views.home, name="home"),
+    # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (the API's JSON, files).
+    path("favicon.ico", FaviconRedirect.as_view()),
     path("accounts/", include("allauth.urls")),
     path("staff/", admin.site.urls),
     path("", include("tenants.urls")),
