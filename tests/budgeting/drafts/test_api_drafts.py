@@ -442,7 +442,14 @@ def test_a_policy_violation_is_returned_and_blocks_submission_not_the_edit(clien
         ),
         ({"amount": "10.00"}, "reason", "Say why you changed the figure: a reason is required."),
         ({"amount": "ten", "reason": "x"}, "amount", "A valid number is required."),
-        ({"amount": "10.001", "reason": "x"}, "amount", "Ensure that there are no more than 2"),
+        ({"amount": "10.001", "reason": "x"}, "amount", "10.001 has more than 2 decimal places"),
+        (
+            {"amount": "100000000000000", "reason": "x"},
+            "amount",
+            "100,000,000,000,000.00 is too large: a budget figure is at most "
+            "99,999,999,999,999.99.",
+        ),
+        ({"amount": "1e400", "reason": "x"}, "amount", "1E+400 is too large"),
         ({"period": "2026-13", "amount": "1", "reason": "x"}, "period", "Give a month as YYYY-MM"),
         ({"period": "1999-01", "amount": "1", "reason": "x"}, "period", "This line has no 1999-01"),
     ],
