@@ -182,3 +182,26 @@ def test_the_policy_screen_shows_the_defaults_and_a_firm_loosens_them_with_histo
     north = _line(firm_a, draft, "200", option=True)
     client.force_login(firm_a.member(Role.PREPARER).user)
     assert "Within policy" in _check(client, firm_a, draft, north, "-100")
+
+
+def test_a_long_edit_reason_is_kept_whole_on_the_figure_and_shortened_in_its_history(
+    client, firm_a, firm_b, draft
+):
+    rent = _line(firm_a, draft, "469")
+    edit = url(firm_a, "draft_line_edit", draft.pk, rent.pk)
+    reason = "The landlord's letter of 3 November: " + "the new lease runs five years. " * 30
+    client.force_login(firm_b.member(Role.OWNER).user)
+    assert client.post(
+        edit, {"period": "2026-11", "amount": "5400", "reason": "x"}
+    ).status_code == (404)
+
+    client.force_login(firm_a.member(Role.PREPARER).user)
+    response = client.post(edit, {"period": "2026-11", "amount": "5400", "reason": reason})
+
+    assert response.status_code == 302
+    november = DraftBalance.objects.for_firm(firm_a.firm).get(line=rent, period="2026-11-01")
+    assert november.edit_reason == reason.strip()
+    noted = november.history.first().history_change_reason
+    assert (
+        len(noted) == 100 and noted.startswith("Edited: The landlord's letter") and noted[-1] == "…"
+    )
