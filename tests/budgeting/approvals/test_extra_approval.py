@@ -205,9 +205,16 @@ def test_a_capex_line_with_a_large_change_gets_one_extra_step_naming_both_reason
     assert len(steps) == 4
 
 
-def test_with_no_extra_step_in_the_chain_the_firms_owners_decide_it_last(chain):
+def test_with_no_extra_step_in_the_chain_the_firms_owners_decide_it_last(client, chain, firm_b):
     chain.draft = _draft(chain, prepared_by=chain.member("preparer").user)
     _policy(chain, capex=True)
+    page = reverse("draft_approval", args=[chain.firm.slug, chain.organisation.pk, chain.draft.pk])
+    client.force_login(firm_b.member("owner").user)
+    assert client.get(page).status_code == 404
+    client.force_login(chain.member("preparer").user)
+    before = client.get(page).content.decode()
+    assert "1 line needs the budget policy&rsquo;s extra approval step" in before
+    assert "the firm&rsquo;s owners (an admin can choose someone else" in before
     _submit(chain)
     steps = _round(chain)
     assert [(s.name, s.status) for s in steps] == [
