@@ -19,6 +19,7 @@ class _Unset(enum.Enum):
 # The acting user left to simple_history: the signed-in user of the request
 # (HistoryRequestMiddleware), nobody outside a request.
 REQUEST_USER = _Unset.UNSET
+CHANGE_REASON_LENGTH = 100
 
 
 def history_note(
@@ -29,6 +30,10 @@ def history_note(
 ) -> None:
     """Record `reason`, and `user` as who acted (None: nobody, e.g. a worker), in the history
     record of the instance's next save or delete."""
+    # simple-history keeps a reason in 100 characters; a longer one (a person's edit reason
+    # of up to 1,000) would fail the save. Its full text stays on the row (edit_reason, comment).
+    if len(reason) > CHANGE_REASON_LENGTH:
+        reason = reason[: CHANGE_REASON_LENGTH - 1] + "…"
     instance._change_reason = reason
     if user is not REQUEST_USER:
         instance._history_user = user

@@ -76,6 +76,15 @@ class ApprovalStepOutputSerializer(serializers.Serializer):
         source="status",
         help_text="One of: waiting, open, approved, rejected, changes_requested, skipped.",
     )
+    condition = serializers.CharField(
+        help_text="When the step applies. One of: always, capex, change_above, extra_approval "
+        "(the budget policy's extra approval step: capital expenditure, a large change)."
+    )
+    reasons = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Why a conditional step applies to this draft, one per line and reason, e.g. "
+        '"Plant (710): Capital expenditure account"; empty for a step that always applies.',
+    )
     who_may_approve = serializers.CharField(help_text="Who the step names, in words.")
     decided_by = serializers.EmailField(allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)

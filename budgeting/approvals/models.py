@@ -49,6 +49,12 @@ class ApprovalChain(OrganisationOwned):
         ALWAYS = "always", "Always"
         CAPEX = "capex", "When the draft has capital-expenditure lines"
         CHANGE_ABOVE = "change_above", "When a line changes by more than an amount"
+        # The budget policy's extra approval step (budgeting.drafts.guardrails): a line of a
+        # capital-expenditure account, or one whose change is above `extra_approval_above`.
+        EXTRA_APPROVAL = (
+            "extra_approval",
+            "When the budget policy asks for extra approval (capital expenditure, a large change)",
+        )
 
     organisation = models.OneToOneField(
         "tenants.ClientOrganisation", on_delete=models.CASCADE, related_name="approval_chain"
@@ -118,6 +124,9 @@ class ApprovalStep(OrganisationOwned):
         default=ApprovalChain.Condition.ALWAYS,
     )
     change_above = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    # Why a conditional step applies to this draft, in words: for the extra approval step each
+    # line the budget policy marked and why ("400 Advertising: Capital expenditure account").
+    reasons = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
     opened_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)

@@ -42,6 +42,7 @@ from budgeting.drafts.models import Draft, DraftBalance, DraftLine
 from budgeting.drafts.services import draft_status_set
 from core.email import email_message
 from core.history import history_note
+from core.money import amount_in
 from core.tasks import enqueue
 from tenants.models import ClientOrganisation, Firm, Membership, User
 from tenants.roles import Action, Role, role_allows
@@ -195,28 +196,92 @@ def external_approver_register(
 # --- Conditions and the people of a draft ------------------------------------------------------
 
 
-def _changes(firm: Firm, draft: Draft) -> tuple[bool, Decimal]:
-    """Whether the draft has capital-expenditure lines, and its largest change of a line over
-    the horizon (absolute)."""
+@dataclass(frozen=True)
+class DraftConditions:
+    """What the conditional steps of a chain look at in a draft."""
+
+    capex_lines: tuple[str, ...]  # lines of the budget policy's capital-expenditure accounts
+    largest_change: Decimal  # the largest change of a line over the horizon (absolute)
+    # Each line the budget policy marked for the extra approval step, with why:
+    # "400 Advertising: Capital expenditure account".
+    extra_reasons: tuple[str, ...]
+
+
+def _conditions(firm: Firm, draft: Draft) -> DraftConditions:
     from budgeting.drafts.models import BudgetPolicy
 
     policy = BudgetPolicy.objects.for_firm(firm).filter(organisation=draft.organisation).first()
     capex_ids = set(policy.capex_account_ids) if policy else set()
-    lines = list(DraftLine.objects.for_firm(firm).filter(draft=draft))
-    capex = any(line.account_id in capex_ids for line in lines)
+    lines = list(
+        DraftLine.objects.for_firm(firm)
+        .filter(draft=draft)
+        .select_related("account", "tracking_option")
+        .order_by("account__code", "account__name", "tracking_option__name", "pk")
+    )
     totals: dict[int, Decimal] = {}
     for balance in DraftBalance.objects.for_firm(firm).filter(line__draft=draft):
         totals[balance.line_id] = totals.get(balance.line_id, Decimal(0)) + balance.change
-    largest = max((abs(v) for v in totals.values()), default=Decimal(0))
-    return capex, largest
+    return DraftConditions(
+        capex_lines=tuple(str(line) for line in lines if line.account_id in capex_ids),
+        largest_change=max((abs(v) for v in totals.values()), default=Decimal(0)),
+        # The verdicts stored on the lines by the budget policy's last check (drafts.services):
+        # the same ones the draft's screen and the API show.
+        extra_reasons=tuple(
+            f"{line}: {reason}"
+            for line in lines
+            if line.needs_extra_approval
+            for reason in line.extra_approval_reasons
+        ),
+    )
 
 
-def _step_applies(step: dict, capex: bool, largest: Decimal) -> bool:
+def _step_reasons(step: dict, conditions: DraftConditions) -> list[str]:
+    """Why a conditional step applies to the draft; empty when it does not. An unconditional
+    step has no reasons: it always applies."""
     if step["condition"] == Condition.CAPEX:
-        return capex
+        return [f"{line}: Capital expenditure account" for line in conditions.capex_lines]
     if step["condition"] == Condition.CHANGE_ABOVE:
-        return largest > Decimal(step["change_above"])
-    return True
+        above = Decimal(step["change_above"])
+        if conditions.largest_change > above:
+            return [
+                f"A line changes by {amount_in(conditions.largest_change)} over the draft, "
+                f"above {amount_in(above)}"
+            ]
+        return []
+    if step["condition"] == Condition.EXTRA_APPROVAL:
+        return list(conditions.extra_reasons)
+    return []
+
+
+def _step_applies(step: dict, conditions: DraftConditions) -> bool:
+    return step["condition"] == Condition.ALWAYS or bool(_step_reasons(step, conditions))
+
+
+# Who decides the budget policy's extra approval step until the firm chooses on the approval
+# chain screen (a step whose condition is "extra_approval"): the firm's owners. Added last,
+# and only to a draft that needs it, so no such draft reaches publishing without it.
+DEFAULT_EXTRA_STEP = {
+    "name": "Extra approval",
+    "roles": [Role.OWNER.value],
+    "member_ids": [],
+    "external_approver_ids": [],
+    "condition": Condition.EXTRA_APPROVAL.value,
+    "change_above": None,
+}
+
+
+def _with_extra_step(steps: list[dict], conditions: DraftConditions) -> list[dict]:
+    if not conditions.extra_reasons:
+        return steps
+    if any(step["condition"] == Condition.EXTRA_APPROVAL for step in steps):
+        return steps
+    return [*steps, DEFAULT_EXTRA_STEP]
+
+
+def chain_extra_step(chain: ApprovalChain | None) -> dict | None:
+    """The chain's own extra approval step, None when the firm has not chosen who decides it."""
+    steps = chain.steps if chain else []
+    return next((s for s in steps if s["condition"] == Condition.EXTRA_APPROVAL), None)
 
 
 def draft_editors(*, firm: Firm, draft: Draft) -> set[str]:
@@ -279,15 +344,18 @@ def _named_by(step: ApprovalStep, approver: Approver) -> bool:
 
 
 def _steps_create(firm: Firm, request: ApprovalRequest, steps: list[dict]) -> ApprovalStep:
-    """Make the request's steps; returns the one opened (the first that applies)."""
-    capex, largest = _changes(firm, request.draft)
+    """Make the request's steps; returns the one opened (the first that applies). A draft with
+    lines the budget policy marked gets the extra approval step, the chain's own or the
+    default one."""
+    conditions = _conditions(firm, request.draft)
     opened = None
     now = timezone.now()
-    for position, raw in enumerate(steps, start=1):
-        applies = _step_applies(raw, capex, largest)
+    for position, raw in enumerate(_with_extra_step(steps, conditions), start=1):
+        applies = _step_applies(raw, conditions)
         status = ApprovalStep.Status.SKIPPED
         if applies:
             status = ApprovalStep.Status.WAITING if opened else ApprovalStep.Status.OPEN
+        reasons = _step_reasons(raw, conditions)
         step = ApprovalStep(
             firm=firm,
             organisation=request.organisation,
@@ -299,6 +367,7 @@ def _steps_create(firm: Firm, request: ApprovalRequest, steps: list[dict]) -> Ap
             external_approver_ids=raw["external_approver_ids"],
             condition=raw["condition"],
             change_above=raw["change_above"],
+            reasons=reasons,
             status=status,
             opened_at=now if status == ApprovalStep.Status.OPEN else None,
         )
@@ -307,6 +376,7 @@ def _steps_create(firm: Firm, request: ApprovalRequest, steps: list[dict]) -> Ap
             reason=(
                 "Not needed for this draft"
                 if status == ApprovalStep.Status.SKIPPED
+                # The reasons are on the step itself (history's reason holds 100 characters).
                 else "Step set up"
             ),
         )

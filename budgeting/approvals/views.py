@@ -20,7 +20,7 @@ from budgeting.approvals.models import (
     ExternalApprover,
 )
 from budgeting.drafts.models import Draft, DraftLine
-from budgeting.drafts.selectors import draft_get_or_404
+from budgeting.drafts.selectors import budget_policy_get, draft_get_or_404
 from budgeting.drafts.services import draft_can_submit
 from tenants.http import client_ip
 from tenants.models import Membership
@@ -78,6 +78,9 @@ def draft_approval(request: FirmRequest, organisation_id: int, draft_id: int):
         ),
         "lines": [(line.pk, labels[line.pk]) for line in lines],
         "summary": approvals.draft_summary(firm=request.firm, draft=draft),
+        "extra_step": approvals.chain_extra_step(
+            ApprovalChain.objects.for_firm(request.firm).filter(organisation=organisation).first()
+        ),
         "submit_blockers": (
             draft_can_submit(firm=request.firm, draft=draft)
             if draft.status == Draft.Status.DRAFT
@@ -298,6 +301,8 @@ def approval_chain_edit(request: FirmRequest, organisation_id: int) -> HttpRespo
         "formset": formset,
         "external_form": external_form,
         "externals": externals,
+        "extra_step": approvals.chain_extra_step(policy),
+        "budget_policy": budget_policy_get(firm=request.firm, organisation=organisation),
         "versions": ApprovalChain.history.filter(
             firm_id=request.firm.pk, organisation_id=organisation.pk
         ).order_by("-history_date")[:20],

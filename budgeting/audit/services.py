@@ -168,6 +168,8 @@ def budget_policy_restore(
             capex_account_ids=old.capex_account_ids,
             extra_approval_above=old.extra_approval_above,
             horizon=old.horizon,
+            max_actual_multiple=old.max_actual_multiple,
+            sign_check=old.sign_check,
             reason=f"Restored version {version}",
         )
         drafts_recheck(firm=firm, organisation=organisation)

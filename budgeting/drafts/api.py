@@ -15,6 +15,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from budgeting.drafts import selectors as draft_selectors
+from budgeting.drafts.guardrails import figure_problem
 from budgeting.drafts.models import Draft, DraftLine, ForecastRecord
 from budgeting.drafts.services import DraftError, draft_can_submit, draft_line_edit
 from budgeting.ledger import api_selectors
@@ -357,7 +358,9 @@ class DraftOutputSerializer(serializers.Serializer):
     horizon = serializers.IntegerField(help_text="Months forecast.")
     first_period = PeriodField(help_text="The first forecast month.")
     last_actual_period = PeriodField(help_text="The last closed month the forecast used.")
-    policy_version = serializers.IntegerField(help_text="0: checked against no saved policy.")
+    policy_version = serializers.IntegerField(
+        help_text="0: checked against the default guardrails (no policy saved yet)."
+    )
     currency = serializers.CharField(source="currency_code")
     lines_analysed = serializers.IntegerField()
     created_by = serializers.EmailField(source="created_by.email", allow_null=True)
@@ -376,8 +379,17 @@ class DraftListOutputSerializer(DraftOutputSerializer):
 
 
 class PolicyViolationSerializer(serializers.Serializer):
-    rule = serializers.CharField()
-    message = serializers.CharField()
+    rule = serializers.CharField(
+        help_text="One of: actual_multiple, sign, max_change_percent, max_change_amount, "
+        "account_cap, class_cap, scope."
+    )
+    message = serializers.CharField(help_text="The rule and its limit, in words.")
+    limit = serializers.CharField(
+        allow_null=True,
+        default=None,
+        help_text='The limit the rule applies: an amount ("7500.00"), a percent ("50") or '
+        "zero for the sign rule; null for scope.",
+    )
     period = serializers.SerializerMethodField(help_text="The month, when the rule is monthly.")
 
     class Meta:
@@ -508,11 +520,13 @@ class DraftLineEditApi(FirmAPIView):
 
     class InputSerializer(serializers.Serializer):
         period = PeriodField(help_text="The month to change, YYYY-MM.")
+        # Any number is read, so a figure a budget cannot hold gets the guardrails' message
+        # (code figure_size), the same as the screen's, not a count of digits.
         amount = serializers.DecimalField(
-            max_digits=16,
-            decimal_places=2,
+            max_digits=None,
+            decimal_places=None,
             coerce_to_string=True,
-            help_text='The new figure, e.g. "1234.00".',
+            help_text='The new figure, e.g. "1234.00": at most 99999999999999.99, in cents.',
         )
         reason = serializers.CharField(
             max_length=2000,
@@ -525,6 +539,12 @@ class DraftLineEditApi(FirmAPIView):
 
         class Meta:
             ref_name = "DraftLineEdit"
+
+        def validate_amount(self, value):
+            problem = figure_problem(value)
+            if problem:
+                raise serializers.ValidationError(problem, code="figure_size")
+            return value
 
     @extend_schema(
         operation_id="draft_lines_edit",

@@ -40,6 +40,21 @@ class BudgetPolicyForm(forms.Form):
         max_digits=7,
         decimal_places=2,
         label="Largest change per month, percent of the original budget",
+        help_text=f"Default {policy_rules.DEFAULT_MAX_CHANGE_PERCENT}%. Leave empty for no limit.",
+    )
+    max_actual_multiple = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=7,
+        decimal_places=2,
+        label="Largest figure per month, times the line's largest monthly actual",
+        help_text=f"Default {policy_rules.DEFAULT_ACTUAL_MULTIPLE}: a month above that many times "
+        "the most the line ever was in a month breaks the policy. Leave empty for no limit.",
+    )
+    sign_check = forms.BooleanField(
+        required=False,
+        label="Refuse negative revenue and expense figures",
+        help_text="On by default. A line whose own actuals went below zero may still be negative.",
     )
     max_change_amount = forms.DecimalField(
         required=False,
@@ -102,10 +117,22 @@ class BudgetPolicyForm(forms.Form):
                     ),
                     "capex_accounts": [str(i) for i in current.capex_account_ids],
                     "extra_approval_above": current.extra_approval_above,
+                    "max_actual_multiple": current.max_actual_multiple,
+                    "sign_check": current.sign_check,
                 },
             )
         else:
-            kwargs.setdefault("initial", {"scope": BudgetPolicy.Scope.ALL, "horizon": 6})
+            default = policy_rules.DEFAULT_POLICY
+            kwargs.setdefault(
+                "initial",
+                {
+                    "scope": default.scope,
+                    "horizon": default.horizon,
+                    "max_change_percent": default.max_change_percent,
+                    "max_actual_multiple": default.max_actual_multiple,
+                    "sign_check": default.sign_check,
+                },
+            )
         super().__init__(*args, **kwargs)
         account_choices = [(str(a.pk), str(a)) for a in accounts]
         self.fields["accounts"].choices = account_choices
@@ -157,7 +184,11 @@ class BudgetPolicyForm(forms.Form):
 
 class DraftLineEditForm(forms.Form):
     period = forms.ChoiceField(label="Month")
-    amount = forms.DecimalField(max_digits=16, decimal_places=2, label="New figure")
+    # Any number is read, so one a budget cannot hold gets the guardrails' clear message (not
+    # Django's count of digits), the same as the API's and the service's.
+    amount = forms.DecimalField(
+        label="New figure", widget=forms.NumberInput(attrs={"step": "0.01"})
+    )
     reason = forms.CharField(
         label="Reason",
         max_length=1000,
@@ -172,6 +203,13 @@ class DraftLineEditForm(forms.Form):
         self.fields["period"].choices = [
             (key, f"{b.period:%B %Y}") for key, b in self.balances.items()
         ]
+
+    def clean_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        problem = policy_rules.figure_problem(amount)
+        if problem:
+            raise forms.ValidationError(problem, code="figure_size")
+        return amount
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()

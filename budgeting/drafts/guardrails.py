@@ -4,6 +4,11 @@ A service turns an organisation's BudgetPolicy row into a `Policy`, each suggest
 `PolicyLine`, and calls `policy_evaluate_line` before a draft is created and again on every edit.
 A line with violations cannot be submitted; a line that needs an extra approval step can, but the
 approval chain adds a step for it.
+
+Every organisation starts with the guardrails of `DEFAULT_POLICY` (a figure above a multiple of
+the line's largest monthly actual, a sign its class never has, a change above a percentage of the
+original); `Policy()` itself has only the rules it is given, so each rule can be tested alone.
+A figure that a budget cannot hold at all is refused before any rule (`figure_problem`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from core.money import amount_in
+from core.money import amount_in, money
 
 READ_ONLY = "read_only"
 ASSISTED = "assisted"
@@ -21,6 +26,14 @@ ALL = "all"
 SCOPES = (READ_ONLY, ASSISTED, ALL)
 MAX_DRAFT_HORIZON = 12
 HUNDRED = Decimal("100")
+# The largest figure a budget line holds: MONEY is 16 digits with 2 decimals (ledger.models).
+FIGURE_LIMIT = Decimal("99999999999999.99")
+FIGURE_DECIMALS = 2
+# The guardrails every organisation starts with; a firm tightens, loosens or turns each off.
+DEFAULT_ACTUAL_MULTIPLE = Decimal("3")
+# 100%: a month that doubles or crosses zero; lumpy lines (progress claims) move 60-75%.
+DEFAULT_MAX_CHANGE_PERCENT = Decimal("100")
+DEFAULT_SIGN_CHECK = True
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,10 @@ class Policy:
     capex_account_ids: frozenset[int] = frozenset()
     extra_approval_above: Decimal | None = None
     horizon: int = 6
+    # A month above this multiple of the line's largest monthly actual (in absolute terms).
+    max_actual_multiple: Decimal | None = None
+    # A negative figure on a revenue or expense line whose actuals were never negative.
+    sign_check: bool = False
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:
@@ -60,6 +77,29 @@ class Policy:
         return tracking_option_id is not None and tracking_option_id in self.tracking_option_ids
 
 
+DEFAULT_POLICY = Policy(
+    max_change_percent=DEFAULT_MAX_CHANGE_PERCENT,
+    max_actual_multiple=DEFAULT_ACTUAL_MULTIPLE,
+    sign_check=DEFAULT_SIGN_CHECK,
+)
+
+
+def figure_problem(value: Decimal) -> str | None:
+    """Why a budget cannot hold the figure at all (too large, or finer than a cent), else None.
+    Refused with this message by the form, the API and the service alike: never stored
+    rounded or clamped, never a database error."""
+    if not value.is_finite():
+        return f"{value} is not an amount."
+    if abs(value) > FIGURE_LIMIT:
+        return (
+            f"{amount_in(value)} is too large: a budget figure is at most "
+            f"{amount_in(FIGURE_LIMIT)}."
+        )
+    if value != value.quantize(Decimal(1).scaleb(-FIGURE_DECIMALS)):
+        return f"{value} has more than {FIGURE_DECIMALS} decimal places: give it in cents at most."
+    return None
+
+
 @dataclass(frozen=True)
 class PolicyMonth:
     period: dt.date
@@ -78,19 +118,26 @@ class PolicyLine:
     account_type: str
     tracking_option_id: int | None
     months: Sequence[PolicyMonth]
+    # The line's own monthly actuals over its whole synced history: the largest in absolute
+    # terms, and the lowest (None when it has none).
+    largest_actual: Decimal | None = None
+    lowest_actual: Decimal | None = None
 
 
 @dataclass(frozen=True)
 class Violation:
-    rule: str  # account_cap, class_cap, max_change_amount, max_change_percent, scope
+    # account_cap, class_cap, max_change_amount, max_change_percent, actual_multiple, sign, scope
+    rule: str
     message: str
     period: dt.date | None = None  # None when the rule is about the whole line
+    limit: str | None = None  # the limit the rule applies, as a number ("7500.00", "50")
 
     def to_dict(self) -> dict[str, str | None]:
         return {
             "rule": self.rule,
             "message": self.message,
             "period": self.period.isoformat() if self.period else None,
+            "limit": self.limit,
         }
 
 
@@ -105,9 +152,13 @@ class PolicyResult:
         return not self.violations
 
 
+def _plain(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
 def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
     """Every rule the line breaks (per month where the rule is monthly), and whether it needs
-    the extra approval step."""
+    the extra approval step. Each violation names its rule and the limit it applies."""
     violations: list[Violation] = []
     if not policy.in_scope(account_id=line.account_id, tracking_option_id=line.tracking_option_id):
         violations.append(
@@ -118,6 +169,16 @@ def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
         )
     account_cap = policy.account_caps.get(line.account_id)
     class_cap = policy.class_caps.get(line.account_class)
+    multiple_limit = None
+    if policy.max_actual_multiple is not None and line.largest_actual:
+        multiple_limit = money(policy.max_actual_multiple * abs(line.largest_actual))
+    # A line whose own actuals went negative (a refund-heavy month, a contra account) may be
+    # forecast negative; one that never did has a sign error, as a typed "-5000" for 5000.
+    sign_checked = (
+        policy.sign_check
+        and line.account_class in ("REVENUE", "EXPENSE")
+        and not (line.lowest_actual is not None and line.lowest_actual < 0)
+    )
     for month in line.months:
         label = f"{month.period:%b %Y}"
         if account_cap is not None and abs(month.proposed) > account_cap:
@@ -127,6 +188,7 @@ def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
                     message=f"{label}: {amount_in(month.proposed)} is above this account's cap "
                     f"of {amount_in(account_cap)}.",
                     period=month.period,
+                    limit=str(money(account_cap)),
                 )
             )
         if class_cap is not None and abs(month.proposed) > class_cap:
@@ -136,6 +198,30 @@ def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
                     message=f"{label}: {amount_in(month.proposed)} is above the "
                     f"{line.account_class.lower()} cap of {amount_in(class_cap)}.",
                     period=month.period,
+                    limit=str(money(class_cap)),
+                )
+            )
+        if multiple_limit is not None and abs(month.proposed) > multiple_limit:
+            violations.append(
+                Violation(
+                    rule="actual_multiple",
+                    message=f"{label}: {amount_in(month.proposed)} is more than "
+                    f"{_plain(policy.max_actual_multiple)} times this line's largest monthly actual "
+                    f"({amount_in(abs(line.largest_actual))}): at most "
+                    f"{amount_in(multiple_limit)}.",
+                    period=month.period,
+                    limit=str(multiple_limit),
+                )
+            )
+        if sign_checked and month.proposed < 0:
+            violations.append(
+                Violation(
+                    rule="sign",
+                    message=f"{label}: {amount_in(month.proposed)} is negative, but "
+                    f"{line.account_class.lower()} figures are zero or more (this line's "
+                    "actuals never went below zero).",
+                    period=month.period,
+                    limit="0.00",
                 )
             )
         change = month.change
@@ -146,6 +232,7 @@ def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
                     message=f"{label}: a change of {amount_in(change)} is more than the "
                     f"{amount_in(policy.max_change_amount)} allowed per month.",
                     period=month.period,
+                    limit=str(money(policy.max_change_amount)),
                 )
             )
         # A percent of nothing is infinite: with no original figure only the amount rule applies.
@@ -159,8 +246,9 @@ def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
                 Violation(
                     rule="max_change_percent",
                     message=f"{label}: a change of {percent}% is more than the "
-                    f"{policy.max_change_percent.normalize():f}% allowed.",
+                    f"{_plain(policy.max_change_percent)}% allowed.",
                     period=month.period,
+                    limit=_plain(policy.max_change_percent),
                 )
             )
     reasons = []

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
+from budgeting.drafts import guardrails
 from budgeting.ledger.models import MONEY, Account, Budget, OrganisationOwned, TrackingOption
 from tenants.models import ClientOrganisation
 
@@ -32,7 +33,23 @@ class BudgetPolicy(OrganisationOwned):
     # Largest absolute monthly figure a draft may hold: {account pk: "amount"}, {class: "amount"}.
     account_caps = models.JSONField(default=dict, blank=True)
     class_caps = models.JSONField(default=dict, blank=True)
-    max_change_percent = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    # Null turns a rule off. The defaults are the guardrails every organisation starts with
+    # (guardrails.DEFAULT_POLICY); an organisation with no row is read as this unsaved default.
+    max_change_percent = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=guardrails.DEFAULT_MAX_CHANGE_PERCENT,
+    )
+    max_actual_multiple = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=guardrails.DEFAULT_ACTUAL_MULTIPLE,
+    )
+    sign_check = models.BooleanField(default=guardrails.DEFAULT_SIGN_CHECK)
     max_change_amount = models.DecimalField(**MONEY, null=True, blank=True)
     capex_account_ids = models.JSONField(default=list, blank=True)
     # A line whose change over the horizon is larger than this needs the extra approval step.

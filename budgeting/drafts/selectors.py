@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import Abs
 
 from budgeting.drafts import guardrails as policy_rules
@@ -48,9 +48,17 @@ def budget_policy_get(*, firm: Firm, organisation: ClientOrganisation) -> Budget
 
 
 def policy_from_row(row: BudgetPolicy | None) -> policy_rules.Policy:
-    """The pure policy of a stored row; the product's defaults (all accounts, 6 months) if none."""
+    """The pure policy of a stored row; the default guardrails if the organisation has none.
+
+    Defaults by reading, not by a data migration: an organisation has a row only once someone
+    changed its policy, so every organisation, those connected before the guardrails and those
+    connected tomorrow, is checked against `DEFAULT_POLICY` with no row to create when it is
+    connected (tenants cannot import budgeting) and none to backfill. The first saved change
+    writes version 1 with its history; until then drafts record policy version 0, "the
+    defaults". Rows saved before the guardrails existed got the multiple and sign rules from
+    the migration's column defaults, and keep the change percent their firm chose."""
     if row is None:
-        return policy_rules.Policy()
+        return policy_rules.DEFAULT_POLICY
     return policy_rules.Policy(
         scope=row.scope,
         account_ids=frozenset(int(i) for i in row.account_ids),
@@ -62,7 +70,38 @@ def policy_from_row(row: BudgetPolicy | None) -> policy_rules.Policy:
         capex_account_ids=frozenset(int(i) for i in row.capex_account_ids),
         extra_approval_above=row.extra_approval_above,
         horizon=row.horizon,
+        max_actual_multiple=row.max_actual_multiple,
+        sign_check=row.sign_check,
     )
+
+
+ActualRanges = dict[tuple[int, int | None], tuple[Decimal, Decimal]]
+
+
+def actual_ranges(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    account_id: int | None = None,
+    tracking_option_id: int | None = None,
+) -> ActualRanges:
+    """Per line (account, tracking option or None): its largest monthly actual in absolute
+    terms and its lowest, over its whole synced history, for the guardrails. One query; with
+    `account_id` only that account's lines."""
+    rows = ActualBalance.objects.for_firm(firm).filter(organisation=organisation)
+    if account_id is not None:
+        rows = rows.filter(account_id=account_id)
+        if tracking_option_id is None:
+            rows = rows.filter(tracking_option__isnull=True)
+        else:
+            rows = rows.filter(tracking_option_id=tracking_option_id)
+    return {
+        (account, option): (largest, lowest)
+        for account, option, largest, lowest in rows.order_by()
+        .values("account_id", "tracking_option_id")
+        .annotate(largest=Max(Abs("amount")), lowest=Min("amount"))
+        .values_list("account_id", "tracking_option_id", "largest", "lowest")
+    }
 
 
 def organisation_policy(*, firm: Firm, organisation: ClientOrganisation) -> policy_rules.Policy:

@@ -34,7 +34,9 @@ from budgeting.drafts.models import (
     ForecastRun,
 )
 from budgeting.drafts.selectors import (
+    ActualRanges,
     LineSeries,
+    actual_ranges,
     budget_policy_get,
     forecast_last_closed,
     forecast_lines_load,
@@ -45,6 +47,7 @@ from budgeting.forecasting import forecast_series
 from budgeting.forecasting.engine import RealisedAccuracy
 from budgeting.ledger.models import ActualBalance, XeroOrganisation
 from budgeting.variance.maths import (
+    ACCOUNT_CLASS_BY_TYPE,
     Comparison,
     MaterialityThreshold,
     Period,
@@ -90,6 +93,8 @@ def budget_policy_update(
     capex_account_ids: list[int],
     extra_approval_above: Decimal | None,
     horizon: int,
+    max_actual_multiple: Decimal | None = policy_rules.DEFAULT_ACTUAL_MULTIPLE,
+    sign_check: bool = policy_rules.DEFAULT_SIGN_CHECK,
     reason: str = "Budget policy changed",
 ) -> BudgetPolicy:
     """Save the policy as a new version. The pure Policy validates scope and horizon first."""
@@ -117,6 +122,8 @@ def budget_policy_update(
             None if extra_approval_above is None else money(extra_approval_above)
         )
         row.horizon = horizon
+        row.max_actual_multiple = max_actual_multiple
+        row.sign_check = sign_check
         row.updated_by = user
         row.updated_at = timezone.now()
         history_note(row, reason=reason, user=user)
@@ -582,10 +589,15 @@ def _narratives(firm: Firm, organisation: ClientOrganisation, period: Period) ->
     }
 
 
-def _policy_line(line: DraftLine, balances: list[DraftBalance]) -> policy_rules.PolicyLine:
+def _policy_line(
+    line: DraftLine, balances: list[DraftBalance], ranges: ActualRanges
+) -> policy_rules.PolicyLine:
+    """`ranges` are the organisation's (or this line's) from `actual_ranges`."""
+    largest, lowest = ranges.get((line.account_id, line.tracking_option_id), (None, None))
     return policy_rules.PolicyLine(
         account_id=line.account_id,
-        account_class=line.account.account_class or "",
+        account_class=line.account.account_class
+        or ACCOUNT_CLASS_BY_TYPE.get(line.account.type, ""),
         account_type=line.account.type,
         tracking_option_id=line.tracking_option_id,
         months=[
@@ -594,6 +606,17 @@ def _policy_line(line: DraftLine, balances: list[DraftBalance]) -> policy_rules.
             )
             for b in balances
         ],
+        largest_actual=largest,
+        lowest_actual=lowest,
+    )
+
+
+def _line_ranges(firm: Firm, line: DraftLine) -> ActualRanges:
+    return actual_ranges(
+        firm=firm,
+        organisation=line.organisation,
+        account_id=line.account_id,
+        tracking_option_id=line.tracking_option_id,
     )
 
 
@@ -639,6 +662,7 @@ def _draft_build(
     )
     draft.save()
     narratives = _narratives(firm, organisation, result.last_closed)
+    ranges = actual_ranges(firm=firm, organisation=organisation)
     currency = profile.base_currency
     for analysis in result.suggested:
         series, forecast = analysis.series, analysis.forecast
@@ -689,7 +713,9 @@ def _draft_build(
                     hi_95=_cents(forecast.upper(95)[i]),
                 )
             )
-        _policy_apply(line, policy_rules.policy_evaluate_line(policy, _policy_line(line, balances)))
+        _policy_apply(
+            line, policy_rules.policy_evaluate_line(policy, _policy_line(line, balances, ranges))
+        )
         history_note(
             line,
             reason=(
@@ -748,18 +774,23 @@ def _policy_recheck(firm: Firm, draft: Draft, line: DraftLine) -> None:
     balances = list(DraftBalance.objects.for_firm(firm).filter(line=line).order_by("period"))
     _policy_apply(
         line,
-        policy_rules.policy_evaluate_line(_policy_of(firm, draft), _policy_line(line, balances)),
+        policy_rules.policy_evaluate_line(
+            _policy_of(firm, draft), _policy_line(line, balances, _line_ranges(firm, line))
+        ),
     )
 
 
 def _amount(value) -> Decimal:
+    """A figure as the draft stores it; one the budget cannot hold is refused, not rounded or
+    clamped (guardrails.figure_problem)."""
     try:
-        amount = money(Decimal(str(value).replace(",", "").strip()))
+        amount = Decimal(str(value).replace(",", "").strip())
     except (InvalidOperation, ValueError) as exc:
         raise DraftError(f"{value!r} is not an amount.") from exc
-    if not amount.is_finite():
-        raise DraftError(f"{value!r} is not an amount.")
-    return amount
+    problem = policy_rules.figure_problem(amount)
+    if problem:
+        raise DraftError(problem)
+    return money(amount)
 
 
 def draft_line_check(
@@ -772,7 +803,9 @@ def draft_line_check(
     if target is None:
         raise DraftError(f"The draft has no {period:%B %Y} for this line.")
     target.edited_amount = _amount(amount)
-    return policy_rules.policy_evaluate_line(_policy_of(firm, draft), _policy_line(line, balances))
+    return policy_rules.policy_evaluate_line(
+        _policy_of(firm, draft), _policy_line(line, balances, _line_ranges(firm, line))
+    )
 
 
 def draft_line_edit(

@@ -440,6 +440,8 @@ def draft_line_check(
             )
         except services.DraftError as exc:
             error = str(exc)
+    elif form.has_error("amount", "figure_size"):
+        error = form.errors["amount"][0]
     else:
         error = "Give a month and an amount."
     return render(
@@ -564,6 +566,8 @@ def budget_policy_edit(request: FirmRequest, organisation_id: int) -> HttpRespon
             capex_account_ids=[int(i) for i in data["capex_accounts"]],
             extra_approval_above=data["extra_approval_above"],
             horizon=data["horizon"],
+            max_actual_multiple=data["max_actual_multiple"],
+            sign_check=data["sign_check"],
         )
         services.drafts_recheck(firm=request.firm, organisation=organisation)
         messages.success(request, f"Budget policy saved (version {policy.version}).")

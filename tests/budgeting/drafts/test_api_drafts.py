@@ -14,6 +14,7 @@ from django.urls import reverse
 from budgeting.approvals import services as approvals
 from budgeting.drafts.services import draft_create_rolling, draft_line_accept
 from budgeting.models import (
+    ActualBalance,
     BudgetBalance,
     BudgetPolicy,
     Draft,
@@ -432,6 +433,39 @@ def test_a_policy_violation_is_returned_and_blocks_submission_not_the_edit(clien
     assert Draft.objects.for_firm(drafted.firm).get(pk=drafted.draft.pk).status == "draft"
 
 
+def test_the_default_guardrails_refuse_a_huge_figure_and_negative_revenue(client, drafted, firm_b):
+    """No policy was saved: the defaults apply, and each violation names its rule and limit."""
+    assert not BudgetPolicy.objects.for_firm(drafted.firm).exists()
+    revenue = next(line for line in drafted.lines if line.account.account_class == "REVENUE")
+    actuals = ActualBalance.objects.for_firm(drafted.firm).filter(
+        account=revenue.account, tracking_option=None
+    )
+    largest = max(abs(a.amount) for a in actuals)
+    assert min(a.amount for a in actuals) >= 0
+    period = _period(drafted, revenue)
+    _api_key, key_b = api_key_create(
+        firm=firm_b.firm, scopes=ApiKey.Scope.values, member=firm_b.member(Role.OWNER)
+    )
+    body = {"period": period, "amount": "99999999999999", "reason": "Testing the guardrails"}
+    assert_error(client.post(_edit_url(drafted, revenue), body, **_h(key_b)), 404, "not_found")
+
+    huge = client.post(_edit_url(drafted, revenue), body, **_h(drafted.write_key))
+    assert huge.status_code == 200, huge.content
+    policy = huge.json()["policy"]
+    assert policy["ok"] is False
+    multiple = next(v for v in policy["violations"] if v["rule"] == "actual_multiple")
+    assert multiple["period"] == period and multiple["limit"] == f"{3 * largest:.2f}"
+    assert f"at most {3 * largest:,.2f}" in multiple["message"]
+
+    body = {"period": period, "amount": "-500.00", "reason": "Testing the guardrails"}
+    negative = client.post(_edit_url(drafted, revenue), body, **_h(drafted.write_key))
+    assert negative.status_code == 200, negative.content
+    sign = [v for v in negative.json()["policy"]["violations"] if v["rule"] == "sign"]
+    assert [(v["period"], v["limit"]) for v in sign] == [(period, "0.00")]
+    assert "is negative, but revenue figures are zero or more" in sign[0]["message"]
+    assert "Within policy" not in negative.content.decode()
+
+
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
@@ -442,7 +476,14 @@ def test_a_policy_violation_is_returned_and_blocks_submission_not_the_edit(clien
         ),
         ({"amount": "10.00"}, "reason", "Say why you changed the figure: a reason is required."),
         ({"amount": "ten", "reason": "x"}, "amount", "A valid number is required."),
-        ({"amount": "10.001", "reason": "x"}, "amount", "Ensure that there are no more than 2"),
+        ({"amount": "10.001", "reason": "x"}, "amount", "10.001 has more than 2 decimal places"),
+        (
+            {"amount": "100000000000000", "reason": "x"},
+            "amount",
+            "100,000,000,000,000.00 is too large: a budget figure is at most "
+            "99,999,999,999,999.99.",
+        ),
+        ({"amount": "1e400", "reason": "x"}, "amount", "1E+400 is too large"),
         ({"period": "2026-13", "amount": "1", "reason": "x"}, "period", "Give a month as YYYY-MM"),
         ({"period": "1999-01", "amount": "1", "reason": "x"}, "period", "This line has no 1999-01"),
     ],

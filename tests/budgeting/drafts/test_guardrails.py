@@ -5,14 +5,25 @@ from decimal import Decimal
 
 import pytest
 
-from budgeting.drafts.guardrails import Policy, PolicyLine, PolicyMonth, policy_evaluate_line
+from budgeting.drafts.guardrails import (
+    DEFAULT_POLICY,
+    Policy,
+    PolicyLine,
+    PolicyMonth,
+    figure_problem,
+    policy_evaluate_line,
+)
 
 NOV, DEC = dt.date(2026, 11, 1), dt.date(2026, 12, 1)
 RENT, SALES = 469, 200
 
 
-def line(*months, account_id=RENT, account_class="EXPENSE", option=None) -> PolicyLine:
+def line(
+    *months, account_id=RENT, account_class="EXPENSE", option=None, largest=None, lowest=None
+) -> PolicyLine:
     return PolicyLine(
+        largest_actual=None if largest is None else Decimal(largest),
+        lowest_actual=None if lowest is None else Decimal(lowest),
         account_id=account_id,
         account_class=account_class,
         account_type="EXPENSE" if account_class == "EXPENSE" else "REVENUE",
@@ -133,3 +144,83 @@ def test_every_rule_that_fires_is_reported():
 def test_a_policy_refuses_an_unknown_scope_or_a_horizon_outside_1_to_12(kwargs):
     with pytest.raises(ValueError):
         Policy(**kwargs)
+
+
+def test_a_figure_above_a_multiple_of_the_lines_largest_actual():
+    policy = Policy(max_actual_multiple=Decimal("3"))
+    broken = policy_evaluate_line(
+        policy, line((NOV, "5000", "99999999999999"), largest="-6030", lowest="-6030")
+    )
+    assert rules(broken) == ["actual_multiple"]
+    assert broken.violations[0].to_dict() == {
+        "rule": "actual_multiple",
+        "message": "Nov 2026: 99,999,999,999,999.00 is more than 3 times this line's largest "
+        "monthly actual (6,030.00): at most 18,090.00.",
+        "period": "2026-11-01",
+        "limit": "18090.00",
+    }
+    assert policy_evaluate_line(policy, line((NOV, "5000", "18090"), largest="6030")).ok
+    assert rules(policy_evaluate_line(policy, line((NOV, "5000", "-18090.01"), largest="6030")))
+    # A line with no actuals has no history to compare with.
+    assert policy_evaluate_line(policy, line((NOV, "5000", "99999"), largest=None)).ok
+    assert policy_evaluate_line(policy, line((NOV, "5000", "99999"), largest="0")).ok
+
+
+@pytest.mark.parametrize("account_class", ["REVENUE", "EXPENSE"])
+def test_a_negative_figure_where_the_lines_actuals_never_were(account_class):
+    policy = Policy(sign_check=True)
+    broken = policy_evaluate_line(
+        policy,
+        line((NOV, "5000", "5000"), (DEC, "5000", "-1"), account_class=account_class, lowest="0"),
+    )
+    assert rules(broken) == ["sign"]
+    assert broken.violations[0].period == DEC and broken.violations[0].limit == "0.00"
+    assert f"{account_class.lower()} figures are zero or more" in broken.violations[0].message
+    assert policy_evaluate_line(
+        policy, line((NOV, "5000", "0"), account_class=account_class, lowest="10")
+    ).ok
+    # A line that has been negative (a currency gain that was a loss, a refund month) may be.
+    assert policy_evaluate_line(
+        policy, line((NOV, "5000", "-300"), account_class=account_class, lowest="-53.18")
+    ).ok
+    assert policy_evaluate_line(Policy(), line((NOV, "5000", "-1"), lowest="0")).ok
+
+
+def test_the_default_guardrails():
+    assert DEFAULT_POLICY.scope == "all" and DEFAULT_POLICY.horizon == 6
+    assert DEFAULT_POLICY.max_actual_multiple == Decimal("3")
+    assert DEFAULT_POLICY.max_change_percent == Decimal("100")
+    assert DEFAULT_POLICY.sign_check is True
+    assert DEFAULT_POLICY.max_change_amount is None and not DEFAULT_POLICY.class_caps
+    everything = policy_evaluate_line(
+        DEFAULT_POLICY,
+        line((NOV, "5000", "99999999999999"), (DEC, None, "-10"), largest="6030", lowest="0"),
+    )
+    assert rules(everything) == ["actual_multiple", "max_change_percent", "sign"]
+    assert "100% allowed" in everything.violations[1].message
+    assert everything.violations[1].limit == "100"
+    assert policy_evaluate_line(
+        DEFAULT_POLICY, line((NOV, "5000", "9000"), largest="6030", lowest="0")
+    ).ok
+
+
+@pytest.mark.parametrize("value", ["99999999999999.99", "-99999999999999.99", "12.30", "12.300"])
+def test_a_figure_a_budget_holds(value):
+    assert figure_problem(Decimal(value)) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (
+            "100000000000000",
+            "100,000,000,000,000.00 is too large: a budget figure is at most "
+            "99,999,999,999,999.99.",
+        ),
+        ("-1e15", "\u22121,000,000,000,000,000.00 is too large"),
+        ("1E+400", "1E+400 is too large"),
+        ("12.345", "12.345 has more than 2 decimal places: give it in cents at most."),
+    ],
+)
+def test_a_figure_a_budget_cannot_hold(value, problem):
+    assert figure_problem(Decimal(value)).startswith(problem)
