@@ -681,3 +681,188 @@ def test_replace_the_original_is_an_audited_setting_shown_in_red(client, firm_a,
     setting.refresh_from_db()
     assert not setting.replace_original
     assert setting.history.count() == 2
+
+
+# --- The whole loop with the sandbox: forecast budget, import, verification on both sides ------
+
+
+def _sandbox_draft(cast):
+    """An approved draft of the café on its synced data: two accounts' next three months
+    change, with cents that the file rounds away."""
+    from budgeting.models import Draft, DraftBalance, DraftLine
+
+    firm, organisation = cast.firm, cast.linked[CAFE]
+    owned = {"firm": firm, "organisation": organisation}
+    overall = _overall(cast)
+    months = _future_months(cast, overall)
+    original = _cells(cast, overall.budget_id)
+    draft = Draft.objects.for_firm(firm).create(
+        **owned,
+        created_by=cast.member("preparer").user,
+        status=Draft.Status.APPROVED,
+        horizon=3,
+        first_period=months[0],
+        last_actual_period=dt.date(
+            months[0].year - (months[0].month == 1), (months[0].month - 2) % 12 + 1, 1
+        ),
+        original_budget=overall,
+    )
+    approved = {}
+    for index, code in enumerate(_two_codes(cast)):
+        account = Account.objects.for_firm(firm).get(organisation=organisation, code=code)
+        line = DraftLine.objects.for_firm(firm).create(
+            **owned,
+            draft=draft,
+            account=account,
+            section="operating_expenses",
+            trigger="forecast",
+            trigger_period=draft.last_actual_period,
+            trigger_actual=0,
+            trigger_budget=0,
+            trigger_variance=0,
+            forecast_total=0,
+            budget_total=0,
+            method="naive",
+            confidence=60,
+            confidence_label="medium",
+            history_months=24,
+            inputs_hash="0" * 64,
+            accepted=True,
+        )
+        for month in months:
+            before = original.get((account.pk, month), Decimal(0))
+            amount = before + Decimal("250.50") * (index + 1)
+            approved[(account.pk, month)] = amount
+            DraftBalance.objects.for_firm(firm).create(
+                **owned,
+                line=line,
+                period=month,
+                original_amount=before,
+                suggested_amount=amount,
+                lo_80=0,
+                hi_80=0,
+                lo_95=0,
+                hi_95=0,
+            )
+    return draft, overall, months, approved
+
+
+def _after_sync(cast, *, full=False):
+    from budgeting.pipeline import organisation_after_sync
+
+    if full:
+        _sync_after_import(cast)
+    else:
+        assert sync(cast, CAFE).state == "succeeded"
+    organisation_after_sync(firm=cast.firm, organisation=cast.linked[CAFE], closed=False)
+
+
+@pytest.mark.mutable_sandbox
+def test_the_loop_waits_for_the_forecast_budget_then_verifies_both_sides(
+    connected_firm, xero_sandbox, django_capture_on_commit_callbacks, celery_eager
+):
+    from budgeting.models import Draft
+
+    cast = connected_firm
+    assert sync(cast, CAFE).state == "succeeded"
+    draft, overall, months, approved = _sandbox_draft(cast)
+    original = _cells(cast, overall.budget_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        (publication,) = draft_publish(
+            firm=cast.firm, draft=draft, user=cast.member("preparer").user
+        )
+    assert publication.status == BudgetPublication.Status.WAITING_FOR_BUDGET
+    assert publication.budget_name == "Rolling Forecast"
+    (email,) = mail.outbox
+    assert "Name it exactly: Rolling Forecast" in email.body
+    # The original's every cell over the file's months is kept, to check it stays so.
+    assert {
+        (row["account"], dt.date.fromisoformat(row["period"])): Decimal(row["amount"])
+        for row in publication.original_cells
+    } == {cell: amount for cell, amount in original.items() if cell[1] in months}
+    # The file is the whole forecast: the approved figures, and the original's elsewhere.
+    expected = {
+        (row["account"], dt.date.fromisoformat(row["period"])): Decimal(row["amount"])
+        for row in publication.expected
+    }
+    assert expected == {
+        cell: whole_units(approved.get(cell, original.get(cell, Decimal(0))))
+        for cell in set(approved) | {c for c in original if c[1] in months}
+    }
+
+    # A sync before anyone adds the budget: the draft still waits.
+    _after_sync(cast)
+    draft.refresh_from_db()
+    assert draft.get_status_display() == "Approved, waiting for the forecast budget"
+
+    # A person adds it in Budget Manager; the next sync's pipeline finds it by its name.
+    forecast_id = _add_budget(xero_sandbox, "Rolling Forecast")
+    _after_sync(cast)
+    publication.refresh_from_db()
+    draft.refresh_from_db()
+    assert publication.xero_budget_id == forecast_id
+    assert publication.status == BudgetPublication.Status.AWAITING_IMPORT
+    assert draft.status == Draft.Status.AWAITING_IMPORT
+
+    # They import the file into it; the next sync verifies both sides.
+    _import(xero_sandbox, forecast_id, publication.file_content)
+    _after_sync(cast, full=True)
+    publication.refresh_from_db()
+    draft.refresh_from_db()
+    assert publication.differences == [] and publication.original_differences == []
+    assert publication.status == BudgetPublication.Status.VERIFIED
+    assert draft.status == Draft.Status.PUBLISHED
+    forecast = _cells(cast, forecast_id)
+    assert {cell: amount for cell, amount in forecast.items() if amount} == {
+        cell: amount for cell, amount in expected.items() if amount
+    }
+    for cell, amount in approved.items():
+        assert forecast[cell] == whole_units(amount)
+    assert _cells(cast, overall.budget_id) == original
+    assert len(mail.outbox) == 1  # nothing differed: no alert
+
+
+@pytest.mark.mutable_sandbox
+def test_a_file_imported_into_the_original_is_shown_and_emailed_to_the_preparer(
+    connected_firm, xero_sandbox, django_capture_on_commit_callbacks, celery_eager, client
+):
+    from budgeting.models import Draft
+
+    cast = connected_firm
+    assert sync(cast, CAFE).state == "succeeded"
+    forecast_id = _add_budget(xero_sandbox, "Rolling Forecast")
+    assert sync(cast, CAFE).state == "succeeded"
+    draft, overall, _months, approved = _sandbox_draft(cast)
+    original = _cells(cast, overall.budget_id)
+    (publication,) = draft_publish(firm=cast.firm, draft=draft, user=None, send=False)
+    assert publication.xero_budget_id == forecast_id
+
+    # Someone imports the file into the Overall Budget by mistake.
+    _import(xero_sandbox, overall.budget_id, publication.file_content)
+    with django_capture_on_commit_callbacks(execute=True):
+        _after_sync(cast)
+    publication.refresh_from_db()
+    draft.refresh_from_db()
+    assert publication.status == BudgetPublication.Status.ORIGINAL_CHANGED
+    assert draft.status == Draft.Status.MISMATCH
+    moved = {
+        (d["account"], dt.date.fromisoformat(d["period"])): (
+            d["expected"] and Decimal(d["expected"]),
+            Decimal(d["synced"]),
+        )
+        for d in publication.original_differences
+    }
+    assert moved == {
+        cell: (original.get(cell), whole_units(amount))
+        for cell, amount in approved.items()
+        if whole_units(amount) != original.get(cell, Decimal(0))
+    }
+    (alert,) = mail.outbox
+    assert alert.to == [cast.member("preparer").user.email]
+    assert 'The original budget "Overall Budget" changed since the file was made' in alert.body
+    # On the approval screen too, for the preparer.
+    client.force_login(cast.member("preparer").user)
+    args = [cast.firm.slug, cast.linked[CAFE].pk, draft.pk]
+    page = client.get(reverse("draft_approval", args=args)).content.decode()
+    assert "The original budget changed" in page
+    assert "The original budget changed:</span>" in page
