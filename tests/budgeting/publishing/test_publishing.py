@@ -681,6 +681,13 @@ def test_replace_the_original_is_an_audited_setting_shown_in_red(client, firm_a,
     setting.refresh_from_db()
     assert not setting.replace_original
     assert setting.history.count() == 2
+    # In the organisation's audit log, with who and why.
+    log = client.get(
+        reverse("audit_log", args=[firm_a.firm.slug, firm_a.organisation.pk]),
+        {"model": "publishingsetting"},
+    ).content.decode()
+    assert "Replace the original: on: Board re-base" in log
+    assert "Replace the original: off: Back to the forecast budget" in log
 
 
 # --- The whole loop with the sandbox: forecast budget, import, verification on both sides ------
