@@ -36,5 +36,10 @@ def _after_sync(sender, *, firm_id: int, organisation_id: int, closed: bool, **k
 
 def connect() -> None:
     from budgeting.ledger.signals import sync_succeeded
+    from budgeting.publishing.selectors import forecast_budget_synced
+    from budgeting.variance.comparisons import forecast_budget_lookup_register
 
     sync_succeeded.connect(_after_sync, dispatch_uid="budgeting.pipeline.after_sync")
+    # The variance report compares actuals with the forecast budget too, once there is one;
+    # variance sits below publishing, so publishing's lookup is handed down here.
+    forecast_budget_lookup_register(forecast_budget_synced)

@@ -122,3 +122,17 @@ def draft_forecast_targets(*, firm: Firm, draft: Draft) -> list[ForecastTarget]:
             )
         )
     return targets
+
+
+def forecast_budget_synced(
+    *, firm: Firm, organisation: ClientOrganisation, original: Budget
+) -> Budget | None:
+    """The forecast budget beside `original` as synced, once found in Xero; None before. The
+    variance report compares actuals with it (budgeting.variance.comparisons)."""
+    forecast = (
+        ForecastBudget.objects.for_firm(firm)
+        .filter(organisation=organisation, original_xero_budget_id=original.budget_id)
+        .select_related("budget")
+        .first()
+    )
+    return forecast.budget if forecast is not None else None
