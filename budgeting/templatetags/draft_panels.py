@@ -16,6 +16,7 @@ from budgeting.publishing.selectors import (
     publishing_setting_get,
 )
 from budgeting.publishing.services import PUBLISHABLE
+from tenants.models import ClientOrganisation
 
 register = template.Library()
 
@@ -49,9 +50,9 @@ def forecast_targets(context, draft: Draft) -> list[ForecastTarget]:
 
 
 @register.simple_tag(takes_context=True)
-def replaces_original(context, draft: Draft) -> bool:
-    """`{% replaces_original draft as replacing %}`: whether publishing the draft replaces the
-    original budget (the organisation's "replace the original" is on)."""
+def replaces_original(context, organisation: ClientOrganisation) -> bool:
+    """`{% replaces_original organisation as replacing %}`: whether publishing the organisation's
+    drafts replaces the original budget (its "replace the original" is on)."""
     return publishing_setting_get(
-        firm=context["request"].firm, organisation=draft.organisation
+        firm=context["request"].firm, organisation=organisation
     ).replace_original
