@@ -32,7 +32,7 @@ from budgeting.ledger.models import (
     TransactionLine,
     XeroOrganisation,
 )
-from budgeting.publishing.models import BudgetPublication
+from budgeting.publishing.models import BudgetPublication, ForecastBudget, PublishingSetting
 from budgeting.variance.models import (
     MaterialitySetting,
     NarrativeProviderSettings,
@@ -59,10 +59,12 @@ __all__ = [
     "DraftBalance",
     "DraftLine",
     "ExternalApprover",
+    "ForecastBudget",
     "ForecastRecord",
     "ForecastRun",
     "MaterialitySetting",
     "NarrativeProviderSettings",
+    "PublishingSetting",
     "Reconciliation",
     "SyncRun",
     "TrackingCategory",

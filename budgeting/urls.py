@@ -176,6 +176,16 @@ urlpatterns += [
         name="draft_approval_decide",
     ),
     path(_APPROVAL + "publish/", views_publishing.draft_publish_view, name="draft_publish"),
+    path(
+        _APPROVAL + "forecast-budget/",
+        views_publishing.forecast_budget_choose_view,
+        name="forecast_budget_choose",
+    ),
+    path(
+        _APPROVAL + "replace-original/",
+        views_publishing.replace_original_view,
+        name="replace_original",
+    ),
     path(_APPROVAL + "restore/", views_audit.draft_restore_view, name="draft_restore"),
     path(
         _CLIENT + "approval-chain/restore/",

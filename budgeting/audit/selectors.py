@@ -35,6 +35,8 @@ AUDITED: dict[str, type[models.Model]] = {
     "approvalstep": budgeting_models.ApprovalStep,
     "approvaldecision": budgeting_models.ApprovalDecision,
     "budgetpublication": budgeting_models.BudgetPublication,
+    "forecastbudget": budgeting_models.ForecastBudget,
+    "publishingsetting": budgeting_models.PublishingSetting,
 }
 # Bookkeeping columns whose change says nothing a reader of the log needs.
 QUIET_FIELDS = {"id", "firm", "organisation", "updated_at", "checked_at"}

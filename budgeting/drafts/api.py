@@ -105,6 +105,14 @@ class ComparisonOutputSerializer(serializers.Serializer):
         ref_name = "VarianceComparison"
 
 
+class AgainstForecastOutputSerializer(serializers.Serializer):
+    month = ComparisonOutputSerializer(help_text="`budget` is the forecast budget's figure.")
+    year_to_date = ComparisonOutputSerializer()
+
+    class Meta:
+        ref_name = "VarianceAgainstForecast"
+
+
 class VarianceLineOutputSerializer(serializers.Serializer):
     account_id = serializers.CharField(help_text="Xero's AccountID.")
     account_code = serializers.CharField(source="code")
@@ -112,6 +120,11 @@ class VarianceLineOutputSerializer(serializers.Serializer):
     account_type = serializers.CharField()
     month = ComparisonOutputSerializer(help_text="The month asked for.")
     year_to_date = ComparisonOutputSerializer(help_text="The financial year to that month.")
+    against_forecast = AgainstForecastOutputSerializer(
+        allow_null=True,
+        help_text="Actual against the forecast budget beside the original; null before one "
+        "exists in Xero.",
+    )
 
     class Meta:
         ref_name = "VarianceLine"
@@ -128,9 +141,23 @@ class VarianceSectionOutputSerializer(serializers.Serializer):
     lines = VarianceLineOutputSerializer(many=True, help_text="Empty for the profit lines.")
     month = ComparisonOutputSerializer(source="total.month", help_text="The section's total.")
     year_to_date = ComparisonOutputSerializer(source="total.year_to_date")
+    against_forecast = AgainstForecastOutputSerializer(
+        allow_null=True, help_text="The total against the forecast budget; null before one exists."
+    )
 
     class Meta:
         ref_name = "VarianceSection"
+
+
+class _ApiLine:
+    """A report line with its comparison against the forecast budget, for the serializer."""
+
+    def __init__(self, line, against_forecast) -> None:
+        self._line = line
+        self.against_forecast = against_forecast
+
+    def __getattr__(self, name: str):
+        return getattr(self._line, name)
 
 
 class VarianceApi(FirmAPIView):
@@ -164,6 +191,11 @@ class VarianceApi(FirmAPIView):
         tracking_option_id = serializers.CharField(allow_null=True)
         budget_id = serializers.CharField(
             allow_null=True, help_text="The Xero BudgetID compared against; null when none."
+        )
+        forecast_budget_id = serializers.CharField(
+            allow_null=True,
+            help_text="The Xero BudgetID of the forecast budget beside it (the original is "
+            "kept), also compared against; null before one exists in Xero.",
         )
         sections = VarianceSectionOutputSerializer(many=True, help_text="In report order.")
 
@@ -217,12 +249,16 @@ class VarianceApi(FirmAPIView):
             "currency": view.data.currency,
             "tracking_option_id": option.option_id if option else None,
             "budget_id": view.data.budget.budget_id if view.data.budget else None,
+            "forecast_budget_id": (
+                view.data.forecast_budget.budget_id if view.data.forecast_budget else None
+            ),
             "sections": [
                 {
                     "key": section.key,
                     "label": section.label,
-                    "lines": [row.line for row in section.rows],
+                    "lines": [_ApiLine(row.line, row.forecast) for row in section.rows],
                     "total": section.total,
+                    "against_forecast": section.forecast_total,
                 }
                 for section in view.sections
             ],

@@ -85,6 +85,8 @@ class Draft(OrganisationOwned):
         SUBMITTED = "submitted", "Submitted for approval"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
+        # Its import file is made, but the organisation's forecast budget is not in Xero yet.
+        AWAITING_FORECAST = "awaiting_forecast", "Approved, waiting for the forecast budget"
         AWAITING_IMPORT = "awaiting_import", "Awaiting import into Xero"
         PUBLISHED = "published", "Published and verified"
         MISMATCH = "mismatch", "Import does not match"

@@ -1,5 +1,5 @@
-"""Publications of approved drafts to Xero as Budget Manager import files, and their
-verification on the next sync."""
+"""Publications of approved drafts to Xero as Budget Manager import files, the forecast budgets
+they go into, and their verification on the next sync."""
 
 from django.db import models
 from django.utils.timezone import now
@@ -7,6 +7,69 @@ from simple_history.models import HistoricalRecords
 
 from budgeting.drafts.models import Draft
 from budgeting.ledger.models import Budget, OrganisationOwned
+from tenants.models import ClientOrganisation
+
+
+class ForecastBudget(OrganisationOwned):
+    """The Xero budget an organisation's approved forecasts go into, beside one original budget
+    (the Overall Budget, or a tracking option's), which they never touch.
+
+    Xero's API cannot create a budget: a person adds it in Budget Manager under `name`, the name
+    the app suggests, with the original's tracking. The sync after that brings it in as a
+    Budget row; `budget` is that row once found by name (or chosen by a person).
+    """
+
+    original = models.ForeignKey(
+        Budget, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept apart from the FKs: a sync deletes a Budget row that left Xero.
+    original_xero_budget_id = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    budget = models.ForeignKey(
+        Budget, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    xero_budget_id = models.CharField(max_length=64, blank=True, default="")
+    found_at = models.DateTimeField(null=True, blank=True)
+    # None with a budget: found by its name after a sync.
+    chosen_by = models.ForeignKey(
+        "tenants.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organisation", "original_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "original_xero_budget_id"],
+                name="forecast_budget_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Forecast budget {self.name} beside {self.original_name}"
+
+
+class PublishingSetting(OrganisationOwned):
+    """How an organisation's approved forecasts are published. Off by default: publishing into
+    the original budget (`replace_original`) replaces the figures the client's board signed off,
+    so it is a deliberate, audited choice per organisation."""
+
+    organisation = models.OneToOneField(
+        ClientOrganisation, on_delete=models.CASCADE, related_name="publishing_setting"
+    )
+    replace_original = models.BooleanField(default=False)
+    updated_by = models.ForeignKey(
+        "tenants.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=now)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        side = "replaces the original" if self.replace_original else "keeps the original"
+        return f"Publishing of {self.organisation}: {side}"
 
 
 class BudgetPublication(OrganisationOwned):
@@ -16,12 +79,18 @@ class BudgetPublication(OrganisationOwned):
     (YYYY-MM-DD), "amount" (whole units, as the file has it), "before" (Xero's figure when the
     file was made, or null)}. Xero does not say when a file was imported, so the check after each
     sync leaves a publication awaiting import until one of its cells moves.
+
+    `original_cells` is the original budget's every cell over the file's months when the file was
+    made ({"account", "code", "name", "period", "amount"}): the check after each sync finds any
+    that moved (a file imported into the wrong budget, a hand edit in Xero).
     """
 
     class Status(models.TextChoices):
+        WAITING_FOR_BUDGET = "waiting_for_budget", "Waiting for the forecast budget in Xero"
         AWAITING_IMPORT = "awaiting_import", "Awaiting import into Xero"
         VERIFIED = "verified", "Published and verified"
         MISMATCH = "mismatch", "Import does not match"
+        ORIGINAL_CHANGED = "original_changed", "The original budget changed"
 
     draft = models.ForeignKey(
         Draft, on_delete=models.SET_NULL, null=True, blank=True, related_name="publications"
@@ -29,15 +98,30 @@ class BudgetPublication(OrganisationOwned):
     budget = models.ForeignKey(
         Budget, on_delete=models.SET_NULL, null=True, blank=True, related_name="publications"
     )
-    # Kept apart from the FK: a sync deletes a Budget row that left Xero.
-    xero_budget_id = models.CharField(max_length=64)
+    forecast_budget = models.ForeignKey(
+        ForecastBudget,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="publications",
+    )
+    # The file goes into the original budget: only with the organisation's replace_original on.
+    replaces_original = models.BooleanField(default=False)
+    # Kept apart from the FK: a sync deletes a Budget row that left Xero. Blank while the
+    # forecast budget is not in Xero yet.
+    xero_budget_id = models.CharField(max_length=64, blank=True, default="")
     budget_name = models.CharField(max_length=255)
     file_name = models.CharField(max_length=200)
     file_content = models.TextField()
     expected = models.JSONField(default=list)
+    original_xero_budget_id = models.CharField(max_length=64, blank=True, default="")
+    original_budget_name = models.CharField(max_length=255, blank=True, default="")
+    original_cells = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.AWAITING_IMPORT)
     # [{"account", "code", "name", "period", "expected", "synced"}] at the last check.
     differences = models.JSONField(default=list, blank=True)
+    # The original budget's cells that moved since the file was made, in the same shape.
+    original_differences = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         "tenants.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -1,15 +1,25 @@
-"""Writes for publishing to Xero: the Budget Manager import file, and its check after a sync.
+"""Writes for publishing to Xero: the Budget Manager import file, the forecast budget it goes
+into, and its check after a sync.
 
-`budget_publication_create` writes the file for one target budget (overall or tracking), keeps
-the figures it asks for, and emails it to the preparer with the import steps. After each
-successful sync, `budget_publications_verify` compares those figures with what Xero now holds.
+An approved draft is published into the organisation's forecast budget, a separate Xero budget
+beside the original (the Overall Budget, or a tracking option's): the original, which the
+client's board signed off, is never the target unless the firm turns on "replace the original"
+for the organisation. Xero's API cannot create a budget, so the first publish asks a person to
+add it in Budget Manager under the name the app suggests; the sync after that finds it by name
+(`forecast_budgets_find`, in the pipeline), or a person picks it (`forecast_budget_choose`).
+Until then the file can be downloaded and the draft is "approved, waiting for the forecast
+budget".
+
+After each successful sync, `budget_publications_verify` checks both sides: the forecast budget
+holds every figure of the file, and the original holds, cell by cell, what it held when the file
+was made. Any difference is shown on the publication and emailed to the draft's preparer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from django.conf import settings
@@ -29,7 +39,13 @@ from budgeting.publishing.import_file import (
     whole_units,
     xero_budget_import_file,
 )
-from budgeting.publishing.models import BudgetPublication
+from budgeting.publishing.models import BudgetPublication, ForecastBudget, PublishingSetting
+from budgeting.publishing.selectors import (
+    forecast_budget_candidates,
+    forecast_budget_suggested_name,
+    original_tracking_words,
+    publishing_setting_get,
+)
 from core.email import email_send
 from core.history import history_note
 from core.tasks import enqueue
@@ -37,9 +53,27 @@ from tenants.models import ClientOrganisation, Firm, User
 
 logger = logging.getLogger(__name__)
 
+Cell = tuple[int, dt.date]  # (Account pk, first day of the month)
+
 
 class PublicationError(Exception):
     """A file that cannot be made; the message says why and what to do."""
+
+
+REPLACE_ORIGINAL_REFUSED = (
+    "Importing into the original budget ({name}) is refused: it would replace the figures the "
+    "client signed off. Publish into the organisation's forecast budget, or have the firm turn "
+    'on "replace the original" for this organisation.'
+)
+
+
+# django-simple-history keeps a change reason in 100 characters.
+REASON_LENGTH = 100
+SETTING_REASON_LENGTH = 70
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= REASON_LENGTH else text[: REASON_LENGTH - 1] + "…"
 
 
 def _month(period: dt.date) -> dt.date:
@@ -48,7 +82,7 @@ def _month(period: dt.date) -> dt.date:
 
 def _xero_figures(
     firm: Firm, organisation: ClientOrganisation, xero_budget_id: str, cells
-) -> dict[tuple[int, dt.date], Decimal]:
+) -> dict[Cell, Decimal]:
     """What the last sync read from Xero for these (account pk, period) cells of a budget."""
     accounts = {account for account, _period in cells}
     periods = {period for _account, period in cells}
@@ -65,20 +99,231 @@ def _xero_figures(
     return {(account, period): amount for account, period, amount in rows}
 
 
+def _budget_cells(
+    firm: Firm, organisation: ClientOrganisation, xero_budget_id: str, months: Iterable[dt.date]
+) -> dict[Cell, tuple[Decimal, str, str]]:
+    """Every cell of a budget over `months`, as the last sync read it: {cell: (amount, code,
+    name)}."""
+    rows = (
+        BudgetBalance.objects.for_firm(firm)
+        .filter(
+            organisation=organisation,
+            budget_line__budget__budget_id=xero_budget_id,
+            period__in=list(months),
+        )
+        .values_list(
+            "budget_line__account_id",
+            "period",
+            "amount",
+            "budget_line__account__code",
+            "budget_line__account__name",
+        )
+    )
+    return {(account, period): (amount, code, name) for account, period, amount, code, name in rows}
+
+
+# --- The setting and the forecast budget -------------------------------------------------------
+
+
+def publishing_setting_update(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    replace_original: bool,
+    reason: str,
+    user: User | None,
+) -> PublishingSetting:
+    """Turn "replace the original" on or off for an organisation, with the reason in its
+    history. Off is the default: approved forecasts go into the forecast budget."""
+    if organisation.firm_id != firm.pk:
+        raise PublicationError("That organisation is not one of this firm's.")
+    reason = (reason or "").strip()
+    if replace_original and not reason:
+        raise PublicationError(
+            "Say why the original budget may be replaced: the reason is kept in the audit log."
+        )
+    if len(reason) > SETTING_REASON_LENGTH:
+        raise PublicationError(
+            f"Keep the reason to {SETTING_REASON_LENGTH} characters; it is kept in the audit log."
+        )
+    with transaction.atomic():
+        setting = publishing_setting_get(firm=firm, organisation=organisation)
+        if setting.pk is not None and setting.replace_original == replace_original:
+            return setting
+        setting.replace_original = replace_original
+        setting.updated_by = user
+        setting.updated_at = timezone.now()
+        words = "Replace the original: on" if replace_original else "Replace the original: off"
+        history_note(setting, reason=f"{words}: {reason}" if reason else words, user=user)
+        setting.save()
+    return setting
+
+
+def forecast_budget_for(
+    *, firm: Firm, organisation: ClientOrganisation, original: Budget
+) -> ForecastBudget:
+    """The forecast budget beside `original`, made (with the name the app suggests) on the
+    first publish, and looked for at once among the synced budgets."""
+    forecast = (
+        ForecastBudget.objects.for_firm(firm)
+        .filter(organisation=organisation, original_xero_budget_id=original.budget_id)
+        .select_related("budget")
+        .first()
+    )
+    if forecast is None:
+        forecast = ForecastBudget(
+            firm=firm,
+            organisation=organisation,
+            original=original,
+            original_xero_budget_id=original.budget_id,
+            original_name=str(original),
+            name=forecast_budget_suggested_name(original=original),
+        )
+        history_note(
+            forecast,
+            reason=_short(f"To add in Xero beside {original}: {forecast.name}"),
+            user=None,
+        )
+        forecast.save()
+    if forecast.budget_id is None:
+        found = _forecast_budget_match(firm, forecast)
+        if found is not None:
+            _forecast_budget_attach(firm, forecast, found, user=None)
+    return forecast
+
+
+def _forecast_budget_match(firm: Firm, forecast: ForecastBudget) -> Budget | None:
+    """The one synced budget with the forecast budget's name (case and spaces aside) and the
+    original's tracking; None when there is none, or more than one to choose between."""
+    named = [
+        budget
+        for budget in forecast_budget_candidates(firm=firm, forecast=forecast)
+        if " ".join(budget.description.split()).casefold()
+        == " ".join(forecast.name.split()).casefold()
+    ]
+    return named[0] if len(named) == 1 else None
+
+
+def _forecast_budget_attach(
+    firm: Firm, forecast: ForecastBudget, budget: Budget, *, user: User | None
+) -> None:
+    """Record the forecast budget's Xero budget, and send the files waiting for it there."""
+    forecast.budget = budget
+    forecast.xero_budget_id = budget.budget_id
+    forecast.found_at = timezone.now()
+    forecast.chosen_by = user
+    history_note(
+        forecast,
+        reason=_short(
+            f"Found in Xero by its name: {budget}"
+            if user is None
+            else f"Chosen from the synced budgets: {budget}"
+        ),
+        user=user,
+    )
+    forecast.save()
+    waiting = BudgetPublication.objects.for_firm(firm).filter(
+        forecast_budget=forecast, status=BudgetPublication.Status.WAITING_FOR_BUDGET
+    )
+    drafts = set()
+    for publication in waiting:
+        cells = [
+            (row["account"], dt.date.fromisoformat(row["period"])) for row in publication.expected
+        ]
+        before = _xero_figures(firm, publication.organisation, budget.budget_id, cells)
+        for row, cell in zip(publication.expected, cells, strict=True):
+            row["before"] = None if before.get(cell) is None else str(before[cell])
+        publication.budget = budget
+        publication.xero_budget_id = budget.budget_id
+        publication.budget_name = str(budget)
+        publication.status = BudgetPublication.Status.AWAITING_IMPORT
+        history_note(
+            publication, reason=_short(f"The forecast budget is in Xero: {budget}"), user=user
+        )
+        publication.save()
+        if publication.draft_id:
+            drafts.add(publication.draft_id)
+    for draft_id in sorted(drafts):
+        _draft_publication_status(firm, draft_id)
+
+
+def forecast_budget_choose(
+    *, firm: Firm, forecast: ForecastBudget, budget: Budget, user: User | None
+) -> ForecastBudget:
+    """A person picks the forecast budget from the synced budgets (when its name in Xero is not
+    the one the app suggested). The original budget, or any other original, is refused."""
+    if budget.firm_id != firm.pk or budget.organisation_id != forecast.organisation_id:
+        raise PublicationError("That budget is not one of this organisation's.")
+    if budget.pk == forecast.original_id or budget.budget_id == forecast.original_xero_budget_id:
+        raise PublicationError(REPLACE_ORIGINAL_REFUSED.format(name=budget))
+    if budget.pk not in {b.pk for b in forecast_budget_candidates(firm=firm, forecast=forecast)}:
+        raise PublicationError(
+            f"{budget} cannot be the forecast budget: it is the Overall Budget, the original of "
+            f"another forecast, or its tracking is not {original_tracking_words(original=forecast.original)}."
+        )
+    with transaction.atomic():
+        _forecast_budget_attach(firm, forecast, budget, user=user)
+    return forecast
+
+
+def forecast_budgets_find(*, firm: Firm, organisation: ClientOrganisation) -> list[ForecastBudget]:
+    """After each sync (in the pipeline, before the check): find by name the forecast budgets a
+    person has added in Xero since, and send the files waiting for them there. Returns those
+    found."""
+    found = []
+    with transaction.atomic():
+        for forecast in ForecastBudget.objects.for_firm(firm).filter(
+            organisation=organisation, budget__isnull=True
+        ):
+            budget = _forecast_budget_match(firm, forecast)
+            if budget is not None:
+                _forecast_budget_attach(firm, forecast, budget, user=None)
+                found.append(forecast)
+    return found
+
+
+# --- The file ------------------------------------------------------------------------------------
+
+
 def budget_publication_create(
     *,
     firm: Firm,
     organisation: ClientOrganisation,
-    budget: Budget,
+    budget: Budget | None,
     amounts: Mapping[tuple[Account | int, dt.date], Decimal],
     user: User | None,
     draft: Draft | None = None,
+    forecast: ForecastBudget | None = None,
     send: bool = True,
 ) -> BudgetPublication:
-    """Make the import file for `budget` with `amounts` ({(account, month): amount}, in Xero's
-    budget convention) and email it to `user`. Only the given months are filled."""
-    if budget.firm_id != firm.pk or budget.organisation_id != organisation.pk:
+    """Make the import file with `amounts` ({(account, month): amount}, in Xero's budget
+    convention) and email it to `user`. Only the given months are filled.
+
+    The file is for `budget`: a forecast budget, or the original itself only when the
+    organisation's "replace the original" is on. With `forecast` and no `budget`, the forecast
+    budget is not in Xero yet: the file waits for it. The original's cells over the file's
+    months are kept, to check after each sync that it did not move.
+    """
+    if budget is not None and (
+        budget.firm_id != firm.pk or budget.organisation_id != organisation.pk
+    ):
         raise PublicationError("That budget is not one of this organisation's.")
+    if forecast is not None and forecast.organisation_id != organisation.pk:
+        raise PublicationError("That forecast budget is not one of this organisation's.")
+    if budget is None and forecast is None:
+        raise PublicationError("A file needs a budget to go into.")
+    if budget is not None and forecast is None:
+        forecast = (
+            ForecastBudget.objects.for_firm(firm)
+            .filter(organisation=organisation, budget=budget)
+            .first()
+        )
+    replaces_original = forecast is None
+    if (
+        replaces_original
+        and not publishing_setting_get(firm=firm, organisation=organisation).replace_original
+    ):
+        raise PublicationError(REPLACE_ORIGINAL_REFUSED.format(name=budget))
     if not amounts:
         raise PublicationError("Nothing to publish: no figures were given.")
     account_ids = {getattr(a, "pk", a) for a, _period in amounts}
@@ -107,7 +352,7 @@ def budget_publication_create(
         content = xero_budget_import_file(rows=rows, months=months)
     except ImportFileError as exc:
         raise PublicationError(str(exc)) from exc
-    before = _xero_figures(firm, organisation, budget.budget_id, cells)
+    before = _xero_figures(firm, organisation, budget.budget_id, cells) if budget else {}
     expected = [
         {
             "account": pk,
@@ -119,7 +364,24 @@ def budget_publication_create(
         }
         for (pk, period), amount in sorted(cells.items(), key=lambda c: (c[0][1], c[0][0]))
     ]
-    name = budget.description or budget.get_type_display()
+    if replaces_original:
+        original_id, original_name, original_cells = budget.budget_id, str(budget), []
+    else:
+        original_id, original_name = forecast.original_xero_budget_id, forecast.original_name
+        original_cells = [
+            {
+                "account": pk,
+                "code": code,
+                "name": name,
+                "period": period.isoformat(),
+                "amount": str(amount),
+            }
+            for (pk, period), (amount, code, name) in sorted(
+                _budget_cells(firm, organisation, original_id, months).items(),
+                key=lambda c: (c[0][1], c[0][0]),
+            )
+        ]
+    name = str(budget) if budget is not None else forecast.name
     file_name = f"{slugify(organisation.name)}-{slugify(name)}-{months[0]:%Y-%m}.csv"
     with transaction.atomic():
         publication = BudgetPublication(
@@ -127,21 +389,38 @@ def budget_publication_create(
             organisation=organisation,
             draft=draft,
             budget=budget,
-            xero_budget_id=budget.budget_id,
+            forecast_budget=forecast,
+            replaces_original=replaces_original,
+            xero_budget_id=budget.budget_id if budget is not None else "",
             budget_name=name,
             file_name=file_name,
             file_content=content,
             expected=expected,
+            original_xero_budget_id=original_id,
+            original_budget_name=original_name,
+            original_cells=original_cells,
+            status=(
+                BudgetPublication.Status.AWAITING_IMPORT
+                if budget is not None
+                else BudgetPublication.Status.WAITING_FOR_BUDGET
+            ),
             created_by=user,
+        )
+        into = (
+            "replacing the original"
+            if replaces_original
+            else "forecast budget" + ("" if budget is not None else ", not in Xero yet")
         )
         history_note(
             publication,
-            reason=f"Import file for {name}: {len(expected)} figures over {len(months)} months",
+            reason=_short(
+                f"Import file, {len(expected)} figures over {len(months)} months ({into}): {name}"
+            ),
             user=user,
         )
         publication.save()
-        if draft is not None and draft.status != Draft.Status.AWAITING_IMPORT:
-            _publication_status(draft, Draft.Status.AWAITING_IMPORT, user)
+        if draft is not None:
+            _draft_publication_status(firm, draft.pk, user=user)
         if send and user is not None and user.email:
             # From a worker: the file is attached and the mail server may be slow.
             enqueue("budgeting.tasks.budget_publication_send_task", firm.pk, publication.pk)
@@ -150,6 +429,7 @@ def budget_publication_create(
 
 PUBLISHABLE = (
     Draft.Status.APPROVED,
+    Draft.Status.AWAITING_FORECAST,
     Draft.Status.AWAITING_IMPORT,
     Draft.Status.MISMATCH,
 )
@@ -158,50 +438,86 @@ PUBLISHABLE = (
 def draft_publish(
     *, firm: Firm, draft: Draft, user: User | None, send: bool = True
 ) -> list[BudgetPublication]:
-    """Publish an approved draft: one import file per target budget (the overall budget, or a
-    tracking option's), holding only the months whose whole-unit figure changes."""
+    """Publish an approved draft: one import file per original budget it changes (the overall
+    budget, or a tracking option's).
+
+    Into the forecast budget beside each original: the whole forecast over the draft's months,
+    the draft's figures where it has a line and the original's elsewhere, so the forecast budget
+    can be read on its own. Into the original (only with "replace the original" on): only the
+    months whose whole-unit figure changes; blank cells keep Xero's figures.
+    """
     if draft.status not in PUBLISHABLE:
         raise PublicationError(
             f"Only an approved draft can be published; this one is "
             f"{draft.get_status_display().lower()}."
         )
+    organisation = draft.organisation
+    replace = publishing_setting_get(firm=firm, organisation=organisation).replace_original
     balances = (
         DraftBalance.objects.for_firm(firm)
         .filter(line__draft=draft)
         .select_related("line", "line__account", "line__tracking_option", "line__original_budget")
         .order_by("line_id", "period")
     )
-    targets: dict[int, tuple[Budget, dict]] = {}
+    originals: dict[int, Budget] = {}
+    figures: dict[int, dict[Cell, Decimal]] = {}
+    changed: dict[int, dict[Cell, Decimal]] = {}
     for balance in balances:
         line = balance.line
-        if whole_units(balance.effective_amount) == whole_units(balance.original_amount or 0):
-            continue
         budget = line.original_budget
         if budget is None and line.tracking_option_id is None:
             budget = draft.original_budget
         if budget is None:
             raise PublicationError(
-                f"{line} has no budget in Xero to import into. Create it in Xero's Budget "
-                "Manager, sync, and publish again."
+                f"{line} has no budget in Xero to compare with. Sync the organisation, and "
+                "make the draft again."
             )
-        targets.setdefault(budget.pk, (budget, {}))[1][(line.account_id, balance.period)] = (
-            balance.effective_amount
-        )
-    if not targets:
+        originals[budget.pk] = budget
+        cell = (line.account_id, _month(balance.period))
+        figures.setdefault(budget.pk, {})[cell] = balance.effective_amount
+        if whole_units(balance.effective_amount) != whole_units(balance.original_amount or 0):
+            changed.setdefault(budget.pk, {})[cell] = balance.effective_amount
+    if not changed:
         raise PublicationError("Nothing to publish: no figure of the draft changes the budget.")
     with transaction.atomic():
-        return [
-            budget_publication_create(
-                firm=firm,
-                organisation=draft.organisation,
-                budget=budget,
-                amounts=amounts,
-                user=user,
-                draft=draft,
-                send=send,
+        made = []
+        for pk in changed:
+            original = originals[pk]
+            if replace:
+                made.append(
+                    budget_publication_create(
+                        firm=firm,
+                        organisation=organisation,
+                        budget=original,
+                        amounts=changed[pk],
+                        user=user,
+                        draft=draft,
+                        send=send,
+                    )
+                )
+                continue
+            forecast = forecast_budget_for(firm=firm, organisation=organisation, original=original)
+            months = {period for _account, period in figures[pk]}
+            whole = {
+                cell: amount
+                for cell, (amount, _code, _name) in _budget_cells(
+                    firm, organisation, original.budget_id, months
+                ).items()
+            }
+            whole.update(figures[pk])
+            made.append(
+                budget_publication_create(
+                    firm=firm,
+                    organisation=organisation,
+                    budget=forecast.budget,
+                    forecast=forecast,
+                    amounts=whole,
+                    user=user,
+                    draft=draft,
+                    send=send,
+                )
             )
-            for budget, amounts in targets.values()
-        ]
+        return made
 
 
 def _publication_status(draft: Draft, status: str, user: User | None) -> None:
@@ -209,21 +525,33 @@ def _publication_status(draft: Draft, status: str, user: User | None) -> None:
     draft_status_set(draft=draft, status=status, reason=reason, user=user)
 
 
+def _download_url(publication: BudgetPublication) -> str:
+    return settings.SITE_URL + reverse(
+        "budget_publication_download",
+        args=[publication.firm.slug, publication.organisation_id, publication.pk],
+    )
+
+
 def budget_publication_send(*, publication: BudgetPublication) -> None:
-    """Email the file, attached, to whoever made it, with the steps to import it in Xero."""
+    """Email the file, attached, to whoever made it, with the steps to import it in Xero (and,
+    the first time, to add the forecast budget it goes into)."""
     user = publication.created_by
     if user is None:
         return
+    forecast = publication.forecast_budget
     context = {
         "publication": publication,
         "organisation": publication.organisation,
         "months": sorted({row["period"] for row in publication.expected}),
-        "download_url": settings.SITE_URL
-        + reverse(
-            "budget_publication_download",
-            args=[publication.firm.slug, publication.organisation_id, publication.pk],
-        ),
+        "download_url": _download_url(publication),
         "site_name": settings.SITE_NAME,
+        "add_budget": (
+            publication.status == BudgetPublication.Status.WAITING_FOR_BUDGET
+            and forecast is not None
+        ),
+        "tracking_words": original_tracking_words(
+            original=forecast.original if forecast is not None else None
+        ),
     }
     email_send(
         template="budget_publication",
@@ -237,64 +565,158 @@ def budget_publication_send(*, publication: BudgetPublication) -> None:
     )
 
 
+def budget_publication_differences_send(*, publication: BudgetPublication) -> None:
+    """Tell the draft's preparer (else whoever made the file) what the last sync found that
+    differs: figures of the file Xero does not hold, cells of the original that moved."""
+    draft = publication.draft
+    user = (draft.created_by if draft is not None else None) or publication.created_by
+    if user is None or not user.email:
+        return
+    context = {
+        "publication": publication,
+        "organisation": publication.organisation,
+        "download_url": _download_url(publication),
+        "approval_url": (
+            settings.SITE_URL
+            + reverse(
+                "draft_approval",
+                args=[publication.firm.slug, publication.organisation_id, draft.pk],
+            )
+            if draft is not None
+            else ""
+        ),
+        "site_name": settings.SITE_NAME,
+    }
+    email_send(
+        template="budget_publication_differences",
+        to=[user.email],
+        subject=(
+            f"{publication.organisation.name}: {publication.get_status_display().lower()} "
+            f"({publication.budget_name})"
+        ),
+        context=context,
+    )
+
+
+# --- The check after a sync ----------------------------------------------------------------------
+
+
+def _original_differences(firm: Firm, publication: BudgetPublication) -> list[dict]:
+    """The original budget's cells over the file's months that are not what they were when the
+    file was made; a missing cell reads as zero (Xero lists no balance for a zero month)."""
+    if publication.replaces_original or not publication.original_xero_budget_id:
+        return []
+    months = sorted({dt.date.fromisoformat(row["period"]) for row in publication.expected})
+    was = {
+        (row["account"], dt.date.fromisoformat(row["period"])): (
+            Decimal(row["amount"]),
+            row["code"],
+            row["name"],
+        )
+        for row in publication.original_cells
+    }
+    now = _budget_cells(firm, publication.organisation, publication.original_xero_budget_id, months)
+    differences = []
+    for cell in sorted(set(was) | set(now), key=lambda c: (c[1], c[0])):
+        before = was.get(cell)
+        after = now.get(cell)
+        if (before[0] if before else Decimal(0)) == (after[0] if after else Decimal(0)):
+            continue
+        _amount, code, name = before or after
+        differences.append(
+            {
+                "account": cell[0],
+                "code": code,
+                "name": name,
+                "period": cell[1].isoformat(),
+                "expected": None if before is None else str(before[0]),
+                "synced": None if after is None else str(after[0]),
+            }
+        )
+    return differences
+
+
 def budget_publication_check(*, firm: Firm, publication: BudgetPublication) -> BudgetPublication:
-    """Compare one publication with what the last sync read from Xero, and record the result."""
+    """Compare one publication with what the last sync read from Xero, on both sides, and
+    record the result: the file's budget against the file, the original against its cells when
+    the file was made."""
     cells = {
         (row["account"], dt.date.fromisoformat(row["period"])): row for row in publication.expected
     }
-    synced = _xero_figures(firm, publication.organisation, publication.xero_budget_id, cells)
     expected = {cell: Decimal(row["amount"]) for cell, row in cells.items()}
-    differences = budget_import_verify(expected=expected, synced=synced)
-    if not differences:
-        status = BudgetPublication.Status.VERIFIED
+    original_listed = _original_differences(firm, publication)
+    listed: list[dict] = []
+    if publication.status == BudgetPublication.Status.WAITING_FOR_BUDGET or (
+        publication.status == BudgetPublication.Status.ORIGINAL_CHANGED
+        and not publication.xero_budget_id
+    ):
+        status = BudgetPublication.Status.WAITING_FOR_BUDGET
     else:
-        # Only cells the file changes can show that it was imported.
-        before = {
-            cell: None if row["before"] is None else Decimal(row["before"])
-            for cell, row in cells.items()
-            if whole_units(Decimal(row["before"] or 0)) != expected[cell] or row["before"] is None
-        }
-        touched = budget_import_touched(before=before, synced=synced)
-        status = (
-            BudgetPublication.Status.MISMATCH
-            if touched
-            else BudgetPublication.Status.AWAITING_IMPORT
-        )
-    listed = [
-        {
-            "account": d.key,
-            "code": cells[(d.key, d.period)]["code"],
-            "name": cells[(d.key, d.period)]["name"],
-            "period": d.period.isoformat(),
-            "expected": str(d.expected),
-            "synced": None if d.synced is None else str(d.synced),
-        }
-        for d in differences
-    ]
+        synced = _xero_figures(firm, publication.organisation, publication.xero_budget_id, cells)
+        differences = budget_import_verify(expected=expected, synced=synced)
+        if not differences:
+            status = BudgetPublication.Status.VERIFIED
+        else:
+            # Only cells the file changes can show that it was imported.
+            before = {
+                cell: None if row["before"] is None else Decimal(row["before"])
+                for cell, row in cells.items()
+                if whole_units(Decimal(row["before"] or 0)) != expected[cell]
+                or row["before"] is None
+            }
+            touched = budget_import_touched(before=before, synced=synced)
+            status = (
+                BudgetPublication.Status.MISMATCH
+                if touched
+                else BudgetPublication.Status.AWAITING_IMPORT
+            )
+        listed = [
+            {
+                "account": d.key,
+                "code": cells[(d.key, d.period)]["code"],
+                "name": cells[(d.key, d.period)]["name"],
+                "period": d.period.isoformat(),
+                "expected": str(d.expected),
+                "synced": None if d.synced is None else str(d.synced),
+            }
+            for d in differences
+        ]
+    if original_listed:
+        status = BudgetPublication.Status.ORIGINAL_CHANGED
+    if status not in (BudgetPublication.Status.MISMATCH, BudgetPublication.Status.ORIGINAL_CHANGED):
+        listed = []
     now = timezone.now()
-    if status == publication.status and (
-        status != BudgetPublication.Status.MISMATCH or listed == publication.differences
+    if (
+        status == publication.status
+        and listed == publication.differences
+        and original_listed == publication.original_differences
     ):
         BudgetPublication.objects.for_firm(firm).filter(pk=publication.pk).update(checked_at=now)
         publication.checked_at = now
         return publication
     publication.status = status
-    publication.differences = listed if status == BudgetPublication.Status.MISMATCH else []
+    publication.differences = listed
+    publication.original_differences = original_listed
     publication.checked_at = now
     if status == BudgetPublication.Status.VERIFIED:
         publication.verified_at = now
-    history_note(
-        publication,
-        reason=(
-            "Xero holds every figure of the file"
-            if status == BudgetPublication.Status.VERIFIED
-            else f"{len(listed)} figures in Xero differ from the file"
-            if status == BudgetPublication.Status.MISMATCH
-            else "Not imported yet"
-        ),
-        user=None,
-    )
+    reasons = {
+        BudgetPublication.Status.VERIFIED: "Xero holds every figure of the file; the original "
+        "budget is unchanged",
+        BudgetPublication.Status.MISMATCH: f"{len(listed)} figures in Xero differ from the file",
+        BudgetPublication.Status.ORIGINAL_CHANGED: f"{len(original_listed)} figures of the "
+        "original budget changed since the file was made",
+        BudgetPublication.Status.AWAITING_IMPORT: "Not imported yet",
+        BudgetPublication.Status.WAITING_FOR_BUDGET: "The forecast budget is not in Xero yet",
+    }
+    history_note(publication, reason=reasons[status], user=None)
     publication.save()
+    if listed or original_listed:
+        enqueue(
+            "budgeting.tasks.budget_publication_differences_task",
+            publication.firm_id,
+            publication.pk,
+        )
     return publication
 
 
@@ -307,7 +729,7 @@ def budget_publications_verify(
         BudgetPublication.objects.for_firm(firm)
         .filter(organisation=organisation)
         .exclude(status=BudgetPublication.Status.VERIFIED)
-        .select_related("organisation")
+        .select_related("organisation", "firm")
         .order_by("created_at")
     )
     checked = []
@@ -320,23 +742,26 @@ def budget_publications_verify(
     return checked
 
 
-def _draft_publication_status(firm: Firm, draft_id: int) -> None:
-    """A draft is published once Xero holds the newest file of each of its budgets."""
+def _draft_publication_status(firm: Firm, draft_id: int, *, user: User | None = None) -> None:
+    """A draft is published once Xero holds the newest file of each of its budgets, and every
+    original it stands beside is unchanged."""
     newest: dict[str, str] = {}
-    for xero_budget_id, status in (
+    for original_id, xero_budget_id, status in (
         BudgetPublication.objects.for_firm(firm)
         .filter(draft_id=draft_id)
         .order_by("created_at", "pk")
-        .values_list("xero_budget_id", "status")
+        .values_list("original_xero_budget_id", "xero_budget_id", "status")
     ):
-        newest[xero_budget_id] = status
+        newest[original_id or xero_budget_id] = status
     statuses = set(newest.values())
-    if BudgetPublication.Status.MISMATCH in statuses:
+    if statuses & {BudgetPublication.Status.MISMATCH, BudgetPublication.Status.ORIGINAL_CHANGED}:
         wanted = Draft.Status.MISMATCH
+    elif BudgetPublication.Status.WAITING_FOR_BUDGET in statuses:
+        wanted = Draft.Status.AWAITING_FORECAST
     elif BudgetPublication.Status.AWAITING_IMPORT in statuses:
         wanted = Draft.Status.AWAITING_IMPORT
     else:
         wanted = Draft.Status.PUBLISHED
     draft = Draft.objects.for_firm(firm).get(pk=draft_id)
     if draft.status != wanted:
-        _publication_status(draft, wanted, None)
+        _publication_status(draft, wanted, user)

@@ -16,3 +16,20 @@ def budget_publication_send_task(firm_id: int, publication_id: int) -> None:
     publication = BudgetPublication.objects.for_firm(firm).filter(pk=publication_id).first()
     if publication is not None:
         budget_publication_send(publication=publication)
+
+
+@shared_task(acks_late=True, name="budgeting.tasks.budget_publication_differences_task")
+def budget_publication_differences_task(firm_id: int, publication_id: int) -> None:
+    """Tell the preparer what the last sync found different from a file."""
+    from budgeting.publishing.models import BudgetPublication
+    from budgeting.publishing.services import budget_publication_differences_send
+
+    firm = Firm.objects.get(pk=firm_id)
+    publication = (
+        BudgetPublication.objects.for_firm(firm)
+        .filter(pk=publication_id)
+        .select_related("draft__created_by", "created_by", "organisation", "firm")
+        .first()
+    )
+    if publication is not None:
+        budget_publication_differences_send(publication=publication)

@@ -1,4 +1,5 @@
-"""Publishing to Xero: make an approved draft's Budget Manager import files and download one.
+"""Publishing to Xero: make an approved draft's Budget Manager import files and download one;
+pick the forecast budget from the synced budgets; turn "replace the original" on or off.
 Thin: the work is in budgeting.publishing.services."""
 
 from __future__ import annotations
@@ -9,8 +10,14 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from budgeting.drafts.selectors import draft_get_or_404
-from budgeting.publishing.models import BudgetPublication
-from budgeting.publishing.services import PublicationError, draft_publish
+from budgeting.ledger.models import Budget
+from budgeting.publishing.models import BudgetPublication, ForecastBudget
+from budgeting.publishing.services import (
+    PublicationError,
+    draft_publish,
+    forecast_budget_choose,
+    publishing_setting_update,
+)
 from tenants.roles import Action
 from tenants.scoping import FirmRequest, firm_view, get_firm_object_or_404
 
@@ -35,10 +42,69 @@ def draft_publish_view(request: FirmRequest, organisation_id: int, draft_id: int
     )
     try:
         made = draft_publish(firm=request.firm, draft=draft, user=request.user)
+        waiting = [p for p in made if p.status == BudgetPublication.Status.WAITING_FOR_BUDGET]
+        text = f"{len(made)} import file{'s' if len(made) != 1 else ''} made and emailed to you. "
+        if waiting:
+            names = ", ".join(f"“{p.budget_name}”" for p in waiting)
+            text += (
+                f"First add the forecast budget {names} in Xero's Budget Manager (the steps are "
+                "below); the next sync finds it. Then import each file into it."
+            )
+        else:
+            text += "Import each in Xero's Budget Manager; the next sync checks them."
+        messages.success(request, text)
+    except PublicationError as exc:
+        messages.error(request, str(exc))
+    return redirect("draft_approval", request.firm.slug, organisation.pk, draft.pk)
+
+
+@firm_view(Action.PREPARE_DRAFTS)
+@require_POST
+def forecast_budget_choose_view(request: FirmRequest, organisation_id: int, draft_id: int):
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
+    )
+    forecast = get_firm_object_or_404(
+        ForecastBudget,
+        firm=request.firm,
+        pk=request.POST.get("forecast"),
+        organisation=organisation,
+    )
+    budget = get_firm_object_or_404(
+        Budget, firm=request.firm, pk=request.POST.get("budget"), organisation=organisation
+    )
+    try:
+        forecast_budget_choose(
+            firm=request.firm, forecast=forecast, budget=budget, user=request.user
+        )
+        messages.success(
+            request, f"“{budget}” is the forecast budget beside {forecast.original_name}."
+        )
+    except PublicationError as exc:
+        messages.error(request, str(exc))
+    return redirect("draft_approval", request.firm.slug, organisation.pk, draft.pk)
+
+
+@firm_view(Action.MANAGE_POLICIES)
+@require_POST
+def replace_original_view(request: FirmRequest, organisation_id: int, draft_id: int):
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
+    )
+    replace = request.POST.get("replace_original") == "on"
+    try:
+        publishing_setting_update(
+            firm=request.firm,
+            organisation=organisation,
+            replace_original=replace,
+            reason=request.POST.get("reason", ""),
+            user=request.user,
+        )
         messages.success(
             request,
-            f"{len(made)} import file{'s' if len(made) != 1 else ''} made and emailed to you. "
-            "Import each in Xero's Budget Manager; the next sync checks them.",
+            "Approved forecasts of this organisation now replace the original budget."
+            if replace
+            else "Approved forecasts go into the forecast budget; the original is kept.",
         )
     except PublicationError as exc:
         messages.error(request, str(exc))

@@ -1,5 +1,5 @@
-"""What the publishing and audit packages show on a draft's approval screen (budgeting.approvals):
-`{% load draft_panels %}`.
+"""What the publishing and audit packages show on a draft's approval screen (budgeting.approvals)
+and its draft screen (budgeting.drafts): `{% load draft_panels %}`.
 
 Approvals sits below publishing and audit and must not import them, so the approval screen's
 template asks here: templates compose screens from the top, where every package may be read (the
@@ -10,7 +10,13 @@ from django import template
 from budgeting.audit.services import RESTORABLE, Revision, draft_revisions
 from budgeting.drafts.models import Draft
 from budgeting.publishing.models import BudgetPublication
+from budgeting.publishing.selectors import (
+    ForecastTarget,
+    draft_forecast_targets,
+    publishing_setting_get,
+)
 from budgeting.publishing.services import PUBLISHABLE
+from tenants.models import ClientOrganisation
 
 register = template.Library()
 
@@ -34,3 +40,19 @@ def draft_publications(context, draft: Draft) -> list[BudgetPublication]:
 def publishable(draft: Draft) -> bool:
     """`{% if draft|publishable %}`: whether import files can be made of the draft now."""
     return draft.status in PUBLISHABLE
+
+
+@register.simple_tag(takes_context=True)
+def forecast_targets(context, draft: Draft) -> list[ForecastTarget]:
+    """`{% forecast_targets draft as targets %}`: each original budget the draft changes, with
+    the forecast budget it is published into (to add in Xero, or as found there)."""
+    return draft_forecast_targets(firm=context["request"].firm, draft=draft)
+
+
+@register.simple_tag(takes_context=True)
+def replaces_original(context, organisation: ClientOrganisation) -> bool:
+    """`{% replaces_original organisation as replacing %}`: whether publishing the organisation's
+    drafts replaces the original budget (its "replace the original" is on)."""
+    return publishing_setting_get(
+        firm=context["request"].firm, organisation=organisation
+    ).replace_original

@@ -7,6 +7,7 @@ of accounts: the report page, its CSV and the `variance_report` command all read
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import defaultdict
@@ -26,6 +27,7 @@ from budgeting.ledger.models import (
     TransactionLine,
     XeroOrganisation,
 )
+from budgeting.variance.comparisons import forecast_budget_beside
 from budgeting.variance.maths import (
     ACCOUNT_CLASS_BY_TYPE,
     AccountBalances,
@@ -76,10 +78,26 @@ class VarianceData:
     thresholds: MaterialityThresholds
     first_month: Period  # of the loaded window
     last_month: Period
+    # The forecast budget beside `budget`, once it is in Xero, and the same balances with its
+    # figures as the budget (budgeting.variance.comparisons).
+    forecast_budget: Budget | None = None
+    forecast_balances: tuple[AccountBalances, ...] = ()
 
     @property
     def currency(self) -> str:
         return self.profile.base_currency
+
+    def forecast_report(self, period: Period) -> VarianceReport | None:
+        """Actual against the forecast budget, by the same maths; None with no forecast budget."""
+        if self.forecast_budget is None:
+            return None
+        return variance_for_period(
+            lines=self.forecast_balances,
+            period=period,
+            financial_year_end_month=self.profile.financial_year_end_month,
+            financial_year_end_day=self.profile.financial_year_end_day,
+            thresholds=self.thresholds,
+        )
 
     def report(self, period: Period) -> VarianceReport:
         return variance_for_period(
@@ -151,18 +169,27 @@ def variance_data_load(
         .values_list("account_id", "period", "amount")
     ):
         actuals[account_pk][month] = amount
-    budgets: dict[int, dict[Period, Decimal]] = defaultdict(dict)
-    if budget is not None:
+
+    def budget_figures(of: Budget | None) -> dict[int, dict[Period, Decimal]]:
+        figures: dict[int, dict[Period, Decimal]] = defaultdict(dict)
+        if of is None:
+            return figures
         for account_pk, month, amount in (
             BudgetBalance.objects.for_firm(firm)
-            .filter(budget_line__budget=budget, period__gte=first, period__lte=period)
+            .filter(budget_line__budget=of, period__gte=first, period__lte=period)
             .values_list("budget_line__account_id", "period", "amount")
         ):
-            budgets[account_pk][month] = amount
+            figures[account_pk][month] = amount
+        return figures
+
+    budgets = budget_figures(budget)
+    forecast_budget = forecast_budget_beside(firm=firm, organisation=organisation, original=budget)
+    forecasts = budget_figures(forecast_budget)
     # Every synced month counts, zero when quiet: narratives read a missing month as "no data".
     synced = sorted({month for months_ in actuals.values() for month in months_})
     synced_months = _months(synced[0], synced[-1]) if synced else []
     balances = []
+    forecast_balances = []
     for account_pk in sorted(set(actuals) | set(budgets)):
         account = accounts.get(account_pk)
         if account is None:
@@ -183,6 +210,10 @@ def variance_data_load(
                 tracking_option_id=tracking_option.option_id if tracking_option else None,
             )
         )
+        if forecast_budget is not None:
+            forecast_balances.append(
+                dataclasses.replace(balances[-1], budgets=forecasts.get(account_pk, {}))
+            )
     return VarianceData(
         organisation=organisation,
         profile=profile,
@@ -193,6 +224,8 @@ def variance_data_load(
         thresholds=materiality_thresholds(firm=firm, organisation=organisation),
         first_month=first,
         last_month=period,
+        forecast_budget=forecast_budget,
+        forecast_balances=tuple(forecast_balances),
     )
 
 
@@ -226,6 +259,7 @@ class ReportRow:
     line: VarianceLine
     account: Account
     narrative: VarianceNarrative | None
+    forecast: VarianceLine | None = None  # the same line against the forecast budget
 
 
 @dataclass(frozen=True)
@@ -235,6 +269,7 @@ class ReportSection:
     rows: tuple[ReportRow, ...]
     total: object  # SectionTotal
     is_profit: bool
+    forecast_total: object | None = None  # against the forecast budget
 
 
 @dataclass(frozen=True)
@@ -243,6 +278,7 @@ class VarianceReportView:
     report: VarianceReport
     sections: tuple[ReportSection, ...]
     filters: ReportFilters
+    forecast: VarianceReport | None = None  # actual against the forecast budget, once one exists
 
     @property
     def rows(self) -> list[ReportRow]:
@@ -275,6 +311,10 @@ def variance_report_load(
         tracking_option=tracking_option,
     )
     report = data.report(period)
+    forecast = data.forecast_report(period)
+    against_forecast = (
+        {line.account_id: line for line in forecast.lines} if forecast is not None else {}
+    )
     narratives = (
         narratives_by_account(
             firm=firm, organisation=organisation, period=period, tracking_option=tracking_option
@@ -290,6 +330,7 @@ def variance_report_load(
                 line=line,
                 account=data.accounts[line.account_id],
                 narrative=narratives.get(data.accounts[line.account_id].pk),
+                forecast=against_forecast.get(line.account_id),
             )
             for line in report.lines_in(section)
             if filters.keeps(line)
@@ -301,9 +342,12 @@ def variance_report_load(
                 rows=rows,
                 total=total,
                 is_profit=section in (Section.GROSS_PROFIT, Section.NET_PROFIT),
+                forecast_total=forecast.total(section) if forecast is not None else None,
             )
         )
-    return VarianceReportView(data=data, report=report, sections=tuple(sections), filters=filters)
+    return VarianceReportView(
+        data=data, report=report, sections=tuple(sections), filters=filters, forecast=forecast
+    )
 
 
 def narratives_by_account(

@@ -185,6 +185,11 @@ CSV_HEADER = [
     "YTD variance %",
     "YTD status",
     "YTD material",
+    # Against the forecast budget beside the original, once there is one (blank before).
+    "Month forecast",
+    "Month variance vs forecast",
+    "YTD forecast",
+    "YTD variance vs forecast",
 ]
 
 
@@ -201,6 +206,16 @@ def variance_report_rows(view: VarianceReportView) -> list[list[str]]:
             "yes" if comparison.material else "no",
         ]
 
+    def forecast(against) -> list[str]:
+        if against is None:
+            return ["", "", "", ""]
+        return [
+            str(against.month.budget),
+            str(against.month.variance),
+            str(against.year_to_date.budget),
+            str(against.year_to_date.variance),
+        ]
+
     rows = []
     for section in view.sections:
         for row in section.rows:
@@ -213,6 +228,7 @@ def variance_report_rows(view: VarianceReportView) -> list[list[str]]:
                     line.account_class,
                     *figures(line.month),
                     *figures(line.year_to_date),
+                    *forecast(row.forecast),
                 ]
             )
         total = section.total
@@ -224,6 +240,7 @@ def variance_report_rows(view: VarianceReportView) -> list[list[str]]:
                 "",
                 *figures(total.month),
                 *figures(total.year_to_date),
+                *forecast(section.forecast_total),
             ]
         )
     return rows

@@ -145,23 +145,32 @@ def test_prepare_submit_approve_by_link_and_screen_then_download_the_import_file
         == ApprovalRequest.Status.APPROVED
     )
 
-    # --- The preparer publishes and downloads the Budget Manager file. ------------------------
+    # --- The preparer publishes into the forecast budget and downloads the file. ----------------
     page.reload()
     expect(page.locator("main")).to_contain_text("Status: Approved")
+    # Before the first publish: the forecast budget to add in Xero, step by step.
+    publish = page.locator("#publish")
+    expect(publish).to_contain_text("Add the forecast budget “Rolling Forecast” in Xero")
+    expect(publish).to_contain_text("Name it exactly: Rolling Forecast")
     page.get_by_role("button", name="Make the import files").click()
     expect(_flash(page)).to_contain_text("1 import file made and emailed to you")
+    expect(_flash(page)).to_contain_text("First add the forecast budget “Rolling Forecast”")
+    expect(page.locator("main")).to_contain_text(
+        "Status: Approved, waiting for the forecast budget"
+    )
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="Overall Budget").click()
+        page.get_by_role("link", name="Rolling Forecast").click()
     download = download_info.value
     assert download.suggested_filename.endswith(".csv")
     with open(download.path(), encoding="utf-8", newline="") as handle:
         text = handle.read()
     grid = list(csv.reader(io.StringIO(text)))
-    # Row 1: "Account" then the months as MMM-YYYY; column 1: "Account Name (Code)".
+    # Row 1: "Account" then the months as MMM-YYYY; column 1: "Account Name (Code)". The
+    # forecast budget gets the whole forecast: unchanged months too.
     assert grid[0] == ["Account", "Nov-2026", "Dec-2026"]
-    assert grid[1:] == [["Advertising (400)", "", "3500"], ["Rent (469)", "5750", "6000"]]
+    assert grid[1:] == [["Advertising (400)", "3000", "3500"], ["Rent (469)", "5750", "6000"]]
     draft.refresh_from_db()
-    assert draft.status == Draft.Status.AWAITING_IMPORT
+    assert draft.status == Draft.Status.AWAITING_FORECAST
 
 
 def test_a_used_or_overtaken_email_link_says_so_in_the_browser(

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from integrations.xero.sandbox.budget_import import BudgetImportError, budget_import_file
+from integrations.xero.sandbox.budget_manager import BudgetAddError, budget_add
 from integrations.xero.sandbox.faults import FaultSpec
 from integrations.xero.sandbox.model import (
     SandboxContact,
@@ -101,6 +102,8 @@ def _dispatch(app: SandboxApp, request: Request, parts: list[str]) -> Any:
             return _add_invoice(app, _org(app, org_key), request.json())
         case ["organisations", org_key, "invoices", invoice_id] if method == "POST":
             return _update_invoice(app, _org(app, org_key), invoice_id, request.json())
+        case ["organisations", org_key, "budgets"] if method == "POST":
+            return _add_budget(app, _org(app, org_key), request.json())
         case ["organisations", org_key, "budgets", budget_id, "import"] if method == "POST":
             return _import_budget(
                 app, _org(app, org_key), budget_id, request.body.decode("utf-8-sig")
@@ -312,3 +315,21 @@ def _import_budget(
         except BudgetImportError as error:
             raise ControlError(400, str(error)) from error
     return {"budgetId": budget_id, "valuesImported": updated}
+
+
+def _add_budget(app: SandboxApp, org: SandboxOrganisation, body: dict[str, Any]) -> dict[str, Any]:
+    """Budget Manager's "Add budget": an empty budget, found by the next sync."""
+    with app.state.lock:
+        try:
+            budget = budget_add(
+                org, name=body["name"], tracking=body.get("tracking") or [], now=app.clock.now()
+            )
+        except BudgetAddError as error:
+            raise ControlError(400, str(error)) from error
+        tracking = OrgIndex(org).tracking_json(budget.tracking)
+    return {
+        "budgetId": budget.budget_id,
+        "type": budget.type,
+        "description": budget.description,
+        "tracking": tracking,
+    }

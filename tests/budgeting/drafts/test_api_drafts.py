@@ -113,6 +113,16 @@ def _as_csv_rows(report: dict) -> list[list[str]]:
             "yes" if c["material"] else "no",
         ]
 
+    def forecast(against: dict | None) -> list[str]:
+        if against is None:
+            return ["", "", "", ""]
+        return [
+            against["month"]["budget"],
+            against["month"]["variance"],
+            against["year_to_date"]["budget"],
+            against["year_to_date"]["variance"],
+        ]
+
     rows = []
     for section in report["sections"]:
         for line in section["lines"]:
@@ -124,6 +134,7 @@ def _as_csv_rows(report: dict) -> list[list[str]]:
                     line["class"],
                     *figures(line["month"]),
                     *figures(line["year_to_date"]),
+                    *forecast(line["against_forecast"]),
                 ]
             )
         is_profit = section["section"] in ("gross_profit", "net_profit")
@@ -136,6 +147,7 @@ def _as_csv_rows(report: dict) -> list[list[str]]:
                 "",
                 *figures(section["month"]),
                 *figures(section["year_to_date"]),
+                *forecast(section["against_forecast"]),
             ]
         )
     return rows
@@ -186,6 +198,7 @@ def test_the_variance_report_has_the_csvs_figures(client, tracked):
         "class",
         "month",
         "year_to_date",
+        "against_forecast",
     }
     assert set(line["month"]) == {
         "actual",

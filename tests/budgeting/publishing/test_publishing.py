@@ -19,10 +19,15 @@ from budgeting.publishing.import_file import (
     whole_units,
     xero_budget_import_file,
 )
+from budgeting.publishing.models import ForecastBudget
 from budgeting.publishing.services import (
     PublicationError,
     budget_publication_create,
     budget_publications_verify,
+    draft_publish,
+    forecast_budget_for,
+    forecast_budgets_find,
+    publishing_setting_update,
 )
 from integrations.xero.sandbox.budget_import import parse_month
 from tests.sandbox import SANDBOX_ADMIN, sandbox_http, sync
@@ -127,20 +132,50 @@ def test_verify_lists_every_figure_xero_holds_differently():
 CAFE = "Harbour Lane Café"
 
 
-def _publish(firm_cast, changes: dict[str, Decimal], *, user=None):
-    """Publish new figures for the three months after the open one of the café's overall
-    budget: {account code: amount}."""
-    firm = firm_cast.firm
-    organisation = firm_cast.linked[CAFE]
-    budget = Budget.objects.for_firm(firm).get(organisation=organisation, type="OVERALL")
-    accounts = {a.code: a for a in Account.objects.for_firm(firm).filter(organisation=organisation)}
-    months = sorted(
+def _overall(firm_cast) -> Budget:
+    return Budget.objects.for_firm(firm_cast.firm).get(
+        organisation=firm_cast.linked[CAFE], type="OVERALL"
+    )
+
+
+def _add_budget(xero_sandbox, name: str) -> str:
+    """Budget Manager's "Add budget" in the sandbox's café, as a Xero user does it."""
+    with sandbox_http(xero_sandbox) as http:
+        answer = http.post(
+            "/_sandbox/organisations/cafe/budgets", json={"name": name}, headers=SANDBOX_ADMIN
+        )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["budgetId"]
+
+
+def _forecast_budget(firm_cast, xero_sandbox) -> Budget:
+    """The café's forecast budget: added in Xero, synced, and found by its name."""
+    _add_budget(xero_sandbox, "Rolling Forecast")
+    assert sync(firm_cast, CAFE).state == "succeeded"
+    forecast = forecast_budget_for(
+        firm=firm_cast.firm, organisation=firm_cast.linked[CAFE], original=_overall(firm_cast)
+    )
+    assert forecast.budget is not None
+    return forecast.budget
+
+
+def _future_months(firm_cast, budget: Budget) -> list[dt.date]:
+    return sorted(
         set(
-            BudgetBalance.objects.for_firm(firm)
+            BudgetBalance.objects.for_firm(firm_cast.firm)
             .filter(budget_line__budget=budget, period__gt=dt.date.today())
             .values_list("period", flat=True)
         )
     )[:3]
+
+
+def _publish(firm_cast, target: Budget, changes: dict[str, Decimal], *, user=None):
+    """Publish new figures into `target` for the three months after the open one of the café's
+    overall budget: {account code: amount}."""
+    firm = firm_cast.firm
+    organisation = firm_cast.linked[CAFE]
+    accounts = {a.code: a for a in Account.objects.for_firm(firm).filter(organisation=organisation)}
+    months = _future_months(firm_cast, _overall(firm_cast))
     amounts = {
         (accounts[code], month): amount + index
         for code, amount in changes.items()
@@ -149,17 +184,17 @@ def _publish(firm_cast, changes: dict[str, Decimal], *, user=None):
     publication = budget_publication_create(
         firm=firm,
         organisation=organisation,
-        budget=budget,
+        budget=target,
         amounts=amounts,
         user=user or firm_cast.member("preparer").user,
     )
-    return publication, budget, amounts
+    return publication, amounts
 
 
-def _import(xero_sandbox, budget, content: str):
+def _import(xero_sandbox, budget_id: str, content: str):
     with sandbox_http(xero_sandbox) as http:
         answer = http.post(
-            f"/_sandbox/organisations/cafe/budgets/{budget.budget_id}/import",
+            f"/_sandbox/organisations/cafe/budgets/{budget_id}/import",
             content=content.encode(),
             headers={**SANDBOX_ADMIN, "Content-Type": "text/csv"},
         )
@@ -180,17 +215,39 @@ def _two_codes(firm_cast) -> list[str]:
     return list(lines)[:2]
 
 
+def _sync_after_import(firm_cast):
+    # A full sync: an incremental one reads a budget over the months already stored for it, or
+    # over the first-read window when none are (budgeting/ledger/sync.py), so a new forecast
+    # budget's months past that window would not be read back.
+    assert sync(firm_cast, CAFE, kind="full").state == "succeeded"
+
+
+def _cells(firm_cast, budget_id: str) -> dict[tuple[int, dt.date], Decimal]:
+    """Every cell of a budget as the last sync read it."""
+    return {
+        (b.budget_line.account_id, b.period): b.amount
+        for b in BudgetBalance.objects.for_firm(firm_cast.firm)
+        .filter(budget_line__budget__budget_id=budget_id)
+        .select_related("budget_line")
+    }
+
+
 @pytest.mark.mutable_sandbox
 def test_import_then_sync_verifies_the_publication(
     connected_firm, xero_sandbox, django_capture_on_commit_callbacks, celery_eager
 ):
     assert sync(connected_firm, CAFE).state == "succeeded"
+    target = _forecast_budget(connected_firm, xero_sandbox)
+    original = _cells(connected_firm, _overall(connected_firm).budget_id)
     first, second = _two_codes(connected_firm)
     with django_capture_on_commit_callbacks(execute=True):
-        publication, budget, amounts = _publish(
-            connected_firm, {first: Decimal("1234.50"), second: Decimal("99.49")}
+        publication, amounts = _publish(
+            connected_firm, target, {first: Decimal("1234.50"), second: Decimal("99.49")}
         )
     assert publication.status == BudgetPublication.Status.AWAITING_IMPORT
+    assert publication.budget_name == "Rolling Forecast"
+    assert publication.original_budget_name == "Overall Budget"
+    assert not publication.replaces_original
 
     # The preparer gets the file and the steps to import it.
     (email,) = mail.outbox
@@ -198,6 +255,8 @@ def test_import_then_sync_verifies_the_publication(
     assert email.attachments[0][0] == publication.file_name
     assert email.attachments[0][1] == publication.file_content
     assert "Reports, then Budget Manager" in email.body
+    assert 'Choose the budget "Rolling Forecast"' in email.body
+    assert 'Do not import it into "Overall Budget"' in email.body
     assert "Confirm" in email.body
     assert "Budget Manager" in email.alternatives[0][0]
 
@@ -208,29 +267,27 @@ def test_import_then_sync_verifies_the_publication(
     assert checked.status == BudgetPublication.Status.AWAITING_IMPORT
 
     # A Xero user imports the file in Budget Manager; the next sync reads it back.
-    assert _import(xero_sandbox, budget, publication.file_content)["valuesImported"] == 6
-    assert sync(connected_firm, CAFE).state == "succeeded"
+    assert _import(xero_sandbox, target.budget_id, publication.file_content)["valuesImported"] == 6
+    _sync_after_import(connected_firm)
     (checked,) = budget_publications_verify(firm=connected_firm.firm, organisation=organisation)
+    assert checked.differences == [] and checked.original_differences == []
     assert checked.status == BudgetPublication.Status.VERIFIED
-    assert checked.differences == []
-    synced = {
-        (b.budget_line.account_id, b.period): b.amount
-        for b in BudgetBalance.objects.for_firm(connected_firm.firm).filter(
-            budget_line__budget=budget
-        )
-    }
-    assert {(a.pk, p): synced[(a.pk, p)] for a, p in amounts} == {
-        (a.pk, p): whole_units(v) for (a, p), v in amounts.items()
-    }
-    assert checked.history.first().history_change_reason == "Xero holds every figure of the file"
+    synced = _cells(connected_firm, target.budget_id)
+    assert synced == {(a.pk, p): whole_units(v) for (a, p), v in amounts.items()}
+    # The original budget holds, cell by cell, what it held before.
+    assert _cells(connected_firm, _overall(connected_firm).budget_id) == original
+    assert checked.history.first().history_change_reason == (
+        "Xero holds every figure of the file; the original budget is unchanged"
+    )
 
 
 @pytest.mark.mutable_sandbox
 def test_a_tampered_import_is_a_mismatch_naming_the_line(connected_firm, xero_sandbox):
     assert sync(connected_firm, CAFE).state == "succeeded"
+    target = _forecast_budget(connected_firm, xero_sandbox)
     first, second = _two_codes(connected_firm)
-    publication, budget, _amounts = _publish(
-        connected_firm, {first: Decimal("1000"), second: Decimal("2000")}
+    publication, _amounts = _publish(
+        connected_firm, target, {first: Decimal("1000"), second: Decimal("2000")}
     )
     grid = list(csv.reader(io.StringIO(publication.file_content)))
     row = next(r for r in grid if r[0].endswith(f"({second})"))
@@ -238,9 +295,9 @@ def test_a_tampered_import_is_a_mismatch_naming_the_line(connected_firm, xero_sa
     row[column] = str(int(row[column]) + 7)  # someone changed one cell before importing
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerows(grid)
-    _import(xero_sandbox, budget, out.getvalue())
+    _import(xero_sandbox, target.budget_id, out.getvalue())
 
-    assert sync(connected_firm, CAFE).state == "succeeded"
+    _sync_after_import(connected_firm)
     organisation = connected_firm.linked[CAFE]
     (checked,) = budget_publications_verify(firm=connected_firm.firm, organisation=organisation)
     assert checked.status == BudgetPublication.Status.MISMATCH
@@ -250,10 +307,47 @@ def test_a_tampered_import_is_a_mismatch_naming_the_line(connected_firm, xero_sa
     assert month_heading(dt.date.fromisoformat(difference["period"])) == grid[0][column]
 
     # Importing the right file clears it on the next sync.
-    _import(xero_sandbox, budget, publication.file_content)
-    assert sync(connected_firm, CAFE).state == "succeeded"
+    _import(xero_sandbox, target.budget_id, publication.file_content)
+    _sync_after_import(connected_firm)
     (checked,) = budget_publications_verify(firm=connected_firm.firm, organisation=organisation)
     assert checked.status == BudgetPublication.Status.VERIFIED
+
+
+@pytest.mark.mutable_sandbox
+def test_the_original_budget_is_refused_unless_replace_original_is_on(connected_firm):
+    assert sync(connected_firm, CAFE).state == "succeeded"
+    first, _second = _two_codes(connected_firm)
+    overall = _overall(connected_firm)
+    with pytest.raises(PublicationError, match=r"original budget \(Overall Budget\) is refused"):
+        _publish(connected_firm, overall, {first: Decimal("1000")})
+    assert not BudgetPublication.objects.for_firm(connected_firm.firm).exists()
+
+    admin = connected_firm.member("admin").user
+    organisation = connected_firm.linked[CAFE]
+    with pytest.raises(PublicationError, match="Say why"):
+        publishing_setting_update(
+            firm=connected_firm.firm,
+            organisation=organisation,
+            replace_original=True,
+            reason=" ",
+            user=admin,
+        )
+    setting = publishing_setting_update(
+        firm=connected_firm.firm,
+        organisation=organisation,
+        replace_original=True,
+        reason="The board asked to re-base the budget",
+        user=admin,
+    )
+    record = setting.history.first()
+    assert record.history_user == admin
+    assert record.history_change_reason == (
+        "Replace the original: on: The board asked to re-base the budget"
+    )
+    publication, _amounts = _publish(connected_firm, overall, {first: Decimal("1000")})
+    assert publication.replaces_original
+    assert publication.xero_budget_id == overall.budget_id
+    assert publication.original_cells == []
 
 
 def test_a_budget_of_another_organisation_is_refused(connected_firm, firm_b):
@@ -374,12 +468,65 @@ def _approved_draft(cast):
     return draft, overall, north_budget
 
 
-def test_an_approved_draft_publishes_one_file_per_budget_with_only_changed_months(firm_a):
+def _replace_original(cast):
+    publishing_setting_update(
+        firm=cast.firm,
+        organisation=cast.organisation,
+        replace_original=True,
+        reason="Re-based by the board",
+        user=cast.member("admin").user,
+    )
+
+
+def test_a_first_publish_waits_for_the_forecast_budgets_with_the_whole_forecast(firm_a):
     from budgeting.models import Draft
-    from budgeting.publishing.services import draft_publish
+
+    draft, _overall, _north = _approved_draft(firm_a)
+    made = draft_publish(firm=firm_a.firm, draft=draft, user=None, send=False)
+    by_name = {p.budget_name: p for p in made}
+    assert set(by_name) == {"Rolling Forecast", "Rolling Forecast: North"}
+    for publication in made:
+        assert publication.status == BudgetPublication.Status.WAITING_FOR_BUDGET
+        assert publication.budget is None and publication.xero_budget_id == ""
+        assert not publication.replaces_original
+    # The forecast budget holds the whole forecast over the draft's months, January included.
+    assert by_name["Rolling Forecast"].file_content == (
+        "Account,Nov-2026,Dec-2026,Jan-2027\r\nRent (469),6000,6000,5000\r\n"
+    )
+    assert by_name["Rolling Forecast"].original_budget_name == "Overall Budget"
+    assert by_name["Rolling Forecast: North"].original_budget_name == "North"
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.AWAITING_FORECAST
+    assert draft.get_status_display() == "Approved, waiting for the forecast budget"
+
+    # The overall forecast budget is added in Xero and synced: the next pipeline step finds it
+    # by its name (case and spaces aside), and the file waits for its import; North still waits.
+    added = Budget.objects.for_firm(firm_a.firm).create(
+        firm=firm_a.firm,
+        organisation=firm_a.organisation,
+        budget_id="bud-forecast",
+        type="TRACKING",
+        description="rolling  forecast",
+    )
+    (found,) = forecast_budgets_find(firm=firm_a.firm, organisation=firm_a.organisation)
+    assert found.budget == added and found.chosen_by is None
+    publication = BudgetPublication.objects.for_firm(firm_a.firm).get(
+        pk=by_name["Rolling Forecast"].pk
+    )
+    assert publication.status == BudgetPublication.Status.AWAITING_IMPORT
+    assert publication.xero_budget_id == "bud-forecast"
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.AWAITING_FORECAST
+    assert forecast_budgets_find(firm=firm_a.firm, organisation=firm_a.organisation) == []
+
+
+def test_with_replace_original_on_one_file_per_original_with_only_changed_months(firm_a):
+    from budgeting.models import Draft
 
     draft, overall, north = _approved_draft(firm_a)
+    _replace_original(firm_a)
     made = draft_publish(firm=firm_a.firm, draft=draft, user=None, send=False)
+    assert all(p.replaces_original for p in made)
     files = {p.budget_id: p.file_content for p in made}
     assert files[overall.pk] == "Account,Nov-2026,Dec-2026\r\nRent (469),6000,6000\r\n"
     assert files[north.pk] == "Account,Nov-2026\r\nSales (200),20001\r\n"
@@ -415,7 +562,6 @@ def test_an_approved_draft_publishes_one_file_per_budget_with_only_changed_month
 
 def test_only_an_approved_draft_publishes(firm_a):
     from budgeting.models import Draft
-    from budgeting.publishing.services import draft_publish
 
     draft, _overall, _north = _approved_draft(firm_a)
     Draft.objects.for_firm(firm_a.firm).filter(pk=draft.pk).update(status="submitted")
@@ -424,7 +570,7 @@ def test_only_an_approved_draft_publishes(firm_a):
         draft_publish(firm=firm_a.firm, draft=draft, user=None)
 
 
-def test_publish_on_the_screen_emails_the_files(
+def test_publish_on_the_screen_emails_the_files_and_the_steps_to_add_the_budget(
     client, firm_a, firm_b, django_capture_on_commit_callbacks, celery_eager
 ):
     draft, _overall, _north = _approved_draft(firm_a)
@@ -433,12 +579,297 @@ def test_publish_on_the_screen_emails_the_files(
     assert client.post(reverse("draft_publish", args=args)).status_code == 403
     preparer = firm_a.member("preparer").user
     client.force_login(preparer)
+    page = client.get(reverse("draft_approval", args=args)).content.decode()
+    # Before the first publish: where the figures will go, and what to add in Xero.
+    assert "Rolling Forecast: North" in page
+    assert "Add budget" in page
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(reverse("draft_publish", args=args)).status_code == 302
     assert sorted(len(m.attachments) for m in mail.outbox) == [1, 1]
     assert {tuple(m.to) for m in mail.outbox} == {(preparer.email,)}
+    overall_mail = next(m for m in mail.outbox if '"Rolling Forecast"' in m.body)
+    assert "Click Add budget." in overall_mail.body
+    assert "Name it exactly: Rolling Forecast" in overall_mail.body
+    assert "Tracking: no tracking" in overall_mail.body
+    north_mail = next(m for m in mail.outbox if m is not overall_mail)
+    assert "Tracking: Region: North." in north_mail.body
     page = client.get(reverse("draft_approval", args=args)).content.decode()
-    assert "Awaiting import into Xero" in page
+    assert "Status: <strong>Approved, waiting for the forecast budget</strong>" in page
+    assert "Waiting for the forecast budget in Xero" in page
+    assert "Name it exactly: <strong>Rolling Forecast</strong>" in page
     assert "import.csv" in page
     client.force_login(firm_b.member("owner").user)
     assert client.post(reverse("draft_publish", args=args)).status_code == 404
+
+
+def test_the_forecast_budget_can_be_picked_from_the_synced_budgets(client, firm_a, firm_b):
+    from budgeting.models import Draft
+
+    draft, overall, _north = _approved_draft(firm_a)
+    draft_publish(firm=firm_a.firm, draft=draft, user=None, send=False)
+    owned = {"firm": firm_a.firm, "organisation": firm_a.organisation}
+    named_otherwise = Budget.objects.for_firm(firm_a.firm).create(
+        **owned, budget_id="bud-fy27", type="TRACKING", description="FY27 reforecast"
+    )
+    forecast = ForecastBudget.objects.for_firm(firm_a.firm).get(original=overall)
+    args = [firm_a.firm.slug, firm_a.organisation.pk, draft.pk]
+    url = reverse("forecast_budget_choose", args=args)
+    choice = {"forecast": forecast.pk, "budget": named_otherwise.pk}
+
+    client.force_login(firm_a.member("preparer").user)
+    page = client.get(reverse("draft_approval", args=args)).content.decode()
+    assert "Or pick it from the synced budgets" in page and "FY27 reforecast" in page
+    # The original itself cannot be the forecast budget.
+    response = client.post(url, {"forecast": forecast.pk, "budget": overall.pk}, follow=True)
+    assert "is refused" in response.content.decode()
+    forecast.refresh_from_db()
+    assert forecast.budget is None
+
+    client.force_login(firm_a.member("viewer").user)
+    assert client.post(url, choice).status_code == 403
+    client.force_login(firm_b.member("owner").user)
+    assert client.post(url, choice).status_code == 404
+
+    preparer = firm_a.member("preparer").user
+    client.force_login(preparer)
+    assert client.post(url, choice).status_code == 302
+    forecast.refresh_from_db()
+    assert forecast.budget == named_otherwise and forecast.chosen_by == preparer
+    publication = BudgetPublication.objects.for_firm(firm_a.firm).get(forecast_budget=forecast)
+    assert publication.status == BudgetPublication.Status.AWAITING_IMPORT
+    assert publication.budget_name == "FY27 reforecast"
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.AWAITING_FORECAST  # North still waits
+
+
+def test_replace_the_original_is_an_audited_setting_shown_in_red(client, firm_a, firm_b):
+    from budgeting.models import PublishingSetting
+
+    draft, _overall, _north = _approved_draft(firm_a)
+    args = [firm_a.firm.slug, firm_a.organisation.pk, draft.pk]
+    url = reverse("replace_original", args=args)
+    client.force_login(firm_a.member("preparer").user)
+    assert client.post(url, {"replace_original": "on", "reason": "x"}).status_code == 403
+    client.force_login(firm_b.member("owner").user)
+    assert client.post(url, {"replace_original": "on", "reason": "x"}).status_code == 404
+
+    admin = firm_a.member("admin").user
+    client.force_login(admin)
+    page = client.get(reverse("draft_approval", args=args)).content.decode()
+    assert "replace-original-warning" not in page
+    response = client.post(url, {"replace_original": "on"}, follow=True)
+    assert "Say why the original budget may be replaced" in response.content.decode()
+    assert not PublishingSetting.objects.for_firm(firm_a.firm).exists()
+
+    assert (
+        client.post(url, {"replace_original": "on", "reason": "Board re-base"}).status_code == 302
+    )
+    setting = PublishingSetting.objects.for_firm(firm_a.firm).get()
+    assert setting.replace_original and setting.updated_by == admin
+    assert setting.history.first().history_change_reason.endswith(": Board re-base")
+    page = client.get(reverse("draft_approval", args=args)).content.decode()
+    assert 'class="panel error" role="alert" id="replace-original-warning"' in page
+    assert "Replace the original is on for Harbour Lane Café" in page
+    detail = client.get(reverse("draft_detail", args=args)).content.decode()
+    assert '<strong class="error">Replace the original is on for Harbour Lane Café' in detail
+    # Firm B's organisation is untouched.
+    client.force_login(firm_b.member("owner").user)
+    assert not PublishingSetting.objects.for_firm(firm_b.firm).exists()
+
+    client.force_login(admin)
+    assert client.post(url, {"reason": "Back to the forecast budget"}).status_code == 302
+    setting.refresh_from_db()
+    assert not setting.replace_original
+    assert setting.history.count() == 2
+    # In the organisation's audit log, with who and why.
+    log = client.get(
+        reverse("audit_log", args=[firm_a.firm.slug, firm_a.organisation.pk]),
+        {"model": "publishingsetting"},
+    ).content.decode()
+    assert "Replace the original: on: Board re-base" in log
+    assert "Replace the original: off: Back to the forecast budget" in log
+
+
+# --- The whole loop with the sandbox: forecast budget, import, verification on both sides ------
+
+
+def _sandbox_draft(cast):
+    """An approved draft of the café on its synced data: two accounts' next three months
+    change, with cents that the file rounds away."""
+    from budgeting.models import Draft, DraftBalance, DraftLine
+
+    firm, organisation = cast.firm, cast.linked[CAFE]
+    owned = {"firm": firm, "organisation": organisation}
+    overall = _overall(cast)
+    months = _future_months(cast, overall)
+    original = _cells(cast, overall.budget_id)
+    draft = Draft.objects.for_firm(firm).create(
+        **owned,
+        created_by=cast.member("preparer").user,
+        status=Draft.Status.APPROVED,
+        horizon=3,
+        first_period=months[0],
+        last_actual_period=dt.date(
+            months[0].year - (months[0].month == 1), (months[0].month - 2) % 12 + 1, 1
+        ),
+        original_budget=overall,
+    )
+    approved = {}
+    for index, code in enumerate(_two_codes(cast)):
+        account = Account.objects.for_firm(firm).get(organisation=organisation, code=code)
+        line = DraftLine.objects.for_firm(firm).create(
+            **owned,
+            draft=draft,
+            account=account,
+            section="operating_expenses",
+            trigger="forecast",
+            trigger_period=draft.last_actual_period,
+            trigger_actual=0,
+            trigger_budget=0,
+            trigger_variance=0,
+            forecast_total=0,
+            budget_total=0,
+            method="naive",
+            confidence=60,
+            confidence_label="medium",
+            history_months=24,
+            inputs_hash="0" * 64,
+            accepted=True,
+        )
+        for month in months:
+            before = original.get((account.pk, month), Decimal(0))
+            amount = before + Decimal("250.50") * (index + 1)
+            approved[(account.pk, month)] = amount
+            DraftBalance.objects.for_firm(firm).create(
+                **owned,
+                line=line,
+                period=month,
+                original_amount=before,
+                suggested_amount=amount,
+                lo_80=0,
+                hi_80=0,
+                lo_95=0,
+                hi_95=0,
+            )
+    return draft, overall, months, approved
+
+
+def _after_sync(cast, *, full=False):
+    from budgeting.pipeline import organisation_after_sync
+
+    if full:
+        _sync_after_import(cast)
+    else:
+        assert sync(cast, CAFE).state == "succeeded"
+    organisation_after_sync(firm=cast.firm, organisation=cast.linked[CAFE], closed=False)
+
+
+@pytest.mark.mutable_sandbox
+def test_the_loop_waits_for_the_forecast_budget_then_verifies_both_sides(
+    connected_firm, xero_sandbox, django_capture_on_commit_callbacks, celery_eager
+):
+    from budgeting.models import Draft
+
+    cast = connected_firm
+    assert sync(cast, CAFE).state == "succeeded"
+    draft, overall, months, approved = _sandbox_draft(cast)
+    original = _cells(cast, overall.budget_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        (publication,) = draft_publish(
+            firm=cast.firm, draft=draft, user=cast.member("preparer").user
+        )
+    assert publication.status == BudgetPublication.Status.WAITING_FOR_BUDGET
+    assert publication.budget_name == "Rolling Forecast"
+    (email,) = mail.outbox
+    assert "Name it exactly: Rolling Forecast" in email.body
+    # The original's every cell over the file's months is kept, to check it stays so.
+    assert {
+        (row["account"], dt.date.fromisoformat(row["period"])): Decimal(row["amount"])
+        for row in publication.original_cells
+    } == {cell: amount for cell, amount in original.items() if cell[1] in months}
+    # The file is the whole forecast: the approved figures, and the original's elsewhere.
+    expected = {
+        (row["account"], dt.date.fromisoformat(row["period"])): Decimal(row["amount"])
+        for row in publication.expected
+    }
+    assert expected == {
+        cell: whole_units(approved.get(cell, original.get(cell, Decimal(0))))
+        for cell in set(approved) | {c for c in original if c[1] in months}
+    }
+
+    # A sync before anyone adds the budget: the draft still waits.
+    _after_sync(cast)
+    draft.refresh_from_db()
+    assert draft.get_status_display() == "Approved, waiting for the forecast budget"
+
+    # A person adds it in Budget Manager; the next sync's pipeline finds it by its name.
+    forecast_id = _add_budget(xero_sandbox, "Rolling Forecast")
+    _after_sync(cast)
+    publication.refresh_from_db()
+    draft.refresh_from_db()
+    assert publication.xero_budget_id == forecast_id
+    assert publication.status == BudgetPublication.Status.AWAITING_IMPORT
+    assert draft.status == Draft.Status.AWAITING_IMPORT
+
+    # They import the file into it; the next sync verifies both sides.
+    _import(xero_sandbox, forecast_id, publication.file_content)
+    _after_sync(cast, full=True)
+    publication.refresh_from_db()
+    draft.refresh_from_db()
+    assert publication.differences == [] and publication.original_differences == []
+    assert publication.status == BudgetPublication.Status.VERIFIED
+    assert draft.status == Draft.Status.PUBLISHED
+    forecast = _cells(cast, forecast_id)
+    assert {cell: amount for cell, amount in forecast.items() if amount} == {
+        cell: amount for cell, amount in expected.items() if amount
+    }
+    for cell, amount in approved.items():
+        assert forecast[cell] == whole_units(amount)
+    assert _cells(cast, overall.budget_id) == original
+    assert len(mail.outbox) == 1  # nothing differed: no alert
+
+
+@pytest.mark.mutable_sandbox
+def test_a_file_imported_into_the_original_is_shown_and_emailed_to_the_preparer(
+    connected_firm, xero_sandbox, django_capture_on_commit_callbacks, celery_eager, client
+):
+    from budgeting.models import Draft
+
+    cast = connected_firm
+    assert sync(cast, CAFE).state == "succeeded"
+    forecast_id = _add_budget(xero_sandbox, "Rolling Forecast")
+    assert sync(cast, CAFE).state == "succeeded"
+    draft, overall, _months, approved = _sandbox_draft(cast)
+    original = _cells(cast, overall.budget_id)
+    (publication,) = draft_publish(firm=cast.firm, draft=draft, user=None, send=False)
+    assert publication.xero_budget_id == forecast_id
+
+    # Someone imports the file into the Overall Budget by mistake.
+    _import(xero_sandbox, overall.budget_id, publication.file_content)
+    with django_capture_on_commit_callbacks(execute=True):
+        _after_sync(cast)
+    publication.refresh_from_db()
+    draft.refresh_from_db()
+    assert publication.status == BudgetPublication.Status.ORIGINAL_CHANGED
+    assert draft.status == Draft.Status.MISMATCH
+    moved = {
+        (d["account"], dt.date.fromisoformat(d["period"])): (
+            d["expected"] and Decimal(d["expected"]),
+            Decimal(d["synced"]),
+        )
+        for d in publication.original_differences
+    }
+    assert moved == {
+        cell: (original.get(cell), whole_units(amount))
+        for cell, amount in approved.items()
+        if whole_units(amount) != original.get(cell, Decimal(0))
+    }
+    (alert,) = mail.outbox
+    assert alert.to == [cast.member("preparer").user.email]
+    assert 'The original budget "Overall Budget" changed since the file was made' in alert.body
+    # On the approval screen too, for the preparer.
+    client.force_login(cast.member("preparer").user)
+    args = [cast.firm.slug, cast.linked[CAFE].pk, draft.pk]
+    page = client.get(reverse("draft_approval", args=args)).content.decode()
+    assert "The original budget changed" in page
+    assert "The original budget changed:</span>" in page
