@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("budgeting", "0008_draft_and_approval_chain_names"),
+        ("budgeting", "0009_guardrail_defaults"),
         ("tenants", "0002_apikey_historicalapikey"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
