@@ -1,0 +1,192 @@
+"""Drivers that add up: the transaction lines behind a variance, converted as Xero posts them,
+reconciled per account and month with the P&L actual, and what they do not explain stored and
+shown, never dropped."""
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from budgeting.models import (
+    Account,
+    ActualBalance,
+    DriverRemainder,
+    SyncRun,
+    TransactionLine,
+    XeroOrganisation,
+)
+from core.months import add_months, month_start
+from tenants.roles import Role
+from tests.sandbox import ORGANISATIONS, SANDBOX_ADMIN, sandbox_http, sync
+
+IMPORTER = "Tidemark Homewares"
+
+
+def _window_start(firm, organisation) -> dt.date:
+    profile = XeroOrganisation.objects.for_firm(firm).get(organisation=organisation)
+    return add_months(month_start(profile.synced_at.date()), -settings.XERO_TRANSACTION_MONTHS)
+
+
+def lines_by_account_month(firm, organisation, since) -> dict[tuple[str, dt.date], Decimal]:
+    totals: dict[tuple[str, dt.date], Decimal] = defaultdict(Decimal)
+    for line in TransactionLine.objects.for_firm(firm).filter(
+        organisation=organisation,
+        date__gte=since,
+        account__account_class__in=("REVENUE", "EXPENSE"),
+    ):
+        totals[(line.account.account_id, month_start(line.date))] += line.amount
+    return {key: amount for key, amount in totals.items() if amount}
+
+
+def actuals_by_account_month(firm, organisation, since) -> dict[tuple[str, dt.date], Decimal]:
+    return {
+        (a.account.account_id, a.period): a.amount
+        for a in ActualBalance.objects.for_firm(firm)
+        .filter(organisation=organisation, tracking_option__isnull=True, period__gte=since)
+        .select_related("account")
+    }
+
+
+@pytest.mark.parametrize("name", ORGANISATIONS)
+def test_every_account_month_of_lines_equals_the_profit_and_loss(connected_firm, name):
+    run = sync(connected_firm, name)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    firm, organisation = connected_firm.firm, connected_firm.linked[name]
+    since = _window_start(firm, organisation)
+
+    # Independently of the stored remainders: the lines add up to the report, to the cent, in
+    # every account and month they are kept for (Tidemark's bills carry six-decimal USD and EUR
+    # rates, so a rate rounded to cents would be off here).
+    assert lines_by_account_month(firm, organisation, since) == actuals_by_account_month(
+        firm, organisation, since
+    )
+    assert run.counts["driver_remainders"] == 0
+    assert not DriverRemainder.objects.for_firm(firm).filter(organisation=organisation).exists()
+
+
+def _add_bill(app, org_key: str, **fields) -> dict:
+    with sandbox_http(app) as http:
+        response = http.post(
+            f"/_sandbox/organisations/{org_key}/invoices", headers=SANDBOX_ADMIN, json=fields
+        )
+    assert response.status_code == 200, response.text
+    return response.json()["invoice"]
+
+
+@pytest.mark.mutable_sandbox
+def test_a_foreign_bill_is_converted_at_its_full_rate_and_a_voided_one_leaves(
+    connected_firm, xero_sandbox
+):
+    firm, organisation = connected_firm.firm, connected_firm.linked[IMPORTER]
+    today = xero_sandbox.clock.today()
+    # 1 GBP = 1.2713 USD: US$1,000.00 of freight is £786.60 (1000 / 1.2713 = 786.6003...); a
+    # rate read as 1.27 would make it £787.40.
+    bill = _add_bill(
+        xero_sandbox,
+        "importer",
+        type="ACCPAY",
+        contact="Pacific Freight Lines",
+        date=today.isoformat(),
+        currencyCode="USD",
+        currencyRate="1.2713",
+        lines=[{"accountCode": "320", "description": "Ocean freight", "amount": "1000.00"}],
+    )
+    draft = _add_bill(
+        xero_sandbox,
+        "importer",
+        type="ACCPAY",
+        contact="Pacific Freight Lines",
+        date=today.isoformat(),
+        status="DRAFT",
+        lines=[{"accountCode": "320", "description": "Not approved yet", "amount": "500.00"}],
+    )
+    run = sync(connected_firm, IMPORTER)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+
+    lines = TransactionLine.objects.for_firm(firm).filter(organisation=organisation)
+    freight = lines.get(document_id=bill["InvoiceID"])
+    assert freight.amount == Decimal("786.60")
+    assert (freight.line_amount, freight.currency_code) == (Decimal("1000.00"), "USD")
+    assert freight.currency_rate == Decimal("1.2713")
+    assert not lines.filter(document_id=draft["InvoiceID"]).exists()
+    assert run.counts["driver_remainders"] == 0
+
+    # Voided in Xero: the next (incremental) sync takes its line out, as the P&L does.
+    with sandbox_http(xero_sandbox) as http:
+        http.post(
+            f"/_sandbox/organisations/importer/invoices/{bill['InvoiceID']}",
+            headers=SANDBOX_ADMIN,
+            json={"status": "VOIDED"},
+        )
+    run = sync(connected_firm, IMPORTER)
+    assert run.kind == SyncRun.Kind.INCREMENTAL
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert not lines.filter(document_id=bill["InvoiceID"]).exists()
+    assert run.counts["driver_remainders"] == 0
+
+
+@pytest.mark.mutable_sandbox
+def test_what_the_lines_do_not_explain_is_stored_and_shown(
+    client, connected_firm, firm_b, xero_sandbox
+):
+    firm, organisation = connected_firm.firm, connected_firm.linked[IMPORTER]
+    today = xero_sandbox.clock.today()
+    # Xero posted this bill at £12.40 more than its line converts to (as a journal, a rounding
+    # line or a rate we cannot see would): the P&L says £799.00, the line £786.60.
+    bill = _add_bill(
+        xero_sandbox,
+        "importer",
+        type="ACCPAY",
+        contact="Pacific Freight Lines",
+        date=today.isoformat(),
+        currencyCode="USD",
+        currencyRate="1.2713",
+        lines=[{"accountCode": "320", "amount": "1000.00", "baseAmount": "799.00"}],
+    )
+    run = sync(connected_firm, IMPORTER)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert run.counts["driver_remainders"] == 1
+
+    freight = Account.objects.for_firm(firm).get(organisation=organisation, code="320")
+    period = month_start(today)
+    remainder = DriverRemainder.objects.for_firm(firm).get(organisation=organisation)
+    assert (remainder.account, remainder.period, remainder.tracking_option) == (
+        freight,
+        period,
+        None,
+    )
+    assert remainder.remainder == Decimal("12.40")
+    assert remainder.actual - remainder.explained == Decimal("12.40")
+    assert (
+        remainder.actual
+        == ActualBalance.objects.for_firm(firm)
+        .get(organisation=organisation, account=freight, period=period, tracking_option=None)
+        .amount
+    )
+
+    # The month's transactions screen lists the lines and says what they leave unexplained.
+    url = reverse("variance_account_transactions", args=[firm.slug, organisation.pk, freight.pk])
+    client.force_login(connected_firm.member(Role.VIEWER).user)
+    page = client.get(url, {"period": f"{period:%Y-%m}"}).content.decode()
+    assert "Unexplained: £12.40" in page
+    # Another firm's people see nothing of it.
+    client.force_login(firm_b.member(Role.OWNER).user)
+    other = reverse(
+        "variance_account_transactions", args=[firm_b.firm.slug, organisation.pk, freight.pk]
+    )
+    assert client.get(other, {"period": f"{period:%Y-%m}"}).status_code == 404
+
+    # Voided in Xero: the P&L and the lines agree again, and the remainder is gone.
+    with sandbox_http(xero_sandbox) as http:
+        http.post(
+            f"/_sandbox/organisations/importer/invoices/{bill['InvoiceID']}",
+            headers=SANDBOX_ADMIN,
+            json={"status": "VOIDED"},
+        )
+    run = sync(connected_firm, IMPORTER)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert run.counts["driver_remainders"] == 0
+    assert not DriverRemainder.objects.for_firm(firm).filter(organisation=organisation).exists()
