@@ -190,3 +190,26 @@ def test_what_the_lines_do_not_explain_is_stored_and_shown(
     assert run.state == SyncRun.State.SUCCEEDED, run.error
     assert run.counts["driver_remainders"] == 0
     assert not DriverRemainder.objects.for_firm(firm).filter(organisation=organisation).exists()
+
+
+def test_a_narrative_says_what_the_lines_leave_unexplained():
+    from tests.budgeting.variance.test_narratives import campaign_facts, explain
+
+    # The month's actual is 12.40 more than its synced lines (a journal, say): the narrative
+    # still names the campaign, and says so rather than dropping it.
+    narrative = explain(campaign_facts(unsynced="12.40"))
+    assert narrative.facts["unexplained"] == "12.40"
+    assert "Brightwave Media" in narrative.text
+    assert "12.40 of the actual is not in the synced transactions." in narrative.text
+
+    narrative = explain(campaign_facts(unsynced="-12.40"))
+    assert narrative.facts["unexplained"] == "-12.40"
+    assert (
+        "The synced transactions for September 2025 come to 12.40 more than the actual."
+        in narrative.text
+    )
+
+    # Lines that add up to the actual need no such sentence.
+    narrative = explain(campaign_facts())
+    assert narrative.facts["unexplained"] == "0.00"
+    assert "synced transactions" not in narrative.text
