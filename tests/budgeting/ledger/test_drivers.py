@@ -213,3 +213,23 @@ def test_a_narrative_says_what_the_lines_leave_unexplained():
     narrative = explain(campaign_facts())
     assert narrative.facts["unexplained"] == "0.00"
     assert "synced transactions" not in narrative.text
+
+
+def test_the_narratives_facts_show_what_the_lines_leave_unexplained(client, firm_a, firm_b):
+    from tests.budgeting.variance_data import RENT_JOURNAL, variance_organisation_create
+
+    # October's rent has a 2,500 journal on top of its 5,000 bill: the lines explain 5,000.
+    data = variance_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
+    rent = data.accounts["469"]
+    client.force_login(firm_a.member(Role.VIEWER).user)
+    url = reverse(
+        "variance_account_detail", args=[firm_a.firm.slug, firm_a.organisation.pk, rent.pk]
+    )
+    page = client.get(url, {"period": "2026-10"}).content.decode()
+    assert RENT_JOURNAL == Decimal("2500.00")
+    assert (
+        "Unexplained: NZ$2,500.00 of the actual is not in the synced transactions "
+        "(they add up to NZ$5,000.00)." in page
+    )
+    client.force_login(firm_b.member(Role.OWNER).user)
+    assert client.get(url, {"period": "2026-10"}).status_code == 404
