@@ -18,16 +18,26 @@ from integrations.xero.sandbox.ledger import (
     POSTED_STATUSES,
     SYNTHETIC_NAMES,
     financial_year_start,
+    journal_natural_amount,
     natural_amount,
+    posted_journals,
     postings,
 )
-from integrations.xero.sandbox.model import PROFIT_AND_LOSS_TYPES, SandboxOrganisation
+from integrations.xero.sandbox.model import (
+    CURRENCY_SYSTEM_ACCOUNTS,
+    PROFIT_AND_LOSS_TYPES,
+    SandboxOrganisation,
+)
 from integrations.xero.sandbox.msdate import long_date, ms_date, parse_query_date, short_column_date
 from integrations.xero.sandbox.serializers import money
 from integrations.xero.sandbox.wsgi import Response, validation_error
 
 TIMEFRAME_MONTHS = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
 MAX_PERIODS = 12  # spec: "integer between 1 and 12"
+# Docs: the standard layout groups "multi currency system accounts into a single line with a
+# Value of FXGROUPID (instead of an AccountID)"; the label is the sandbox's choice.
+FX_GROUP_ID = "FXGROUPID"
+FX_GROUP_LABEL = "Foreign Currency Gains and Losses"
 
 # P&L sections in Xero's order: (title, account types, summary label, sign in net profit).
 # The leading space in " Income" is what Xero's docs example shows.
@@ -175,10 +185,14 @@ def _pl_periods(ctx: ApiContext) -> list[tuple[dt.date, dt.date]]:
     return ranges
 
 
-def _pl_tracking(ctx: ApiContext) -> list[tuple[str, tuple[tuple[str, str | None], ...]]]:
-    """(label, filters) per tracking column; a single unfiltered column without tracking."""
+def _pl_tracking(ctx: ApiContext) -> list[tuple[str, tuple[tuple[str, str | None], ...], bool]]:
+    """(label, filters, optional) per tracking column; one unfiltered column without tracking.
+
+    `optional` marks columns that came from a whole category (not an asked-for option), which
+    `pl_missing_options="omitted"` may drop when they have no amounts.
+    """
     categories = {c.category_id.lower(): c for c in ctx.org.tracking_categories}
-    choices: list[list[tuple[str, tuple[str, str | None]]]] = []
+    choices: list[list[tuple[str, tuple[str, str | None], bool]]] = []
     for suffix in ("", "2"):
         category_id = ctx.request.param(f"trackingCategoryID{suffix}")
         option_id = ctx.request.param(f"trackingOptionID{suffix}")
@@ -192,42 +206,77 @@ def _pl_tracking(ctx: ApiContext) -> list[tuple[str, tuple[tuple[str, str | None
             options = [o for o in category.options if o.option_id.lower() == option_id.lower()]
             if not options:
                 raise ReportParamError(f"Tracking option {option_id} was not found.")
-            choices.append([(o.name, (category.category_id, o.option_id)) for o in options])
+            choices.append([(o.name, (category.category_id, o.option_id), False) for o in options])
         else:
             # Docs: "figures for each of the options in the category as separate columns".
-            choices.append(
-                [(o.name, (category.category_id, o.option_id)) for o in options]
-                + [("Unassigned", (category.category_id, None))]
-            )
+            choice = [(o.name, (category.category_id, o.option_id), True) for o in options]
+            if ctx.behaviour.pl_unassigned_column:
+                choice.append(("Unassigned", (category.category_id, None), True))
+            choices.append(choice)
     if not choices:
-        return [("", ())]
-    combos: list[tuple[str, tuple[tuple[str, str | None], ...]]] = [("", ())]
+        return [("", (), False)]
+    combos: list[tuple[str, tuple[tuple[str, str | None], ...], bool]] = [("", (), False)]
     for choice in choices:
         combos = [
-            (f"{label}, {name}" if label else name, (*filters, pair))
-            for label, filters in combos
-            for name, pair in choice
+            (
+                f"{label}, {name}" if label else name,
+                (*filters, pair),
+                optional or more,
+            )
+            for label, filters, optional in combos
+            for name, pair, more in choice
         ]
     if len(combos) > 1:
-        combos.append(("Total", ()))
+        combos.append(("Total", (), False))
     return combos
+
+
+def _pl_date_label(ctx: ApiContext, end: dt.date) -> str:
+    style = ctx.behaviour.pl_header_labels
+    if style == "long":
+        return f"{end.day} {end:%b %Y}"
+    if style == "month":
+        return f"{end:%b %Y}"
+    return short_column_date(end)
 
 
 @_reporting
 def profit_and_loss(ctx: ApiContext) -> Response:
     _reject_payments_only(ctx)
-    ranges = _pl_periods(ctx)
+    tracked = any(ctx.request.param(f"trackingCategoryID{s}") for s in ("", "2"))
+    periods_sent = ctx.request.param("periods") not in (None, "")
+    mode = ctx.behaviour.pl_periods_with_tracking
+    if tracked and periods_sent and mode == "rejected":
+        raise ReportParamError("periods cannot be used together with trackingCategoryID.")
+    ranges = _pl_periods(ctx)  # newest first
+    if tracked and mode == "ignored":
+        ranges = ranges[:1]
+    if ctx.behaviour.pl_column_order == "oldest_first":
+        ranges = ranges[::-1]
     tracking = _pl_tracking(ctx)
-    columns = []
-    for start, end in ranges:  # newest first, as Xero's comparison columns
-        for label, filters in tracking:
-            date_label = short_column_date(end)
+    columns: list[Column] = []
+    optional: list[int] = []  # column index -> combo index, for option columns that may go
+    for start, end in ranges:
+        for combo, (label, filters, droppable) in enumerate(tracking):
+            date_label = _pl_date_label(ctx, end)
             if not label:
                 column_label = date_label
             else:
                 column_label = label if len(ranges) == 1 else f"{label} {date_label}"
             columns.append(Column(column_label, start, end, filters))
+            optional.append(combo if droppable else -1)
     totals = profit_and_loss_figures(ctx.org, columns)
+    if ctx.behaviour.pl_missing_options == "omitted":
+        # An option with no amount in any period of the range gets no column in any period.
+        used = {optional[i] for (_, i), value in totals.items() if value}
+        keep = [i for i, combo in enumerate(optional) if combo == -1 or combo in used]
+        position = {old: new for new, old in enumerate(keep)}
+        totals = {
+            (account_id, position[i]): value
+            for (account_id, i), value in totals.items()
+            if i in position
+        }
+        columns = [columns[i] for i in keep]
     accounts = sorted((a for a in ctx.org.accounts if a.on_profit_and_loss), key=lambda a: a.code)
     rows: list[dict[str, Any]] = [_header("", [c.label for c in columns])]
     net = [Decimal(0)] * len(columns)
@@ -237,18 +286,17 @@ def profit_and_loss(ctx: ApiContext) -> Response:
             rows.append(_plain_row_section("Gross Profit", gross))
         section_rows = []
         section_total = [Decimal(0)] * len(columns)
-        for account in accounts:
-            if account.type not in types:
-                continue
-            values = [totals.get((account.account_id, i), Decimal(0)) for i in range(len(columns))]
+        for label, row_id, account_ids in _pl_lines(ctx.org, accounts, types):
+            values = [
+                sum((totals.get((a, i), Decimal(0)) for a in account_ids), Decimal(0))
+                for i in range(len(columns))
+            ]
             if not any(values):
                 continue
             section_rows.append(
                 {
                     "RowType": "Row",
-                    "Cells": _account_cells(
-                        account.name, account.account_id, [amount(v) for v in values]
-                    ),
+                    "Cells": _account_cells(label, row_id, [amount(v) for v in values]),
                 }
             )
             section_total = [t + v for t, v in zip(section_total, values, strict=True)]
@@ -259,9 +307,29 @@ def profit_and_loss(ctx: ApiContext) -> Response:
             if title == "Less Cost of Sales":
                 gross = list(net)
     rows.append(_plain_row_section("NET PROFIT", net))
-    first, last = ranges[0]
+    first, last = max(ranges)
     titles = ["Profit and Loss", ctx.org.name, f"{long_date(first)} to {long_date(last)}"]
     return _report(ctx, "ProfitAndLoss", "Profit and Loss", titles, rows)
+
+
+def _pl_lines(
+    org: SandboxOrganisation, accounts: list[Any], types: tuple[str, ...]
+) -> list[tuple[str, str, list[str]]]:
+    """(label, row id, AccountIDs) per P&L row of a section: one row per account, except that
+    the currency system accounts share one FXGROUPID row (where the first of them sits)."""
+    lines: list[tuple[str, str, list[str]]] = []
+    group: list[str] | None = None
+    for account in accounts:
+        if account.type not in types:
+            continue
+        if org.currency_accounts_grouped and account.system_account in CURRENCY_SYSTEM_ACCOUNTS:
+            if group is None:
+                group = []
+                lines.append((FX_GROUP_LABEL, FX_GROUP_ID, group))
+            group.append(account.account_id)
+            continue
+        lines.append((account.name, account.account_id, [account.account_id]))
+    return lines
 
 
 def _plain_row_section(label: str, values: list[Decimal]) -> dict[str, Any]:
@@ -273,7 +341,8 @@ def _plain_row_section(label: str, values: list[Decimal]) -> dict[str, Any]:
 def profit_and_loss_figures(
     org: SandboxOrganisation, columns: list[Column]
 ) -> dict[tuple[str, int], Decimal]:
-    """(AccountID, column index) -> natural amount: the sum of the lines' base_amount."""
+    """(AccountID, column index) -> natural amount: the sum of the posted documents' lines'
+    base_amount (tax-exclusive, in base currency) and of the posted manual journals' lines."""
     accounts = {a.account_id: a for a in org.accounts if a.on_profit_and_loss}
     first = min(c.start for c in columns)
     last = max(c.end for c in columns)
@@ -290,6 +359,18 @@ def profit_and_loss_figures(
             for index, column in enumerate(columns):
                 if column.takes(doc.date, tracking):
                     totals[(line.account_id, index)] += value
+    for journal in posted_journals(org):
+        if not first <= journal.date <= last:
+            continue
+        for journal_line in journal.lines:
+            account = accounts.get(journal_line.account_id)
+            if account is None:
+                continue
+            tracking = dict(journal_line.tracking)
+            value = journal_natural_amount(journal_line, account.account_class)
+            for index, column in enumerate(columns):
+                if column.takes(journal.date, tracking):
+                    totals[(journal_line.account_id, index)] += value
     return totals
 
 
@@ -368,24 +449,29 @@ def _account_info(org: SandboxOrganisation) -> dict[str, tuple[str, str, str, st
     return info
 
 
-def _balances(org: SandboxOrganisation, start: dt.date | None, end: dt.date) -> dict[str, Decimal]:
+def _balances(
+    org: SandboxOrganisation,
+    start: dt.date | None,
+    end: dt.date,
+    options: frozenset[str] = frozenset(),
+) -> dict[str, Decimal]:
     found: dict[str, Decimal] = defaultdict(Decimal)
-    for posting in postings(org):
+    for posting in postings(org, options):
         if posting.date <= end and (start is None or posting.date >= start):
             found[posting.key] += posting.debit
     return found
 
 
 def _equity_split(
-    org: SandboxOrganisation, as_at: dt.date
+    org: SandboxOrganisation, as_at: dt.date, options: frozenset[str] = frozenset()
 ) -> tuple[dict[str, Decimal], Decimal, Decimal]:
     """Balance-sheet balances, this year's earnings and earlier years' earnings (credit positive)."""
     info = _account_info(org)
     year_start = financial_year_start(org, as_at)
-    balances = _balances(org, None, as_at)
+    balances = _balances(org, None, as_at, options)
     current = Decimal(0)
     retained = Decimal(0)
-    this_year = _balances(org, year_start, as_at)
+    this_year = _balances(org, year_start, as_at, options)
     sheet: dict[str, Decimal] = {}
     for key, value in balances.items():
         if info[key][3] in PROFIT_AND_LOSS_TYPES:
@@ -428,7 +514,8 @@ def balance_sheet(ctx: ApiContext) -> Response:
     else:
         dates = [as_at, month_end(add_months_to_date(as_at, -12))]
     info = _account_info(ctx.org)
-    per_date = [_equity_split(ctx.org, d) for d in dates]
+    options, option_names = _balance_sheet_options(ctx)
+    per_date = [_equity_split(ctx.org, d, options) for d in dates]
     keys = sorted(
         {k for sheet, _, _ in per_date for k in sheet}, key=lambda k: (info[k][1], info[k][0])
     )
@@ -506,7 +593,30 @@ def balance_sheet(ctx: ApiContext) -> Response:
     equity_rows.append(_summary("Total Equity", equity_total))
     rows.append({"RowType": "Section", "Title": "Equity", "Rows": equity_rows})
     titles = ["Balance Sheet", ctx.org.name, f"As at {long_date(as_at)}"]
+    if option_names:
+        titles.append(", ".join(option_names))
     return _report(ctx, "BalanceSheet", "Balance Sheet", titles, rows)
+
+
+def _balance_sheet_options(ctx: ApiContext) -> tuple[frozenset[str], list[str]]:
+    """trackingOptionID1/2: only what was posted with those options (docs: "you cannot filter
+    just by the TrackingCategory")."""
+    by_id = {
+        o.option_id.lower(): (o.option_id, o.name)
+        for c in ctx.org.tracking_categories
+        for o in c.options
+    }
+    ids, names = [], []
+    for name in ("trackingOptionID1", "trackingOptionID2"):
+        value = ctx.request.param(name)
+        if not value:
+            continue
+        found = by_id.get(value.strip().lower())
+        if found is None:
+            raise ReportParamError(f"Tracking option {value} was not found.")
+        ids.append(found[0])
+        names.append(found[1])
+    return frozenset(ids), names
 
 
 @_reporting
