@@ -27,9 +27,10 @@ from budgeting.ledger.models import (
 from integrations.xero.client import XeroClient
 from integrations.xero.documents import (
     DOCUMENT_ENDPOINTS,
+    MANUAL_JOURNALS,
     XeroTransactionLine,
 )
-from integrations.xero.errors import XeroPayloadError
+from integrations.xero.errors import XeroForbidden, XeroHttpError, XeroPayloadError
 from tenants.models import ClientOrganisation, Firm
 
 ZERO = Decimal("0.00")
@@ -37,12 +38,46 @@ CENT = Decimal("0.01")
 # Classes of the accounts on the Profit and Loss; lines on balance-sheet accounts (capex,
 # accumulated depreciation) are kept but have no P&L actual to reconcile with.
 PROFIT_AND_LOSS_CLASSES = ("REVENUE", "EXPENSE")
+# ManualJournals opens with the granular scope (apps from March 2026) or the broad one
+# (xero-api-facts §5).
+MANUAL_JOURNAL_SCOPES = frozenset(
+    {
+        "accounting.manualjournals",
+        "accounting.manualjournals.read",
+        "accounting.transactions",
+        "accounting.transactions.read",
+    }
+)
+JOURNALS_NOT_GRANTED = (
+    "Manual journals were skipped: this Xero connection was not granted "
+    "accounting.manualjournals.read. Connect Xero again to include depreciation, accruals and "
+    "other journals; until then they show as unexplained amounts."
+)
+JOURNALS_REFUSED = (
+    "Manual journals were skipped: Xero refused to list them (403). Check the connecting user's "
+    "role in Xero; until then they show as unexplained amounts."
+)
+# Xero itself always has the endpoint; a replayed capture made before journals were read does
+# not, and it should still replay.
+JOURNALS_MISSING = (
+    "Manual journals were skipped: Xero answered 404 for ManualJournals; until they are read "
+    "they show as unexplained amounts."
+)
 
 
 def natural_amount(debit: Decimal, account_class: str) -> Decimal:
     """A line's debit (positive) or credit (negative) as the P&L shows the account: revenue up
     is positive on a revenue account, an expense up is positive on an expense account."""
     return -debit if account_class == "REVENUE" else debit
+
+
+def manual_journals_granted(scopes: str) -> bool | None:
+    """Whether the connection's granted scopes open ManualJournals; None when they were never
+    recorded (then the call decides)."""
+    granted = set(scopes.split())
+    if not granted:
+        return None
+    return bool(granted & MANUAL_JOURNAL_SCOPES)
 
 
 def transaction_lines_fetch(
@@ -53,11 +88,27 @@ def transaction_lines_fetch(
     notes: list[str],
     progress: Callable[[str], None],
 ) -> list[XeroTransactionLine]:
-    """Every line of the documents changed since `modified_since`."""
+    """Every line of the documents and manual journals changed since `modified_since`.
+
+    A connection that cannot read manual journals still syncs; the run's notes say they were
+    skipped, and their amounts show as unexplained remainders.
+    """
     lines: list[XeroTransactionLine] = []
     for endpoint in DOCUMENT_ENDPOINTS:
         progress(endpoint)
         lines.extend(client.transaction_lines(endpoint, modified_since=modified_since))
+    if manual_journals_granted(client.tenant.connection.scopes) is False:
+        notes.append(JOURNALS_NOT_GRANTED)
+    else:
+        progress(MANUAL_JOURNALS)
+        try:
+            lines.extend(client.transaction_lines(MANUAL_JOURNALS, modified_since=modified_since))
+        except XeroForbidden:
+            notes.append(JOURNALS_REFUSED)
+        except XeroHttpError as error:
+            if error.status != 404:
+                raise
+            notes.append(JOURNALS_MISSING)
     for line in lines:
         if line.account_id and line.account_id not in known_accounts:
             raise XeroPayloadError(

@@ -20,6 +20,7 @@ from budgeting.models import (
 )
 from core.months import add_months, month_start
 from tenants.roles import Role
+from tests.alpine import ALPINE, BIGHORN, alpine_connected
 from tests.sandbox import ORGANISATIONS, SANDBOX_ADMIN, sandbox_http, sync
 
 IMPORTER = "Tidemark Homewares"
@@ -216,7 +217,7 @@ def test_a_narrative_says_what_the_lines_leave_unexplained():
 
 
 def test_the_narratives_facts_show_what_the_lines_leave_unexplained(client, firm_a, firm_b):
-    from tests.budgeting.variance_data import RENT_JOURNAL, variance_organisation_create
+    from tests.budgeting.variance_data import variance_organisation_create
 
     # October's rent has a 2,500 journal on top of its 5,000 bill: the lines explain 5,000.
     data = variance_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
@@ -226,10 +227,85 @@ def test_the_narratives_facts_show_what_the_lines_leave_unexplained(client, firm
         "variance_account_detail", args=[firm_a.firm.slug, firm_a.organisation.pk, rent.pk]
     )
     page = client.get(url, {"period": "2026-10"}).content.decode()
-    assert RENT_JOURNAL == Decimal("2500.00")
     assert (
         "Unexplained: NZ$2,500.00 of the actual is not in the synced transactions "
         "(they add up to NZ$5,000.00)." in page
     )
     client.force_login(firm_b.member(Role.OWNER).user)
     assert client.get(url, {"period": "2026-10"}).status_code == 404
+
+
+def _natural(account, debit: Decimal) -> Decimal:
+    return -debit if account.account_class == "REVENUE" else debit
+
+
+def test_inclusive_foreign_and_journal_lines_add_up_to_the_profit_and_loss(
+    client, firm_a, test_today
+):
+    with alpine_connected(client, firm_a, test_today) as (_app, sandbox):
+        run = sync(firm_a, ALPINE)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    firm, organisation = firm_a.firm, firm_a.linked[ALPINE]
+    since = _window_start(firm, organisation)
+    lines = TransactionLine.objects.for_firm(firm).filter(organisation=organisation)
+
+    # GST-inclusive takings are stored without their GST (LineAmount less the line's TaxAmount),
+    # and customer returns as inclusive credit notes take revenue back.
+    inclusive = lines.filter(line_amount_types="Inclusive", tax_amount__gt=0)
+    assert inclusive.exists()
+    assert all(
+        abs(line.amount) == line.line_amount - line.tax_amount
+        for line in inclusive.filter(currency_code="NZD")
+    )
+    assert lines.filter(document_type="ACCRECCREDIT", amount__lt=0).exists()
+    # Foreign lines carry their rate at full precision (4 to 6 decimal places).
+    rates = {
+        line.currency_rate.normalize().as_tuple().exponent
+        for line in lines.exclude(currency_code__in=("NZD", ""))
+    }
+    assert {-4, -5, -6} <= rates
+    # Drafts, voided and deleted documents are not drivers.
+    unposted = {
+        d.document_id
+        for d in sandbox[ALPINE].documents
+        if d.status in ("DRAFT", "SUBMITTED", "VOIDED", "DELETED")
+    }
+    assert unposted
+    assert not lines.filter(document_id__in=unposted).exists()
+
+    # So every account and month the lines are kept for equals the P&L to the cent, overall and
+    # for each option of both tracking categories.
+    assert lines_by_account_month(firm, organisation, since) == actuals_by_account_month(
+        firm, organisation, since
+    )
+    assert run.counts["driver_remainders"] == 0
+    assert not DriverRemainder.objects.for_firm(firm).filter(organisation=organisation).exists()
+
+
+def test_xeros_own_currency_entries_show_as_unexplained(client, firm_a, test_today):
+    # Realised and unrealised currency gains are entries Xero makes itself: on the P&L, but in
+    # no document or manual journal the API lists. Their accounts' remainders are exactly them.
+    with alpine_connected(client, firm_a, test_today) as (_app, sandbox):
+        run = sync(firm_a, BIGHORN)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    firm, organisation = firm_a.firm, firm_a.linked[BIGHORN]
+    since = _window_start(firm, organisation)
+    accounts = {a.account_id: a for a in sandbox[BIGHORN].accounts}
+    expected: dict[tuple[str, dt.date], Decimal] = defaultdict(Decimal)
+    for journal in sandbox[BIGHORN].manual_journals:
+        if journal.system and journal.status == "POSTED" and journal.date >= since:
+            for line in journal.lines:
+                account = accounts[line.account_id]
+                if account.account_class in ("REVENUE", "EXPENSE"):
+                    expected[(account.code, month_start(journal.date))] += _natural(
+                        account, line.line_amount
+                    )
+    remainders = {
+        (r.account.code, r.period): r.remainder
+        for r in DriverRemainder.objects.for_firm(firm)
+        .filter(organisation=organisation, tracking_option=None)
+        .select_related("account")
+    }
+    assert remainders == {key: amount for key, amount in expected.items() if amount}
+    assert {code for code, _period in remainders} <= {"497", "498", "499"}
+    assert run.counts["driver_remainders"] == sum(1 for a in remainders.values() if abs(a) > 0.01)
