@@ -7,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.clock import subprocess_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +62,7 @@ print("screens ok", len(pages))
 """
 
 
+@pytest.mark.slow
 def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     # A fresh machine's environment: none of the test defaults config.settings_test put in it.
     from config.settings_test import _TEST_ENV

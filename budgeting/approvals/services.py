@@ -39,6 +39,7 @@ from budgeting.approvals.models import (
     ExternalApprover,
 )
 from budgeting.drafts.models import Draft, DraftBalance, DraftLine
+from budgeting.drafts.services import draft_status_set
 from core.email import email_message
 from core.history import history_note
 from core.tasks import enqueue
@@ -322,13 +323,6 @@ def _notify_on_commit(firm: Firm, step_id: int) -> None:
     enqueue("budgeting.tasks.approval_step_notify_task", firm.pk, step_id)
 
 
-def _draft_status(draft: Draft, status: str, reason: str, user: User | None) -> None:
-    draft.status = status
-    draft.updated_at = timezone.now()
-    history_note(draft, reason=reason, user=user)
-    draft.save(update_fields=["status", "updated_at"])
-
-
 def draft_submit(*, firm: Firm, draft: Draft, user: User) -> ApprovalRequest:
     """Send a draft for approval under the organisation's current chain."""
     from budgeting.drafts.services import draft_can_submit
@@ -358,7 +352,9 @@ def draft_submit(*, firm: Firm, draft: Draft, user: User) -> ApprovalRequest:
         )
         request.save()
         first = _steps_create(firm, request, policy.steps)
-        _draft_status(draft, Draft.Status.SUBMITTED, "Submitted for approval", user)
+        draft_status_set(
+            draft=draft, status=Draft.Status.SUBMITTED, reason="Submitted for approval", user=user
+        )
         if first is not None:
             _notify_on_commit(firm, first.pk)
     return request
@@ -598,14 +594,29 @@ def _decide(
             _notify_on_commit(firm, following.pk)
         else:
             _close(request, ApprovalRequest.Status.APPROVED, approver.user)
-            _draft_status(draft, Draft.Status.APPROVED, "Approved at every step", approver.user)
+            draft_status_set(
+                draft=draft,
+                status=Draft.Status.APPROVED,
+                reason="Approved at every step",
+                user=approver.user,
+            )
     elif decision == Decision.REJECT:
         _close(request, ApprovalRequest.Status.REJECTED, approver.user)
-        _draft_status(draft, Draft.Status.REJECTED, f"Rejected: {comment}", approver.user)
+        draft_status_set(
+            draft=draft,
+            status=Draft.Status.REJECTED,
+            reason=f"Rejected: {comment}",
+            user=approver.user,
+        )
     else:
         _close(request, ApprovalRequest.Status.CHANGES_REQUESTED, approver.user)
         # Back to the preparer as an editable draft; submitting again starts a new round.
-        _draft_status(draft, Draft.Status.DRAFT, f"Changes requested: {comment}", approver.user)
+        draft_status_set(
+            draft=draft,
+            status=Draft.Status.DRAFT,
+            reason=f"Changes requested: {comment}",
+            user=approver.user,
+        )
     return record
 
 

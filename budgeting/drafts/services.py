@@ -52,7 +52,7 @@ from budgeting.variance.maths import (
     variance_is_material,
 )
 from budgeting.variance.models import VarianceNarrative
-from budgeting.variance.selectors import materiality_policy
+from budgeting.variance.selectors import materiality_thresholds
 from core import tasks
 from core.history import history_note
 from core.money import amount_in, money
@@ -404,7 +404,7 @@ def draft_create_rolling(
     horizon = horizon or policy.horizon
     if not 1 <= horizon <= policy_rules.MAX_DRAFT_HORIZON:
         raise DraftError(f"A draft's horizon is 1 to {policy_rules.MAX_DRAFT_HORIZON} months.")
-    materiality = materiality_policy(firm=firm, organisation=organisation)
+    materiality = materiality_thresholds(firm=firm, organisation=organisation)
     progress(5, "Loading actuals and budgets")
     loaded = forecast_lines_load(
         firm=firm,
@@ -931,6 +931,15 @@ def draft_policy_recheck(*, firm: Firm, draft: Draft) -> int:
             draft.policy_version = version
             _revision_bump(firm, draft, f"Checked against policy version {version}", None)
     return failing
+
+
+def draft_status_set(*, draft: Draft, status: str, reason: str, user: User | None) -> None:
+    """Move a draft to `status` (submitted, approved, awaiting import, published, ...) with the
+    reason in its history. Approval and publishing decide when; this is how, for both."""
+    draft.status = status
+    draft.updated_at = timezone.now()
+    history_note(draft, reason=reason, user=user)
+    draft.save(update_fields=["status", "updated_at"])
 
 
 def drafts_recheck(*, firm: Firm, organisation: ClientOrganisation) -> int:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from budgeting.drafts.models import Draft, DraftBalance
+from budgeting.drafts.services import draft_status_set
 from budgeting.ledger.models import Account, Budget, BudgetBalance
 from budgeting.publishing.import_file import (
     ImportFileError,
@@ -140,7 +141,7 @@ def budget_publication_create(
         )
         publication.save()
         if draft is not None and draft.status != Draft.Status.AWAITING_IMPORT:
-            _draft_status(draft, Draft.Status.AWAITING_IMPORT, user)
+            _publication_status(draft, Draft.Status.AWAITING_IMPORT, user)
         if send and user is not None and user.email:
             # From a worker: the file is attached and the mail server may be slow.
             enqueue("budgeting.tasks.budget_publication_send_task", firm.pk, publication.pk)
@@ -203,11 +204,9 @@ def draft_publish(
         ]
 
 
-def _draft_status(draft: Draft, status: str, user: User | None) -> None:
-    draft.status = status
-    draft.updated_at = timezone.now()
-    history_note(draft, reason=f"Publication: {Draft.Status(status).label.lower()}", user=user)
-    draft.save(update_fields=["status", "updated_at"])
+def _publication_status(draft: Draft, status: str, user: User | None) -> None:
+    reason = f"Publication: {Draft.Status(status).label.lower()}"
+    draft_status_set(draft=draft, status=status, reason=reason, user=user)
 
 
 def budget_publication_send(*, publication: BudgetPublication) -> None:
@@ -340,4 +339,4 @@ def _draft_publication_status(firm: Firm, draft_id: int) -> None:
         wanted = Draft.Status.PUBLISHED
     draft = Draft.objects.for_firm(firm).get(pk=draft_id)
     if draft.status != wanted:
-        _draft_status(draft, wanted, None)
+        _publication_status(draft, wanted, None)

@@ -122,7 +122,14 @@ def build(*, seed: int, today: dt.date, key: str = "alpine") -> SandboxOrganisat
         _unposted_documents(builder, variant, month, index)
         _currency_entries(builder, month, rates)
     _accrual_and_reclassification(builder)
-    plan = BudgetPlan(growth=Decimal("0.05"), skip_codes=frozenset({"497", "498", "499"}))
+    # Realised currency gains are budgeted (a flat twelfth of last year), so the product has a
+    # budget on a currency system account to map onto the FXGROUPID line; the others are not.
+    plan = BudgetPlan(
+        growth=Decimal("0.05"),
+        skip_codes=frozenset({"497", "498"}),
+        flat_codes=frozenset({"499"}),
+        notes={"499": "Currency result on supplier payments, flat"},
+    )
     add_overall_budget(builder, year_end_month=YEAR_END_MONTH, plan=plan)
     currencies = tuple(code for code, _, _ in variant.currencies)
     return builder.organisation(

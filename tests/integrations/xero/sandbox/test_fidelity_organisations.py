@@ -180,6 +180,17 @@ def test_nz_currency_gains_are_one_fxgroupid_row_and_us_ones_are_accounts(
     assert any(_rows(us, c).get(unrealised.account_id) for c in range(1, 13))
 
 
+def test_a_currency_system_account_is_budgeted(sandbox: SandboxApp) -> None:
+    org = _org(sandbox, "alpine")
+    codes = {a.account_id: a.code for a in org.accounts}
+    overall = next(b for b in org.budgets if b.type == "OVERALL")
+
+    budgeted = {codes[account_id] for account_id in overall.lines}
+    assert "499" in budgeted
+    assert not budgeted & {"497", "498"}
+    assert len(set(overall.lines[next(k for k, c in codes.items() if c == "499")].values())) == 2
+
+
 def test_net_profit_is_the_sum_of_the_rows(sandbox: SandboxApp, api: Connected) -> None:
     org = _org(sandbox, "alpine")
     report = _year_of_months(api, org)
