@@ -5,6 +5,8 @@ Every row carries firm_id (the tenant) and organisation_id. Money is Decimal to 
 period is the first day of its month.
 """
 
+from decimal import Decimal
+
 from django.db import models
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
@@ -219,8 +221,8 @@ class TransactionLine(OrganisationOwned):
     description = models.TextField(blank=True, default="")
     amount = models.DecimalField(**MONEY)
     # As Xero sent the line, in the document's currency, so the conversion can be checked.
-    line_amount = models.DecimalField(**MONEY, default=0)
-    tax_amount = models.DecimalField(**MONEY, default=0)
+    line_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    tax_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
     line_amount_types = models.CharField(max_length=10, blank=True, default="")
     currency_code = models.CharField(max_length=3, blank=True, default="")
     # Xero's CurrencyRate (document currency per unit of base), at full precision: Xero sends
