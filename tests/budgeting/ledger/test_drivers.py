@@ -18,6 +18,7 @@ from budgeting.models import (
     TransactionLine,
     XeroOrganisation,
 )
+from core import clock
 from core.months import add_months, month_start
 from tenants.roles import Role
 from tests.alpine import ALPINE, BIGHORN, alpine_connected
@@ -27,8 +28,11 @@ IMPORTER = "Tidemark Homewares"
 
 
 def _window_start(firm, organisation) -> dt.date:
+    """The first month whose lines the sync keeps: counted from the organisation's own month
+    (late evening UTC it can already be next month in Auckland)."""
     profile = XeroOrganisation.objects.for_firm(firm).get(organisation=organisation)
-    return add_months(month_start(profile.synced_at.date()), -settings.XERO_TRANSACTION_MONTHS)
+    today = clock.today(profile.timezone)
+    return add_months(month_start(today), -settings.XERO_TRANSACTION_MONTHS)
 
 
 def lines_by_account_month(firm, organisation, since) -> dict[tuple[str, dt.date], Decimal]:
