@@ -32,9 +32,16 @@ def _journal_lines(cast, name):
 def test_manual_journals_are_drivers(client, firm_a, test_today):
     with alpine_connected(client, firm_a, test_today) as (_app, sandbox):
         run = sync(firm_a, ALPINE)
-    assert run.state == SyncRun.State.SUCCEEDED, run.error
-    assert "Manual journals" not in run.error
-    journals = _journal_lines(firm_a, ALPINE)
+        assert run.state == SyncRun.State.SUCCEEDED, run.error
+        assert "Manual journals" not in run.error
+        journals = _journal_lines(firm_a, ALPINE)
+        stored = sorted(journals.values_list("document_id", "line_id", "amount"))
+        # An incremental sync asks only for what changed since (If-Modified-Since) and keeps
+        # the journals it already has.
+        again = sync(firm_a, ALPINE)
+    assert again.kind == SyncRun.Kind.INCREMENTAL
+    assert again.state == SyncRun.State.SUCCEEDED, again.error
+    assert sorted(journals.values_list("document_id", "line_id", "amount")) == stored
     last_closed = add_months(month_start(test_today), -1)
 
     # Depreciation on the last day of each month, split by region: 1,018.65 a month on 416, in
