@@ -385,3 +385,32 @@ def test_the_docs_are_served_from_our_own_static_files(client, db):
     spec = schema.json()
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert all(p.startswith("/api/v1/") for p in spec["paths"])
+
+
+@pytest.mark.parametrize(
+    "position",
+    ["abc", "1 OR 1=1", "\x00", "-1", "1.5", "٣", "99999999999999999999"],
+    ids=["letters", "sql", "nul", "negative", "decimal", "arabic-digit", "too-big"],
+)
+@pytest.mark.parametrize("reverse", [False, True], ids=["next", "previous"])
+def test_a_tampered_cursor_is_400_naming_the_cursor(client, firm_a, firm_b, position, reverse):
+    """A cursor is base64 of a query string; one made by hand with a position that is not a row
+    id must be refused, not reach the database (it used to answer 500)."""
+    import base64
+    from urllib.parse import urlencode
+
+    _api_key, key = api_key_create(
+        firm=firm_a.firm, scopes=[ApiKey.Scope.READ], member=firm_a.member(Role.OWNER)
+    )
+    raw = urlencode({"p": position, **({"r": "1"} if reverse else {})})
+    cursor = base64.b64encode(raw.encode()).decode()
+    error = assert_error(client.get(ORGS, {"cursor": cursor}, headers=bearer(key)), 400, "invalid")
+    assert list(error["fields"]) == ["cursor"]
+    # Firm B's key gets the same answer: the refusal says nothing about firm A's rows.
+    _api_key_b, key_b = api_key_create(
+        firm=firm_b.firm, scopes=[ApiKey.Scope.READ], member=firm_b.member(Role.OWNER)
+    )
+    error_b = assert_error(
+        client.get(ORGS, {"cursor": cursor}, headers=bearer(key_b)), 400, "invalid"
+    )
+    assert error_b == error
