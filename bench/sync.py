@@ -11,8 +11,9 @@ What runs, all on this machine:
 - this script: connects a firm through the OAuth flow, links every organisation, queues one
   initial sync each, and waits.
 
-It prints the wall time against the lower bound the limits allow, calls per organisation, and
-the 429s the sandbox sent (which must be 0).
+It prints the wall time against the lower bound the limits allow, calls per organisation, the
+429s the sandbox sent (which must be 0), and per organisation the driver remainders above one
+cent (transaction lines that do not add up to the P&L; target 0).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +52,25 @@ def _fresh_database() -> None:
     with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
         db.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         db.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def driver_remainders_above_a_cent(firm) -> dict[str, int]:
+    """Per organisation (by name): the account-months, overall or per tracking option, whose
+    synced transaction lines differ from the P&L actual by more than one cent. Target 0."""
+    from django.db.models import Q
+
+    from budgeting.models import DriverRemainder
+    from tenants.models import ClientOrganisation
+
+    counts = dict.fromkeys(
+        ClientOrganisation.objects.for_firm(firm).values_list("name", flat=True), 0
+    )
+    above = DriverRemainder.objects.for_firm(firm).filter(
+        Q(remainder__gt=Decimal("0.01")) | Q(remainder__lt=Decimal("-0.01"))
+    )
+    for name in above.values_list("organisation__name", flat=True):
+        counts[name] += 1
+    return counts
 
 
 def main() -> None:
@@ -202,6 +223,14 @@ def main() -> None:
         f"app minute {app_minute:.1f} s, baseline work over {os.cpu_count()} cores {work:.1f} s"
     )
     print(f"wall / bound       {wall / bound:.2f}")
+    remainders = driver_remainders_above_a_cent(firm)
+    print(
+        f"driver remainders  {sum(remainders.values())} above one cent in "
+        f"{sum(1 for n in remainders.values() if n)} of {len(remainders)} organisations "
+        "(target 0); per organisation:"
+    )
+    for name, count in sorted(remainders.items()):
+        print(f"  {name:<40} {count}")
     if failed:
         print("first failure:", failed[0].error)
     if limited or failed:

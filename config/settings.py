@@ -336,7 +336,7 @@ XERO_SCOPES = env(
     "openid profile email offline_access accounting.settings.read accounting.budgets.read "
     "accounting.reports.profitandloss.read accounting.reports.trialbalance.read "
     "accounting.reports.balancesheet.read accounting.reports.budgetsummary.read "
-    "accounting.invoices.read accounting.banktransactions.read",
+    "accounting.invoices.read accounting.banktransactions.read accounting.manualjournals.read",
 )
 # How much history a sync keeps: monthly actuals, and the transaction lines behind variances
 # (six months, so a narrative can tell a one-off from a recurring cost in the latest month).

@@ -477,6 +477,19 @@ class TransactionLineFactory(OrganisationOwnedFactory):
     updated_utc = dt.datetime(2026, 10, 14, 21, 5, tzinfo=dt.UTC)
 
 
+class DriverRemainderFactory(OrganisationOwnedFactory):
+    """What a month's synced lines leave unexplained of an account's P&L actual."""
+
+    class Meta:
+        model = budgeting.DriverRemainder
+
+    account = _in_organisation("AccountFactory")
+    period = OCTOBER
+    actual = _money("3250")
+    explained = _money("3237.60")
+    remainder = _money("12.40")
+
+
 class SyncRunFactory(OrganisationOwnedFactory):
     class Meta:
         model = budgeting.SyncRun

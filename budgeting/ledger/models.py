@@ -5,6 +5,8 @@ Every row carries firm_id (the tenant) and organisation_id. Money is Decimal to 
 period is the first day of its month.
 """
 
+from decimal import Decimal
+
 from django.db import models
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
@@ -201,10 +203,12 @@ class ActualBalance(OrganisationOwned):
 
 
 class TransactionLine(OrganisationOwned):
-    """A line of an invoice, credit note or bank transaction: the drivers behind a variance.
-    Amount is in base currency, signed as it moves the account on the P&L."""
+    """A line of an invoice, credit note, bank transaction or manual journal: the drivers behind
+    a variance. Amount is in base currency, tax excluded, signed as it moves the account on the
+    P&L (see budgeting.ledger.drivers and integrations.xero.documents for how Xero converts)."""
 
-    document_type = models.CharField(max_length=16)  # ACCREC, ACCPAY, ..., SPEND, RECEIVE
+    # ACCREC, ACCPAY, ACCRECCREDIT, ACCPAYCREDIT, SPEND, RECEIVE, ..., MANJOURNAL
+    document_type = models.CharField(max_length=20)
     document_id = models.CharField(max_length=64)
     document_number = models.CharField(max_length=64, blank=True, default="")
     line_id = models.CharField(max_length=64)
@@ -216,7 +220,13 @@ class TransactionLine(OrganisationOwned):
     contact_name = models.CharField(max_length=255, blank=True, default="")
     description = models.TextField(blank=True, default="")
     amount = models.DecimalField(**MONEY)
+    # As Xero sent the line, in the document's currency, so the conversion can be checked.
+    line_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    tax_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    line_amount_types = models.CharField(max_length=10, blank=True, default="")
     currency_code = models.CharField(max_length=3, blank=True, default="")
+    # Xero's CurrencyRate (document currency per unit of base), at full precision: Xero sends
+    # at most six decimal places.
     currency_rate = models.DecimalField(max_digits=18, decimal_places=8, default=1)
     tracking_option = models.ForeignKey(
         TrackingOption, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -237,6 +247,40 @@ class TransactionLine(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.document_type} {self.document_number}: {self.amount}"
+
+
+class DriverRemainder(OrganisationOwned):
+    """What an account's transaction lines do not explain in a month: the P&L actual (overall,
+    or for one tracking option) less the synced lines. Only non-zero remainders are stored; each
+    sync recomputes the months whose lines it keeps. Shown wherever the lines are listed."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="remainders")
+    tracking_option = models.ForeignKey(
+        TrackingOption, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    period = models.DateField()
+    actual = models.DecimalField(**MONEY)  # the Profit and Loss's figure
+    explained = models.DecimalField(**MONEY)  # the sum of the synced lines
+    remainder = models.DecimalField(**MONEY)  # actual - explained
+
+    class Meta:
+        ordering = ["period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "period"],
+                condition=models.Q(tracking_option__isnull=True),
+                name="driver_remainder_overall_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "tracking_option", "period"],
+                condition=models.Q(tracking_option__isnull=False),
+                name="driver_remainder_tracking_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.period:%b %Y}: {self.remainder} unexplained"
 
 
 class SyncRun(OrganisationOwned):

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from budgeting.ledger import drivers
 from budgeting.ledger.models import (
     Account,
     ActualBalance,
@@ -32,14 +33,13 @@ from budgeting.ledger.models import (
     SyncRun,
     TrackingCategory,
     TrackingOption,
-    TransactionLine,
     XeroOrganisation,
 )
 from core import clock, tasks
 from core.history import history_note
 from core.months import add_months, financial_year_start, month_end, month_start, months_between
 from integrations.models import XeroTenant
-from integrations.xero import parsing
+from integrations.xero import documents, parsing
 from integrations.xero.client import XeroClient
 from integrations.xero.errors import XeroError, XeroPayloadError
 from integrations.xero.periods import budget_windows, profit_and_loss_calls
@@ -50,11 +50,6 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 # A run queued or running for longer than this is presumed lost with its worker.
 STALE_RUN = dt.timedelta(hours=2)
-TRANSACTION_ENDPOINTS = ("Invoices", "CreditNotes", "BankTransactions")
-# Lines of documents in these states never reach the P&L.
-_NOT_POSTED = {"DRAFT", "SUBMITTED", "DELETED", "VOIDED"}
-# The documents that debit the line's account; the others credit it.
-_DEBITS = {"ACCPAY", "SPEND", "ACCRECCREDIT", "SPEND-OVERPAYMENT", "SPEND-PREPAYMENT"}
 # Xero's standard layout groups multi-currency system accounts into a single row with this id.
 FX_GROUP = "FXGROUPID"
 
@@ -82,7 +77,7 @@ class Snapshot:
     actuals: dict[tuple[str, str | None, dt.date], Decimal]
     # (TrackingOptionID or None, period) -> the report's own totals
     report_totals: dict[tuple[str | None, dt.date], ReportTotals]
-    transaction_lines: list[parsing.XeroTransactionLine]
+    transaction_lines: list[documents.XeroTransactionLine]
     # Transactions: replace every line dated on or after this (initial/full), or only the
     # documents that came back (incremental).
     transactions_since: dt.date | None
@@ -353,17 +348,13 @@ def xero_snapshot_fetch(
         if incremental
         else dt.datetime.combine(retention_start, dt.time(), tzinfo=dt.UTC)
     )
-    lines: list[parsing.XeroTransactionLine] = []
-    for endpoint in TRANSACTION_ENDPOINTS:
-        step(endpoint)
-        lines.extend(client.transaction_lines(endpoint, modified_since=modified_since))
-    for i, line in enumerate(lines):
-        if line.account_id and line.account_id not in known_accounts:
-            raise XeroPayloadError(
-                line.document_type,
-                f"LineItems[{i}].AccountID",
-                f"unknown account {line.account_id!r} (not in Accounts)",
-            )
+    lines = drivers.transaction_lines_fetch(
+        client,
+        modified_since=modified_since,
+        known_accounts=known_accounts,
+        notes=notes,
+        progress=step,
+    )
 
     return Snapshot(
         organisation=xero_organisation,
@@ -393,16 +384,6 @@ def _stored_budget_ranges(organisation: ClientOrganisation) -> dict[str, tuple[d
 
 
 # --- Publishing -------------------------------------------------------------------------------
-
-
-def _natural_amount(line: parsing.XeroTransactionLine, account_class: str) -> Decimal:
-    """Base-currency amount, positive in the account's natural P&L direction."""
-    amount = line.line_amount
-    if line.currency_rate and line.currency_rate != Decimal("1"):
-        # Xero's CurrencyRate is units of the document's currency per unit of base currency.
-        amount = (amount / line.currency_rate).quantize(Decimal("0.01"))
-    debit = amount if line.document_type in _DEBITS else -amount
-    return -debit if account_class == "REVENUE" else debit
 
 
 class _Publisher:
@@ -641,45 +622,19 @@ class _Publisher:
         self.counts["actuals_changed"] += len(create) + len(update) + len(gone)
 
     def transactions(self, snapshot: Snapshot, accounts: dict[str, Account], options) -> None:
-        lines = self.objects(TransactionLine)
-        if snapshot.transactions_incremental:
-            # Only the documents that changed: replace their lines.
-            lines.filter(
-                document_id__in={t.document_id for t in snapshot.transaction_lines}
-            ).delete()
-        else:
-            lines.filter(date__gte=snapshot.transactions_since).delete()
-        # Keep only the retention window.
-        lines.filter(date__lt=snapshot.transactions_since).delete()
-        create = []
-        for t in snapshot.transaction_lines:
-            if t.status in _NOT_POSTED:
-                continue
-            account = accounts.get(t.account_id)
-            tracked = [options.get(option_id) for _cat, option_id in t.tracking if option_id]
-            create.append(
-                TransactionLine(
-                    **self.owned(
-                        document_type=t.document_type,
-                        document_id=t.document_id,
-                        document_number=t.document_number,
-                        line_id=t.line_id,
-                        date=t.date,
-                        account=account,
-                        contact_id=t.contact_id,
-                        contact_name=t.contact_name,
-                        description=t.description,
-                        amount=_natural_amount(t, account.account_class if account else "EXPENSE"),
-                        currency_code=t.currency_code,
-                        currency_rate=t.currency_rate,
-                        tracking_option=tracked[0] if tracked else None,
-                        tracking_option_2=tracked[1] if len(tracked) > 1 else None,
-                        updated_utc=t.updated_utc,
-                    )
-                )
-            )
-        TransactionLine.objects.bulk_create(create, batch_size=2000)
-        self.counts["transaction_lines"] = self.objects(TransactionLine).count()
+        self.counts["transaction_lines"] = drivers.transaction_lines_publish(
+            firm=self.firm,
+            organisation=self.organisation,
+            lines=snapshot.transaction_lines,
+            since=snapshot.transactions_since,
+            incremental=snapshot.transactions_incremental,
+            accounts=accounts,
+            options=options,
+        )
+        # What the lines do not explain, per account and month, against the actuals just saved.
+        self.counts["driver_remainders"] = drivers.driver_remainders_refresh(
+            firm=self.firm, organisation=self.organisation, since=snapshot.transactions_since
+        )
 
     def reconcile(self, snapshot: Snapshot, accounts: dict[str, Account], options) -> bool:
         """Per month (overall and per option): our account sums against the report's totals."""

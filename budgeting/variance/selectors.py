@@ -23,6 +23,7 @@ from budgeting.ledger.models import (
     ActualBalance,
     Budget,
     BudgetBalance,
+    DriverRemainder,
     TrackingOption,
     TransactionLine,
     XeroOrganisation,
@@ -394,6 +395,27 @@ def transaction_lines_for(
             Q(tracking_option=tracking_option) | Q(tracking_option_2=tracking_option)
         )
     return lines.order_by("date", "document_number", "pk")
+
+
+def driver_remainders_for(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    accounts: Iterable[Account],
+    period: Period,
+    tracking_option: TrackingOption | None = None,
+) -> dict[int, DriverRemainder]:
+    """By account id: what the synced lines leave unexplained of the month's actual (overall,
+    or for one option). An account missing here has lines that add up to its actual."""
+    return {
+        remainder.account_id: remainder
+        for remainder in DriverRemainder.objects.for_firm(firm).filter(
+            organisation=organisation,
+            account__in=list(accounts),
+            period=period,
+            tracking_option=tracking_option,
+        )
+    }
 
 
 def facts_transaction_line(line: TransactionLine) -> narrative_facts.TransactionLine:

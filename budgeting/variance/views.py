@@ -23,6 +23,7 @@ from budgeting.variance.selectors import (
     ACCOUNT_CLASSES,
     ReportFilters,
     VarianceReportView,
+    driver_remainders_for,
     transaction_lines_for,
     transactions_synced_from,
     variance_data_load,
@@ -335,12 +336,21 @@ def variance_account_transactions(
         )
     )
     synced_from = transactions_synced_from(params.profile) if params.profile else None
+    remainders = driver_remainders_for(
+        firm=request.firm,
+        organisation=params.organisation,
+        accounts=[account],
+        period=params.period,
+        tracking_option=params.tracking_option,
+    )
     context = {
         "params": params,
         "organisation": params.organisation,
         "account": account,
         "lines": lines,
         "total": sum((line.amount for line in lines), Decimal("0.00")),
+        # What the lines leave unexplained of the P&L's actual: shown, never dropped.
+        "remainder": remainders.get(account.pk),
         "currency": params.profile.base_currency if params.profile else "",
         "outside_retention": synced_from is not None and params.period < synced_from,
         "synced_from": synced_from,

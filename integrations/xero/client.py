@@ -20,7 +20,7 @@ import httpx
 from django.conf import settings
 
 from integrations.models import XeroTenant
-from integrations.xero import parsing
+from integrations.xero import documents, parsing
 from integrations.xero.errors import (
     XeroAuthError,
     XeroForbidden,
@@ -199,9 +199,10 @@ class XeroClient:
 
     def transaction_lines(
         self, endpoint: str, *, modified_since: dt.datetime | None = None, where: str | None = None
-    ) -> list[parsing.XeroTransactionLine]:
-        """Every line of Invoices, CreditNotes or BankTransactions, page by page."""
-        lines: list[parsing.XeroTransactionLine] = []
+    ) -> list[documents.XeroTransactionLine]:
+        """Every line of Invoices, CreditNotes, BankTransactions or ManualJournals, page by page
+        (Xero includes the lines only when a page is asked for)."""
+        lines: list[documents.XeroTransactionLine] = []
         page = 1
         while True:
             params: dict[str, Any] = {"page": page, "pageSize": 1000}
@@ -210,8 +211,8 @@ class XeroClient:
             body = self.get(endpoint, params=params, modified_since=modified_since)
             if body is None:
                 break
-            parsed = parsing.parse_transaction_page(body, endpoint=endpoint)
-            lines.extend(parsed.items)
+            parsed = documents.parse_document_page(body, endpoint=endpoint)
+            lines.extend(parsed.lines)
             pagination = body.get("pagination") if isinstance(body, dict) else None
             page_count = pagination.get("pageCount") if isinstance(pagination, dict) else None
             if page_count is not None:

@@ -214,34 +214,6 @@ class ProfitAndLoss:
     totals: dict[str, tuple[Decimal, ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class XeroTransactionLine:
-    """One line of an invoice, credit note or bank transaction, as the variance drivers use it."""
-
-    document_type: str
-    document_id: str
-    document_number: str
-    line_id: str
-    date: dt.date
-    contact_id: str
-    contact_name: str
-    account_id: str
-    account_code: str
-    description: str
-    line_amount: Decimal
-    currency_code: str
-    currency_rate: Decimal
-    status: str
-    tracking: tuple[tuple[str, str], ...]
-    updated_utc: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class Page:
-    items: tuple[XeroTransactionLine, ...]
-    document_count: int
-
-
 # --- Parsers ----------------------------------------------------------------------------------
 
 
@@ -427,51 +399,3 @@ def _cell_amount(cell: _Reader, endpoint: str) -> Decimal:
     if value in (None, ""):
         return Decimal("0.00")
     return parse_money(value, endpoint=endpoint, where=cell._where("Value"))
-
-
-_DOCUMENT_KEYS = {
-    "Invoices": ("Invoices", "InvoiceID", "InvoiceNumber", "LineItems"),
-    "CreditNotes": ("CreditNotes", "CreditNoteID", "CreditNoteNumber", "LineItems"),
-    "BankTransactions": ("BankTransactions", "BankTransactionID", "Reference", "LineItems"),
-}
-
-
-def parse_transaction_page(body: Any, *, endpoint: str) -> Page:
-    key, id_key, number_key, lines_key = _DOCUMENT_KEYS[endpoint]
-    documents = _list_of(body, key, endpoint)
-    lines: list[XeroTransactionLine] = []
-    for i, item in enumerate(documents):
-        r = _Reader(endpoint, item, f"{key}[{i}]")
-        contact = r.child(r.raw("Contact"), "Contact")
-        date = r.msdate("Date")
-        rate = r.money("CurrencyRate", required=False) or Decimal("1")
-        for j, line in enumerate(r.list(lines_key)):
-            lr = r.child(line, f"{lines_key}[{j}]")
-            tracking = tuple(
-                (
-                    lr.child(t, f"Tracking[{k}]").str("TrackingCategoryID"),
-                    lr.child(t, f"Tracking[{k}]").str("TrackingOptionID", required=False),
-                )
-                for k, t in enumerate(lr.list("Tracking"))
-            )
-            lines.append(
-                XeroTransactionLine(
-                    document_type=r.str("Type"),
-                    document_id=r.str(id_key),
-                    document_number=r.str(number_key, required=False),
-                    line_id=lr.str("LineItemID", required=False, default=f"{j}"),
-                    date=date.date(),
-                    contact_id=contact.str("ContactID", required=False),
-                    contact_name=contact.str("Name", required=False),
-                    account_id=lr.str("AccountID", required=False),
-                    account_code=lr.str("AccountCode", required=False),
-                    description=lr.str("Description", required=False),
-                    line_amount=lr.money("LineAmount"),
-                    currency_code=r.str("CurrencyCode", required=False),
-                    currency_rate=rate,
-                    status=r.str("Status", required=False),
-                    tracking=tracking,
-                    updated_utc=r.msdate("UpdatedDateUTC", required=False),
-                )
-            )
-    return Page(items=tuple(lines), document_count=len(documents))

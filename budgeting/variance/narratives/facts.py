@@ -29,13 +29,16 @@ PRIOR_MONTHS = 6
 
 @dataclass(frozen=True)
 class TransactionLine:
-    """One invoice, bill, credit note or bank transaction line posted to the account."""
+    """One invoice, bill, credit note, bank transaction or manual journal line posted to the
+    account."""
 
     date: dt.date
     contact_name: str  # "" when the document has no contact (a bank fee, say)
     description: str
     amount: Decimal  # in base currency, with the Profit and Loss's natural sign for the account
-    document_type: str  # Xero's: ACCREC, ACCPAY, ACCRECCREDIT, ACCPAYCREDIT, SPEND, RECEIVE
+    # Xero's: ACCREC, ACCPAY, ACCRECCREDIT, ACCPAYCREDIT, SPEND, RECEIVE; MANJOURNAL for a
+    # manual journal
+    document_type: str
     document_number: str
 
     def to_dict(self) -> dict[str, str]:
@@ -116,6 +119,12 @@ class VarianceFacts:
     def transactions_total(self) -> Decimal:
         return money(sum((line.amount for line in self.lines), Decimal(0)))
 
+    @property
+    def unexplained(self) -> Decimal:
+        """What the month's synced lines leave unexplained of the actual (the sync stores the
+        same figure as a DriverRemainder): never dropped from what a reader is shown."""
+        return money(self.actual - self.transactions_total)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe, with every number as a string so nothing is lost to floats."""
         return {
@@ -136,6 +145,7 @@ class VarianceFacts:
                 "floor": str(self.threshold.floor),
             },
             "transactions_total": str(self.transactions_total),
+            "unexplained": str(self.unexplained),
             "lines": [line.to_dict() for line in self.lines],
             "prior_months": [month.to_dict() for month in self.prior_months],
             "trend": self.trend.to_dict(),

@@ -62,6 +62,7 @@ DOCUMENT_NOUNS = {
     "ACCPAYCREDIT": ("credit note", "credit notes", "from"),
     "SPEND": ("payment", "payments", "to"),
     "RECEIVE": ("receipt", "receipts", "from"),
+    "MANJOURNAL": ("manual journal", "manual journals", "for"),
 }
 
 
@@ -253,6 +254,7 @@ def narrative_text(facts: VarianceFacts, analysis: DriverAnalysis) -> str:
     sentences = [_headline(facts, analysis)]
     if analysis.explained:
         sentences.append(_residual_sentence(facts, analysis))
+        sentences.append(_unexplained_amount_sentence(facts))
     else:
         sentences.append(_unexplained_sentence(facts, analysis))
     sentences.append(_trend_sentence(facts))
@@ -374,6 +376,19 @@ def _residual_sentence(facts: VarianceFacts, analysis: DriverAnalysis) -> str:
         f"The other {amount_in_prose(abs(residual))} has no single clear driver "
         "in the synced transactions."
     )
+
+
+def _unexplained_amount_sentence(facts: VarianceFacts) -> str:
+    """The part of the actual the synced lines do not account for, said rather than dropped."""
+    unexplained, month = facts.unexplained, format_month(facts.period)
+    if unexplained > 0:
+        return f"{amount_in_prose(unexplained)} of the actual is not in the synced transactions."
+    if unexplained < 0:
+        return (
+            f"The synced transactions for {month} come to {amount_in_prose(-unexplained)} "
+            "more than the actual."
+        )
+    return ""
 
 
 def _unexplained_sentence(facts: VarianceFacts, analysis: DriverAnalysis) -> str:
