@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('budgeting', '0008_draft_and_approval_chain_names'),
+        ("budgeting", "0010_forecast_budget"),
         ('tenants', '0002_apikey_historicalapikey'),
     ]
 
