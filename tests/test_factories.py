@@ -27,6 +27,7 @@ ONE_PER_ORGANISATION = {
     "ApprovalChain",
     "MaterialitySetting",
     "VarianceSummary",
+    "PublishingSetting",
 }
 MONTH_FIELDS = {"period", "first_period", "last_actual_period", "trigger_period", "made_at"}
 

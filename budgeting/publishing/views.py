@@ -5,7 +5,7 @@ Thin: the work is in budgeting.publishing.services."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
@@ -64,14 +64,17 @@ def forecast_budget_choose_view(request: FirmRequest, organisation_id: int, draf
     organisation, draft = draft_get_or_404(
         firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
+    forecast_id, budget_id = request.POST.get("forecast", ""), request.POST.get("budget", "")
+    if not (forecast_id.isdigit() and budget_id.isdigit()):
+        # Bad input, not a missing object (and never a ValueError from the lookup).
+        return HttpResponseBadRequest(
+            "forecast, budget: choose the forecast budget from the list.", content_type="text/plain"
+        )
     forecast = get_firm_object_or_404(
-        ForecastBudget,
-        firm=request.firm,
-        pk=request.POST.get("forecast"),
-        organisation=organisation,
+        ForecastBudget, firm=request.firm, pk=int(forecast_id), organisation=organisation
     )
     budget = get_firm_object_or_404(
-        Budget, firm=request.firm, pk=request.POST.get("budget"), organisation=organisation
+        Budget, firm=request.firm, pk=int(budget_id), organisation=organisation
     )
     try:
         forecast_budget_choose(
