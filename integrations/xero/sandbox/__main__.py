@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 
 from integrations.xero.sandbox.app import DEFAULT_ADMIN_TOKEN, create_app
+from integrations.xero.sandbox.behaviour import Behaviour
 from integrations.xero.sandbox.clock import SandboxClock
 from integrations.xero.sandbox.identity import DEFAULT_CLIENT, OAuthClient
 from integrations.xero.sandbox.replay import RecordingApp, ReplayApp
@@ -38,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--redirect-uri", action="append", default=[], help="repeatable; none: any URI"
     )
+    run.add_argument(
+        "--behaviour",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="repeatable; a switch of behaviour.py, e.g. pl_periods_with_tracking=ignored",
+    )
     run.add_argument("--quiet", action="store_true", help="do not log each request")
     return parser
 
@@ -51,13 +59,19 @@ def build_app(args: argparse.Namespace) -> WSGIApp:
         clock=SandboxClock(time_scale=args.time_scale, today=args.today),
         clients=[OAuthClient(args.client_id, args.client_secret, tuple(args.redirect_uri))],
         admin_token=args.admin_token,
+        behaviour=Behaviour().updated_from_pairs(args.behaviour),
     )
     return RecordingApp(app, args.record) if args.record else app
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    serve(args.host, args.port, build_app(args), verbose=not args.quiet)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        app = build_app(args)
+    except ValueError as error:  # a bad --behaviour
+        parser.error(str(error))
+    serve(args.host, args.port, app, verbose=not args.quiet)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 from core.months import add_months_to_date, month_start
 from integrations.xero.sandbox import reports
+from integrations.xero.sandbox.behaviour import BUDGET_CAP_MONTHS
 from integrations.xero.sandbox.context import ApiContext, Handler
+from integrations.xero.sandbox.model import SandboxBudget
 from integrations.xero.sandbox.msdate import parse_if_modified_since, parse_query_date, period_key
 from integrations.xero.sandbox.serializers import (
     OrgIndex,
@@ -143,7 +145,7 @@ def _single_budget(budget_id: str) -> Handler:
         )
         if budget is None:
             return not_found()
-        periods = _budget_periods(ctx)
+        periods = _single_budget_periods(ctx, budget)
         if isinstance(periods, Response):
             return periods
         # The schema says Budgets is an array even for one budget (the spec example shows an
@@ -151,6 +153,34 @@ def _single_budget(budget_id: str) -> Handler:
         return ctx.ok("Budgets", [budget_json(budget, OrgIndex(ctx.org), periods)])
 
     return handler
+
+
+def _single_budget_periods(ctx: ApiContext, budget: SandboxBudget) -> list[str] | Response:
+    """The months GET Budgets/{id} returns, under the `budget_window` behaviour switch."""
+    window = ctx.behaviour.budget_window
+    if window == "whole":
+        try:
+            _date_param(ctx.request, "DateFrom")
+            _date_param(ctx.request, "DateTo")
+        except ValueError:
+            return validation_error("DateFrom and DateTo must be dates in the format YYYY-MM-DD.")
+        return sorted({period for amounts in budget.lines.values() for period in amounts})
+    if window == "capped":
+        try:
+            date_from = _date_param(ctx.request, "DateFrom")
+            date_to = _date_param(ctx.request, "DateTo")
+        except ValueError:
+            return validation_error("DateFrom and DateTo must be dates in the format YYYY-MM-DD.")
+        if date_from is not None:
+            first = month_start(date_from)
+            last = add_months_to_date(first, BUDGET_CAP_MONTHS - 1)
+            if date_to is not None:
+                if month_start(date_to) < first:
+                    return validation_error("DateTo must be on or after DateFrom.")
+                last = min(last, month_start(date_to))
+            months = (last.year - first.year) * 12 + last.month - first.month + 1
+            return [period_key(add_months_to_date(first, offset)) for offset in range(months)]
+    return _budget_periods(ctx)
 
 
 # --- documents ------------------------------------------------------------------------------------

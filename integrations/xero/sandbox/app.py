@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from integrations.xero.sandbox import accounting
+from integrations.xero.sandbox.behaviour import Behaviour
 from integrations.xero.sandbox.clock import SandboxClock
 from integrations.xero.sandbox.context import ApiContext, Handler
 from integrations.xero.sandbox.control import control
@@ -47,6 +48,8 @@ class SandboxState:
     clock: SandboxClock
     limits: SandboxLimits
     admin_token: str = DEFAULT_ADMIN_TOKEN
+    # What the sandbox does where Xero's docs are silent (behaviour.py); replaced, never mutated.
+    behaviour: Behaviour = field(default_factory=Behaviour)
     # Guards the organisations' data: handlers read under it, the control API writes under it.
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -73,6 +76,14 @@ class SandboxApp:
         self._counters: dict[str, dict[str, dict[str, int]]] = defaultdict(
             lambda: defaultdict(lambda: {"calls": 0, "rateLimited": 0})
         )
+
+    @property
+    def behaviour(self) -> Behaviour:
+        return self.state.behaviour
+
+    @behaviour.setter
+    def behaviour(self, value: Behaviour) -> None:
+        self.state.behaviour = value
 
     @property
     def minute_window_seconds(self) -> float:
@@ -165,7 +176,9 @@ class SandboxApp:
                     [("Retry-After", str(fault.retry_after)), ("X-Rate-Limit-Problem", "minute")],
                 )
         with self.state.lock:
-            context = ApiContext(org, request, self.clock.now(), self.clock.today())
+            context = ApiContext(
+                org, request, self.clock.now(), self.clock.today(), self.state.behaviour
+            )
             response = handler(context)
         for fault in fired:
             if fault.kind == "malformed_json":
@@ -208,6 +221,7 @@ def create_app(
     webhook_url: str | None = None,
     webhook_key: str = "sandbox-webhook-key",
     webhook_transport: httpx.BaseTransport | None = None,
+    behaviour: Behaviour | None = None,
 ) -> SandboxApp:
     """Build a sandbox. Without `organisations`, the generator builds them from `seed` for `today`."""
     clock = clock or SandboxClock(today=today)
@@ -223,6 +237,7 @@ def create_app(
         clock=clock,
         limits=limits or SandboxLimits(),
         admin_token=admin_token,
+        behaviour=behaviour or Behaviour(),
     )
     webhooks = WebhookSender(clock, url=webhook_url, key=webhook_key, transport=webhook_transport)
     return SandboxApp(state, webhooks=webhooks)

@@ -63,6 +63,12 @@ def _dispatch(app: SandboxApp, request: Request, parts: list[str]) -> Any:
             ]
         case ["config"] if method == "GET":
             return _config(app)
+        case ["behaviour"] if method == "GET":
+            return app.behaviour.as_json()
+        case ["behaviour"] if method == "POST":
+            # Unknown keys or values raise ValueError: a 400 and nothing changes.
+            app.behaviour = app.behaviour.updated_from_json(request.json())
+            return app.behaviour.as_json()
         case ["limits"] if method == "POST":
             return _set_limits(app, request.json())
         case ["clock"] if method == "GET":

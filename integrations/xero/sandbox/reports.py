@@ -175,10 +175,14 @@ def _pl_periods(ctx: ApiContext) -> list[tuple[dt.date, dt.date]]:
     return ranges
 
 
-def _pl_tracking(ctx: ApiContext) -> list[tuple[str, tuple[tuple[str, str | None], ...]]]:
-    """(label, filters) per tracking column; a single unfiltered column without tracking."""
+def _pl_tracking(ctx: ApiContext) -> list[tuple[str, tuple[tuple[str, str | None], ...], bool]]:
+    """(label, filters, optional) per tracking column; one unfiltered column without tracking.
+
+    `optional` marks columns that came from a whole category (not an asked-for option), which
+    `pl_missing_options="omitted"` may drop when they have no amounts.
+    """
     categories = {c.category_id.lower(): c for c in ctx.org.tracking_categories}
-    choices: list[list[tuple[str, tuple[str, str | None]]]] = []
+    choices: list[list[tuple[str, tuple[str, str | None], bool]]] = []
     for suffix in ("", "2"):
         category_id = ctx.request.param(f"trackingCategoryID{suffix}")
         option_id = ctx.request.param(f"trackingOptionID{suffix}")
@@ -192,42 +196,77 @@ def _pl_tracking(ctx: ApiContext) -> list[tuple[str, tuple[tuple[str, str | None
             options = [o for o in category.options if o.option_id.lower() == option_id.lower()]
             if not options:
                 raise ReportParamError(f"Tracking option {option_id} was not found.")
-            choices.append([(o.name, (category.category_id, o.option_id)) for o in options])
+            choices.append([(o.name, (category.category_id, o.option_id), False) for o in options])
         else:
             # Docs: "figures for each of the options in the category as separate columns".
-            choices.append(
-                [(o.name, (category.category_id, o.option_id)) for o in options]
-                + [("Unassigned", (category.category_id, None))]
-            )
+            choice = [(o.name, (category.category_id, o.option_id), True) for o in options]
+            if ctx.behaviour.pl_unassigned_column:
+                choice.append(("Unassigned", (category.category_id, None), True))
+            choices.append(choice)
     if not choices:
-        return [("", ())]
-    combos: list[tuple[str, tuple[tuple[str, str | None], ...]]] = [("", ())]
+        return [("", (), False)]
+    combos: list[tuple[str, tuple[tuple[str, str | None], ...], bool]] = [("", (), False)]
     for choice in choices:
         combos = [
-            (f"{label}, {name}" if label else name, (*filters, pair))
-            for label, filters in combos
-            for name, pair in choice
+            (
+                f"{label}, {name}" if label else name,
+                (*filters, pair),
+                optional or more,
+            )
+            for label, filters, optional in combos
+            for name, pair, more in choice
         ]
     if len(combos) > 1:
-        combos.append(("Total", ()))
+        combos.append(("Total", (), False))
     return combos
+
+
+def _pl_date_label(ctx: ApiContext, end: dt.date) -> str:
+    style = ctx.behaviour.pl_header_labels
+    if style == "long":
+        return f"{end.day} {end:%b %Y}"
+    if style == "month":
+        return f"{end:%b %Y}"
+    return short_column_date(end)
 
 
 @_reporting
 def profit_and_loss(ctx: ApiContext) -> Response:
     _reject_payments_only(ctx)
-    ranges = _pl_periods(ctx)
+    tracked = any(ctx.request.param(f"trackingCategoryID{s}") for s in ("", "2"))
+    periods_sent = ctx.request.param("periods") not in (None, "")
+    mode = ctx.behaviour.pl_periods_with_tracking
+    if tracked and periods_sent and mode == "rejected":
+        raise ReportParamError("periods cannot be used together with trackingCategoryID.")
+    ranges = _pl_periods(ctx)  # newest first
+    if tracked and mode == "ignored":
+        ranges = ranges[:1]
+    if ctx.behaviour.pl_column_order == "oldest_first":
+        ranges = ranges[::-1]
     tracking = _pl_tracking(ctx)
-    columns = []
-    for start, end in ranges:  # newest first, as Xero's comparison columns
-        for label, filters in tracking:
-            date_label = short_column_date(end)
+    columns: list[Column] = []
+    optional: list[int] = []  # column index -> combo index, for option columns that may go
+    for start, end in ranges:
+        for combo, (label, filters, droppable) in enumerate(tracking):
+            date_label = _pl_date_label(ctx, end)
             if not label:
                 column_label = date_label
             else:
                 column_label = label if len(ranges) == 1 else f"{label} {date_label}"
             columns.append(Column(column_label, start, end, filters))
+            optional.append(combo if droppable else -1)
     totals = profit_and_loss_figures(ctx.org, columns)
+    if ctx.behaviour.pl_missing_options == "omitted":
+        # An option with no amount in any period of the range gets no column in any period.
+        used = {optional[i] for (_, i), value in totals.items() if value}
+        keep = [i for i, combo in enumerate(optional) if combo == -1 or combo in used]
+        position = {old: new for new, old in enumerate(keep)}
+        totals = {
+            (account_id, position[i]): value
+            for (account_id, i), value in totals.items()
+            if i in position
+        }
+        columns = [columns[i] for i in keep]
     accounts = sorted((a for a in ctx.org.accounts if a.on_profit_and_loss), key=lambda a: a.code)
     rows: list[dict[str, Any]] = [_header("", [c.label for c in columns])]
     net = [Decimal(0)] * len(columns)
@@ -259,7 +298,7 @@ def profit_and_loss(ctx: ApiContext) -> Response:
             if title == "Less Cost of Sales":
                 gross = list(net)
     rows.append(_plain_row_section("NET PROFIT", net))
-    first, last = ranges[0]
+    first, last = max(ranges)
     titles = ["Profit and Loss", ctx.org.name, f"{long_date(first)} to {long_date(last)}"]
     return _report(ctx, "ProfitAndLoss", "Profit and Loss", titles, rows)
 
