@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from budgeting.ledger.models import (
     Account,
@@ -154,9 +155,15 @@ def variance_data_load(
         for account_pk, month, amount in (
             BudgetBalance.objects.for_firm(firm)
             .filter(budget_line__budget=budget, period__gte=first, period__lte=period)
-            .values_list("budget_line__account_id", "period", "amount")
+            # A budget on an account Xero's report groups (the currency system accounts under
+            # "FX gains and losses") counts on the line the report shows.
+            .values_list(
+                Coalesce("budget_line__account__report_group_id", "budget_line__account_id"),
+                "period",
+                "amount",
+            )
         ):
-            budgets[account_pk][month] = amount
+            budgets[account_pk][month] = budgets[account_pk].get(month, Decimal("0.00")) + amount
     # Every synced month counts, zero when quiet: narratives read a missing month as "no data".
     synced = sorted({month for months_ in actuals.values() for month in months_})
     synced_months = _months(synced[0], synced[-1]) if synced else []

@@ -530,7 +530,7 @@ def profit_and_loss_layout(
         # No dates at all: only one period can have been answered, and it must be the one asked.
         if len(asked) != 1:
             raise ReportLayoutMismatch(
-                f"{len(asked)} periods asked, columns {list(report.columns)} name none"
+                f"{len(asked)} periods asked, but none of the {len(labels)} columns names a date"
             )
         (only,) = asked
         labels = [ColumnLabel(x.label, only, None, x.name) for x in labels]

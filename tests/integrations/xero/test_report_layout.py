@@ -121,7 +121,7 @@ def test_columns_without_tracking_map_to_their_months_whatever_the_format_and_or
 def test_periods_ignored_with_tracking_is_a_mismatch_not_a_misreading():
     # Asked for three months by Region; Xero answered one period's option columns.
     body = report(["North", "South", "Unassigned", "Total"], ["1", "2", "0", "3"], ["0"] * 4)
-    with pytest.raises(ReportLayoutMismatch, match="3 periods asked"):
+    with pytest.raises(ReportLayoutMismatch, match="3 periods asked, but none"):
         profit_and_loss_layout(parse_profit_and_loss(body), months=[MAR, FEB, JAN], options=OPTIONS)
 
 

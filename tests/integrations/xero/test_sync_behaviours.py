@@ -1,0 +1,207 @@
+"""The sync gets Xero's figures to the cent whichever way Xero answers what its documentation
+leaves open (the sandbox's behaviour switches: `periods` with tracking combined, ignored or
+refused; columns newest or oldest first; three header date formats; empty options given a
+column or left out; an Unassigned column or none; budget windows as asked, whole or capped),
+with the calls at the minimum the answers allow."""
+
+import datetime as dt
+import math
+
+import pytest
+
+from budgeting.models import ActualBalance, BudgetBalance, Reconciliation, SyncRun
+from core import clock
+from core.months import month_key, month_start
+from integrations.xero.sandbox.behaviour import BUDGET_CAP_MONTHS, Behaviour
+from integrations.xero.sandbox.orgs.ledger import (
+    profit_and_loss_by_month,
+    profit_and_loss_by_option,
+)
+from tests.integrations.xero.test_sync import _budget_horizon, _fewest_report_calls
+from tests.sandbox import sync
+
+# Every value of every switch, each pair of switches in several combinations: the documented
+# defaults first, then the readings that differ most from them.
+BEHAVIOURS = [
+    pytest.param(Behaviour(), id="defaults"),
+    pytest.param(
+        Behaviour(
+            pl_periods_with_tracking="ignored",
+            pl_column_order="oldest_first",
+            pl_header_labels="long",
+            pl_missing_options="omitted",
+            pl_unassigned_column=False,
+            budget_window="whole",
+        ),
+        id="ignored-oldest-long-omitted-nounassigned-whole",
+    ),
+    pytest.param(
+        Behaviour(
+            pl_periods_with_tracking="rejected",
+            pl_header_labels="month",
+            pl_missing_options="omitted",
+            budget_window="capped",
+        ),
+        id="rejected-newest-month-omitted-unassigned-capped",
+    ),
+    pytest.param(
+        Behaviour(
+            pl_column_order="oldest_first",
+            pl_header_labels="month",
+            pl_unassigned_column=False,
+            budget_window="capped",
+        ),
+        id="combined-oldest-month-zero-nounassigned-capped",
+    ),
+    pytest.param(
+        Behaviour(
+            pl_periods_with_tracking="rejected",
+            pl_column_order="oldest_first",
+            pl_header_labels="long",
+            pl_unassigned_column=False,
+            budget_window="whole",
+        ),
+        id="rejected-oldest-long-zero-nounassigned-whole",
+    ),
+    pytest.param(
+        Behaviour(pl_periods_with_tracking="ignored", pl_missing_options="omitted"),
+        id="ignored-newest-short-omitted-unassigned-asasked",
+    ),
+]
+
+
+def _months(first: dt.date, last: dt.date) -> list[dt.date]:
+    out, month = [], first
+    while month <= last:
+        out.append(month)
+        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return out
+
+
+def _add_months(month: dt.date, count: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _by_month(actuals: dict, months: list[dt.date]) -> dict:
+    keys = {month_key(m): m for m in months}
+    return {
+        (account_id, keys[key]): amount
+        for account_id, by_key in actuals.items()
+        for key, amount in by_key.items()
+        if amount and key in keys
+    }
+
+
+def _expected_calls(org, behaviour: Behaviour, current: dt.date, actual_months: int) -> int:
+    """The fewest calls Xero's answers allow under this behaviour, worked out from the
+    sandbox's own data and Xero's documented rules, independently of the sync's code."""
+    months = _months(_add_months(current, -actual_months), current)
+    categories = sum(1 for c in org.tracking_categories if c.options)
+    tracking_combined = behaviour.pl_periods_with_tracking == "combined"
+    per_category = _fewest_report_calls(months) if tracking_combined else len(months)
+    _first, horizon = _budget_horizon(current, org.financial_year_end_month)
+    window = BUDGET_CAP_MONTHS if behaviour.budget_window == "capped" else 24
+    retention = _add_months(current, -6)
+    since = dt.datetime(retention.year, retention.month, 1)
+    pages = sum(
+        max(
+            1,
+            math.ceil(
+                sum(1 for d in org.documents if d.endpoint == e and d.updated_utc >= since) / 1000
+            ),
+        )
+        for e in ("Invoices", "CreditNotes", "BankTransactions")
+    )
+    return (
+        4
+        + len(org.budgets) * math.ceil(horizon / window)
+        + _fewest_report_calls(months)
+        + categories * per_category
+        + pages
+    )
+
+
+# The group has two tracking categories (every P&L switch matters); the importer has
+# foreign-currency bills and no tracking (only the column and budget switches matter).
+CASES = [pytest.param("group", *p.values, id=f"two-categories-{p.id}") for p in BEHAVIOURS] + [
+    pytest.param("importer", *p.values, id=f"foreign-currencies-{p.id}")
+    for p in BEHAVIOURS
+    if p.id
+    in (
+        "defaults",
+        "combined-oldest-month-zero-nounassigned-capped",
+        "rejected-oldest-long-zero-nounassigned-whole",
+    )
+]
+
+
+@pytest.mark.parametrize(("key", "behaviour"), CASES)
+def test_initial_sync_matches_xero_to_the_cent_under_each_reading_of_the_docs(
+    connected_firm, xero_sandbox, shared_organisations, behaviour, key, settings
+):
+    org = next(o for o in shared_organisations if o.key == key)
+    xero_sandbox.behaviour = behaviour
+    run = sync(connected_firm, org.name)
+    firm, organisation = connected_firm.firm, connected_firm.linked[org.name]
+
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert run.failed_scopes == []
+    assert run.reconciled is True
+    checks = Reconciliation.objects.for_firm(firm).filter(
+        sync_run=run, kind=Reconciliation.Kind.ACTUALS
+    )
+    assert all(c.difference == 0 for c in checks)
+    months = sorted({c.period for c in checks if c.tracking_option_id is None})
+    assert len(months) == 37
+    # Every option of every category is checked in every month: net profit to the cent.
+    options = [o for c in org.tracking_categories for o in c.options if o.status == "ACTIVE"]
+    per_option = {
+        (c.tracking_option.option_id, c.period)
+        for c in checks.exclude(tracking_option=None).select_related("tracking_option")
+        if c.line == "net_profit"
+    }
+    assert per_option == {(o.option_id, m) for o in options for m in months}
+
+    # The stored cells are the sandbox's own ledger, overall and per option.
+    stored = ActualBalance.objects.for_firm(firm).filter(organisation=organisation)
+    overall = {
+        (a.account.account_id, a.period): a.amount
+        for a in stored.filter(tracking_option=None).select_related("account")
+    }
+    assert overall == _by_month(profit_and_loss_by_month(org.accounts, org.documents), months)
+    by_option = profit_and_loss_by_option(org.accounts, org.documents)
+    tracked = {
+        (a.tracking_option.option_id, a.account.account_id, a.period): a.amount
+        for a in stored.exclude(tracking_option=None).select_related("account", "tracking_option")
+    }
+    assert tracked == {
+        (o.option_id, account_id, period): amount
+        for o in options
+        for (account_id, period), amount in _by_month(
+            by_option.get(o.option_id, {}), months
+        ).items()
+    }
+
+    # Budgets: every month of the horizon, whatever window Xero answers.
+    current = month_start(clock.today(org.timezone))
+    first, horizon = _budget_horizon(current, org.financial_year_end_month)
+    in_horizon = {month_key(m): m for m in _months(first, _add_months(first, horizon - 1))}
+    synced_budgets = {
+        (b.budget_line.budget.budget_id, b.budget_line.account.account_id, b.period): b.amount
+        for b in BudgetBalance.objects.for_firm(firm)
+        .filter(organisation=organisation)
+        .select_related("budget_line__budget", "budget_line__account")
+    }
+    assert synced_budgets == {
+        (b.budget_id, account_id, in_horizon[key]): amount
+        for b in org.budgets
+        for account_id, by_key in b.lines.items()
+        for key, amount in by_key.items()
+        if key in in_horizon
+    }
+
+    # Calls: the plan is the minimum these answers allow, and the sync stays within 1.1 times.
+    minimum = _expected_calls(org, behaviour, current, settings.XERO_ACTUALS_MONTHS)
+    assert run.calls_planned == minimum
+    assert run.calls_planned <= run.calls_used <= 1.1 * run.calls_planned
