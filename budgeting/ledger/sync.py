@@ -1147,6 +1147,10 @@ def xero_snapshot_publish(
         actuals=len(snapshot.actuals),
         months=len(snapshot.actual_months),
     )
+    # The call plan by step, for the run log.
+    for name, calls in snapshot.plan.steps.items():
+        step = "actuals" if name.startswith("actuals") else name
+        counts[f"calls_planned_{step}"] = counts.get(f"calls_planned_{step}", 0) + calls
     if snapshot.notes:
         counts["notes"] = len(snapshot.notes)
     return counts, reconciled
