@@ -184,7 +184,6 @@ def main() -> None:
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-        server.shutdown()
 
     finished = list(SyncRun.objects.for_firm(firm).filter(pk__in=runs))
     failed = [r for r in finished if r.state != SyncRun.State.SUCCEEDED]
@@ -224,7 +223,10 @@ def main() -> None:
         print("first failure:", failed[0].error)
 
     sandbox.faults.clear()
-    rows = [_organisation_row(run) for run in sorted(finished, key=lambda r: r.organisation.name)]
+    try:
+        rows = [_organisation_row(r) for r in sorted(finished, key=lambda r: r.organisation.name)]
+    finally:
+        server.shutdown()
     _print_table(rows)
     over = [r for r in rows if r["calls used"] > 1.1 * r["calls planned"]]
     differing = sum(r["cells ≠ report"] for r in rows)
