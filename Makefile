@@ -20,13 +20,13 @@ demo: venv
 
 # The whole suite against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, local servers by default),
 # in parallel: one pytest-xdist worker per core, at most 8, each with its own test database and
-# Redis db (config/settings_test.py). Idle workers steal queued tests, so long and short test files
-# even out. `make test TEST_WORKERS=0` runs serially; PYTEST_ARGS adds options, e.g.
+# Redis db (config/settings_test.py). Tests are handed out one at a time, the longest first
+# (tests/conftest.py orders them), so no worker is left with a long test at the end. `make test TEST_WORKERS=0` runs serially; PYTEST_ARGS adds options, e.g.
 # `make test PYTEST_ARGS='-m "not browser"'`.
 TEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 test: venv
-	$(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses 8 --dist worksteal $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses 8 --dist load $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -2,22 +2,22 @@
 the one app label `budgeting` (no table moved when the app was split into packages)."""
 
 from budgeting.approvals.models import (
+    ApprovalChain,
     ApprovalDecision,
     ApprovalDigestOptOut,
     ApprovalDigestSent,
     ApprovalLink,
-    ApprovalPolicy,
     ApprovalRequest,
     ApprovalStep,
     ExternalApprover,
 )
 from budgeting.drafts.models import (
     BudgetPolicy,
+    Draft,
+    DraftBalance,
+    DraftLine,
     ForecastRecord,
     ForecastRun,
-    Proposal,
-    ProposalBalance,
-    ProposalLine,
 )
 from budgeting.ledger.models import (
     Account,
@@ -43,11 +43,11 @@ from budgeting.variance.models import (
 __all__ = [
     "Account",
     "ActualBalance",
+    "ApprovalChain",
     "ApprovalDecision",
     "ApprovalDigestOptOut",
     "ApprovalDigestSent",
     "ApprovalLink",
-    "ApprovalPolicy",
     "ApprovalRequest",
     "ApprovalStep",
     "Budget",
@@ -55,14 +55,14 @@ __all__ = [
     "BudgetLine",
     "BudgetPolicy",
     "BudgetPublication",
+    "Draft",
+    "DraftBalance",
+    "DraftLine",
     "ExternalApprover",
     "ForecastRecord",
     "ForecastRun",
     "MaterialitySetting",
     "NarrativeProviderSettings",
-    "Proposal",
-    "ProposalBalance",
-    "ProposalLine",
     "Reconciliation",
     "SyncRun",
     "TrackingCategory",

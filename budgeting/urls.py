@@ -2,14 +2,19 @@ from django.urls import path
 
 from budgeting.approvals import views as views_approvals
 from budgeting.audit import views as views_audit
-from budgeting.drafts import views as views_proposals
+from budgeting.dashboard import views as views_dashboard
+from budgeting.drafts import views as views_drafts
 from budgeting.ledger import views
 from budgeting.publishing import views as views_publishing
 from budgeting.variance import views as views_variance
 
 urlpatterns = [
-    path("f/<slug:firm_slug>/", views.firm_dashboard, name="firm_dashboard"),
-    path("f/<slug:firm_slug>/clients.csv", views.firm_dashboard_csv, name="firm_dashboard_csv"),
+    path("f/<slug:firm_slug>/", views_dashboard.firm_dashboard, name="firm_dashboard"),
+    path(
+        "f/<slug:firm_slug>/clients.csv",
+        views_dashboard.firm_dashboard_csv,
+        name="firm_dashboard_csv",
+    ),
     path(
         "f/<slug:firm_slug>/clients/<int:organisation_id>/",
         views.organisation_detail,
@@ -17,12 +22,12 @@ urlpatterns = [
     ),
     path(
         "f/<slug:firm_slug>/clients/<int:organisation_id>/sync/",
-        views.organisation_sync_now,
+        views_dashboard.organisation_sync_now,
         name="organisation_sync_now",
     ),
     path(
         "f/<slug:firm_slug>/clients/<int:organisation_id>/sync/status/",
-        views.organisation_sync_status,
+        views_dashboard.organisation_sync_status,
         name="organisation_sync_status",
     ),
     path(
@@ -78,52 +83,56 @@ urlpatterns += [
 ]
 
 # Forecast drafts: the drafts and the run that makes them, a draft and its lines, accuracy, policy.
-_ORG = "f/<slug:firm_slug>/clients/<int:organisation_id>/forecasts/"
-_DRAFT = _ORG + "<int:proposal_id>/"
+_ORG = "f/<slug:firm_slug>/clients/<int:organisation_id>/drafts/"
+_DRAFT = _ORG + "<int:draft_id>/"
 _LINE = _DRAFT + "lines/<int:line_id>/"
 urlpatterns += [
-    path(_ORG, views_proposals.proposal_list_view, name="proposal_list"),
-    path(_ORG + "create/", views_proposals.proposal_create, name="proposal_create"),
+    path(_ORG, views_drafts.draft_list_view, name="draft_list"),
+    path(_ORG + "create/", views_drafts.draft_create, name="draft_create"),
     path(
         _ORG + "runs/<int:forecast_run_id>/",
-        views_proposals.forecast_run_status,
+        views_drafts.forecast_run_status,
         name="forecast_run_status",
     ),
-    path(_ORG + "accuracy/", views_proposals.forecast_accuracy_view, name="forecast_accuracy"),
-    path(_ORG + "policy/", views_proposals.budget_policy_edit, name="budget_policy_edit"),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/forecasts/accuracy/",
+        views_drafts.forecast_accuracy_view,
+        name="forecast_accuracy",
+    ),
+    path(_ORG + "policy/", views_drafts.budget_policy_edit, name="budget_policy_edit"),
     path(
         _ORG + "policy/restore/",
         views_audit.budget_policy_restore_view,
         name="budget_policy_restore",
     ),
-    path(_DRAFT, views_proposals.proposal_detail, name="proposal_detail"),
-    path(_DRAFT + "draft.csv", views_proposals.proposal_csv, name="proposal_csv"),
+    path(_DRAFT, views_drafts.draft_detail, name="draft_detail"),
+    path(_DRAFT + "draft.csv", views_drafts.draft_csv, name="draft_csv"),
     path(
         _DRAFT + "sections/accept/",
-        views_proposals.proposal_section_decide,
+        views_drafts.draft_section_decide,
         {"decision": "accept"},
-        name="proposal_section_accept",
+        name="draft_section_accept",
     ),
     path(
         _DRAFT + "sections/reset/",
-        views_proposals.proposal_section_decide,
+        views_drafts.draft_section_decide,
         {"decision": "reset"},
-        name="proposal_section_reset",
+        name="draft_section_reset",
     ),
-    path(_LINE, views_proposals.proposal_line_detail, name="proposal_line_detail"),
-    path(_LINE + "edit/", views_proposals.proposal_line_edit, name="proposal_line_edit"),
-    path(_LINE + "check/", views_proposals.proposal_line_check, name="proposal_line_check"),
+    path(_LINE, views_drafts.draft_line_detail, name="draft_line_detail"),
+    path(_LINE + "edit/", views_drafts.draft_line_edit, name="draft_line_edit"),
+    path(_LINE + "check/", views_drafts.draft_line_check, name="draft_line_check"),
     path(
         _LINE + "accept/",
-        views_proposals.proposal_line_decide,
+        views_drafts.draft_line_decide,
         {"decision": "accept"},
-        name="proposal_line_accept",
+        name="draft_line_accept",
     ),
     path(
         _LINE + "reset/",
-        views_proposals.proposal_line_decide,
+        views_drafts.draft_line_decide,
         {"decision": "reset"},
-        name="proposal_line_reset",
+        name="draft_line_reset",
     ),
 ]
 
@@ -144,39 +153,39 @@ urlpatterns += [
     path(_CLIENT + "audit/", views_audit.audit_log, name="audit_log"),
     path(_CLIENT + "audit.csv", views_audit.audit_log_csv, name="audit_log_csv"),
     path(
-        _CLIENT + "forecasts/<int:proposal_id>/audit/",
+        _CLIENT + "drafts/<int:draft_id>/audit/",
         views_audit.audit_log,
-        name="proposal_audit_log",
+        name="draft_audit_log",
     ),
     path(
-        _CLIENT + "forecasts/<int:proposal_id>/audit.csv",
+        _CLIENT + "drafts/<int:draft_id>/audit.csv",
         views_audit.audit_log_csv,
-        name="proposal_audit_log_csv",
+        name="draft_audit_log_csv",
     ),
 ]
 
 # Approvals: submit, the timeline and decisions on the screen; the emailed sign-off link.
 
-_APPROVAL = _CLIENT + "forecasts/<int:proposal_id>/approval/"
+_APPROVAL = _CLIENT + "drafts/<int:draft_id>/approval/"
 urlpatterns += [
-    path(_APPROVAL, views_approvals.proposal_approval, name="proposal_approval"),
-    path(_APPROVAL + "submit/", views_approvals.proposal_submit, name="proposal_submit"),
+    path(_APPROVAL, views_approvals.draft_approval, name="draft_approval"),
+    path(_APPROVAL + "submit/", views_approvals.draft_submit, name="draft_submit"),
     path(
         _APPROVAL + "decide/",
-        views_approvals.proposal_approval_decide,
-        name="proposal_approval_decide",
+        views_approvals.draft_approval_decide,
+        name="draft_approval_decide",
     ),
-    path(_APPROVAL + "publish/", views_publishing.proposal_publish_view, name="proposal_publish"),
-    path(_APPROVAL + "restore/", views_audit.proposal_restore_view, name="proposal_restore"),
+    path(_APPROVAL + "publish/", views_publishing.draft_publish_view, name="draft_publish"),
+    path(_APPROVAL + "restore/", views_audit.draft_restore_view, name="draft_restore"),
     path(
         _CLIENT + "approval-chain/restore/",
-        views_audit.approval_policy_restore_view,
-        name="approval_policy_restore",
+        views_audit.approval_chain_restore_view,
+        name="approval_chain_restore",
     ),
     path(
         _CLIENT + "approval-chain/",
-        views_approvals.approval_policy_edit,
-        name="approval_policy_edit",
+        views_approvals.approval_chain_edit,
+        name="approval_chain_edit",
     ),
     path(
         "approvals/digest/unsubscribe/<str:token>/",

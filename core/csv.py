@@ -7,17 +7,21 @@ to start such a cell with an apostrophe, which shows it as text:
 https://owasp.org/www-community/attacks/CSV_Injection
 Numbers stay numbers: a Decimal, int or float is written as it is, and so is text that is only a
 number (a negative amount such as "-1200.00" written from a Decimal is a number, not a formula).
+A moment (an aware datetime) is written in the site's time zone to the second, ISO 8601, so every
+export reads the same and sorts as text.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -29,6 +33,8 @@ def csv_cell(value: Any) -> Any:
     """A cell as it is safe to write: numbers as they are, None as blank, text guarded."""
     if value is None:
         return ""
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).isoformat(timespec="seconds")
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return value
     text = str(value)

@@ -14,6 +14,22 @@ from tests.factories import FirmFactory, client_organisation_create, membership_
 pytest_plugins = ["tests.clock", "tests.sandbox"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first: those marked `slow`, then those that sync a sandbox organisation.
+
+    `make test` hands tests out in this order, one worker at a time (`--dist load`), so the long
+    ones start at once on every worker and short ones fill in at the end; started last, a
+    one-minute test would leave the other workers idle for that minute. The sort is stable, so
+    tests keep their file order otherwise."""
+
+    def weight(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow"):
+            return 0
+        return 1 if "connected_firm" in getattr(item, "fixturenames", ()) else 2
+
+    items.sort(key=weight)
+
+
 @dataclass
 class FirmCast:
     firm: Firm

@@ -87,7 +87,7 @@ def api_key_create(*, firm: Firm, scopes=("read",), member: Membership | None = 
 # --- Every other model ------------------------------------------------------------------------
 #
 # Tenancy holds by construction. An organisation-owned row takes its firm from its organisation,
-# and every parent row it needs (budget, account, proposal, step...) is made in that same
+# and every parent row it needs (budget, account, draft, step...) is made in that same
 # organisation. Pass the organisation, or any parent row, or only the firm, and the rest follows:
 #     BudgetLineFactory(organisation=cast.organisation)   # budget and account in that organisation
 #     BudgetBalanceFactory(budget_line=line)              # organisation and firm from the line
@@ -506,11 +506,11 @@ class BudgetPolicyFactory(OrganisationOwnedFactory):
         model = budgeting.BudgetPolicy
 
 
-class ProposalFactory(OrganisationOwnedFactory):
+class DraftFactory(OrganisationOwnedFactory):
     """A draft made by hand by a preparer of the firm, from November for six months."""
 
     class Meta:
-        model = budgeting.Proposal
+        model = budgeting.Draft
 
     created_by = _MemberUser(Role.PREPARER)
     horizon = 6
@@ -519,17 +519,17 @@ class ProposalFactory(OrganisationOwnedFactory):
     currency_code = factory.SelfAttribute("organisation.base_currency")
 
 
-class ProposalLineFactory(OrganisationOwnedFactory):
+class DraftLineFactory(OrganisationOwnedFactory):
     """Advertising ran 4,100 over budget last month: a suggestion for the months ahead."""
 
     class Meta:
-        model = budgeting.ProposalLine
+        model = budgeting.DraftLine
 
-    proposal = _in_organisation("ProposalFactory")
+    draft = _in_organisation("DraftFactory")
     account = _in_organisation("AccountFactory")
     section = "operating_expenses"
-    trigger = budgeting.ProposalLine.Trigger.VARIANCE
-    trigger_period = factory.SelfAttribute("proposal.last_actual_period")
+    trigger = budgeting.DraftLine.Trigger.VARIANCE
+    trigger_period = factory.SelfAttribute("draft.last_actual_period")
     trigger_actual = _money("7100")
     trigger_budget = _money("3000")
     trigger_variance = factory.LazyAttribute(lambda o: o.trigger_actual - o.trigger_budget)
@@ -540,15 +540,15 @@ class ProposalLineFactory(OrganisationOwnedFactory):
     confidence = 60
     confidence_label = "medium"
     history_months = 24
-    inputs_hash = _sha256("proposal-line-inputs")
+    inputs_hash = _sha256("draft-line-inputs")
 
 
-class ProposalBalanceFactory(OrganisationOwnedFactory):
+class DraftBalanceFactory(OrganisationOwnedFactory):
     class Meta:
-        model = budgeting.ProposalBalance
+        model = budgeting.DraftBalance
 
-    line = _in_organisation("ProposalLineFactory")
-    period = factory.SelfAttribute("line.proposal.first_period")
+    line = _in_organisation("DraftLineFactory")
+    period = factory.SelfAttribute("line.draft.first_period")
     original_amount = _money("3000")
     suggested_amount = _money("3200")
     lo_80 = _money("2900")
@@ -597,17 +597,17 @@ def _one_step_chain() -> list[dict]:
             "roles": [Role.APPROVER.value],
             "member_ids": [],
             "external_approver_ids": [],
-            "condition": budgeting.ApprovalPolicy.Condition.ALWAYS.value,
+            "condition": budgeting.ApprovalChain.Condition.ALWAYS.value,
             "change_above": None,
         }
     ]
 
 
-class ApprovalPolicyFactory(OrganisationOwnedFactory):
+class ApprovalChainFactory(OrganisationOwnedFactory):
     """One step: any approver of the firm."""
 
     class Meta:
-        model = budgeting.ApprovalPolicy
+        model = budgeting.ApprovalChain
 
     steps = factory.LazyFunction(_one_step_chain)
 
@@ -618,10 +618,10 @@ class ApprovalRequestFactory(OrganisationOwnedFactory):
     class Meta:
         model = budgeting.ApprovalRequest
 
-    proposal = _in_organisation("ProposalFactory", status=budgeting.Proposal.Status.SUBMITTED)
-    revision = factory.SelfAttribute("proposal.revision")
-    policy_version = 1
-    submitted_by = factory.SelfAttribute("proposal.created_by")
+    draft = _in_organisation("DraftFactory", status=budgeting.Draft.Status.SUBMITTED)
+    revision = factory.SelfAttribute("draft.revision")
+    chain_version = 1
+    submitted_by = factory.SelfAttribute("draft.created_by")
 
 
 class ApprovalStepFactory(OrganisationOwnedFactory):
@@ -667,7 +667,7 @@ class ApprovalLinkFactory(OrganisationOwnedFactory):
 
     token_hash = _sha256("approval-link-token")
     step = _in_organisation("ApprovalStepFactory")
-    proposal = factory.SelfAttribute("step.request.proposal")
+    draft = factory.SelfAttribute("step.request.draft")
     revision = factory.SelfAttribute("step.request.revision")
     user = None
     external_approver = _in_organisation("ExternalApproverFactory")
@@ -705,7 +705,7 @@ class BudgetPublicationFactory(OrganisationOwnedFactory):
     class Meta:
         model = budgeting.BudgetPublication
 
-    proposal = _in_organisation("ProposalFactory", status=budgeting.Proposal.Status.AWAITING_IMPORT)
+    draft = _in_organisation("DraftFactory", status=budgeting.Draft.Status.AWAITING_IMPORT)
     budget = _in_organisation("BudgetFactory")
     xero_budget_id = factory.SelfAttribute("budget.budget_id")
     budget_name = factory.SelfAttribute("budget.description")

@@ -7,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.clock import subprocess_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,42 +19,42 @@ from django.test import Client
 from django.urls import reverse
 from config.celery import app
 from budgeting.approvals import services as approvals
-from budgeting.models import Proposal, ProposalLine
-from budgeting.drafts.services import proposal_section_accept
+from budgeting.models import Draft, DraftLine
+from budgeting.drafts.services import draft_section_accept
 from tenants.models import Firm, Membership
 
 app.conf.task_always_eager = True  # no worker in this process: tasks run where queued
 firm = Firm.objects.get(slug="demo")
 users = {m.role: m.user for m in Membership.objects.for_firm(firm).select_related("user")}
-draft = Proposal.objects.for_firm(firm).order_by("pk").first()
+draft = Draft.objects.for_firm(firm).order_by("pk").first()
 org = draft.organisation
 sections = set(
-    ProposalLine.objects.for_firm(firm).filter(proposal=draft).values_list("section", flat=True)
+    DraftLine.objects.for_firm(firm).filter(draft=draft).values_list("section", flat=True)
 )
 for section in sections:
-    proposal_section_accept(firm=firm, proposal=draft, section=section, user=users["preparer"])
+    draft_section_accept(firm=firm, draft=draft, section=section, user=users["preparer"])
 draft.refresh_from_db()
-approvals.proposal_submit(firm=firm, proposal=draft, user=users["preparer"])
+approvals.draft_submit(firm=firm, draft=draft, user=users["preparer"])
 client = Client()
 client.force_login(users["owner"])
-line = ProposalLine.objects.for_firm(firm).filter(proposal=draft).first()
+line = DraftLine.objects.for_firm(firm).filter(draft=draft).first()
 pages = [
     reverse("firm_dashboard", args=[firm.slug]),
     reverse("organisation_detail", args=[firm.slug, org.pk]),
     reverse("variance_report", args=[firm.slug, org.pk]),
-    reverse("proposal_list", args=[firm.slug, org.pk]),
-    reverse("proposal_detail", args=[firm.slug, org.pk, draft.pk]),
-    reverse("proposal_line_detail", args=[firm.slug, org.pk, draft.pk, line.pk]),
-    reverse("proposal_approval", args=[firm.slug, org.pk, draft.pk]),
-    reverse("approval_policy_edit", args=[firm.slug, org.pk]),
+    reverse("draft_list", args=[firm.slug, org.pk]),
+    reverse("draft_detail", args=[firm.slug, org.pk, draft.pk]),
+    reverse("draft_line_detail", args=[firm.slug, org.pk, draft.pk, line.pk]),
+    reverse("draft_approval", args=[firm.slug, org.pk, draft.pk]),
+    reverse("approval_chain_edit", args=[firm.slug, org.pk]),
     reverse("budget_policy_edit", args=[firm.slug, org.pk]),
     reverse("audit_log", args=[firm.slug, org.pk]),
-    reverse("proposal_audit_log", args=[firm.slug, org.pk, draft.pk]),
+    reverse("draft_audit_log", args=[firm.slug, org.pk, draft.pk]),
 ]
 for url in pages:
     response = client.get(url, HTTP_HOST="127.0.0.1")
     assert response.status_code == 200, (url, response.status_code)
-restore = reverse("proposal_restore", args=[firm.slug, org.pk, draft.pk])
+restore = reverse("draft_restore", args=[firm.slug, org.pk, draft.pk])
 assert client.post(restore, {"revision": "1"}, HTTP_HOST="127.0.0.1").status_code == 302
 draft.refresh_from_db()
 assert draft.status == "submitted", draft.status
@@ -60,6 +62,7 @@ print("screens ok", len(pages))
 """
 
 
+@pytest.mark.slow
 def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     # A fresh machine's environment: none of the test defaults config.settings_test put in it.
     from config.settings_test import _TEST_ENV

@@ -24,7 +24,7 @@ FACTORIES = {
 ONE_PER_ORGANISATION = {
     "XeroOrganisation",
     "BudgetPolicy",
-    "ApprovalPolicy",
+    "ApprovalChain",
     "MaterialitySetting",
     "VarianceSummary",
 }
@@ -129,13 +129,13 @@ def test_two_rows_in_one_organisation_do_not_collide(factory):
 def test_the_organisation_passed_in_owns_every_parent():
     organisation = f.ClientOrganisationFactory()
 
-    balance = f.ProposalBalanceFactory(organisation=organisation)
+    balance = f.DraftBalanceFactory(organisation=organisation)
 
     assert balance.line.organisation == organisation
     assert balance.line.account.organisation == organisation
-    assert balance.line.proposal.organisation == organisation
+    assert balance.line.draft.organisation == organisation
     assert balance.firm == organisation.firm
-    preparer = balance.line.proposal.created_by
+    preparer = balance.line.draft.created_by
     assert f.Membership.objects.for_firm(organisation.firm).filter(user=preparer).exists()
 
 
@@ -192,9 +192,9 @@ def test_approval_rows_follow_their_step():
     link = f.ApprovalLinkFactory(step=step)
 
     assert decision.request == step.request
-    assert decision.revision == step.request.revision == step.request.proposal.revision
+    assert decision.revision == step.request.revision == step.request.draft.revision
     assert decision.email == decision.user.email
-    assert link.proposal == step.request.proposal
+    assert link.draft == step.request.draft
     assert link.email == link.external_approver.email
     assert link.external_approver.organisation == step.organisation
 

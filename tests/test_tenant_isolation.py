@@ -30,10 +30,8 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     # The partner API names a budget by Xero's BudgetID.
     "budget_id": lambda cast: _budget(cast).budget_id,
     # Forecast drafts: a draft, one of its lines, and a forecast run.
-    "proposal_id": lambda cast: _proposal_line(cast).proposal_id,
-    # The partner API names a forecast draft "draft" (its Proposal's id).
-    "draft_id": lambda cast: _proposal_line(cast).proposal_id,
-    "line_id": lambda cast: _proposal_line(cast).pk,
+    "draft_id": lambda cast: _draft_line(cast).draft_id,
+    "line_id": lambda cast: _draft_line(cast).pk,
     "forecast_run_id": lambda cast: _forecast_run(cast).pk,
     "publication_id": lambda cast: _budget_publication(cast).pk,
     # A step of a draft's approval round (the partner API's approve and reject).
@@ -105,25 +103,25 @@ def _budget(cast: FirmCast):
     )
 
 
-def _proposal_line(cast: FirmCast):
+def _draft_line(cast: FirmCast):
     import datetime as dt
     import uuid
 
-    from budgeting.models import Account, Proposal, ProposalLine
+    from budgeting.models import Account, Draft, DraftLine
 
     owned = {"firm": cast.firm, "organisation": cast.organisation}
     account = Account.objects.for_firm(cast.firm).create(
         **owned, account_id=f"acc-draft-{uuid.uuid4()}", name="Rent", type="EXPENSE"
     )
-    proposal = Proposal.objects.for_firm(cast.firm).create(
+    draft = Draft.objects.for_firm(cast.firm).create(
         **owned,
         horizon=6,
         first_period=dt.date(2026, 11, 1),
         last_actual_period=dt.date(2026, 10, 1),
     )
-    return ProposalLine.objects.for_firm(cast.firm).create(
+    return DraftLine.objects.for_firm(cast.firm).create(
         **owned,
-        proposal=proposal,
+        draft=draft,
         account=account,
         section="operating_expenses",
         trigger="forecast",
@@ -154,7 +152,7 @@ def _approval_step(cast: FirmCast):
 
     owned = {"firm": cast.firm, "organisation": cast.organisation}
     request = ApprovalRequest.objects.for_firm(cast.firm).create(
-        **owned, proposal_id=_proposal_line(cast).proposal_id, revision=1
+        **owned, draft_id=_draft_line(cast).draft_id, revision=1
     )
     return ApprovalStep.objects.for_firm(cast.firm).create(
         **owned, request=request, position=1, name="Manager", roles=["approver"], status="open"

@@ -32,7 +32,7 @@ from budgeting.drafts.api import (
     _draft_detail,
     _organisation,
 )
-from budgeting.drafts.models import Proposal, ProposalLine
+from budgeting.drafts.models import Draft, DraftLine
 from tenants.api.base import FirmAPIView
 from tenants.api.errors import ErrorSerializer
 from tenants.models import Firm, User
@@ -104,14 +104,14 @@ class ApprovalDecisionOutputSerializer(serializers.Serializer):
 
 class ApprovalOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    draft_id = serializers.IntegerField(source="proposal_id")
+    draft_id = serializers.IntegerField()
     status = serializers.CharField(
         help_text="One of: pending, approved, rejected, changes_requested, withdrawn."
     )
     revision = serializers.IntegerField(
         help_text="The draft's revision this round is for; send it back to decide on it."
     )
-    policy_version = serializers.IntegerField()
+    chain_version = serializers.IntegerField()
     submitted_by = serializers.EmailField(source="submitted_by.email", allow_null=True)
     submitted_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(allow_null=True)
@@ -124,11 +124,11 @@ class ApprovalOutputSerializer(serializers.Serializer):
         ref_name = "Approval"
 
 
-def _current_round(firm: Firm, proposal: Proposal) -> ApprovalRequest:
+def _current_round(firm: Firm, draft: Draft) -> ApprovalRequest:
     """The pending round, else the latest one; 404 when the draft was never submitted."""
     rounds = (
         ApprovalRequest.objects.for_firm(firm)
-        .filter(proposal=proposal)
+        .filter(draft=draft)
         .select_related("submitted_by")
         .order_by("-submitted_at", "-pk")
     )
@@ -202,14 +202,14 @@ class _StepDecideApi(FirmAPIView):
             help_text="The draft's revision you reviewed: the decision is refused if it changed.",
         )
 
-    def _check(self, firm: Firm, draft: Proposal, values: dict) -> None:
+    def _check(self, firm: Firm, draft: Draft, values: dict) -> None:
         """Input checks that need the draft; raise ValidationError (400)."""
 
     def _decide(self, request, organisation_public_id, draft_id, step_id):
         organisation = _organisation(request, organisation_public_id)
         draft = _draft(request, organisation, draft_id)
         step = get_firm_object_or_404(
-            ApprovalStep, firm=request.firm, request__proposal=draft, pk=step_id
+            ApprovalStep, firm=request.firm, request__draft=draft, pk=step_id
         )
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -222,7 +222,7 @@ class _StepDecideApi(FirmAPIView):
         try:
             record = approvals.approval_decide(
                 firm=request.firm,
-                proposal=draft,
+                draft=draft,
                 approver=approver,
                 decision=self.decision,
                 channel=ApprovalDecision.Channel.API,
@@ -306,12 +306,12 @@ class ApprovalStepRequestChangesApi(_StepDecideApi):
         class Meta:
             ref_name = "ApprovalStepRequestChanges"
 
-    def _check(self, firm: Firm, draft: Proposal, values: dict) -> None:
+    def _check(self, firm: Firm, draft: Draft, values: dict) -> None:
         # Lines of another draft (or another firm) are a mistake to report, not to drop.
         asked = set(values.get("line_ids", ()))
         known = set(
-            ProposalLine.objects.for_firm(firm)
-            .filter(proposal=draft, pk__in=asked)
+            DraftLine.objects.for_firm(firm)
+            .filter(draft=draft, pk__in=asked)
             .values_list("pk", flat=True)
         )
         if asked - known:
@@ -359,7 +359,7 @@ class DraftSubmitApi(FirmAPIView):
         organisation = _organisation(request, organisation_public_id)
         draft = _draft(request, organisation, draft_id)
         try:
-            approvals.proposal_submit(firm=request.firm, proposal=draft, user=_actor(request))
+            approvals.draft_submit(firm=request.firm, draft=draft, user=_actor(request))
         except approvals.ApprovalError as exc:
             raise Conflict(str(exc), code="cannot_submit") from exc
         draft.refresh_from_db()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from budgeting.approvals.models import ApprovalPolicy
+from budgeting.approvals.models import ApprovalChain
 from tenants.roles import Action, Role, role_allows
 
 APPROVING_ROLES = [(r.value, r.label) for r in Role if role_allows(r.value, Action.APPROVE)]
@@ -27,7 +27,7 @@ class ApprovalStepForm(forms.Form):
         label="Or these external approvers",
         widget=forms.CheckboxSelectMultiple,
     )
-    condition = forms.ChoiceField(choices=ApprovalPolicy.Condition.choices, label="When")
+    condition = forms.ChoiceField(choices=ApprovalChain.Condition.choices, label="When")
     change_above = forms.DecimalField(
         required=False, max_digits=16, decimal_places=2, min_value=0, label="Change above"
     )

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
-from budgeting.drafts.models import Proposal
+from budgeting.drafts.models import Draft
 from budgeting.ledger.models import OrganisationOwned
 from tenants.managers import FirmScopedManager
 
@@ -36,7 +36,7 @@ class ExternalApprover(OrganisationOwned):
         return f"{self.name} <{self.email}>" if self.name else self.email
 
 
-class ApprovalPolicy(OrganisationOwned):
+class ApprovalChain(OrganisationOwned):
     """An organisation's ordered approval chain. `version` goes up with every saved change; a
     request copies the steps of the version it was submitted under.
 
@@ -51,7 +51,7 @@ class ApprovalPolicy(OrganisationOwned):
         CHANGE_ABOVE = "change_above", "When a line changes by more than an amount"
 
     organisation = models.OneToOneField(
-        "tenants.ClientOrganisation", on_delete=models.CASCADE, related_name="approval_policy"
+        "tenants.ClientOrganisation", on_delete=models.CASCADE, related_name="approval_chain"
     )
     version = models.PositiveIntegerField(default=1)
     steps = models.JSONField(default=list)
@@ -62,11 +62,8 @@ class ApprovalPolicy(OrganisationOwned):
 
     history = HistoricalRecords()
 
-    class Meta:
-        verbose_name_plural = "approval policies"
-
     def __str__(self) -> str:
-        return f"Approval policy of {self.organisation} v{self.version}"
+        return f"Approval chain of {self.organisation} v{self.version}"
 
 
 class ApprovalRequest(OrganisationOwned):
@@ -79,11 +76,9 @@ class ApprovalRequest(OrganisationOwned):
         CHANGES_REQUESTED = "changes_requested", "Changes requested"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
-    proposal = models.ForeignKey(
-        Proposal, on_delete=models.CASCADE, related_name="approval_requests"
-    )
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="approval_requests")
     revision = models.PositiveIntegerField()
-    policy_version = models.PositiveIntegerField(default=0)
+    chain_version = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     submitted_by = models.ForeignKey(
         "tenants.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -97,11 +92,11 @@ class ApprovalRequest(OrganisationOwned):
         ordering = ["-submitted_at"]
 
     def __str__(self) -> str:
-        return f"Approval of draft {self.proposal_id} r{self.revision}: {self.status}"
+        return f"Approval of draft {self.draft_id} r{self.revision}: {self.status}"
 
 
 class ApprovalStep(OrganisationOwned):
-    """One step of a request, copied from the policy when the draft was submitted."""
+    """One step of a request, copied from the chain when the draft was submitted."""
 
     class Status(models.TextChoices):
         WAITING = "waiting", "Waiting for an earlier step"
@@ -119,8 +114,8 @@ class ApprovalStep(OrganisationOwned):
     external_approver_ids = models.JSONField(default=list, blank=True)
     condition = models.CharField(
         max_length=20,
-        choices=ApprovalPolicy.Condition.choices,
-        default=ApprovalPolicy.Condition.ALWAYS,
+        choices=ApprovalChain.Condition.choices,
+        default=ApprovalChain.Condition.ALWAYS,
     )
     change_above = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
@@ -192,7 +187,7 @@ class ApprovalLink(OrganisationOwned):
 
     token_hash = models.CharField(max_length=64, unique=True)
     step = models.ForeignKey(ApprovalStep, on_delete=models.CASCADE, related_name="links")
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="+")
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="+")
     revision = models.PositiveIntegerField()
     user = models.ForeignKey(
         "tenants.User", on_delete=models.CASCADE, null=True, blank=True, related_name="+"

@@ -35,8 +35,8 @@ from budgeting.approvals.services import (
     approval_link_create,
     approval_step_notify,
     approval_step_recipients,
+    draft_summary,
     link_lifetime,
-    proposal_summary,
 )
 from core.email import email_send
 from core.history import history_note
@@ -51,7 +51,7 @@ def _open_steps(firm: Firm):
     return (
         ApprovalStep.objects.for_firm(firm)
         .filter(status=ApprovalStep.Status.OPEN, request__status=ApprovalRequest.Status.PENDING)
-        .select_related("request", "request__proposal", "request__organisation")
+        .select_related("request", "request__draft", "request__organisation")
     )
 
 
@@ -155,8 +155,8 @@ def _item_url(firm: Firm, step: ApprovalStep, approver: Approver) -> str:
     # Members open the approval screen (signed in); an external approver has only links.
     if approver.user is not None:
         path = reverse(
-            "proposal_approval",
-            args=[firm.slug, step.request.organisation_id, step.request.proposal_id],
+            "draft_approval",
+            args=[firm.slug, step.request.organisation_id, step.request.draft_id],
         )
         return settings.SITE_URL + path
     _link, token = approval_link_create(firm=firm, step=step, approver=approver)
@@ -183,13 +183,13 @@ def approval_digests_send(*, firm: Firm, now: dt.datetime | None = None) -> int:
             continue
         items = []
         for step in steps:
-            proposal = step.request.proposal
-            if proposal.pk not in summaries:
-                summaries[proposal.pk] = proposal_summary(firm=firm, proposal=proposal)
+            draft = step.request.draft
+            if draft.pk not in summaries:
+                summaries[draft.pk] = draft_summary(firm=firm, draft=draft)
             items.append(
                 DigestItem(
                     step=step,
-                    summary=summaries[proposal.pk],
+                    summary=summaries[draft.pk],
                     url=_item_url(firm, step, approver),
                     waiting_days=(now - (step.opened_at or now)).days,
                 )

@@ -31,14 +31,15 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from budgeting.approvals.models import (
+    ApprovalChain,
     ApprovalDecision,
     ApprovalLink,
-    ApprovalPolicy,
     ApprovalRequest,
     ApprovalStep,
     ExternalApprover,
 )
-from budgeting.drafts.models import Proposal, ProposalBalance, ProposalLine
+from budgeting.drafts.models import Draft, DraftBalance, DraftLine
+from budgeting.drafts.services import draft_status_set
 from core.email import email_message
 from core.history import history_note
 from core.tasks import enqueue
@@ -48,7 +49,7 @@ from tenants.roles import Action, Role, role_allows
 logger = logging.getLogger(__name__)
 
 LINK_SALT = "budgeting.approvals.link"
-Condition = ApprovalPolicy.Condition
+Condition = ApprovalChain.Condition
 Decision = ApprovalDecision.Decision
 Channel = ApprovalDecision.Channel
 
@@ -143,14 +144,14 @@ def _clean_step(firm: Firm, organisation: ClientOrganisation, number: int, raw: 
     }
 
 
-def approval_policy_update(
+def approval_chain_update(
     *,
     firm: Firm,
     organisation: ClientOrganisation,
     user: User | None,
     steps: list[dict],
     reason: str = "Approval chain changed",
-) -> ApprovalPolicy:
+) -> ApprovalChain:
     """Save the chain as a new version. Drafts already submitted keep the steps they got."""
     cleaned = [_clean_step(firm, organisation, n, raw) for n, raw in enumerate(steps, start=1)]
     if not cleaned:
@@ -159,13 +160,13 @@ def approval_policy_update(
         raise ApprovalError("At least one step must always apply, so every draft is approved.")
     with transaction.atomic():
         policy = (
-            ApprovalPolicy.objects.for_firm(firm)
+            ApprovalChain.objects.for_firm(firm)
             .select_for_update()
             .filter(organisation=organisation)
             .first()
         )
         if policy is None:
-            policy = ApprovalPolicy(firm=firm, organisation=organisation, version=1)
+            policy = ApprovalChain(firm=firm, organisation=organisation, version=1)
         else:
             policy.version += 1
         policy.steps = cleaned
@@ -194,17 +195,17 @@ def external_approver_register(
 # --- Conditions and the people of a draft ------------------------------------------------------
 
 
-def _changes(firm: Firm, proposal: Proposal) -> tuple[bool, Decimal]:
+def _changes(firm: Firm, draft: Draft) -> tuple[bool, Decimal]:
     """Whether the draft has capital-expenditure lines, and its largest change of a line over
     the horizon (absolute)."""
     from budgeting.drafts.models import BudgetPolicy
 
-    policy = BudgetPolicy.objects.for_firm(firm).filter(organisation=proposal.organisation).first()
+    policy = BudgetPolicy.objects.for_firm(firm).filter(organisation=draft.organisation).first()
     capex_ids = set(policy.capex_account_ids) if policy else set()
-    lines = list(ProposalLine.objects.for_firm(firm).filter(proposal=proposal))
+    lines = list(DraftLine.objects.for_firm(firm).filter(draft=draft))
     capex = any(line.account_id in capex_ids for line in lines)
     totals: dict[int, Decimal] = {}
-    for balance in ProposalBalance.objects.for_firm(firm).filter(line__proposal=proposal):
+    for balance in DraftBalance.objects.for_firm(firm).filter(line__draft=draft):
         totals[balance.line_id] = totals.get(balance.line_id, Decimal(0)) + balance.change
     largest = max((abs(v) for v in totals.values()), default=Decimal(0))
     return capex, largest
@@ -218,28 +219,24 @@ def _step_applies(step: dict, capex: bool, largest: Decimal) -> bool:
     return True
 
 
-def proposal_editors(*, firm: Firm, proposal: Proposal) -> set[str]:
+def draft_editors(*, firm: Firm, draft: Draft) -> set[str]:
     """Emails of the preparer and of everyone who changed the draft's lines or figures."""
-    users = {proposal.created_by_id}
-    line_ids = ProposalLine.objects.for_firm(firm).filter(proposal=proposal).values("pk")
+    users = {draft.created_by_id}
+    line_ids = DraftLine.objects.for_firm(firm).filter(draft=draft).values("pk")
     users |= set(
-        ProposalLine.history.filter(proposal_id=proposal.pk).values_list(
-            "history_user_id", flat=True
-        )
+        DraftLine.history.filter(draft_id=draft.pk).values_list("history_user_id", flat=True)
     )
     users |= set(
-        ProposalBalance.history.filter(line_id__in=line_ids).values_list(
-            "history_user_id", flat=True
-        )
+        DraftBalance.history.filter(line_id__in=line_ids).values_list("history_user_id", flat=True)
     )
     users |= set(
-        ProposalBalance.objects.for_firm(firm)
-        .filter(line__proposal=proposal, edited_by__isnull=False)
+        DraftBalance.objects.for_firm(firm)
+        .filter(line__draft=draft, edited_by__isnull=False)
         .values_list("edited_by_id", flat=True)
     )
     users |= set(
         ApprovalRequest.objects.for_firm(firm)
-        .filter(proposal=proposal)
+        .filter(draft=draft)
         .values_list("submitted_by_id", flat=True)
     )
     users.discard(None)
@@ -283,7 +280,7 @@ def _named_by(step: ApprovalStep, approver: Approver) -> bool:
 
 def _steps_create(firm: Firm, request: ApprovalRequest, steps: list[dict]) -> ApprovalStep:
     """Make the request's steps; returns the one opened (the first that applies)."""
-    capex, largest = _changes(firm, request.proposal)
+    capex, largest = _changes(firm, request.draft)
     opened = None
     now = timezone.now()
     for position, raw in enumerate(steps, start=1):
@@ -326,24 +323,17 @@ def _notify_on_commit(firm: Firm, step_id: int) -> None:
     enqueue("budgeting.tasks.approval_step_notify_task", firm.pk, step_id)
 
 
-def _proposal_status(proposal: Proposal, status: str, reason: str, user: User | None) -> None:
-    proposal.status = status
-    proposal.updated_at = timezone.now()
-    history_note(proposal, reason=reason, user=user)
-    proposal.save(update_fields=["status", "updated_at"])
-
-
-def proposal_submit(*, firm: Firm, proposal: Proposal, user: User) -> ApprovalRequest:
+def draft_submit(*, firm: Firm, draft: Draft, user: User) -> ApprovalRequest:
     """Send a draft for approval under the organisation's current chain."""
-    from budgeting.drafts.services import proposal_can_submit
+    from budgeting.drafts.services import draft_can_submit
 
     with transaction.atomic():
-        proposal = Proposal.objects.for_firm(firm).select_for_update().get(pk=proposal.pk)
-        reasons = proposal_can_submit(firm=firm, proposal=proposal)
+        draft = Draft.objects.for_firm(firm).select_for_update().get(pk=draft.pk)
+        reasons = draft_can_submit(firm=firm, draft=draft)
         if reasons:
             raise ApprovalError(" ".join(reasons))
         policy = (
-            ApprovalPolicy.objects.for_firm(firm).filter(organisation=proposal.organisation).first()
+            ApprovalChain.objects.for_firm(firm).filter(organisation=draft.organisation).first()
         )
         if policy is None or not policy.steps:
             raise ApprovalError(
@@ -351,10 +341,10 @@ def proposal_submit(*, firm: Firm, proposal: Proposal, user: User) -> ApprovalRe
             )
         request = ApprovalRequest(
             firm=firm,
-            organisation=proposal.organisation,
-            proposal=proposal,
-            revision=proposal.revision,
-            policy_version=policy.version,
+            organisation=draft.organisation,
+            draft=draft,
+            revision=draft.revision,
+            chain_version=policy.version,
             submitted_by=user,
         )
         history_note(
@@ -362,22 +352,24 @@ def proposal_submit(*, firm: Firm, proposal: Proposal, user: User) -> ApprovalRe
         )
         request.save()
         first = _steps_create(firm, request, policy.steps)
-        _proposal_status(proposal, Proposal.Status.SUBMITTED, "Submitted for approval", user)
+        draft_status_set(
+            draft=draft, status=Draft.Status.SUBMITTED, reason="Submitted for approval", user=user
+        )
         if first is not None:
             _notify_on_commit(firm, first.pk)
     return request
 
 
-def _pending_request(firm: Firm, proposal: Proposal) -> ApprovalRequest | None:
+def _pending_request(firm: Firm, draft: Draft) -> ApprovalRequest | None:
     return (
         ApprovalRequest.objects.for_firm(firm)
         .select_for_update()
-        .filter(proposal=proposal, status=ApprovalRequest.Status.PENDING)
+        .filter(draft=draft, status=ApprovalRequest.Status.PENDING)
         .first()
     )
 
 
-def _restart(firm: Firm, request: ApprovalRequest, proposal: Proposal, reason: str) -> None:
+def _restart(firm: Firm, request: ApprovalRequest, draft: Draft, reason: str) -> None:
     """Back to the first step at the draft's current revision. The old round is closed with its
     decisions kept; a new round with the same steps starts, so earlier approvals no longer count."""
     steps = [
@@ -398,9 +390,9 @@ def _restart(firm: Firm, request: ApprovalRequest, proposal: Proposal, reason: s
     again = ApprovalRequest(
         firm=firm,
         organisation=request.organisation,
-        proposal=proposal,
-        revision=proposal.revision,
-        policy_version=request.policy_version,
+        draft=draft,
+        revision=draft.revision,
+        chain_version=request.chain_version,
         submitted_by=request.submitted_by,
     )
     history_note(again, reason=reason, user=None)
@@ -410,19 +402,19 @@ def _restart(firm: Firm, request: ApprovalRequest, proposal: Proposal, reason: s
         _notify_on_commit(firm, first.pk)
 
 
-def approval_request_restart_if_changed(*, firm: Firm, proposal: Proposal) -> bool:
+def approval_request_restart_if_changed(*, firm: Firm, draft: Draft) -> bool:
     """Call after any change to a submitted draft: when its revision moved, approval goes back
     to the first step. Returns whether it did."""
     with transaction.atomic():
-        proposal = Proposal.objects.for_firm(firm).select_for_update().get(pk=proposal.pk)
-        request = _pending_request(firm, proposal)
-        if request is None or request.revision == proposal.revision:
+        draft = Draft.objects.for_firm(firm).select_for_update().get(pk=draft.pk)
+        request = _pending_request(firm, draft)
+        if request is None or request.revision == draft.revision:
             return False
         _restart(
             firm,
             request,
-            proposal,
-            f"The draft changed (revision {request.revision} → {proposal.revision}): "
+            draft,
+            f"The draft changed (revision {request.revision} → {draft.revision}): "
             "approval starts again at the first step",
         )
     return True
@@ -434,7 +426,7 @@ def approval_request_restart_if_changed(*, firm: Firm, proposal: Proposal) -> bo
 def _refuse_unless_allowed(
     firm: Firm, request: ApprovalRequest, step: ApprovalStep, approver: Approver
 ) -> None:
-    if approver.email in proposal_editors(firm=firm, proposal=request.proposal):
+    if approver.email in draft_editors(firm=firm, draft=request.draft):
         raise ApprovalError(
             "You prepared or edited this draft, so you cannot approve it: segregation of duties "
             "needs someone else."
@@ -459,7 +451,7 @@ def _refuse_unless_allowed(
 def approval_decide(
     *,
     firm: Firm,
-    proposal: Proposal,
+    draft: Draft,
     approver: Approver,
     decision: str,
     channel: str,
@@ -481,18 +473,18 @@ def approval_decide(
         raise ApprovalError("Say why in a comment: the preparer needs to know what to change.")
     restarted = False
     with transaction.atomic():
-        proposal = Proposal.objects.for_firm(firm).select_for_update().get(pk=proposal.pk)
-        request = _pending_request(firm, proposal)
+        draft = Draft.objects.for_firm(firm).select_for_update().get(pk=draft.pk)
+        request = _pending_request(firm, draft)
         if request is None:
             raise ApprovalError(
                 f"This draft is not waiting for approval (it is "
-                f"{proposal.get_status_display().lower()})."
+                f"{draft.get_status_display().lower()})."
             )
-        if request.revision != proposal.revision:
+        if request.revision != draft.revision:
             _restart(
                 firm,
                 request,
-                proposal,
+                draft,
                 "The draft changed after it was submitted: approval starts again at the first step",
             )
             restarted = True
@@ -500,7 +492,7 @@ def approval_decide(
             result = _decide(
                 firm=firm,
                 request=request,
-                proposal=proposal,
+                draft=draft,
                 approver=approver,
                 decision=decision,
                 channel=channel,
@@ -529,7 +521,7 @@ def _decide(
     *,
     firm: Firm,
     request: ApprovalRequest,
-    proposal: Proposal,
+    draft: Draft,
     approver: Approver,
     decision: str,
     channel: str,
@@ -538,7 +530,7 @@ def _decide(
     revision: int | None,
     line_ids: list[int] | tuple[int, ...],
 ) -> ApprovalDecision:
-    if revision is not None and revision != proposal.revision:
+    if revision is not None and revision != draft.revision:
         raise ApprovalError(
             "The draft changed after this was sent to you: open the current draft and decide "
             "on it instead."
@@ -558,8 +550,8 @@ def _decide(
     now = timezone.now()
     lines = sorted(
         set(
-            ProposalLine.objects.for_firm(firm)
-            .filter(proposal=proposal, pk__in=list(line_ids))
+            DraftLine.objects.for_firm(firm)
+            .filter(draft=draft, pk__in=list(line_ids))
             .values_list("pk", flat=True)
         )
     )
@@ -568,7 +560,7 @@ def _decide(
         organisation=request.organisation,
         step=step,
         request=request,
-        revision=proposal.revision,
+        revision=draft.revision,
         decision=decision,
         channel=channel,
         user=approver.user,
@@ -602,17 +594,28 @@ def _decide(
             _notify_on_commit(firm, following.pk)
         else:
             _close(request, ApprovalRequest.Status.APPROVED, approver.user)
-            _proposal_status(
-                proposal, Proposal.Status.APPROVED, "Approved at every step", approver.user
+            draft_status_set(
+                draft=draft,
+                status=Draft.Status.APPROVED,
+                reason="Approved at every step",
+                user=approver.user,
             )
     elif decision == Decision.REJECT:
         _close(request, ApprovalRequest.Status.REJECTED, approver.user)
-        _proposal_status(proposal, Proposal.Status.REJECTED, f"Rejected: {comment}", approver.user)
+        draft_status_set(
+            draft=draft,
+            status=Draft.Status.REJECTED,
+            reason=f"Rejected: {comment}",
+            user=approver.user,
+        )
     else:
         _close(request, ApprovalRequest.Status.CHANGES_REQUESTED, approver.user)
         # Back to the preparer as an editable draft; submitting again starts a new round.
-        _proposal_status(
-            proposal, Proposal.Status.DRAFT, f"Changes requested: {comment}", approver.user
+        draft_status_set(
+            draft=draft,
+            status=Draft.Status.DRAFT,
+            reason=f"Changes requested: {comment}",
+            user=approver.user,
         )
     return record
 
@@ -641,7 +644,7 @@ def approval_link_create(
         firm=firm,
         organisation_id=step.organisation_id,
         step=step,
-        proposal_id=request.proposal_id,
+        draft_id=request.draft_id,
         revision=request.revision,
         user=approver.user,
         external_approver=approver.external,
@@ -653,7 +656,7 @@ def approval_link_create(
     token = signing.dumps(
         {
             "l": link.pk,
-            "p": request.proposal_id,
+            "p": request.draft_id,
             "r": request.revision,
             "s": step.pk,
             "e": approver.email,
@@ -680,7 +683,7 @@ class LinkProblem(Exception):
 class LinkContext:
     link: ApprovalLink
     firm: Firm
-    proposal: Proposal
+    draft: Draft
     step: ApprovalStep
     approver: Approver
 
@@ -700,7 +703,7 @@ def approval_link_check(*, token: str, signed_in: User | None = None) -> LinkCon
     with scopes_disabled():
         link = (
             ApprovalLink.objects.select_related(
-                "firm", "step", "step__request", "proposal", "user", "external_approver"
+                "firm", "step", "step__request", "draft", "user", "external_approver"
             )
             .filter(token_hash=_token_hash(token))
             .first()
@@ -711,7 +714,7 @@ def approval_link_check(*, token: str, signed_in: User | None = None) -> LinkCon
         payload.get("r"),
         payload.get("s"),
         payload.get("e"),
-    ) == (link.pk, link.proposal_id, link.revision, link.step_id, link.email)
+    ) == (link.pk, link.draft_id, link.revision, link.step_id, link.email)
     if not bound:
         raise LinkProblem(
             "This link is not valid",
@@ -727,11 +730,11 @@ def approval_link_check(*, token: str, signed_in: User | None = None) -> LinkCon
         )
     step = link.step
     request = step.request
-    proposal = link.proposal
+    draft = link.draft
     if (
         request.status != ApprovalRequest.Status.PENDING
         or step.status != ApprovalStep.Status.OPEN
-        or proposal.revision != link.revision
+        or draft.revision != link.revision
         or request.revision != link.revision
     ):
         raise LinkProblem(
@@ -757,7 +760,7 @@ def approval_link_check(*, token: str, signed_in: User | None = None) -> LinkCon
         approver = approver_for_external(external=link.external_approver)
     else:
         approver = approver_for_member(firm=firm, user=link.user)
-    return LinkContext(link=link, firm=firm, proposal=proposal, step=step, approver=approver)
+    return LinkContext(link=link, firm=firm, draft=draft, step=step, approver=approver)
 
 
 def approval_link_decide(
@@ -774,7 +777,7 @@ def approval_link_decide(
     try:
         return approval_decide(
             firm=context.firm,
-            proposal=context.proposal,
+            draft=context.draft,
             approver=context.approver,
             decision=decision,
             channel=Channel.EMAIL,
@@ -788,14 +791,14 @@ def approval_link_decide(
         raise LinkProblem("Your decision was not recorded", str(exc), 409) from exc
 
 
-def proposal_changes_requested(*, firm: Firm, proposal: Proposal) -> ApprovalDecision | None:
+def draft_changes_requested(*, firm: Firm, draft: Draft) -> ApprovalDecision | None:
     """The request for changes the draft came back with, while it is back with the preparer
     (until it is submitted again)."""
-    if proposal.status != Proposal.Status.DRAFT:
+    if draft.status != Draft.Status.DRAFT:
         return None
     latest = (
         ApprovalRequest.objects.for_firm(firm)
-        .filter(proposal=proposal)
+        .filter(draft=draft)
         .order_by("-submitted_at", "-pk")
         .first()
     )
@@ -810,15 +813,15 @@ def proposal_changes_requested(*, firm: Firm, proposal: Proposal) -> ApprovalDec
     )
 
 
-def proposal_summary(*, firm: Firm, proposal: Proposal, largest: int = 5) -> dict:
+def draft_summary(*, firm: Firm, draft: Draft, largest: int = 5) -> dict:
     """What an approver sees first: the net profit impact and the largest changes."""
     lines = list(
-        ProposalLine.objects.for_firm(firm)
-        .filter(proposal=proposal)
+        DraftLine.objects.for_firm(firm)
+        .filter(draft=draft)
         .select_related("account", "tracking_option")
     )
     changes: dict[int, Decimal] = {}
-    for balance in ProposalBalance.objects.for_firm(firm).filter(line__proposal=proposal):
+    for balance in DraftBalance.objects.for_firm(firm).filter(line__draft=draft):
         changes[balance.line_id] = changes.get(balance.line_id, Decimal(0)) + balance.change
     income = {"income", "other_income"}
     net = sum(
@@ -842,7 +845,7 @@ def approval_step_recipients(*, firm: Firm, step: ApprovalStep) -> list[Approver
     """The approvers a step's emails go to: everyone it names who could still decide it, so
     nobody gets a link they could not use (editors, whoever approved an earlier step)."""
     request = step.request
-    excluded = proposal_editors(firm=firm, proposal=request.proposal) | set(
+    excluded = draft_editors(firm=firm, draft=request.draft) | set(
         ApprovalDecision.objects.for_firm(firm)
         .filter(request=request, decision=Decision.APPROVE)
         .values_list("email", flat=True)
@@ -859,22 +862,22 @@ def approval_step_notify(*, firm: Firm, step_id: int, reminder: bool = False) ->
     the same transaction as the sends: a task delivered twice sends it once, and a send that
     fails rolls the mark and the links back and raises, so the task's retry sends it again.
     Reminders are claimed by approval_reminders_send."""
-    proposal_id = (
+    draft_id = (
         ApprovalStep.objects.for_firm(firm)
         .filter(pk=step_id)
-        .values_list("request__proposal_id", flat=True)
+        .values_list("request__draft_id", flat=True)
         .first()
     )
-    if proposal_id is None:
+    if draft_id is None:
         return 0
     with transaction.atomic():
         # The draft is locked before its step, the order every decision and edit takes them
         # in: one landing mid-send waits for the send instead of deadlocking with it.
-        Proposal.objects.for_firm(firm).select_for_update().filter(pk=proposal_id).first()
+        Draft.objects.for_firm(firm).select_for_update().filter(pk=draft_id).first()
         step = (
             ApprovalStep.objects.for_firm(firm)
             .select_for_update(of=("self",))
-            .select_related("request", "request__proposal", "request__organisation")
+            .select_related("request", "request__draft", "request__organisation")
             .filter(pk=step_id)
             .first()
         )
@@ -902,14 +905,14 @@ def _approval_step_messages(
 ) -> list[EmailMultiAlternatives]:
     """The email of a step to each of its recipients, each with a new sign-off link."""
     request = step.request
-    summary = proposal_summary(firm=firm, proposal=request.proposal)
+    summary = draft_summary(firm=firm, draft=request.draft)
     messages = []
     for approver in approval_step_recipients(firm=firm, step=step):
         _link, token = approval_link_create(firm=firm, step=step, approver=approver)
         context = {
             "approver": approver,
             "request": request,
-            "proposal": request.proposal,
+            "draft": request.draft,
             "organisation": request.organisation,
             "step": step,
             "summary": summary,

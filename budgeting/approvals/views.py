@@ -14,17 +14,14 @@ from budgeting.approvals import reminders as approval_reminders
 from budgeting.approvals import services as approvals
 from budgeting.approvals.forms import ApprovalStepFormSet, ExternalApproverForm
 from budgeting.approvals.models import (
-    ApprovalPolicy,
+    ApprovalChain,
     ApprovalRequest,
     ApprovalStep,
     ExternalApprover,
 )
-from budgeting.audit import services as rollback
-from budgeting.drafts.models import Proposal, ProposalLine
+from budgeting.drafts.models import Draft, DraftLine
 from budgeting.drafts.selectors import draft_get_or_404
-from budgeting.drafts.services import proposal_can_submit
-from budgeting.publishing.models import BudgetPublication
-from budgeting.publishing.services import PUBLISHABLE
+from budgeting.drafts.services import draft_can_submit
 from tenants.http import client_ip
 from tenants.models import Membership
 from tenants.roles import Action, role_allows
@@ -34,10 +31,10 @@ from tenants.scoping import FirmRequest, client_organisation_get_or_404, firm_vi
 LINK_RATE = 20
 
 
-def _timeline(request: FirmRequest, proposal: Proposal):
+def _timeline(request: FirmRequest, draft: Draft):
     rounds = list(
         ApprovalRequest.objects.for_firm(request.firm)
-        .filter(proposal=proposal)
+        .filter(draft=draft)
         .select_related("submitted_by")
         .prefetch_related("steps", "decisions__user", "decisions__step")
         .order_by("-submitted_at", "-pk")
@@ -47,11 +44,11 @@ def _timeline(request: FirmRequest, proposal: Proposal):
 
 @firm_view(Action.VIEW)
 @require_GET
-def proposal_approval(request: FirmRequest, organisation_id: int, proposal_id: int):
-    organisation, proposal = draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+def draft_approval(request: FirmRequest, organisation_id: int, draft_id: int):
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
-    rounds = _timeline(request, proposal)
+    rounds = _timeline(request, draft)
     current = next((r for r in rounds if r.status == ApprovalRequest.Status.PENDING), None)
     open_step = (
         next((s for s in current.steps.all() if s.status == ApprovalStep.Status.OPEN), None)
@@ -59,8 +56,8 @@ def proposal_approval(request: FirmRequest, organisation_id: int, proposal_id: i
         else None
     )
     lines = list(
-        ProposalLine.objects.for_firm(request.firm)
-        .filter(proposal=proposal)
+        DraftLine.objects.for_firm(request.firm)
+        .filter(draft=draft)
         .select_related("account", "tracking_option")
         .order_by("section", "account__code", "pk")
     )
@@ -70,7 +67,7 @@ def proposal_approval(request: FirmRequest, organisation_id: int, proposal_id: i
             decision.line_labels = [labels.get(pk, f"line {pk}") for pk in decision.line_ids]
     context = {
         "organisation": organisation,
-        "proposal": proposal,
+        "draft": draft,
         "rounds": rounds,
         "current": current,
         "open_step": open_step,
@@ -80,49 +77,42 @@ def proposal_approval(request: FirmRequest, organisation_id: int, proposal_id: i
             else []
         ),
         "lines": [(line.pk, labels[line.pk]) for line in lines],
-        "summary": approvals.proposal_summary(firm=request.firm, proposal=proposal),
+        "summary": approvals.draft_summary(firm=request.firm, draft=draft),
         "submit_blockers": (
-            proposal_can_submit(firm=request.firm, proposal=proposal)
-            if proposal.status == Proposal.Status.DRAFT
+            draft_can_submit(firm=request.firm, draft=draft)
+            if draft.status == Draft.Status.DRAFT
             else []
         ),
-        "revisions": (
-            rollback.proposal_revisions(firm=request.firm, proposal=proposal)
-            if proposal.status in rollback.RESTORABLE
-            else []
-        ),
-        "publications": BudgetPublication.objects.for_firm(request.firm).filter(proposal=proposal),
-        "publishable": proposal.status in PUBLISHABLE,
     }
     return render(request, "budgeting/approvals/timeline.html", context)
 
 
 @firm_view(Action.PREPARE_DRAFTS)
 @require_POST
-def proposal_submit(request: FirmRequest, organisation_id: int, proposal_id: int):
-    organisation, proposal = draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+def draft_submit(request: FirmRequest, organisation_id: int, draft_id: int):
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
     try:
-        approvals.proposal_submit(firm=request.firm, proposal=proposal, user=request.user)
+        approvals.draft_submit(firm=request.firm, draft=draft, user=request.user)
         messages.success(request, "Submitted for approval: the first step's approvers are emailed.")
     except approvals.ApprovalError as exc:
         messages.error(request, str(exc))
-    return redirect("proposal_approval", request.firm.slug, organisation.pk, proposal.pk)
+    return redirect("draft_approval", request.firm.slug, organisation.pk, draft.pk)
 
 
 @firm_view(Action.APPROVE)
 @require_POST
-def proposal_approval_decide(request: FirmRequest, organisation_id: int, proposal_id: int):
-    organisation, proposal = draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+def draft_approval_decide(request: FirmRequest, organisation_id: int, draft_id: int):
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
     step_id = request.POST.get("step")
     revision = request.POST.get("revision")
     try:
         approvals.approval_decide(
             firm=request.firm,
-            proposal=proposal,
+            draft=draft,
             approver=approvals.approver_for_member(firm=request.firm, user=request.user),
             decision=request.POST.get("decision", ""),
             channel=approvals.Channel.SCREEN,
@@ -134,7 +124,7 @@ def proposal_approval_decide(request: FirmRequest, organisation_id: int, proposa
         messages.success(request, "Decision recorded.")
     except approvals.ApprovalError as exc:
         messages.error(request, str(exc))
-    return redirect("proposal_approval", request.firm.slug, organisation.pk, proposal.pk)
+    return redirect("draft_approval", request.firm.slug, organisation.pk, draft.pk)
 
 
 def _rate_limited(request: HttpRequest) -> bool:
@@ -192,15 +182,15 @@ def approval_link(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "budgeting/approvals/link.html",
         {
-            "organisation": context.proposal.organisation,
-            "proposal": context.proposal,
+            "organisation": context.draft.organisation,
+            "draft": context.draft,
             "step": context.step,
             "approver": context.approver,
-            "summary": approvals.proposal_summary(firm=context.firm, proposal=context.proposal),
+            "summary": approvals.draft_summary(firm=context.firm, draft=context.draft),
             "lines": [
                 (line.pk, str(line))
-                for line in ProposalLine.objects.for_firm(context.firm)
-                .filter(proposal=context.proposal)
+                for line in DraftLine.objects.for_firm(context.firm)
+                .filter(draft=context.draft)
                 .select_related("account", "tracking_option")
                 .order_by("section", "account__code", "pk")
             ],
@@ -253,12 +243,12 @@ def approval_digest_unsubscribe(request: HttpRequest, token: str) -> HttpRespons
 
 @firm_view(Action.MANAGE_POLICIES)
 @require_http_methods(["GET", "POST"])
-def approval_policy_edit(request: FirmRequest, organisation_id: int) -> HttpResponse:
+def approval_chain_edit(request: FirmRequest, organisation_id: int) -> HttpResponse:
     """The organisation's approval chain: ordered steps, and its external approvers."""
     organisation = client_organisation_get_or_404(
         firm=request.firm, organisation_id=organisation_id
     )
-    policy = ApprovalPolicy.objects.for_firm(request.firm).filter(organisation=organisation).first()
+    policy = ApprovalChain.objects.for_firm(request.firm).filter(organisation=organisation).first()
     members = [
         m
         for m in Membership.objects.for_firm(request.firm).select_related("user")
@@ -282,14 +272,14 @@ def approval_policy_edit(request: FirmRequest, organisation_id: int) -> HttpResp
                 user=request.user,
             )
             messages.success(request, "External approver registered.")
-            return redirect("approval_policy_edit", request.firm.slug, organisation.pk)
+            return redirect("approval_chain_edit", request.firm.slug, organisation.pk)
         formset = ApprovalStepFormSet(initial=policy.steps if policy else None, **kwargs)
     elif request.method == "POST":
         formset = ApprovalStepFormSet(request.POST, **kwargs)
         if formset.is_valid():
             steps = [s for s in (form.step() for form in formset) if s is not None]
             try:
-                approvals.approval_policy_update(
+                approvals.approval_chain_update(
                     firm=request.firm,
                     organisation=organisation,
                     user=request.user,
@@ -297,7 +287,7 @@ def approval_policy_edit(request: FirmRequest, organisation_id: int) -> HttpResp
                     reason=request.POST.get("reason", "").strip() or "Approval chain changed",
                 )
                 messages.success(request, "Approval chain saved.")
-                return redirect("approval_policy_edit", request.firm.slug, organisation.pk)
+                return redirect("approval_chain_edit", request.firm.slug, organisation.pk)
             except approvals.ApprovalError as exc:
                 formset._non_form_errors = formset.error_class([str(exc)])
     else:
@@ -308,9 +298,9 @@ def approval_policy_edit(request: FirmRequest, organisation_id: int) -> HttpResp
         "formset": formset,
         "external_form": external_form,
         "externals": externals,
-        "versions": ApprovalPolicy.history.filter(
+        "versions": ApprovalChain.history.filter(
             firm_id=request.firm.pk, organisation_id=organisation.pk
         ).order_by("-history_date")[:20],
     }
     status = 400 if request.method == "POST" else 200
-    return render(request, "budgeting/approvals/policy.html", context, status=status)
+    return render(request, "budgeting/approvals/chain.html", context, status=status)

@@ -33,9 +33,9 @@ def _text(value) -> str | None:
 
 # What a draft's history holds (audit_selectors: the models that are part of a draft).
 HISTORY_OBJECTS = [
-    "proposal",
-    "proposalline",
-    "proposalbalance",
+    "draft",
+    "draftline",
+    "draftbalance",
     "approvalrequest",
     "approvalstep",
     "approvaldecision",
@@ -89,7 +89,7 @@ class DraftHistoryApi(FirmAPIView):
         headers = audit_selectors.audit_headers(
             firm=request.firm,
             organisation=organisation,
-            flt=audit_selectors.AuditFilter(proposal_id=draft.pk),
+            flt=audit_selectors.AuditFilter(draft_id=draft.pk),
         )
         # The history is a UNION over several tables: paged by position, with an opaque cursor.
         paginator = self.pagination_class()

@@ -26,10 +26,10 @@ AUDITED: dict[str, type[models.Model]] = {
     "budgetbalance": budgeting_models.BudgetBalance,
     "materialitysetting": budgeting_models.MaterialitySetting,
     "budgetpolicy": budgeting_models.BudgetPolicy,
-    "proposal": budgeting_models.Proposal,
-    "proposalline": budgeting_models.ProposalLine,
-    "proposalbalance": budgeting_models.ProposalBalance,
-    "approvalpolicy": budgeting_models.ApprovalPolicy,
+    "draft": budgeting_models.Draft,
+    "draftline": budgeting_models.DraftLine,
+    "draftbalance": budgeting_models.DraftBalance,
+    "approvalchain": budgeting_models.ApprovalChain,
     "externalapprover": budgeting_models.ExternalApprover,
     "approvalrequest": budgeting_models.ApprovalRequest,
     "approvalstep": budgeting_models.ApprovalStep,
@@ -47,22 +47,22 @@ class AuditFilter:
     user_id: int | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-    proposal_id: int | None = None  # only one forecast draft's history
+    draft_id: int | None = None  # only one forecast draft's history
 
 
-def _of_proposal(model_key: str, proposal_id: int) -> Q | None:
+def _of_draft(model_key: str, draft_id: int) -> Q | None:
     """The rows of one draft, by model; None for models that are not part of a draft. Lines
     and steps are found through their history, so deleted ones still count."""
-    lines = budgeting_models.ProposalLine.history.filter(proposal_id=proposal_id).values("id")
-    requests = budgeting_models.ApprovalRequest.history.filter(proposal_id=proposal_id).values("id")
+    lines = budgeting_models.DraftLine.history.filter(draft_id=draft_id).values("id")
+    requests = budgeting_models.ApprovalRequest.history.filter(draft_id=draft_id).values("id")
     return {
-        "proposal": Q(id=proposal_id),
-        "proposalline": Q(proposal_id=proposal_id),
-        "proposalbalance": Q(line_id__in=lines),
-        "approvalrequest": Q(proposal_id=proposal_id),
+        "draft": Q(id=draft_id),
+        "draftline": Q(draft_id=draft_id),
+        "draftbalance": Q(line_id__in=lines),
+        "approvalrequest": Q(draft_id=draft_id),
         "approvalstep": Q(request_id__in=requests),
         "approvaldecision": Q(request_id__in=requests),
-        "budgetpublication": Q(proposal_id=proposal_id),
+        "budgetpublication": Q(draft_id=draft_id),
     }.get(model_key)
 
 
@@ -96,8 +96,8 @@ def _headers(model_key: str, model, firm: Firm, organisation: ClientOrganisation
         rows = rows.filter(history_date__date__gte=flt.date_from)
     if flt.date_to is not None:
         rows = rows.filter(history_date__date__lte=flt.date_to)
-    if flt.proposal_id is not None:
-        rows = rows.filter(_of_proposal(model_key, flt.proposal_id))
+    if flt.draft_id is not None:
+        rows = rows.filter(_of_draft(model_key, flt.draft_id))
     # Every column an annotation, so the UNION's columns line up in this order.
     return (
         rows.annotate(
@@ -113,8 +113,8 @@ def _headers(model_key: str, model, firm: Firm, organisation: ClientOrganisation
 def audit_headers(*, firm: Firm, organisation: ClientOrganisation, flt: AuditFilter):
     """One queryset of (model key, history id, date) over every audited model, newest first."""
     keys = [flt.model] if flt.model in AUDITED else list(AUDITED)
-    if flt.proposal_id is not None:
-        keys = [k for k in keys if _of_proposal(k, flt.proposal_id) is not None] or ["proposal"]
+    if flt.draft_id is not None:
+        keys = [k for k in keys if _of_draft(k, flt.draft_id) is not None] or ["draft"]
     parts = [_headers(k, AUDITED[k], firm, organisation, flt) for k in keys]
     combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     return combined.order_by("-a_date", "-a_history_id")
@@ -122,11 +122,11 @@ def audit_headers(*, firm: Firm, organisation: ClientOrganisation, flt: AuditFil
 
 # Related rows whose name needs their account (and tracking option) to read well.
 _NAMED_WITH = {
-    budgeting_models.ProposalLine: ("account", "tracking_option"),
+    budgeting_models.DraftLine: ("account", "tracking_option"),
     budgeting_models.BudgetLine: ("budget", "account"),
 }
 # The field of a record whose related row names it best, per audited model.
-_NAMED_BY = {"proposalbalance": "line", "budgetbalance": "budget_line", "proposalline": "account"}
+_NAMED_BY = {"draftbalance": "line", "budgetbalance": "budget_line", "draftline": "account"}
 
 
 def _label(model_key: str, record, names: dict) -> str:

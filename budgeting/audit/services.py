@@ -16,12 +16,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from budgeting.approvals import services as approvals
-from budgeting.approvals.models import ApprovalPolicy
-from budgeting.drafts.models import BudgetPolicy, Proposal, ProposalBalance, ProposalLine
+from budgeting.approvals.models import ApprovalChain
+from budgeting.drafts.models import BudgetPolicy, Draft, DraftBalance, DraftLine
 from core.history import history_note
 from tenants.models import ClientOrganisation, Firm, User
 
-RESTORABLE = (Proposal.Status.DRAFT, Proposal.Status.SUBMITTED)
+RESTORABLE = (Draft.Status.DRAFT, Draft.Status.SUBMITTED)
 LINE_FIELDS = ("accepted", "edited", "reason")
 BALANCE_FIELDS = ("edited_amount", "edited_by_id", "edited_at", "edit_reason")
 
@@ -43,33 +43,33 @@ def _as_of(history, moment) -> dict[int, object]:
     return {pk: record for pk, record in latest.items() if record.history_type != "-"}
 
 
-def proposal_restore(
-    *, firm: Firm, proposal: Proposal, revision: int, user: User, reason: str = ""
-) -> Proposal:
+def draft_restore(
+    *, firm: Firm, draft: Draft, revision: int, user: User, reason: str = ""
+) -> Draft:
     """Put every line and month of the draft back as they were at `revision`: the people's
     edits, acceptances and reasons (the suggestions themselves never change)."""
     from budgeting.drafts.services import _policy_recheck
 
     note = f"Restored revision {revision}" + (f": {reason.strip()}" if reason.strip() else "")
     with transaction.atomic():
-        proposal = Proposal.objects.for_firm(firm).select_for_update().get(pk=proposal.pk)
-        if proposal.status not in RESTORABLE:
+        draft = Draft.objects.for_firm(firm).select_for_update().get(pk=draft.pk)
+        if draft.status not in RESTORABLE:
             raise RollbackError(
-                f"This draft is {proposal.get_status_display().lower()}: only a draft or a "
+                f"This draft is {draft.get_status_display().lower()}: only a draft or a "
                 "draft waiting for approval can be restored. Create a new draft instead."
             )
-        if not 1 <= revision < proposal.revision:
-            raise RollbackError(f"Choose an earlier revision, from 1 to {proposal.revision - 1}.")
+        if not 1 <= revision < draft.revision:
+            raise RollbackError(f"Choose an earlier revision, from 1 to {draft.revision - 1}.")
         point = (
-            Proposal.history.filter(id=proposal.pk, revision=revision)
+            Draft.history.filter(id=draft.pk, revision=revision)
             .order_by("-history_date", "-history_id")
             .first()
         )
         if point is None:
             raise RollbackError(f"The history has no revision {revision} of this draft.")
-        lines = list(ProposalLine.objects.for_firm(firm).filter(proposal=proposal))
-        line_history = ProposalLine.history.filter(proposal_id=proposal.pk)
-        balance_history = ProposalBalance.history.filter(line_id__in=[line.pk for line in lines])
+        lines = list(DraftLine.objects.for_firm(firm).filter(draft=draft))
+        line_history = DraftLine.history.filter(draft_id=draft.pk)
+        balance_history = DraftBalance.history.filter(line_id__in=[line.pk for line in lines])
         # A draft's lines and months are created after the draft itself, and edits never
         # create any: the state at a revision is as of its last record, or of the last
         # creation when that came later (revision 1).
@@ -83,7 +83,7 @@ def proposal_restore(
         watched = (*LINE_FIELDS, "policy_ok", "policy_violations", "needs_extra_approval")
         for line in lines:
             months_changed = False
-            for balance in ProposalBalance.objects.for_firm(firm).filter(line=line):
+            for balance in DraftBalance.objects.for_firm(firm).filter(line=line):
                 then = then_balances.get(balance.pk)
                 if then is None:
                     continue
@@ -98,26 +98,26 @@ def proposal_restore(
             if then is not None:
                 for f in LINE_FIELDS:
                     setattr(line, f, getattr(then, f))
-            _policy_recheck(firm, proposal, line)
+            _policy_recheck(firm, draft, line)
             if months_changed or before != tuple(getattr(line, f) for f in watched):
                 history_note(line, reason=note, user=user)
                 line.save()
-        proposal.revision += 1
-        proposal.updated_at = timezone.now()
-        history_note(proposal, reason=note, user=user)
-        proposal.save()
+        draft.revision += 1
+        draft.updated_at = timezone.now()
+        history_note(draft, reason=note, user=user)
+        draft.save()
         # In the same transaction: a restored draft is never left with a stale approval round.
-        approvals.approval_request_restart_if_changed(firm=firm, proposal=proposal)
-    return proposal
+        approvals.approval_request_restart_if_changed(firm=firm, draft=draft)
+    return draft
 
 
-def approval_policy_restore(
+def approval_chain_restore(
     *, firm: Firm, organisation: ClientOrganisation, version: int, user: User | None
-) -> ApprovalPolicy:
+) -> ApprovalChain:
     """Save the steps of an earlier version of the chain as a new version. They are checked
     again: someone named then may no longer be allowed to approve."""
     old = (
-        ApprovalPolicy.history.filter(
+        ApprovalChain.history.filter(
             firm_id=firm.pk, organisation_id=organisation.pk, version=version
         )
         .order_by("-history_date")
@@ -126,7 +126,7 @@ def approval_policy_restore(
     if old is None:
         raise RollbackError(f"The approval chain has no version {version}.")
     try:
-        return approvals.approval_policy_update(
+        return approvals.approval_chain_update(
             firm=firm,
             organisation=organisation,
             user=user,
@@ -142,7 +142,7 @@ def budget_policy_restore(
 ) -> BudgetPolicy:
     """Save the rules of an earlier version of the budget policy as a new version, then check
     the open drafts against them (as saving the policy does)."""
-    from budgeting.drafts.services import budget_policy_update, proposal_drafts_recheck
+    from budgeting.drafts.services import budget_policy_update, drafts_recheck
 
     old = (
         BudgetPolicy.history.filter(
@@ -170,7 +170,7 @@ def budget_policy_restore(
             horizon=old.horizon,
             reason=f"Restored version {version}",
         )
-        proposal_drafts_recheck(firm=firm, organisation=organisation)
+        drafts_recheck(firm=firm, organisation=organisation)
     return policy
 
 
@@ -182,11 +182,11 @@ class Revision:
     reason: str
 
 
-def proposal_revisions(*, firm: Firm, proposal: Proposal, limit: int = 30) -> list[Revision]:
+def draft_revisions(*, firm: Firm, draft: Draft, limit: int = 30) -> list[Revision]:
     """The draft's revisions, newest first, each with when, who and why it was made (its last
     history record), for the restore buttons."""
     records = (
-        Proposal.history.filter(id=proposal.pk, firm_id=firm.pk)
+        Draft.history.filter(id=draft.pk, firm_id=firm.pk)
         .select_related("history_user")
         .order_by("-revision", "-history_date", "-history_id")
     )

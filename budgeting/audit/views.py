@@ -4,14 +4,12 @@ exportable to CSV. Thin: the reads are in budgeting.audit.selectors."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,7 +22,7 @@ from budgeting.audit.selectors import (
     audit_headers,
     audit_users,
 )
-from budgeting.drafts.models import Proposal
+from budgeting.drafts.models import Draft
 from budgeting.drafts.selectors import draft_get_or_404
 from core.csv import csv_response
 from tenants.roles import Action
@@ -60,38 +58,36 @@ class AuditFilterForm(forms.Form):
         )
 
 
-def _filter(request: FirmRequest, proposal: Proposal | None = None):
+def _filter(request: FirmRequest, draft: Draft | None = None):
     form = AuditFilterForm(request.GET or None, users=audit_users(firm=request.firm))
     flt = form.audit_filter()
-    if proposal is not None:
-        flt = dataclasses.replace(flt, proposal_id=proposal.pk)
+    if draft is not None:
+        flt = dataclasses.replace(flt, draft_id=draft.pk)
     return form, flt
 
 
-def _scope(request: FirmRequest, organisation_id: int, proposal_id: int | None):
-    if proposal_id is None:
+def _scope(request: FirmRequest, organisation_id: int, draft_id: int | None):
+    if draft_id is None:
         return client_organisation_get_or_404(
             firm=request.firm, organisation_id=organisation_id
         ), None
-    return draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
-    )
+    return draft_get_or_404(firm=request.firm, organisation_id=organisation_id, draft_id=draft_id)
 
 
 @firm_view(Action.VIEW)
 @require_GET
 def audit_log(
-    request: FirmRequest, organisation_id: int, proposal_id: int | None = None
+    request: FirmRequest, organisation_id: int, draft_id: int | None = None
 ) -> HttpResponse:
-    organisation, proposal = _scope(request, organisation_id, proposal_id)
-    form, flt = _filter(request, proposal)
+    organisation, draft = _scope(request, organisation_id, draft_id)
+    form, flt = _filter(request, draft)
     headers = audit_headers(firm=request.firm, organisation=organisation, flt=flt)
     page = Paginator(headers, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "organisation": organisation,
-        "proposal": proposal,
+        "draft": draft,
         "form": form,
         "page": page,
         "entries": audit_entries_load(list(page.object_list)),
@@ -100,26 +96,20 @@ def audit_log(
     return render(request, "budgeting/audit/log.html", context)
 
 
-def _value(value):
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).isoformat(timespec="seconds")
-    return value
-
-
 @firm_view(Action.VIEW)
 @require_GET
 def audit_log_csv(
-    request: FirmRequest, organisation_id: int, proposal_id: int | None = None
+    request: FirmRequest, organisation_id: int, draft_id: int | None = None
 ) -> HttpResponse:
-    organisation, proposal = _scope(request, organisation_id, proposal_id)
-    _form, flt = _filter(request, proposal)
+    organisation, draft = _scope(request, organisation_id, draft_id)
+    _form, flt = _filter(request, draft)
     entries = audit_entries_iter(firm=request.firm, organisation=organisation, flt=flt)
 
     def rows():
         yield ["When", "Who", "What", "Object", "Change", "Field", "Before", "After", "Why"]
         for e in entries:
             common = [
-                _value(e.when),
+                e.when,
                 e.user.email if e.user else "system",
                 e.model_name,
                 e.label,
@@ -131,13 +121,13 @@ def audit_log_csv(
                 yield [
                     *common,
                     change.label or change.field,
-                    _value(change.before),
-                    _value(change.after),
+                    change.before,
+                    change.after,
                     e.reason,
                 ]
 
-    draft = f"-draft-{proposal.pk}" if proposal else ""
-    filename = f"{slugify(organisation.name)}{draft}-audit-log.csv"
+    suffix = f"-draft-{draft.pk}" if draft else ""
+    filename = f"{slugify(organisation.name)}{suffix}-audit-log.csv"
     return csv_response(filename=filename, rows=rows(), streaming=True)
 
 
@@ -146,15 +136,15 @@ def audit_log_csv(
 
 @firm_view(Action.PREPARE_DRAFTS)
 @require_POST
-def proposal_restore_view(request: FirmRequest, organisation_id: int, proposal_id: int):
-    organisation, proposal = draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+def draft_restore_view(request: FirmRequest, organisation_id: int, draft_id: int):
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
     revision = request.POST.get("revision", "")
     try:
-        rollback.proposal_restore(
+        rollback.draft_restore(
             firm=request.firm,
-            proposal=proposal,
+            draft=draft,
             revision=int(revision) if revision.isdigit() else 0,
             user=request.user,
             reason=request.POST.get("reason", ""),
@@ -166,18 +156,18 @@ def proposal_restore_view(request: FirmRequest, organisation_id: int, proposal_i
         )
     except rollback.RollbackError as exc:
         messages.error(request, str(exc))
-    return redirect("proposal_approval", request.firm.slug, organisation.pk, proposal.pk)
+    return redirect("draft_approval", request.firm.slug, organisation.pk, draft.pk)
 
 
 @firm_view(Action.MANAGE_POLICIES)
 @require_POST
-def approval_policy_restore_view(request: FirmRequest, organisation_id: int):
+def approval_chain_restore_view(request: FirmRequest, organisation_id: int):
     organisation = client_organisation_get_or_404(
         firm=request.firm, organisation_id=organisation_id
     )
     version = request.POST.get("version", "")
     try:
-        rollback.approval_policy_restore(
+        rollback.approval_chain_restore(
             firm=request.firm,
             organisation=organisation,
             version=int(version) if version.isdigit() else 0,
@@ -186,7 +176,7 @@ def approval_policy_restore_view(request: FirmRequest, organisation_id: int):
         messages.success(request, f"Version {version} of the approval chain restored.")
     except rollback.RollbackError as exc:
         messages.error(request, str(exc))
-    return redirect("approval_policy_edit", request.firm.slug, organisation.pk)
+    return redirect("approval_chain_edit", request.firm.slug, organisation.pk)
 
 
 @firm_view(Action.MANAGE_POLICIES)

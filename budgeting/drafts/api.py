@@ -1,8 +1,8 @@
 """The partner API's variance report, kept forecasts and forecast drafts of an organisation.
 
 Figures come from the same domain code as the screens: the variance report from
-`variance_report_load` (as the report page and its CSV), drafts from the proposal selectors, edits
-through `proposal_line_edit` (submission is budgeting/approvals/api.py, a draft's history
+`variance_report_load` (as the report page and its CSV), drafts from the draft selectors, edits
+through `draft_line_edit` (submission is budgeting/approvals/api.py, a draft's history
 from the audit log's selectors. Money is a string with two decimals; a period is "YYYY-MM".
 Routes are registered in config/api_urls.py (ENDPOINTS).
 """
@@ -14,9 +14,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
-from budgeting.drafts import selectors as proposal_selectors
-from budgeting.drafts.models import ForecastRecord, Proposal, ProposalLine
-from budgeting.drafts.services import ProposalError, proposal_can_submit, proposal_line_edit
+from budgeting.drafts import selectors as draft_selectors
+from budgeting.drafts.models import Draft, DraftLine, ForecastRecord
+from budgeting.drafts.services import DraftError, draft_can_submit, draft_line_edit
 from budgeting.ledger import api_selectors
 from budgeting.ledger.api import (
     XERO_REF_PATTERN,
@@ -345,16 +345,14 @@ class ForecastListApi(FirmAPIView):
 # --- Drafts -----------------------------------------------------------------------------------
 
 
-def _draft(request, organisation: ClientOrganisation, draft_id: int) -> Proposal:
-    return get_firm_object_or_404(
-        Proposal, firm=request.firm, organisation=organisation, pk=draft_id
-    )
+def _draft(request, organisation: ClientOrganisation, draft_id: int) -> Draft:
+    return get_firm_object_or_404(Draft, firm=request.firm, organisation=organisation, pk=draft_id)
 
 
 class DraftOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=Proposal.Status.choices)
-    source = serializers.ChoiceField(choices=Proposal.Source.choices)
+    status = serializers.ChoiceField(choices=Draft.Status.choices)
+    source = serializers.ChoiceField(choices=Draft.Source.choices)
     revision = serializers.IntegerField(help_text="Goes up with every change to the draft.")
     horizon = serializers.IntegerField(help_text="Months forecast.")
     first_period = PeriodField(help_text="The first forecast month.")
@@ -430,7 +428,7 @@ class DraftLineOutputSerializer(serializers.Serializer):
     tracking_option_id = serializers.CharField(source="tracking_option.option_id", allow_null=True)
     tracking_option = serializers.CharField(source="tracking_option.name", allow_null=True)
     section = serializers.ChoiceField(choices=[s.value for s in Section])
-    trigger = serializers.ChoiceField(choices=ProposalLine.Trigger.choices)
+    trigger = serializers.ChoiceField(choices=DraftLine.Trigger.choices)
     method = serializers.CharField()
     confidence = serializers.IntegerField(help_text="0-100.")
     confidence_label = serializers.CharField()
@@ -465,9 +463,9 @@ class DraftDetailOutputSerializer(DraftOutputSerializer):
         return draft.submit_blockers
 
 
-def _draft_detail(firm: Firm, draft: Proposal) -> dict:
-    draft.lines_loaded = proposal_selectors.proposal_lines(firm=firm, proposal=draft)
-    draft.submit_blockers = proposal_can_submit(firm=firm, proposal=draft)
+def _draft_detail(firm: Firm, draft: Draft) -> dict:
+    draft.lines_loaded = draft_selectors.draft_lines(firm=firm, draft=draft)
+    draft.submit_blockers = draft_can_submit(firm=firm, draft=draft)
     return DraftDetailOutputSerializer(draft).data
 
 
@@ -484,7 +482,7 @@ class DraftListApi(FirmAPIView):
     def get(self, request, organisation_public_id):
         """Drafts of a Forecast version of the budget; their lines are under each draft."""
         organisation = _organisation(request, organisation_public_id)
-        drafts = proposal_selectors.proposal_list(firm=request.firm, organisation=organisation)
+        drafts = draft_selectors.draft_list(firm=request.firm, organisation=organisation)
         return self.paginated_response(drafts, DraftListOutputSerializer)
 
 
@@ -547,7 +545,7 @@ class DraftLineEditApi(FirmAPIView):
         revision goes up. Needs a key with the write scope."""
         organisation = _organisation(request, organisation_public_id)
         draft = _draft(request, organisation, draft_id)
-        line = get_firm_object_or_404(ProposalLine, firm=request.firm, proposal=draft, pk=line_id)
+        line = get_firm_object_or_404(DraftLine, firm=request.firm, draft=draft, pk=line_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -556,20 +554,20 @@ class DraftLineEditApi(FirmAPIView):
                 {"period": [f"This line has no {values['period']:%Y-%m} in the draft."]}
             )
         try:
-            proposal_line_edit(
+            draft_line_edit(
                 firm=request.firm,
-                proposal=draft,
+                draft=draft,
                 line=line,
                 period=values["period"],
                 amount=values["amount"],
                 reason=values["reason"],
                 user=_actor(request),
             )
-        except ProposalError as exc:
+        except DraftError as exc:
             raise Conflict(str(exc), code="not_editable") from exc
         line = next(
             x
-            for x in proposal_selectors.proposal_lines(firm=request.firm, proposal=draft)
+            for x in draft_selectors.draft_lines(firm=request.firm, draft=draft)
             if x.pk == line.pk
         )
         return Response(DraftLineOutputSerializer(line).data)

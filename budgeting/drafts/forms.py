@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 
 from budgeting.drafts import guardrails as policy_rules
-from budgeting.drafts.models import BudgetPolicy, ProposalBalance
+from budgeting.drafts.models import BudgetPolicy, DraftBalance
 from budgeting.ledger.models import Account, TrackingOption
 
 
@@ -155,7 +155,7 @@ class BudgetPolicyForm(forms.Form):
         return caps
 
 
-class ProposalLineEditForm(forms.Form):
+class DraftLineEditForm(forms.Form):
     period = forms.ChoiceField(label="Month")
     amount = forms.DecimalField(max_digits=16, decimal_places=2, label="New figure")
     reason = forms.CharField(
@@ -166,7 +166,7 @@ class ProposalLineEditForm(forms.Form):
         error_messages={"required": "Say why you changed the figure: a reason is required."},
     )
 
-    def __init__(self, *args, balances: list[ProposalBalance], **kwargs):
+    def __init__(self, *args, balances: list[DraftBalance], **kwargs):
         super().__init__(*args, **kwargs)
         self.balances = {f"{b.period:%Y-%m}": b for b in balances}
         self.fields["period"].choices = [
@@ -179,5 +179,5 @@ class ProposalLineEditForm(forms.Form):
             raise forms.ValidationError("Say why you changed the figure.")
         return reason
 
-    def balance(self) -> ProposalBalance:
+    def balance(self) -> DraftBalance:
         return self.balances[self.cleaned_data["period"]]

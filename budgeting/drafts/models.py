@@ -12,7 +12,7 @@ from tenants.models import ClientOrganisation
 class BudgetPolicy(OrganisationOwned):
     """What forecast drafts of an organisation may suggest, and which lines need an extra step.
 
-    `version` goes up with every saved change; a Proposal keeps the version it was checked
+    `version` goes up with every saved change; a Draft keeps the version it was checked
     against. Ids in the JSON fields are our Account and TrackingOption primary keys; money
     figures are stored as strings of Decimals.
     """
@@ -52,10 +52,10 @@ class BudgetPolicy(OrganisationOwned):
         return f"Budget policy of {self.organisation} v{self.version}: {self.get_scope_display()}"
 
 
-class Proposal(OrganisationOwned):
+class Draft(OrganisationOwned):
     """A draft Forecast version of an organisation's budget; the original is never changed.
 
-    `revision` goes up with every change to the proposal or its lines: approval links and
+    `revision` goes up with every change to the draft or its lines: approval links and
     decisions bind to it, so a change after a step was approved is detectable.
     """
 
@@ -73,7 +73,7 @@ class Proposal(OrganisationOwned):
         MISMATCH = "mismatch", "Import does not match"
 
     organisation = models.ForeignKey(
-        ClientOrganisation, on_delete=models.CASCADE, related_name="proposals"
+        ClientOrganisation, on_delete=models.CASCADE, related_name="drafts"
     )
     created_by = models.ForeignKey(
         "tenants.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -109,7 +109,7 @@ class Proposal(OrganisationOwned):
         return self.status in (self.Status.DRAFT, self.Status.SUBMITTED)
 
 
-class ProposalLine(OrganisationOwned):
+class DraftLine(OrganisationOwned):
     """One account line (overall or for a tracking option) with a suggested change."""
 
     class Trigger(models.TextChoices):
@@ -117,7 +117,7 @@ class ProposalLine(OrganisationOwned):
         FORECAST = "forecast", "Forecast leaves the budget"
         BOTH = "both", "Material variance, and the forecast leaves the budget"
 
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="lines")
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="lines")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
     tracking_option = models.ForeignKey(
         TrackingOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -156,17 +156,17 @@ class ProposalLine(OrganisationOwned):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["proposal", "section", "account__code", "tracking_option__name"]
+        ordering = ["draft", "section", "account__code", "tracking_option__name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["proposal", "account"],
+                fields=["draft", "account"],
                 condition=models.Q(tracking_option__isnull=True),
-                name="proposal_line_overall_unique",
+                name="draft_line_overall_unique",
             ),
             models.UniqueConstraint(
-                fields=["proposal", "account", "tracking_option"],
+                fields=["draft", "account", "tracking_option"],
                 condition=models.Q(tracking_option__isnull=False),
-                name="proposal_line_tracking_unique",
+                name="draft_line_tracking_unique",
             ),
         ]
 
@@ -175,11 +175,11 @@ class ProposalLine(OrganisationOwned):
         return f"{self.account}{option}"
 
 
-class ProposalBalance(OrganisationOwned):
-    """One month of a proposal line: the original budget, the suggestion with its intervals,
+class DraftBalance(OrganisationOwned):
+    """One month of a draft line: the original budget, the suggestion with its intervals,
     and a person's edit. The figure the draft proposes is the edit, else the suggestion."""
 
-    line = models.ForeignKey(ProposalLine, on_delete=models.CASCADE, related_name="balances")
+    line = models.ForeignKey(DraftLine, on_delete=models.CASCADE, related_name="balances")
     period = models.DateField()
     original_amount = models.DecimalField(**MONEY, null=True, blank=True)
     actual = models.DecimalField(**MONEY, null=True, blank=True)  # once the month has closed
@@ -200,7 +200,7 @@ class ProposalBalance(OrganisationOwned):
     class Meta:
         ordering = ["period"]
         constraints = [
-            models.UniqueConstraint(fields=["line", "period"], name="proposal_balance_unique")
+            models.UniqueConstraint(fields=["line", "period"], name="draft_balance_unique")
         ]
 
     def __str__(self) -> str:
@@ -272,7 +272,7 @@ class ForecastRun(OrganisationOwned):
         FAILED = "failed", "Failed"
 
     source = models.CharField(
-        max_length=10, choices=Proposal.Source.choices, default=Proposal.Source.MANUAL
+        max_length=10, choices=Draft.Source.choices, default=Draft.Source.MANUAL
     )
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)  # percent
@@ -281,8 +281,8 @@ class ForecastRun(OrganisationOwned):
     created_by = models.ForeignKey(
         "tenants.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    proposal = models.ForeignKey(
-        Proposal, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    draft = models.ForeignKey(
+        Draft, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     summary = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")

@@ -17,11 +17,11 @@ from django.db.models.functions import Abs
 from budgeting.drafts import guardrails as policy_rules
 from budgeting.drafts.models import (
     BudgetPolicy,
+    Draft,
+    DraftBalance,
+    DraftLine,
     ForecastRecord,
     ForecastRun,
-    Proposal,
-    ProposalBalance,
-    ProposalLine,
 )
 from budgeting.ledger.models import (
     Account,
@@ -212,9 +212,9 @@ def forecast_lines_load(
 # --- Drafts ------------------------------------------------------------------------------------
 
 
-def proposal_list(*, firm: Firm, organisation: ClientOrganisation):
+def draft_list(*, firm: Firm, organisation: ClientOrganisation):
     return (
-        Proposal.objects.for_firm(firm)
+        Draft.objects.for_firm(firm)
         .filter(organisation=organisation)
         .select_related("created_by")
         .annotate(line_count=Count("lines"))
@@ -222,29 +222,29 @@ def proposal_list(*, firm: Firm, organisation: ClientOrganisation):
     )
 
 
-def proposal_lines(*, firm: Firm, proposal: Proposal) -> list[ProposalLine]:
+def draft_lines(*, firm: Firm, draft: Draft) -> list[DraftLine]:
     """The lines with their account, option and months, in two queries."""
     from django.db.models import Prefetch
 
     return list(
-        ProposalLine.objects.for_firm(firm)
-        .filter(proposal=proposal)
+        DraftLine.objects.for_firm(firm)
+        .filter(draft=draft)
         .select_related("account", "tracking_option__category")
         .prefetch_related(
             Prefetch(
                 "balances",
-                queryset=ProposalBalance.objects.for_firm(firm).order_by("period"),
+                queryset=DraftBalance.objects.for_firm(firm).order_by("period"),
             )
         )
         .order_by("tracking_option__name", "section", "account__code", "account__name")
     )
 
 
-def proposal_editor_ids(*, firm: Firm, proposal: Proposal) -> set[int]:
+def draft_editor_ids(*, firm: Firm, draft: Draft) -> set[int]:
     """Everyone who changed a figure, accepted or reset a line of the draft: for segregation of
     duties (an editor may not approve). The automatic creation has no user and is left out."""
-    lines = ProposalLine.history.filter(firm_id=firm.pk, proposal_id=proposal.pk)
-    balances = ProposalBalance.history.filter(firm_id=firm.pk, line__proposal_id=proposal.pk)
+    lines = DraftLine.history.filter(firm_id=firm.pk, draft_id=draft.pk)
+    balances = DraftBalance.history.filter(firm_id=firm.pk, line__draft_id=draft.pk)
     editors = set(
         lines.exclude(history_type="+")
         .exclude(history_user__isnull=True)
@@ -256,8 +256,8 @@ def proposal_editor_ids(*, firm: Firm, proposal: Proposal) -> set[int]:
         .values_list("history_user_id", flat=True)
     )
     editors |= set(
-        ProposalBalance.objects.for_firm(firm)
-        .filter(line__proposal=proposal, edited_by__isnull=False)
+        DraftBalance.objects.for_firm(firm)
+        .filter(line__draft=draft, edited_by__isnull=False)
         .values_list("edited_by_id", flat=True)
     )
     return editors
@@ -421,8 +421,8 @@ def forecast_history_for_line(
 
 def draft_get_or_404(
     *, firm: Firm, organisation_id: object, draft_id: object
-) -> tuple[ClientOrganisation, Proposal]:
+) -> tuple[ClientOrganisation, Draft]:
     """A client organisation and one of its drafts, as every draft screen looks them up."""
     organisation = client_organisation_get_or_404(firm=firm, organisation_id=organisation_id)
-    draft = get_firm_object_or_404(Proposal, firm=firm, pk=draft_id, organisation=organisation)
+    draft = get_firm_object_or_404(Draft, firm=firm, pk=draft_id, organisation=organisation)
     return organisation, draft

@@ -1,7 +1,7 @@
 """Writes for forecast drafts: the rolling Forecast draft, edits, the policy, accuracy scoring.
 
-`proposal_create_rolling` forecasts every account line of an organisation (overall and per
-tracking option), keeps each forecast for scoring, and drafts a Proposal holding a suggestion
+`draft_create_rolling` forecasts every account line of an organisation (overall and per
+tracking option), keeps each forecast for scoring, and drafts a Draft holding a suggestion
 for only the lines that need one: a material variance in the last closed month, or a forecast
 that leaves the budget by more than the materiality threshold over the horizon. The original
 Budget and its balances are only ever read.
@@ -27,11 +27,11 @@ from django.utils import timezone
 from budgeting.drafts import guardrails as policy_rules
 from budgeting.drafts.models import (
     BudgetPolicy,
+    Draft,
+    DraftBalance,
+    DraftLine,
     ForecastRecord,
     ForecastRun,
-    Proposal,
-    ProposalBalance,
-    ProposalLine,
 )
 from budgeting.drafts.selectors import (
     LineSeries,
@@ -52,7 +52,7 @@ from budgeting.variance.maths import (
     variance_is_material,
 )
 from budgeting.variance.models import VarianceNarrative
-from budgeting.variance.selectors import materiality_policy
+from budgeting.variance.selectors import materiality_thresholds
 from core import tasks
 from core.history import history_note
 from core.money import amount_in, money
@@ -68,7 +68,7 @@ ENGINE_VERSION = "1"
 STALE_RUN_SECONDS = 300
 
 
-class ProposalError(Exception):
+class DraftError(Exception):
     """A change the draft cannot take; the message says why and what to do."""
 
 
@@ -163,7 +163,7 @@ def forecast_run_start(
         )
         if enqueue:
             tasks.enqueue(
-                "budgeting.tasks.proposal_create_rolling_task", firm.pk, organisation.pk, run.pk
+                "budgeting.tasks.draft_create_rolling_task", firm.pk, organisation.pk, run.pk
             )
     return run
 
@@ -200,7 +200,7 @@ def forecast_run_execute(*, firm: Firm, run_id: int) -> ForecastRun:
         )
 
     try:
-        result = proposal_create_rolling(
+        result = draft_create_rolling(
             firm=firm,
             organisation=run.organisation,
             horizon=run.horizon,
@@ -209,11 +209,11 @@ def forecast_run_execute(*, firm: Firm, run_id: int) -> ForecastRun:
             on_progress=progress,
         )
         run.state = ForecastRun.State.SUCCEEDED
-        run.proposal = result.proposal
+        run.draft = result.draft
         run.summary = result.summary()
         run.step = result.message
         run.progress = 100
-    except ProposalError as exc:
+    except DraftError as exc:
         run.state = ForecastRun.State.FAILED
         run.error = str(exc)
         run.step = "Failed"
@@ -263,15 +263,15 @@ class LineAnalysis:
     @property
     def trigger(self) -> str:
         if self.variance_material and self.forecast_material:
-            return ProposalLine.Trigger.BOTH
+            return DraftLine.Trigger.BOTH
         if self.variance_material:
-            return ProposalLine.Trigger.VARIANCE
-        return ProposalLine.Trigger.FORECAST
+            return DraftLine.Trigger.VARIANCE
+        return DraftLine.Trigger.FORECAST
 
 
 @dataclass
 class RollingResult:
-    proposal: Proposal | None
+    draft: Draft | None
     read_only: bool
     last_closed: Period
     horizon: int
@@ -290,7 +290,7 @@ class RollingResult:
                 f"Analysis only (the policy is read-only): {count} lines forecast, "
                 f"{flagged} would need a change. No draft was created."
             )
-        if self.proposal is None:
+        if self.draft is None:
             return f"{count} lines forecast; none needs a change, so no draft was created."
         return f"{count} lines forecast; {len(self.suggested)} suggested changes in the draft."
 
@@ -377,12 +377,12 @@ def line_analyse(
     )
 
 
-def proposal_create_rolling(
+def draft_create_rolling(
     *,
     firm: Firm,
     organisation: ClientOrganisation,
     horizon: int | None = None,
-    source: str = Proposal.Source.MANUAL,
+    source: str = Draft.Source.MANUAL,
     user: User | None = None,
     on_progress: Callable[[int, str], None] | None = None,
 ) -> RollingResult:
@@ -395,7 +395,7 @@ def proposal_create_rolling(
     profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
     last_closed = forecast_last_closed(profile)
     if profile is None or last_closed is None:
-        raise ProposalError(
+        raise DraftError(
             f"{organisation.name} has no closed month yet: sync it from Xero (a month closes "
             "when Xero's period lock date passes its end), then run the forecast."
         )
@@ -403,8 +403,8 @@ def proposal_create_rolling(
     policy = policy_from_row(policy_row)
     horizon = horizon or policy.horizon
     if not 1 <= horizon <= policy_rules.MAX_DRAFT_HORIZON:
-        raise ProposalError(f"A draft's horizon is 1 to {policy_rules.MAX_DRAFT_HORIZON} months.")
-    materiality = materiality_policy(firm=firm, organisation=organisation)
+        raise DraftError(f"A draft's horizon is 1 to {policy_rules.MAX_DRAFT_HORIZON} months.")
+    materiality = materiality_thresholds(firm=firm, organisation=organisation)
     progress(5, "Loading actuals and budgets")
     loaded = forecast_lines_load(
         firm=firm,
@@ -415,7 +415,7 @@ def proposal_create_rolling(
     )
     realised = forecast_realised_load(firm=firm, organisation=organisation)
     result = RollingResult(
-        proposal=None, read_only=not policy.allows_drafts, last_closed=last_closed, horizon=horizon
+        draft=None, read_only=not policy.allows_drafts, last_closed=last_closed, horizon=horizon
     )
     total = len(loaded.lines) or 1
     for index, series in enumerate(loaded.lines):
@@ -446,7 +446,7 @@ def proposal_create_rolling(
             firm=firm, organisation=organisation, last_closed=last_closed, lines=result.analysed
         )
         if policy.allows_drafts and result.suggested:
-            result.proposal = _proposal_build(
+            result.draft = _draft_build(
                 firm=firm,
                 organisation=organisation,
                 profile=profile,
@@ -582,7 +582,7 @@ def _narratives(firm: Firm, organisation: ClientOrganisation, period: Period) ->
     }
 
 
-def _policy_line(line: ProposalLine, balances: list[ProposalBalance]) -> policy_rules.PolicyLine:
+def _policy_line(line: DraftLine, balances: list[DraftBalance]) -> policy_rules.PolicyLine:
     return policy_rules.PolicyLine(
         account_id=line.account_id,
         account_class=line.account.account_class or "",
@@ -597,14 +597,14 @@ def _policy_line(line: ProposalLine, balances: list[ProposalBalance]) -> policy_
     )
 
 
-def _policy_apply(line: ProposalLine, result: policy_rules.PolicyResult) -> None:
+def _policy_apply(line: DraftLine, result: policy_rules.PolicyResult) -> None:
     line.policy_ok = result.ok
     line.policy_violations = [v.to_dict() for v in result.violations]
     line.needs_extra_approval = result.needs_extra_approval
     line.extra_approval_reasons = list(result.extra_approval_reasons)
 
 
-def _proposal_build(
+def _draft_build(
     *,
     firm: Firm,
     organisation: ClientOrganisation,
@@ -615,8 +615,8 @@ def _proposal_build(
     overall_budget,
     source: str,
     user: User | None,
-) -> Proposal:
-    proposal = Proposal(
+) -> Draft:
+    draft = Draft(
         firm=firm,
         organisation=organisation,
         created_by=user,
@@ -630,14 +630,14 @@ def _proposal_build(
         lines_analysed=len(result.analysed),
     )
     history_note(
-        proposal,
+        draft,
         reason=(
             "Forecast draft created after the month close"
-            if source == Proposal.Source.CLOSE
+            if source == Draft.Source.CLOSE
             else "Forecast draft created by hand"
         ),
     )
-    proposal.save()
+    draft.save()
     narratives = _narratives(firm, organisation, result.last_closed)
     currency = profile.base_currency
     for analysis in result.suggested:
@@ -646,10 +646,10 @@ def _proposal_build(
         stored = narratives.get((series.account.pk, option_pk), "")
         explanation = forecast_explanation(analysis, currency)
         month = analysis.last_month
-        line = ProposalLine(
+        line = DraftLine(
             firm=firm,
             organisation=organisation,
-            proposal=proposal,
+            draft=draft,
             account=series.account,
             tracking_option=series.tracking_option,
             original_budget=series.budget,
@@ -675,7 +675,7 @@ def _proposal_build(
         balances = []
         for i, period in enumerate(analysis.months):
             balances.append(
-                ProposalBalance(
+                DraftBalance(
                     firm=firm,
                     organisation=organisation,
                     period=period,
@@ -702,55 +702,53 @@ def _proposal_build(
             balance.line = line
             history_note(balance, reason=f"Suggested by {forecast.method}")
             balance.save()
-    return proposal
+    return draft
 
 
 # --- Edits -------------------------------------------------------------------------------------
 
 
-def _locked(firm: Firm, proposal: Proposal) -> Proposal:
-    locked = Proposal.objects.for_firm(firm).select_for_update().get(pk=proposal.pk)
+def _locked(firm: Firm, draft: Draft) -> Draft:
+    locked = Draft.objects.for_firm(firm).select_for_update().get(pk=draft.pk)
     if not locked.is_editable:
-        raise ProposalError(
+        raise DraftError(
             f"This draft is {locked.get_status_display().lower()}: it can no longer be changed."
         )
     return locked
 
 
-def _revision_bump(firm: Firm, proposal: Proposal, reason: str, user: User | None) -> None:
-    proposal.revision += 1
-    proposal.updated_at = timezone.now()
+def _revision_bump(firm: Firm, draft: Draft, reason: str, user: User | None) -> None:
+    draft.revision += 1
+    draft.updated_at = timezone.now()
     # The acting user is set explicitly, so the history is right outside a request too (tasks,
     # the API); None for automatic changes, which are nobody's edit.
-    history_note(proposal, reason=reason, user=user)
-    proposal.save()
-    if proposal.status == Proposal.Status.SUBMITTED:
+    history_note(draft, reason=reason, user=user)
+    draft.save()
+    if draft.status == Draft.Status.SUBMITTED:
         # A draft changed while waiting for approval: earlier approvals were of other figures,
         # so approval starts again at the first step (approvals/receivers.py, in this
         # transaction).
-        submitted_draft_revised.send(sender=Proposal, firm=firm, proposal=proposal)
+        submitted_draft_revised.send(sender=Draft, firm=firm, draft=draft)
 
 
-def _line_of(firm: Firm, proposal: Proposal, line: ProposalLine) -> ProposalLine:
+def _line_of(firm: Firm, draft: Draft, line: DraftLine) -> DraftLine:
     try:
         return (
-            ProposalLine.objects.for_firm(firm)
-            .select_related("account")
-            .get(pk=line.pk, proposal=proposal)
+            DraftLine.objects.for_firm(firm).select_related("account").get(pk=line.pk, draft=draft)
         )
-    except ProposalLine.DoesNotExist as exc:
-        raise ProposalError("That line is not part of this draft.") from exc
+    except DraftLine.DoesNotExist as exc:
+        raise DraftError("That line is not part of this draft.") from exc
 
 
-def _policy_of(firm: Firm, proposal: Proposal) -> policy_rules.Policy:
-    return policy_from_row(budget_policy_get(firm=firm, organisation=proposal.organisation))
+def _policy_of(firm: Firm, draft: Draft) -> policy_rules.Policy:
+    return policy_from_row(budget_policy_get(firm=firm, organisation=draft.organisation))
 
 
-def _policy_recheck(firm: Firm, proposal: Proposal, line: ProposalLine) -> None:
-    balances = list(ProposalBalance.objects.for_firm(firm).filter(line=line).order_by("period"))
+def _policy_recheck(firm: Firm, draft: Draft, line: DraftLine) -> None:
+    balances = list(DraftBalance.objects.for_firm(firm).filter(line=line).order_by("period"))
     _policy_apply(
         line,
-        policy_rules.policy_evaluate_line(_policy_of(firm, proposal), _policy_line(line, balances)),
+        policy_rules.policy_evaluate_line(_policy_of(firm, draft), _policy_line(line, balances)),
     )
 
 
@@ -758,50 +756,48 @@ def _amount(value) -> Decimal:
     try:
         amount = money(Decimal(str(value).replace(",", "").strip()))
     except (InvalidOperation, ValueError) as exc:
-        raise ProposalError(f"{value!r} is not an amount.") from exc
+        raise DraftError(f"{value!r} is not an amount.") from exc
     if not amount.is_finite():
-        raise ProposalError(f"{value!r} is not an amount.")
+        raise DraftError(f"{value!r} is not an amount.")
     return amount
 
 
-def proposal_line_check(
-    *, firm: Firm, proposal: Proposal, line: ProposalLine, period: Period, amount
+def draft_line_check(
+    *, firm: Firm, draft: Draft, line: DraftLine, period: Period, amount
 ) -> policy_rules.PolicyResult:
     """The policy's verdict on a figure before it is saved (the form checks as you type)."""
-    line = _line_of(firm, proposal, line)
-    balances = list(ProposalBalance.objects.for_firm(firm).filter(line=line).order_by("period"))
+    line = _line_of(firm, draft, line)
+    balances = list(DraftBalance.objects.for_firm(firm).filter(line=line).order_by("period"))
     target = next((b for b in balances if b.period == period), None)
     if target is None:
-        raise ProposalError(f"The draft has no {period:%B %Y} for this line.")
+        raise DraftError(f"The draft has no {period:%B %Y} for this line.")
     target.edited_amount = _amount(amount)
-    return policy_rules.policy_evaluate_line(
-        _policy_of(firm, proposal), _policy_line(line, balances)
-    )
+    return policy_rules.policy_evaluate_line(_policy_of(firm, draft), _policy_line(line, balances))
 
 
-def proposal_line_edit(
+def draft_line_edit(
     *,
     firm: Firm,
-    proposal: Proposal,
-    line: ProposalLine,
+    draft: Draft,
+    line: DraftLine,
     period: Period,
     amount,
     reason: str,
     user: User,
-) -> ProposalLine:
+) -> DraftLine:
     """Set one month's figure. A reason is required; the policy is checked again; the draft's
     revision goes up. An edited line counts as accepted by its editor."""
     reason = (reason or "").strip()
     if not reason:
-        raise ProposalError("Say why you changed the figure: a reason is required.")
+        raise DraftError("Say why you changed the figure: a reason is required.")
     amount = _amount(amount)
     with transaction.atomic():
-        proposal = _locked(firm, proposal)
-        line = _line_of(firm, proposal, line)
+        draft = _locked(firm, draft)
+        line = _line_of(firm, draft, line)
         try:
-            balance = ProposalBalance.objects.for_firm(firm).get(line=line, period=period)
-        except ProposalBalance.DoesNotExist as exc:
-            raise ProposalError(f"The draft has no {period:%B %Y} for this line.") from exc
+            balance = DraftBalance.objects.for_firm(firm).get(line=line, period=period)
+        except DraftBalance.DoesNotExist as exc:
+            raise DraftError(f"The draft has no {period:%B %Y} for this line.") from exc
         balance.edited_amount = amount
         balance.edited_by = user
         balance.edited_at = timezone.now()
@@ -811,21 +807,21 @@ def proposal_line_edit(
         line.reason = reason
         line.edited = True
         line.accepted = True
-        _policy_recheck(firm, proposal, line)
+        _policy_recheck(firm, draft, line)
         history_note(line, reason=f"Edited {period:%b %Y}: {reason}", user=user)
         line.save()
-        _revision_bump(firm, proposal, f"{line} edited: {reason}", user)
+        _revision_bump(firm, draft, f"{line} edited: {reason}", user)
     return line
 
 
-def _lines_in(firm: Firm, proposal: Proposal, section: str | None) -> list[ProposalLine]:
-    lines = ProposalLine.objects.for_firm(firm).filter(proposal=proposal).select_related("account")
+def _lines_in(firm: Firm, draft: Draft, section: str | None) -> list[DraftLine]:
+    lines = DraftLine.objects.for_firm(firm).filter(draft=draft).select_related("account")
     if section:
         lines = lines.filter(section=section)
     return list(lines.order_by("pk"))
 
 
-def _accept(lines: list[ProposalLine], reason: str, user: User | None) -> int:
+def _accept(lines: list[DraftLine], reason: str, user: User | None) -> int:
     changed = 0
     for line in lines:
         if not line.accepted:
@@ -839,15 +835,15 @@ def _accept(lines: list[ProposalLine], reason: str, user: User | None) -> int:
 def _reset(
     *,
     firm: Firm,
-    proposal: Proposal,
-    lines: list[ProposalLine],
+    draft: Draft,
+    lines: list[DraftLine],
     reason: str,
     user: User | None,
 ) -> int:
     changed = 0
     for line in lines:
         edited = list(
-            ProposalBalance.objects.for_firm(firm).filter(line=line, edited_amount__isnull=False)
+            DraftBalance.objects.for_firm(firm).filter(line=line, edited_amount__isnull=False)
         )
         for balance in edited:
             balance.edited_amount = None
@@ -860,74 +856,70 @@ def _reset(
             line.accepted = False
             line.edited = False
             line.reason = ""
-            _policy_recheck(firm, proposal, line)
+            _policy_recheck(firm, draft, line)
             history_note(line, reason=reason, user=user)
             line.save()
             changed += 1
     return changed
 
 
-def proposal_line_accept(
-    *, firm: Firm, proposal: Proposal, line: ProposalLine, user: User
-) -> ProposalLine:
+def draft_line_accept(*, firm: Firm, draft: Draft, line: DraftLine, user: User) -> DraftLine:
     with transaction.atomic():
-        proposal = _locked(firm, proposal)
-        line = _line_of(firm, proposal, line)
+        draft = _locked(firm, draft)
+        line = _line_of(firm, draft, line)
         if _accept([line], "Suggestion accepted", user):
-            _revision_bump(firm, proposal, f"{line}: suggestion accepted", user)
+            _revision_bump(firm, draft, f"{line}: suggestion accepted", user)
     return line
 
 
-def proposal_line_reset(
-    *, firm: Firm, proposal: Proposal, line: ProposalLine, user: User
-) -> ProposalLine:
+def draft_line_reset(*, firm: Firm, draft: Draft, line: DraftLine, user: User) -> DraftLine:
     """Back to the suggestion: edits removed, not accepted."""
     with transaction.atomic():
-        proposal = _locked(firm, proposal)
-        line = _line_of(firm, proposal, line)
+        draft = _locked(firm, draft)
+        line = _line_of(firm, draft, line)
         if _reset(
-            firm=firm, proposal=proposal, lines=[line], reason="Reset to the suggestion", user=user
+            firm=firm, draft=draft, lines=[line], reason="Reset to the suggestion", user=user
         ):
-            _revision_bump(firm, proposal, f"{line}: reset to the suggestion", user)
+            _revision_bump(firm, draft, f"{line}: reset to the suggestion", user)
     return line
 
 
-def proposal_section_accept(*, firm: Firm, proposal: Proposal, section: str, user: User) -> int:
+def draft_section_accept(*, firm: Firm, draft: Draft, section: str, user: User) -> int:
     with transaction.atomic():
-        proposal = _locked(firm, proposal)
-        changed = _accept(_lines_in(firm, proposal, section), f"Section {section} accepted", user)
+        draft = _locked(firm, draft)
+        changed = _accept(_lines_in(firm, draft, section), f"Section {section} accepted", user)
         if changed:
-            _revision_bump(firm, proposal, f"{changed} lines of {section} accepted", user)
+            _revision_bump(firm, draft, f"{changed} lines of {section} accepted", user)
     return changed
 
 
-def proposal_section_reset(*, firm: Firm, proposal: Proposal, section: str, user: User) -> int:
+def draft_section_reset(*, firm: Firm, draft: Draft, section: str, user: User) -> int:
     with transaction.atomic():
-        proposal = _locked(firm, proposal)
+        draft = _locked(firm, draft)
         changed = _reset(
             firm=firm,
-            proposal=proposal,
-            lines=_lines_in(firm, proposal, section),
+            draft=draft,
+            lines=_lines_in(firm, draft, section),
             reason=f"Section {section} reset",
             user=user,
         )
         if changed:
             _revision_bump(
-                firm, proposal, f"{changed} lines of {section} reset to the suggestion", user
+                firm, draft, f"{changed} lines of {section} reset to the suggestion", user
             )
     return changed
 
 
-def proposal_policy_recheck(*, firm: Firm, proposal: Proposal) -> int:
+def draft_policy_recheck(*, firm: Firm, draft: Draft) -> int:
     """Check every line against the current policy (after the policy changed); returns the
     number of lines with violations. Bumps the revision when a verdict changed."""
     with transaction.atomic():
-        proposal = _locked(firm, proposal)
-        policy_row = budget_policy_get(firm=firm, organisation=proposal.organisation)
+        draft = _locked(firm, draft)
+        policy_row = budget_policy_get(firm=firm, organisation=draft.organisation)
         changed = failing = 0
-        for line in _lines_in(firm, proposal, None):
+        for line in _lines_in(firm, draft, None):
             before = (line.policy_violations, line.needs_extra_approval)
-            _policy_recheck(firm, proposal, line)
+            _policy_recheck(firm, draft, line)
             if (line.policy_violations, line.needs_extra_approval) != before:
                 # Not anyone's edit: the policy's own history says who changed the rules.
                 history_note(line, reason="Policy checked again", user=None)
@@ -935,32 +927,39 @@ def proposal_policy_recheck(*, firm: Firm, proposal: Proposal) -> int:
                 changed += 1
             failing += not line.policy_ok
         version = policy_row.version if policy_row else 0
-        if changed or proposal.policy_version != version:
-            proposal.policy_version = version
-            _revision_bump(firm, proposal, f"Checked against policy version {version}", None)
+        if changed or draft.policy_version != version:
+            draft.policy_version = version
+            _revision_bump(firm, draft, f"Checked against policy version {version}", None)
     return failing
 
 
-def proposal_drafts_recheck(*, firm: Firm, organisation: ClientOrganisation) -> int:
+def draft_status_set(*, draft: Draft, status: str, reason: str, user: User | None) -> None:
+    """Move a draft to `status` (submitted, approved, awaiting import, published, ...) with the
+    reason in its history. Approval and publishing decide when; this is how, for both."""
+    draft.status = status
+    draft.updated_at = timezone.now()
+    history_note(draft, reason=reason, user=user)
+    draft.save(update_fields=["status", "updated_at"])
+
+
+def drafts_recheck(*, firm: Firm, organisation: ClientOrganisation) -> int:
     """Check the organisation's open drafts against its current policy (after it changed), so
     no stale verdict shows. Drafts waiting for approval keep the verdicts they were submitted
     with. Returns the drafts checked."""
     drafts = list(
-        Proposal.objects.for_firm(firm).filter(
-            organisation=organisation, status=Proposal.Status.DRAFT
-        )
+        Draft.objects.for_firm(firm).filter(organisation=organisation, status=Draft.Status.DRAFT)
     )
-    for proposal in drafts:
-        proposal_policy_recheck(firm=firm, proposal=proposal)
+    for draft in drafts:
+        draft_policy_recheck(firm=firm, draft=draft)
     return len(drafts)
 
 
-def proposal_can_submit(*, firm: Firm, proposal: Proposal) -> list[str]:
+def draft_can_submit(*, firm: Firm, draft: Draft) -> list[str]:
     """Why the draft cannot be submitted for approval yet; empty when it can."""
     reasons = []
-    if proposal.status != Proposal.Status.DRAFT:
-        reasons.append(f"The draft is {proposal.get_status_display().lower()}, not a draft.")
-    lines = list(ProposalLine.objects.for_firm(firm).filter(proposal=proposal))
+    if draft.status != Draft.Status.DRAFT:
+        reasons.append(f"The draft is {draft.get_status_display().lower()}, not a draft.")
+    lines = list(DraftLine.objects.for_firm(firm).filter(draft=draft))
     if not lines:
         reasons.append("The draft has no lines.")
     failing = [line for line in lines if not line.policy_ok]
@@ -1000,7 +999,7 @@ def forecast_records_score(*, firm: Firm, organisation: ClientOrganisation) -> S
         )
     )
     balances = list(
-        ProposalBalance.objects.for_firm(firm)
+        DraftBalance.objects.for_firm(firm)
         .filter(organisation=organisation, actual__isnull=True, period__lte=last_closed)
         .select_related("line")
     )
@@ -1032,7 +1031,7 @@ def forecast_records_score(*, firm: Firm, organisation: ClientOrganisation) -> S
             (balance.line.account_id, balance.line.tracking_option_id, balance.period)
         )
         balance.actual = money(actual if actual is not None else 0)
-    ProposalBalance.objects.for_firm(firm).bulk_update(balances, ["actual"], batch_size=500)
+    DraftBalance.objects.for_firm(firm).bulk_update(balances, ["actual"], batch_size=500)
     logger.info("Scored %d forecasts of %s", len(records), organisation)
     return ScoreResult(len(records), len(balances))
 
@@ -1044,4 +1043,4 @@ def organisation_forecast_after_sync(
     forecast_records_score(firm=firm, organisation=organisation)
     if not closed:
         return None
-    return forecast_run_start(firm=firm, organisation=organisation, source=Proposal.Source.CLOSE)
+    return forecast_run_start(firm=firm, organisation=organisation, source=Draft.Source.CLOSE)

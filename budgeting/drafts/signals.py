@@ -6,7 +6,7 @@ connects the restart of its approval (budgeting/approvals/receivers.py).
 
 from django.dispatch import Signal
 
-# A submitted draft's figures changed (its revision moved). Arguments: firm, proposal. Sent
+# A submitted draft's figures changed (its revision moved). Arguments: firm, draft. Sent
 # inside the change's transaction: receivers act in it, so the change and its consequences
 # commit or roll back together.
 submitted_draft_revised = Signal()

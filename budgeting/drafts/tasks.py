@@ -11,13 +11,13 @@ from celery import shared_task
 from tenants.models import Firm
 
 
-@shared_task(acks_late=True, name="budgeting.tasks.proposal_create_rolling_task")
-def proposal_create_rolling_task(
+@shared_task(acks_late=True, name="budgeting.tasks.draft_create_rolling_task")
+def draft_create_rolling_task(
     firm_id: int, organisation_id: int, run_id: int | None = None, source: str = "close"
 ) -> str:
     """Forecast an organisation and draft its rolling Forecast; without a run (the post-close
     pipeline), one is started first."""
-    from budgeting.drafts.models import Proposal
+    from budgeting.drafts.models import Draft
     from budgeting.drafts.services import forecast_run_execute, forecast_run_start
     from tenants.models import ClientOrganisation
 
@@ -27,7 +27,7 @@ def proposal_create_rolling_task(
         run = forecast_run_start(
             firm=firm,
             organisation=organisation,
-            source=source or Proposal.Source.CLOSE,
+            source=source or Draft.Source.CLOSE,
             enqueue=False,
         )
         run_id = run.pk

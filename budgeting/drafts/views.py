@@ -13,19 +13,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from budgeting.approvals.services import proposal_changes_requested
 from budgeting.drafts import services
 from budgeting.drafts.charts import ForecastPoint, forecast_svg
-from budgeting.drafts.forms import BudgetPolicyForm, ProposalLineEditForm
-from budgeting.drafts.models import BudgetPolicy, ForecastRun, Proposal, ProposalLine
+from budgeting.drafts.forms import BudgetPolicyForm, DraftLineEditForm
+from budgeting.drafts.models import BudgetPolicy, Draft, DraftLine, ForecastRun
 from budgeting.drafts.selectors import (
     budget_policy_get,
     draft_get_or_404,
+    draft_lines,
+    draft_list,
     forecast_accuracy,
     forecast_history_for_line,
     forecast_run_latest,
-    proposal_lines,
-    proposal_list,
 )
 from budgeting.ledger.models import Account, TrackingOption, XeroOrganisation
 from budgeting.variance.maths import Section
@@ -47,12 +46,12 @@ CLASSES = {"REVENUE": "Revenue", "EXPENSE": "Expense"}
 CHART_HISTORY = 24
 
 
-def _line(request: FirmRequest, proposal: Proposal, line_id: int) -> ProposalLine:
+def _line(request: FirmRequest, draft: Draft, line_id: int) -> DraftLine:
     return get_firm_object_or_404(
-        ProposalLine,
+        DraftLine,
         firm=request.firm,
         pk=line_id,
-        proposal=proposal,
+        draft=draft,
     )
 
 
@@ -67,7 +66,7 @@ def _profile(organisation: ClientOrganisation) -> XeroOrganisation | None:
 
 
 @firm_view(Action.VIEW)
-def proposal_list_view(request: FirmRequest, organisation_id: int) -> HttpResponse:
+def draft_list_view(request: FirmRequest, organisation_id: int) -> HttpResponse:
     organisation = client_organisation_get_or_404(
         firm=request.firm, organisation_id=organisation_id
     )
@@ -77,7 +76,7 @@ def proposal_list_view(request: FirmRequest, organisation_id: int) -> HttpRespon
         {
             "organisation": organisation,
             "profile": _profile(organisation),
-            "proposals": proposal_list(firm=request.firm, organisation=organisation),
+            "drafts": draft_list(firm=request.firm, organisation=organisation),
             "run": forecast_run_latest(firm=request.firm, organisation=organisation),
             "policy": budget_policy_get(firm=request.firm, organisation=organisation),
         },
@@ -86,23 +85,23 @@ def proposal_list_view(request: FirmRequest, organisation_id: int) -> HttpRespon
 
 @firm_view(Action.PREPARE_DRAFTS)
 @require_POST
-def proposal_create(request: FirmRequest, organisation_id: int) -> HttpResponse:
+def draft_create(request: FirmRequest, organisation_id: int) -> HttpResponse:
     """Start a forecast run (in Celery); the list shows its progress."""
     organisation = client_organisation_get_or_404(
         firm=request.firm, organisation_id=organisation_id
     )
     if _profile(organisation) is None:
         messages.error(request, f"Sync {organisation.name} from Xero first.")
-        return redirect("proposal_list", request.firm.slug, organisation.pk)
+        return redirect("draft_list", request.firm.slug, organisation.pk)
     run = services.forecast_run_start(
         firm=request.firm,
         organisation=organisation,
-        source=Proposal.Source.MANUAL,
+        source=Draft.Source.MANUAL,
         user=request.user,
     )
     if request.htmx:
         return _run_status(request, organisation, run)
-    return redirect("proposal_list", request.firm.slug, organisation.pk)
+    return redirect("draft_list", request.firm.slug, organisation.pk)
 
 
 def _run_status(request, organisation, run: ForecastRun) -> HttpResponse:
@@ -133,7 +132,7 @@ def forecast_run_status(
 class DraftRow:
     """A line as the draft's table shows it: totals over the horizon and the policy verdict."""
 
-    def __init__(self, line: ProposalLine, accuracy):
+    def __init__(self, line: DraftLine, accuracy):
         self.line = line
         self.balances = list(line.balances.all())
         self.original = sum((b.original_amount or Decimal(0) for b in self.balances), Decimal(0))
@@ -161,11 +160,11 @@ def _filters(request: FirmRequest) -> tuple[str, str]:
     )
 
 
-def _rows(request: FirmRequest, organisation, proposal) -> list[DraftRow]:
+def _rows(request: FirmRequest, organisation, draft) -> list[DraftRow]:
     section, account_class = _filters(request)
     accuracy = forecast_accuracy(firm=request.firm, organisation=organisation)
     rows = []
-    for line in proposal_lines(firm=request.firm, proposal=proposal):
+    for line in draft_lines(firm=request.firm, draft=draft):
         if section and line.section != section:
             continue
         if account_class and line.account.account_class != account_class:
@@ -176,30 +175,27 @@ def _rows(request: FirmRequest, organisation, proposal) -> list[DraftRow]:
 
 
 @firm_view(Action.VIEW)
-def proposal_detail(request: FirmRequest, organisation_id: int, proposal_id: int) -> HttpResponse:
-    organisation, proposal = draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+def draft_detail(request: FirmRequest, organisation_id: int, draft_id: int) -> HttpResponse:
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
     section, account_class = _filters(request)
-    rows = _rows(request, organisation, proposal)
-    changes = proposal_changes_requested(firm=request.firm, proposal=proposal)
+    rows = _rows(request, organisation, draft)
     context = {
         "organisation": organisation,
-        "proposal": proposal,
+        "draft": draft,
         "rows": rows,
         "sections": SECTIONS,
         "classes": CLASSES,
         "section": section,
         "account_class": account_class,
-        "currency": proposal.currency_code,
+        "currency": draft.currency_code,
         "submit_blockers": (
-            services.proposal_can_submit(firm=request.firm, proposal=proposal)
-            if proposal.status == Proposal.Status.DRAFT
+            services.draft_can_submit(firm=request.firm, draft=draft)
+            if draft.status == Draft.Status.DRAFT
             else []
         ),
-        "can_edit": proposal.is_editable and "prepare_drafts" in _permissions(request),
-        "changes_requested": changes,
-        "changes_requested_lines": set(changes.line_ids) if changes else set(),
+        "can_edit": draft.is_editable and "prepare_drafts" in _permissions(request),
         "query": request.GET.urlencode(),
     }
     template = "budgeting/drafts/detail.html"
@@ -242,22 +238,22 @@ CSV_HEADER = [
 
 
 @firm_view(Action.VIEW)
-def proposal_csv(request: FirmRequest, organisation_id: int, proposal_id: int) -> HttpResponse:
-    organisation, proposal = draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+def draft_csv(request: FirmRequest, organisation_id: int, draft_id: int) -> HttpResponse:
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
 
     def rows():
         yield [
             "Currency",
-            proposal.currency_code,
+            draft.currency_code,
             "Draft",
-            proposal.pk,
+            draft.pk,
             "Revision",
-            proposal.revision,
+            draft.revision,
         ]
         yield CSV_HEADER
-        for row in _rows(request, organisation, proposal):
+        for row in _rows(request, organisation, draft):
             line = row.line
             policy = (
                 "ok" if line.policy_ok else "; ".join(v["message"] for v in line.policy_violations)
@@ -288,29 +284,29 @@ def proposal_csv(request: FirmRequest, organisation_id: int, proposal_id: int) -
                     b.edit_reason,
                 ]
 
-    filename = f"forecast-draft-{proposal.pk}-r{proposal.revision}.csv"
+    filename = f"forecast-draft-{draft.pk}-r{draft.revision}.csv"
     return csv_response(filename=filename, rows=rows())
 
 
 # --- One line ----------------------------------------------------------------------------------
 
 
-def _line_context(request, organisation, proposal, line, form=None, check=None) -> dict:
+def _line_context(request, organisation, draft, line, form=None, check=None) -> dict:
     balances = list(line.balances.order_by("period"))
-    first = add_months(proposal.last_actual_period, 1 - CHART_HISTORY)
+    first = add_months(draft.last_actual_period, 1 - CHART_HISTORY)
     history = forecast_history_for_line(
         firm=request.firm,
         organisation=organisation,
         account=line.account,
         tracking_option=line.tracking_option,
         first=first,
-        last=proposal.last_actual_period,
+        last=draft.last_actual_period,
     )
     months, month = [], first
-    while month <= proposal.last_actual_period:
+    while month <= draft.last_actual_period:
         months.append(month)
         month = add_months(month, 1)
-    budgets = _history_budgets(request, line, first, proposal.last_actual_period)
+    budgets = _history_budgets(request, line, first, draft.last_actual_period)
     budgets.update({b.period: b.original_amount for b in balances if b.original_amount is not None})
     backtest = (
         f"Backtest error of the method on this line's own history: sMAPE "
@@ -327,26 +323,26 @@ def _line_context(request, organisation, proposal, line, form=None, check=None) 
         ],
         title=f"{line}: actuals, budget and forecast",
         chart_id=f"chart-line-{line.pk}",
-        currency=proposal.currency_code,
+        currency=draft.currency_code,
         backtest_note=backtest,
     )
     accuracy = forecast_accuracy(firm=request.firm, organisation=organisation)
     return {
         "organisation": organisation,
-        "proposal": proposal,
+        "draft": draft,
         "line": line,
         "balances": balances,
         "chart": chart,
         "backtest": backtest,
-        "currency": proposal.currency_code,
+        "currency": draft.currency_code,
         "accuracy": accuracy.for_line(line.account_id, line.tracking_option_id),
-        "form": form or ProposalLineEditForm(balances=balances),
+        "form": form or DraftLineEditForm(balances=balances),
         "check": check,
-        "can_edit": proposal.is_editable and "prepare_drafts" in _permissions(request),
+        "can_edit": draft.is_editable and "prepare_drafts" in _permissions(request),
     }
 
 
-def _history_budgets(request, line: ProposalLine, first: dt.date, last: dt.date) -> dict:
+def _history_budgets(request, line: DraftLine, first: dt.date, last: dt.date) -> dict:
     from budgeting.ledger.models import BudgetBalance
 
     if line.original_budget_id is None:
@@ -364,48 +360,48 @@ def _history_budgets(request, line: ProposalLine, first: dt.date, last: dt.date)
 
 
 @firm_view(Action.VIEW)
-def proposal_line_detail(
-    request: FirmRequest, organisation_id: int, proposal_id: int, line_id: int
+def draft_line_detail(
+    request: FirmRequest, organisation_id: int, draft_id: int, line_id: int
 ) -> HttpResponse:
-    organisation, proposal = draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
-    line = _line(request, proposal, line_id)
+    line = _line(request, draft, line_id)
     template = "budgeting/drafts/line.html"
     if request.htmx and request.htmx.target == "line-detail":
         template += "#line-detail"
-    return render(request, template, _line_context(request, organisation, proposal, line))
+    return render(request, template, _line_context(request, organisation, draft, line))
 
 
 @firm_view(Action.PREPARE_DRAFTS)
 @require_POST
-def proposal_line_edit(
-    request: FirmRequest, organisation_id: int, proposal_id: int, line_id: int
+def draft_line_edit(
+    request: FirmRequest, organisation_id: int, draft_id: int, line_id: int
 ) -> HttpResponse:
-    organisation, proposal = draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
-    line = _line(request, proposal, line_id)
-    form = ProposalLineEditForm(request.POST, balances=list(line.balances.order_by("period")))
+    line = _line(request, draft, line_id)
+    form = DraftLineEditForm(request.POST, balances=list(line.balances.order_by("period")))
     status = 200
     if form.is_valid():
         try:
-            services.proposal_line_edit(
+            services.draft_line_edit(
                 firm=request.firm,
-                proposal=proposal,
+                draft=draft,
                 line=line,
                 period=form.balance().period,
                 amount=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
                 user=request.user,
             )
-        except services.ProposalError as exc:
+        except services.DraftError as exc:
             form.add_error(None, str(exc))
             status = 400
         else:
             messages.success(request, f"{line}: {form.balance().period:%B %Y} changed.")
             return redirect(
-                "proposal_line_detail", request.firm.slug, organisation.pk, proposal.pk, line.pk
+                "draft_line_detail", request.firm.slug, organisation.pk, draft.pk, line.pk
             )
     else:
         status = 400
@@ -413,36 +409,36 @@ def proposal_line_edit(
     return render(
         request,
         "budgeting/drafts/line.html",
-        _line_context(request, organisation, proposal, line, form=form),
+        _line_context(request, organisation, draft, line, form=form),
         status=status,
     )
 
 
 @firm_view(Action.PREPARE_DRAFTS)
-def proposal_line_check(
-    request: FirmRequest, organisation_id: int, proposal_id: int, line_id: int
+def draft_line_check(
+    request: FirmRequest, organisation_id: int, draft_id: int, line_id: int
 ) -> HttpResponse:
     """The policy's verdict on a figure as it is typed (htmx); saves nothing."""
-    _organisation, proposal = draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    _organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
-    line = _line(request, proposal, line_id)
+    line = _line(request, draft, line_id)
     data = request.POST if request.method == "POST" else request.GET
-    form = ProposalLineEditForm(
+    form = DraftLineEditForm(
         {**data.dict(), "reason": data.get("reason") or "-"},
         balances=list(line.balances.order_by("period")),
     )
     result, error = None, ""
     if form.is_valid():
         try:
-            result = services.proposal_line_check(
+            result = services.draft_line_check(
                 firm=request.firm,
-                proposal=proposal,
+                draft=draft,
                 line=line,
                 period=form.balance().period,
                 amount=form.cleaned_data["amount"],
             )
-        except services.ProposalError as exc:
+        except services.DraftError as exc:
             error = str(exc)
     else:
         error = "Give a month and an amount."
@@ -453,54 +449,52 @@ def proposal_line_check(
     )
 
 
-def _back_to(request: FirmRequest, organisation, proposal) -> HttpResponse:
-    url = reverse("proposal_detail", args=[request.firm.slug, organisation.pk, proposal.pk])
+def _back_to(request: FirmRequest, organisation, draft) -> HttpResponse:
+    url = reverse("draft_detail", args=[request.firm.slug, organisation.pk, draft.pk])
     query = request.POST.get("query", "")
     return redirect(f"{url}?{query}" if query else url)
 
 
 @firm_view(Action.PREPARE_DRAFTS)
 @require_POST
-def proposal_line_decide(
-    request: FirmRequest, organisation_id: int, proposal_id: int, line_id: int, decision: str
+def draft_line_decide(
+    request: FirmRequest, organisation_id: int, draft_id: int, line_id: int, decision: str
 ) -> HttpResponse:
-    organisation, proposal = draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
-    line = _line(request, proposal, line_id)
-    action = {"accept": services.proposal_line_accept, "reset": services.proposal_line_reset}
+    line = _line(request, draft, line_id)
+    action = {"accept": services.draft_line_accept, "reset": services.draft_line_reset}
     try:
-        action[decision](firm=request.firm, proposal=proposal, line=line, user=request.user)
-    except services.ProposalError as exc:
+        action[decision](firm=request.firm, draft=draft, line=line, user=request.user)
+    except services.DraftError as exc:
         messages.error(request, str(exc))
-    return _back_to(request, organisation, proposal)
+    return _back_to(request, organisation, draft)
 
 
 @firm_view(Action.PREPARE_DRAFTS)
 @require_POST
-def proposal_section_decide(
-    request: FirmRequest, organisation_id: int, proposal_id: int, decision: str
+def draft_section_decide(
+    request: FirmRequest, organisation_id: int, draft_id: int, decision: str
 ) -> HttpResponse:
-    organisation, proposal = draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
     section = request.POST.get("section", "")
     if section not in dict(SECTIONS):
         raise Http404("No such section.")
     action = {
-        "accept": services.proposal_section_accept,
-        "reset": services.proposal_section_reset,
+        "accept": services.draft_section_accept,
+        "reset": services.draft_section_reset,
     }
     try:
-        count = action[decision](
-            firm=request.firm, proposal=proposal, section=section, user=request.user
-        )
-    except services.ProposalError as exc:
+        count = action[decision](firm=request.firm, draft=draft, section=section, user=request.user)
+    except services.DraftError as exc:
         messages.error(request, str(exc))
     else:
         verb = "accepted" if decision == "accept" else "reset to the suggestion"
         messages.success(request, f"{count} line{'s' if count != 1 else ''} {verb}.")
-    return _back_to(request, organisation, proposal)
+    return _back_to(request, organisation, draft)
 
 
 # --- Accuracy and policy -----------------------------------------------------------------------
@@ -567,9 +561,9 @@ def budget_policy_edit(request: FirmRequest, organisation_id: int) -> HttpRespon
             extra_approval_above=data["extra_approval_above"],
             horizon=data["horizon"],
         )
-        services.proposal_drafts_recheck(firm=request.firm, organisation=organisation)
+        services.drafts_recheck(firm=request.firm, organisation=organisation)
         messages.success(request, f"Budget policy saved (version {policy.version}).")
-        return redirect("proposal_list", request.firm.slug, organisation.pk)
+        return redirect("draft_list", request.firm.slug, organisation.pk)
     return render(
         request,
         "budgeting/drafts/policy.html",

@@ -25,8 +25,6 @@ from budgeting.ledger.models import (
     XeroOrganisation,
 )
 from budgeting.ledger.sync import STALE_RUN
-from budgeting.variance.models import VarianceSummary
-from budgeting.variance.selectors import variance_summaries_latest
 from core.clock import MonthWindow, month_window
 from core.months import last_closed_month, months_between
 from integrations.models import XeroConnection, XeroTenant
@@ -80,7 +78,7 @@ def _profile(organisation: ClientOrganisation) -> XeroOrganisation | None:
         return None
 
 
-# --- Firm dashboard ----------------------------------------------------------------------------
+# --- Sync state of organisations ------------------------------------------------------------
 
 
 @dataclass
@@ -93,8 +91,6 @@ class OrganisationSyncStatus:
     latest_run: SyncRun | None
     last_finished_run: SyncRun | None
     last_succeeded_run: SyncRun | None
-    # The latest month the variance refresh summarised (net profit, material count).
-    variance: VarianceSummary | None = None
     firm_slug: str = ""
 
     # Links of the row, built from one reversed pattern each rather than a {% url %} per row:
@@ -179,14 +175,15 @@ def _organisation_url(name: str, slug: str, pk: int) -> str:
     return _organisation_url_pattern(name).replace(_SLUG, slug).replace(str(_PK), str(pk))
 
 
-def client_organisation_dashboard_list(
+def organisation_sync_status_list(
     *,
     firm: Firm,
     name: str = "",
     state: str = "",
     organisation_ids: list[int] | None = None,
 ) -> list[OrganisationSyncStatus]:
-    """The firm dashboard's rows, in two queries whatever the number of organisations."""
+    """The sync state of the firm's client organisations, in two queries whatever their number
+    (the firm dashboard adds each one's variance summary: budgeting.dashboard)."""
     organisations = (
         ClientOrganisation.objects.for_firm(firm)
         .filter(archived_at__isnull=True)
@@ -210,7 +207,6 @@ def client_organisation_dashboard_list(
         if run_id
     }
     runs = SyncRun.objects.for_firm(firm).in_bulk(run_ids) if run_ids else {}
-    summaries = variance_summaries_latest(firm=firm, organisation_ids=[o.pk for o in organisations])
     rows = [
         OrganisationSyncStatus(
             organisation=o,
@@ -219,7 +215,6 @@ def client_organisation_dashboard_list(
             latest_run=runs.get(o.latest_run_id),
             last_finished_run=runs.get(o.last_finished_run_id),
             last_succeeded_run=runs.get(o.last_succeeded_run_id),
-            variance=summaries.get(o.pk),
             firm_slug=firm.slug,
         )
         for o in organisations
@@ -232,7 +227,7 @@ def client_organisation_dashboard_list(
 def organisation_sync_status(
     *, firm: Firm, organisation: ClientOrganisation
 ) -> OrganisationSyncStatus:
-    return client_organisation_dashboard_list(firm=firm, organisation_ids=[organisation.pk])[0]
+    return organisation_sync_status_list(firm=firm, organisation_ids=[organisation.pk])[0]
 
 
 def organisation_sync_blocker(*, status: OrganisationSyncStatus) -> str | None:

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
-from budgeting.drafts.models import Proposal
+from budgeting.drafts.models import Draft
 from budgeting.ledger.models import Budget, OrganisationOwned
 
 
@@ -23,8 +23,8 @@ class BudgetPublication(OrganisationOwned):
         VERIFIED = "verified", "Published and verified"
         MISMATCH = "mismatch", "Import does not match"
 
-    proposal = models.ForeignKey(
-        Proposal, on_delete=models.SET_NULL, null=True, blank=True, related_name="publications"
+    draft = models.ForeignKey(
+        Draft, on_delete=models.SET_NULL, null=True, blank=True, related_name="publications"
     )
     budget = models.ForeignKey(
         Budget, on_delete=models.SET_NULL, null=True, blank=True, related_name="publications"

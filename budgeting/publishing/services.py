@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from budgeting.drafts.models import Proposal, ProposalBalance
+from budgeting.drafts.models import Draft, DraftBalance
+from budgeting.drafts.services import draft_status_set
 from budgeting.ledger.models import Account, Budget, BudgetBalance
 from budgeting.publishing.import_file import (
     ImportFileError,
@@ -71,7 +72,7 @@ def budget_publication_create(
     budget: Budget,
     amounts: Mapping[tuple[Account | int, dt.date], Decimal],
     user: User | None,
-    proposal: Proposal | None = None,
+    draft: Draft | None = None,
     send: bool = True,
 ) -> BudgetPublication:
     """Make the import file for `budget` with `amounts` ({(account, month): amount}, in Xero's
@@ -124,7 +125,7 @@ def budget_publication_create(
         publication = BudgetPublication(
             firm=firm,
             organisation=organisation,
-            proposal=proposal,
+            draft=draft,
             budget=budget,
             xero_budget_id=budget.budget_id,
             budget_name=name,
@@ -139,8 +140,8 @@ def budget_publication_create(
             user=user,
         )
         publication.save()
-        if proposal is not None and proposal.status != Proposal.Status.AWAITING_IMPORT:
-            _proposal_status(proposal, Proposal.Status.AWAITING_IMPORT, user)
+        if draft is not None and draft.status != Draft.Status.AWAITING_IMPORT:
+            _publication_status(draft, Draft.Status.AWAITING_IMPORT, user)
         if send and user is not None and user.email:
             # From a worker: the file is attached and the mail server may be slow.
             enqueue("budgeting.tasks.budget_publication_send_task", firm.pk, publication.pk)
@@ -148,25 +149,25 @@ def budget_publication_create(
 
 
 PUBLISHABLE = (
-    Proposal.Status.APPROVED,
-    Proposal.Status.AWAITING_IMPORT,
-    Proposal.Status.MISMATCH,
+    Draft.Status.APPROVED,
+    Draft.Status.AWAITING_IMPORT,
+    Draft.Status.MISMATCH,
 )
 
 
-def proposal_publish(
-    *, firm: Firm, proposal: Proposal, user: User | None, send: bool = True
+def draft_publish(
+    *, firm: Firm, draft: Draft, user: User | None, send: bool = True
 ) -> list[BudgetPublication]:
     """Publish an approved draft: one import file per target budget (the overall budget, or a
     tracking option's), holding only the months whose whole-unit figure changes."""
-    if proposal.status not in PUBLISHABLE:
+    if draft.status not in PUBLISHABLE:
         raise PublicationError(
             f"Only an approved draft can be published; this one is "
-            f"{proposal.get_status_display().lower()}."
+            f"{draft.get_status_display().lower()}."
         )
     balances = (
-        ProposalBalance.objects.for_firm(firm)
-        .filter(line__proposal=proposal)
+        DraftBalance.objects.for_firm(firm)
+        .filter(line__draft=draft)
         .select_related("line", "line__account", "line__tracking_option", "line__original_budget")
         .order_by("line_id", "period")
     )
@@ -177,7 +178,7 @@ def proposal_publish(
             continue
         budget = line.original_budget
         if budget is None and line.tracking_option_id is None:
-            budget = proposal.original_budget
+            budget = draft.original_budget
         if budget is None:
             raise PublicationError(
                 f"{line} has no budget in Xero to import into. Create it in Xero's Budget "
@@ -192,24 +193,20 @@ def proposal_publish(
         return [
             budget_publication_create(
                 firm=firm,
-                organisation=proposal.organisation,
+                organisation=draft.organisation,
                 budget=budget,
                 amounts=amounts,
                 user=user,
-                proposal=proposal,
+                draft=draft,
                 send=send,
             )
             for budget, amounts in targets.values()
         ]
 
 
-def _proposal_status(proposal: Proposal, status: str, user: User | None) -> None:
-    proposal.status = status
-    proposal.updated_at = timezone.now()
-    history_note(
-        proposal, reason=f"Publication: {Proposal.Status(status).label.lower()}", user=user
-    )
-    proposal.save(update_fields=["status", "updated_at"])
+def _publication_status(draft: Draft, status: str, user: User | None) -> None:
+    reason = f"Publication: {Draft.Status(status).label.lower()}"
+    draft_status_set(draft=draft, status=status, reason=reason, user=user)
 
 
 def budget_publication_send(*, publication: BudgetPublication) -> None:
@@ -317,29 +314,29 @@ def budget_publications_verify(
     with transaction.atomic():
         for publication in pending:
             checked.append(budget_publication_check(firm=firm, publication=publication))
-        for proposal_id in sorted({p.proposal_id for p in checked if p.proposal_id}):
-            _proposal_publication_status(firm, proposal_id)
+        for draft_id in sorted({p.draft_id for p in checked if p.draft_id}):
+            _draft_publication_status(firm, draft_id)
     logger.info("Checked %d import files of %s", len(checked), organisation)
     return checked
 
 
-def _proposal_publication_status(firm: Firm, proposal_id: int) -> None:
+def _draft_publication_status(firm: Firm, draft_id: int) -> None:
     """A draft is published once Xero holds the newest file of each of its budgets."""
     newest: dict[str, str] = {}
     for xero_budget_id, status in (
         BudgetPublication.objects.for_firm(firm)
-        .filter(proposal_id=proposal_id)
+        .filter(draft_id=draft_id)
         .order_by("created_at", "pk")
         .values_list("xero_budget_id", "status")
     ):
         newest[xero_budget_id] = status
     statuses = set(newest.values())
     if BudgetPublication.Status.MISMATCH in statuses:
-        wanted = Proposal.Status.MISMATCH
+        wanted = Draft.Status.MISMATCH
     elif BudgetPublication.Status.AWAITING_IMPORT in statuses:
-        wanted = Proposal.Status.AWAITING_IMPORT
+        wanted = Draft.Status.AWAITING_IMPORT
     else:
-        wanted = Proposal.Status.PUBLISHED
-    proposal = Proposal.objects.for_firm(firm).get(pk=proposal_id)
-    if proposal.status != wanted:
-        _proposal_status(proposal, wanted, None)
+        wanted = Draft.Status.PUBLISHED
+    draft = Draft.objects.for_firm(firm).get(pk=draft_id)
+    if draft.status != wanted:
+        _publication_status(draft, wanted, None)

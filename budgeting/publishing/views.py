@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from budgeting.drafts.selectors import draft_get_or_404
 from budgeting.publishing.models import BudgetPublication
-from budgeting.publishing.services import PublicationError, proposal_publish
+from budgeting.publishing.services import PublicationError, draft_publish
 from tenants.roles import Action
 from tenants.scoping import FirmRequest, firm_view, get_firm_object_or_404
 
@@ -29,12 +29,12 @@ def budget_publication_download(
 
 @firm_view(Action.PREPARE_DRAFTS)
 @require_POST
-def proposal_publish_view(request: FirmRequest, organisation_id: int, proposal_id: int):
-    organisation, proposal = draft_get_or_404(
-        firm=request.firm, organisation_id=organisation_id, draft_id=proposal_id
+def draft_publish_view(request: FirmRequest, organisation_id: int, draft_id: int):
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
     try:
-        made = proposal_publish(firm=request.firm, proposal=proposal, user=request.user)
+        made = draft_publish(firm=request.firm, draft=draft, user=request.user)
         messages.success(
             request,
             f"{len(made)} import file{'s' if len(made) != 1 else ''} made and emailed to you. "
@@ -42,4 +42,4 @@ def proposal_publish_view(request: FirmRequest, organisation_id: int, proposal_i
         )
     except PublicationError as exc:
         messages.error(request, str(exc))
-    return redirect("proposal_approval", request.firm.slug, organisation.pk, proposal.pk)
+    return redirect("draft_approval", request.firm.slug, organisation.pk, draft.pk)

@@ -108,7 +108,7 @@ class MaterialityThreshold:
 
 
 @dataclass(frozen=True)
-class MaterialityPolicy:
+class MaterialityThresholds:
     """An organisation's thresholds: a default, overridden by account class, then by type."""
 
     default: MaterialityThreshold = field(default_factory=MaterialityThreshold)
@@ -300,10 +300,10 @@ def variance_for_period(
     period: Period,
     financial_year_end_month: int,
     financial_year_end_day: int,
-    policy: MaterialityPolicy | None = None,
+    thresholds: MaterialityThresholds | None = None,
 ) -> VarianceReport:
     """The month's and the year-to-date's variance per account, with the report's totals."""
-    policy = policy or MaterialityPolicy()
+    thresholds = thresholds or MaterialityThresholds()
     tracking_option_id = _check_lines(lines)
     year_start = financial_year_start(
         period=period,
@@ -318,14 +318,14 @@ def variance_for_period(
         financial_year_start=year_start,
         tracking_option_id=tracking_option_id,
         lines=tuple(
-            _variance_line(account, period=period, year_start=year_start, policy=policy)
+            _variance_line(account, period=period, year_start=year_start, thresholds=thresholds)
             for account in ordered
         ),
         totals=tuple(
             SectionTotal(
                 section=section,
-                month=_total_comparison(section, month_totals[section], policy=policy),
-                year_to_date=_total_comparison(section, ytd_totals[section], policy=policy),
+                month=_total_comparison(section, month_totals[section], thresholds=thresholds),
+                year_to_date=_total_comparison(section, ytd_totals[section], thresholds=thresholds),
             )
             for section in Section
         ),
@@ -344,9 +344,13 @@ def _check_lines(lines: Sequence[AccountBalances]) -> str | None:
 
 
 def _variance_line(
-    account: AccountBalances, *, period: Period, year_start: Period, policy: MaterialityPolicy
+    account: AccountBalances,
+    *,
+    period: Period,
+    year_start: Period,
+    thresholds: MaterialityThresholds,
 ) -> VarianceLine:
-    threshold = policy.threshold_for(
+    threshold = thresholds.threshold_for(
         account_class=account.account_class, account_type=account.account_type
     )
     higher_is_favourable = account.account_class == "REVENUE"
@@ -403,14 +407,14 @@ def _minus(a: tuple[Decimal, Decimal], b: tuple[Decimal, Decimal]) -> tuple[Deci
 
 
 def _total_comparison(
-    section: Section, amounts: tuple[Decimal, Decimal], *, policy: MaterialityPolicy
+    section: Section, amounts: tuple[Decimal, Decimal], *, thresholds: MaterialityThresholds
 ) -> Comparison:
     actual, budget = amounts
     return comparison_build(
         actual=actual,
         budget=budget,
         higher_is_favourable=HIGHER_IS_FAVOURABLE[section],
-        threshold=policy.threshold_for(account_class=SECTION_CLASS.get(section)),
+        threshold=thresholds.threshold_for(account_class=SECTION_CLASS.get(section)),
     )
 
 

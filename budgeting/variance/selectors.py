@@ -30,8 +30,8 @@ from budgeting.ledger.models import (
 from budgeting.variance.maths import (
     ACCOUNT_CLASS_BY_TYPE,
     AccountBalances,
-    MaterialityPolicy,
     MaterialityThreshold,
+    MaterialityThresholds,
     Period,
     SeriesPoint,
     VarianceLine,
@@ -49,7 +49,9 @@ CHART_MONTHS = 24
 PROFIT_AND_LOSS_TYPES = tuple(ACCOUNT_CLASS_BY_TYPE)
 
 
-def materiality_policy(*, firm: Firm, organisation: ClientOrganisation) -> MaterialityPolicy:
+def materiality_thresholds(
+    *, firm: Firm, organisation: ClientOrganisation
+) -> MaterialityThresholds:
     """The organisation's thresholds; the product's defaults (10% and 500) where none is set."""
     default = MaterialityThreshold()
     by_class = {}
@@ -59,7 +61,7 @@ def materiality_policy(*, firm: Firm, organisation: ClientOrganisation) -> Mater
             by_class[setting.account_class] = threshold
         else:
             default = threshold
-    return MaterialityPolicy(default=default, by_class=by_class)
+    return MaterialityThresholds(default=default, by_class=by_class)
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class VarianceData:
     budget: Budget | None
     accounts: dict[str, Account]  # by Xero AccountID, as the pure module names them
     balances: tuple[AccountBalances, ...]
-    policy: MaterialityPolicy
+    thresholds: MaterialityThresholds
     first_month: Period  # of the loaded window
     last_month: Period
 
@@ -86,7 +88,7 @@ class VarianceData:
             period=period,
             financial_year_end_month=self.profile.financial_year_end_month,
             financial_year_end_day=self.profile.financial_year_end_day,
-            policy=self.policy,
+            thresholds=self.thresholds,
         )
 
     def series(self, *, end_period: Period, account_id: str | None = None) -> tuple[SeriesPoint]:
@@ -195,7 +197,7 @@ def variance_data_load(
         budget=budget,
         accounts={account.account_id: account for account in accounts.values()},
         balances=tuple(balances),
-        policy=materiality_policy(firm=firm, organisation=organisation),
+        thresholds=materiality_thresholds(firm=firm, organisation=organisation),
         first_month=first,
         last_month=period,
     )

@@ -168,7 +168,7 @@ def variance_narratives_explain(
             period=period,
             currency_code=data.currency,
             transactions=by_account[account.pk],
-            policy=data.policy,
+            thresholds=data.thresholds,
             synced_from=synced_from,
         )
         facts_dict = facts.to_dict()

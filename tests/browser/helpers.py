@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.core import mail
 
 from budgeting.approvals import services as approvals
-from budgeting.models import Account, Budget, Proposal, ProposalBalance, ProposalLine
+from budgeting.models import Account, Budget, Draft, DraftBalance, DraftLine
 
 NOV, DEC = dt.date(2026, 11, 1), dt.date(2026, 12, 1)
 
@@ -20,7 +20,7 @@ LINES = [
 ]
 
 
-def publishable_draft(cast, *, prepared_by) -> Proposal:
+def publishable_draft(cast, *, prepared_by) -> Draft:
     """A two-month draft of two expense lines, neither accepted yet, against the organisation's
     overall Xero budget (so an approved draft can be published). Nothing else is needed to
     show, edit, approve and publish it."""
@@ -28,7 +28,7 @@ def publishable_draft(cast, *, prepared_by) -> Proposal:
     overall = Budget.objects.for_firm(firm).create(
         **owned, budget_id="bud-overall", type="OVERALL", description="Overall Budget"
     )
-    proposal = Proposal.objects.for_firm(firm).create(
+    draft = Draft.objects.for_firm(firm).create(
         **owned,
         created_by=prepared_by,
         horizon=2,
@@ -46,9 +46,9 @@ def publishable_draft(cast, *, prepared_by) -> Proposal:
             type="EXPENSE",
             account_class="EXPENSE",
         )
-        line = ProposalLine.objects.for_firm(firm).create(
+        line = DraftLine.objects.for_firm(firm).create(
             **owned,
-            proposal=proposal,
+            draft=draft,
             account=account,
             section="operating_expenses",
             trigger="forecast",
@@ -66,7 +66,7 @@ def publishable_draft(cast, *, prepared_by) -> Proposal:
             accepted=False,
         )
         for period, amount in zip((NOV, DEC), suggested, strict=True):
-            ProposalBalance.objects.for_firm(firm).create(
+            DraftBalance.objects.for_firm(firm).create(
                 **owned,
                 line=line,
                 period=period,
@@ -77,11 +77,11 @@ def publishable_draft(cast, *, prepared_by) -> Proposal:
                 lo_95=0,
                 hi_95=0,
             )
-    return proposal
+    return draft
 
 
 def approval_chain(cast, steps: list[dict]):
-    return approvals.approval_policy_update(
+    return approvals.approval_chain_update(
         firm=cast.firm, organisation=cast.organisation, user=None, steps=steps
     )
 

@@ -15,9 +15,9 @@ from budgeting.models import (
     ApprovalDecision,
     ApprovalLink,
     ApprovalRequest,
-    Proposal,
-    ProposalBalance,
-    ProposalLine,
+    Draft,
+    DraftBalance,
+    DraftLine,
 )
 from tests.browser.helpers import (
     NOV,
@@ -59,13 +59,13 @@ def test_prepare_submit_approve_by_link_and_screen_then_download_the_import_file
     approval_chain(
         cast, [{"name": "Manager", "roles": ["approver"]}, {"name": "Partner", "roles": ["owner"]}]
     )
-    proposal = publishable_draft(cast, prepared_by=preparer)
-    args = [cast.firm.slug, cast.organisation.pk, proposal.pk]
-    rent = ProposalLine.objects.for_firm(cast.firm).get(proposal=proposal, account__code="469")
+    draft = publishable_draft(cast, prepared_by=preparer)
+    args = [cast.firm.slug, cast.organisation.pk, draft.pk]
+    rent = DraftLine.objects.for_firm(cast.firm).get(draft=draft, account__code="469")
 
     # --- The preparer edits November's rent, with a reason. ------------------------------------
     page = page_for(preparer)
-    page.goto(reverse("proposal_detail", args=args))
+    page.goto(reverse("draft_detail", args=args))
     expect(page.locator("#draft-body")).to_contain_text("2 lines neither accepted nor edited")
     table = page.locator("#draft-table")
     table.locator("tr", has_text="Rent").get_by_role("link", name="Edit").click()
@@ -85,7 +85,7 @@ def test_prepare_submit_approve_by_link_and_screen_then_download_the_import_file
     november = page.locator(".line-detail tr", has_text="Nov 2026")
     expect(november).to_contain_text("NZ$5,750.00")
     expect(november).to_contain_text("The new lease starts in November")
-    balance = ProposalBalance.objects.for_firm(cast.firm).get(line=rent, period=NOV)
+    balance = DraftBalance.objects.for_firm(cast.firm).get(line=rent, period=NOV)
     assert balance.edited_amount == Decimal("5750.00")
     assert balance.edited_by == preparer
     assert balance.edit_reason == "The new lease starts in November at 5,750"
@@ -98,14 +98,12 @@ def test_prepare_submit_approve_by_link_and_screen_then_download_the_import_file
     expect(page.locator("#draft-body")).to_contain_text("the draft is ready to submit")
     assert page.evaluate("window.notReloaded === true")
     assert set(
-        ProposalLine.objects.for_firm(cast.firm)
-        .filter(proposal=proposal)
-        .values_list("accepted", flat=True)
+        DraftLine.objects.for_firm(cast.firm).filter(draft=draft).values_list("accepted", flat=True)
     ) == {True}
 
     # --- Submit, from the draft's approval screen. -------------------------------------------
     page.locator(".page-head").get_by_role("link", name=re.compile("approval", re.I)).click()
-    expect(page).to_have_url(re.compile(reverse("proposal_approval", args=args) + "$"))
+    expect(page).to_have_url(re.compile(reverse("draft_approval", args=args) + "$"))
     page.get_by_role("button", name="Submit for approval").click()
     expect(_flash(page)).to_contain_text("Submitted for approval")
     expect(page.locator("main")).to_contain_text("Status: Submitted")
@@ -133,17 +131,17 @@ def test_prepare_submit_approve_by_link_and_screen_then_download_the_import_file
     # --- Step 2: the owner approves on the screen. ----------------------------------------------
     wait_for_mail(_to(owner))  # step 2 opened: its approvers are emailed too
     screen = page_for(owner)
-    screen.goto(reverse("proposal_approval", args=args))
+    screen.goto(reverse("draft_approval", args=args))
     decision = screen.locator("form.decision")
     expect(decision).to_contain_text(re.compile(r"step 2\W+Partner", re.I))
     decision.get_by_role("button", name="Approve").click()
     expect(_flash(screen)).to_contain_text("Decision recorded.")
     expect(screen.locator("main")).to_contain_text("Status: Approved")
     assert _decisions(cast)[1] == (2, "approve", "screen", owner.email.lower())
-    proposal.refresh_from_db()
-    assert proposal.status == Proposal.Status.APPROVED
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.APPROVED
     assert (
-        ApprovalRequest.objects.for_firm(cast.firm).get(proposal=proposal).status
+        ApprovalRequest.objects.for_firm(cast.firm).get(draft=draft).status
         == ApprovalRequest.Status.APPROVED
     )
 
@@ -162,8 +160,8 @@ def test_prepare_submit_approve_by_link_and_screen_then_download_the_import_file
     # Row 1: "Account" then the months as MMM-YYYY; column 1: "Account Name (Code)".
     assert grid[0] == ["Account", "Nov-2026", "Dec-2026"]
     assert grid[1:] == [["Advertising (400)", "", "3500"], ["Rent (469)", "5750", "6000"]]
-    proposal.refresh_from_db()
-    assert proposal.status == Proposal.Status.AWAITING_IMPORT
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.AWAITING_IMPORT
 
 
 def test_a_used_or_overtaken_email_link_says_so_in_the_browser(
@@ -176,9 +174,9 @@ def test_a_used_or_overtaken_email_link_says_so_in_the_browser(
     approver = cast.member("approver").user
     admin = cast.member("admin").user
     approval_chain(cast, [{"name": "Manager", "roles": ["approver", "admin"]}])
-    proposal = publishable_draft(cast, prepared_by=preparer)
-    ProposalLine.objects.for_firm(cast.firm).filter(proposal=proposal).update(accepted=True)
-    approvals.proposal_submit(firm=cast.firm, proposal=proposal, user=preparer)
+    draft = publishable_draft(cast, prepared_by=preparer)
+    DraftLine.objects.for_firm(cast.firm).filter(draft=draft).update(accepted=True)
+    approvals.draft_submit(firm=cast.firm, draft=draft, user=preparer)
     (to_approver,) = wait_for_mail(_to(approver))
     (to_admin,) = wait_for_mail(_to(admin))
 

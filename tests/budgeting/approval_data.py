@@ -12,9 +12,9 @@ from budgeting.models import (
     Account,
     ApprovalRequest,
     ApprovalStep,
-    Proposal,
-    ProposalBalance,
-    ProposalLine,
+    Draft,
+    DraftBalance,
+    DraftLine,
 )
 
 NOV = dt.date(2026, 11, 1)
@@ -26,7 +26,7 @@ NOV = dt.date(2026, 11, 1)
 def _draft(cast, *, prepared_by, change="500.00"):
     """A draft of two accepted lines (Rent, and Plant which the policy may call capex)."""
     firm, owned = cast.firm, {"firm": cast.firm, "organisation": cast.organisation}
-    proposal = Proposal.objects.for_firm(firm).create(
+    draft = Draft.objects.for_firm(firm).create(
         **owned,
         created_by=prepared_by,
         horizon=2,
@@ -36,11 +36,11 @@ def _draft(cast, *, prepared_by, change="500.00"):
     )
     for code, name in (("469", "Rent"), ("710", "Plant")):
         account = Account.objects.for_firm(firm).create(
-            **owned, account_id=f"acc-{code}-{proposal.pk}", code=code, name=name, type="EXPENSE"
+            **owned, account_id=f"acc-{code}-{draft.pk}", code=code, name=name, type="EXPENSE"
         )
-        line = ProposalLine.objects.for_firm(firm).create(
+        line = DraftLine.objects.for_firm(firm).create(
             **owned,
-            proposal=proposal,
+            draft=draft,
             account=account,
             section="operating_expenses",
             trigger="forecast",
@@ -58,7 +58,7 @@ def _draft(cast, *, prepared_by, change="500.00"):
             accepted=True,
         )
         for period in (NOV, dt.date(2026, 12, 1)):
-            ProposalBalance.objects.for_firm(firm).create(
+            DraftBalance.objects.for_firm(firm).create(
                 **owned,
                 line=line,
                 period=period,
@@ -69,7 +69,7 @@ def _draft(cast, *, prepared_by, change="500.00"):
                 lo_95=0,
                 hi_95=0,
             )
-    return proposal
+    return draft
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def chain(firm_a, celery_eager):
         name="Bea Owner",
         user=admin,
     )
-    policy = approvals.approval_policy_update(
+    policy = approvals.approval_chain_update(
         firm=cast.firm,
         organisation=cast.organisation,
         user=admin,
@@ -103,13 +103,13 @@ def chain(firm_a, celery_eager):
     )
     cast.client_owner = client_owner
     cast.policy = policy
-    cast.proposal = _draft(cast, prepared_by=owner)
+    cast.draft = _draft(cast, prepared_by=owner)
     return cast
 
 
 def _submit(cast, *, by=None, capture=None):
-    by = by or cast.proposal.created_by
-    return approvals.proposal_submit(firm=cast.firm, proposal=cast.proposal, user=by)
+    by = by or cast.draft.created_by
+    return approvals.draft_submit(firm=cast.firm, draft=cast.draft, user=by)
 
 
 def _member(cast, role):
@@ -119,7 +119,7 @@ def _member(cast, role):
 def _decide(cast, approver, decision="approve", **kwargs):
     return approvals.approval_decide(
         firm=cast.firm,
-        proposal=cast.proposal,
+        draft=cast.draft,
         approver=approver,
         decision=decision,
         channel=kwargs.pop("channel", "screen"),
@@ -128,7 +128,7 @@ def _decide(cast, approver, decision="approve", **kwargs):
 
 
 def _pending(cast) -> ApprovalRequest:
-    return ApprovalRequest.objects.for_firm(cast.firm).get(proposal=cast.proposal, status="pending")
+    return ApprovalRequest.objects.for_firm(cast.firm).get(draft=cast.draft, status="pending")
 
 
 def _steps(request):

@@ -2,7 +2,7 @@
 
 from budgeting.drafts.services import forecast_run_execute
 from budgeting.ledger import tasks
-from budgeting.models import ForecastRun, Proposal, ProposalLine, SyncRun, VarianceSummary
+from budgeting.models import Draft, DraftLine, ForecastRun, SyncRun, VarianceSummary
 from tests.sandbox import sync
 
 SAAS = "Tidepool Software"
@@ -39,6 +39,6 @@ def test_after_a_sync_that_sees_a_close_variances_are_explained_and_a_draft_is_m
 
     forecast = ForecastRun.objects.for_firm(firm).get(organisation=organisation)
     assert forecast_run_execute(firm=firm, run_id=forecast.pk).state == ForecastRun.State.SUCCEEDED
-    proposal = Proposal.objects.for_firm(firm).get(organisation=organisation)
-    assert proposal.source == Proposal.Source.CLOSE
-    assert ProposalLine.objects.for_firm(firm).filter(proposal=proposal).exists()
+    draft = Draft.objects.for_firm(firm).get(organisation=organisation)
+    assert draft.source == Draft.Source.CLOSE
+    assert DraftLine.objects.for_firm(firm).filter(draft=draft).exists()

@@ -62,9 +62,9 @@ class Command(BaseCommand):
         """A two-step chain, so a draft can be submitted at once: the approver role, then the
         owner role for a change above 10,000, or the client's budget owner (email links only)."""
         from budgeting.approvals import services as approvals
-        from budgeting.models import ApprovalPolicy
+        from budgeting.models import ApprovalChain
 
-        if ApprovalPolicy.objects.for_firm(firm).filter(organisation=organisation).exists():
+        if ApprovalChain.objects.for_firm(firm).filter(organisation=organisation).exists():
             return
         client = approvals.external_approver_register(
             firm=firm,
@@ -73,7 +73,7 @@ class Command(BaseCommand):
             name=f"Budget owner of {organisation.name}",
             user=owner,
         )
-        approvals.approval_policy_update(
+        approvals.approval_chain_update(
             firm=firm,
             organisation=organisation,
             user=owner,

@@ -14,8 +14,8 @@ from typing import Any
 
 from budgeting.variance.maths import (
     AccountBalances,
-    MaterialityPolicy,
     MaterialityThreshold,
+    MaterialityThresholds,
     Period,
     comparison_build,
 )
@@ -149,7 +149,7 @@ def variance_facts_build(
     period: Period,
     currency_code: str,
     transactions: Iterable[TransactionLine],
-    policy: MaterialityPolicy | None = None,
+    thresholds: MaterialityThresholds | None = None,
     prior_months: int = PRIOR_MONTHS,
     synced_from: Period | None = None,
     person_names: Iterable[str] = (),
@@ -159,8 +159,8 @@ def variance_facts_build(
     `synced_from` is the first month whose transactions were synced; earlier months are left out
     rather than read as months with no activity.
     """
-    policy = policy or MaterialityPolicy()
-    threshold = policy.threshold_for(
+    thresholds = thresholds or MaterialityThresholds()
+    threshold = thresholds.threshold_for(
         account_class=account.account_class, account_type=account.account_type
     )
     comparison = comparison_build(

@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--redirect-uri", action="append", default=[], help="repeatable; none: any URI"
     )
     run.add_argument(
+        "--with-organisation",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="repeatable; add an opt-in organisation: alpine (NZ) or alpine-us (US)",
+    )
+    run.add_argument(
         "--behaviour",
         action="append",
         default=[],
@@ -60,6 +67,7 @@ def build_app(args: argparse.Namespace) -> WSGIApp:
         clients=[OAuthClient(args.client_id, args.client_secret, tuple(args.redirect_uri))],
         admin_token=args.admin_token,
         behaviour=Behaviour().updated_from_pairs(args.behaviour),
+        extra_organisations=args.with_organisation,
     )
     return RecordingApp(app, args.record) if args.record else app
 
@@ -69,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         app = build_app(args)
-    except ValueError as error:  # a bad --behaviour
+    except ValueError as error:  # a bad --behaviour or --with-organisation
         parser.error(str(error))
     serve(args.host, args.port, app, verbose=not args.quiet)
 

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from core.months import add_months_to_date, month_start
 from integrations.xero.sandbox import reports
 from integrations.xero.sandbox.behaviour import BUDGET_CAP_MONTHS
 from integrations.xero.sandbox.context import ApiContext, Handler
-from integrations.xero.sandbox.model import SandboxBudget
+from integrations.xero.sandbox.filters import (
+    FilterError,
+    bool_param,
+    comma_list,
+    guid_list,
+    order_by,
+    page_of,
+    refuse_unsupported,
+    where_filter,
+)
+from integrations.xero.sandbox.model import SandboxBudget, SandboxContact
 from integrations.xero.sandbox.msdate import parse_if_modified_since, parse_query_date, period_key
 from integrations.xero.sandbox.serializers import (
     OrgIndex,
     account_json,
     budget_json,
     contact_json,
+    manual_journal_json,
     organisation_json,
     tracking_category_json,
 )
@@ -26,8 +38,8 @@ from integrations.xero.sandbox.wsgi import (
     validation_error,
 )
 
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000  # CData's Xero driver documents 1000 as Xero's ceiling (facts §3).
+# Invoice.Status (spec enum).
+INVOICE_STATUSES = frozenset({"DRAFT", "SUBMITTED", "DELETED", "AUTHORISED", "PAID", "VOIDED"})
 MAX_BUDGET_MONTHS = 24  # "You can retrieve a maximum of 24 months of data in a single request."
 
 
@@ -78,15 +90,81 @@ def get_currencies(ctx: ApiContext) -> Response:
 
 
 def get_contacts(ctx: ApiContext) -> Response:
-    since = _if_modified_since(ctx.request)
-    contacts = [c for c in ctx.org.contacts if since is None or c.updated_utc > since]
-    return ctx.ok("Contacts", [contact_json(c) for c in contacts])
+    """`IDs`, `where`, `order`, `page`/`pageSize` (with `pagination`), If-Modified-Since;
+    `includeArchived` and `summaryOnly` change nothing here (no archived contacts, no details)."""
+    try:
+        refuse_unsupported(ctx.request.query_items, ("searchTerm",))
+        bool_param(ctx.request.param("includeArchived"), "includeArchived")
+        bool_param(ctx.request.param("summaryOnly"), "summaryOnly")
+        since = _if_modified_since(ctx.request)
+        wanted = guid_list("IDs", ctx.request.param("IDs"))
+        roles = _contact_roles(ctx)
+        contacts = [
+            c
+            for c in ctx.org.contacts
+            if (since is None or c.updated_utc > since)
+            and (wanted is None or c.contact_id.lower() in wanted)
+        ]
+
+        def summary(contact: SandboxContact) -> dict[str, Any]:
+            return contact_json(contact, *roles.get(contact.contact_id, (False, False)))
+
+        return _listed(ctx, "Contacts", contacts, summary, summary)
+    except FilterError as error:
+        return validation_error(str(error))
+
+
+def _contact_roles(ctx: ApiContext) -> dict[str, tuple[bool, bool]]:
+    """ContactID -> (IsSupplier, IsCustomer), from the documents, as Xero derives them."""
+    roles: dict[str, tuple[bool, bool]] = {}
+    for doc in ctx.org.documents:
+        supplier, customer = roles.get(doc.contact_id, (False, False))
+        roles[doc.contact_id] = (
+            supplier or doc.type in ("ACCPAY", "ACCPAYCREDIT", "SPEND"),
+            customer or doc.type in ("ACCREC", "ACCRECCREDIT", "RECEIVE"),
+        )
+    return roles
+
+
+def _listed(
+    ctx: ApiContext,
+    key: str,
+    entities: list[Any],
+    summary_json: Callable[[Any], dict[str, Any]],
+    full_json: Callable[[Any], dict[str, Any]],
+) -> Response:
+    """Apply `where` and `order` to the entities' summary JSON, then `page`: without it the
+    summaries, with it one page of full JSON and Xero's `pagination`. Summaries are built only
+    when a filter, an order or the unpaged answer needs them (a paged sync of a large
+    organisation asks for many pages)."""
+    where = ctx.request.param("where")
+    order = ctx.request.param("order")
+    page = page_of(ctx.request.param("page"), ctx.request.param("pageSize"))
+    predicate = where_filter(where) if where else None
+    sort = order_by(order) if order else None
+    if predicate or sort or page is None:
+        pairs = [(entity, summary_json(entity)) for entity in entities]
+        if predicate:
+            pairs = [pair for pair in pairs if predicate(pair[1])]
+        if sort:
+            pairs = sort(pairs)
+        if page is None:
+            return ctx.ok(key, [summary for _, summary in pairs])
+        entities = [entity for entity, _ in pairs]
+    assert page is not None
+    items = [full_json(entity) for entity in page.slice(entities)]
+    return ctx.ok(key, items, pagination=page.pagination(len(entities)))
 
 
 def _single_contact(contact_id: str) -> Handler:
     def handler(ctx: ApiContext) -> Response:
-        contact = next((c for c in ctx.org.contacts if c.contact_id == contact_id), None)
-        return ctx.ok("Contacts", [contact_json(contact)]) if contact else not_found()
+        contact = next(
+            (c for c in ctx.org.contacts if c.contact_id.lower() == contact_id.lower()), None
+        )
+        if contact is None:
+            return not_found()
+        roles = _contact_roles(ctx).get(contact.contact_id, (False, False))
+        return ctx.ok("Contacts", [contact_json(contact, *roles)])
 
     return handler
 
@@ -186,43 +264,72 @@ def _single_budget_periods(ctx: ApiContext, budget: SandboxBudget) -> list[str] 
 # --- documents ------------------------------------------------------------------------------------
 
 
+# Parameters of each list in the spec that the sandbox does not implement: refused, not ignored.
+_UNSUPPORTED = {
+    "Invoices": ("searchTerm", "createdByMyApp"),
+    "CreditNotes": (),
+    "BankTransactions": (),
+}
+# Filters the spec gives Invoices only: sent to another list, Xero would ignore them and
+# return everything, so the sandbox refuses them instead.
+_INVOICE_ONLY = ("IDs", "Statuses", "InvoiceNumbers", "ContactIDs")
+
+
 def _document_list(endpoint: str) -> Handler:
     def handler(ctx: ApiContext) -> Response:
-        since = _if_modified_since(ctx.request)
-        docs = [
-            d
-            for d in ctx.org.documents
-            if d.endpoint == endpoint and (since is None or d.updated_utc > since)
-        ]
-        # Ordered by UpdatedDateUTC, then ID, so an If-Modified-Since sync that pages never skips
-        # a document that changes between pages: changed documents move to the end.
-        docs.sort(key=lambda d: (d.updated_utc, d.document_id))
-        index = OrgIndex(ctx.org)
-        page_param = ctx.request.param("page")
-        if page_param is None:
-            # Without paging Xero returns the documents without their line items; line items come
-            # with paging or a single-document GET.
-            return ctx.ok(endpoint, [index.document_json(d, with_lines=False) for d in docs])
         try:
-            page = int(page_param)
-            size = int(ctx.request.param("pageSize") or DEFAULT_PAGE_SIZE)
-        except ValueError:
-            return validation_error("page and pageSize must be whole numbers.")
-        if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
-            return validation_error(
-                f"page must be 1 or more and pageSize between 1 and {MAX_PAGE_SIZE}."
-            )
-        chunk = docs[(page - 1) * size : page * size]
-        pagination = {
-            "page": page,
-            "pageSize": size,
-            "pageCount": (len(docs) + size - 1) // size,
-            "itemCount": len(docs),
-        }
-        items = [index.document_json(d, with_lines=True) for d in chunk]
-        return ctx.ok(endpoint, items, pagination=pagination)
+            return _documents(ctx, endpoint)
+        except FilterError as error:
+            return validation_error(str(error))
 
     return handler
+
+
+def _documents(ctx: ApiContext, endpoint: str) -> Response:
+    request = ctx.request
+    refuse_unsupported(request.query_items, _UNSUPPORTED[endpoint])
+    if endpoint != "Invoices":
+        for name in _INVOICE_ONLY:
+            if request.param(name) is not None:
+                raise FilterError(f"{name} is not a parameter of GET {endpoint}.")
+    unitdp = request.param("unitdp")
+    if unitdp not in (None, "", "2", "4"):
+        raise FilterError("unitdp must be 2 or 4.")
+    summary_only = bool_param(request.param("summaryOnly"), "summaryOnly")
+    bool_param(request.param("includeArchived"), "includeArchived")
+    since = _if_modified_since(request)
+    ids = guid_list("IDs", request.param("IDs"))
+    contact_ids = guid_list("ContactIDs", request.param("ContactIDs"))
+    numbers = comma_list(request.param("InvoiceNumbers"))
+    statuses = comma_list(request.param("Statuses"))
+    if statuses is not None:
+        statuses = [s.upper() for s in statuses]
+        unknown = sorted(set(statuses) - INVOICE_STATUSES)
+        if unknown:
+            raise FilterError(f"Statuses: unknown status {', '.join(unknown)}.")
+    docs = [
+        d
+        for d in ctx.org.documents
+        if d.endpoint == endpoint
+        and (since is None or d.updated_utc > since)
+        and (ids is None or d.document_id.lower() in ids)
+        and (contact_ids is None or d.contact_id.lower() in contact_ids)
+        and (numbers is None or d.number in numbers)
+        and (statuses is None or d.status in statuses)
+    ]
+    # Ordered by UpdatedDateUTC, then ID, so an If-Modified-Since sync that pages never skips
+    # a document that changes between pages: changed documents move to the end.
+    docs.sort(key=lambda d: (d.updated_utc, d.document_id))
+    index = OrgIndex(ctx.org)
+    # Without paging Xero returns the documents without their line items; line items come
+    # with paging (unless summaryOnly) or a single-document GET.
+    return _listed(
+        ctx,
+        endpoint,
+        docs,
+        lambda d: index.document_json(d, with_lines=False),
+        lambda d: index.document_json(d, with_lines=not summary_only),
+    )
 
 
 def _single_document(endpoint: str) -> Callable[[str], Handler]:
@@ -243,6 +350,52 @@ def _single_document(endpoint: str) -> Callable[[str], Handler]:
         return handler
 
     return factory
+
+
+# --- manual journals -------------------------------------------------------------------------
+
+
+def get_manual_journals(ctx: ApiContext) -> Response:
+    """The organisation's manual journals (not Xero's own currency entries): `where`, `order`,
+    `page`/`pageSize`, If-Modified-Since; JournalLines with paging, as documents' line items."""
+    try:
+        since = _if_modified_since(ctx.request)
+        journals = sorted(
+            (
+                j
+                for j in ctx.org.manual_journals
+                if not j.system and (since is None or j.updated_utc > since)
+            ),
+            key=lambda j: (j.updated_utc, j.journal_id),
+        )
+        index = OrgIndex(ctx.org)
+        return _listed(
+            ctx,
+            "ManualJournals",
+            journals,
+            lambda j: manual_journal_json(j, index, with_lines=False),
+            lambda j: manual_journal_json(j, index, with_lines=True),
+        )
+    except FilterError as error:
+        return validation_error(str(error))
+
+
+def _single_manual_journal(journal_id: str) -> Handler:
+    def handler(ctx: ApiContext) -> Response:
+        journal = next(
+            (
+                j
+                for j in ctx.org.manual_journals
+                if not j.system and j.journal_id.lower() == journal_id.lower()
+            ),
+            None,
+        )
+        if journal is None:
+            return not_found()
+        index = OrgIndex(ctx.org)
+        return ctx.ok("ManualJournals", [manual_journal_json(journal, index, with_lines=True)])
+
+    return handler
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -268,6 +421,7 @@ _COLLECTIONS: dict[str, tuple[str, Handler]] = {
     "invoices": ("Invoices", _document_list("Invoices")),
     "creditnotes": ("CreditNotes", _document_list("CreditNotes")),
     "banktransactions": ("BankTransactions", _document_list("BankTransactions")),
+    "manualjournals": ("ManualJournals", get_manual_journals),
 }
 
 _SINGLES: dict[str, tuple[str, Callable[[str], Handler]]] = {
@@ -276,6 +430,7 @@ _SINGLES: dict[str, tuple[str, Callable[[str], Handler]]] = {
     "invoices": ("Invoices", _single_document("Invoices")),
     "creditnotes": ("CreditNotes", _single_document("CreditNotes")),
     "banktransactions": ("BankTransactions", _single_document("BankTransactions")),
+    "manualjournals": ("ManualJournals", _single_manual_journal),
 }
 
 _REPORTS: dict[str, tuple[str, Handler]] = {

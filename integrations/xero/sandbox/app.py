@@ -10,7 +10,7 @@ import datetime as dt
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,15 +222,19 @@ def create_app(
     webhook_key: str = "sandbox-webhook-key",
     webhook_transport: httpx.BaseTransport | None = None,
     behaviour: Behaviour | None = None,
+    extra_organisations: Sequence[str] = (),
 ) -> SandboxApp:
-    """Build a sandbox. Without `organisations`, the generator builds them from `seed` for `today`."""
+    """Build a sandbox. Without `organisations`, the generator builds them from `seed` for `today`
+    (the five named organisations, then the opt-in ones in `extra_organisations`)."""
     clock = clock or SandboxClock(today=today)
     if today is not None:
         clock.set_today(today)
     if organisations is None:
         from integrations.xero.sandbox.generator import generate_organisations
 
-        organisations = generate_organisations(seed=seed, today=clock.today())
+        organisations = generate_organisations(
+            seed=seed, today=clock.today(), extra=extra_organisations
+        )
     state = SandboxState(
         organisations=organisations,
         clients=clients or [DEFAULT_CLIENT],

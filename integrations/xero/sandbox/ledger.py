@@ -15,12 +15,17 @@ from decimal import Decimal
 from core.months import days_in_month
 from integrations.xero.sandbox.model import (
     SandboxDocument,
+    SandboxJournalLine,
     SandboxLine,
+    SandboxManualJournal,
     SandboxOrganisation,
 )
+from integrations.xero.sandbox.serializers import money
 
-# Xero's accrual reports count approved documents only.
+# Xero's accrual reports count approved documents only (not DRAFT, SUBMITTED, VOIDED, DELETED),
+# and POSTED manual journals only.
 POSTED_STATUSES = frozenset({"AUTHORISED", "PAID"})
+POSTED_JOURNAL_STATUSES = frozenset({"POSTED"})
 # Document types whose lines credit their accounts (revenue up); the rest debit them.
 _CREDIT_LINE_TYPES = frozenset({"ACCREC", "RECEIVE", "ACCPAYCREDIT"})
 
@@ -29,11 +34,13 @@ RECEIVABLES = "__receivables__"
 PAYABLES = "__payables__"
 TAX = "__tax__"
 BANK = "__bank__"
+TRACKING_TRANSFERS = "__tracking_transfers__"
 SYNTHETIC_NAMES = {
     RECEIVABLES: ("Accounts Receivable", "ASSET", "CURRENT"),
     PAYABLES: ("Accounts Payable", "LIABILITY", "CURRLIAB"),
     TAX: ("Sales Tax", "LIABILITY", "CURRLIAB"),
     BANK: ("Bank", "ASSET", "BANK"),
+    TRACKING_TRANSFERS: ("Tracking Transfers", "LIABILITY", "CURRLIAB"),
 }
 
 
@@ -55,11 +62,32 @@ def natural_amount(doc: SandboxDocument, line: SandboxLine, account_class: str) 
     return -debit if account_class == "REVENUE" else debit
 
 
-def postings(org: SandboxOrganisation) -> Iterator[Posting]:
+def journal_natural_amount(line: SandboxJournalLine, account_class: str) -> Decimal:
+    """A manual journal line's effect on a P&L account (its LineAmount is a debit if positive)."""
+    return -line.line_amount if account_class == "REVENUE" else line.line_amount
+
+
+def posted_journals(org: SandboxOrganisation) -> Iterator[SandboxManualJournal]:
+    return (j for j in org.manual_journals if j.status in POSTED_JOURNAL_STATUSES)
+
+
+def base_tax(doc: SandboxDocument, line: SandboxLine) -> Decimal:
+    """The line's tax in base currency, converted and rounded line by line as its amount is."""
+    if doc.currency_rate == 1:
+        return line.tax_amount
+    return money(line.tax_amount / doc.currency_rate)
+
+
+def postings(org: SandboxOrganisation, options: frozenset[str] = frozenset()) -> Iterator[Posting]:
+    """Every posting, or with `options` (TrackingOptionIDs) those of the lines tagged with all
+    of them: each such line with its own tax, control-account and settlement entries, so a
+    tracked balance sheet balances too. A manual journal's tagged lines are balanced through
+    Tracking Transfers (Xero's TRACKINGTRANSFERS system account)."""
     control = {
         "DEBTORS": RECEIVABLES,
         "CREDITORS": PAYABLES,
         "GST": TAX,
+        "TRACKINGTRANSFERS": TRACKING_TRANSFERS,
     }
     for account in org.accounts:
         if account.system_account in control:
@@ -76,28 +104,44 @@ def postings(org: SandboxOrganisation) -> Iterator[Posting]:
         if doc.status not in POSTED_STATUSES:
             continue
         sign = -1 if doc.type in _CREDIT_LINE_TYPES else 1
-        total = Decimal(0)
-        for line in doc.lines:
-            debit = line_debit(doc, line)
-            yield Posting(doc.date, line.account_id, debit)
-            total += debit
-            if line.tax_amount:
-                # Tax in base currency at the line's own rate; it follows the line's direction.
-                ratio = line.base_amount / line.line_amount if line.line_amount else Decimal(1)
-                tax = line.tax_amount * ratio * sign
-                yield Posting(doc.date, control["GST"], tax)
-                total += tax
-        # The counter-entry: the control account (or bank) takes the opposite of the lines.
-        if doc.endpoint == "BankTransactions":
-            yield Posting(doc.date, doc.bank_account_id or bank, -total)
-            continue
-        receivable = doc.type in ("ACCREC", "ACCRECCREDIT")
-        counter = control["DEBTORS"] if receivable else control["CREDITORS"]
-        yield Posting(doc.date, counter, -total)
-        if doc.status == "PAID":
-            settled = doc.due_date or doc.date
-            yield Posting(settled, counter, total)
-            yield Posting(settled, bank, -total)
+        lines = doc.lines
+        if options:
+            lines = [ln for ln in lines if options <= {option for _, option in ln.tracking}]
+            if not lines:
+                continue
+        # Unfiltered, one counter-entry for the document; filtered, one per line.
+        groups = [lines] if not options else [[line] for line in lines]
+        for group in groups:
+            total = Decimal(0)
+            for line in group:
+                debit = line_debit(doc, line)
+                yield Posting(doc.date, line.account_id, debit)
+                total += debit
+                if line.tax_amount:
+                    # Tax in base currency; it follows the line's direction.
+                    tax = base_tax(doc, line) * sign
+                    yield Posting(doc.date, control["GST"], tax)
+                    total += tax
+            # The counter-entry: the control account (or bank) takes the opposite of the lines.
+            if doc.endpoint == "BankTransactions":
+                yield Posting(doc.date, doc.bank_account_id or bank, -total)
+                continue
+            receivable = doc.type in ("ACCREC", "ACCRECCREDIT")
+            counter = control["DEBTORS"] if receivable else control["CREDITORS"]
+            yield Posting(doc.date, counter, -total)
+            if doc.status == "PAID":
+                settled = doc.due_date or doc.date
+                yield Posting(settled, counter, total)
+                yield Posting(settled, bank, -total)
+    for journal in posted_journals(org):
+        transfer = Decimal(0)
+        for journal_line in journal.lines:
+            if options and not options <= {option for _, option in journal_line.tracking}:
+                continue
+            yield Posting(journal.date, journal_line.account_id, journal_line.line_amount)
+            transfer -= journal_line.line_amount
+        if transfer:
+            yield Posting(journal.date, control["TRACKINGTRANSFERS"], transfer)
 
 
 def financial_year_start(org: SandboxOrganisation, on: dt.date) -> dt.date:

@@ -18,6 +18,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 # Xero account types that appear on the Profit and Loss report, with the class Xero gives them.
+# The multi-currency system accounts (spec Account.SystemAccount) the P&L groups as FXGROUPID.
+CURRENCY_SYSTEM_ACCOUNTS = frozenset(
+    {"BANKCURRENCYGAIN", "REALISEDCURRENCYGAIN", "UNREALISEDCURRENCYGAIN"}
+)
+
 PROFIT_AND_LOSS_TYPES = {
     "REVENUE": "REVENUE",
     "SALES": "REVENUE",
@@ -77,15 +82,19 @@ class SandboxLine:
     line_id: str
     account_id: str
     description: str
-    # In the document's currency, excluding tax, as Xero's LineAmount.
+    # Xero's LineAmount, in the document's currency: excluding tax, or including it when the
+    # document's LineAmountTypes is Inclusive.
     line_amount: Decimal
-    # In the organisation's base currency; equals line_amount when the document is in base.
+    # Excluding tax, in the organisation's base currency: what the reports use. For a foreign
+    # document it is round(line_amount excluding tax / CurrencyRate, 2), line by line.
     base_amount: Decimal
     quantity: Decimal = Decimal("1")
-    tax_amount: Decimal = Decimal("0")
+    tax_amount: Decimal = Decimal("0")  # in the document's currency
     tax_type: str = "NONE"
     # (TrackingCategoryID, TrackingOptionID) pairs; at most two, as Xero allows.
     tracking: list[tuple[str, str]] = field(default_factory=list)
+    # Xero's UnitAmount (LineAmount = round(Quantity x UnitAmount, 2)); None: LineAmount / Quantity.
+    unit_amount: Decimal | None = None
 
 
 @dataclass
@@ -107,6 +116,8 @@ class SandboxDocument:
     bank_account_id: str | None = None  # bank transactions only
     due_date: dt.date | None = None
     updated_utc: dt.datetime = field(default_factory=lambda: dt.datetime(2023, 1, 1))
+    # Exclusive | Inclusive | NoTax (spec LineAmountTypes): whether LineAmount includes tax.
+    line_amount_types: str = "Exclusive"
 
     @property
     def endpoint(self) -> str:
@@ -115,6 +126,31 @@ class SandboxDocument:
         if self.type in ("ACCRECCREDIT", "ACCPAYCREDIT"):
             return "CreditNotes"
         return "BankTransactions"
+
+
+@dataclass
+class SandboxJournalLine:
+    account_id: str
+    description: str
+    # Base currency; debits positive, credits negative (spec ManualJournalLine.LineAmount).
+    line_amount: Decimal
+    tracking: list[tuple[str, str]] = field(default_factory=list)
+    tax_type: str = "NONE"
+    tax_amount: Decimal = Decimal("0")
+
+
+@dataclass
+class SandboxManualJournal:
+    journal_id: str
+    date: dt.date
+    narration: str
+    lines: list[SandboxJournalLine]  # they sum to zero
+    status: str = "POSTED"  # DRAFT | POSTED | DELETED | VOIDED | ARCHIVED
+    line_amount_types: str = "NoTax"
+    updated_utc: dt.datetime = field(default_factory=lambda: dt.datetime(2023, 1, 1))
+    # Xero's own entries (realised gains on payments, currency revaluations): they show in the
+    # reports but GET ManualJournals does not return them.
+    system: bool = False
 
 
 @dataclass
@@ -166,5 +202,15 @@ class SandboxOrganisation:
     budgets: list[SandboxBudget]
     currencies: list[tuple[str, str]]  # (Code, Description)
     planted_drivers: list[PlantedDriver] = field(default_factory=list)
+    manual_journals: list[SandboxManualJournal] = field(default_factory=list)
+    # Whether the P&L groups the currency system accounts into one FXGROUPID row. None: as Xero
+    # does, every country but the US (xero-api-facts §2: "not the case for US organisations").
+    groups_currency_accounts: bool | None = None
     # A short handle used in the README and tests: cafe, saas, construction, importer, group.
     key: str = ""
+
+    @property
+    def currency_accounts_grouped(self) -> bool:
+        if self.groups_currency_accounts is not None:
+            return self.groups_currency_accounts
+        return self.country_code != "US"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import re
 
 _EPOCH = dt.datetime(1970, 1, 1)
 
@@ -16,6 +17,17 @@ def ms_date(value: dt.date | dt.datetime) -> str:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     millis = int((value - _EPOCH).total_seconds() * 1000)
     return f"/Date({millis}+0000)/"
+
+
+_MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+
+
+def parse_ms_date(value: str) -> dt.datetime:
+    """The inverse of ms_date: a naive UTC datetime."""
+    match = _MS_DATE.match(value)
+    if match is None:
+        raise ValueError(f"not a Microsoft JSON date: {value!r}")
+    return _EPOCH + dt.timedelta(milliseconds=int(match.group(1)))
 
 
 def iso_date_string(value: dt.date) -> str:

@@ -18,16 +18,26 @@ from integrations.xero.sandbox.ledger import (
     POSTED_STATUSES,
     SYNTHETIC_NAMES,
     financial_year_start,
+    journal_natural_amount,
     natural_amount,
+    posted_journals,
     postings,
 )
-from integrations.xero.sandbox.model import PROFIT_AND_LOSS_TYPES, SandboxOrganisation
+from integrations.xero.sandbox.model import (
+    CURRENCY_SYSTEM_ACCOUNTS,
+    PROFIT_AND_LOSS_TYPES,
+    SandboxOrganisation,
+)
 from integrations.xero.sandbox.msdate import long_date, ms_date, parse_query_date, short_column_date
 from integrations.xero.sandbox.serializers import money
 from integrations.xero.sandbox.wsgi import Response, validation_error
 
 TIMEFRAME_MONTHS = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
 MAX_PERIODS = 12  # spec: "integer between 1 and 12"
+# Docs: the standard layout groups "multi currency system accounts into a single line with a
+# Value of FXGROUPID (instead of an AccountID)"; the label is the sandbox's choice.
+FX_GROUP_ID = "FXGROUPID"
+FX_GROUP_LABEL = "Foreign Currency Gains and Losses"
 
 # P&L sections in Xero's order: (title, account types, summary label, sign in net profit).
 # The leading space in " Income" is what Xero's docs example shows.
@@ -276,18 +286,17 @@ def profit_and_loss(ctx: ApiContext) -> Response:
             rows.append(_plain_row_section("Gross Profit", gross))
         section_rows = []
         section_total = [Decimal(0)] * len(columns)
-        for account in accounts:
-            if account.type not in types:
-                continue
-            values = [totals.get((account.account_id, i), Decimal(0)) for i in range(len(columns))]
+        for label, row_id, account_ids in _pl_lines(ctx.org, accounts, types):
+            values = [
+                sum((totals.get((a, i), Decimal(0)) for a in account_ids), Decimal(0))
+                for i in range(len(columns))
+            ]
             if not any(values):
                 continue
             section_rows.append(
                 {
                     "RowType": "Row",
-                    "Cells": _account_cells(
-                        account.name, account.account_id, [amount(v) for v in values]
-                    ),
+                    "Cells": _account_cells(label, row_id, [amount(v) for v in values]),
                 }
             )
             section_total = [t + v for t, v in zip(section_total, values, strict=True)]
@@ -303,6 +312,26 @@ def profit_and_loss(ctx: ApiContext) -> Response:
     return _report(ctx, "ProfitAndLoss", "Profit and Loss", titles, rows)
 
 
+def _pl_lines(
+    org: SandboxOrganisation, accounts: list[Any], types: tuple[str, ...]
+) -> list[tuple[str, str, list[str]]]:
+    """(label, row id, AccountIDs) per P&L row of a section: one row per account, except that
+    the currency system accounts share one FXGROUPID row (where the first of them sits)."""
+    lines: list[tuple[str, str, list[str]]] = []
+    group: list[str] | None = None
+    for account in accounts:
+        if account.type not in types:
+            continue
+        if org.currency_accounts_grouped and account.system_account in CURRENCY_SYSTEM_ACCOUNTS:
+            if group is None:
+                group = []
+                lines.append((FX_GROUP_LABEL, FX_GROUP_ID, group))
+            group.append(account.account_id)
+            continue
+        lines.append((account.name, account.account_id, [account.account_id]))
+    return lines
+
+
 def _plain_row_section(label: str, values: list[Decimal]) -> dict[str, Any]:
     # Docs example: Gross Profit and NET PROFIT are plain Rows (no account) in an untitled Section.
     row = {"RowType": "Row", "Cells": _account_cells(label, None, [amount(v) for v in values])}
@@ -312,7 +341,8 @@ def _plain_row_section(label: str, values: list[Decimal]) -> dict[str, Any]:
 def profit_and_loss_figures(
     org: SandboxOrganisation, columns: list[Column]
 ) -> dict[tuple[str, int], Decimal]:
-    """(AccountID, column index) -> natural amount: the sum of the lines' base_amount."""
+    """(AccountID, column index) -> natural amount: the sum of the posted documents' lines'
+    base_amount (tax-exclusive, in base currency) and of the posted manual journals' lines."""
     accounts = {a.account_id: a for a in org.accounts if a.on_profit_and_loss}
     first = min(c.start for c in columns)
     last = max(c.end for c in columns)
@@ -329,6 +359,18 @@ def profit_and_loss_figures(
             for index, column in enumerate(columns):
                 if column.takes(doc.date, tracking):
                     totals[(line.account_id, index)] += value
+    for journal in posted_journals(org):
+        if not first <= journal.date <= last:
+            continue
+        for journal_line in journal.lines:
+            account = accounts.get(journal_line.account_id)
+            if account is None:
+                continue
+            tracking = dict(journal_line.tracking)
+            value = journal_natural_amount(journal_line, account.account_class)
+            for index, column in enumerate(columns):
+                if column.takes(journal.date, tracking):
+                    totals[(journal_line.account_id, index)] += value
     return totals
 
 
@@ -407,24 +449,29 @@ def _account_info(org: SandboxOrganisation) -> dict[str, tuple[str, str, str, st
     return info
 
 
-def _balances(org: SandboxOrganisation, start: dt.date | None, end: dt.date) -> dict[str, Decimal]:
+def _balances(
+    org: SandboxOrganisation,
+    start: dt.date | None,
+    end: dt.date,
+    options: frozenset[str] = frozenset(),
+) -> dict[str, Decimal]:
     found: dict[str, Decimal] = defaultdict(Decimal)
-    for posting in postings(org):
+    for posting in postings(org, options):
         if posting.date <= end and (start is None or posting.date >= start):
             found[posting.key] += posting.debit
     return found
 
 
 def _equity_split(
-    org: SandboxOrganisation, as_at: dt.date
+    org: SandboxOrganisation, as_at: dt.date, options: frozenset[str] = frozenset()
 ) -> tuple[dict[str, Decimal], Decimal, Decimal]:
     """Balance-sheet balances, this year's earnings and earlier years' earnings (credit positive)."""
     info = _account_info(org)
     year_start = financial_year_start(org, as_at)
-    balances = _balances(org, None, as_at)
+    balances = _balances(org, None, as_at, options)
     current = Decimal(0)
     retained = Decimal(0)
-    this_year = _balances(org, year_start, as_at)
+    this_year = _balances(org, year_start, as_at, options)
     sheet: dict[str, Decimal] = {}
     for key, value in balances.items():
         if info[key][3] in PROFIT_AND_LOSS_TYPES:
@@ -467,7 +514,8 @@ def balance_sheet(ctx: ApiContext) -> Response:
     else:
         dates = [as_at, month_end(add_months_to_date(as_at, -12))]
     info = _account_info(ctx.org)
-    per_date = [_equity_split(ctx.org, d) for d in dates]
+    options, option_names = _balance_sheet_options(ctx)
+    per_date = [_equity_split(ctx.org, d, options) for d in dates]
     keys = sorted(
         {k for sheet, _, _ in per_date for k in sheet}, key=lambda k: (info[k][1], info[k][0])
     )
@@ -545,7 +593,30 @@ def balance_sheet(ctx: ApiContext) -> Response:
     equity_rows.append(_summary("Total Equity", equity_total))
     rows.append({"RowType": "Section", "Title": "Equity", "Rows": equity_rows})
     titles = ["Balance Sheet", ctx.org.name, f"As at {long_date(as_at)}"]
+    if option_names:
+        titles.append(", ".join(option_names))
     return _report(ctx, "BalanceSheet", "Balance Sheet", titles, rows)
+
+
+def _balance_sheet_options(ctx: ApiContext) -> tuple[frozenset[str], list[str]]:
+    """trackingOptionID1/2: only what was posted with those options (docs: "you cannot filter
+    just by the TrackingCategory")."""
+    by_id = {
+        o.option_id.lower(): (o.option_id, o.name)
+        for c in ctx.org.tracking_categories
+        for o in c.options
+    }
+    ids, names = [], []
+    for name in ("trackingOptionID1", "trackingOptionID2"):
+        value = ctx.request.param(name)
+        if not value:
+            continue
+        found = by_id.get(value.strip().lower())
+        if found is None:
+            raise ReportParamError(f"Tracking option {value} was not found.")
+        ids.append(found[0])
+        names.append(found[1])
+    return frozenset(ids), names
 
 
 @_reporting

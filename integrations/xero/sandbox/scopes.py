@@ -23,6 +23,8 @@ ENDPOINT_SCOPES: dict[str, frozenset[str]] = {
     "CreditNotes": TRANSACTIONS | {"accounting.invoices", "accounting.invoices.read"},
     "BankTransactions": TRANSACTIONS
     | {"accounting.banktransactions", "accounting.banktransactions.read"},
+    "ManualJournals": TRANSACTIONS
+    | {"accounting.manualjournals", "accounting.manualjournals.read"},
     "Reports/ProfitAndLoss": REPORTS | {"accounting.reports.profitandloss.read"},
     "Reports/BudgetSummary": REPORTS | {"accounting.reports.budgetsummary.read"},
     "Reports/BalanceSheet": REPORTS | {"accounting.reports.balancesheet.read"},

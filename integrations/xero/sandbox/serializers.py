@@ -11,6 +11,7 @@ from integrations.xero.sandbox.model import (
     SandboxContact,
     SandboxDocument,
     SandboxLine,
+    SandboxManualJournal,
     SandboxOrganisation,
     SandboxTrackingCategory,
 )
@@ -103,11 +104,15 @@ def account_json(account: SandboxAccount) -> dict[str, Any]:
     return data
 
 
-def contact_json(contact: SandboxContact) -> dict[str, Any]:
+def contact_json(
+    contact: SandboxContact, is_supplier: bool = False, is_customer: bool = False
+) -> dict[str, Any]:
     return {
         "ContactID": contact.contact_id,
         "Name": contact.name,
         "ContactStatus": "ACTIVE",
+        "IsSupplier": is_supplier,
+        "IsCustomer": is_customer,
         "UpdatedDateUTC": ms_date(contact.updated_utc),
     }
 
@@ -156,7 +161,10 @@ class OrgIndex:
 
     def line_json(self, line: SandboxLine) -> dict[str, Any]:
         account = self.accounts[line.account_id]
-        unit = line.line_amount / line.quantity if line.quantity else line.line_amount
+        if line.unit_amount is not None:
+            unit = line.unit_amount
+        else:
+            unit = line.line_amount / line.quantity if line.quantity else line.line_amount
         return {
             "LineItemID": line.line_id,
             "Description": line.description,
@@ -171,8 +179,11 @@ class OrgIndex:
         }
 
     def document_json(self, doc: SandboxDocument, *, with_lines: bool) -> dict[str, Any]:
-        sub_total = sum((line.line_amount for line in doc.lines), Decimal(0))
         tax = sum((line.tax_amount for line in doc.lines), Decimal(0))
+        sub_total = sum((line.line_amount for line in doc.lines), Decimal(0))
+        if doc.line_amount_types == "Inclusive":
+            # LineAmount includes tax; SubTotal is still the total excluding tax.
+            sub_total -= tax
         total = money(sub_total + tax)
         data: dict[str, Any] = {
             "Type": doc.type,
@@ -180,7 +191,7 @@ class OrgIndex:
             "Date": ms_date(doc.date),
             "DateString": iso_date_string(doc.date),
             "Status": doc.status,
-            "LineAmountTypes": "Exclusive",
+            "LineAmountTypes": doc.line_amount_types,
             "SubTotal": money(sub_total),
             "TotalTax": money(tax),
             "Total": total,
@@ -224,6 +235,39 @@ class OrgIndex:
                     "Name": bank.name,
                 }
         return data
+
+
+def manual_journal_json(
+    journal: SandboxManualJournal, index: OrgIndex, *, with_lines: bool
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "ManualJournalID": journal.journal_id,
+        "Date": ms_date(journal.date),
+        "Status": journal.status,
+        "LineAmountTypes": journal.line_amount_types,
+        "Narration": journal.narration,
+        "ShowOnCashBasisReports": True,
+        "HasAttachments": False,
+        "UpdatedDateUTC": ms_date(journal.updated_utc),
+    }
+    if with_lines:
+        lines = []
+        for line in journal.lines:
+            account = index.accounts[line.account_id]
+            lines.append(
+                {
+                    "LineAmount": money(line.line_amount),
+                    "AccountCode": account.code,
+                    "AccountID": account.account_id,
+                    "Description": line.description,
+                    "TaxType": line.tax_type,
+                    "TaxAmount": money(line.tax_amount),
+                    "Tracking": index.tracking_json(line.tracking),
+                    "IsBlank": False,
+                }
+            )
+        data["JournalLines"] = lines
+    return data
 
 
 def budget_json(

@@ -7,13 +7,13 @@ from decimal import Decimal
 import pytest
 
 from budgeting.approvals import services as approvals
-from budgeting.drafts.services import proposal_line_edit
+from budgeting.drafts.services import draft_line_edit
 from budgeting.models import (
     ApprovalDecision,
     ApprovalRequest,
     ApprovalStep,
-    Proposal,
-    ProposalLine,
+    Draft,
+    DraftLine,
 )
 from tests.budgeting.approval_data import _draft
 from tests.factories import api_key_create
@@ -29,7 +29,7 @@ def _set_up(cast):
     owner = cast.member("owner")
     admin = cast.member("admin")
     approver = cast.member("approver")
-    approvals.approval_policy_update(
+    approvals.approval_chain_update(
         firm=cast.firm,
         organisation=cast.organisation,
         user=admin.user,
@@ -42,7 +42,7 @@ def _set_up(cast):
             },
         ],
     )
-    cast.proposal = _draft(cast, prepared_by=owner.user)
+    cast.draft = _draft(cast, prepared_by=owner.user)
     cast.keys = {
         "approver": api_key_create(firm=cast.firm, scopes=["read", "approve"], member=approver)[1],
         "admin": api_key_create(firm=cast.firm, scopes=["read", "approve"], member=admin)[1],
@@ -50,14 +50,12 @@ def _set_up(cast):
         "read": api_key_create(firm=cast.firm, scopes=["read"], member=approver)[1],
         "write": api_key_create(firm=cast.firm, scopes=["read", "write"], member=approver)[1],
     }
-    cast.url = f"/api/v1/organisations/{cast.organisation.public_id}/drafts/{cast.proposal.pk}"
+    cast.url = f"/api/v1/organisations/{cast.organisation.public_id}/drafts/{cast.draft.pk}"
     return cast
 
 
 def _submit(cast):
-    request = approvals.proposal_submit(
-        firm=cast.firm, proposal=cast.proposal, user=cast.proposal.created_by
-    )
+    request = approvals.draft_submit(firm=cast.firm, draft=cast.draft, user=cast.draft.created_by)
     cast.steps = list(
         ApprovalStep.objects.for_firm(cast.firm).filter(request=request).order_by("position")
     )
@@ -85,7 +83,7 @@ def _post(client, cast, key: str, step, action="approve", **body):
 
 def _untouched(cast):
     """Firm B's round: still pending at step 1, with no decisions."""
-    request = ApprovalRequest.objects.for_firm(cast.firm).get(proposal=cast.proposal)
+    request = ApprovalRequest.objects.for_firm(cast.firm).get(draft=cast.draft)
     assert request.status == "pending"
     assert not ApprovalDecision.objects.for_firm(cast.firm).exists()
 
@@ -95,7 +93,7 @@ def test_an_approver_approves_step_one_through_the_api(client, chain):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "pending"
-    assert body["revision"] == chain.proposal.revision
+    assert body["revision"] == chain.draft.revision
     assert [s["name"] for s in body["steps"]] == ["Manager", "Partner"]
     assert [s["state"] for s in body["steps"]] == ["open", "waiting"]
     assert body["steps"][0]["who_may_approve"] == "Anyone with the Approver role"
@@ -123,8 +121,8 @@ def test_an_approver_approves_step_one_through_the_api(client, chain):
     response = _post(client, chain, "admin", chain.steps[1])
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "approved"
-    chain.proposal.refresh_from_db()
-    assert chain.proposal.status == Proposal.Status.APPROVED
+    chain.draft.refresh_from_db()
+    assert chain.draft.status == Draft.Status.APPROVED
     _untouched(chain.other)
 
 
@@ -137,17 +135,17 @@ def test_the_preparers_own_approve_key_cannot_approve(client, chain):
 
 def test_someone_who_edited_a_line_cannot_approve(client, firm_a, firm_b):
     cast, other = _set_up(firm_a), _set_up(firm_b)
-    line = ProposalLine.objects.for_firm(cast.firm).filter(proposal=cast.proposal).first()
-    proposal_line_edit(
+    line = DraftLine.objects.for_firm(cast.firm).filter(draft=cast.draft).first()
+    draft_line_edit(
         firm=cast.firm,
-        proposal=cast.proposal,
+        draft=cast.draft,
         line=line,
         period=NOV,
         amount=Decimal("5600.00"),
         reason="Rent review",
         user=cast.member("admin").user,
     )
-    cast.proposal.refresh_from_db()
+    cast.draft.refresh_from_db()
     _submit(cast)
     _submit(other)
     assert _post(client, cast, "approver", cast.steps[0]).status_code == 200
@@ -180,7 +178,7 @@ def test_steps_are_decided_in_order(client, chain):
 
 
 def test_a_stale_revision_is_refused(client, chain):
-    stale = chain.proposal.revision + 1
+    stale = chain.draft.revision + 1
     response = _post(client, chain, "approver", chain.steps[0], revision=stale)
     error = assert_error(response, 409, "decision_refused")
     assert "changed" in error["message"]
@@ -199,8 +197,8 @@ def test_reject_sends_the_draft_back(client, chain):
     assert [s["state"] for s in body["steps"]] == ["rejected", "waiting"]
     assert body["decisions"][0]["decision"] == "reject"
     assert body["decisions"][0]["comment"] == "Rent is too high"
-    chain.proposal.refresh_from_db()
-    assert chain.proposal.status == Proposal.Status.REJECTED
+    chain.draft.refresh_from_db()
+    assert chain.draft.status == Draft.Status.REJECTED
     # The latest round is what the approval shows once none is pending.
     response = client.get(f"{chain.url}/approval/", headers=bearer(chain.keys["read"]))
     assert response.json()["status"] == "rejected"
@@ -304,8 +302,8 @@ def test_a_signed_in_approver_decides_through_the_session_mount(client, chain):
 
 
 def test_changes_are_requested_on_lines_through_the_api(client, chain):
-    rent = ProposalLine.objects.for_firm(chain.firm).filter(proposal=chain.proposal).first()
-    other = ProposalLine.objects.for_firm(chain.other.firm).filter(proposal=chain.other.proposal)
+    rent = DraftLine.objects.for_firm(chain.firm).filter(draft=chain.draft).first()
+    other = DraftLine.objects.for_firm(chain.other.firm).filter(draft=chain.other.draft)
     step = chain.steps[0]
     # Lines of another firm's draft are refused, and nothing is decided.
     response = _post(
@@ -330,6 +328,6 @@ def test_changes_are_requested_on_lines_through_the_api(client, chain):
     body = response.json()
     assert body["status"] == "changes_requested"
     assert body["decisions"][0]["line_ids"] == [rent.pk]
-    chain.proposal.refresh_from_db()
-    assert chain.proposal.status == Proposal.Status.DRAFT
+    chain.draft.refresh_from_db()
+    assert chain.draft.status == Draft.Status.DRAFT
     _untouched(chain.other)

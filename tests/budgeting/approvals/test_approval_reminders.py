@@ -142,9 +142,9 @@ def two_waiting(chain):
     to need the client's budget owner too."""
     _submit(chain)
     second = _draft(chain, prepared_by=chain.member("owner").user, change="6000.00")
-    chain.proposal, first = second, chain.proposal
+    chain.draft, first = second, chain.draft
     _submit(chain)
-    chain.proposal = first
+    chain.draft = first
     chain.second = second
     mail.outbox.clear()
     return chain
@@ -162,10 +162,8 @@ def test_each_approver_gets_one_digest_of_the_steps_they_could_decide(two_waitin
     assert message.subject == "2 forecast drafts waiting for your approval"
     assert message.body.count(chain.organisation.name + ": draft from") == 2
     # A member is sent to the approval screen, where they are signed in.
-    for proposal in (chain.proposal, chain.second):
-        path = reverse(
-            "proposal_approval", args=[chain.firm.slug, chain.organisation.pk, proposal.pk]
-        )
+    for draft in (chain.draft, chain.second):
+        path = reverse("draft_approval", args=[chain.firm.slug, chain.organisation.pk, draft.pk])
         assert settings.SITE_URL + path in message.body
     assert "/approvals/" not in message.body.split("To stop it")[0]
     html = message.alternatives[0][0]
@@ -182,7 +180,7 @@ def test_each_approver_gets_one_digest_of_the_steps_they_could_decide(two_waitin
 def test_an_external_approver_gets_sign_off_links_in_the_digest(two_waiting):
     chain = two_waiting
     _decide(chain, _member(chain, "approver"))  # first draft: step 2 opens (owner or admin)
-    chain.proposal = chain.second
+    chain.draft = chain.second
     _decide(chain, _member(chain, "approver"))
     _decide(chain, _member(chain, "admin"))  # second draft: the client's step opens
     mail.outbox.clear()

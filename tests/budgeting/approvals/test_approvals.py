@@ -14,14 +14,14 @@ from django.utils import timezone
 
 from budgeting.approvals import services as approvals
 from budgeting.approvals.tasks import approval_step_notify_task
-from budgeting.drafts.services import proposal_line_edit
+from budgeting.drafts.services import draft_line_edit
 from budgeting.models import (
     ApprovalDecision,
     ApprovalLink,
     ApprovalRequest,
+    Draft,
+    DraftLine,
     ExternalApprover,
-    Proposal,
-    ProposalLine,
 )
 from tests.budgeting.approval_data import (
     NOV,
@@ -54,7 +54,7 @@ def client(client):
 
 def test_a_policy_names_only_people_who_may_approve(firm_a):
     def update(steps):
-        return approvals.approval_policy_update(
+        return approvals.approval_chain_update(
             firm=firm_a.firm, organisation=firm_a.organisation, user=None, steps=steps
         )
 
@@ -74,13 +74,13 @@ def test_a_policy_names_only_people_who_may_approve(firm_a):
 
 def test_a_draft_keeps_the_chain_it_was_submitted_under(chain, django_capture_on_commit_callbacks):
     request = _submit(chain)
-    approvals.approval_policy_update(
+    approvals.approval_chain_update(
         firm=chain.firm,
         organisation=chain.organisation,
         user=None,
         steps=[{"name": "Only one", "roles": ["admin"]}],
     )
-    assert request.policy_version == 1
+    assert request.chain_version == 1
     assert list(_steps(request).values_list("name", flat=True)) == ["Manager", "Partner", "Client"]
 
 
@@ -92,8 +92,8 @@ def test_submit_opens_the_first_step_and_emails_its_approvers(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         request = _submit(chain)
-    chain.proposal.refresh_from_db()
-    assert chain.proposal.status == Proposal.Status.SUBMITTED
+    chain.draft.refresh_from_db()
+    assert chain.draft.status == Draft.Status.SUBMITTED
     # The change is 1,000 per line: the client's step is not needed.
     assert _statuses(request) == ["open", "waiting", "skipped"]
     (message,) = mail.outbox
@@ -151,22 +151,18 @@ def test_the_task_retries_a_failed_send_with_backoff_and_mails_once(
 
 
 def test_a_large_change_adds_the_conditional_step(firm_a, chain):
-    chain.proposal = _draft(chain, prepared_by=chain.member("owner").user, change="6000")
+    chain.draft = _draft(chain, prepared_by=chain.member("owner").user, change="6000")
     request = _submit(chain)
     assert _statuses(request) == ["open", "waiting", "waiting"]
 
 
 def test_a_draft_that_breaks_its_policy_or_has_no_chain_cannot_be_submitted(firm_a):
-    proposal = _draft(firm_a, prepared_by=firm_a.member("owner").user)
+    draft = _draft(firm_a, prepared_by=firm_a.member("owner").user)
     with pytest.raises(approvals.ApprovalError, match="no approval chain"):
-        approvals.proposal_submit(
-            firm=firm_a.firm, proposal=proposal, user=firm_a.member("owner").user
-        )
-    ProposalLine.objects.for_firm(firm_a.firm).update(accepted=False)
+        approvals.draft_submit(firm=firm_a.firm, draft=draft, user=firm_a.member("owner").user)
+    DraftLine.objects.for_firm(firm_a.firm).update(accepted=False)
     with pytest.raises(approvals.ApprovalError, match="accept or edit every line"):
-        approvals.proposal_submit(
-            firm=firm_a.firm, proposal=proposal, user=firm_a.member("owner").user
-        )
+        approvals.draft_submit(firm=firm_a.firm, draft=draft, user=firm_a.member("owner").user)
 
 
 # --- Segregation of duties ---------------------------------------------------------------------
@@ -187,17 +183,17 @@ def test_the_preparer_cannot_approve_any_step(chain):
 
 def test_anyone_who_edited_the_draft_cannot_approve(chain):
     admin = chain.member("admin").user
-    line = ProposalLine.objects.for_firm(chain.firm).filter(proposal=chain.proposal).first()
-    proposal_line_edit(
+    line = DraftLine.objects.for_firm(chain.firm).filter(draft=chain.draft).first()
+    draft_line_edit(
         firm=chain.firm,
-        proposal=chain.proposal,
+        draft=chain.draft,
         line=line,
         period=NOV,
         amount="5600",
         reason="The landlord confirmed",
         user=admin,
     )
-    chain.proposal.refresh_from_db()
+    chain.draft.refresh_from_db()
     _submit(chain)
     _decide(chain, _member(chain, "approver"))
     with pytest.raises(approvals.ApprovalError, match="prepared or edited"):
@@ -211,7 +207,7 @@ def test_an_external_approver_with_an_editors_email_is_the_same_person(chain):
         email=chain.member("owner").user.email.upper(),
         user=None,
     )
-    approvals.approval_policy_update(
+    approvals.approval_chain_update(
         firm=chain.firm,
         organisation=chain.organisation,
         user=None,
@@ -223,7 +219,7 @@ def test_an_external_approver_with_an_editors_email_is_the_same_person(chain):
 
 
 def test_one_person_approves_at_most_one_step(chain, django_capture_on_commit_callbacks):
-    approvals.approval_policy_update(
+    approvals.approval_chain_update(
         firm=chain.firm,
         organisation=chain.organisation,
         user=None,
@@ -258,7 +254,7 @@ def test_steps_are_decided_in_order(chain):
 
 
 def test_a_member_whose_role_cannot_approve_is_refused_even_if_named(chain):
-    approvals.approval_policy_update(
+    approvals.approval_chain_update(
         firm=chain.firm,
         organisation=chain.organisation,
         user=None,
@@ -277,9 +273,7 @@ def test_a_draft_that_changes_after_an_approval_goes_back_to_the_first_step(chai
     _decide(chain, _member(chain, "approver"))
     assert _statuses(first) == ["approved", "open", "skipped"]
     # The draft changes (a rollback, an edit through another channel): its revision moves.
-    Proposal.objects.for_firm(chain.firm).filter(pk=chain.proposal.pk).update(
-        revision=F("revision") + 1
-    )
+    Draft.objects.for_firm(chain.firm).filter(pk=chain.draft.pk).update(revision=F("revision") + 1)
     with pytest.raises(approvals.ApprovalError, match="back to the first step"):
         _decide(chain, _member(chain, "admin"))
     first.refresh_from_db()
@@ -290,21 +284,18 @@ def test_a_draft_that_changes_after_an_approval_goes_back_to_the_first_step(chai
     # The earlier approval does not count: the manager decides step 1 again.
     _decide(chain, _member(chain, "approver"))
     _decide(chain, _member(chain, "admin"))
-    chain.proposal.refresh_from_db()
-    assert chain.proposal.status == Proposal.Status.APPROVED
+    chain.draft.refresh_from_db()
+    assert chain.draft.status == Draft.Status.APPROVED
 
 
 def test_restart_if_changed_is_idempotent(chain):
     _submit(chain)
     assert (
-        approvals.approval_request_restart_if_changed(firm=chain.firm, proposal=chain.proposal)
-        is False
+        approvals.approval_request_restart_if_changed(firm=chain.firm, draft=chain.draft) is False
     )
-    Proposal.objects.for_firm(chain.firm).filter(pk=chain.proposal.pk).update(revision=9)
-    assert approvals.approval_request_restart_if_changed(firm=chain.firm, proposal=chain.proposal)
-    assert not approvals.approval_request_restart_if_changed(
-        firm=chain.firm, proposal=chain.proposal
-    )
+    Draft.objects.for_firm(chain.firm).filter(pk=chain.draft.pk).update(revision=9)
+    assert approvals.approval_request_restart_if_changed(firm=chain.firm, draft=chain.draft)
+    assert not approvals.approval_request_restart_if_changed(firm=chain.firm, draft=chain.draft)
     assert _pending(chain).revision == 9
 
 
@@ -316,9 +307,9 @@ def test_reject_needs_a_comment_and_request_changes_returns_the_draft(chain):
         chain, _member(chain, "approver"), "request_changes", comment="Rent looks high"
     )
     assert decision.channel == "screen"
-    chain.proposal.refresh_from_db()
-    assert chain.proposal.status == Proposal.Status.DRAFT  # back to the preparer, editable
-    request = ApprovalRequest.objects.for_firm(chain.firm).get(proposal=chain.proposal)
+    chain.draft.refresh_from_db()
+    assert chain.draft.status == Draft.Status.DRAFT  # back to the preparer, editable
+    request = ApprovalRequest.objects.for_firm(chain.firm).get(draft=chain.draft)
     assert request.status == ApprovalRequest.Status.CHANGES_REQUESTED
 
 
@@ -327,34 +318,34 @@ def test_reject_needs_a_comment_and_request_changes_returns_the_draft(chain):
 
 def test_decide_on_the_screen_and_see_the_timeline(client, chain, firm_b):
     _submit(chain)
-    args = [chain.firm.slug, chain.organisation.pk, chain.proposal.pk]
+    args = [chain.firm.slug, chain.organisation.pk, chain.draft.pk]
     client.force_login(chain.member("approver").user)
-    response = client.post(reverse("proposal_approval_decide", args=args), {"decision": "approve"})
+    response = client.post(reverse("draft_approval_decide", args=args), {"decision": "approve"})
     assert response.status_code == 302
     decision = ApprovalDecision.objects.for_firm(chain.firm).get()
     assert (decision.channel, decision.user) == ("screen", chain.member("approver").user)
-    page = client.get(reverse("proposal_approval", args=args))
+    page = client.get(reverse("draft_approval", args=args))
     assert page.status_code == 200
     assert "Approved by" in page.content.decode()
     # The preparer's role cannot decide at all; the owner who prepared it is refused by SoD.
     client.force_login(chain.member("preparer").user)
-    assert client.post(reverse("proposal_approval_decide", args=args)).status_code == 403
+    assert client.post(reverse("draft_approval_decide", args=args)).status_code == 403
     client.force_login(chain.member("owner").user)
-    client.post(reverse("proposal_approval_decide", args=args), {"decision": "approve"})
+    client.post(reverse("draft_approval_decide", args=args), {"decision": "approve"})
     assert ApprovalDecision.objects.for_firm(chain.firm).count() == 1
     client.force_login(firm_b.member("owner").user)
-    assert client.get(reverse("proposal_approval", args=args)).status_code == 404
+    assert client.get(reverse("draft_approval", args=args)).status_code == 404
 
 
 def test_submit_on_the_screen(client, chain, django_capture_on_commit_callbacks):
-    args = [chain.firm.slug, chain.organisation.pk, chain.proposal.pk]
+    args = [chain.firm.slug, chain.organisation.pk, chain.draft.pk]
     client.force_login(chain.member("viewer").user)
-    assert client.post(reverse("proposal_submit", args=args)).status_code == 403
+    assert client.post(reverse("draft_submit", args=args)).status_code == 403
     client.force_login(chain.member("owner").user)
     with django_capture_on_commit_callbacks(execute=True):
-        assert client.post(reverse("proposal_submit", args=args)).status_code == 302
-    chain.proposal.refresh_from_db()
-    assert chain.proposal.status == Proposal.Status.SUBMITTED
+        assert client.post(reverse("draft_submit", args=args)).status_code == 302
+    chain.draft.refresh_from_db()
+    assert chain.draft.status == Draft.Status.SUBMITTED
 
 
 # --- Email links -------------------------------------------------------------------------------
@@ -435,7 +426,7 @@ def test_links_expire_after_the_configured_days(emailed, settings):
 
 
 def test_a_stale_link_is_refused_when_the_draft_changed(client, emailed):
-    Proposal.objects.for_firm(emailed.firm).filter(pk=emailed.proposal.pk).update(
+    Draft.objects.for_firm(emailed.firm).filter(pk=emailed.draft.pk).update(
         revision=F("revision") + 1
     )
     for response in (client.get(emailed.url), client.post(emailed.url, {"decision": "approve"})):
@@ -479,7 +470,7 @@ def test_a_link_of_someone_segregation_forbids_decides_nothing_and_stays_unspent
 def test_an_external_approver_signs_off_the_conditional_step_by_link(
     client, chain, django_capture_on_commit_callbacks
 ):
-    chain.proposal = _draft(chain, prepared_by=chain.member("owner").user, change="6000")
+    chain.draft = _draft(chain, prepared_by=chain.member("owner").user, change="6000")
     with django_capture_on_commit_callbacks(execute=True):
         _submit(chain)
         _decide(chain, _member(chain, "approver"))
@@ -489,8 +480,8 @@ def test_an_external_approver_signs_off_the_conditional_step_by_link(
     assert client.get(url).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(url, {"decision": "approve"}).status_code == 200
-    chain.proposal.refresh_from_db()
-    assert chain.proposal.status == Proposal.Status.APPROVED
+    chain.draft.refresh_from_db()
+    assert chain.draft.status == Draft.Status.APPROVED
     decision = ApprovalDecision.objects.for_firm(chain.firm).get(step__position=3)
     assert decision.external_approver == chain.client_owner
     assert decision.channel == "email"
@@ -558,7 +549,7 @@ def _chain_form(steps):
 
 
 def test_the_chain_is_edited_on_its_screen_by_policy_managers_only(client, firm_a, firm_b):
-    url = reverse("approval_policy_edit", args=[firm_a.firm.slug, firm_a.organisation.pk])
+    url = reverse("approval_chain_edit", args=[firm_a.firm.slug, firm_a.organisation.pk])
     client.force_login(firm_a.member("preparer").user)
     assert client.get(url).status_code == 403
     client.force_login(firm_a.member("admin").user)
@@ -585,7 +576,7 @@ def test_the_chain_is_edited_on_its_screen_by_policy_managers_only(client, firm_
         ),
     )
     assert response.status_code == 302
-    policy = firm_a.organisation.approval_policy
+    policy = firm_a.organisation.approval_chain
     assert [s["name"] for s in policy.steps] == ["Manager", "Client"]
     assert policy.steps[1]["change_above"] == "10000.00"
     assert policy.history.first().history_change_reason == "Partner sign-off for big changes"
@@ -603,11 +594,7 @@ def test_the_chain_is_edited_on_its_screen_by_policy_managers_only(client, firm_
 
 
 def _rent(cast):
-    return (
-        ProposalLine.objects.for_firm(cast.firm)
-        .filter(proposal=cast.proposal, account__code="469")
-        .get()
-    )
+    return DraftLine.objects.for_firm(cast.firm).filter(draft=cast.draft, account__code="469").get()
 
 
 def test_editing_a_submitted_draft_restarts_approval_and_bars_the_editor(
@@ -619,9 +606,9 @@ def test_editing_a_submitted_draft_restarts_approval_and_bars_the_editor(
     mail.outbox.clear()
     admin = chain.member("admin").user
     with django_capture_on_commit_callbacks(execute=True):
-        proposal_line_edit(
+        draft_line_edit(
             firm=chain.firm,
-            proposal=chain.proposal,
+            draft=chain.draft,
             line=_rent(chain),
             period=NOV,
             amount="5700",
@@ -631,9 +618,9 @@ def test_editing_a_submitted_draft_restarts_approval_and_bars_the_editor(
     first.refresh_from_db()
     assert first.status == ApprovalRequest.Status.WITHDRAWN
     again = _pending(chain)
-    chain.proposal.refresh_from_db()
-    assert chain.proposal.status == Proposal.Status.SUBMITTED
-    assert again.revision == chain.proposal.revision == first.revision + 1
+    chain.draft.refresh_from_db()
+    assert chain.draft.status == Draft.Status.SUBMITTED
+    assert again.revision == chain.draft.revision == first.revision + 1
     assert _statuses(again) == ["open", "waiting", "skipped"]
     # Step 1's approvers are emailed again: their earlier approval was of other figures.
     assert [m.to for m in mail.outbox] == [[chain.member("approver").user.email]]
@@ -645,14 +632,14 @@ def test_editing_a_submitted_draft_restarts_approval_and_bars_the_editor(
 
 def test_a_submitted_draft_is_edited_on_its_screen_which_says_what_that_does(client, chain, firm_b):
     _submit(chain)
-    args = [chain.firm.slug, chain.organisation.pk, chain.proposal.pk]
+    args = [chain.firm.slug, chain.organisation.pk, chain.draft.pk]
     client.force_login(chain.member("preparer").user)
-    page = client.get(reverse("proposal_detail", args=args)).content.decode()
+    page = client.get(reverse("draft_detail", args=args)).content.decode()
     assert "Changing a figure now sends the draft back to the first approval step" in page
     assert "Not ready to submit" not in page
     line = _rent(chain)
     response = client.post(
-        reverse("proposal_line_edit", args=[*args, line.pk]),
+        reverse("draft_line_edit", args=[*args, line.pk]),
         {"period": "2026-11", "amount": "5650", "reason": "New lease"},
     )
     assert response.status_code == 302
@@ -661,15 +648,15 @@ def test_a_submitted_draft_is_edited_on_its_screen_which_says_what_that_does(cli
     assert ApprovalRequest.objects.for_firm(chain.firm).filter(status="withdrawn").count() == 1
     # Firm B's member cannot reach it.
     client.force_login(firm_b.member("owner").user)
-    assert client.get(reverse("proposal_detail", args=args)).status_code == 404
+    assert client.get(reverse("draft_detail", args=args)).status_code == 404
 
 
 def test_the_approval_screen_says_who_the_open_step_waits_for(client, chain):
     _submit(chain)
     _decide(chain, _member(chain, "approver"))
-    args = [chain.firm.slug, chain.organisation.pk, chain.proposal.pk]
+    args = [chain.firm.slug, chain.organisation.pk, chain.draft.pk]
     client.force_login(chain.member("viewer").user)
-    page = client.get(reverse("proposal_approval", args=args)).content.decode()
+    page = client.get(reverse("draft_approval", args=args)).content.decode()
     # Step 2 names the owner role (the preparer: excluded) and the admin.
     waiting = page.split("Waiting for: ")[1].split("</p>")[0]
     assert chain.member("admin").user.display_name in waiting
@@ -681,34 +668,34 @@ def test_changes_are_requested_on_lines_from_the_screen_and_shown_on_the_draft(
     client, chain, firm_b
 ):
     _submit(chain)
-    args = [chain.firm.slug, chain.organisation.pk, chain.proposal.pk]
+    args = [chain.firm.slug, chain.organisation.pk, chain.draft.pk]
     rent = _rent(chain)
     client.force_login(chain.member("approver").user)
-    page = client.get(reverse("proposal_approval", args=args)).content.decode()
+    page = client.get(reverse("draft_approval", args=args)).content.decode()
     assert f'name="lines" value="{rent.pk}"' in page
     response = client.post(
-        reverse("proposal_approval_decide", args=args),
+        reverse("draft_approval_decide", args=args),
         {
             "decision": "request_changes",
             "comment": "Rent: use the new lease",
             "lines": [str(rent.pk)],
-            "revision": str(chain.proposal.revision),
+            "revision": str(chain.draft.revision),
         },
     )
     assert response.status_code == 302
     decision = ApprovalDecision.objects.for_firm(chain.firm).get()
     assert (decision.decision, decision.line_ids) == ("request_changes", [rent.pk])
-    chain.proposal.refresh_from_db()
-    assert chain.proposal.status == Proposal.Status.DRAFT
-    timeline = client.get(reverse("proposal_approval", args=args)).content.decode()
+    chain.draft.refresh_from_db()
+    assert chain.draft.status == Draft.Status.DRAFT
+    timeline = client.get(reverse("draft_approval", args=args)).content.decode()
     assert "Lines: Rent (469)" in timeline
     client.force_login(chain.member("owner").user)
-    draft = client.get(reverse("proposal_detail", args=args)).content.decode()
+    draft = client.get(reverse("draft_detail", args=args)).content.decode()
     assert "Rent: use the new lease" in draft
     assert draft.count('<br><span class="badge warn">changes requested</span>') == 1
     # Firm B cannot decide on firm A's draft.
     client.force_login(firm_b.member("approver").user)
-    response = client.post(reverse("proposal_approval_decide", args=args), {"decision": "approve"})
+    response = client.post(reverse("draft_approval_decide", args=args), {"decision": "approve"})
     assert response.status_code == 404
 
 
@@ -741,11 +728,11 @@ def _decide_by(channel, client, cast, role, step):
     user = cast.member(role).user
     if channel == "screen":
         client.force_login(user)
-        args = [cast.firm.slug, cast.organisation.pk, cast.proposal.pk]
-        cast.proposal.refresh_from_db()
+        args = [cast.firm.slug, cast.organisation.pk, cast.draft.pk]
+        cast.draft.refresh_from_db()
         response = client.post(
-            reverse("proposal_approval_decide", args=args),
-            {"decision": "approve", "step": step.pk, "revision": cast.proposal.revision},
+            reverse("draft_approval_decide", args=args),
+            {"decision": "approve", "step": step.pk, "revision": cast.draft.revision},
         )
         assert response.status_code in (302, 403)
     else:
@@ -765,7 +752,7 @@ def _decide_by(channel, client, cast, role, step):
 def two_steps(chain):
     """Step 1 the approver role or the admin; step 2 the owner role (the preparer) or the admin."""
     admin = chain.member("admin").user
-    approvals.approval_policy_update(
+    approvals.approval_chain_update(
         firm=chain.firm,
         organisation=chain.organisation,
         user=None,
@@ -790,10 +777,10 @@ def test_the_preparer_is_refused_on_every_channel(client, two_steps, channel):
 @pytest.mark.parametrize("channel", ["screen", "link"])
 def test_an_editor_is_refused_on_every_channel(client, two_steps, channel):
     cast = two_steps
-    proposal_line_edit(
+    draft_line_edit(
         firm=cast.firm,
-        proposal=cast.proposal,
-        line=ProposalLine.objects.for_firm(cast.firm).filter(proposal=cast.proposal).first(),
+        draft=cast.draft,
+        line=DraftLine.objects.for_firm(cast.firm).filter(draft=cast.draft).first(),
         period=NOV,
         amount="5550",
         reason="Checked the lease",
@@ -821,5 +808,5 @@ def test_steps_in_order_on_every_channel(client, two_steps, channel):
     assert _statuses(cast.request) == ["open", "waiting"]
     assert _decide_by(channel, client, cast, "approver", cast.steps[0]) == 1
     assert _decide_by(channel, client, cast, "admin", cast.steps[1]) == 1
-    cast.proposal.refresh_from_db()
-    assert cast.proposal.status == Proposal.Status.APPROVED
+    cast.draft.refresh_from_db()
+    assert cast.draft.status == Draft.Status.APPROVED

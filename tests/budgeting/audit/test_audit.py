@@ -174,57 +174,57 @@ def test_pages_hold_fifty_entries(client, firm_a):
 
 def test_the_log_of_one_draft_holds_only_that_draft(client, firm_a, firm_b):
     from budgeting.approvals import services as approvals
-    from budgeting.drafts.services import proposal_line_edit
-    from budgeting.models import Proposal, ProposalLine
+    from budgeting.drafts.services import draft_line_edit
+    from budgeting.models import Draft, DraftLine
     from tests.budgeting.approval_data import NOV, _draft
 
     _budget(firm_a)
     admin = firm_a.member("admin").user
     draft = _draft(firm_a, prepared_by=firm_a.member("owner").user)
     other = _draft(firm_a, prepared_by=firm_a.member("owner").user)
-    line = ProposalLine.objects.for_firm(firm_a.firm).filter(proposal=draft).first()
-    proposal_line_edit(
+    line = DraftLine.objects.for_firm(firm_a.firm).filter(draft=draft).first()
+    draft_line_edit(
         firm=firm_a.firm,
-        proposal=draft,
+        draft=draft,
         line=line,
         period=NOV,
         amount="5750",
         reason="New lease signed",
         user=admin,
     )
-    approvals.approval_policy_update(
+    approvals.approval_chain_update(
         firm=firm_a.firm,
         organisation=firm_a.organisation,
         user=admin,
         steps=[{"name": "Manager", "roles": ["approver"]}],
     )
-    draft = Proposal.objects.for_firm(firm_a.firm).get(pk=draft.pk)
-    approvals.proposal_submit(firm=firm_a.firm, proposal=draft, user=admin)
+    draft = Draft.objects.for_firm(firm_a.firm).get(pk=draft.pk)
+    approvals.draft_submit(firm=firm_a.firm, draft=draft, user=admin)
 
     client.force_login(firm_a.member("viewer").user)
     args = [firm_a.firm.slug, firm_a.organisation.pk, draft.pk]
-    response = client.get(reverse("proposal_audit_log", args=args))
+    response = client.get(reverse("draft_audit_log", args=args))
     assert response.status_code == 200
     entries = response.context["entries"]
     assert {e.model_key for e in entries} == {
-        "proposal",
-        "proposalbalance",
-        "proposalline",
+        "draft",
+        "draftbalance",
+        "draftline",
         "approvalrequest",
         "approvalstep",
     }
-    assert other.pk not in {e.object_id for e in entries if e.model_key == "proposal"}
-    edit = next(e for e in entries if e.model_key == "proposalbalance" and e.kind == "Changed")
+    assert other.pk not in {e.object_id for e in entries if e.model_key == "draft"}
+    edit = next(e for e in entries if e.model_key == "draftbalance" and e.kind == "Changed")
     assert edit.user == admin
     assert edit.reason == "Edited: New lease signed"
     changes = {c.label: c.after for c in edit.changes}
     assert changes["Edited amount"] == Decimal("5750.00")
     # Related rows by name, not by id: the person who edited, and the line's account.
     assert changes["Edited by"] == admin.display_name
-    assert edit.label == "Proposal balance: Rent (469) · Nov 2026"
+    assert edit.label == "Draft balance: Rent (469) · Nov 2026"
     page = response.content.decode()
     assert f"Edited by</strong>: (empty) → {admin.display_name}" in page
-    csv_response = client.get(reverse("proposal_audit_log_csv", args=args))
+    csv_response = client.get(reverse("draft_audit_log_csv", args=args))
     assert b"New lease signed" in b"".join(csv_response.streaming_content)
     client.force_login(firm_b.member("owner").user)
-    assert client.get(reverse("proposal_audit_log", args=args)).status_code == 404
+    assert client.get(reverse("draft_audit_log", args=args)).status_code == 404

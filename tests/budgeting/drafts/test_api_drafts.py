@@ -12,14 +12,14 @@ import pytest
 from django.urls import reverse
 
 from budgeting.approvals import services as approvals
-from budgeting.drafts.services import proposal_create_rolling, proposal_line_accept
+from budgeting.drafts.services import draft_create_rolling, draft_line_accept
 from budgeting.models import (
     BudgetBalance,
     BudgetPolicy,
+    Draft,
+    DraftBalance,
+    DraftLine,
     ForecastRecord,
-    Proposal,
-    ProposalBalance,
-    ProposalLine,
     SyncRun,
     TrackingOption,
     XeroOrganisation,
@@ -58,12 +58,10 @@ def _cast(cast, name: str):
 def drafted(connected_firm):
     """Firm A after a sync of the software company and a rolling forecast that drafted changes."""
     cast = _cast(connected_firm, SOFTWARE)
-    result = proposal_create_rolling(firm=cast.firm, organisation=cast.org)
-    assert result.proposal is not None, result.message
-    cast.draft = result.proposal
-    cast.lines = list(
-        ProposalLine.objects.for_firm(cast.firm).filter(proposal=cast.draft).order_by("pk")
-    )
+    result = draft_create_rolling(firm=cast.firm, organisation=cast.org)
+    assert result.draft is not None, result.message
+    cast.draft = result.draft
+    cast.lines = list(DraftLine.objects.for_firm(cast.firm).filter(draft=cast.draft).order_by("pk"))
     cast.drafts = f"{cast.base}/drafts"
     return cast
 
@@ -359,7 +357,7 @@ def test_drafts_list_and_a_draft_with_its_lines_and_months(client, drafted):
         "needs_extra_approval": model.needs_extra_approval,
         "extra_approval_reasons": model.extra_approval_reasons,
     }
-    balances = ProposalBalance.objects.for_firm(drafted.firm).filter(line=model).order_by("period")
+    balances = DraftBalance.objects.for_firm(drafted.firm).filter(line=model).order_by("period")
     assert len(line["balances"]) == balances.count() == drafted.draft.horizon
     first, month = line["balances"][0], balances.first()
     assert first["period"] == f"{month.period:%Y-%m}"
@@ -391,7 +389,7 @@ def _edit_url(cast, line=None) -> str:
 
 def _period(cast, line=None) -> str:
     line = line or cast.lines[0]
-    balance = ProposalBalance.objects.for_firm(cast.firm).filter(line=line).order_by("period")
+    balance = DraftBalance.objects.for_firm(cast.firm).filter(line=line).order_by("period")
     return f"{balance.first().period:%Y-%m}"
 
 
@@ -409,7 +407,7 @@ def test_an_edit_with_a_reason_changes_the_figure_and_bumps_the_revision(client,
     assert month["edited_by"] == drafted.preparer.user.email
     assert month["reason"] == "Signed a bigger contract"
     assert line["policy"]["ok"] is True
-    draft = Proposal.objects.for_firm(drafted.firm).get(pk=drafted.draft.pk)
+    draft = Draft.objects.for_firm(drafted.firm).get(pk=drafted.draft.pk)
     assert draft.revision == drafted.draft.revision + 1
 
 
@@ -431,7 +429,7 @@ def test_a_policy_violation_is_returned_and_blocks_submission_not_the_edit(clien
     submit = f"{drafted.drafts}/{drafted.draft.pk}/submit/"
     error = assert_error(client.post(submit, **_h(drafted.write_key)), 409, "cannot_submit")
     assert "break the policy" in error["message"]
-    assert Proposal.objects.for_firm(drafted.firm).get(pk=drafted.draft.pk).status == "draft"
+    assert Draft.objects.for_firm(drafted.firm).get(pk=drafted.draft.pk).status == "draft"
 
 
 @pytest.mark.parametrize(
@@ -454,7 +452,7 @@ def test_a_bad_edit_is_400_with_a_clear_message(client, drafted, body, field, me
     response = client.post(_edit_url(drafted), body, **_h(drafted.write_key))
     error = assert_error(response, 400, "invalid")
     assert error["fields"][field][0].startswith(message), error
-    draft = Proposal.objects.for_firm(drafted.firm).get(pk=drafted.draft.pk)
+    draft = Draft.objects.for_firm(drafted.firm).get(pk=drafted.draft.pk)
     assert draft.revision == drafted.draft.revision
 
 
@@ -468,8 +466,8 @@ def test_editing_and_submitting_need_the_write_scope_and_a_preparing_role(client
         firm=drafted.firm, scopes=["write"], member=drafted.member(Role.VIEWER)
     )[1]
     assert_error(client.post(_edit_url(drafted), body, **_h(viewer_key)), 403, "role_not_allowed")
-    assert not ProposalBalance.objects.for_firm(drafted.firm).filter(
-        line__proposal=drafted.draft, edited_amount__isnull=False
+    assert not DraftBalance.objects.for_firm(drafted.firm).filter(
+        line__draft=drafted.draft, edited_amount__isnull=False
     )
 
 
@@ -494,7 +492,7 @@ def test_signed_in_people_edit_under_their_firm(client, drafted):
 
 
 def test_an_edit_of_an_approved_draft_is_409(client, drafted):
-    Proposal.objects.for_firm(drafted.firm).filter(pk=drafted.draft.pk).update(status="approved")
+    Draft.objects.for_firm(drafted.firm).filter(pk=drafted.draft.pk).update(status="approved")
     body = {"period": _period(drafted), "amount": "1.00", "reason": "Too late"}
     error = assert_error(
         client.post(_edit_url(drafted), body, **_h(drafted.write_key)), 409, "not_editable"
@@ -507,12 +505,12 @@ def test_a_draft_is_submitted_under_the_approval_chain(client, drafted):
     error = assert_error(client.post(submit, **_h(drafted.write_key)), 409, "cannot_submit")
     assert "accept or edit every line" in error["message"]
     for line in drafted.lines:
-        proposal_line_accept(
-            firm=drafted.firm, proposal=drafted.draft, line=line, user=drafted.preparer.user
+        draft_line_accept(
+            firm=drafted.firm, draft=drafted.draft, line=line, user=drafted.preparer.user
         )
     error = assert_error(client.post(submit, **_h(drafted.write_key)), 409, "cannot_submit")
     assert "no approval chain" in error["message"]
-    approvals.approval_policy_update(
+    approvals.approval_chain_update(
         firm=drafted.firm,
         organisation=drafted.org,
         user=None,
@@ -536,10 +534,10 @@ def test_a_drafts_history_says_who_when_why_and_what(client, drafted):
     entries = _all(client, url, drafted.key, page_size=500)
     # Newest first: the draft's revision, the line and the month edited.
     newest = entries[:3]
-    assert {e["object"] for e in newest} == {"proposal", "proposalline", "proposalbalance"}
+    assert {e["object"] for e in newest} == {"draft", "draftline", "draftbalance"}
     assert {e["user"] for e in newest} == {drafted.preparer.user.email}
     assert all("New lease from March" in e["reason"] for e in newest)
-    month = next(e for e in newest if e["object"] == "proposalbalance")
+    month = next(e for e in newest if e["object"] == "draftbalance")
     assert month["kind"] == "Changed"
     changes = {c["field"]: c for c in month["changes"]}
     assert changes["edited_amount"]["before"] is None
@@ -581,15 +579,15 @@ def test_another_firms_key_finds_none_of_it(client, drafted, firm_b):
     body = {"period": _period(drafted), "amount": "1.00", "reason": "Not mine"}
     assert_error(client.post(_edit_url(drafted), body, **_h(key_b)), 404, "not_found")
     assert_error(client.post(f"{draft}/submit/", **_h(key_b)), 404, "not_found")
-    assert not ProposalBalance.objects.for_firm(drafted.firm).filter(
-        line__proposal=drafted.draft, edited_amount__isnull=False
+    assert not DraftBalance.objects.for_firm(drafted.firm).filter(
+        line__draft=drafted.draft, edited_amount__isnull=False
     )
 
 
 def test_a_draft_and_line_are_found_only_under_their_own_organisation(client, drafted):
     other = f"/api/v1/organisations/{drafted.organisation.public_id}/drafts/{drafted.draft.pk}/"
     assert_error(client.get(other, **_h(drafted.key)), 404, "not_found")
-    theirs = proposal_create_rolling(firm=drafted.firm, organisation=drafted.org).proposal
+    theirs = draft_create_rolling(firm=drafted.firm, organisation=drafted.org).draft
     # A line of one draft under another draft's URL.
     assert theirs is not None and theirs.pk != drafted.draft.pk
     url = f"{drafted.drafts}/{theirs.pk}/lines/{drafted.lines[0].pk}/edit/"

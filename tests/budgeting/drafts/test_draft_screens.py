@@ -8,26 +8,26 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from budgeting.drafts.selectors import proposal_editor_ids
-from budgeting.drafts.services import forecast_run_execute, proposal_create_rolling
-from budgeting.models import BudgetPolicy, ForecastRun, Proposal, ProposalBalance, ProposalLine
+from budgeting.drafts.selectors import draft_editor_ids
+from budgeting.drafts.services import draft_create_rolling, forecast_run_execute
+from budgeting.models import BudgetPolicy, Draft, DraftBalance, DraftLine, ForecastRun
 from tenants.roles import Role
-from tests.budgeting.proposal_data import proposal_organisation_create
+from tests.budgeting.draft_data import draft_organisation_create
 
 
 @pytest.fixture
 def org(firm_a):
-    return proposal_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
+    return draft_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
 
 
 @pytest.fixture
-def draft(firm_a, org) -> Proposal:
-    return proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).proposal
+def draft(firm_a, org) -> Draft:
+    return draft_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).draft
 
 
-def rent_of(cast, proposal) -> ProposalLine:
-    return ProposalLine.objects.for_firm(cast.firm).get(
-        proposal=proposal, account__code="469", tracking_option=None
+def rent_of(cast, draft) -> DraftLine:
+    return DraftLine.objects.for_firm(cast.firm).get(
+        draft=draft, account__code="469", tracking_option=None
     )
 
 
@@ -39,9 +39,9 @@ def test_a_viewer_reads_the_drafts_the_draft_and_a_lines_chart(client, firm_a, d
     client.force_login(firm_a.member(Role.VIEWER).user)
     rent = rent_of(firm_a, draft)
 
-    listing = client.get(url(firm_a, "proposal_list")).content.decode()
-    page = client.get(url(firm_a, "proposal_detail", draft.pk)).content.decode()
-    line = client.get(url(firm_a, "proposal_line_detail", draft.pk, rent.pk)).content.decode()
+    listing = client.get(url(firm_a, "draft_list")).content.decode()
+    page = client.get(url(firm_a, "draft_detail", draft.pk)).content.decode()
+    line = client.get(url(firm_a, "draft_line_detail", draft.pk, rent.pk)).content.decode()
 
     assert "Forecast from Nov 2026" in listing
     assert "Create forecast draft" not in listing  # viewers cannot
@@ -59,9 +59,9 @@ def test_a_viewer_reads_the_drafts_the_draft_and_a_lines_chart(client, firm_a, d
 def test_the_draft_filters_by_section_and_class(client, firm_a, draft):
     client.force_login(firm_a.member(Role.VIEWER).user)
 
-    expenses = client.get(url(firm_a, "proposal_detail", draft.pk), {"class": "EXPENSE"})
+    expenses = client.get(url(firm_a, "draft_detail", draft.pk), {"class": "EXPENSE"})
     income = client.get(
-        url(firm_a, "proposal_detail", draft.pk),
+        url(firm_a, "draft_detail", draft.pk),
         {"section": "income"},
         HTTP_HX_REQUEST="true",
         HTTP_HX_TARGET="draft-body",
@@ -76,7 +76,7 @@ def test_the_draft_filters_by_section_and_class(client, firm_a, draft):
 def test_the_draft_exports_to_csv(client, firm_a, draft):
     client.force_login(firm_a.member(Role.VIEWER).user)
 
-    response = client.get(url(firm_a, "proposal_csv", draft.pk))
+    response = client.get(url(firm_a, "draft_csv", draft.pk))
 
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
@@ -99,12 +99,12 @@ def test_an_edit_reason_that_looks_like_a_formula_stays_text_in_the_csv(client, 
     rent = rent_of(firm_a, draft)
     reason = '=HYPERLINK("http://x","y")'
     edited = client.post(
-        url(firm_a, "proposal_line_edit", draft.pk, rent.pk),
+        url(firm_a, "draft_line_edit", draft.pk, rent.pk),
         {"period": "2026-11", "amount": "4600", "reason": reason},
     )
     assert edited.status_code == 302
 
-    response = client.get(url(firm_a, "proposal_csv", draft.pk))
+    response = client.get(url(firm_a, "draft_csv", draft.pk))
 
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     november = next(r for r in rows[2:] if r[2] == "469" and r[0] == "" and r[4] == "2026-11")
@@ -118,7 +118,7 @@ def test_a_preparer_starts_a_forecast_run_and_sees_its_progress(
     client.force_login(firm_a.member(Role.PREPARER).user)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client.post(url(firm_a, "proposal_create"), HTTP_HX_REQUEST="true")
+        response = client.post(url(firm_a, "draft_create"), HTTP_HX_REQUEST="true")
 
     assert len(callbacks) == 1  # the Celery task, queued once the transaction commits
     run = ForecastRun.objects.for_firm(firm_a.firm).get()
@@ -132,21 +132,21 @@ def test_a_preparer_starts_a_forecast_run_and_sees_its_progress(
     body = status.content.decode()
     assert "every 2s" not in body  # finished: polling stops
     assert "3 suggested changes" in body and "Open the draft" in body
-    proposal = Proposal.objects.for_firm(firm_a.firm).get()
-    assert proposal.created_by == firm_a.member(Role.PREPARER).user
+    draft = Draft.objects.for_firm(firm_a.firm).get()
+    assert draft.created_by == firm_a.member(Role.PREPARER).user
 
 
 def test_a_preparer_edits_a_month_with_a_reason(client, firm_a, draft):
     client.force_login(firm_a.member(Role.PREPARER).user)
     rent = rent_of(firm_a, draft)
-    edit = url(firm_a, "proposal_line_edit", draft.pk, rent.pk)
+    edit = url(firm_a, "draft_line_edit", draft.pk, rent.pk)
 
     refused = client.post(edit, {"period": "2026-11", "amount": "5400", "reason": ""})
     saved = client.post(edit, {"period": "2026-11", "amount": "5400", "reason": "New lease"})
 
     assert refused.status_code == 400 and "Say why" in refused.content.decode()
     assert saved.status_code == 302
-    november = ProposalBalance.objects.for_firm(firm_a.firm).get(line=rent, period="2026-11-01")
+    november = DraftBalance.objects.for_firm(firm_a.firm).get(line=rent, period="2026-11-01")
     assert november.edited_amount == Decimal("5400.00") and november.edit_reason == "New lease"
     draft.refresh_from_db()
     assert draft.revision == 2
@@ -155,7 +155,7 @@ def test_a_preparer_edits_a_month_with_a_reason(client, firm_a, draft):
 def test_the_edit_form_checks_the_policy_as_you_type(client, firm_a, admin_policy, draft):
     client.force_login(firm_a.member(Role.PREPARER).user)
     rent = rent_of(firm_a, draft)
-    check = url(firm_a, "proposal_line_check", draft.pk, rent.pk)
+    check = url(firm_a, "draft_line_check", draft.pk, rent.pk)
 
     over = client.post(check, {"period": "2026-11", "amount": "9000"}, HTTP_HX_REQUEST="true")
     within = client.post(check, {"period": "2026-11", "amount": "5100"}, HTTP_HX_REQUEST="true")
@@ -193,18 +193,16 @@ def test_accept_and_reset_from_the_draft(client, firm_a, draft):
     client.force_login(firm_a.member(Role.PREPARER).user)
     rent = rent_of(firm_a, draft)
 
-    client.post(url(firm_a, "proposal_line_accept", draft.pk, rent.pk))
+    client.post(url(firm_a, "draft_line_accept", draft.pk, rent.pk))
     rent.refresh_from_db()
     assert rent.accepted
-    assert proposal_editor_ids(firm=firm_a.firm, proposal=draft) == {
-        firm_a.member(Role.PREPARER).user.pk
-    }
-    client.post(url(firm_a, "proposal_section_accept", draft.pk), {"section": "operating_expenses"})
-    client.post(url(firm_a, "proposal_line_reset", draft.pk, rent.pk))
+    assert draft_editor_ids(firm=firm_a.firm, draft=draft) == {firm_a.member(Role.PREPARER).user.pk}
+    client.post(url(firm_a, "draft_section_accept", draft.pk), {"section": "operating_expenses"})
+    client.post(url(firm_a, "draft_line_reset", draft.pk, rent.pk))
     rent.refresh_from_db()
     assert not rent.accepted
     assert (
-        client.post(url(firm_a, "proposal_section_accept", draft.pk), {"section": "x"}).status_code
+        client.post(url(firm_a, "draft_section_accept", draft.pk), {"section": "x"}).status_code
         == 404
     )
 
@@ -240,12 +238,10 @@ def test_an_admin_sets_the_policy_and_open_drafts_are_checked_against_it(
     assert policy.history.first().history_user == firm_a.member(Role.ADMIN).user
     rent = rent_of(firm_a, draft)
     assert not rent.policy_ok and rent.policy_violations[0]["rule"] == "account_cap"
-    advertising = ProposalLine.objects.for_firm(firm_a.firm).get(
-        proposal=draft, account__code="400"
-    )
+    advertising = DraftLine.objects.for_firm(firm_a.firm).get(draft=draft, account__code="400")
     assert advertising.needs_extra_approval
     # Checking the draft against new rules is nobody's edit: the admin may still approve it.
-    assert proposal_editor_ids(firm=firm_a.firm, proposal=draft) == set()
+    assert draft_editor_ids(firm=firm_a.firm, draft=draft) == set()
 
 
 def test_assisted_policy_needs_a_choice(client, firm_a, org):
@@ -265,12 +261,12 @@ def test_the_accuracy_page(client, firm_a, draft):
 @pytest.mark.parametrize(
     ("name", "role", "data"),
     [
-        ("proposal_create", Role.VIEWER, {}),
-        ("proposal_create", Role.APPROVER, {}),
-        ("proposal_line_edit", Role.VIEWER, {"period": "2026-11", "amount": "1", "reason": "x"}),
-        ("proposal_line_accept", Role.VIEWER, {}),
-        ("proposal_line_reset", Role.APPROVER, {}),
-        ("proposal_section_accept", Role.VIEWER, {"section": "income"}),
+        ("draft_create", Role.VIEWER, {}),
+        ("draft_create", Role.APPROVER, {}),
+        ("draft_line_edit", Role.VIEWER, {"period": "2026-11", "amount": "1", "reason": "x"}),
+        ("draft_line_accept", Role.VIEWER, {}),
+        ("draft_line_reset", Role.APPROVER, {}),
+        ("draft_section_accept", Role.VIEWER, {"section": "income"}),
         ("budget_policy_edit", Role.PREPARER, {"scope": "read_only", "horizon": "6"}),
         ("budget_policy_edit", Role.VIEWER, {"scope": "read_only", "horizon": "6"}),
     ],
@@ -281,9 +277,9 @@ def test_roles_that_may_not_change_drafts_or_policy_get_403(
     client.force_login(firm_a.member(role).user)
     rent = rent_of(firm_a, draft)
     args = {
-        "proposal_create": (),
+        "draft_create": (),
         "budget_policy_edit": (),
-        "proposal_section_accept": (draft.pk,),
+        "draft_section_accept": (draft.pk,),
     }.get(name, (draft.pk, rent.pk))
 
     response = client.post(url(firm_a, name, *args), data)
@@ -296,24 +292,24 @@ def test_roles_that_may_not_change_drafts_or_policy_get_403(
 
 
 def test_another_firms_drafts_are_not_found(client, firm_a, firm_b, draft):
-    other = proposal_organisation_create(firm=firm_b.firm, organisation=firm_b.organisation)
+    other = draft_organisation_create(firm=firm_b.firm, organisation=firm_b.organisation)
     assert other
-    theirs = proposal_create_rolling(firm=firm_b.firm, organisation=firm_b.organisation).proposal
+    theirs = draft_create_rolling(firm=firm_b.firm, organisation=firm_b.organisation).draft
     their_line = rent_of(firm_b, theirs)
     mine = rent_of(firm_a, draft)
     client.force_login(firm_a.member(Role.OWNER).user)
 
     responses = [
-        client.get(url(firm_a, "proposal_detail", theirs.pk)),
-        client.get(url(firm_a, "proposal_csv", theirs.pk)),
-        client.get(url(firm_a, "proposal_line_detail", draft.pk, their_line.pk)),
-        client.get(url(firm_a, "proposal_line_detail", theirs.pk, mine.pk)),
+        client.get(url(firm_a, "draft_detail", theirs.pk)),
+        client.get(url(firm_a, "draft_csv", theirs.pk)),
+        client.get(url(firm_a, "draft_line_detail", draft.pk, their_line.pk)),
+        client.get(url(firm_a, "draft_line_detail", theirs.pk, mine.pk)),
         client.post(
-            url(firm_a, "proposal_line_edit", draft.pk, their_line.pk),
+            url(firm_a, "draft_line_edit", draft.pk, their_line.pk),
             {"period": "2026-11", "amount": "1", "reason": "x"},
         ),
-        client.post(url(firm_a, "proposal_line_accept", theirs.pk, their_line.pk)),
-        client.get(reverse("proposal_list", args=[firm_a.firm.slug, firm_b.organisation.pk])),
+        client.post(url(firm_a, "draft_line_accept", theirs.pk, their_line.pk)),
+        client.get(reverse("draft_list", args=[firm_a.firm.slug, firm_b.organisation.pk])),
     ]
 
     assert [r.status_code for r in responses] == [404] * len(responses)
@@ -324,17 +320,17 @@ def test_another_firms_drafts_are_not_found(client, firm_a, firm_b, draft):
 def test_the_draft_page_runs_a_fixed_number_of_queries(
     client, firm_a, draft, django_assert_max_num_queries
 ):
-    from budgeting.drafts.services import proposal_section_accept
+    from budgeting.drafts.services import draft_section_accept
 
     client.force_login(firm_a.member(Role.PREPARER).user)
-    proposal_section_accept(
+    draft_section_accept(
         firm=firm_a.firm,
-        proposal=draft,
+        draft=draft,
         section="operating_expenses",
         user=firm_a.member(Role.PREPARER).user,
     )
     # Session, user, membership, firm, organisation, draft, lines, months, accuracy (5),
     # submission checks, the latest approval round: whatever the number of lines.
     with django_assert_max_num_queries(15):
-        response = client.get(url(firm_a, "proposal_detail", draft.pk))
+        response = client.get(url(firm_a, "draft_detail", draft.pk))
     assert response.status_code == 200

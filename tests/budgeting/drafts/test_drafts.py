@@ -5,42 +5,42 @@ from decimal import Decimal
 
 import pytest
 
-from budgeting.drafts.selectors import proposal_editor_ids
+from budgeting.drafts.selectors import draft_editor_ids
 from budgeting.drafts.services import (
-    ProposalError,
+    DraftError,
     budget_policy_update,
+    draft_can_submit,
+    draft_create_rolling,
+    draft_line_accept,
+    draft_line_check,
+    draft_line_edit,
+    draft_line_reset,
+    draft_policy_recheck,
+    draft_section_accept,
+    draft_section_reset,
     forecast_run_execute,
     forecast_run_start,
-    proposal_can_submit,
-    proposal_create_rolling,
-    proposal_line_accept,
-    proposal_line_check,
-    proposal_line_edit,
-    proposal_line_reset,
-    proposal_policy_recheck,
-    proposal_section_accept,
-    proposal_section_reset,
 )
-from budgeting.drafts.tasks import proposal_create_rolling_task
+from budgeting.drafts.tasks import draft_create_rolling_task
 from budgeting.models import (
     Budget,
     BudgetBalance,
     BudgetLine,
+    Draft,
+    DraftBalance,
+    DraftLine,
     ForecastRecord,
     ForecastRun,
-    Proposal,
-    ProposalBalance,
-    ProposalLine,
 )
 from core.months import add_months
 from tenants.models import ClientOrganisation
 from tenants.roles import Role
-from tests.budgeting.proposal_data import NOVEMBER, OCTOBER, proposal_organisation_create
+from tests.budgeting.draft_data import NOVEMBER, OCTOBER, draft_organisation_create
 
 
 @pytest.fixture
 def org(firm_a):
-    return proposal_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
+    return draft_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
 
 
 def policy(cast, **fields):
@@ -63,14 +63,14 @@ def policy(cast, **fields):
 
 
 def create(cast, **kwargs):
-    return proposal_create_rolling(firm=cast.firm, organisation=cast.organisation, **kwargs)
+    return draft_create_rolling(firm=cast.firm, organisation=cast.organisation, **kwargs)
 
 
-def lines_of(cast, proposal) -> dict[tuple[str, str | None], ProposalLine]:
+def lines_of(cast, draft) -> dict[tuple[str, str | None], DraftLine]:
     return {
         (line.account.code, line.tracking_option.name if line.tracking_option else None): line
-        for line in ProposalLine.objects.for_firm(cast.firm)
-        .filter(proposal=proposal)
+        for line in DraftLine.objects.for_firm(cast.firm)
+        .filter(draft=draft)
         .select_related("account", "tracking_option")
     }
 
@@ -96,10 +96,10 @@ def test_a_draft_leaves_the_original_budget_exactly_as_it_was(firm_a, org):
     before = budget_state(firm_a)
 
     result = create(firm_a)
-    line = next(iter(lines_of(firm_a, result.proposal).values()))
-    proposal_line_edit(
+    line = next(iter(lines_of(firm_a, result.draft).values()))
+    draft_line_edit(
         firm=firm_a.firm,
-        proposal=result.proposal,
+        draft=result.draft,
         line=line,
         period=NOVEMBER,
         amount="1234.56",
@@ -107,31 +107,31 @@ def test_a_draft_leaves_the_original_budget_exactly_as_it_was(firm_a, org):
         user=firm_a.member(Role.PREPARER).user,
     )
 
-    assert result.proposal is not None
+    assert result.draft is not None
     assert budget_state(firm_a) == before
-    assert result.proposal.original_budget == org.overall
+    assert result.draft.original_budget == org.overall
 
 
 def test_only_material_or_out_of_threshold_lines_get_a_suggestion(firm_a, org):
     result = create(firm_a)
 
-    lines = lines_of(firm_a, result.proposal)
+    lines = lines_of(firm_a, result.draft)
     # Sales is on budget; interest income is 40% off but under the 500 floor.
     assert set(lines) == {("400", None), ("469", None), ("200", "North")}
-    assert lines[("400", None)].trigger == ProposalLine.Trigger.VARIANCE
+    assert lines[("400", None)].trigger == DraftLine.Trigger.VARIANCE
     assert lines[("400", None)].trigger_variance == Decimal("4100.00")
-    assert lines[("469", None)].trigger == ProposalLine.Trigger.FORECAST
-    assert lines[("200", "North")].trigger == ProposalLine.Trigger.FORECAST
+    assert lines[("469", None)].trigger == DraftLine.Trigger.FORECAST
+    assert lines[("200", "North")].trigger == DraftLine.Trigger.FORECAST
     assert len(result.analysed) == 5  # every line is forecast all the same
-    assert result.proposal.lines_analysed == 5
-    assert result.proposal.first_period == NOVEMBER
-    assert result.proposal.last_actual_period == OCTOBER
+    assert result.draft.lines_analysed == 5
+    assert result.draft.first_period == NOVEMBER
+    assert result.draft.last_actual_period == OCTOBER
 
 
 def test_every_suggestion_stores_method_confidence_intervals_trigger_narrative_and_hash(
     firm_a, org
 ):
-    rent = lines_of(firm_a, create(firm_a).proposal)[("469", None)]
+    rent = lines_of(firm_a, create(firm_a).draft)[("469", None)]
 
     assert rent.method and 0 <= rent.confidence <= 100
     assert rent.confidence_label in ("high", "medium", "low")
@@ -139,7 +139,7 @@ def test_every_suggestion_stores_method_confidence_intervals_trigger_narrative_a
     assert rent.history_months == 24
     assert "Forecast from 24 months of actuals" in rent.narrative
     assert "below" not in rent.narrative and "above the budget" in rent.narrative
-    months = list(ProposalBalance.objects.for_firm(firm_a.firm).filter(line=rent))
+    months = list(DraftBalance.objects.for_firm(firm_a.firm).filter(line=rent))
     assert len(months) == 6
     for month in months:
         assert month.original_amount == Decimal("5000.00")
@@ -152,18 +152,18 @@ def test_every_suggestion_stores_method_confidence_intervals_trigger_narrative_a
 
 
 def test_the_inputs_hash_is_the_same_for_the_same_inputs(firm_a, org):
-    first = lines_of(firm_a, create(firm_a).proposal)[("469", None)]
-    second = lines_of(firm_a, create(firm_a).proposal)[("469", None)]
+    first = lines_of(firm_a, create(firm_a).draft)[("469", None)]
+    second = lines_of(firm_a, create(firm_a).draft)[("469", None)]
     assert first.inputs_hash == second.inputs_hash
     assert first.confidence == second.confidence
 
 
 def test_a_tracking_line_compares_against_its_tracking_budget(firm_a, org):
-    north = lines_of(firm_a, create(firm_a).proposal)[("200", "North")]
+    north = lines_of(firm_a, create(firm_a).draft)[("200", "North")]
 
     assert north.original_budget == org.north
     originals = set(
-        ProposalBalance.objects.for_firm(firm_a.firm)
+        DraftBalance.objects.for_firm(firm_a.firm)
         .filter(line=north)
         .values_list("original_amount", flat=True)
     )
@@ -175,7 +175,7 @@ def test_a_stored_variance_narrative_is_used(firm_a, org):
 
     organisation_variance_refresh(firm=firm_a.firm, organisation=firm_a.organisation)
 
-    advertising = lines_of(firm_a, create(firm_a).proposal)[("400", None)]
+    advertising = lines_of(firm_a, create(firm_a).draft)[("400", None)]
 
     assert advertising.narrative.startswith("Advertising")
     assert "Forecast from 24 months" in advertising.narrative
@@ -198,8 +198,8 @@ def test_a_read_only_policy_creates_no_draft(firm_a, org):
 
     result = create(firm_a)
 
-    assert result.proposal is None and result.read_only
-    assert not Proposal.objects.for_firm(firm_a.firm).exists()
+    assert result.draft is None and result.read_only
+    assert not Draft.objects.for_firm(firm_a.firm).exists()
     assert len(result.analysed) == 5
     assert "Analysis only" in result.message and "3 would need a change" in result.message
     # Accuracy is still tracked.
@@ -208,109 +208,107 @@ def test_a_read_only_policy_creates_no_draft(firm_a, org):
 
 def test_assisted_scope_limits_the_lines(firm_a, org):
     policy(firm_a, scope="assisted", account_ids=[org.accounts["469"].pk])
-    assert set(lines_of(firm_a, create(firm_a).proposal)) == {("469", None)}
+    assert set(lines_of(firm_a, create(firm_a).draft)) == {("469", None)}
 
     policy(firm_a, scope="assisted", tracking_option_ids=[org.option.pk])
-    assert set(lines_of(firm_a, create(firm_a).proposal)) == {("200", "North")}
+    assert set(lines_of(firm_a, create(firm_a).draft)) == {("200", "North")}
 
 
 def test_the_policy_horizon_and_version_are_used(firm_a, org):
     row = policy(firm_a, horizon=12)
     row = policy(firm_a, horizon=12)  # a second save is a new version
 
-    proposal = create(firm_a).proposal
+    draft = create(firm_a).draft
 
-    assert row.version == 2 and proposal.policy_version == 2
-    assert proposal.horizon == 12
-    assert ProposalBalance.objects.for_firm(firm_a.firm).filter(
-        line__proposal=proposal
-    ).count() == (3 * 12)
+    assert row.version == 2 and draft.policy_version == 2
+    assert draft.horizon == 12
+    assert DraftBalance.objects.for_firm(firm_a.firm).filter(line__draft=draft).count() == (3 * 12)
 
 
 def test_violations_are_stored_on_the_line_and_block_submission(firm_a, org):
     policy(firm_a, max_change_amount=Decimal("500"), extra_approval_above=Decimal("3000"))
 
-    proposal = create(firm_a).proposal
-    rent = lines_of(firm_a, proposal)[("469", None)]
+    draft = create(firm_a).draft
+    rent = lines_of(firm_a, draft)[("469", None)]
 
     assert not rent.policy_ok
     assert {v["rule"] for v in rent.policy_violations} == {"max_change_amount"}
     assert len(rent.policy_violations) == 6  # one per month
     assert rent.needs_extra_approval  # about 6,000 over six months
-    reasons = proposal_can_submit(firm=firm_a.firm, proposal=proposal)
+    reasons = draft_can_submit(firm=firm_a.firm, draft=draft)
     assert any("break the policy" in r for r in reasons)
 
 
 def test_an_edit_needs_a_reason_bumps_the_revision_and_runs_the_policy_again(firm_a, org):
     policy(firm_a, max_change_amount=Decimal("500"))
-    proposal = create(firm_a).proposal
-    rent = lines_of(firm_a, proposal)[("469", None)]
+    draft = create(firm_a).draft
+    rent = lines_of(firm_a, draft)[("469", None)]
     preparer = firm_a.member(Role.PREPARER).user
 
-    with pytest.raises(ProposalError, match="reason is required"):
-        proposal_line_edit(
+    with pytest.raises(DraftError, match="reason is required"):
+        draft_line_edit(
             firm=firm_a.firm,
-            proposal=proposal,
+            draft=draft,
             line=rent,
             period=NOVEMBER,
             amount="5400",
             reason="  ",
             user=preparer,
         )
-    proposal.refresh_from_db()
-    assert proposal.revision == 1
+    draft.refresh_from_db()
+    assert draft.revision == 1
 
     for step in range(6):
-        rent = proposal_line_edit(
+        rent = draft_line_edit(
             firm=firm_a.firm,
-            proposal=proposal,
+            draft=draft,
             line=rent,
             period=add_months(NOVEMBER, step),
             amount="5400",
             reason="New lease from November at 5,400",
             user=preparer,
         )
-        proposal.refresh_from_db()
-        assert proposal.revision == 2 + step
+        draft.refresh_from_db()
+        assert draft.revision == 2 + step
         assert rent.policy_ok == (step == 5)  # each month's violation goes as it is edited
 
     assert rent.edited and rent.accepted and rent.reason == "New lease from November at 5,400"
-    november = ProposalBalance.objects.for_firm(firm_a.firm).get(line=rent, period=NOVEMBER)
+    november = DraftBalance.objects.for_firm(firm_a.firm).get(line=rent, period=NOVEMBER)
     assert november.effective_amount == Decimal("5400.00") and november.edited_by == preparer
     assert november.history.first().history_change_reason == (
         "Edited: New lease from November at 5,400"
     )
-    assert proposal.history.first().history_change_reason.endswith(
+    assert draft.history.first().history_change_reason.endswith(
         "edited: New lease from November at 5,400"
     )
-    assert preparer.pk in proposal_editor_ids(firm=firm_a.firm, proposal=proposal)
+    assert preparer.pk in draft_editor_ids(firm=firm_a.firm, draft=draft)
 
 
 def test_an_edit_is_checked_before_it_is_saved(firm_a, org):
     policy(firm_a, max_change_amount=Decimal("500"))
-    proposal = create(firm_a).proposal
-    rent = lines_of(firm_a, proposal)[("469", None)]
+    draft = create(firm_a).draft
+    rent = lines_of(firm_a, draft)[("469", None)]
 
-    check = proposal_line_check(
-        firm=firm_a.firm, proposal=proposal, line=rent, period=NOVEMBER, amount="9000"
+    check = draft_line_check(
+        firm=firm_a.firm, draft=draft, line=rent, period=NOVEMBER, amount="9000"
     )
 
     assert [v.rule for v in check.violations if v.period == NOVEMBER] == ["max_change_amount"]
-    proposal.refresh_from_db()
-    assert proposal.revision == 1
+    draft.refresh_from_db()
+    assert draft.revision == 1
 
 
 def test_an_approved_draft_cannot_be_edited(firm_a, org):
     # A draft waiting for approval can (approval restarts: tests/budgeting/test_approvals.py).
-    proposal = create(firm_a).proposal
-    proposal.status = Proposal.Status.APPROVED
-    proposal.save()
-    rent = lines_of(firm_a, proposal)[("469", None)]
+    draft = create(firm_a).draft
+    draft.status = Draft.Status.APPROVED
+    draft.save()
+    rent = lines_of(firm_a, draft)[("469", None)]
 
-    with pytest.raises(ProposalError, match="can no longer be changed"):
-        proposal_line_edit(
+    with pytest.raises(DraftError, match="can no longer be changed"):
+        draft_line_edit(
             firm=firm_a.firm,
-            proposal=proposal,
+            draft=draft,
             line=rent,
             period=NOVEMBER,
             amount="5000",
@@ -320,71 +318,61 @@ def test_an_approved_draft_cannot_be_edited(firm_a, org):
 
 
 def test_accept_reset_and_sections(firm_a, org):
-    proposal = create(firm_a).proposal
-    lines = lines_of(firm_a, proposal)
+    draft = create(firm_a).draft
+    lines = lines_of(firm_a, draft)
     user = firm_a.member(Role.PREPARER).user
-    assert any(
-        "neither accepted" in r for r in proposal_can_submit(firm=firm_a.firm, proposal=proposal)
-    )
+    assert any("neither accepted" in r for r in draft_can_submit(firm=firm_a.firm, draft=draft))
 
-    proposal_line_accept(
-        firm=firm_a.firm, proposal=proposal, line=lines[("200", "North")], user=user
-    )
+    draft_line_accept(firm=firm_a.firm, draft=draft, line=lines[("200", "North")], user=user)
     assert (
-        proposal_section_accept(
-            firm=firm_a.firm, proposal=proposal, section="operating_expenses", user=user
-        )
+        draft_section_accept(firm=firm_a.firm, draft=draft, section="operating_expenses", user=user)
         == 2
     )
 
-    assert proposal_can_submit(firm=firm_a.firm, proposal=proposal) == []
-    proposal.refresh_from_db()
-    assert proposal.revision == 3
+    assert draft_can_submit(firm=firm_a.firm, draft=draft) == []
+    draft.refresh_from_db()
+    assert draft.revision == 3
 
-    proposal_line_edit(
+    draft_line_edit(
         firm=firm_a.firm,
-        proposal=proposal,
+        draft=draft,
         line=lines[("469", None)],
         period=NOVEMBER,
         amount="1",
         reason="Typo test",
         user=user,
     )
-    rent = proposal_line_reset(
-        firm=firm_a.firm, proposal=proposal, line=lines[("469", None)], user=user
-    )
+    rent = draft_line_reset(firm=firm_a.firm, draft=draft, line=lines[("469", None)], user=user)
     assert not rent.accepted and not rent.edited and rent.reason == ""
     assert (
-        not ProposalBalance.objects.for_firm(firm_a.firm)
+        not DraftBalance.objects.for_firm(firm_a.firm)
         .filter(line=rent, edited_amount__isnull=False)
         .exists()
     )
     assert (
-        proposal_section_reset(
-            firm=firm_a.firm, proposal=proposal, section="operating_expenses", user=user
-        )
+        draft_section_reset(firm=firm_a.firm, draft=draft, section="operating_expenses", user=user)
         == 1
     )  # Advertising; Rent was already reset
-    proposal.refresh_from_db()
-    assert proposal.revision == 6
+    draft.refresh_from_db()
+    assert draft.revision == 6
 
 
 def test_a_policy_change_is_applied_to_open_drafts(firm_a, org):
-    proposal = create(firm_a).proposal
-    assert proposal_policy_recheck(firm=firm_a.firm, proposal=proposal) == 0
+    draft = create(firm_a).draft
+    assert draft_policy_recheck(firm=firm_a.firm, draft=draft) == 0
 
     policy(firm_a, class_caps={"EXPENSE": Decimal("1000")})
 
-    assert proposal_policy_recheck(firm=firm_a.firm, proposal=proposal) == 2
-    proposal.refresh_from_db()
-    assert proposal.policy_version == 1 and proposal.revision == 2
+    assert draft_policy_recheck(firm=firm_a.firm, draft=draft) == 2
+    draft.refresh_from_db()
+    assert draft.policy_version == 1 and draft.revision == 2
 
 
 def test_no_closed_month_no_draft(firm_a, org):
     org.profile.period_lock_date = None
     org.profile.save()
 
-    with pytest.raises(ProposalError, match="no closed month"):
+    with pytest.raises(DraftError, match="no closed month"):
         create(firm_a)
 
 
@@ -409,10 +397,10 @@ def test_a_forecast_run_reports_progress_and_runs_once(firm_a, org):
     again = forecast_run_execute(firm=firm_a.firm, run_id=run.pk)
 
     assert done.state == ForecastRun.State.SUCCEEDED and done.progress == 100
-    assert done.proposal.created_by == user
+    assert done.draft.created_by == user
     assert done.summary["suggested"] == 3
     assert again.finished_at == done.finished_at
-    assert Proposal.objects.for_firm(firm_a.firm).count() == 1
+    assert Draft.objects.for_firm(firm_a.firm).count() == 1
 
 
 def test_a_failed_run_says_why(firm_a, org):
@@ -428,15 +416,15 @@ def test_a_failed_run_says_why(firm_a, org):
 
 
 def test_the_task_takes_ids(firm_a, firm_b, org):
-    assert proposal_create_rolling_task(firm_a.firm.pk, firm_a.organisation.pk) == "succeeded"
-    proposal = Proposal.objects.for_firm(firm_a.firm).get()
-    assert proposal.source == Proposal.Source.CLOSE and proposal.created_by is None
-    assert proposal.history.first().history_change_reason == (
+    assert draft_create_rolling_task(firm_a.firm.pk, firm_a.organisation.pk) == "succeeded"
+    draft = Draft.objects.for_firm(firm_a.firm).get()
+    assert draft.source == Draft.Source.CLOSE and draft.created_by is None
+    assert draft.history.first().history_change_reason == (
         "Forecast draft created after the month close"
     )
     # Another firm's organisation id is not found under this firm.
     with pytest.raises(ClientOrganisation.DoesNotExist):
-        proposal_create_rolling_task(firm_b.firm.pk, firm_a.organisation.pk)
+        draft_create_rolling_task(firm_b.firm.pk, firm_a.organisation.pk)
 
 
 def test_a_tracking_option_without_its_own_budget_is_forecast_but_not_suggested(firm_a, org):
@@ -459,7 +447,7 @@ def test_a_tracking_option_without_its_own_budget_is_forecast_but_not_suggested(
 
     result = create(firm_a)
 
-    assert ("200", "South") not in lines_of(firm_a, result.proposal)
+    assert ("200", "South") not in lines_of(firm_a, result.draft)
     assert ForecastRecord.objects.for_firm(firm_a.firm).filter(tracking_option=south).count() == 6
 
 
@@ -479,5 +467,5 @@ def test_after_a_sync_forecasts_are_scored_and_after_a_close_a_draft_is_queued(
             firm=firm_a.firm, organisation=firm_a.organisation, closed=True
         )
 
-    assert run.state == ForecastRun.State.QUEUED and run.source == Proposal.Source.CLOSE
+    assert run.state == ForecastRun.State.QUEUED and run.source == Draft.Source.CLOSE
     assert len(callbacks) == 1

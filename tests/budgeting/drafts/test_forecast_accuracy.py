@@ -8,25 +8,25 @@ import pytest
 
 from budgeting.drafts.selectors import Accuracy, forecast_accuracy
 from budgeting.drafts.services import (
+    draft_create_rolling,
     forecast_realised_load,
     forecast_records_score,
-    proposal_create_rolling,
 )
 from budgeting.models import (
     ActualBalance,
     BudgetBalance,
+    DraftBalance,
+    DraftLine,
     ForecastRecord,
-    ProposalBalance,
-    ProposalLine,
     XeroOrganisation,
 )
 from core.months import add_months
-from tests.budgeting.proposal_data import NOVEMBER, proposal_organisation_create
+from tests.budgeting.draft_data import NOVEMBER, draft_organisation_create
 
 
 @pytest.fixture
 def org(firm_a):
-    return proposal_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
+    return draft_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
 
 
 def close_november(cast, org, actuals: dict[str, str]) -> None:
@@ -40,7 +40,7 @@ def close_november(cast, org, actuals: dict[str, str]) -> None:
 
 
 def test_scoring_fills_actuals_errors_and_interval_hits(firm_a, org):
-    proposal = proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).proposal
+    draft = draft_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).draft
     rent = ForecastRecord.objects.for_firm(firm_a.firm).get(
         account=org.accounts["469"], tracking_option=None, target=NOVEMBER
     )
@@ -67,16 +67,16 @@ def test_scoring_fills_actuals_errors_and_interval_hits(firm_a, org):
     # Later months are still waiting.
     assert ForecastRecord.objects.for_firm(firm_a.firm).filter(actual__isnull=True).count() == 25
     # The draft's November now shows its actual, without a new revision.
-    november = ProposalBalance.objects.for_firm(firm_a.firm).get(
-        line__proposal=proposal, line__account=org.accounts["469"], period=NOVEMBER
+    november = DraftBalance.objects.for_firm(firm_a.firm).get(
+        line__draft=draft, line__account=org.accounts["469"], period=NOVEMBER
     )
     assert november.actual == rent.point
-    proposal.refresh_from_db()
-    assert proposal.revision == 1
+    draft.refresh_from_db()
+    assert draft.revision == 1
 
 
 def test_scoring_twice_changes_nothing(firm_a, org):
-    proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation)
+    draft_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation)
     close_november(firm_a, org, {"469": "6000"})
     assert forecast_records_score(firm=firm_a.firm, organisation=firm_a.organisation).scored == 5
 
@@ -84,13 +84,13 @@ def test_scoring_twice_changes_nothing(firm_a, org):
 
 
 def test_nothing_is_scored_before_the_month_closes(firm_a, org):
-    proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation)
+    draft_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation)
 
     assert forecast_records_score(firm=firm_a.firm, organisation=firm_a.organisation).scored == 0
 
 
 def test_accuracy_per_organisation_and_per_line(firm_a, org):
-    proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation)
+    draft_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation)
     rent = ForecastRecord.objects.for_firm(firm_a.firm).get(
         account=org.accounts["469"], tracking_option=None, target=NOVEMBER
     )
@@ -140,7 +140,7 @@ def test_a_synced_sandbox_organisation_gets_a_draft_and_keeps_its_budget(connect
         )
     )
 
-    result = proposal_create_rolling(firm=firm, organisation=organisation)
+    result = draft_create_rolling(firm=firm, organisation=organisation)
 
     after = sorted(
         BudgetBalance.objects.for_firm(firm)
@@ -154,17 +154,17 @@ def test_a_synced_sandbox_organisation_gets_a_draft_and_keeps_its_budget(connect
     assert result.analysed, "a synced organisation has lines to forecast"
     assert result.last_closed <= profile.period_lock_date
     assert ForecastRecord.objects.for_firm(firm).filter(organisation=organisation).exists()
-    assert result.proposal is not None, "a synced organisation with material variances gets a draft"
-    balances = ProposalBalance.objects.for_firm(firm).filter(line__proposal=result.proposal)
+    assert result.draft is not None, "a synced organisation with material variances gets a draft"
+    balances = DraftBalance.objects.for_firm(firm).filter(line__draft=result.draft)
     assert balances.exists()
     for balance in balances:
         assert balance.lo_95 <= balance.lo_80 <= balance.suggested_amount <= balance.hi_80
         assert balance.hi_80 <= balance.hi_95
 
 
-def rent_line(cast, proposal, org) -> ProposalLine:
-    return ProposalLine.objects.for_firm(cast.firm).get(
-        proposal=proposal, account=org.accounts["469"], tracking_option=None
+def rent_line(cast, draft, org) -> DraftLine:
+    return DraftLine.objects.for_firm(cast.firm).get(
+        draft=draft, account=org.accounts["469"], tracking_option=None
     )
 
 
@@ -202,30 +202,30 @@ def keep_missed_rent_forecasts(cast, org, method: str) -> None:
 
 
 def test_scored_misses_of_a_method_move_the_next_draft_away_from_it(firm_a, org):
-    first = proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).proposal
+    first = draft_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).draft
     usual = rent_line(firm_a, first, org)
     keep_missed_rent_forecasts(firm_a, org, usual.method)
     assert forecast_records_score(firm=firm_a.firm, organisation=firm_a.organisation).scored == 6
 
-    second = proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).proposal
+    second = draft_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).draft
 
     rent = rent_line(firm_a, second, org)
     assert rent.method != usual.method
     assert "method chosen with the realised accuracy of 6 past forecast(s)" in rent.forecast_notes
     assert rent.inputs_hash != usual.inputs_hash
     # The other lines had nothing scored: forecast exactly as before.
-    sales = ProposalLine.objects.for_firm(firm_a.firm).filter(tracking_option=org.option)
+    sales = DraftLine.objects.for_firm(firm_a.firm).filter(tracking_option=org.option)
     assert len({(line.method, line.inputs_hash, line.forecast_total) for line in sales}) == 1
 
 
 def test_too_few_scored_forecasts_leave_the_choice_alone(firm_a, org):
-    first = proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).proposal
+    first = draft_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).draft
     usual = rent_line(firm_a, first, org)
     keep_missed_rent_forecasts(firm_a, org, usual.method)
     ForecastRecord.objects.for_firm(firm_a.firm).filter(made_at__gt=dt.date(2026, 6, 1)).delete()
     assert forecast_records_score(firm=firm_a.firm, organisation=firm_a.organisation).scored == 2
 
-    second = proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).proposal
+    second = draft_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation).draft
 
     rent = rent_line(firm_a, second, org)
     assert (rent.method, rent.forecast_total) == (usual.method, usual.forecast_total)
@@ -235,7 +235,7 @@ def test_too_few_scored_forecasts_leave_the_choice_alone(firm_a, org):
 def test_realised_accuracy_is_loaded_in_one_query_for_the_whole_organisation(
     firm_a, org, django_assert_num_queries
 ):
-    proposal_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation)
+    draft_create_rolling(firm=firm_a.firm, organisation=firm_a.organisation)
     keep_missed_rent_forecasts(firm_a, org, "theta")
     forecast_records_score(firm=firm_a.firm, organisation=firm_a.organisation)
 

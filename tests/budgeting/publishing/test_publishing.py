@@ -299,9 +299,9 @@ def _approved_draft(cast):
     """An approved draft of Rent (overall budget) whose November and December change, and
     whose January stays as budgeted; Sales for the North option, into its tracking budget."""
     from budgeting.models import (
-        Proposal,
-        ProposalBalance,
-        ProposalLine,
+        Draft,
+        DraftBalance,
+        DraftLine,
         TrackingCategory,
         TrackingOption,
     )
@@ -319,10 +319,10 @@ def _approved_draft(cast):
     north_budget = Budget.objects.for_firm(firm).create(
         **owned, budget_id="bud-north", type="TRACKING", description="North", tracking_option=north
     )
-    proposal = Proposal.objects.for_firm(firm).create(
+    draft = Draft.objects.for_firm(firm).create(
         **owned,
         created_by=cast.member("preparer").user,
-        status=Proposal.Status.APPROVED,
+        status=Draft.Status.APPROVED,
         horizon=3,
         first_period=dt.date(2026, 11, 1),
         last_actual_period=dt.date(2026, 10, 1),
@@ -336,9 +336,9 @@ def _approved_draft(cast):
         account = Account.objects.for_firm(firm).create(
             **owned, account_id=f"acc-{code}", code=code, name=name, type="EXPENSE"
         )
-        line = ProposalLine.objects.for_firm(firm).create(
+        line = DraftLine.objects.for_firm(firm).create(
             **owned,
-            proposal=proposal,
+            draft=draft,
             account=account,
             tracking_option=option,
             original_budget=budget if option else None,
@@ -360,7 +360,7 @@ def _approved_draft(cast):
         for index, amount in enumerate(amounts):
             period = dt.date(2026 + (10 + index) // 12, (10 + index) % 12 + 1, 1)
             original = Decimal("5000.00") if code == "469" else Decimal("15000.00")
-            ProposalBalance.objects.for_firm(firm).create(
+            DraftBalance.objects.for_firm(firm).create(
                 **owned,
                 line=line,
                 period=period,
@@ -371,20 +371,20 @@ def _approved_draft(cast):
                 lo_95=0,
                 hi_95=0,
             )
-    return proposal, overall, north_budget
+    return draft, overall, north_budget
 
 
 def test_an_approved_draft_publishes_one_file_per_budget_with_only_changed_months(firm_a):
-    from budgeting.models import Proposal
-    from budgeting.publishing.services import proposal_publish
+    from budgeting.models import Draft
+    from budgeting.publishing.services import draft_publish
 
-    proposal, overall, north = _approved_draft(firm_a)
-    made = proposal_publish(firm=firm_a.firm, proposal=proposal, user=None, send=False)
+    draft, overall, north = _approved_draft(firm_a)
+    made = draft_publish(firm=firm_a.firm, draft=draft, user=None, send=False)
     files = {p.budget_id: p.file_content for p in made}
     assert files[overall.pk] == "Account,Nov-2026,Dec-2026\r\nRent (469),6000,6000\r\n"
     assert files[north.pk] == "Account,Nov-2026\r\nSales (200),20001\r\n"
-    proposal.refresh_from_db()
-    assert proposal.status == Proposal.Status.AWAITING_IMPORT
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.AWAITING_IMPORT
 
     # Xero now holds the overall file but not yet the North one: still awaiting; then both.
     def xero_holds(budget, account_code, period, amount):
@@ -405,40 +405,40 @@ def test_an_approved_draft_publishes_one_file_per_budget_with_only_changed_month
     xero_holds(overall, "469", dt.date(2026, 11, 1), "6000")
     xero_holds(overall, "469", dt.date(2026, 12, 1), "6000")
     budget_publications_verify(firm=firm_a.firm, organisation=firm_a.organisation)
-    proposal.refresh_from_db()
-    assert proposal.status == Proposal.Status.AWAITING_IMPORT
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.AWAITING_IMPORT
     xero_holds(north, "200", dt.date(2026, 11, 1), "20001")
     budget_publications_verify(firm=firm_a.firm, organisation=firm_a.organisation)
-    proposal.refresh_from_db()
-    assert proposal.status == Proposal.Status.PUBLISHED
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.PUBLISHED
 
 
 def test_only_an_approved_draft_publishes(firm_a):
-    from budgeting.models import Proposal
-    from budgeting.publishing.services import proposal_publish
+    from budgeting.models import Draft
+    from budgeting.publishing.services import draft_publish
 
-    proposal, _overall, _north = _approved_draft(firm_a)
-    Proposal.objects.for_firm(firm_a.firm).filter(pk=proposal.pk).update(status="submitted")
-    proposal.refresh_from_db()
+    draft, _overall, _north = _approved_draft(firm_a)
+    Draft.objects.for_firm(firm_a.firm).filter(pk=draft.pk).update(status="submitted")
+    draft.refresh_from_db()
     with pytest.raises(PublicationError, match="Only an approved draft"):
-        proposal_publish(firm=firm_a.firm, proposal=proposal, user=None)
+        draft_publish(firm=firm_a.firm, draft=draft, user=None)
 
 
 def test_publish_on_the_screen_emails_the_files(
     client, firm_a, firm_b, django_capture_on_commit_callbacks, celery_eager
 ):
-    proposal, _overall, _north = _approved_draft(firm_a)
-    args = [firm_a.firm.slug, firm_a.organisation.pk, proposal.pk]
+    draft, _overall, _north = _approved_draft(firm_a)
+    args = [firm_a.firm.slug, firm_a.organisation.pk, draft.pk]
     client.force_login(firm_a.member("viewer").user)
-    assert client.post(reverse("proposal_publish", args=args)).status_code == 403
+    assert client.post(reverse("draft_publish", args=args)).status_code == 403
     preparer = firm_a.member("preparer").user
     client.force_login(preparer)
     with django_capture_on_commit_callbacks(execute=True):
-        assert client.post(reverse("proposal_publish", args=args)).status_code == 302
+        assert client.post(reverse("draft_publish", args=args)).status_code == 302
     assert sorted(len(m.attachments) for m in mail.outbox) == [1, 1]
     assert {tuple(m.to) for m in mail.outbox} == {(preparer.email,)}
-    page = client.get(reverse("proposal_approval", args=args)).content.decode()
+    page = client.get(reverse("draft_approval", args=args)).content.decode()
     assert "Awaiting import into Xero" in page
     assert "import.csv" in page
     client.force_login(firm_b.member("owner").user)
-    assert client.post(reverse("proposal_publish", args=args)).status_code == 404
+    assert client.post(reverse("draft_publish", args=args)).status_code == 404

@@ -7,8 +7,8 @@ import pytest
 
 from budgeting.variance.maths import (
     AccountBalances,
-    MaterialityPolicy,
     MaterialityThreshold,
+    MaterialityThresholds,
     Section,
     financial_year_start,
     variance_for_period,
@@ -49,15 +49,17 @@ def account(
     )
 
 
-def month_report(*accounts: AccountBalances, policy: MaterialityPolicy | None = None, **kwargs):
+def month_report(
+    *accounts: AccountBalances, thresholds: MaterialityThresholds | None = None, **kwargs
+):
     options = {"period": SEPTEMBER, "financial_year_end_month": 3, "financial_year_end_day": 31}
     options.update(kwargs)
-    return variance_for_period(lines=list(accounts), policy=policy, **options)
+    return variance_for_period(lines=list(accounts), thresholds=thresholds, **options)
 
 
-def one_line(account_type: str, *, actual: str, budget: str, policy=None):
+def one_line(account_type: str, *, actual: str, budget: str, thresholds=None):
     acc = account("100", account_type, actuals={SEPTEMBER: actual}, budgets={SEPTEMBER: budget})
-    return month_report(acc, policy=policy).lines[0].month
+    return month_report(acc, thresholds=thresholds).lines[0].month
 
 
 def test_money_is_quantised_to_cents_half_up():
@@ -172,28 +174,32 @@ def test_materiality_needs_both_the_percent_and_the_floor(actual, budget, materi
 
 
 def test_materiality_thresholds_can_be_set_per_class_and_per_type():
-    policy = MaterialityPolicy(
+    thresholds = MaterialityThresholds(
         default=MaterialityThreshold(percent=Decimal("10"), floor=Decimal("500")),
         by_class={"REVENUE": MaterialityThreshold(percent=Decimal("5"), floor=Decimal("2000"))},
         by_type={"DEPRECIATN": MaterialityThreshold(percent=Decimal("50"), floor=Decimal("0"))},
     )
     # Revenue: 6% and 3,000 passes 5% / 2,000; 1,500 does not pass the class floor.
-    assert one_line("SALES", actual="53000", budget="50000", policy=policy).material
-    assert not one_line("SALES", actual="11500", budget="10000", policy=policy).material
+    assert one_line("SALES", actual="53000", budget="50000", thresholds=thresholds).material
+    assert not one_line("SALES", actual="11500", budget="10000", thresholds=thresholds).material
     # Expenses keep the organisation's default.
-    assert one_line("EXPENSE", actual="11000", budget="10000", policy=policy).material
+    assert one_line("EXPENSE", actual="11000", budget="10000", thresholds=thresholds).material
     # The type override wins over the class: depreciation moves are expected to be lumpy.
-    assert not one_line("DEPRECIATN", actual="14000", budget="10000", policy=policy).material
-    assert one_line("DEPRECIATN", actual="15000", budget="10000", policy=policy).material
+    assert not one_line(
+        "DEPRECIATN", actual="14000", budget="10000", thresholds=thresholds
+    ).material
+    assert one_line("DEPRECIATN", actual="15000", budget="10000", thresholds=thresholds).material
 
 
 def test_threshold_lookup_prefers_type_then_class_then_default():
     by_type = MaterialityThreshold(percent=Decimal("1"), floor=Decimal("1"))
     by_class = MaterialityThreshold(percent=Decimal("2"), floor=Decimal("2"))
-    policy = MaterialityPolicy(by_class={"EXPENSE": by_class}, by_type={"OVERHEADS": by_type})
-    assert policy.threshold_for(account_class="EXPENSE", account_type="OVERHEADS") is by_type
-    assert policy.threshold_for(account_class="EXPENSE", account_type="EXPENSE") is by_class
-    assert policy.threshold_for(account_class="REVENUE") == MaterialityThreshold()
+    thresholds = MaterialityThresholds(
+        by_class={"EXPENSE": by_class}, by_type={"OVERHEADS": by_type}
+    )
+    assert thresholds.threshold_for(account_class="EXPENSE", account_type="OVERHEADS") is by_type
+    assert thresholds.threshold_for(account_class="EXPENSE", account_type="EXPENSE") is by_class
+    assert thresholds.threshold_for(account_class="REVENUE") == MaterialityThreshold()
 
 
 @pytest.mark.parametrize(

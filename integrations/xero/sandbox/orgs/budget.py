@@ -48,7 +48,7 @@ def budget_months(builder: OrgBuilder, year_end_month: int) -> list[dt.date]:
 def add_overall_budget(
     builder: OrgBuilder, *, year_end_month: int, plan: BudgetPlan
 ) -> SandboxBudget:
-    actuals = profit_and_loss_by_month(builder.accounts, builder.documents)
+    actuals = profit_and_loss_by_month(builder.accounts, builder.documents, builder.journals)
     budget = _budget(
         builder,
         year_end_month=year_end_month,

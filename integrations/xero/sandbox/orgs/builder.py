@@ -21,7 +21,9 @@ from integrations.xero.sandbox.model import (
     SandboxBudget,
     SandboxContact,
     SandboxDocument,
+    SandboxJournalLine,
     SandboxLine,
+    SandboxManualJournal,
     SandboxOrganisation,
     SandboxTrackingCategory,
     SandboxTrackingOption,
@@ -74,6 +76,17 @@ COUNTRIES = {
         exempt_tax="BASEXCLUDED",
         tax_rate=Decimal("0.10"),
     ),
+    "US": Country(
+        code="US",
+        currency="USD",
+        currency_name="United States Dollar",
+        timezone="EASTERNSTANDARDTIME",
+        # US organisations charge sales tax by state; the sandbox's US business sells tax free.
+        sales_tax="NONE",
+        purchase_tax="NONE",
+        exempt_tax="NONE",
+        tax_rate=Decimal("0"),
+    ),
     "GB": Country(
         code="GB",
         currency="GBP",
@@ -89,7 +102,13 @@ COUNTRIES = {
 # A one-line document: (type, day of month, account code, contact, description, amount).
 Entry = tuple[str, int, str, str, str, float | Decimal]
 
-CURRENCY_NAMES = {"USD": "United States Dollar", "EUR": "Euro"}
+CURRENCY_NAMES = {
+    "USD": "United States Dollar",
+    "EUR": "Euro",
+    "AUD": "Australian Dollar",
+    "CAD": "Canadian Dollar",
+    "NZD": "New Zealand Dollar",
+}
 
 # Document types whose lines credit their accounts; the other types debit them.
 CREDIT_TYPES = frozenset({"ACCREC", "RECEIVE", "ACCPAYCREDIT"})
@@ -129,6 +148,7 @@ class OrgBuilder:
         self.tracking_categories: list[SandboxTrackingCategory] = []
         self.budgets: list[SandboxBudget] = []
         self.drivers: list[PlantedDriver] = []
+        self.journals: list[SandboxManualJournal] = []
         self._sequences: dict[str, int] = {}
 
     # Identity -----------------------------------------------------------------------------
@@ -220,10 +240,13 @@ class OrgBuilder:
         currency_rate: Decimal | None = None,
     ) -> SandboxLine:
         line_amount = base_amount
+        unit_amount = None
         if currency_rate is not None:
-            # Xero's CurrencyRate is units of the document's currency per unit of base currency;
-            # the base amount is derived back from the foreign one so both agree to the cent.
-            line_amount = money(base_amount * currency_rate)
+            # Xero's CurrencyRate is units of the document's currency per unit of base currency.
+            # The supplier prices a unit to the cent in its currency, so LineAmount is exactly
+            # Quantity x UnitAmount; the base amount is converted back, line by line, to the cent.
+            unit_amount = money(base_amount / quantity * currency_rate)
+            line_amount = money(unit_amount * quantity)
             base_amount = money(line_amount / currency_rate)
         # Imports carry no sales tax on the supplier's invoice; the duty is billed separately.
         tax_type = account.tax_type if currency_rate is None else self.country.exempt_tax
@@ -240,7 +263,68 @@ class OrgBuilder:
             tax_amount=tax_amount,
             tax_type=tax_type,
             tracking=list(tracking),
+            unit_amount=unit_amount,
         )
+
+    def inclusive_line(
+        self,
+        account: SandboxAccount,
+        description: str,
+        unit_amount: Decimal,
+        *,
+        quantity: Decimal = Decimal(1),
+        tracking: Sequence[tuple[str, str]] = (),
+    ) -> SandboxLine:
+        """A line of a tax-inclusive document: LineAmount includes the tax, which is given per
+        line (TaxAmount); the reports use LineAmount less TaxAmount."""
+        line_amount = money(unit_amount * quantity)
+        rate = self.country.tax_rate
+        tax_amount = money(line_amount * rate / (1 + rate))
+        return SandboxLine(
+            line_id=self.new_id(),
+            account_id=account.account_id,
+            description=description,
+            line_amount=line_amount,
+            base_amount=line_amount - tax_amount,
+            quantity=quantity,
+            tax_amount=tax_amount,
+            tax_type=account.tax_type,
+            tracking=list(tracking),
+            unit_amount=unit_amount,
+        )
+
+    def journal(
+        self,
+        date: dt.date,
+        narration: str,
+        lines: Sequence[tuple[str, Decimal, str, Sequence[tuple[str, str]]]],
+        *,
+        status: str = "POSTED",
+        system: bool = False,
+    ) -> SandboxManualJournal:
+        """A manual journal from (account code, debit-positive amount, description, tracking)."""
+        journal_lines = [
+            SandboxJournalLine(
+                account_id=self.account(code).account_id,
+                description=description,
+                line_amount=money(amount),
+                tracking=list(tracking),
+            )
+            for code, amount, description, tracking in lines
+        ]
+        if sum((line.line_amount for line in journal_lines), ZERO) != 0:
+            raise ValueError(f"journal {narration!r} does not balance")
+        journal = SandboxManualJournal(
+            journal_id=self.new_id(),
+            date=date,
+            narration=narration,
+            lines=journal_lines,
+            status=status,
+            updated_utc=self._updated_utc(date),
+            system=system,
+        )
+        self.journals.append(journal)
+        return journal
 
     def add_document(
         self,
@@ -253,6 +337,8 @@ class OrgBuilder:
         number: str | None = None,
         currency: str | None = None,
         currency_rate: Decimal | None = None,
+        status: str | None = None,
+        line_amount_types: str = "Exclusive",
     ) -> SandboxDocument:
         is_bank = type_ in ("SPEND", "RECEIVE")
         due_date = None if is_bank else self._due_date(type_, date)
@@ -267,10 +353,11 @@ class OrgBuilder:
             currency_code=currency or self.country.currency,
             currency_rate=currency_rate or Decimal(1),
             # Everyone pays on the due date; bank transactions are settled when they happen.
-            status="PAID" if due_date and due_date < self.today else "AUTHORISED",
+            status=status or ("PAID" if due_date and due_date < self.today else "AUTHORISED"),
             bank_account_id=self.bank.account_id if is_bank and self.bank else None,
             due_date=due_date,
             updated_utc=self._updated_utc(date),
+            line_amount_types=line_amount_types,
         )
         self.documents.append(document)
         return document
@@ -410,5 +497,6 @@ class OrgBuilder:
             currencies=[(self.country.currency, self.country.currency_name)]
             + [(code, CURRENCY_NAMES[code]) for code in currencies],
             planted_drivers=self.drivers,
+            manual_journals=sorted(self.journals, key=lambda j: (j.date, j.journal_id)),
             key=self.key,
         )

@@ -86,7 +86,8 @@ RETIREMENT_ACCOUNT = {
     "NZ": spec("478", "KiwiSaver Employer Contributions", "EXPENSE"),
     "AU": spec("478", "Superannuation", "EXPENSE"),
     "GB": spec("478", "Employer Pension Contributions", "EXPENSE"),
+    "US": spec("478", "401(k) Employer Contributions", "EXPENSE"),
 }
 
 # Value added tax has a different name in each country; the system account is the same.
-SALES_TAX_ACCOUNT_NAME = {"NZ": "GST", "AU": "GST", "GB": "VAT"}
+SALES_TAX_ACCOUNT_NAME = {"NZ": "GST", "AU": "GST", "GB": "VAT", "US": "Sales Tax"}

@@ -94,12 +94,17 @@ def build(*, seed: int, today: dt.date) -> SandboxOrganisation:
         },
     )
     add_overall_budget(builder, year_end_month=YEAR_END_MONTH, plan=plan)
-    return builder.organisation(
+    organisation = builder.organisation(
         name="Tidemark Homewares",
         legal_name="Tidemark Homewares Ltd",
         year_end_month=YEAR_END_MONTH,
         currencies=("USD", "EUR"),
     )
+    # Xero would group 497-499 into one FXGROUPID row for a UK organisation. Kept as separate
+    # account rows until the product's sync reads FXGROUPID (issue #22); the `alpine`
+    # organisation (opt-in) shows the grouped row.
+    organisation.groups_currency_accounts = False
+    return organisation
 
 
 def _monthly_rates(builder: OrgBuilder) -> dict[tuple[str, dt.date], Decimal]:

@@ -7,7 +7,12 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from core.months import month_key
-from integrations.xero.sandbox.model import SandboxAccount, SandboxDocument, SandboxLine
+from integrations.xero.sandbox.model import (
+    SandboxAccount,
+    SandboxDocument,
+    SandboxLine,
+    SandboxManualJournal,
+)
 from integrations.xero.sandbox.orgs.builder import CREDIT_TYPES, ZERO
 
 Actuals = dict[str, dict[str, Decimal]]  # AccountID -> {"YYYY-MM": amount}
@@ -29,10 +34,13 @@ def line_profit_and_loss(
 
 
 def profit_and_loss_by_month(
-    accounts: Iterable[SandboxAccount], documents: Iterable[SandboxDocument]
+    accounts: Iterable[SandboxAccount],
+    documents: Iterable[SandboxDocument],
+    journals: Iterable[SandboxManualJournal] = (),
 ) -> Actuals:
-    """Monthly P&L per account."""
-    totals = _accumulate(accounts, documents, lambda line: (_ALL_LINES,))
+    """Monthly P&L per account: approved documents and posted manual journals (system ones
+    included), independently of the report code."""
+    totals = _accumulate(accounts, documents, lambda line: (_ALL_LINES,), journals)
     return totals.get(_ALL_LINES, {})
 
 
@@ -48,12 +56,26 @@ def _accumulate(
     accounts: Iterable[SandboxAccount],
     documents: Iterable[SandboxDocument],
     keys_of: Callable[[SandboxLine], Iterable[str]],
+    journals: Iterable[SandboxManualJournal] = (),
 ) -> dict[str, Actuals]:
     profit_and_loss_accounts = {a.account_id: a for a in accounts if a.on_profit_and_loss}
     totals: dict[str, dict[str, dict[str, Decimal]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(lambda: ZERO))
     )
+    for journal in journals:
+        if journal.status != "POSTED":
+            continue
+        for journal_line in journal.lines:
+            account = profit_and_loss_accounts.get(journal_line.account_id)
+            if account is not None:
+                # LineAmount is a debit when positive: it adds to an expense account.
+                sign = -1 if account.account_class == "REVENUE" else 1
+                totals[_ALL_LINES][account.account_id][month_key(journal.date)] += (
+                    sign * journal_line.line_amount
+                )
     for document in documents:
+        if document.status not in ("AUTHORISED", "PAID"):
+            continue  # drafts, submitted, voided and deleted documents are not in the P&L
         period = month_key(document.date)
         for line in document.lines:
             account = profit_and_loss_accounts.get(line.account_id)

@@ -43,7 +43,7 @@ CAMPAIGN = Decimal("4100.00")
 
 
 @dataclass
-class ProposalOrganisation:
+class DraftOrganisation:
     profile: XeroOrganisation
     accounts: dict[str, Account]
     option: TrackingOption
@@ -57,7 +57,7 @@ def _wiggle(month: dt.date, amount: Decimal) -> Decimal:
     return (amount * (1 + Decimal(step) / 400)).quantize(Decimal("0.01"))
 
 
-def proposal_organisation_create(*, firm, organisation) -> ProposalOrganisation:
+def draft_organisation_create(*, firm, organisation) -> DraftOrganisation:
     owned = {"firm": firm, "organisation": organisation}
     profile = XeroOrganisation.objects.create(
         **owned,
@@ -129,6 +129,6 @@ def proposal_organisation_create(*, firm, organisation) -> ProposalOrganisation:
         )
     ActualBalance.objects.bulk_create(actuals)
     BudgetBalance.objects.bulk_create(balances)
-    return ProposalOrganisation(
+    return DraftOrganisation(
         profile=profile, accounts=accounts, option=option, overall=overall, north=north
     )

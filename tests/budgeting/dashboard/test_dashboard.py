@@ -1,0 +1,284 @@
+"""The firm dashboard: every client's sync state, its filters and CSV, Sync now and its live row."""
+
+# The Xero sandbox fixtures are imported below, so test arguments "redefine" them.
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from budgeting.models import (
+    SyncRun,
+    XeroOrganisation,
+)
+from integrations.models import XeroConnection
+from tenants.roles import Role
+from tests.budgeting.screens import (
+    HTMX,
+    connected,
+    csv_rows,
+    login,
+    screen_url,
+    sync_run,
+    synced_profile,
+    text,
+)
+from tests.factories import client_organisation_create
+
+# The Xero sandbox fixtures of the integration tests: firm A connected to every organisation.
+from tests.sandbox import sync
+
+
+def test_dashboard_shows_each_client_after_a_sync(client, connected_firm, firm_b):
+    run = sync(connected_firm, "Harbour Lane Café")
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    organisation = connected_firm.linked["Harbour Lane Café"]
+    with scopes_disabled():
+        profile = XeroOrganisation.objects.get(organisation=organisation)
+    login(client, connected_firm, Role.VIEWER)
+
+    page = text(client.get(screen_url("firm_dashboard", connected_firm)))
+
+    row = page.split(f'id="organisation-{organisation.pk}"')[1].split("</tr>")[0]
+    assert "✓ Connected" in row
+    assert "✓ Succeeded" in row
+    assert f"{run.calls_used} calls" in row
+    assert "✓ Reconciled" in row
+    assert profile.period_lock_date is not None  # the sandbox locks the month before today
+    assert f"{profile.period_lock_date:%b %Y}" in row
+    # The others are linked but not synced yet; the fixture's own client is not linked at all.
+    tidepool = connected_firm.linked["Tidepool Software"]
+    other = page.split(f'id="organisation-{tidepool.pk}"')[1].split("</tr>")[0]
+    assert "Never synced" in other and "Not checked" in other
+    unlinked = page.split(f'id="organisation-{connected_firm.organisation.pk}"')[1]
+    assert "Not connected" in unlinked.split("</tr>")[0]
+    # A viewer cannot sync, so sees no button; firm B's client is nowhere.
+    assert "Sync now" not in page
+    assert firm_b.organisation.name not in page
+
+
+def test_dashboard_states_are_in_words_not_colour_alone(client, firm_a, firm_b):
+    firm_a_org = firm_a.organisation
+    connected(firm_a, firm_a_org, status=XeroConnection.Status.NEEDS_REAUTH)
+    synced_profile(firm_a, firm_a_org, lock=dt.date(2026, 9, 15))
+    sync_run(
+        firm_a,
+        firm_a_org,
+        state=SyncRun.State.SUCCEEDED,
+        reconciled=False,
+        finished_at=timezone.now(),
+    )
+    sync_run(
+        firm_a,
+        firm_a_org,
+        state=SyncRun.State.FAILED,
+        error="Xero said no. The previous data is unchanged.",
+        finished_at=timezone.now(),
+    )
+    login(client, firm_a)
+
+    page = text(client.get(screen_url("firm_dashboard", firm_a)))
+
+    assert "⚠ Needs re-authorisation" in page
+    assert "✕ Failed" in page
+    # The data on screen is the successful run's, whose checks found differences.
+    assert "✕ Differences" in page
+    # Locked to the 15th: August is the last whole month closed.
+    assert "Aug 2026" in page
+
+
+def test_dashboard_filters_by_name_and_state(client, firm_a, firm_b):
+    syncing = client_organisation_create(firm=firm_a.firm, name="Moana Surf Supplies")
+    connected(firm_a, syncing)
+    sync_run(firm_a, syncing, state=SyncRun.State.RUNNING, progress=30)
+    login(client, firm_a)
+
+    by_name = text(client.get(screen_url("firm_dashboard", firm_a, q="moana")))
+    assert "Moana Surf Supplies" in by_name and firm_a.organisation.name not in by_name
+
+    by_state = text(client.get(screen_url("firm_dashboard", firm_a, state="not_connected")))
+    assert firm_a.organisation.name in by_state and "Moana Surf Supplies" not in by_state
+
+    fragment = text(
+        client.get(
+            screen_url("firm_dashboard", firm_a, state="syncing"),
+            headers={**HTMX, "HX-Target": "organisation-table"},
+        )
+    )
+    assert "<html" not in fragment
+    assert "Moana Surf Supplies" in fragment and firm_a.organisation.name not in fragment
+
+
+def test_dashboard_csv_has_one_row_per_client(client, connected_firm, firm_b):
+    sync(connected_firm, "Tidepool Software")
+    login(client, connected_firm)
+
+    rows = csv_rows(client.get(screen_url("firm_dashboard_csv", connected_firm)))
+
+    assert rows[0][:3] == ["Client", "Xero", "Currency"]
+    by_name = {row[0]: row for row in rows[1:]}
+    # Five linked clients, plus the fixture's own unlinked one.
+    assert len(rows) == 1 + 6
+    assert by_name["Tidepool Software"][1] == "Connected"
+    assert by_name["Tidepool Software"][4] == "Succeeded"
+    assert by_name["Tidepool Software"][8] == "Reconciled"
+    assert by_name["Harbour Lane Café"][8] in ("Not checked",)
+    assert firm_b.organisation.name not in by_name
+
+    filtered = csv_rows(client.get(screen_url("firm_dashboard_csv", connected_firm, q="tidepool")))
+    assert [row[0] for row in filtered[1:]] == ["Tidepool Software"]
+
+
+def _dashboard_queries(client, cast) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        text(client.get(screen_url("firm_dashboard", cast)))
+    return len(queries)
+
+
+def test_dashboard_queries_do_not_grow_with_the_number_of_clients(client, firm_a, firm_b):
+    def add_clients(cast, count):
+        for i in range(count):
+            organisation = client_organisation_create(firm=cast.firm, name=f"Client {i:03d}")
+            connected(cast, organisation)
+            synced_profile(cast, organisation)
+            sync_run(
+                cast,
+                organisation,
+                state=SyncRun.State.SUCCEEDED,
+                reconciled=True,
+                finished_at=timezone.now(),
+            )
+            sync_run(cast, organisation, state=SyncRun.State.RUNNING, progress=50)
+
+    login(client, firm_a)
+    add_clients(firm_a, 3)
+    few = _dashboard_queries(client, firm_a)
+    add_clients(firm_a, 27)
+    many = _dashboard_queries(client, firm_a)
+    assert few == many
+    # And firm B's clients never show up in firm A's.
+    add_clients(firm_b, 2)
+    assert _dashboard_queries(client, firm_a) == many
+
+
+# --- Sync now ----------------------------------------------------------------------------------
+
+
+def test_sync_now_queues_one_run_and_shows_its_progress(
+    client, connected_firm, firm_b, django_capture_on_commit_callbacks
+):
+    organisation = connected_firm.linked["Tidepool Software"]
+    login(client, connected_firm, Role.PREPARER)
+    url = screen_url("organisation_sync_now", connected_firm, organisation)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(url, {"fragment": "row"}, headers=HTMX)
+
+    row = text(response)
+    with scopes_disabled():
+        run = SyncRun.objects.get(organisation=organisation)
+    assert run.state == SyncRun.State.QUEUED
+    assert run.trigger == SyncRun.Trigger.MANUAL
+    assert len(callbacks) == 1  # the Celery task, sent once the transaction commits
+    assert "<progress" in row and 'hx-trigger="every 2s"' in row
+    assert "Sync of Tidepool Software queued." in row
+
+    # Asking again while it is queued starts nothing new.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        again = text(client.post(url, {"fragment": "row"}, headers=HTMX))
+    assert "already under way" in again
+    assert not callbacks
+    with scopes_disabled():
+        assert SyncRun.objects.filter(organisation=organisation).count() == 1
+
+    # Without htmx: a redirect back, with the message.
+    with scopes_disabled():
+        SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.FAILED)
+    with django_capture_on_commit_callbacks(execute=False):
+        plain = client.post(url, {"fragment": "panel"})
+    assert plain.status_code == 302
+    assert plain["Location"] == screen_url("organisation_detail", connected_firm, organisation)
+
+
+def test_sync_now_is_post_only_and_for_roles_that_may_sync(client, firm_a, firm_b):
+    connected(firm_a, firm_a.organisation)
+    url = screen_url("organisation_sync_now", firm_a, firm_a.organisation)
+    login(client, firm_a, Role.PREPARER)
+    assert client.get(url).status_code == 405
+    for role in (Role.VIEWER, Role.APPROVER):
+        login(client, firm_a, role)
+        assert client.post(url).status_code == 403
+    with scopes_disabled():
+        assert not SyncRun.objects.exists()
+    # Firm B's organisation is simply not there for firm A's members.
+    login(client, firm_a, Role.OWNER)
+    firm_b_url = reverse("organisation_sync_now", args=[firm_a.firm.slug, firm_b.organisation.pk])
+    assert client.post(firm_b_url).status_code == 404
+    with scopes_disabled():
+        assert not SyncRun.objects.filter(firm=firm_b.firm).exists()
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        (None, "is not linked to a Xero organisation yet"),
+        (XeroConnection.Status.NEEDS_REAUTH, "needs re-authorisation"),
+        (XeroConnection.Status.REVOKED, "Connect Xero again"),
+    ],
+)
+def test_sync_now_says_what_to_do_when_xero_is_not_usable(client, firm_a, firm_b, setup, expected):
+    if setup:
+        connected(firm_a, firm_a.organisation, status=setup)
+    login(client, firm_a)
+    url = screen_url("organisation_sync_now", firm_a, firm_a.organisation)
+
+    row = text(client.post(url, {"fragment": "row"}, headers=HTMX))
+    assert expected in row and 'role="alert"' in row
+
+    response = client.post(url, follow=True)
+    assert expected in text(response)
+    with scopes_disabled():
+        assert not SyncRun.objects.exists()
+
+
+def test_progress_polls_while_running_and_stops_when_done(client, firm_a, firm_b):
+    organisation = firm_a.organisation
+    connected(firm_a, organisation)
+    run = sync_run(
+        firm_a, organisation, state=SyncRun.State.RUNNING, progress=40, step="Actuals May 2026"
+    )
+    login(client, firm_a, Role.VIEWER)
+    url = screen_url("organisation_sync_status", firm_a, organisation)
+
+    running = text(client.get(url, headers=HTMX))
+    assert 'value="40"' in running and "Actuals May 2026" in running
+    assert 'hx-trigger="every 2s"' in running
+    assert running.lstrip().startswith("<tr")
+
+    panel = text(client.get(url + "?fragment=panel", headers=HTMX))
+    assert 'id="sync-panel"' in panel and 'hx-trigger="every 2s"' in panel
+
+    with scopes_disabled():
+        SyncRun.objects.filter(pk=run.pk).update(
+            state=SyncRun.State.SUCCEEDED,
+            progress=100,
+            step="Done",
+            reconciled=True,
+            calls_used=12,
+            started_at=timezone.now() - dt.timedelta(seconds=30),
+            finished_at=timezone.now(),
+        )
+    done = text(client.get(url, headers=HTMX))
+    assert "hx-trigger" not in done  # no trigger: htmx stops polling
+    assert "✓ Succeeded" in done and "12 calls" in done and "✓ Reconciled" in done
+    panel = text(client.get(url + "?fragment=panel", headers=HTMX))
+    assert "hx-trigger" not in panel and "Reload to see the new figures" in panel
+
+    firm_b_url = reverse(
+        "organisation_sync_status", args=[firm_a.firm.slug, firm_b.organisation.pk]
+    )
+    assert client.get(firm_b_url, headers=HTMX).status_code == 404
