@@ -197,3 +197,34 @@ def test_an_option_left_out_without_proof_of_zero_is_read_with_its_own_request(
     assert run.calls_planned == minimum + wa_months
     assert run.calls_used <= 1.1 * run.calls_planned
     assert add_months(months[0], 36) == months[-1]
+
+
+@pytest.mark.slow
+def test_a_new_zealand_organisation_budgets_its_currency_gains_on_the_fx_line(extra_firm):
+    # Alpine (NZ): Xero's report groups the currency accounts under FXGROUPID, and the firm
+    # budgets realised currency gains (account 499).
+    org = next(o for o in extra_firm.organisations if o.key == "alpine")
+    run = sync(extra_firm, org.name)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert run.reconciled is True
+    firm, organisation = extra_firm.firm, extra_firm.linked[org.name]
+    fx = Account.objects.for_firm(firm).get(organisation=organisation, account_id="FXGROUPID")
+    currency = {a.account_id for a in org.accounts if a.system_account in CURRENCY_ACCOUNTS}
+    grouped = Account.objects.for_firm(firm).filter(organisation=organisation, report_group=fx)
+    assert set(grouped.values_list("account_id", flat=True)) == currency
+
+    last_closed = month_start(org.period_lock_date)
+    overall = next(b for b in org.budgets if b.type == "OVERALL")
+    budgeted = sum(
+        (overall.lines.get(a, {}).get(month_key(last_closed), Decimal(0)) for a in currency),
+        Decimal(0),
+    )
+    assert budgeted
+    data = variance_data_load(
+        firm=firm,
+        organisation=organisation,
+        period=last_closed,
+        profile=XeroOrganisation.objects.for_firm(firm).get(organisation=organisation),
+    )
+    assert data.balances_of("FXGROUPID").budgets[last_closed] == budgeted
+    assert all(data.balances_of(a) is None for a in currency)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('budgeting', '0007_approval_reminders_digests'),
+        ('budgeting', '0008_draft_and_approval_chain_names'),
     ]
 
     operations = [
