@@ -1,10 +1,14 @@
-"""Sync a client organisation from Xero: fetch everything first, then publish in one transaction.
+"""Sync a client organisation from Xero: fetch everything first, then publish scope by scope.
 
-Fetching makes every API call and holds the answers in memory; nothing is written until it has
-all arrived and been checked (unknown accounts, malformed amounts). Publishing then writes the
-new state in a single transaction that upserts by Xero's ids and deletes what Xero no longer
-has. So a sync killed at any point leaves the previous data exactly as it was, a rerun gives the
-same rows, and nobody ever sees a half-synced organisation.
+Fetching makes every API call and holds the answers in memory; nothing is written until they
+have all arrived and been checked (unknown accounts, malformed amounts, report columns that are
+not what was asked). The sync is cut into scopes: the reference data (organisation, accounts,
+tracking categories), each budget, the organisation's actuals, each tracking category's actuals
+and the transactions. Publishing writes each scope in a transaction of its own that upserts by
+Xero's ids and deletes what Xero no longer has. So a scope that fails, or a sync killed at any
+point, leaves each scope either as it was or wholly new, a rerun gives the same rows, and nobody
+ever sees a half-synced scope. A failed scope is named in the run and fetched again in full by
+the next run.
 """
 
 from __future__ import annotations
@@ -602,6 +606,7 @@ def xero_snapshot_fetch(
             current=current,
             transactions_since=transactions_since,
             known_accounts=known_accounts,
+            notes=notes,
             step=step,
         ),
     )
@@ -637,6 +642,7 @@ def _fetch_transactions(
     current: dt.date,
     transactions_since: dt.datetime | None,
     known_accounts: set[str],
+    notes: list[str],
     step: Callable[[str], None],
 ) -> tuple[list[parsing.XeroTransactionLine], dt.date, bool]:
     # Transaction lines, the drivers behind variances. Xero's list endpoints take

@@ -405,3 +405,41 @@ def _whole_or_absent(partial: dict, reference: dict) -> bool:
 def _database_url() -> str:
     params = db_connection.settings_dict
     return f"postgres://{params['USER']}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+@pytest.mark.mutable_sandbox
+def test_failed_transactions_are_fetched_again_from_the_last_run_that_saved_them(
+    connected_firm, xero_sandbox
+):
+    from budgeting.models import TransactionLine
+    from tests.sandbox import SANDBOX_ADMIN, sandbox_http
+
+    organisation = connected_firm.linked[CAFE]
+    assert sync(connected_firm, CAFE).state == SyncRun.State.SUCCEEDED
+    with sandbox_http(xero_sandbox) as http:
+        added = http.post(
+            "/_sandbox/organisations/cafe/invoices",
+            headers=SANDBOX_ADMIN,
+            json={
+                "type": "ACCREC",
+                "contact": "Wharfside Events Ltd",
+                "lines": [{"accountCode": "200", "description": "Gala catering", "amount": "2400"}],
+            },
+        )
+    assert added.status_code == 200, added.text
+
+    # The next run cannot read the invoices: everything else is saved, the transactions not.
+    xero_sandbox.faults.add(
+        FaultSpec(kind="status", status=503, organisation="cafe", endpoint="Invoices", count=5)
+    )
+    failed = sync(connected_firm, CAFE, client_factory=no_backoff)
+    assert failed.state == SyncRun.State.SUCCEEDED
+    assert [f["name"] for f in failed.failed_scopes] == ["Transactions"]
+    lines = TransactionLine.objects.for_firm(connected_firm.firm).filter(organisation=organisation)
+    assert not lines.filter(description="Gala catering").exists()
+
+    # The run after reads them again from before the failed run, so the invoice added in
+    # between is not missed.
+    retried = sync(connected_firm, CAFE)
+    assert retried.state == SyncRun.State.SUCCEEDED and retried.failed_scopes == []
+    assert lines.filter(description="Gala catering").count() == 1
