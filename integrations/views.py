@@ -116,9 +116,10 @@ def xero_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=401)
     try:
         webhooks.webhook_delivery_record(body=body)
-    except ValueError:
-        # Signed by Xero but not JSON: nothing we can act on; Xero must not retry it.
-        logger.warning("Xero webhook with a valid signature but an unreadable body")
+    except ValueError as exc:
+        # Signed by Xero but not JSON of Xero's shape: nothing we can act on; Xero must not retry
+        # it. (json's JSONDecodeError and UnicodeDecodeError are ValueErrors too.)
+        logger.warning("Xero webhook with a valid signature but an unreadable body: %s", exc)
     response = HttpResponse(status=200)
     del response["Content-Type"]
     return response

@@ -29,10 +29,49 @@ def webhook_signature_valid(*, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(expected, signature)
 
 
+# An event's fields as Xero documents them, each a string no longer than its column.
+_EVENT_FIELDS = {
+    "tenantId": "tenant_id",
+    "eventCategory": "event_category",
+    "eventType": "event_type",
+    "resourceId": "resource_id",
+    "eventDateUtc": "event_date_utc",
+}
+
+
+def _events(payload: object) -> list[dict[str, str]]:
+    """The delivery's events as model fields. A body of another shape (a list, a number, null,
+    `events` that is not a list of objects of strings, a field longer than Xero's) raises
+    ValueError: signed, but nothing we can act on, and it must not reach the database as a 500."""
+    if not isinstance(payload, dict):
+        raise ValueError(f"webhook body is {type(payload).__name__}, not an object")
+    events = payload.get("events")
+    if events is None:
+        return []
+    if not isinstance(events, list):
+        raise ValueError("webhook events is not a list")
+    rows = []
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise ValueError(f"webhook events[{index}] is not an object")
+        row = {}
+        for key, field_name in _EVENT_FIELDS.items():
+            value = event.get(key, "")
+            limit = XeroWebhookEvent._meta.get_field(field_name).max_length
+            if not isinstance(value, str) or len(value) > limit:
+                raise ValueError(
+                    f"webhook events[{index}].{key} is not a string of {limit} or less"
+                )
+            row[field_name] = value
+        rows.append(row)
+    return rows
+
+
 def webhook_delivery_record(*, body: bytes) -> XeroWebhookDelivery | None:
-    """Record a verified delivery and its events; None when it was already received."""
+    """Record a verified delivery and its events; None when it was already received. Raises
+    ValueError for a body that is not JSON of Xero's shape."""
     payload = json.loads(body)
-    events = payload.get("events") or []
+    events = _events(payload)
     if not events:
         return None  # Intent to Receive, or an empty delivery: nothing to do.
     body_hash = hashlib.sha256(body).hexdigest()
@@ -46,14 +85,7 @@ def webhook_delivery_record(*, body: bytes) -> XeroWebhookDelivery | None:
         for event in events:
             try:
                 with transaction.atomic():
-                    XeroWebhookEvent.objects.create(
-                        delivery=delivery,
-                        tenant_id=event.get("tenantId", ""),
-                        event_category=event.get("eventCategory", ""),
-                        event_type=event.get("eventType", ""),
-                        resource_id=event.get("resourceId", ""),
-                        event_date_utc=event.get("eventDateUtc", ""),
-                    )
+                    XeroWebhookEvent.objects.create(delivery=delivery, **event)
                 new_events += 1
             except IntegrityError:
                 continue  # an event Xero already delivered before

@@ -28,16 +28,27 @@ class FirmCursorPagination(CursorPagination):
 
     def decode_cursor(self, request):
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except exceptions.NotFound:
-            raise exceptions.ValidationError(
-                {
-                    self.cursor_query_param: [
-                        "This cursor is not valid. Use the `next` or `previous` link of a page "
-                        "as it is."
-                    ]
-                }
-            ) from None
+            raise self._invalid_cursor() from None
+        # DRF checks the cursor's offset but not its position, which goes into the query as it is:
+        # a position that is not a row's id (`p=abc`, `p=1 OR 1=1`, a NUL byte) would reach the
+        # database and come back as a 500. Our orderings are by id, so a position is a whole number.
+        if cursor is not None and cursor.position is not None:
+            if not (cursor.position.isascii() and cursor.position.isdigit()):
+                raise self._invalid_cursor()
+            if int(cursor.position) > 2**63 - 1:
+                raise self._invalid_cursor()
+        return cursor
+
+    def _invalid_cursor(self) -> exceptions.ValidationError:
+        return exceptions.ValidationError(
+            {
+                self.cursor_query_param: [
+                    "This cursor is not valid. Use the `next` or `previous` link of a page as it is."
+                ]
+            }
+        )
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

@@ -65,6 +65,7 @@ class FirmPermission(permissions.BasePermission):
             # Same answer as for a firm that does not exist.
             raise NotFound()
         member = api_key.member
+        self._key_mfa_check(api_key, member)
         if action is None:
             return firm, member
         scope = ACTION_KEY_SCOPES.get(action)
@@ -101,6 +102,27 @@ class FirmPermission(permissions.BasePermission):
                 code="role_not_allowed",
             )
         return firm, member
+
+    def _key_mfa_check(self, api_key: ApiKey, member) -> None:
+        """A firm that requires two-factor authentication refuses the keys of members who have
+        not set it up, whether the key acts for them or they made it: a key must not be the
+        way around the firm's rule. The key works again once they enrol."""
+        firm = api_key.firm
+        if not firm.require_mfa:
+            return
+        people = {m.user_id: m for m in (member,) if m is not None}
+        if api_key.created_by_id and api_key.created_by_id not in people:
+            creator = membership_for_user(user=api_key.created_by, firm_slug=firm.slug)
+            if creator is not None:
+                people[creator.user_id] = creator
+        for person in people.values():
+            if person.role in MFA_ELIGIBLE_ROLES and not user_has_mfa(user=person.user):
+                raise exceptions.PermissionDenied(
+                    f"{firm.name} requires two-factor authentication, and {person.user.email}, "
+                    f"who this key ({api_key.prefix}) acts for or was made by, has not set it up. "
+                    "The key works again once they do.",
+                    code="mfa_required",
+                )
 
     def _session_firm(self, request, view, action: Action | None):
         slug = getattr(view, "firm_slug", None)

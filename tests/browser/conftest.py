@@ -65,6 +65,7 @@ def page_for(browser, live_server) -> Callable:
     from django.test import Client
 
     contexts = []
+    violations: list[str] = []
 
     def make(user=None):
         context = browser.new_context(base_url=live_server.url, accept_downloads=True)
@@ -82,11 +83,23 @@ def page_for(browser, live_server) -> Callable:
                 ]
             )
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        # Chromium reports what the Content-Security-Policy refused on the console; any such
+        # report fails the test (an inline script or style slipped into a template).
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture

@@ -366,6 +366,42 @@ def test_session_api_needs_mfa_where_the_firm_requires_it(client, firm_a):
     assert_error(response, 403, "mfa_required")
 
 
+@pytest.mark.parametrize("made_for", ["acts_for", "made_by"])
+def test_keys_of_members_without_mfa_stop_when_the_firm_requires_it(
+    client, firm_a, firm_b, made_for
+):
+    from allauth.mfa.models import Authenticator
+
+    from tenants.api_keys import api_key_create as key_create
+
+    owner, admin = firm_a.member(Role.OWNER), firm_a.member(Role.ADMIN)
+    Authenticator.objects.create(
+        user=owner.user, type=Authenticator.Type.TOTP, data={"secret": "x"}
+    )
+    if made_for == "acts_for":
+        _api_key, key = api_key_create(firm=firm_a.firm, member=admin)  # made by the owner
+    else:  # a key that names nobody, made by the admin
+        new = key_create(firm=firm_a.firm, actor=admin, name="Admin's", scopes=["read"])
+        key = new.key
+    # A preparer needs no MFA: a key acting for them, made by the enrolled owner, is not blocked.
+    _api_key, preparer_key = api_key_create(firm=firm_a.firm, member=firm_a.member(Role.PREPARER))
+    _api_key_b, key_b = api_key_create(firm=firm_b.firm, member=firm_b.member(Role.ADMIN))
+    assert client.get(ORGS, headers=bearer(key)).status_code == 200
+
+    firm_a.firm.require_mfa = True
+    firm_a.firm.save()
+    error = assert_error(client.get(ORGS, headers=bearer(key)), 403, "mfa_required")
+    assert admin.user.email in error["message"] and "two-factor" in error["message"]
+    assert client.get(ORGS, headers=bearer(preparer_key)).status_code == 200
+    # Firm B does not require it: its admin's key goes on working.
+    assert client.get(ORGS, headers=bearer(key_b)).status_code == 200
+    # The admin enrolling unblocks the key.
+    Authenticator.objects.create(
+        user=admin.user, type=Authenticator.Type.TOTP, data={"secret": "y"}
+    )
+    assert client.get(ORGS, headers=bearer(key)).status_code == 200
+
+
 def test_a_key_is_never_pointed_at_another_firm(client, firm_a, firm_b):
     _api_key, key = api_key_create(firm=firm_a.firm)
     assert client.get(f"/f/{firm_a.firm.slug}{ORGS}", headers=bearer(key)).status_code == 200
@@ -385,3 +421,32 @@ def test_the_docs_are_served_from_our_own_static_files(client, db):
     spec = schema.json()
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert all(p.startswith("/api/v1/") for p in spec["paths"])
+
+
+@pytest.mark.parametrize(
+    "position",
+    ["abc", "1 OR 1=1", "\x00", "-1", "1.5", "٣", "99999999999999999999"],
+    ids=["letters", "sql", "nul", "negative", "decimal", "arabic-digit", "too-big"],
+)
+@pytest.mark.parametrize("reverse", [False, True], ids=["next", "previous"])
+def test_a_tampered_cursor_is_400_naming_the_cursor(client, firm_a, firm_b, position, reverse):
+    """A cursor is base64 of a query string; one made by hand with a position that is not a row
+    id must be refused, not reach the database (it used to answer 500)."""
+    import base64
+    from urllib.parse import urlencode
+
+    _api_key, key = api_key_create(
+        firm=firm_a.firm, scopes=[ApiKey.Scope.READ], member=firm_a.member(Role.OWNER)
+    )
+    raw = urlencode({"p": position, **({"r": "1"} if reverse else {})})
+    cursor = base64.b64encode(raw.encode()).decode()
+    error = assert_error(client.get(ORGS, {"cursor": cursor}, headers=bearer(key)), 400, "invalid")
+    assert list(error["fields"]) == ["cursor"]
+    # Firm B's key gets the same answer: the refusal says nothing about firm A's rows.
+    _api_key_b, key_b = api_key_create(
+        firm=firm_b.firm, scopes=[ApiKey.Scope.READ], member=firm_b.member(Role.OWNER)
+    )
+    error_b = assert_error(
+        client.get(ORGS, {"cursor": cursor}, headers=bearer(key_b)), 400, "invalid"
+    )
+    assert error_b == error

@@ -50,6 +50,38 @@ def test_bad_signature_is_401_and_records_nothing(client, db):
     assert not XeroWebhookDelivery.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b"42",
+        b"null",
+        b'"events"',
+        b'{"events": "abc"}',
+        b'{"events": [null]}',
+        b'{"events": [42]}',
+        b'{"events": [{"tenantId": 7}]}',
+        b'{"events": [{"tenantId": "' + b"x" * 65 + b'"}]}',
+        b'{"events": {"tenantId": "x"}}',
+        b"\xff\xfe not utf-8",
+        b"{not json",
+    ],
+    ids=lambda body: body[:24].decode("utf-8", "replace"),
+)
+def test_a_signed_body_of_another_shape_is_200_and_records_nothing(client, db, body):
+    """Signed with the key, so it answers 200 as Xero asks (a retry would not help), but a body
+    that is not Xero's shape records nothing and never reaches the database as a 500."""
+    response = client.post(
+        reverse("xero_webhook"),
+        body,
+        content_type="application/json",
+        headers={"x-xero-signature": _signed(body)},
+    )
+    assert response.status_code == 200
+    assert response.content == b""
+    assert not XeroWebhookDelivery.objects.exists()
+
+
 @pytest.mark.mutable_sandbox
 def test_valid_delivery_is_200_with_no_body_and_refreshes_the_organisation_once(
     client, connected_firm, xero_sandbox, deliver_to_product, django_capture_on_commit_callbacks
