@@ -412,6 +412,9 @@ def _fetch_budget(
             following = add_months(max(periods), 1)
             probe_end = min(add_months(following, answered - 1), last)
             if not read(following, probe_end):
+                # The budget ends there; Xero is not capping at that many months, so shorter
+                # budgets after this one are not probed again.
+                size.proven = max(size.proven, answered + 1)
                 break
             size.capped(answered)
             size.proven = answered

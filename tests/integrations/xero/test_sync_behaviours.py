@@ -14,6 +14,7 @@ import pytest
 from budgeting.models import ActualBalance, BudgetBalance, Reconciliation, SyncRun
 from core import clock
 from core.months import month_key, month_start
+from integrations.xero.http import use_transport
 from integrations.xero.sandbox.behaviour import BUDGET_CAP_MONTHS, Behaviour
 from integrations.xero.sandbox.model import CURRENCY_SYSTEM_ACCOUNTS
 from integrations.xero.sandbox.orgs.ledger import (
@@ -262,3 +263,31 @@ def test_initial_sync_matches_xero_to_the_cent_under_each_reading_of_the_docs(
     minimum = _expected_calls(org, behaviour, current, settings.XERO_ACTUALS_MONTHS)
     assert run.calls_planned == minimum
     assert run.calls_planned <= run.calls_used <= 1.1 * run.calls_planned
+
+
+def test_budgets_that_end_before_the_horizon_are_probed_once_not_once_each(named_firm, settings):
+    """A budget answer shorter than asked may be a budget that ends or a Xero that caps: the
+    months after it tell which, once; the other budgets are not probed again."""
+    from tests.integrations.xero.test_sync_robustness import Mutating
+
+    group = next(o for o in named_firm.organisations if o.key == "group")
+    current = month_start(clock.today(group.timezone))
+    first, _horizon = _budget_horizon(current, group.financial_year_end_month)
+    ends = _add_months(first, 11)  # every budget stops after its first year
+
+    def first_year_only(body):
+        for line in body["Budgets"][0]["BudgetLines"]:
+            line["BudgetBalances"] = [
+                b for b in line["BudgetBalances"] if b["Period"][:7] <= month_key(ends)
+            ]
+        return body
+
+    with use_transport(Mutating(named_firm.sandbox, "Budgets/", first_year_only)):
+        run = sync(named_firm, group.name)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert run.calls_used == run.calls_planned + 1
+    assert run.counts["calls_planned_budgets"] == len(group.budgets)
+    stored = BudgetBalance.objects.for_firm(named_firm.firm).filter(
+        organisation=named_firm.linked[group.name]
+    )
+    assert sorted(set(stored.values_list("period", flat=True))) == _months(first, ends)
