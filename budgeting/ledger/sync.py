@@ -384,7 +384,7 @@ def _fetch_budget(
                     f"Budgets[0].BudgetLines[{j}].AccountID",
                     f"unknown account {line.account_id!r} (not in Accounts)",
                 )
-            lines[line.account_id]  # a line with no balance in the window still exists
+            lines.setdefault(line.account_id, {})  # a line with no balance in the window
             for balance in line.balances:
                 # A Xero that answers more than was asked (the whole budget) is read only
                 # within what was asked, so every sync stores the same months.
