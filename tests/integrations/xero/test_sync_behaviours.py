@@ -107,6 +107,9 @@ def _expected_calls(org, behaviour: Behaviour, current: dt.date, actual_months: 
         )
         for e in ("Invoices", "CreditNotes", "BankTransactions")
     )
+    # ManualJournals, paged the same way (Xero's own currency entries are not listed).
+    journals = sum(1 for j in org.manual_journals if not j.system and j.updated_utc >= since)
+    pages += max(1, math.ceil(journals / 1000))
     return (
         4
         + len(org.budgets) * math.ceil(horizon / window)
