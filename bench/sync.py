@@ -13,12 +13,23 @@ What runs, all on this machine:
 
 It prints the wall time against the lower bound the limits allow, calls per organisation, the
 429s the sandbox sent (which must be 0), and per organisation the driver remainders above one
-cent (transaction lines that do not add up to the P&L; target 0).
+cent (transaction lines that do not add up to the P&L; target 0). Then, per organisation, the
+calls the sync planned (the fewest Xero's documented rules allow) and used, and the number of
+stored P&L cells that differ from Xero's report, read again one month per request after the run
+(target 0).
+
+    --named            also sync the five named organisations (the group: two tracking
+                       categories; the importer: foreign-currency bills)
+    --behaviour k=v    a sandbox behaviour switch (integrations/xero/sandbox/behaviour.py),
+                       repeatable, e.g. --behaviour pl_periods_with_tracking=ignored
+
+To report more per organisation, add a column to PER_ORGANISATION.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 import os
 import statistics
@@ -80,6 +91,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="Celery worker concurrency")
     parser.add_argument("--pool", default="threads", choices=["threads", "prefork"])
     parser.add_argument("--baseline", type=int, default=10, help="syncs timed in-process")
+    parser.add_argument("--named", action="store_true", help="add the five named organisations")
+    parser.add_argument("--behaviour", action="append", default=[], help="sandbox switch k=v")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -91,8 +104,14 @@ def main() -> None:
 
     clock = SandboxClock()
     today = clock.today()
+    from integrations.xero.sandbox.behaviour import Behaviour
+    from integrations.xero.sandbox.generator import generate_organisations
+
     organisations = generate_small_organisations(count=args.organisations, seed=11, today=today)
-    sandbox = create_app(organisations=organisations, today=today, clock=clock)
+    if args.named:
+        organisations = generate_organisations(seed=7, today=today) + organisations
+    behaviour = Behaviour().updated_from_pairs(args.behaviour)
+    sandbox = create_app(organisations=organisations, today=today, clock=clock, behaviour=behaviour)
     server = make_sandbox_server("127.0.0.1", 0, sandbox, verbose=False)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sandbox_url = f"http://127.0.0.1:{server.server_port}"
@@ -187,7 +206,6 @@ def main() -> None:
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-        server.shutdown()
 
     finished = list(SyncRun.objects.for_firm(firm).filter(pk__in=runs))
     failed = [r for r in finished if r.state != SyncRun.State.SUCCEEDED]
@@ -233,8 +251,116 @@ def main() -> None:
         print(f"  {name:<40} {count}")
     if failed:
         print("first failure:", failed[0].error)
-    if limited or failed:
+
+    sandbox.faults.clear()
+    try:
+        rows = [_organisation_row(r) for r in sorted(finished, key=lambda r: r.organisation.name)]
+    finally:
+        server.shutdown()
+    _print_table(rows)
+    over = [r for r in rows if r["calls used"] > 1.1 * r["calls planned"]]
+    differing = sum(r["cells ≠ report"] for r in rows)
+    print(
+        f"calls used / planned  {sum(r['calls used'] for r in rows)} / "
+        f"{sum(r['calls planned'] for r in rows)}; {len(over)} organisation(s) over 1.1x"
+    )
+    print(f"cells ≠ report        {differing} (target 0)")
+    if limited or failed or over or differing:
         sys.exit(1)
+
+
+# --- Per organisation ---------------------------------------------------------------------------
+
+
+def _cells_differing(run) -> int:
+    """Stored actuals that are not Xero's P&L figure, and report figures with no stored cell,
+    over the run's months: the report is read again one month per request (a documented shape),
+    overall and, per tracking category, by option column."""
+    from decimal import Decimal
+
+    from budgeting.models import ActualBalance, Reconciliation, TrackingCategory, TrackingOption
+    from integrations.models import XeroTenant
+    from integrations.xero.client import XeroClient
+    from integrations.xero.parsing import parse_profit_and_loss
+
+    firm, organisation = run.firm, run.organisation
+    months = sorted(
+        set(
+            Reconciliation.objects.for_firm(firm)
+            .filter(sync_run=run, tracking_option__isnull=True)
+            .values_list("period", flat=True)
+        )
+    )
+    stored = {
+        (
+            a.account.account_id,
+            a.tracking_option.option_id if a.tracking_option else None,
+            a.period,
+        ): a.amount
+        for a in ActualBalance.objects.for_firm(firm)
+        .filter(organisation=organisation, period__in=months)
+        .select_related("account", "tracking_option")
+    }
+    options = {
+        (o.category.category_id, o.name): o.option_id
+        for o in TrackingOption.objects.for_firm(firm)
+        .filter(organisation=organisation)
+        .select_related("category")
+    }
+    tracked = (
+        TrackingCategory.objects.for_firm(firm)
+        .filter(organisation=organisation, options__isnull=False)
+        .distinct()
+        .values_list("category_id", flat=True)
+    )
+    categories = [None, *tracked]
+    tenant = XeroTenant.objects.for_firm(firm).get(client_organisation=organisation)
+    report: dict = {}
+    with XeroClient(tenant=tenant) as client:
+        for month in months:
+            end = month.replace(day=28) + dt.timedelta(days=4)
+            end -= dt.timedelta(days=end.day)
+            for category in categories:
+                params = {
+                    "fromDate": month.isoformat(),
+                    "toDate": end.isoformat(),
+                    "standardLayout": "true",
+                }
+                if category:
+                    params["trackingCategoryID"] = category
+                parsed = parse_profit_and_loss(client.get("Reports/ProfitAndLoss", params=params))
+                for index, header in enumerate(parsed.columns):
+                    if category is None:
+                        option = None
+                    elif (category, header) in options:
+                        option = options[(category, header)]
+                    else:
+                        continue  # Unassigned, Total
+                    for row in parsed.rows:
+                        if row.values[index] != Decimal("0.00"):
+                            report[(row.account_id, option, month)] = row.values[index]
+    keys = set(stored) | set(report)
+    return sum(1 for key in keys if stored.get(key) != report.get(key))
+
+
+# (header, function of the finished SyncRun). Add a column here to report more per organisation.
+PER_ORGANISATION = [
+    ("calls planned", lambda run: run.calls_planned),
+    ("calls used", lambda run: run.calls_used),
+    ("cells ≠ report", _cells_differing),
+]
+
+
+def _organisation_row(run) -> dict:
+    return {"organisation": run.organisation.name} | {h: f(run) for h, f in PER_ORGANISATION}
+
+
+def _print_table(rows: list[dict]) -> None:
+    headers = ["organisation", *(h for h, _f in PER_ORGANISATION)]
+    widths = {h: max(len(h), *(len(str(r[h])) for r in rows)) for h in headers}
+    print("  ".join(h.ljust(widths[h]) for h in headers))
+    for row in rows:
+        print("  ".join(str(row[h]).ljust(widths[h]) for h in headers))
 
 
 if __name__ == "__main__":

@@ -424,6 +424,18 @@ class NewestFirstPagination(FirmCursorPagination):
     ordering = "-id"
 
 
+class SyncRunFailedScopeSerializer(serializers.Serializer):
+    key = serializers.CharField(
+        help_text='"actuals", "actuals:<TrackingCategoryID>", '
+        '"budget:<BudgetID>", "budgets" or "transactions".'
+    )
+    name = serializers.CharField(help_text='What failed, e.g. "Region actuals".')
+    error = serializers.CharField(help_text="Why.")
+
+    class Meta:
+        ref_name = "SyncRunFailedScope"
+
+
 class SyncRunOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=SyncRun.Kind.choices)
@@ -436,7 +448,19 @@ class SyncRunOutputSerializer(serializers.Serializer):
         help_text="Xero's period lock date seen by the run, when it closed a month."
     )
     calls_used = serializers.IntegerField(help_text="Xero API calls the run made.")
-    error = serializers.CharField(help_text="Why the run failed; empty otherwise.")
+    calls_planned = serializers.IntegerField(
+        help_text="The fewest calls Xero's documented rules allow for what the run fetched."
+    )
+    error = serializers.CharField(
+        help_text="Why the run failed, or which parts of a succeeded run failed and why; "
+        "notes on how Xero's reports were read. Empty otherwise."
+    )
+    failed_scopes = SyncRunFailedScopeSerializer(
+        many=True,
+        help_text="Parts of the run that failed while the rest was saved (a budget, the "
+        "organisation's actuals, a tracking category's actuals, the transactions). Their "
+        "previous data is unchanged; the next run fetches them again.",
+    )
     reconciled = serializers.BooleanField(
         allow_null=True,
         help_text="Whether the synced actuals match Xero's own P&L to the cent; null until checked.",

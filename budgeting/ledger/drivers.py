@@ -15,7 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from django.db.models import Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 
 from budgeting.ledger.models import (
     Account,
@@ -205,12 +205,17 @@ def driver_remainders_refresh(
     for row in (
         TransactionLine.objects.for_firm(firm)
         .filter(organisation=organisation, account__in=accounts, date__gte=since)
-        .annotate(period=TruncMonth("date"))
-        .values("account_id", "period", "tracking_option_id", "tracking_option_2_id")
+        # A line on a currency system account counts on the "FX gains and losses" line the
+        # report shows them on (its report group), where the actual is.
+        .annotate(
+            period=TruncMonth("date"),
+            report_account_id=Coalesce("account__report_group_id", "account_id"),
+        )
+        .values("report_account_id", "period", "tracking_option_id", "tracking_option_2_id")
         .annotate(total=Sum("amount"))
         .order_by()
     ):
-        account_id, period, total = row["account_id"], row["period"], row["total"]
+        account_id, period, total = row["report_account_id"], row["period"], row["total"]
         explained[(account_id, None, period)] += total
         for option_id in {row["tracking_option_id"], row["tracking_option_2_id"]}:
             if option_id in active:

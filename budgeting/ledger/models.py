@@ -59,6 +59,12 @@ class Account(OrganisationOwned):
     type = models.CharField(max_length=20)  # Xero's Account.Type: REVENUE, EXPENSE, ...
     account_class = models.CharField(max_length=20, blank=True, default="")  # Account.Class
     status = models.CharField(max_length=20, default="ACTIVE")
+    # The P&L line that shows this account's figures when Xero's report groups it: the currency
+    # system accounts under the "FX gains and losses" line (FXGROUPID). Budgets on the account
+    # count on that line for variance.
+    report_group = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="grouped_accounts"
+    )
 
     class Meta:
         ordering = ["code", "name"]
@@ -311,7 +317,12 @@ class SyncRun(OrganisationOwned):
     step = models.CharField(max_length=200, blank=True, default="")
     counts = models.JSONField(default=dict, blank=True)
     calls_used = models.PositiveIntegerField(default=0)
+    # The fewest calls Xero's documented rules allow for what the run fetched (its call plan).
+    calls_planned = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    # Scopes that failed while the rest was saved: [{"key", "name", "error"}]. Their previous
+    # data is unchanged and the next run fetches them again in full.
+    failed_scopes = models.JSONField(default=list, blank=True)
     reconciled = models.BooleanField(null=True)  # None until checked
     created_at = models.DateTimeField(default=now)
     # Moved on with every progress step: a running sync whose heartbeat stops had its worker

@@ -1,10 +1,14 @@
-"""Sync a client organisation from Xero: fetch everything first, then publish in one transaction.
+"""Sync a client organisation from Xero: fetch everything first, then publish scope by scope.
 
-Fetching makes every API call and holds the answers in memory; nothing is written until it has
-all arrived and been checked (unknown accounts, malformed amounts). Publishing then writes the
-new state in a single transaction that upserts by Xero's ids and deletes what Xero no longer
-has. So a sync killed at any point leaves the previous data exactly as it was, a rerun gives the
-same rows, and nobody ever sees a half-synced organisation.
+Fetching makes every API call and holds the answers in memory; nothing is written until they
+have all arrived and been checked (unknown accounts, malformed amounts, report columns that are
+not what was asked). The sync is cut into scopes: the reference data (organisation, accounts,
+tracking categories), each budget, the organisation's actuals, each tracking category's actuals
+and the transactions. Publishing writes each scope in a transaction of its own that upserts by
+Xero's ids and deletes what Xero no longer has. So a scope that fails, or a sync killed at any
+point, leaves each scope either as it was or wholly new, a rerun gives the same rows, and nobody
+ever sees a half-synced scope. A failed scope is named in the run and fetched again in full by
+the next run.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -40,9 +45,10 @@ from core.history import history_note
 from core.months import add_months, financial_year_start, month_end, month_start, months_between
 from integrations.models import XeroTenant
 from integrations.xero import documents, parsing
-from integrations.xero.client import XeroClient
-from integrations.xero.errors import XeroError, XeroPayloadError
+from integrations.xero.client import BUDGET_WINDOW_MONTHS, XeroClient
+from integrations.xero.errors import XeroAuthError, XeroError, XeroHttpError, XeroPayloadError
 from integrations.xero.periods import budget_windows, profit_and_loss_calls
+from integrations.xero.ratelimit import DailyLimitReached, SlotTimeout
 from tenants.models import ClientOrganisation, Firm
 
 logger = logging.getLogger(__name__)
@@ -56,6 +62,15 @@ FX_GROUP = "FXGROUPID"
 
 # --- What a sync fetches ------------------------------------------------------------------------
 
+# The currency system accounts that Xero's standard layout groups under FXGROUPID.
+_CURRENCY_SYSTEM_ACCOUNTS = {"REALISEDCURRENCYGAIN", "UNREALISEDCURRENCYGAIN", "BANKCURRENCYGAIN"}
+FX_ACCOUNT_NAME = "FX gains and losses"
+# A sync may spend at most this share of the organisation's daily call limit on fallbacks, so a
+# Xero that answers an undocumented corner differently never starves the day's other syncs.
+CALL_BUDGET_SHARE = 0.5
+# Errors after which no further call can succeed: the scopes still to fetch fail with them.
+_STOPPING = (XeroAuthError, DailyLimitReached, SlotTimeout)
+
 
 @dataclass
 class ReportTotals:
@@ -65,15 +80,51 @@ class ReportTotals:
 
 
 @dataclass
+class ActualsScope:
+    """The organisation's actuals (no category) or one tracking category's, saved together."""
+
+    key: str  # "actuals" or "actuals:<TrackingCategoryID>"
+    name: str  # "Organisation actuals", "Region actuals"
+    category: parsing.XeroTrackingCategory | None
+    months: list[dt.date]  # oldest first
+    path: str = ""  # the request shape that answered
+
+    def holds(self, option_id: str | None) -> bool:
+        if self.category is None:
+            return option_id is None
+        return option_id in {o.option_id for o in self.category.options}
+
+
+@dataclass
+class ScopeFailure:
+    key: str
+    name: str
+    error: str
+
+
+@dataclass
+class CallPlan:
+    """The fewest calls Xero's documented rules allow for what a sync fetches, by step. A step
+    that had to fall back to another request shape is planned at that shape's minimum."""
+
+    steps: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.steps.values())
+
+
+@dataclass
 class Snapshot:
     organisation: parsing.XeroOrganisation
     accounts: list[parsing.XeroAccount]
     tracking_categories: list[parsing.XeroTrackingCategory]
     # None: budgets were not read this time (a webhook-triggered refresh) and stay as they are.
+    # Otherwise the budgets read in full; a budget that failed is in `failures` instead.
     budgets: list[parsing.XeroBudget] | None
-    # The months whose actuals were fetched; rows of other months are left alone.
+    # The months of the organisation-level actuals asked for.
     actual_months: list[dt.date]
-    # (AccountID, TrackingOptionID or None, period) -> amount
+    # (AccountID, TrackingOptionID or None, period) -> amount, of the scopes that succeeded
     actuals: dict[tuple[str, str | None, dt.date], Decimal]
     # (TrackingOptionID or None, period) -> the report's own totals
     report_totals: dict[tuple[str | None, dt.date], ReportTotals]
@@ -83,6 +134,16 @@ class Snapshot:
     transactions_since: dt.date | None
     transactions_incremental: bool
     notes: list[str] = field(default_factory=list)
+    # Every BudgetID Xero listed (a budget not listed is deleted), and the months read of each.
+    budget_ids: set[str] = field(default_factory=set)
+    budget_window: tuple[dt.date, dt.date] | None = None
+    # The actuals scopes fetched and verified (their figures are in actuals/report_totals).
+    actual_scopes: list[ActualsScope] = field(default_factory=list)
+    transactions_fetched: bool = True
+    failures: list[ScopeFailure] = field(default_factory=list)
+    plan: CallPlan = field(default_factory=CallPlan)
+    # Currency system accounts shown on the FX line (FXGROUPID) of this organisation's P&L.
+    fx_grouped_accounts: set[str] = field(default_factory=set)
 
 
 Progress = Callable[[int, str], None]
@@ -105,169 +166,302 @@ def _report_totals(report: parsing.ProfitAndLoss, column: int) -> ReportTotals:
     return totals
 
 
-def _column_groups(
-    report: parsing.ProfitAndLoss,
-    *,
-    months: list[dt.date],
-    options: list[parsing.XeroTrackingOption] | None,
-) -> list[tuple[int, dt.date, str | None]]:
-    """(column index, period, TrackingOptionID or None) for the columns we keep.
+class _CallBudget:
+    def __init__(self, client: XeroClient):
+        self.client = client
+        self.limit = int(settings.XERO_RATE_LIMIT_PER_DAY * CALL_BUDGET_SHARE)
 
-    Columns come newest period first. With a tracking category each period has one column per
-    option (labelled "<option> <date>"), then "Unassigned" and "Total", which we skip: the
-    overall figures come from the report without tracking.
+    def check(self, needed: int, what: str) -> None:
+        if self.client.calls + needed > self.limit:
+            raise XeroError(
+                f"{what} would need {needed} more calls, over this sync's budget of "
+                f"{self.limit:,} (half the organisation's daily limit)."
+            )
+
+
+class _ActualsFetch:
+    """One scope's P&L reports, read by their headers, falling back to documented shapes.
+
+    First choice: a report per 12 months (`periods`, with the category's option columns). When
+    the answer is not what was asked (Xero ignored `periods` with tracking, refused the
+    combination with a 400, or labelled the columns in a way that cannot be matched), the rest
+    of the scope is read one month per request; an option a month's report leaves out, and whose
+    absence its Total column does not prove to be zero, is read with `trackingOptionID`.
     """
-    if options is None:
-        if len(report.columns) != len(months):
-            raise XeroPayloadError(
-                "Reports/ProfitAndLoss",
-                "Rows[0].Cells",
-                f"{len(report.columns)} columns for {len(months)} months",
+
+    def __init__(
+        self, client, scope, *, known_accounts, plan, budget, notes, fx_sections, step, learnt
+    ):
+        # learnt: what earlier scopes of this sync found out about Xero's answers, so a
+        # fallback found for one category is taken at once for the next.
+        self.learnt = learnt
+        self.client, self.scope = client, scope
+        self.known_accounts, self.plan, self.budget = known_accounts, plan, budget
+        self.notes, self.fx_sections, self.step = notes, fx_sections, step
+        self.actuals: dict = {}
+        self.totals: dict = {}
+        # (month, TrackingOptionID) a report left out without proof that it is zero.
+        self.pending: list[tuple[dt.date, str]] = []
+        category = scope.category
+        self.options = {o.name: o.option_id for o in category.options} if category else None
+
+    def _report(self, base: dt.date, periods: int, option_id: str | None = None):
+        category = self.scope.category
+        self.step(f"Actuals {base:%b %Y}" + (f" by {category.name}" if category else ""))
+        return self.client.profit_and_loss(
+            from_date=base,
+            to_date=month_end(base),
+            periods=periods or None,
+            tracking_category_id=category.category_id if category else None,
+            tracking_option_id=option_id,
+        )
+
+    def run(self) -> None:
+        months = self.scope.months
+        if not months:
+            return
+        chunks = list(profit_and_loss_calls(months[0], months[-1]))
+        self.plan.steps[self.scope.key] = len(chunks)
+        planned = 0
+        by_month: list[dt.date] = []
+        path = "12 months per request" if any(p for _b, p in chunks) else "one month per request"
+        if self.scope.category is not None and "tracking_by_month" in self.learnt:
+            path = self.learnt["tracking_by_month"]
+            by_month = [
+                m for base, p in chunks for m in (add_months(base, -i) for i in range(p + 1))
+            ]
+            self.budget.check(len(by_month), f"Reading {self.scope.name} by month")
+            chunks = []
+        for number, (base, periods) in enumerate(chunks):
+            chunk_months = [add_months(base, -i) for i in range(periods + 1)]
+            if by_month:
+                by_month.extend(chunk_months)
+                continue
+            try:
+                report = self._report(base, periods)
+                layout = parsing.profit_and_loss_layout(
+                    report, months=chunk_months, options=self.options
+                )
+            except (parsing.ReportLayoutMismatch, XeroHttpError) as exc:
+                if not periods or (isinstance(exc, XeroHttpError) and exc.status != 400):
+                    raise
+                # Xero does not document how `periods` combines with tracking: fall back to one
+                # month per request, a shape it does document.
+                by_month.extend(chunk_months)
+                later = sum(p + 1 for _b, p in chunks[number + 1 :])
+                self.budget.check(len(chunk_months) + later, f"Reading {self.scope.name} by month")
+                path = f"one month per request, because {_reason(exc)}"
+                if self.scope.category is not None:
+                    self.learnt["tracking_by_month"] = path
+                continue
+            planned += 1
+            self._take(report, layout)
+        for month in sorted(by_month, reverse=True):
+            report = self._report(month, 0)
+            self._take(
+                report, parsing.profit_and_loss_layout(report, months=[month], options=self.options)
             )
-        return [(i, month, None) for i, month in enumerate(months)]
-    per_period = len(report.columns) // len(months) if months else 0
-    if per_period * len(months) != len(report.columns):
-        raise XeroPayloadError(
-            "Reports/ProfitAndLoss", "Rows[0].Cells", "tracking columns do not divide by periods"
+        planned += len(by_month)
+        planned += self._unresolved_options()
+        self.plan.steps[self.scope.key] = planned
+        self.scope.path = path
+        logger.info("%s: %s, %d calls planned", self.scope.name, path, planned)
+        if by_month:
+            self.notes.append(f"{self.scope.name}: {path} ({planned} calls)")
+
+    def _take(self, report: parsing.ProfitAndLoss, layout: parsing.ProfitAndLossLayout) -> None:
+        for index, key in layout.columns:
+            if key.kind not in ("all", "option"):
+                continue
+            self._column(report, index, key.month, key.option_id)
+        for month, options in layout.zero.items():
+            for option_id in options:
+                self.totals[(option_id, month)] = ReportTotals()
+        self.pending += [
+            (month, option_id)
+            for month, options in layout.unresolved.items()
+            for option_id in sorted(options)
+        ]
+
+    def _column(self, report, index: int, month: dt.date, option_id: str | None) -> None:
+        for row in report.rows:
+            if row.account_id == FX_GROUP:
+                self.fx_sections.add(row.section)
+            elif row.account_id not in self.known_accounts:
+                raise XeroPayloadError(
+                    "Reports/ProfitAndLoss",
+                    f"{row.section or 'Rows'}: {row.name}: account attribute",
+                    f"unknown account {row.account_id!r} (not in Accounts)",
+                )
+            if row.values[index] != ZERO:
+                _add_known(self.actuals, (row.account_id, option_id, month), row.values[index])
+        self.totals[(option_id, month)] = _report_totals(report, index)
+
+    def _unresolved_options(self) -> int:
+        """One request per option and month the reports left out without proof of zero. Xero
+        documents trackingOptionID as "just one option will be returned (i.e. 1 column only)"."""
+        pending = self.pending
+        if not pending:
+            return 0
+        self.budget.check(len(pending), f"Reading {self.scope.name} option by option")
+        names = {option_id: name for name, option_id in self.options.items()}
+        for month, option_id in pending:
+            report = self._report(month, 0, option_id)
+            labels = [parsing.parse_column_label(c) for c in report.columns]
+            if (
+                len(labels) != 1
+                or labels[0].month not in (None, month)
+                or labels[0].name.lower() not in ("", names[option_id].lower())
+            ):
+                raise parsing.ReportLayoutMismatch(
+                    f"asked for {names[option_id]} in {month:%b %Y}, got columns {list(report.columns)}"
+                )
+            self._column(report, 0, month, option_id)
+        self.notes.append(
+            f"{self.scope.name}: {len(pending)} option-months left out of the reports were read one "
+            "option per request"
         )
-    by_name = sorted(options, key=lambda o: -len(o.name))
-    keep = []
-    for index, label in enumerate(report.columns):
-        month = months[index // per_period]
-        option = next(
-            (o for o in by_name if label == o.name or label.startswith(o.name + " ")), None
-        )
-        if option is not None:
-            keep.append((index, month, option.option_id))
-    return keep
+        return len(pending)
 
 
-def _fetch_actuals(
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, XeroHttpError):
+        return f"Xero refused periods with a tracking category ({exc.status}: {exc.detail})"
+    if isinstance(exc, parsing.ReportLayoutMismatch):
+        return f"the report's columns were not the months asked for ({exc.problem})"
+    return str(exc)
+
+
+def budget_horizon(today: dt.date, *, year_end_month: int) -> tuple[dt.date, dt.date]:
+    """The months of budgets a sync reads: from the start of the financial year of the last
+    closed month (its year to date is measured against budget) to the end of the financial year
+    twelve months ahead (the rolling forecast's horizon). 24 months, or 36 when the last closed
+    month ends a year."""
+    current = month_start(today)
+    first = financial_year_start(add_months(current, -1), end_month=year_end_month)
+    last_year = financial_year_start(add_months(current, 12), end_month=year_end_month)
+    return first, month_end(add_months(last_year, 11))
+
+
+class _BudgetWindow:
+    """How many months one GET Budgets/{id} returns. Xero documents at most 24 ("You can
+    retrieve a maximum of 24 months of data in a single request"); a Xero that silently returns
+    fewer is found out once and the remaining requests are sized to it."""
+
+    def __init__(self, notes: list[str]):
+        self.months = BUDGET_WINDOW_MONTHS
+        self.proven = 0  # the most months one answer has been seen to hold
+        self.notes = notes
+
+    def capped(self, months: int) -> None:
+        self.months = months
+        self.notes.append(
+            f"Budgets: Xero returned at most {months} months per request (24 documented); "
+            f"read in {months}-month windows"
+        )
+
+
+def _fetch_budget(
     client: XeroClient,
+    header: parsing.XeroBudget,
     *,
-    months: list[dt.date],
-    categories: list[parsing.XeroTrackingCategory],
+    window: tuple[dt.date, dt.date],
     known_accounts: set[str],
-    snapshot_actuals: dict,
-    snapshot_totals: dict,
-    notes: list[str],
-    progress: Callable[[str], None],
-) -> None:
-    if not months:
-        return
-    scopes: list[tuple[parsing.XeroTrackingCategory | None, list]] = [(None, [])]
-    scopes += [(c, [o for o in c.options if o.status == "ACTIVE"]) for c in categories if c.options]
-    for category, options in scopes:
-        for base, periods in profit_and_loss_calls(months[0], months[-1]):
-            progress(f"Actuals {base:%b %Y}" + (f" by {category.name}" if category else ""))
-            report = client.profit_and_loss(
-                from_date=base,
-                to_date=month_end(base),
-                periods=periods or None,
-                tracking_category_id=category.category_id if category else None,
+    size: _BudgetWindow,
+) -> parsing.XeroBudget:
+    """One budget over the window, in as few requests as Xero allows (one per 24 months)."""
+    lines: dict[str, dict[dt.date, parsing.XeroBudgetBalance]] = defaultdict(dict)
+    fetched = None
+
+    def read(first: dt.date, last: dt.date) -> set[dt.date]:
+        nonlocal fetched
+        fetched = client.budget(header.budget_id, date_from=first, date_to=month_end(last))
+        periods = set()
+        for j, line in enumerate(fetched.lines):
+            if line.account_id not in known_accounts:
+                raise XeroPayloadError(
+                    f"Budgets/{header.budget_id}",
+                    f"Budgets[0].BudgetLines[{j}].AccountID",
+                    f"unknown account {line.account_id!r} (not in Accounts)",
+                )
+            lines.setdefault(line.account_id, {})  # a line with no balance in the window
+            for balance in line.balances:
+                # A Xero that answers more than was asked (the whole budget) is read only
+                # within what was asked, so every sync stores the same months.
+                if first <= balance.period <= last:
+                    lines[line.account_id][balance.period] = balance
+                    periods.add(balance.period)
+        return periods
+
+    start, last = month_start(window[0]), month_start(window[1])
+    while start <= last:
+        end = min(add_months(start, size.months - 1), last)
+        periods = read(start, end)
+        if not periods:
+            start = add_months(end, 1)
+            continue
+        answered = len(months_between(start, max(periods)))
+        if max(periods) < end and answered >= size.proven:
+            # Fewer months than asked, and no answer has yet held more: the budget ends here,
+            # or Xero caps the months of a request. The next months tell which.
+            following = add_months(max(periods), 1)
+            probe_end = min(add_months(following, answered - 1), last)
+            if not read(following, probe_end):
+                # The budget ends there; Xero is not capping at that many months, so shorter
+                # budgets after this one are not probed again.
+                size.proven = max(size.proven, answered + 1)
+                break
+            size.capped(answered)
+            size.proven = answered
+            start = add_months(probe_end, 1)
+            continue
+        size.proven = max(size.proven, answered)
+        start = add_months(end, 1)
+    source = fetched or header
+    return parsing.XeroBudget(
+        budget_id=header.budget_id,
+        type=source.type,
+        description=source.description or header.description,
+        updated_utc=source.updated_utc,
+        tracking=source.tracking or header.tracking,
+        lines=tuple(
+            parsing.XeroBudgetLine(
+                account_id=account_id,
+                account_code="",
+                balances=tuple(balances[p] for p in sorted(balances)),
             )
-            call_months = [add_months(base, -i) for i in range(periods + 1)]
-            columns = _column_groups(
-                report, months=call_months, options=options if category else None
-            )
-            for index, month, option_id in columns:
-                for row in report.rows:
-                    if row.account_id == FX_GROUP:
-                        notes.append(f"{month:%b %Y}: Xero grouped foreign-currency accounts")
-                        continue
-                    if row.account_id not in known_accounts:
-                        raise XeroPayloadError(
-                            "Reports/ProfitAndLoss",
-                            f"{row.section or 'Rows'}: {row.name}: account attribute",
-                            f"unknown account {row.account_id!r} (not in Accounts)",
-                        )
-                    if row.values[index] != ZERO:
-                        _add_known(
-                            snapshot_actuals, (row.account_id, option_id, month), row.values[index]
-                        )
-                snapshot_totals[(option_id, month)] = _report_totals(report, index)
+            for account_id, balances in sorted(lines.items())
+        ),
+    )
 
 
-def _fetch_budgets(
-    client: XeroClient,
-    *,
-    headers: list[parsing.XeroBudget],
-    known_ranges: dict[str, tuple[dt.date, dt.date]],
-    default_range: tuple[dt.date, dt.date],
-    probe: bool,
-    known_accounts: set[str],
-    progress: Callable[[str], None],
-) -> list[parsing.XeroBudget]:
-    """Every budget with its lines over its whole range, in windows of at most 24 months.
-
-    Xero's API does not say how far a budget reaches, so a first sync reads the default range
-    and, where balances reach its edge, keeps reading outward; later syncs re-read the range
-    already known (budgets are compared by content: Xero's UpdatedDateUTC does not move when a
-    user imports a file in Budget Manager).
-    """
-    budgets = []
-    for header in headers:
-        first, last = known_ranges.get(header.budget_id, default_range)
-        progress(f"Budget {header.description or header.type}")
-        lines: dict[str, dict[dt.date, parsing.XeroBudgetBalance]] = defaultdict(dict)
-        fetched = None
-
-        def read(
-            window_first: dt.date, window_last: dt.date, header=header, lines=lines
-        ) -> set[dt.date]:
-            nonlocal fetched
-            periods_seen = set()
-            for date_from, date_to in budget_windows(window_first, window_last):
-                fetched = client.budget(header.budget_id, date_from=date_from, date_to=date_to)
-                for j, line in enumerate(fetched.lines):
-                    if line.account_id not in known_accounts:
-                        raise XeroPayloadError(
-                            f"Budgets/{header.budget_id}",
-                            f"Budgets[0].BudgetLines[{j}].AccountID",
-                            f"unknown account {line.account_id!r} (not in Accounts)",
-                        )
-                    for balance in line.balances:
-                        if date_from <= balance.period <= date_to:
-                            lines[line.account_id][balance.period] = balance
-                            periods_seen.add(balance.period)
-            return periods_seen
-
-        read(first, last)
-        if probe:
-            # Read outward a window at a time while the balances reach the edge already read.
-            while lines and _edge(lines, min) == month_start(first):
-                previous = add_months(first, -24)
-                if not read(previous, first - dt.timedelta(days=1)):
-                    break
-                first = previous
-            while lines and _edge(lines, max) == month_start(last):
-                following = month_end(add_months(month_start(last), 24))
-                if not read(last + dt.timedelta(days=1), following):
-                    break
-                last = following
-        source = fetched or header
-        budgets.append(
-            parsing.XeroBudget(
-                budget_id=header.budget_id,
-                type=source.type,
-                description=source.description,
-                updated_utc=source.updated_utc,
-                tracking=source.tracking or header.tracking,
-                lines=tuple(
-                    parsing.XeroBudgetLine(
-                        account_id=account_id,
-                        account_code="",
-                        balances=tuple(balances[p] for p in sorted(balances)),
-                    )
-                    for account_id, balances in sorted(lines.items())
-                ),
-            )
-        )
-    return budgets
+def _budget_name(budget: parsing.XeroBudget) -> str:
+    return (
+        f"Budget '{budget.description}'" if budget.description else f"{budget.type.title()} budget"
+    )
 
 
-def _edge(lines: dict[str, dict[dt.date, object]], pick) -> dt.date:
-    return pick(pick(balances) for balances in lines.values() if balances)
+def _fx_account(sections: set[str], accounts: list[parsing.XeroAccount]) -> parsing.XeroAccount:
+    """The "FX gains and losses" line: Xero's standard layout shows the currency system accounts
+    as one row whose account attribute is FXGROUPID, not an AccountID (xero-api-facts §2). It is
+    kept as an account of its own, of the kind of the section it appears in."""
+    section = " ".join(sorted(sections)).lower()
+    if "income" in section:
+        kind = ("OTHERINCOME", "REVENUE")
+    elif "cost of sales" in section:
+        kind = ("DIRECTCOSTS", "EXPENSE")
+    else:
+        grouped = [a for a in accounts if a.system_account in _CURRENCY_SYSTEM_ACCOUNTS]
+        kind = (grouped[0].type, "EXPENSE") if grouped else ("OVERHEADS", "EXPENSE")
+    return parsing.XeroAccount(
+        account_id=FX_GROUP,
+        code="",
+        name=FX_ACCOUNT_NAME,
+        type=kind[0],
+        account_class=kind[1],
+        status="ACTIVE",
+        updated_utc=None,
+    )
 
 
 def xero_snapshot_fetch(
@@ -277,9 +471,17 @@ def xero_snapshot_fetch(
     kind: str,
     today: dt.date | None = None,
     transactions_since: dt.datetime | None = None,
+    retry: set[str] = frozenset(),
     progress: Progress = lambda percent, step: None,
 ) -> Snapshot:
-    """Make every API call of a sync and return what Xero said. Writes nothing."""
+    """Make every API call of a sync and return what Xero said. Writes nothing.
+
+    Each scope (a budget, the organisation's actuals, a tracking category's actuals, the
+    transactions) is fetched and checked on its own: one that fails is recorded in `failures`
+    and the others go on. The reference data (organisation, accounts, tracking categories) is
+    needed by all, so a failure there fails the sync. Scopes in `retry` failed last time and
+    are fetched over their full range.
+    """
     full = kind in (SyncRun.Kind.INITIAL, SyncRun.Kind.FULL)
     steps = iter(range(1, 1000))
 
@@ -288,56 +490,161 @@ def xero_snapshot_fetch(
         progress(min(95, 5 + next(steps) * 90 // expected_steps), label)
 
     expected_steps = 20
+    plan = CallPlan()
     progress(2, "Organisation")
     xero_organisation = client.organisation()
     accounts = client.accounts()
     tracking_categories = client.tracking_categories()
+    plan.steps["reference"] = 3
     known_accounts = {a.account_id for a in accounts}
     # The organisation's month, not ours: its open month starts at its own midnight.
     today = today or clock.today(xero_organisation.timezone)
     current = month_start(today)
+    failures: list[ScopeFailure] = []
+    notes: list[str] = []
+    stopped: XeroError | None = None
+
+    def attempt(key: str, name: str, fetch: Callable[[], object]):
+        """Run one scope's fetch; a failure is recorded and the sync goes on."""
+        nonlocal stopped
+        if stopped is not None:
+            failures.append(ScopeFailure(key, name, _readable_scope(stopped)))
+            return None
+        try:
+            return fetch()
+        except XeroError as exc:
+            logger.warning("Sync of %s: %s failed: %s", organisation, name, exc)
+            failures.append(ScopeFailure(key, name, _readable_scope(exc)))
+            if isinstance(exc, _STOPPING):
+                stopped = exc
+            return None
 
     # Actuals: the last N closed months and the open ones (full), or only the months Xero still
     # lets users change: everything after the period lock date (incremental).
+    full_first = add_months(current, -settings.XERO_ACTUALS_MONTHS)
     if full:
-        first_actual = add_months(current, -settings.XERO_ACTUALS_MONTHS)
+        first_actual = full_first
     else:
         lock = xero_organisation.period_lock_date
         first_actual = add_months(month_start(lock), 1) if lock else add_months(current, -2)
     actual_months = months_between(first_actual, current)
 
     budgets = None
+    budget_ids: set[str] = set()
+    window = None
+    headers = None
     if kind != SyncRun.Kind.TRANSACTIONS:
-        known_ranges = _stored_budget_ranges(organisation) if not full else {}
-        fy_start = financial_year_start(today, end_month=xero_organisation.financial_year_end_month)
-        budgets = _fetch_budgets(
-            client,
-            headers=client.budgets(),
-            known_ranges=known_ranges,
-            # 24 months from the month before last financial year's start: budgets start at a
-            # financial year's start, so the first read also shows the month before a budget
-            # (where it does not reach), and one more read of 24 months past the window's end
-            # finds where it ends.
-            default_range=(add_months(fy_start, -13), month_end(add_months(fy_start, 10))),
-            probe=full or not known_ranges,
-            known_accounts=known_accounts,
-            progress=step,
-        )
+        plan.steps["reference"] += 1
+        headers = attempt("budgets", "Budgets", client.budgets)
+    if headers is not None:
+        budget_ids = {h.budget_id for h in headers}
+        window = budget_horizon(today, year_end_month=xero_organisation.financial_year_end_month)
+        size = _BudgetWindow(notes)
+        budgets = []
+        for header in headers:
+            step(f"Budget {header.description or header.type}")
+            budget = attempt(
+                f"budget:{header.budget_id}",
+                _budget_name(header),
+                lambda header=header: _fetch_budget(
+                    client, header, window=window, known_accounts=known_accounts, size=size
+                ),
+            )
+            if budget is not None:
+                budgets.append(budget)
+        # Planned at the months per request Xero turned out to allow (24, as documented).
+        per_budget = len(list(budget_windows(*window, months=size.months)))
+        plan.steps["budgets"] = len(headers) * per_budget
 
     actuals: dict = {}
     totals: dict = {}
-    notes: list[str] = []
-    _fetch_actuals(
-        client,
-        months=actual_months,
-        categories=tracking_categories,
-        known_accounts=known_accounts,
-        snapshot_actuals=actuals,
-        snapshot_totals=totals,
-        notes=notes,
-        progress=step,
+    fx_sections: set[str] = set()
+    scopes = [ActualsScope("actuals", "Organisation actuals", None, [])]
+    scopes += [
+        ActualsScope(f"actuals:{c.category_id}", f"{c.name} actuals", c, [])
+        for c in tracking_categories
+        if c.options
+    ]
+    budget = _CallBudget(client)
+    learnt: dict[str, str] = {}
+    fetched_scopes = []
+    for scope in scopes:
+        scope.months = months_between(full_first, current) if scope.key in retry else actual_months
+        fetch = _ActualsFetch(
+            client,
+            scope,
+            known_accounts=known_accounts,
+            plan=plan,
+            budget=budget,
+            notes=notes,
+            fx_sections=fx_sections,
+            step=step,
+            learnt=learnt,
+        )
+        if attempt(scope.key, scope.name, lambda fetch=fetch: fetch.run() or True):
+            actuals.update(fetch.actuals)
+            totals.update(fetch.totals)
+            fetched_scopes.append(scope)
+    fx_grouped: set[str] = set()
+    if fx_sections:
+        accounts = [*accounts, _fx_account(fx_sections, accounts)]
+        fx_grouped = {
+            a.account_id for a in accounts if a.system_account in _CURRENCY_SYSTEM_ACCOUNTS
+        }
+
+    transactions_key = "transactions"
+    if transactions_key in retry:
+        transactions_since = None
+    fetched = attempt(
+        transactions_key,
+        "Transactions",
+        lambda: _fetch_transactions(
+            client,
+            full=full,
+            current=current,
+            transactions_since=transactions_since,
+            known_accounts=known_accounts,
+            notes=notes,
+            step=step,
+        ),
+    )
+    lines, retention_start, incremental = fetched or ([], None, False)
+    plan.steps["transactions"] = (
+        sum(client.pages_read.values()) or len(documents.DOCUMENT_ENDPOINTS) + 1
     )
 
+    return Snapshot(
+        organisation=xero_organisation,
+        accounts=accounts,
+        tracking_categories=tracking_categories,
+        budgets=budgets,
+        actual_months=actual_months,
+        actuals=actuals,
+        report_totals=totals,
+        transaction_lines=lines,
+        transactions_since=retention_start,
+        transactions_incremental=incremental,
+        notes=sorted(set(notes)),
+        budget_ids=budget_ids,
+        budget_window=window,
+        actual_scopes=fetched_scopes,
+        transactions_fetched=fetched is not None,
+        failures=failures,
+        plan=plan,
+        fx_grouped_accounts=fx_grouped,
+    )
+
+
+def _fetch_transactions(
+    client: XeroClient,
+    *,
+    full: bool,
+    current: dt.date,
+    transactions_since: dt.datetime | None,
+    known_accounts: set[str],
+    notes: list[str],
+    step: Callable[[str], None],
+) -> tuple[list[documents.XeroTransactionLine], dt.date, bool]:
     # Transaction lines, the drivers behind variances. Xero's list endpoints take
     # If-Modified-Since; a first sync asks for everything modified since the retention start,
     # which includes every document dated after it.
@@ -356,31 +663,7 @@ def xero_snapshot_fetch(
         progress=step,
     )
 
-    return Snapshot(
-        organisation=xero_organisation,
-        accounts=accounts,
-        tracking_categories=tracking_categories,
-        budgets=budgets,
-        actual_months=actual_months,
-        actuals=actuals,
-        report_totals=totals,
-        transaction_lines=[line for line in lines if line.date >= retention_start],
-        transactions_since=retention_start,
-        transactions_incremental=incremental,
-        notes=sorted(set(notes)),
-    )
-
-
-def _stored_budget_ranges(organisation: ClientOrganisation) -> dict[str, tuple[dt.date, dt.date]]:
-    from django.db.models import Max, Min
-
-    rows = (
-        BudgetBalance.objects.for_firm(organisation.firm)
-        .filter(organisation=organisation)
-        .values("budget_line__budget__budget_id")
-        .annotate(first=Min("period"), last=Max("period"))
-    )
-    return {r["budget_line__budget__budget_id"]: (r["first"], month_end(r["last"])) for r in rows}
+    return [line for line in lines if line.date >= retention_start], retention_start, incremental
 
 
 # --- Publishing -------------------------------------------------------------------------------
@@ -484,44 +767,67 @@ class _Publisher:
             return {}
         return self._upsert(TrackingOption, "option_id", rows)
 
-    def budgets(
+    def fx_group(self, accounts: dict[str, Account], grouped: set[str]) -> None:
+        """Point the currency system accounts at the FX line their figures show on."""
+        fx = accounts.get(FX_GROUP)
+        if fx is None or not grouped:
+            return
+        changed = [
+            a
+            for account_id, a in accounts.items()
+            if account_id in grouped and a.report_group_id != fx.pk
+        ]
+        for account in changed:
+            account.report_group = fx
+        if changed:
+            self.objects(Account).bulk_update(changed, ["report_group"])
+
+    def budget(
         self,
-        budgets: list[parsing.XeroBudget],
+        data: parsing.XeroBudget,
         accounts: dict[str, Account],
         options: dict[str, TrackingOption],
+        window: tuple[dt.date, dt.date],
     ) -> None:
         reason = f"Synced from Xero ({self.run.get_kind_display().lower()} sync {self.run.pk})"
-        existing = {b.budget_id: b for b in self.objects(Budget)}
-        for data in budgets:
-            option_ids = [option_id for _cat, option_id in data.tracking]
-            values = {
-                "type": data.type,
-                "description": data.description,
-                "updated_utc": data.updated_utc,
-                "tracking_option": options.get(option_ids[0]) if option_ids else None,
-                "tracking_option_2": options.get(option_ids[1]) if len(option_ids) > 1 else None,
-            }
-            budget = existing.pop(data.budget_id, None)
-            if budget is None:
-                budget = Budget(**self.owned(budget_id=data.budget_id, **values))
-                history_note(budget, reason=reason)
-                budget.save()
-                self.counts["budgets_changed"] += 1
-            elif any(getattr(budget, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(budget, k, v)
-                history_note(budget, reason=reason)
-                budget.save()
-                self.counts["budgets_changed"] += 1
-            self._budget_lines(budget, data, accounts, reason)
-        for gone in existing.values():
+        option_ids = [option_id for _cat, option_id in data.tracking]
+        values = {
+            "type": data.type,
+            "description": data.description,
+            "updated_utc": data.updated_utc,
+            "tracking_option": options.get(option_ids[0]) if option_ids else None,
+            "tracking_option_2": options.get(option_ids[1]) if len(option_ids) > 1 else None,
+        }
+        budget = self.objects(Budget).filter(budget_id=data.budget_id).first()
+        if budget is None:
+            budget = Budget(**self.owned(budget_id=data.budget_id, **values))
+            history_note(budget, reason=reason)
+            budget.save()
+            self.counts["budgets_changed"] += 1
+        elif any(getattr(budget, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(budget, k, v)
+            history_note(budget, reason=reason)
+            budget.save()
+            self.counts["budgets_changed"] += 1
+        self._budget_lines(budget, data, accounts, reason, window)
+
+    def budgets_gone(self, listed: set[str]) -> None:
+        """Budgets Xero no longer lists are deleted."""
+        for gone in self.objects(Budget).exclude(budget_id__in=listed):
             history_note(gone, reason="No longer in Xero")
             gone.delete()
             self.counts["budgets_deleted"] += 1
 
     def _budget_lines(
-        self, budget: Budget, data: parsing.XeroBudget, accounts, reason: str
+        self,
+        budget: Budget,
+        data: parsing.XeroBudget,
+        accounts,
+        reason: str,
+        window: tuple[dt.date, dt.date],
     ) -> None:
+        """The budget's balances within the window read; months outside it are left alone."""
         lines = {
             line.account.account_id: line
             for line in self.objects(BudgetLine).filter(budget=budget).select_related("account")
@@ -538,15 +844,21 @@ class _Publisher:
                 lines[line.account.account_id] = line
             # bulk_create_with_history returns the objects; Postgres gives them their ids.
         wanted_lines = {line.account_id for line in data.lines}
+        balances = self.objects(BudgetBalance).filter(budget_line__budget=budget)
+        outside = set(
+            balances.exclude(period__gte=window[0], period__lte=window[1]).values_list(
+                "budget_line_id", flat=True
+            )
+        )
         for account_id, line in list(lines.items()):
-            if account_id not in wanted_lines:
+            if account_id not in wanted_lines and line.pk not in outside:
                 history_note(line, reason="No longer in Xero")
                 line.delete()
                 del lines[account_id]
 
         existing = {
             (b.budget_line_id, b.period): b
-            for b in self.objects(BudgetBalance).filter(budget_line__budget=budget)
+            for b in balances.filter(period__gte=window[0], period__lte=window[1])
         }
         create, update = [], []
         wanted = set()
@@ -586,16 +898,26 @@ class _Publisher:
                 balance.delete()
         self.counts["budget_balances_changed"] += len(create) + len(update)
 
-    def actuals(self, snapshot: Snapshot, accounts: dict[str, Account], options) -> None:
-        if not snapshot.actual_months:
+    def actuals(
+        self, scope: ActualsScope, snapshot: Snapshot, accounts: dict[str, Account], options
+    ) -> None:
+        """One scope's actuals over its months: the organisation's own, or one category's."""
+        if not scope.months:
             return
         window = self.objects(ActualBalance).filter(
-            period__gte=snapshot.actual_months[0], period__lte=snapshot.actual_months[-1]
+            period__gte=scope.months[0], period__lte=scope.months[-1]
         )
+        if scope.category is None:
+            window = window.filter(tracking_option__isnull=True)
+        else:
+            window = window.filter(
+                tracking_option__category__category_id=scope.category.category_id
+            )
         existing = {(a.account_id, a.tracking_option_id, a.period): a for a in window}
         wanted = {
             (accounts[account_id].pk, options[option_id].pk if option_id else None, period): amount
             for (account_id, option_id, period), amount in snapshot.actuals.items()
+            if scope.holds(option_id) and scope.months[0] <= period <= scope.months[-1]
         }
         create, update = [], []
         for (account_pk, option_pk, period), amount in wanted.items():
@@ -636,10 +958,15 @@ class _Publisher:
             firm=self.firm, organisation=self.organisation, since=snapshot.transactions_since
         )
 
-    def reconcile(self, snapshot: Snapshot, accounts: dict[str, Account], options) -> bool:
-        """Per month (overall and per option): our account sums against the report's totals."""
+    def reconcile(
+        self, scope: ActualsScope, snapshot: Snapshot, accounts: dict[str, Account], options
+    ) -> bool:
+        """Per month (overall, or per option of the scope's category): our account sums against
+        the report's totals, net profit to the cent."""
         sums: dict[tuple[str | None, dt.date], ReportTotals] = defaultdict(ReportTotals)
         for (account_id, option_id, period), amount in snapshot.actuals.items():
+            if not scope.holds(option_id):
+                continue
             totals = sums[(option_id, period)]
             if accounts[account_id].account_class == "REVENUE":
                 totals.income += amount
@@ -650,6 +977,8 @@ class _Publisher:
         for (option_id, period), report in sorted(
             snapshot.report_totals.items(), key=lambda kv: (kv[0][1], kv[0][0] or "")
         ):
+            if not scope.holds(option_id):
+                continue
             mine = sums.get((option_id, period), ReportTotals())
             mine.net_profit = mine.income - mine.expenses
             for line in ("income", "expenses", "net_profit"):
@@ -669,15 +998,17 @@ class _Publisher:
                         )
                     )
                 )
-        rows.extend(self._tracking_budget_gaps(snapshot, options))
         Reconciliation.objects.bulk_create(rows, batch_size=2000)
         return ok
 
-    def _tracking_budget_gaps(self, snapshot: Snapshot, options) -> Iterable[Reconciliation]:
+    def tracking_budget_gaps(self, snapshot: Snapshot) -> None:
         """Tracking budgets of a category against the overall budget, per month (stored, shown;
         firms often budget only some options, so a gap is information, not an error)."""
         if snapshot.budgets is None:
-            return []
+            return
+        Reconciliation.objects.bulk_create(self._tracking_budget_gaps(snapshot), batch_size=2000)
+
+    def _tracking_budget_gaps(self, snapshot: Snapshot) -> Iterable[Reconciliation]:
         overall = next((b for b in snapshot.budgets if b.type == "OVERALL"), None)
         if overall is None:
             return []
@@ -719,19 +1050,61 @@ class _Publisher:
 
 def xero_snapshot_publish(
     *, firm: Firm, organisation: ClientOrganisation, snapshot: Snapshot, run: SyncRun
-) -> tuple[dict[str, int], bool]:
-    with transaction.atomic():
-        # One publisher at a time per organisation: the row lock serialises concurrent syncs.
-        ClientOrganisation.objects.for_firm(firm).select_for_update().get(pk=organisation.pk)
-        publisher = _Publisher(firm=firm, organisation=organisation, run=run)
+) -> tuple[dict[str, int], bool | None]:
+    """Save each scope in a transaction of its own: the reference data first (every scope needs
+    it), then each budget, each actuals scope with its reconciliation, the transactions. A scope
+    that cannot be saved keeps its previous data and is added to the snapshot's failures."""
+    publisher = _Publisher(firm=firm, organisation=organisation, run=run)
+
+    @contextmanager
+    def scope_transaction():
+        with transaction.atomic():
+            # One publisher at a time per organisation: the row lock serialises concurrent syncs.
+            ClientOrganisation.objects.for_firm(firm).select_for_update().get(pk=organisation.pk)
+            yield
+
+    with scope_transaction():
         publisher.organisation_profile(snapshot.organisation)
         accounts = publisher.accounts(snapshot.accounts)
+        publisher.fx_group(accounts, snapshot.fx_grouped_accounts)
         options = publisher.tracking(snapshot.tracking_categories)
-        if snapshot.budgets is not None:
-            publisher.budgets(snapshot.budgets, accounts, options)
-        publisher.actuals(snapshot, accounts, options)
-        publisher.transactions(snapshot, accounts, options)
-        reconciled = publisher.reconcile(snapshot, accounts, options)
+
+    def publish(key: str, name: str, write: Callable[[], object]):
+        try:
+            with scope_transaction():
+                return write()
+        except Exception as exc:
+            logger.exception("Sync %s of %s: saving %s failed", run.pk, organisation, name)
+            problem = f"it could not be saved ({type(exc).__name__}: {exc})"
+            snapshot.failures.append(ScopeFailure(key, name, problem))
+            return None
+
+    if snapshot.budgets is not None:
+        for data in snapshot.budgets:
+            publish(
+                f"budget:{data.budget_id}",
+                _budget_name(data),
+                lambda data=data: publisher.budget(data, accounts, options, snapshot.budget_window),
+            )
+        with scope_transaction():
+            publisher.budgets_gone(snapshot.budget_ids)
+            publisher.tracking_budget_gaps(snapshot)
+    reconciled: bool | None = None
+    for scope in snapshot.actual_scopes:
+
+        def write(scope=scope) -> bool:
+            publisher.actuals(scope, snapshot, accounts, options)
+            return publisher.reconcile(scope, snapshot, accounts, options)
+
+        result = publish(scope.key, scope.name, write)
+        if result is not None:
+            reconciled = result if reconciled is None else reconciled and result
+    if snapshot.transactions_fetched:
+        publish(
+            "transactions",
+            "Transactions",
+            lambda: publisher.transactions(snapshot, accounts, options),
+        )
     counts = dict(publisher.counts)
     counts.update(
         accounts=len(snapshot.accounts),
@@ -740,6 +1113,10 @@ def xero_snapshot_publish(
         actuals=len(snapshot.actuals),
         months=len(snapshot.actual_months),
     )
+    # The call plan by step, for the run log.
+    for name, calls in snapshot.plan.steps.items():
+        step = "actuals" if name.startswith("actuals") else name
+        counts[f"calls_planned_{step}"] = counts.get(f"calls_planned_{step}", 0) + calls
     if snapshot.notes:
         counts["notes"] = len(snapshot.notes)
     return counts, reconciled
@@ -823,13 +1200,52 @@ def _sync_kind(firm: Firm, organisation: ClientOrganisation, requested: str | No
 
 
 def _last_success_started(firm: Firm, organisation: ClientOrganisation) -> dt.datetime | None:
-    run = (
+    """The start of the last run that saved the transactions."""
+    runs = (
         SyncRun.objects.for_firm(firm)
         .filter(organisation=organisation, state=SyncRun.State.SUCCEEDED)
         .order_by("-started_at")
-        .first()
+        .only("started_at", "failed_scopes")
     )
-    return run.started_at if run else None
+    for run in runs.iterator():
+        if "transactions" not in {f.get("key") for f in run.failed_scopes or []}:
+            return run.started_at
+    return None
+
+
+def _scopes_to_retry(firm: Firm, organisation: ClientOrganisation) -> set[str]:
+    """Scopes that failed in any run since the last one that saved everything."""
+    keys: set[str] = set()
+    runs = (
+        SyncRun.objects.for_firm(firm)
+        .filter(organisation=organisation, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .only("state", "failed_scopes")
+    )
+    for run in runs.iterator():
+        if run.state == SyncRun.State.SUCCEEDED and not run.failed_scopes:
+            break
+        keys |= {f.get("key") for f in run.failed_scopes or []}
+    return keys
+
+
+def _failures_sentence(failures: list[ScopeFailure]) -> str:
+    """ "Region actuals and Transactions, because ...; Budget 'FY27', because ..." """
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for failure in failures:
+        if failure.name not in by_reason[failure.error]:
+            by_reason[failure.error].append(failure.name)
+    parts = []
+    for reason, names in by_reason.items():
+        who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        parts.append(f"{who}, because {reason.rstrip('.')}")
+    return "; ".join(parts)
+
+
+def _readable_scope(exc: Exception) -> str:
+    if isinstance(exc, XeroError):
+        return str(exc)
+    return f"an unexpected error ({type(exc).__name__}: {exc})"
 
 
 def organisation_sync(
@@ -876,19 +1292,50 @@ def organisation_sync(
             today=today,
             # A margin for clock skew between us and Xero.
             transactions_since=since - dt.timedelta(minutes=10) if since else None,
+            retry=_scopes_to_retry(firm, organisation),
             progress=progress,
         )
         progress(96, "Saving")
         counts, reconciled = xero_snapshot_publish(
             firm=firm, organisation=organisation, snapshot=snapshot, run=run
         )
-        run.state = SyncRun.State.SUCCEEDED
+        run.calls_planned = snapshot.plan.total
         run.counts = counts
         run.reconciled = reconciled
         run.progress = 100
-        run.step = "Done" if reconciled else "Done, with reconciliation differences"
-        if snapshot.notes:
-            run.error = "; ".join(snapshot.notes)
+        run.failed_scopes = [
+            {"key": f.key, "name": f.name, "error": f.error} for f in snapshot.failures
+        ]
+        tried = {f"budget:{b.budget_id}" for b in snapshot.budgets or []}
+        tried |= {scope.key for scope in snapshot.actual_scopes}
+        tried |= {"transactions"} if snapshot.transactions_fetched else set()
+        saved_any = bool(tried - {f.key for f in snapshot.failures})
+        reasons = {f.error for f in snapshot.failures}
+        if snapshot.failures and not saved_any and len(reasons) == 1:
+            run.state = SyncRun.State.FAILED
+            run.error = f"{reasons.pop().rstrip()} The previous data is unchanged."
+            run.step = "Failed"
+        elif snapshot.failures and not saved_any:
+            run.state = SyncRun.State.FAILED
+            run.error = (
+                f"Nothing was saved: {_failures_sentence(snapshot.failures)}. "
+                "The previous data is unchanged."
+            )
+            run.step = "Failed"
+        else:
+            run.state = SyncRun.State.SUCCEEDED
+            run.step = (
+                "Done" if reconciled is not False else "Done, with reconciliation differences"
+            )
+            messages = []
+            if snapshot.failures:
+                run.step = f"Done, except {len(snapshot.failures)} of its parts"
+                messages.append(
+                    f"Succeeded, except: {_failures_sentence(snapshot.failures)}. Their previous "
+                    "data is unchanged; the next sync fetches them again."
+                )
+            messages += snapshot.notes
+            run.error = "; ".join(messages)
     except Exception as exc:
         logger.exception("Sync %s of %s failed", run.pk, organisation)
         run.state = SyncRun.State.FAILED
@@ -901,12 +1348,13 @@ def organisation_sync(
             client.close()
     run.save()
     logger.info(
-        "Sync %s of %s: %s in %.1fs, %d calls",
+        "Sync %s of %s: %s in %.1fs, %d calls (planned %d)",
         run.pk,
         organisation,
         run.state,
         time.monotonic() - started,
         run.calls_used,
+        run.calls_planned,
     )
     return run
 

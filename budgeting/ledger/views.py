@@ -148,6 +148,7 @@ def organisation_sync_history_csv(request: FirmRequest, organisation_id: int) ->
         "Finished",
         "Duration (s)",
         "Calls used",
+        "Calls planned",
         "Reconciliation",
         "Differences",
         "Error",
@@ -165,6 +166,7 @@ def organisation_sync_history_csv(request: FirmRequest, organisation_id: int) ->
             run.finished_at,
             round(run.duration.total_seconds()) if run.duration else "",
             run.calls_used,
+            run.calls_planned,
             reconciled[run.reconciled],
             "; ".join(
                 f"{d.period:%Y-%m} {d.line}"

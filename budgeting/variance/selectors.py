@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from budgeting.ledger.models import (
     Account,
@@ -178,9 +179,15 @@ def variance_data_load(
         for account_pk, month, amount in (
             BudgetBalance.objects.for_firm(firm)
             .filter(budget_line__budget=of, period__gte=first, period__lte=period)
-            .values_list("budget_line__account_id", "period", "amount")
+            # A budget on an account Xero's report groups (the currency system accounts under
+            # "FX gains and losses") counts on the line the report shows.
+            .values_list(
+                Coalesce("budget_line__account__report_group_id", "budget_line__account_id"),
+                "period",
+                "amount",
+            )
         ):
-            figures[account_pk][month] = amount
+            figures[account_pk][month] = figures[account_pk].get(month, Decimal("0.00")) + amount
         return figures
 
     budgets = budget_figures(budget)

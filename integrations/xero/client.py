@@ -54,6 +54,8 @@ class XeroClient:
         self.limiter = limiter or rate_limiter()
         self.http = http or xero_http_client()
         self.calls = 0
+        # Pages read per list endpoint in the last transaction_lines call (the call plan's).
+        self.pages_read: dict[str, int] = {}
         self.backoff = backoff or (
             lambda attempt: min(30.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
         )
@@ -221,6 +223,7 @@ class XeroClient:
             elif parsed.document_count < 1000:
                 break
             page += 1
+        self.pages_read[endpoint] = page
         return lines
 
 

@@ -155,6 +155,7 @@ class XeroAccount:
     account_class: str
     status: str
     updated_utc: dt.datetime | None
+    system_account: str = ""  # Xero's SystemAccount: REALISEDCURRENCYGAIN, DEBTORS, ...
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,7 @@ def parse_accounts(body: Any) -> list[XeroAccount]:
                 account_class=r.str("Class", required=False),
                 status=r.str("Status", required=False, default="ACTIVE"),
                 updated_utc=r.msdate("UpdatedDateUTC", required=False),
+                system_account=r.str("SystemAccount", required=False),
             )
         )
     return accounts
@@ -392,6 +394,175 @@ def parse_profit_and_loss(body: Any) -> ProfitAndLoss:
             elif label:
                 totals[label] = values
     return ProfitAndLoss(columns=columns, rows=tuple(rows), totals=totals)
+
+
+# --- Reading a P&L's columns by their headers ----------------------------------------------------
+#
+# Xero's documentation gives no P&L header strings for comparison periods or tracking columns
+# (xero-api-facts §2, [unverified]): the date may be "31 Mar 26" (the docs' single-period
+# example), "31 Mar 2026" (the BalanceSheet example) or "Mar 2026"; tracking columns are named by
+# option, then "Unassigned" and "Total"; the order is not documented. So every column is mapped
+# by its header and the map is checked against what was asked, never assumed from positions.
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_DATE = r"(?:(?P<day>\d{1,2})\s+)?(?P<month>[A-Za-z]{3})[a-z]*\.?[\s-]+(?P<year>\d{4}|\d{2})"
+_DATE_AT_END = re.compile(rf"^(?P<rest>.*?)[\s,;:()\-\u2013]*\b{_DATE}\)?\s*$")
+_DATE_AT_START = re.compile(rf"^\s*\(?{_DATE}\b[\s,;:()\-\u2013]*(?P<rest>.*)$")
+TOTAL, UNASSIGNED = "total", "unassigned"
+
+
+@dataclass(frozen=True)
+class ColumnLabel:
+    """A P&L header cell: the month it names (None if it names none) and the rest of it."""
+
+    label: str
+    month: dt.date | None
+    # The day the header names, if any ("31 Mar 26" -> 31): a day other than the month's first
+    # or last marks a partial period (Xero applies the base range to each prior period).
+    day: int | None
+    name: str
+
+
+def parse_column_label(label: str) -> ColumnLabel:
+    for pattern in (_DATE_AT_END, _DATE_AT_START):
+        match = pattern.match(label or "")
+        if not match or match.group("month").lower()[:3] not in _MONTHS:
+            continue
+        year = int(match.group("year"))
+        year += 2000 if year < 100 else 0
+        month = dt.date(year, _MONTHS[match.group("month").lower()[:3]], 1)
+        day = int(match.group("day")) if match.group("day") else None
+        return ColumnLabel(label, month, day, match.group("rest").strip(" ,;:-\u2013()"))
+    return ColumnLabel(label, None, None, (label or "").strip())
+
+
+@dataclass(frozen=True)
+class ColumnKey:
+    """What one column of a P&L holds: a month, and the whole organisation (option_id None,
+    kind "all"), one tracking option, the lines with no option ("unassigned") or the total."""
+
+    month: dt.date
+    kind: str  # "all", "option", UNASSIGNED or TOTAL
+    option_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfitAndLossLayout:
+    columns: tuple[tuple[int, ColumnKey], ...]
+    # Options the report left out, per month, that its Total column could not prove to be zero:
+    # they need a request of their own (trackingOptionID).
+    unresolved: dict[dt.date, frozenset[str]] = field(default_factory=dict)
+    # Options left out whose figures the Total column proves to be zero.
+    zero: dict[dt.date, frozenset[str]] = field(default_factory=dict)
+
+
+class ReportLayoutMismatch(XeroPayloadError):
+    """A report whose columns are not what was asked for (periods ignored, an unknown column):
+    the sync falls back to a request shape Xero documents."""
+
+    def __init__(self, problem: str):
+        super().__init__("Reports/ProfitAndLoss", "Rows[0].Cells", problem)
+
+
+def _last_day(month: dt.date) -> int:
+    following = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return (following - dt.timedelta(days=1)).day
+
+
+def profit_and_loss_layout(
+    report: ProfitAndLoss,
+    *,
+    months: list[dt.date],
+    options: dict[str, str] | None = None,
+) -> ProfitAndLossLayout:
+    """Map each column of `report` to what it holds and check it is exactly what was asked.
+
+    `months` are the periods asked for (first days of months), `options` the tracking options of
+    the category asked for by name (name -> TrackingOptionID), or None for a report without
+    tracking. Raises ReportLayoutMismatch when the columns are not those months (and options).
+    """
+    by_name = {name.strip().lower(): option_id for name, option_id in (options or {}).items()}
+    # An option's own name wins over a date read into it ("Store May 2026" is an option).
+    labels = [
+        ColumnLabel(label, None, None, label.strip())
+        if label.strip().lower() in by_name
+        else parse_column_label(label)
+        for label in report.columns
+    ]
+    asked = set(months)
+    for label in labels:
+        if label.day is not None and label.month and label.day not in (1, _last_day(label.month)):
+            raise ReportLayoutMismatch(f"column {label.label!r} is part of a month")
+    if not any(label.month for label in labels):
+        # No dates at all: only one period can have been answered, and it must be the one asked.
+        if len(asked) != 1:
+            raise ReportLayoutMismatch(
+                f"{len(asked)} periods asked, but none of the {len(labels)} columns names a date"
+            )
+        (only,) = asked
+        labels = [ColumnLabel(x.label, only, None, x.name) for x in labels]
+    columns: list[tuple[int, ColumnKey]] = []
+    seen: set[tuple[dt.date, str, str | None]] = set()
+    for index, label in enumerate(labels):
+        name = label.name.lower()
+        if label.month is None:
+            # A grand total across periods (no date) is not a month's figure.
+            if name == TOTAL:
+                continue
+            raise ReportLayoutMismatch(f"column {label.label!r} names no period")
+        if label.month not in asked:
+            raise ReportLayoutMismatch(f"column {label.label!r} is a period not asked for")
+        if options is None:
+            if name:
+                raise ReportLayoutMismatch(f"column {label.label!r} is not a period")
+            key = ColumnKey(label.month, "all")
+        elif name in (TOTAL, UNASSIGNED):
+            key = ColumnKey(label.month, name)
+        elif name in by_name:
+            key = ColumnKey(label.month, "option", by_name[name])
+        else:
+            raise ReportLayoutMismatch(f"column {label.label!r} is no option of the category")
+        if (key.month, key.kind, key.option_id) in seen:
+            raise ReportLayoutMismatch(f"column {label.label!r} appears twice")
+        seen.add((key.month, key.kind, key.option_id))
+        columns.append((index, key))
+    missing_months = asked - {key.month for _i, key in columns}
+    if missing_months:
+        raise ReportLayoutMismatch(
+            f"no column for {', '.join(f'{m:%b %Y}' for m in sorted(missing_months))}"
+        )
+    if options is None:
+        return ProfitAndLossLayout(columns=tuple(columns))
+    unresolved: dict[dt.date, frozenset[str]] = {}
+    zero: dict[dt.date, frozenset[str]] = {}
+    for month in sorted(asked):
+        here = {key.option_id for _i, key in columns if key.month == month and key.kind == "option"}
+        missing = frozenset(set(by_name.values()) - here)
+        if not missing:
+            continue
+        if _total_proves_zero(report, columns, month):
+            zero[month] = missing
+        else:
+            unresolved[month] = missing
+    return ProfitAndLossLayout(columns=tuple(columns), unresolved=unresolved, zero=zero)
+
+
+def _total_proves_zero(
+    report: ProfitAndLoss, columns: list[tuple[int, ColumnKey]], month: dt.date
+) -> bool:
+    """True when, on every row, the month's Total equals its option columns plus Unassigned:
+    then the options left out have nothing (the report omits empty options)."""
+    total = next((i for i, key in columns if key.month == month and key.kind == TOTAL), None)
+    if total is None:
+        return False
+    parts = [i for i, key in columns if key.month == month and key.kind in ("option", UNASSIGNED)]
+    rows = [row.values for row in report.rows] + list(report.totals.values())
+    return all(values[total] == sum((values[i] for i in parts), Decimal("0.00")) for values in rows)
 
 
 def _cell_amount(cell: _Reader, endpoint: str) -> Decimal:

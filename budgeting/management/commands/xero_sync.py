@@ -56,8 +56,10 @@ class Command(BaseCommand):
                 status = "reconciled" if run.reconciled else "NOT reconciled"
                 self.stdout.write(
                     f"{organisation.name}: {run.get_kind_display().lower()} sync done, "
-                    f"{run.calls_used} calls, {status}"
+                    f"{run.calls_used} calls of {run.calls_planned} planned, {status}"
                 )
+                if run.error:
+                    self.stdout.write(f"  {run.error}")
             else:
                 failed += 1
                 self.stderr.write(f"{organisation.name}: failed: {run.error}")

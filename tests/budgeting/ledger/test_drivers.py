@@ -278,12 +278,36 @@ def test_inclusive_foreign_and_journal_lines_add_up_to_the_profit_and_loss(
     assert not lines.filter(document_id__in=unposted).exists()
 
     # So every account and month the lines are kept for equals the P&L to the cent, overall and
-    # for each option of both tracking categories.
-    assert lines_by_account_month(firm, organisation, since) == actuals_by_account_month(
-        firm, organisation, since
+    # for each option of both tracking categories, except the "FX gains and losses" line: the
+    # report groups the currency accounts on it (FXGROUPID), and its figures are Xero's own
+    # currency entries, which no list the API offers holds.
+    actuals = actuals_by_account_month(firm, organisation, since)
+    fx = {key: amount for key, amount in actuals.items() if key[0] == "FXGROUPID"}
+    assert fx
+    assert lines_by_account_month(firm, organisation, since) == {
+        key: amount for key, amount in actuals.items() if key[0] != "FXGROUPID"
+    }
+    # Those entries are what is left unexplained, on the FX line only, month by month.
+    accounts = {a.account_id: a for a in sandbox[ALPINE].accounts}
+    expected: dict[dt.date, Decimal] = defaultdict(Decimal)
+    for journal in sandbox[ALPINE].manual_journals:
+        if journal.system and journal.status == "POSTED" and journal.date >= since:
+            for line in journal.lines:
+                if accounts[line.account_id].account_class in ("REVENUE", "EXPENSE"):
+                    expected[month_start(journal.date)] += line.line_amount
+    remainders = DriverRemainder.objects.for_firm(firm).filter(
+        organisation=organisation, tracking_option=None
     )
-    assert run.counts["driver_remainders"] == 0
-    assert not DriverRemainder.objects.for_firm(firm).filter(organisation=organisation).exists()
+    assert {r.account.account_id for r in remainders} == {"FXGROUPID"}
+    assert {r.period: r.remainder for r in remainders} == {
+        period: amount for period, amount in expected.items() if amount
+    }
+    assert {r.period: r.remainder for r in remainders} == {
+        period: amount for (_account, period), amount in fx.items()
+    }
+    assert run.counts["driver_remainders"] == sum(
+        1 for r in remainders if abs(r.remainder) > Decimal("0.01")
+    )
 
 
 def test_xeros_own_currency_entries_show_as_unexplained(client, firm_a, test_today):

@@ -70,7 +70,10 @@ def test_organisation_page_shows_budgets_actuals_and_history(client, connected_f
 
     history = _page(client, connected_firm, organisation, tab="history")
     assert "✓ Succeeded" in history and "Initial" in history and "By hand" in history
-    assert f'<td class="num">{run.calls_used}</td>' in history
+    assert (
+        f'<td class="num">{run.calls_used} <span class="muted">of {run.calls_planned} planned'
+        in history
+    )
 
     # Tabs come as fragments to htmx.
     fragment = text(
@@ -235,8 +238,8 @@ def test_sync_history_lists_errors_and_reconciliation_differences(client, firm_a
 
     rows = csv_rows(client.get(screen_url("organisation_sync_history_csv", firm_a, organisation)))
     assert len(rows) == 1 + 2
-    assert rows[1][3] == "Succeeded" and "2026-04 expenses: -12.34" in rows[1][9]
-    assert rows[2][3] == "Failed" and rows[2][7] == "7" and rows[2][10] == failed.error
+    assert rows[1][3] == "Succeeded" and "2026-04 expenses: -12.34" in rows[1][10]
+    assert rows[2][3] == "Failed" and rows[2][7] == "7" and rows[2][11] == failed.error
 
     for name in (
         "organisation_sync_history_csv",

@@ -112,14 +112,23 @@ def _fewest_report_calls(months: list[dt.date]) -> int:
     return best[-1]
 
 
-def _budget_months(budget) -> tuple[dt.date, dt.date]:
-    keys = [key for months in budget.lines.values() for key in months]
-    first, last = min(keys), max(keys)
-    return dt.date(int(first[:4]), int(first[5:7]), 1), dt.date(int(last[:4]), int(last[5:7]), 1)
-
-
 def _months(first: dt.date, last: dt.date) -> int:
     return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def _budget_horizon(current: dt.date, year_end_month: int) -> tuple[dt.date, int]:
+    """The first month and the number of months the budgets are read over: from the start of
+    the financial year of the last closed month to the end of the financial year twelve months
+    ahead."""
+
+    def year_start(month: dt.date) -> dt.date:
+        start = year_end_month % 12 + 1
+        return dt.date(month.year if month.month >= start else month.year - 1, start, 1)
+
+    last_closed = dt.date(current.year - (current.month == 1), (current.month - 2) % 12 + 1, 1)
+    ahead = dt.date(current.year + 1, current.month, 1)
+    first = year_start(last_closed)
+    return first, _months(first, year_start(ahead)) + 11
 
 
 def test_calls_of_the_largest_organisation_are_the_minimum_the_api_allows(
@@ -150,35 +159,33 @@ def test_calls_of_the_largest_organisation_are_the_minimum_the_api_allows(
         return total + max(1, math.ceil(n / 1000))
 
     reference = 4  # Organisation, Accounts, TrackingCategories, Budgets
-    # Xero does not say how far a budget reaches: proving where it ends takes reading the month
-    # beyond each end, so a budget of n months needs ceil((n + 2) / 24) windows of 24 months.
-    budget_initial = sum(math.ceil((_months(*_budget_months(b)) + 2) / 24) for b in group.budgets)
-    first_actual = month_list(current)[0]
+    # One GET Budgets/{id} per budget for every 24 months of the horizon (Xero's documented most
+    # per request): the horizon is 24 months, or 36 when the last closed month ends a year.
+    _first, horizon = _budget_horizon(current, group.financial_year_end_month)
+    assert horizon in (24, 36)
+    budgets = len(group.budgets) * math.ceil(horizon / 24)
     index = current.year * 12 + current.month - 1 - settings.XERO_ACTUALS_MONTHS
     first_actual = dt.date(index // 12, index % 12 + 1, 1)
     retention = current.year * 12 + current.month - 1 - settings.XERO_TRANSACTION_MONTHS
     since = dt.datetime(retention // 12, retention % 12 + 1, 1)
     initial_minimum = (
-        reference
-        + budget_initial
-        + scopes * _fewest_report_calls(month_list(first_actual))
-        + pages(since)
+        reference + budgets + scopes * _fewest_report_calls(month_list(first_actual)) + pages(since)
     )
     run = sync(connected_firm, "Kestrel Pacific Group")
     assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert run.calls_planned == initial_minimum
     assert run.calls_used == initial_minimum, (run.calls_used, initial_minimum)
 
-    # Incremental: budgets re-read over their known range (one window each here), actuals only
-    # for the months after the lock date, transactions only what changed (nothing: 1 page each
-    # of the four lists).
-    budget_incremental = sum(math.ceil(_months(*_budget_months(b)) / 24) for b in group.budgets)
+    # Incremental: budgets read again over the same horizon, actuals only for the months after
+    # the lock date, transactions only what changed (nothing: 1 page each of the four lists,
+    # manual journals included).
     lock = group.period_lock_date
     open_first = dt.date(lock.year + lock.month // 12, lock.month % 12 + 1, 1)
     incremental_minimum = (
-        reference + budget_incremental + scopes * _fewest_report_calls(month_list(open_first)) + 4
+        reference + budgets + scopes * _fewest_report_calls(month_list(open_first)) + 4
     )
     run = sync(connected_firm, "Kestrel Pacific Group")
     assert run.kind == SyncRun.Kind.INCREMENTAL
     assert run.state == SyncRun.State.SUCCEEDED, run.error
-    assert run.calls_used == incremental_minimum
+    assert run.calls_used == run.calls_planned == incremental_minimum
     assert run.reconciled

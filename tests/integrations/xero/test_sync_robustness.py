@@ -19,7 +19,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from budgeting.ledger.sync import organisation_sync, organisation_sync_start
-from budgeting.models import SyncRun
+from budgeting.models import Reconciliation, SyncRun
 from integrations.models import XeroConnection, XeroTenant
 from integrations.xero.client import XeroClient
 from integrations.xero.errors import XeroError
@@ -61,7 +61,7 @@ def test_ten_percent_faults_give_identical_rows(connected_firm, xero_sandbox):
     assert rows(connected_firm.firm, organisation) == clean
 
 
-def test_a_failing_endpoint_fails_the_sync_clearly_and_keeps_the_previous_data(
+def test_a_failing_report_fails_only_the_actuals_which_keep_their_data_and_are_retried_in_full(
     connected_firm, xero_sandbox
 ):
     organisation = connected_firm.linked[CAFE]
@@ -70,10 +70,46 @@ def test_a_failing_endpoint_fails_the_sync_clearly_and_keeps_the_previous_data(
     xero_sandbox.faults.add(
         FaultSpec(kind="status", status=503, organisation="cafe", endpoint="Reports", count=100)
     )
+    run = sync(connected_firm, CAFE, client_factory=no_backoff)
+    # The budgets and transactions were saved; the actuals were not, and say why.
+    assert run.state == SyncRun.State.SUCCEEDED
+    assert run.error.startswith(
+        "Succeeded, except: Organisation actuals, because Xero Reports/ProfitAndLoss kept "
+        "failing (server error 503) after 5 attempts. Their previous data is unchanged; the next "
+        "sync fetches them again."
+    ), run.error
+    assert [f["key"] for f in run.failed_scopes] == ["actuals"]
+    assert rows(connected_firm.firm, organisation) == before
+
+    # The next run (incremental: only open months, normally) reads the failed scope in full.
+    xero_sandbox.faults.clear()
+    retry = sync(connected_firm, CAFE)
+    assert retry.kind == SyncRun.Kind.INCREMENTAL
+    assert retry.state == SyncRun.State.SUCCEEDED and retry.failed_scopes == [], retry.error
+    months = set(
+        Reconciliation.objects.for_firm(connected_firm.firm)
+        .filter(sync_run=retry, tracking_option__isnull=True)
+        .values_list("period", flat=True)
+    )
+    assert len(months) == 37
+    assert rows(connected_firm.firm, organisation) == before
+
+
+def test_a_sync_where_every_scope_fails_is_failed_and_keeps_the_previous_data(
+    connected_firm, xero_sandbox
+):
+    organisation = connected_firm.linked[CAFE]
+    sync(connected_firm, CAFE)
+    before = rows(connected_firm.firm, organisation)
+    for endpoint in ("Reports", "Budgets", "Invoices"):
+        xero_sandbox.faults.add(
+            FaultSpec(kind="status", status=503, organisation="cafe", endpoint=endpoint, count=100)
+        )
     run = sync(connected_firm, CAFE, kind=SyncRun.Kind.FULL, client_factory=no_backoff)
     assert run.state == SyncRun.State.FAILED
-    assert "Reports/ProfitAndLoss kept failing (server error 503)" in run.error
-    assert "previous data is unchanged" in run.error
+    assert run.error.startswith("Nothing was saved: "), run.error
+    assert "Organisation actuals, because Xero Reports/ProfitAndLoss kept failing" in run.error
+    assert run.error.endswith("The previous data is unchanged.")
     assert rows(connected_firm.firm, organisation) == before
 
 
@@ -177,16 +213,19 @@ MALFORMED = [
         "Organisation",
         lambda b: b["Organisations"][0].pop("BaseCurrency") and b,
         "Xero Organisation: Organisations[0].BaseCurrency: missing",
+        None,
     ),
     (
         "Accounts",
         lambda b: b["Accounts"][3].update(AccountID=None) or b,
         "Xero Accounts: Accounts[3].AccountID: null",
+        None,
     ),
     (
         "Reports/ProfitAndLoss",
         lambda b: _first_row_cell(b, "n/a"),
         "Xero Reports/ProfitAndLoss: Reports[0].Rows[1].Rows[0].Cells[1].Value: not a number ('n/a')",
+        "Organisation actuals",
     ),
     (
         "Budgets/",
@@ -194,34 +233,41 @@ MALFORMED = [
             b, lambda line: line.update(AccountID="00000000-dead-beef-0000-000000000000")
         ),
         "unknown account '00000000-dead-beef-0000-000000000000' (not in Accounts)",
+        "Budget 'Overall Budget'",
     ),
     (
         "Budgets/",
         lambda b: _budget_line(b, lambda line: line["BudgetBalances"][0].update(Amount=None)),
         "BudgetBalances[0].Amount: missing",
+        "Budget 'Overall Budget'",
     ),
     (
         "TrackingCategories",
         lambda b: json.dumps(b).encode()[:40],
         "Xero TrackingCategories: (body): not valid JSON",
+        None,
     ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "spoil", "message"), MALFORMED, ids=[m[2][:40] for m in MALFORMED]
+    ("endpoint", "spoil", "message", "scope"), MALFORMED, ids=[m[2][:40] for m in MALFORMED]
 )
 def test_malformed_payloads_name_the_endpoint_and_field_and_lose_nothing(
-    connected_firm, xero_sandbox, endpoint, spoil, message
+    connected_firm, xero_sandbox, endpoint, spoil, message, scope
 ):
+    """Reference data spoilt fails the sync; a spoilt report or budget fails only its scope,
+    which is named with the field, while the rest is saved."""
     organisation = connected_firm.linked[CAFE]
     sync(connected_firm, CAFE)
     before = rows(connected_firm.firm, organisation)
     with use_transport(Mutating(xero_sandbox, endpoint, spoil)):
         run = sync(connected_firm, CAFE, kind=SyncRun.Kind.FULL, client_factory=no_backoff)
-    assert run.state == SyncRun.State.FAILED
     assert message in run.error
     assert rows(connected_firm.firm, organisation) == before
+    failed = [f["name"] for f in run.failed_scopes]
+    expected = (SyncRun.State.FAILED, []) if scope is None else (SyncRun.State.SUCCEEDED, [scope])
+    assert (run.state, failed) == expected
 
 
 def test_a_replayed_capture_syncs_to_the_same_rows(
@@ -320,8 +366,9 @@ def test_a_sync_killed_at_random_points_then_rerun_gives_the_rows_of_an_uninterr
             process.send_signal(signal.SIGKILL)
             process.wait()
             partial = rows(firm_a.firm, organisation_a)
-            # Never half a sync: either nothing was published yet, or all of it was.
-            assert partial["accounts"] == [] or partial == reference, f"attempt {attempt}"
+            # Never half a scope: each scope (a budget, the organisation's actuals, each
+            # category's actuals, the transactions) is either not published yet or all of it is.
+            assert _whole_or_absent(_by_scope(partial), _by_scope(reference)), f"attempt {attempt}"
 
         run = organisation_sync_start(
             firm=firm_a.firm,
@@ -339,6 +386,60 @@ def test_a_sync_killed_at_random_points_then_rerun_gives_the_rows_of_an_uninterr
         server.server_close()
 
 
+def _by_scope(found: dict) -> dict:
+    """Synced rows per scope: reference data, each budget, actuals by option (None: the
+    organisation's own), transactions."""
+    scopes: dict = {k: found[k] for k in ("profile", "accounts", "options", "transactions")}
+    for row in found["balances"]:
+        scopes.setdefault(("budget", row[0]), []).append(row)
+    for row in found["actuals"]:
+        scopes.setdefault(("actuals", row[1] is None), []).append(row)
+    return scopes
+
+
+def _whole_or_absent(partial: dict, reference: dict) -> bool:
+    """Each scope of `partial` is either not saved yet or exactly as in `reference`."""
+    return all(key in reference and value in ([], reference[key]) for key, value in partial.items())
+
+
 def _database_url() -> str:
     params = db_connection.settings_dict
     return f"postgres://{params['USER']}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+@pytest.mark.mutable_sandbox
+def test_failed_transactions_are_fetched_again_from_the_last_run_that_saved_them(
+    connected_firm, xero_sandbox
+):
+    from budgeting.models import TransactionLine
+    from tests.sandbox import SANDBOX_ADMIN, sandbox_http
+
+    organisation = connected_firm.linked[CAFE]
+    assert sync(connected_firm, CAFE).state == SyncRun.State.SUCCEEDED
+    with sandbox_http(xero_sandbox) as http:
+        added = http.post(
+            "/_sandbox/organisations/cafe/invoices",
+            headers=SANDBOX_ADMIN,
+            json={
+                "type": "ACCREC",
+                "contact": "Wharfside Events Ltd",
+                "lines": [{"accountCode": "200", "description": "Gala catering", "amount": "2400"}],
+            },
+        )
+    assert added.status_code == 200, added.text
+
+    # The next run cannot read the invoices: everything else is saved, the transactions not.
+    xero_sandbox.faults.add(
+        FaultSpec(kind="status", status=503, organisation="cafe", endpoint="Invoices", count=5)
+    )
+    failed = sync(connected_firm, CAFE, client_factory=no_backoff)
+    assert failed.state == SyncRun.State.SUCCEEDED
+    assert [f["name"] for f in failed.failed_scopes] == ["Transactions"]
+    lines = TransactionLine.objects.for_firm(connected_firm.firm).filter(organisation=organisation)
+    assert not lines.filter(description="Gala catering").exists()
+
+    # The run after reads them again from before the failed run, so the invoice added in
+    # between is not missed.
+    retried = sync(connected_firm, CAFE)
+    assert retried.state == SyncRun.State.SUCCEEDED and retried.failed_scopes == []
+    assert lines.filter(description="Gala catering").count() == 1
