@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import time_machine
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
@@ -60,10 +61,27 @@ class Served:
     api: AccountingApi
     alpine: SandboxOrganisation
     us: SandboxOrganisation
+    server: Any = None
+    thread: threading.Thread | None = None
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
+def served(suite_instant) -> Iterator[Served]:
+    # A module fixture is made before each test's clock starts (tests/clock.py), so it makes its
+    # token at the suite's instant too: made at the real time, it would look expired (and the
+    # SDK would try to refresh it at identity.xero.com) whenever the suite's clock is moved on.
+    with time_machine.travel(suite_instant, tick=True):
+        served = _serve()
+    try:
+        yield served
+    finally:
+        server = served.server
+        server.shutdown()
+        server.server_close()
+        served.thread.join(timeout=5)
+
+
+def _serve() -> Served:
     organisations = generate_extra_organisations("alpine", "alpine-us", today=TODAY)
     app = create_app(
         organisations=organisations,
@@ -78,12 +96,9 @@ def served() -> Iterator[Served]:
         app, scope=SCOPES, tenants=tuple(o.organisation_id for o in organisations)
     ).tokens
     base_url = f"http://127.0.0.1:{server.server_port}"
-    try:
-        yield Served(app, base_url, _accounting_api(base_url, tokens), *organisations)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    served = Served(app, base_url, _accounting_api(base_url, tokens), *organisations)
+    served.server, served.thread = server, thread
+    return served
 
 
 def _accounting_api(base_url: str, tokens: dict[str, Any]) -> AccountingApi:
