@@ -10,23 +10,10 @@ from rest_framework.response import Response
 from tenants.api.base import FirmAPIView
 from tenants.models import ApiKey, ClientOrganisation
 from tenants.roles import Action, Role
+from tests.api import assert_error, bearer
 from tests.factories import api_key_create, client_organisation_create
 
 ORGS = "/api/v1/organisations/"
-
-
-def bearer(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    assert isinstance(body["error"]["fields"], dict)
-    return body["error"]
 
 
 # Endpoints that write and approve arrive with drafts; these stand in for them so the scope

@@ -15,9 +15,9 @@ from budgeting.models import (
     Draft,
     DraftLine,
 )
+from tests.api import assert_error, bearer
 from tests.budgeting.approval_data import _draft
 from tests.factories import api_key_create
-from tests.tenants.test_api import assert_error, bearer
 
 NOV = dt.date(2026, 11, 1)
 

@@ -18,9 +18,9 @@ from django.urls import reverse
 from budgeting.approvals import services as approvals
 from budgeting.drafts.services import budget_policy_update, draft_line_edit, draft_policy_recheck
 from budgeting.models import Account, ApprovalDecision, ApprovalStep, Draft, DraftLine
+from tests.api import assert_error, bearer
 from tests.budgeting.approval_data import NOV, _decide, _draft, _link_token, _member, _submit
 from tests.factories import api_key_create, membership_create
-from tests.tenants.test_api import assert_error, bearer
 
 CAPEX = "Plant (710): Capital expenditure account"
 PLANT_LARGE = "Plant (710): Change of 1,000.00 over the draft is above 800.00"

@@ -28,11 +28,11 @@ from budgeting.models import (
 from core.months import last_closed_month
 from tenants.models import ApiKey
 from tenants.roles import Role
+from tests.api import assert_error, bearer
 from tests.factories import api_key_create
 
 # The Xero sandbox fixtures of the integration tests: firm A connected to every organisation.
 from tests.sandbox import sync
-from tests.tenants.test_api import assert_error, bearer
 
 # Small, with a closed month and lines the rolling forecast suggests changes for.
 SOFTWARE = "Tidepool Software"

@@ -21,11 +21,11 @@ from budgeting.models import (
 from integrations.models import XeroConnection
 from tenants.models import ApiKey
 from tenants.roles import Role
+from tests.api import assert_error, bearer
 from tests.factories import api_key_create
 
 # The Xero sandbox fixtures of the integration tests: firm A connected to every organisation.
 from tests.sandbox import sync
-from tests.tenants.test_api import assert_error, bearer
 
 # Tracked (category Project), with budgets: small enough to sync in a test.
 CONSTRUCTION = "Ashford & Vale Construction"

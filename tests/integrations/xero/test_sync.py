@@ -15,6 +15,7 @@ from budgeting.models import (
 )
 from core import clock
 from core.months import month_start
+from tests.integrations.xero.expectations import budget_horizon, fewest_report_calls
 from tests.sandbox import ORGANISATIONS, rows, sync
 
 
@@ -95,42 +96,6 @@ def test_tracking_budgets_and_actuals_of_the_group(connected_firm):
     assert gaps.exists()
 
 
-def _fewest_report_calls(months: list[dt.date]) -> int:
-    """The fewest P&L calls that return whole months, by Xero's documented rule: one call is a
-    base month plus up to 11 earlier months, each no longer than the base month (the base
-    month's date range is applied to every prior period). Worked out by dynamic programming."""
-    import calendar
-
-    days = [calendar.monthrange(m.year, m.month)[1] for m in months]
-    best = [0] + [10**9] * len(months)  # best[i]: calls for the first i months (oldest first)
-    for end in range(1, len(months) + 1):
-        base = end - 1
-        for start in range(base, max(-1, base - 12), -1):
-            if days[start] > days[base]:
-                break
-            best[end] = min(best[end], best[start] + 1)
-    return best[-1]
-
-
-def _months(first: dt.date, last: dt.date) -> int:
-    return (last.year - first.year) * 12 + last.month - first.month + 1
-
-
-def _budget_horizon(current: dt.date, year_end_month: int) -> tuple[dt.date, int]:
-    """The first month and the number of months the budgets are read over: from the start of
-    the financial year of the last closed month to the end of the financial year twelve months
-    ahead."""
-
-    def year_start(month: dt.date) -> dt.date:
-        start = year_end_month % 12 + 1
-        return dt.date(month.year if month.month >= start else month.year - 1, start, 1)
-
-    last_closed = dt.date(current.year - (current.month == 1), (current.month - 2) % 12 + 1, 1)
-    ahead = dt.date(current.year + 1, current.month, 1)
-    first = year_start(last_closed)
-    return first, _months(first, year_start(ahead)) + 11
-
-
 def test_calls_of_the_largest_organisation_are_the_minimum_the_api_allows(
     connected_firm, shared_organisations, sandbox_today, settings
 ):
@@ -161,7 +126,7 @@ def test_calls_of_the_largest_organisation_are_the_minimum_the_api_allows(
     reference = 4  # Organisation, Accounts, TrackingCategories, Budgets
     # One GET Budgets/{id} per budget for every 24 months of the horizon (Xero's documented most
     # per request): the horizon is 24 months, or 36 when the last closed month ends a year.
-    _first, horizon = _budget_horizon(current, group.financial_year_end_month)
+    _first, horizon = budget_horizon(current, group.financial_year_end_month)
     assert horizon in (24, 36)
     budgets = len(group.budgets) * math.ceil(horizon / 24)
     index = current.year * 12 + current.month - 1 - settings.XERO_ACTUALS_MONTHS
@@ -169,7 +134,7 @@ def test_calls_of_the_largest_organisation_are_the_minimum_the_api_allows(
     retention = current.year * 12 + current.month - 1 - settings.XERO_TRANSACTION_MONTHS
     since = dt.datetime(retention // 12, retention % 12 + 1, 1)
     initial_minimum = (
-        reference + budgets + scopes * _fewest_report_calls(month_list(first_actual)) + pages(since)
+        reference + budgets + scopes * fewest_report_calls(month_list(first_actual)) + pages(since)
     )
     run = sync(connected_firm, "Kestrel Pacific Group")
     assert run.state == SyncRun.State.SUCCEEDED, run.error
@@ -182,7 +147,7 @@ def test_calls_of_the_largest_organisation_are_the_minimum_the_api_allows(
     lock = group.period_lock_date
     open_first = dt.date(lock.year + lock.month // 12, lock.month % 12 + 1, 1)
     incremental_minimum = (
-        reference + budgets + scopes * _fewest_report_calls(month_list(open_first)) + 4
+        reference + budgets + scopes * fewest_report_calls(month_list(open_first)) + 4
     )
     run = sync(connected_firm, "Kestrel Pacific Group")
     assert run.kind == SyncRun.Kind.INCREMENTAL

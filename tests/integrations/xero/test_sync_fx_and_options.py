@@ -13,9 +13,9 @@ from core.months import add_months, month_key, month_start
 from integrations.xero.http import use_transport
 from integrations.xero.sandbox.behaviour import Behaviour
 from integrations.xero.sandbox.orgs.ledger import profit_and_loss_by_option
-from tests.integrations.xero.test_sync_behaviours import _expected_calls
-from tests.integrations.xero.test_sync_robustness import Mutating
-from tests.sandbox import SANDBOX_ADMIN, sandbox_http, sync
+from tests.integrations.xero.expectations import expected_calls
+from tests.integrations.xero.transports import Mutating, drop_option_columns
+from tests.sandbox import SANDBOX_ADMIN, minute_in_a_second, sandbox_http, sync
 
 CURRENCY_ACCOUNTS = {"REALISEDCURRENCYGAIN", "UNREALISEDCURRENCYGAIN", "BANKCURRENCYGAIN"}
 
@@ -127,23 +127,6 @@ def test_the_fx_group_row_is_an_fx_line_that_reconciles_and_carries_the_currency
     assert data.balances_of(realised.account_id) is None
 
 
-def drop_option_columns(name: str):
-    """A report that leaves an option out although it has figures (as an 'omitted options' Xero
-    would if it misjudged them): its columns are removed, header and rows alike."""
-
-    def spoil(body):
-        rows = body["Reports"][0]["Rows"]
-        header = [c["Value"] for c in rows[0]["Cells"]]
-        drop = {
-            i for i, label in enumerate(header) if label == name or label.startswith(name + " ")
-        }
-        for row in [rows[0], *(r for s in rows[1:] for r in s.get("Rows", []))]:
-            row["Cells"] = [c for i, c in enumerate(row["Cells"]) if i not in drop]
-        return body
-
-    return spoil
-
-
 def test_an_option_left_out_without_proof_of_zero_is_read_with_its_own_request(
     connected_firm, xero_sandbox, shared_organisations, settings
 ):
@@ -152,6 +135,7 @@ def test_an_option_left_out_without_proof_of_zero_is_read_with_its_own_request(
     wa = next(o for o in region.options if o.name == "WA")
     behaviour = Behaviour(pl_unassigned_column=False)
     xero_sandbox.behaviour = behaviour
+    minute_in_a_second(xero_sandbox, settings)
 
     class OnlyCategoryReports(Mutating):
         # The by-option request (trackingOptionID) is answered as Xero answers it.
@@ -193,7 +177,7 @@ def test_an_option_left_out_without_proof_of_zero_is_read_with_its_own_request(
     assert stored == expected
     # One more request per month WA has figures in, on top of the plan without the gap.
     wa_months = len({period for _account, period in expected})
-    minimum = _expected_calls(group, behaviour, months[-1], settings.XERO_ACTUALS_MONTHS)
+    minimum = expected_calls(group, behaviour, months[-1], settings.XERO_ACTUALS_MONTHS)
     assert run.calls_planned == minimum + wa_months
     assert run.calls_used <= 1.1 * run.calls_planned
     assert add_months(months[0], 36) == months[-1]

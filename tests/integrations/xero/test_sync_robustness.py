@@ -29,6 +29,7 @@ from integrations.xero.sandbox.faults import FaultSpec
 from integrations.xero.sandbox.replay import RecordingApp, ReplayApp
 from integrations.xero.sandbox.server import make_sandbox_server
 from tests.clock import subprocess_command
+from tests.integrations.xero.transports import Mutating
 from tests.sandbox import connect_firm_to_xero, link_all, rows, sandbox_app, sync
 
 CAFE = "Harbour Lane Café"
@@ -169,26 +170,6 @@ def test_no_call_slot_in_time_says_try_again_in_a_few_minutes(settings):
         "Xero is busy for this organisation (its rate limit): no call could be made to it within "
         "1 second, so the sync stopped. Try the sync again in a few minutes."
     )
-
-
-class Mutating(httpx.BaseTransport):
-    """Hands Xero's answer for one endpoint to a function that spoils it, as a broken proxy or a
-    bad capture would."""
-
-    def __init__(self, app, path_part: str, mutate):
-        self.inner = httpx.WSGITransport(app=app)
-        self.path_part, self.mutate = path_part, mutate
-
-    def handle_request(self, request):
-        response = self.inner.handle_request(request)
-        if self.path_part not in request.url.path:
-            return response
-        response.read()
-        body = self.mutate(json.loads(response.content))
-        content = body if isinstance(body, bytes) else json.dumps(body).encode()
-        return httpx.Response(
-            response.status_code, headers={"Content-Type": "application/json"}, content=content
-        )
 
 
 def _first_row_cell(body, value):

@@ -10,7 +10,7 @@ import pytest
 from integrations.xero.sandbox.app import SandboxApp
 from integrations.xero.sandbox.behaviour import Behaviour
 from integrations.xero.sandbox.model import SandboxBudget, SandboxTrackingOption
-from tests.integrations.xero.sandbox.conftest import (
+from tests.integrations.xero.sandbox.harness import (
     OVERALL_BUDGET,
     REGION,
     RENT,

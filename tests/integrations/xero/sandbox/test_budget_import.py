@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from integrations.xero.sandbox.app import SandboxApp
-from tests.integrations.xero.sandbox.conftest import (
+from tests.integrations.xero.sandbox.harness import (
     NORTH_BUDGET,
     OVERALL_BUDGET,
     RENT,
@@ -79,7 +79,7 @@ def test_unreadable_month_is_rejected(app: SandboxApp) -> None:
 
 def test_rounding_is_half_up_to_whole_units() -> None:
     from integrations.xero.sandbox.budget_import import budget_import_file
-    from tests.integrations.xero.sandbox.conftest import cafe
+    from tests.integrations.xero.sandbox.harness import cafe
 
     org = cafe()
     budget = org.budgets[0]

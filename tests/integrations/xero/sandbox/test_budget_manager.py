@@ -4,7 +4,7 @@ budget the API then lists, into which a file is imported without touching any ot
 from __future__ import annotations
 
 from integrations.xero.sandbox.app import SandboxApp
-from tests.integrations.xero.sandbox.conftest import (
+from tests.integrations.xero.sandbox.harness import (
     NORTH,
     OVERALL_BUDGET,
     SALES,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from integrations.xero.sandbox.app import SandboxApp
-from tests.integrations.xero.sandbox.conftest import CAFE_ID, SAAS_ID, Connected, http
+from tests.integrations.xero.sandbox.harness import CAFE_ID, SAAS_ID, Connected, http
 
 ADMIN = {"X-Sandbox-Admin": "sandbox-admin"}
 API = "/api.xro/2.0"

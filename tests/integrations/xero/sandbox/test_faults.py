@@ -8,7 +8,7 @@ import pytest
 
 from integrations.xero.sandbox.app import SandboxApp
 from integrations.xero.sandbox.faults import FaultSpec
-from tests.integrations.xero.sandbox.conftest import CAFE_ID, SAAS_ID, Connected, connect, refresh
+from tests.integrations.xero.sandbox.harness import CAFE_ID, SAAS_ID, Connected, connect, refresh
 
 API = "/api.xro/2.0"
 
@@ -33,7 +33,7 @@ def test_faults_are_scoped_to_organisation_and_endpoint(app: SandboxApp, api: Co
 
 def test_probability_faults_are_deterministic_for_a_seed() -> None:
     def run() -> list[int]:
-        from tests.integrations.xero.sandbox.conftest import make_app
+        from tests.integrations.xero.sandbox.harness import make_app
 
         app = make_app()
         api = connect(app)

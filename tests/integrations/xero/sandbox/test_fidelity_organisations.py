@@ -19,8 +19,8 @@ from integrations.xero.sandbox.model import CURRENCY_SYSTEM_ACCOUNTS, SandboxOrg
 from integrations.xero.sandbox.orgs.ledger import profit_and_loss_by_month
 from integrations.xero.sandbox.ratelimit import SandboxLimits
 from integrations.xero.sandbox.serializers import OrgIndex
-from tests.integrations.xero.sandbox.conftest import CLIENT, Connected, connect
-from tests.integrations.xero.sandbox.test_contract import validate
+from tests.integrations.xero.sandbox.contract import validate
+from tests.integrations.xero.sandbox.harness import CLIENT, Connected, connect
 
 API = "/api.xro/2.0"
 TODAY = dt.date(2026, 6, 15)

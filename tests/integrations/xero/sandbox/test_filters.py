@@ -15,7 +15,7 @@ from integrations.xero.sandbox.generator import generate_extra_organisations
 from integrations.xero.sandbox.model import SandboxOrganisation
 from integrations.xero.sandbox.msdate import parse_ms_date
 from integrations.xero.sandbox.ratelimit import SandboxLimits
-from tests.integrations.xero.sandbox.conftest import CLIENT, Connected, connect
+from tests.integrations.xero.sandbox.harness import CLIENT, Connected, connect
 
 API = "/api.xro/2.0"
 TODAY = dt.date(2026, 6, 15)

@@ -13,8 +13,8 @@ import pytest
 from integrations.xero.sandbox.app import SandboxApp, create_app
 from integrations.xero.sandbox.model import SandboxOrganisation
 from integrations.xero.sandbox.ratelimit import SandboxLimits
-from tests.integrations.xero.sandbox.conftest import CLIENT, Connected, connect
-from tests.integrations.xero.sandbox.test_contract import validate
+from tests.integrations.xero.sandbox.contract import validate
+from tests.integrations.xero.sandbox.harness import CLIENT, Connected, connect
 
 API = "/api.xro/2.0"
 TODAY = dt.date(2026, 6, 15)

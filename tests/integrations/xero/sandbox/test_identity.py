@@ -7,7 +7,7 @@ import hashlib
 import re
 
 from integrations.xero.sandbox.app import SandboxApp
-from tests.integrations.xero.sandbox.conftest import (
+from tests.integrations.xero.sandbox.harness import (
     CAFE_ID,
     CLIENT,
     REDIRECT_URI,

@@ -11,7 +11,7 @@ from integrations.xero.sandbox.clock import SandboxClock
 from integrations.xero.sandbox.faults import FaultSpec
 from integrations.xero.sandbox.ratelimit import SandboxLimits
 from integrations.xero.sandbox.server import make_sandbox_server
-from tests.integrations.xero.sandbox.conftest import CAFE_ID, SAAS_ID, TODAY, connect, make_app
+from tests.integrations.xero.sandbox.harness import CAFE_ID, SAAS_ID, TODAY, connect, make_app
 
 ORG = "/api.xro/2.0/Organisation"
 

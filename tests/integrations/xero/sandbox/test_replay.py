@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from integrations.xero.sandbox.replay import ExchangeWriter, RecordingApp, ReplayApp
-from tests.integrations.xero.sandbox.conftest import CAFE_ID, connect, http, make_app
+from tests.integrations.xero.sandbox.harness import CAFE_ID, connect, http, make_app
 
 TENANT = "11111111-1111-4111-8111-111111111111"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tests.integrations.xero.sandbox.conftest import (
+from tests.integrations.xero.sandbox.harness import (
     COGS,
     NORTH,
     OTHER_INCOME,
@@ -73,7 +73,7 @@ def test_report_figures_match_the_documents_for_every_account() -> None:
                 if line.account_id in accounts:
                     value = natural_amount(doc, line, accounts[line.account_id].account_class)
                     expected[line.account_id] = expected.get(line.account_id, Decimal(0)) + value
-    from tests.integrations.xero.sandbox.conftest import connect, make_app
+    from tests.integrations.xero.sandbox.harness import connect, make_app
 
     api = connect(make_app())
     rows = _account_rows(_report(api.get(PL, fromDate="2026-03-01", toDate="2026-03-31")))

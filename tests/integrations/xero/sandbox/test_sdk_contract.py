@@ -28,7 +28,7 @@ from integrations.xero.sandbox.generator import generate_extra_organisations
 from integrations.xero.sandbox.model import SandboxOrganisation
 from integrations.xero.sandbox.ratelimit import SandboxLimits
 from integrations.xero.sandbox.server import make_sandbox_server
-from tests.integrations.xero.sandbox.conftest import CLIENT, connect
+from tests.integrations.xero.sandbox.harness import CLIENT, connect
 
 TODAY = dt.date(2026, 6, 15)
 SCOPES = (

@@ -11,7 +11,7 @@ import httpx
 
 from integrations.xero.sandbox.app import SandboxApp
 from integrations.xero.sandbox.webhooks import signature
-from tests.integrations.xero.sandbox.conftest import CAFE_ID, http, make_app
+from tests.integrations.xero.sandbox.harness import CAFE_ID, http, make_app
 
 KEY = "the-webhook-key"
 ADMIN = {"X-Sandbox-Admin": "sandbox-admin"}
