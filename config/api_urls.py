@@ -123,7 +123,9 @@ _NOT_FOUND = re_path(r"^", api_not_found)
 
 _key_routes = [
     *ENDPOINTS,
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The API's version is in its path; drf-spectacular would otherwise take ?version= into the
+    # download's file name (Content-Disposition), where a newline in it is a 500.
+    path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own, so the docs page
     # needs no inline script under the Content-Security-Policy.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

@@ -2,7 +2,6 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -97,11 +96,14 @@ def xero_connection_link(request: FirmRequest, connection_id: int) -> HttpRespon
 @require_POST
 def xero_connection_disconnect(request: FirmRequest, connection_id: int) -> HttpResponse:
     connection = get_firm_object_or_404(XeroConnection, firm=request.firm, pk=connection_id)
-    try:
-        oauth.xero_connection_revoke(connection=connection)
-    except XeroError as exc:
-        raise PermissionDenied(str(exc)) from exc
-    messages.success(request, "Disconnected from Xero. Synced data is kept.")
+    if oauth.xero_connection_revoke(connection=connection):
+        messages.success(request, "Disconnected from Xero. Synced data is kept.")
+    else:
+        messages.warning(
+            request,
+            "Disconnected here; synced data is kept. Xero could not be reached to revoke access: "
+            "remove Ledgerline Budgets in Xero's Connected Apps to end it there too.",
+        )
     return redirect("firm_dashboard", firm_slug=request.firm.slug)
 
 

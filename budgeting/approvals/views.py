@@ -4,7 +4,6 @@ sign-off link (GET shows, only POST decides). Thin: every rule is in budgeting.a
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -22,6 +21,7 @@ from budgeting.approvals.models import (
 from budgeting.drafts.models import Draft, DraftLine
 from budgeting.drafts.selectors import budget_policy_get, draft_get_or_404
 from budgeting.drafts.services import draft_can_submit
+from core.counters import counter_increment
 from tenants.http import client_ip
 from tenants.models import Membership
 from tenants.roles import Action, role_allows
@@ -132,12 +132,7 @@ def draft_approval_decide(request: FirmRequest, organisation_id: int, draft_id: 
 
 def _rate_limited(request: HttpRequest) -> bool:
     key = f"approval-link-rate:{client_ip(request) or 'unknown'}"
-    cache.add(key, 0, timeout=60)
-    try:
-        return cache.incr(key) > LINK_RATE
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=60)
-        return False
+    return counter_increment(key, timeout=60) > LINK_RATE
 
 
 def _problem(request: HttpRequest, problem: approvals.LinkProblem) -> HttpResponse:

@@ -163,8 +163,13 @@ def variance_report(request: FirmRequest, organisation_id: int) -> HttpResponse:
         )
     template = "budgeting/variance/report.html"
     # htmx swaps only the report body; a history restore (a reload from htmx's cache miss)
-    # needs the whole page.
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+    # needs the whole page, and so does an organisation with no report yet (it says why).
+    if (
+        params.profile is not None
+        and request.htmx
+        and not request.htmx.boosted
+        and not request.htmx.history_restore_request
+    ):
         template += "#report-body"
     return render(request, template, context)
 

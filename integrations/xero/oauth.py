@@ -238,14 +238,33 @@ def xero_tenant_link(
     return client_organisation
 
 
-def xero_connection_revoke(*, connection: XeroConnection) -> None:
-    with xero_http_client() as http:
-        http.post(
-            settings.XERO_REVOCATION_URL,
-            data={"token": connection.refresh_token},
-            auth=(settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET),
-        )
+def xero_connection_revoke(*, connection: XeroConnection) -> bool:
+    """Disconnect: revoke the refresh token at Xero, and stop using it here whatever Xero says.
+
+    The firm asked to disconnect, so a Xero that cannot be reached or refuses must not keep the
+    connection alive: it is marked revoked and its tokens are erased here all the same. Returns
+    whether Xero confirmed the revocation; when it did not, the grant ends when the unused
+    refresh token expires, or sooner when the firm removes the app in Xero's Connected Apps."""
+    try:
+        with xero_http_client() as http:
+            response = http.post(
+                settings.XERO_REVOCATION_URL,
+                data={"token": connection.refresh_token},
+                auth=(settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET),
+            )
+        revoked = response.status_code == 200
+    except httpx.HTTPError:
+        logger.warning("Revoking Xero connection %s: Xero could not be reached", connection.pk)
+        revoked = False
     connection.status = XeroConnection.Status.REVOKED
-    connection.status_detail = "Disconnected by the firm."
+    connection.status_detail = (
+        "Disconnected by the firm."
+        if revoked
+        else "Disconnected by the firm; Xero could not be told, so remove the app in Xero's "
+        "Connected Apps to end its access there too."
+    )
+    connection.access_token = ""
+    connection.refresh_token = ""
     history_note(connection, reason="Disconnected")
     connection.save()
+    return revoked

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.counters import counter_decrement, counter_increment
 from tenants.models import ApiKey
 
 
@@ -41,16 +42,14 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         now = self.timer()
         window = int(now // self.duration)
         current, previous = f"{key}:{window}", f"{key}:{window - 1}"
-        # add() sets the window's counter only if it does not exist yet; incr() is atomic.
-        cache.add(current, 0, timeout=self.duration * 2)
-        count = cache.incr(current)
+        count = counter_increment(current, timeout=self.duration * 2)
         elapsed = now - window * self.duration
         overlap = 1 - elapsed / self.duration
         estimate = (cache.get(previous) or 0) * overlap + count
         if estimate <= self.num_requests:
             return True
         # Refused requests do not count against the key.
-        cache.decr(current)
+        counter_decrement(current)
         self.wait_seconds = max(1.0, math.ceil(self.duration - elapsed))
         return False
 

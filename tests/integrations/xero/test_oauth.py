@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from django.conf import settings
 from django.db import connection as db_connection
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils import timezone
 from integrations.models import XeroConnection, XeroTenant
 from integrations.xero import oauth
 from integrations.xero.errors import XeroAuthError
+from integrations.xero.http import use_transport
 from tenants.models import ClientOrganisation
 from tests.sandbox import SANDBOX_ADMIN, connect_firm_to_xero, sandbox_http, xero_consent
 
@@ -194,3 +196,56 @@ def test_twenty_workers_refreshing_at_once_keep_one_token_chain(client, firm_a, 
     _expire(connection)
     fresh = oauth.xero_connection_access_token(connection_id=connection.pk, firm=firm_a.firm)
     assert fresh not in results
+
+
+def _disconnect(client, firm_cast, connection):
+    client.force_login(firm_cast.member("owner").user)
+    url = reverse("xero_connection_disconnect", args=[firm_cast.firm.slug, connection.pk])
+    return client.post(url, follow=True)
+
+
+def test_disconnect_revokes_the_grant_at_xero_and_erases_the_tokens(
+    client, firm_a, firm_b, xero_sandbox
+):
+    connect_firm_to_xero(client, firm_a, xero_sandbox)
+    connection = XeroConnection.objects.for_firm(firm_a.firm).get()
+    refresh_token = connection.refresh_token
+    # Firm B's owner cannot disconnect firm A's connection.
+    assert _disconnect(client, firm_b, connection).status_code == 404
+    connection.refresh_from_db()
+    assert connection.status == XeroConnection.Status.CONNECTED
+
+    response = _disconnect(client, firm_a, connection)
+    assert "Disconnected from Xero. Synced data is kept." in response.content.decode()
+    connection.refresh_from_db()
+    assert connection.status == XeroConnection.Status.REVOKED
+    assert (connection.access_token, connection.refresh_token) == ("", "")
+    # Xero no longer honours the old refresh token.
+    with sandbox_http(xero_sandbox) as http:
+        answer = http.post(
+            "/identity/connect/token",
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            auth=(settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET),
+        )
+    assert answer.status_code == 400, answer.text
+
+
+def test_disconnect_when_xero_cannot_be_reached_still_disconnects_and_says_what_to_do(
+    client, firm_a, firm_b, xero_sandbox
+):
+    connect_firm_to_xero(client, firm_a, xero_sandbox)
+    connection = XeroConnection.objects.for_firm(firm_a.firm).get()
+
+    def unreachable(request):
+        raise httpx.ConnectError("Name or service not known", request=request)
+
+    with use_transport(httpx.MockTransport(unreachable)):
+        response = _disconnect(client, firm_a, connection)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Xero could not be reached to revoke access" in page
+    assert "Connected Apps" in page
+    connection.refresh_from_db()
+    assert connection.status == XeroConnection.Status.REVOKED
+    assert connection.refresh_token == ""
+    assert "Xero could not be told" in connection.status_detail
