@@ -38,6 +38,7 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
+from budgeting.approvals.signals import extra_approval_reasons
 from budgeting.drafts.models import Draft, DraftBalance, DraftLine
 from budgeting.drafts.services import draft_status_set
 from core.email import email_message
@@ -231,6 +232,14 @@ def _conditions(firm: Firm, draft: Draft) -> DraftConditions:
             for line in lines
             if line.needs_extra_approval
             for reason in line.extra_approval_reasons
+        )
+        # The jobs above (publishing: "replace the original" is on) may ask for the step too.
+        + tuple(
+            reason
+            for _receiver, reasons in extra_approval_reasons.send(
+                sender=Draft, firm=firm, draft=draft
+            )
+            for reason in reasons or ()
         ),
     )
 

@@ -79,6 +79,8 @@ class Draft(OrganisationOwned):
     class Source(models.TextChoices):
         CLOSE = "close", "Month close"
         MANUAL = "manual", "By hand"
+        # The figures of an earlier published revision, to publish again (budgeting.publishing).
+        ROLLBACK = "rollback", "Rollback of a publication"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -135,6 +137,7 @@ class DraftLine(OrganisationOwned):
         VARIANCE = "variance", "Material variance last month"
         FORECAST = "forecast", "Forecast leaves the budget"
         BOTH = "both", "Material variance, and the forecast leaves the budget"
+        ROLLBACK = "rollback", "Back to an earlier published revision"
 
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="lines")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")

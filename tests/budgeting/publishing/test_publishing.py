@@ -468,6 +468,36 @@ def _approved_draft(cast):
     return draft, overall, north_budget
 
 
+def approve_through_the_chain(cast, draft) -> None:
+    """Send `draft` (prepared by the preparer) through a one-step chain (the approver role) and
+    every extra step it gets (the owners'), deciding each step as the service does."""
+    from budgeting.approvals import services as approvals
+    from budgeting.models import ApprovalChain, Draft
+
+    if not ApprovalChain.objects.for_firm(cast.firm).filter(organisation=draft.organisation):
+        approvals.approval_chain_update(
+            firm=cast.firm,
+            organisation=draft.organisation,
+            user=cast.member("admin").user,
+            steps=[{"name": "Manager", "roles": ["approver"]}],
+        )
+    Draft.objects.for_firm(cast.firm).filter(pk=draft.pk).update(status=Draft.Status.DRAFT)
+    approvals.draft_submit(firm=cast.firm, draft=draft, user=draft.created_by)
+    for role in ("approver", "owner"):
+        draft.refresh_from_db()
+        if draft.status != Draft.Status.SUBMITTED:
+            break
+        approvals.approval_decide(
+            firm=cast.firm,
+            draft=draft,
+            approver=approvals.approver_for_member(firm=cast.firm, user=cast.member(role).user),
+            decision="approve",
+            channel="screen",
+        )
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.APPROVED
+
+
 def _replace_original(cast):
     publishing_setting_update(
         firm=cast.firm,
@@ -525,6 +555,8 @@ def test_with_replace_original_on_one_file_per_original_with_only_changed_months
 
     draft, overall, north = _approved_draft(firm_a)
     _replace_original(firm_a)
+    # With "replace the original" on, the draft gets the extra approval step (the owners').
+    approve_through_the_chain(firm_a, draft)
     made = draft_publish(firm=firm_a.firm, draft=draft, user=None, send=False)
     assert all(p.replaces_original for p in made)
     files = {p.budget_id: p.file_content for p in made}
