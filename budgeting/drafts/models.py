@@ -129,6 +129,12 @@ class Draft(OrganisationOwned):
         # and its editor can no longer approve it (budgeting.approvals.services).
         return self.status in (self.Status.DRAFT, self.Status.SUBMITTED)
 
+    @property
+    def figures_editable(self) -> bool:
+        # A rollback draft's figures are the earlier revision's: editing them would publish
+        # something nobody chose to roll back to.
+        return self.is_editable and self.source != self.Source.ROLLBACK
+
 
 class DraftLine(OrganisationOwned):
     """One account line (overall or for a tracking option) with a suggested change."""

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from budgeting.approvals import services as approvals
+from budgeting.drafts.services import DraftError, draft_line_edit
 from budgeting.models import (
     Account,
     ApprovalStep,
@@ -157,6 +158,18 @@ def test_a_rollback_draft_goes_through_the_chain_and_its_file_is_verified(firm_a
     assert cast.publication.history.first().history_change_reason == (
         f"Rolled back to the original budget's figures (Overall Budget) by draft {draft.pk}"
     )
+
+    # Its figures are the earlier revision's: not editable.
+    with pytest.raises(DraftError, match="rollback draft carries the figures"):
+        draft_line_edit(
+            firm=cast.firm,
+            draft=draft,
+            line=line,
+            period=NOV,
+            amount="5500",
+            reason="Halfway",
+            user=cast.member("preparer").user,
+        )
 
     # The same chain: the preparer of the rollback cannot approve it.
     approvals.approval_chain_update(
@@ -321,8 +334,15 @@ def test_roll_back_on_the_screen_confirms_what_happens_in_xero(client, firm_a, f
     assert response["Location"] == reverse(
         "draft_detail", args=[cast.firm.slug, org, rollback.draft_id]
     )
-    detail = client.get(response["Location"]).content.decode()
+    detail = client.get(response["Location"])
+    assert detail.context["can_edit"] is False  # the earlier revision's figures, as they were
+    detail = detail.content.decode()
     assert "Rollback draft:" in detail and "Rolling Forecast" in detail
+    # In the organisation's audit log, with who and why.
+    log = client.get(
+        reverse("audit_log", args=[cast.firm.slug, org]), {"model": "budgetrollback"}
+    ).content.decode()
+    assert "Rollback to the original budget&#x27;s figures (Overall Budget): Board decision" in log
     page = client.get(approval).content.decode()
     assert f"Rollback draft {rollback.draft_id}</a> (draft)" in page
     # A second one while the first is open: refused with the reason, on the same page.
