@@ -674,6 +674,36 @@ def test_the_forecast_budget_can_be_picked_from_the_synced_budgets(client, firm_
     assert draft.status == Draft.Status.AWAITING_FORECAST  # North still waits
 
 
+def test_choosing_the_forecast_budget_without_both_ids_is_a_400_naming_them(client, firm_a, firm_b):
+    draft, overall, _north = _approved_draft(firm_a)
+    draft_publish(firm=firm_a.firm, draft=draft, user=None, send=False)
+    forecast = ForecastBudget.objects.for_firm(firm_a.firm).get(original=overall)
+    url = reverse(
+        "forecast_budget_choose", args=[firm_a.firm.slug, firm_a.organisation.pk, draft.pk]
+    )
+    client.force_login(firm_a.member("preparer").user)
+    for bad in (
+        {},
+        {"forecast": forecast.pk},
+        {"budget": overall.pk},
+        {"forecast": "x", "budget": "1"},
+    ):
+        response = client.post(url, bad)
+        assert response.status_code == 400
+        assert response.content.decode() == (
+            "forecast, budget: choose the forecast budget from the list."
+        )
+    # The original itself: refused, saying why, and nothing is chosen.
+    response = client.post(url, {"forecast": forecast.pk, "budget": overall.pk}, follow=True)
+    assert "Importing into the original budget (Overall Budget) is refused" in (
+        response.content.decode()
+    )
+    forecast.refresh_from_db()
+    assert forecast.budget is None
+    client.force_login(firm_b.member("owner").user)
+    assert client.post(url, {"forecast": forecast.pk, "budget": overall.pk}).status_code == 404
+
+
 def test_replace_the_original_is_an_audited_setting_shown_in_red(client, firm_a, firm_b):
     from budgeting.models import PublishingSetting
 
