@@ -499,6 +499,23 @@ def approval_request_restart_if_changed(*, firm: Firm, draft: Draft) -> bool:
     return True
 
 
+def approval_requests_restart(*, firm: Firm, organisation: ClientOrganisation, reason: str) -> int:
+    """Send every draft of the organisation waiting for approval back to the first step, with
+    its steps set up again (a setting that adds a step changed). Returns how many."""
+    restarted = 0
+    with transaction.atomic():
+        pending = (
+            ApprovalRequest.objects.for_firm(firm)
+            .select_for_update()
+            .filter(organisation=organisation, status=ApprovalRequest.Status.PENDING)
+            .select_related("draft")
+        )
+        for request in pending:
+            _restart(firm, request, request.draft, reason)
+            restarted += 1
+    return restarted
+
+
 # --- Deciding ----------------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from budgeting.approvals.models import ApprovalChain, ApprovalRequest, ApprovalStep
+from budgeting.approvals.services import approval_requests_restart
 from budgeting.drafts.models import BudgetPolicy, Draft, DraftBalance, DraftLine
 from budgeting.drafts.services import draft_status_set
 from budgeting.ledger.models import Account, Budget, BudgetBalance, XeroOrganisation
@@ -187,6 +188,14 @@ def publishing_setting_update(
         words = "Replace the original: on" if replace_original else "Replace the original: off"
         history_note(setting, reason=f"{words}: {reason}" if reason else words, user=user)
         setting.save()
+        if replace_original:
+            # Drafts waiting for approval were set up without the step replacing the original
+            # needs: approval starts again, with it.
+            approval_requests_restart(
+                firm=firm,
+                organisation=organisation,
+                reason="Replace the original turned on: approval starts again, with the extra step",
+            )
     return setting
 
 

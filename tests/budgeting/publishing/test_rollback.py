@@ -13,6 +13,7 @@ from budgeting.approvals import services as approvals
 from budgeting.drafts.services import DraftError, draft_line_edit
 from budgeting.models import (
     Account,
+    ApprovalRequest,
     ApprovalStep,
     Budget,
     BudgetBalance,
@@ -282,6 +283,47 @@ def test_replace_the_original_adds_the_extra_approval_step(firm_a, celery_eager)
     ]
     assert steps[1].reasons == [REPLACE_ORIGINAL_REASON]
     assert all(p.replaces_original for p in draft_publish(firm=firm_a.firm, draft=draft, user=None))
+
+
+def test_turning_replace_the_original_on_restarts_pending_approvals_with_the_step(
+    firm_a, firm_b, celery_eager
+):
+    drafts = {}
+    for cast in (firm_a, firm_b):
+        draft, _overall, _north = _approved_draft(cast)
+        Draft.objects.for_firm(cast.firm).filter(pk=draft.pk).update(status=Draft.Status.DRAFT)
+        approvals.approval_chain_update(
+            firm=cast.firm,
+            organisation=cast.organisation,
+            user=cast.member("admin").user,
+            steps=[{"name": "Manager", "roles": ["approver"]}],
+        )
+        approvals.draft_submit(firm=cast.firm, draft=draft, user=draft.created_by)
+        drafts[cast.firm.pk] = draft
+    _replace_original(firm_a)
+
+    def rounds(cast):
+        return [
+            (
+                r.status,
+                list(
+                    ApprovalStep.objects.for_firm(cast.firm)
+                    .filter(request=r)
+                    .order_by("position")
+                    .values_list("name", "status")
+                ),
+            )
+            for r in ApprovalRequest.objects.for_firm(cast.firm)
+            .filter(draft=drafts[cast.firm.pk])
+            .order_by("pk")
+        ]
+
+    assert rounds(firm_a) == [
+        ("withdrawn", [("Manager", "open")]),
+        ("pending", [("Manager", "open"), ("Extra approval", "waiting")]),
+    ]
+    # Firm B's organisation keeps its own setting and its approval.
+    assert rounds(firm_b) == [("pending", [("Manager", "open")])]
 
 
 def test_a_draft_approved_before_replace_the_original_was_on_is_refused(firm_a, celery_eager):
