@@ -32,6 +32,7 @@ from budgeting.publishing.services import (
     budget_publication_rollback,
     budget_publications_verify,
     draft_publish,
+    publishing_setting_update,
 )
 from tests.budgeting.publishing.test_publishing import (
     CAFE,
@@ -267,6 +268,46 @@ def test_rollbacks_that_cannot_be_done_are_refused_saying_why(firm_a, firm_b):
     with pytest.raises(PublicationError, match="Nothing to roll back"):
         _rollback(cast)
     assert BudgetRollback.objects.for_firm(firm_b.firm).count() == 0
+
+
+def test_a_file_that_replaced_the_original_rolls_back_to_xeros_figures_before_it(
+    firm_a, celery_eager
+):
+    cast = firm_a
+    draft, overall, _north = _approved_draft(cast)
+    _xero_holds(cast, overall, {("469", m): "5000" for m in (NOV, DEC, JAN)})
+    _replace_original(cast)
+    approve_through_the_chain(cast, draft)
+    made = draft_publish(firm=cast.firm, draft=draft, user=None, send=False)
+    cast.publication = next(p for p in made if p.budget_id == overall.pk)
+    assert cast.publication.replaces_original
+    _imported(cast, cast.publication)
+    cast.publication.refresh_from_db()
+    assert cast.publication.status == BudgetPublication.Status.VERIFIED
+
+    rollback = _rollback(cast)
+    assert {(r["period"], r["published"], r["amount"]) for r in rollback.figures} == {
+        ("2026-11-01", "6000", "5000.00"),
+        ("2026-12-01", "6000", "5000.00"),
+    }
+    approve_through_the_chain(cast, rollback.draft)
+    # Replace the original turned off since: a file for the original is refused.
+    publishing_setting_update(
+        firm=cast.firm,
+        organisation=cast.organisation,
+        replace_original=False,
+        reason="Back to the forecast budget",
+        user=cast.member("admin").user,
+    )
+    with pytest.raises(PublicationError, match="Importing into the original budget"):
+        draft_publish(firm=cast.firm, draft=rollback.draft, user=None, send=False)
+    _replace_original(cast)
+    (back,) = draft_publish(firm=cast.firm, draft=rollback.draft, user=None, send=False)
+    assert back.replaces_original and back.budget == overall
+    assert back.file_content == "Account,Nov-2026,Dec-2026\r\nRent (469),5000,5000\r\n"
+    _imported(cast, back)
+    back.refresh_from_db()
+    assert back.status == BudgetPublication.Status.VERIFIED
 
 
 # --- "Replace the original" needs its own approval step ----------------------------------------
