@@ -12,7 +12,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from budgeting.models import BudgetPublication, Draft
-from tests.budgeting.publishing.test_publishing import (
+from tests.budgeting.publishing_data import (
     CAFE,
     _add_budget,
     _after_sync,

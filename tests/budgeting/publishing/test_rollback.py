@@ -34,7 +34,7 @@ from budgeting.publishing.services import (
     draft_publish,
     publishing_setting_update,
 )
-from tests.budgeting.publishing.test_publishing import (
+from tests.budgeting.publishing_data import (
     CAFE,
     _add_budget,
     _after_sync,
