@@ -434,6 +434,24 @@ def test_roll_back_on_the_screen_confirms_what_happens_in_xero(client, firm_a, f
     assert not BudgetRollback.objects.for_firm(other.firm).exists()
 
 
+def test_a_tracking_budgets_rollback_shows_on_its_screens(client, firm_a, firm_b):
+    cast = _published(firm_a)
+    north = BudgetPublication.objects.for_firm(cast.firm).get(budget_name="Rolling Forecast: North")
+    cast.publication = north
+    rollback = _rollback(cast)
+    (line,) = DraftLine.objects.for_firm(cast.firm).filter(draft=rollback.draft)
+    assert line.tracking_option.name == "North" and line.original_budget.description == "North"
+    args = [cast.firm.slug, cast.organisation.pk, rollback.draft_id]
+    client.force_login(cast.member("preparer").user)
+    for name in ("draft_detail", "draft_approval"):
+        response = client.get(reverse(name, args=args))
+        assert response.status_code == 200
+        assert "Rolling Forecast: North" in response.content.decode()
+    client.force_login(firm_b.member("owner").user)
+    for name in ("draft_detail", "draft_approval"):
+        assert client.get(reverse(name, args=args)).status_code == 404
+
+
 # --- The API -------------------------------------------------------------------------------------
 
 
