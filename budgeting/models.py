@@ -33,7 +33,12 @@ from budgeting.ledger.models import (
     TransactionLine,
     XeroOrganisation,
 )
-from budgeting.publishing.models import BudgetPublication, ForecastBudget, PublishingSetting
+from budgeting.publishing.models import (
+    BudgetPublication,
+    BudgetRollback,
+    ForecastBudget,
+    PublishingSetting,
+)
 from budgeting.variance.models import (
     MaterialitySetting,
     NarrativeProviderSettings,
@@ -56,6 +61,7 @@ __all__ = [
     "BudgetLine",
     "BudgetPolicy",
     "BudgetPublication",
+    "BudgetRollback",
     "Draft",
     "DraftBalance",
     "DraftLine",

@@ -145,6 +145,11 @@ urlpatterns += [
         views_publishing.budget_publication_download,
         name="budget_publication_download",
     ),
+    path(
+        _CLIENT + "publications/<int:publication_id>/rollback/",
+        views_publishing.budget_publication_rollback_view,
+        name="budget_publication_rollback",
+    ),
 ]
 
 # The audit log of an organisation, and its CSV.

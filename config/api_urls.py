@@ -12,6 +12,7 @@ from budgeting.approvals import api as api_approvals
 from budgeting.audit import api as api_audit
 from budgeting.drafts import api as api_drafts
 from budgeting.ledger import api as budgeting_api
+from budgeting.publishing import api as api_publishing
 from tenants.api.errors import api_not_found
 from tenants.api.members import MemberListApi
 from tenants.api.organisations import OrganisationDetailApi, OrganisationListApi
@@ -115,6 +116,22 @@ ENDPOINTS = [
         "<int:step_id>/request-changes/",
         api_approvals.ApprovalStepRequestChangesApi.as_view(),
         name="approval_step_request_changes",
+    ),
+    # Import files for Xero's Budget Manager, and rolling one back (budgeting/publishing/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/publish/",
+        api_publishing.DraftPublishApi.as_view(),
+        name="draft_publish",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/publications/",
+        api_publishing.PublicationListApi.as_view(),
+        name="publication_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/publications/<int:publication_id>/rollback/",
+        api_publishing.PublicationRollbackApi.as_view(),
+        name="publication_rollback",
     ),
 ]
 

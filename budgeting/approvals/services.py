@@ -38,6 +38,7 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
+from budgeting.approvals.signals import extra_approval_reasons
 from budgeting.drafts.models import Draft, DraftBalance, DraftLine
 from budgeting.drafts.services import draft_status_set
 from core.email import email_message
@@ -231,6 +232,14 @@ def _conditions(firm: Firm, draft: Draft) -> DraftConditions:
             for line in lines
             if line.needs_extra_approval
             for reason in line.extra_approval_reasons
+        )
+        # The jobs above (publishing: "replace the original" is on) may ask for the step too.
+        + tuple(
+            reason
+            for _receiver, reasons in extra_approval_reasons.send(
+                sender=Draft, firm=firm, draft=draft
+            )
+            for reason in reasons or ()
         ),
     )
 
@@ -488,6 +497,23 @@ def approval_request_restart_if_changed(*, firm: Firm, draft: Draft) -> bool:
             "approval starts again at the first step",
         )
     return True
+
+
+def approval_requests_restart(*, firm: Firm, organisation: ClientOrganisation, reason: str) -> int:
+    """Send every draft of the organisation waiting for approval back to the first step, with
+    its steps set up again (a setting that adds a step changed). Returns how many."""
+    restarted = 0
+    with transaction.atomic():
+        pending = (
+            ApprovalRequest.objects.for_firm(firm)
+            .select_for_update()
+            .filter(organisation=organisation, status=ApprovalRequest.Status.PENDING)
+            .select_related("draft")
+        )
+        for request in pending:
+            _restart(firm, request, request.draft, reason)
+            restarted += 1
+    return restarted
 
 
 # --- Deciding ----------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ HISTORY_OBJECTS = [
     "approvalstep",
     "approvaldecision",
     "budgetpublication",
+    "budgetrollback",
 ]
 
 

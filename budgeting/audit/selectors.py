@@ -35,6 +35,7 @@ AUDITED: dict[str, type[models.Model]] = {
     "approvalstep": budgeting_models.ApprovalStep,
     "approvaldecision": budgeting_models.ApprovalDecision,
     "budgetpublication": budgeting_models.BudgetPublication,
+    "budgetrollback": budgeting_models.BudgetRollback,
     "forecastbudget": budgeting_models.ForecastBudget,
     "publishingsetting": budgeting_models.PublishingSetting,
 }
@@ -65,6 +66,7 @@ def _of_draft(model_key: str, draft_id: int) -> Q | None:
         "approvalstep": Q(request_id__in=requests),
         "approvaldecision": Q(request_id__in=requests),
         "budgetpublication": Q(draft_id=draft_id),
+        "budgetrollback": Q(draft_id=draft_id),
     }.get(model_key)
 
 

@@ -79,6 +79,8 @@ class Draft(OrganisationOwned):
     class Source(models.TextChoices):
         CLOSE = "close", "Month close"
         MANUAL = "manual", "By hand"
+        # The figures of an earlier published revision, to publish again (budgeting.publishing).
+        ROLLBACK = "rollback", "Rollback of a publication"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -127,6 +129,12 @@ class Draft(OrganisationOwned):
         # and its editor can no longer approve it (budgeting.approvals.services).
         return self.status in (self.Status.DRAFT, self.Status.SUBMITTED)
 
+    @property
+    def figures_editable(self) -> bool:
+        # A rollback draft's figures are the earlier revision's: editing them would publish
+        # something nobody chose to roll back to.
+        return self.is_editable and self.source != self.Source.ROLLBACK
+
 
 class DraftLine(OrganisationOwned):
     """One account line (overall or for a tracking option) with a suggested change."""
@@ -135,6 +143,7 @@ class DraftLine(OrganisationOwned):
         VARIANCE = "variance", "Material variance last month"
         FORECAST = "forecast", "Forecast leaves the budget"
         BOTH = "both", "Material variance, and the forecast leaves the budget"
+        ROLLBACK = "rollback", "Back to an earlier published revision"
 
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="lines")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")

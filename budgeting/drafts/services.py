@@ -734,11 +734,17 @@ def _draft_build(
 # --- Edits -------------------------------------------------------------------------------------
 
 
-def _locked(firm: Firm, draft: Draft) -> Draft:
+def _locked(firm: Firm, draft: Draft, *, figures: bool = True) -> Draft:
+    """The draft, locked, if it can still change; `figures`: a person's edit or acceptance."""
     locked = Draft.objects.for_firm(firm).select_for_update().get(pk=draft.pk)
     if not locked.is_editable:
         raise DraftError(
             f"This draft is {locked.get_status_display().lower()}: it can no longer be changed."
+        )
+    if figures and not locked.figures_editable:
+        raise DraftError(
+            "A rollback draft carries the figures of the earlier revision it rolls back to and "
+            "cannot be edited. To put other figures back, have it rejected and roll back again."
         )
     return locked
 
@@ -947,7 +953,7 @@ def draft_policy_recheck(*, firm: Firm, draft: Draft) -> int:
     """Check every line against the current policy (after the policy changed); returns the
     number of lines with violations. Bumps the revision when a verdict changed."""
     with transaction.atomic():
-        draft = _locked(firm, draft)
+        draft = _locked(firm, draft, figures=False)
         policy_row = budget_policy_get(firm=firm, organisation=draft.organisation)
         changed = failing = 0
         for line in _lines_in(firm, draft, None):

@@ -195,7 +195,7 @@ def draft_detail(request: FirmRequest, organisation_id: int, draft_id: int) -> H
             if draft.status == Draft.Status.DRAFT
             else []
         ),
-        "can_edit": draft.is_editable and "prepare_drafts" in _permissions(request),
+        "can_edit": draft.figures_editable and "prepare_drafts" in _permissions(request),
         "query": request.GET.urlencode(),
     }
     template = "budgeting/drafts/detail.html"
@@ -338,7 +338,7 @@ def _line_context(request, organisation, draft, line, form=None, check=None) -> 
         "accuracy": accuracy.for_line(line.account_id, line.tracking_option_id),
         "form": form or DraftLineEditForm(balances=balances),
         "check": check,
-        "can_edit": draft.is_editable and "prepare_drafts" in _permissions(request),
+        "can_edit": draft.figures_editable and "prepare_drafts" in _permissions(request),
     }
 
 

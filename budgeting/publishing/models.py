@@ -137,3 +137,42 @@ class BudgetPublication(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"Import file for {self.budget_name}: {self.get_status_display()}"
+
+
+class BudgetRollback(OrganisationOwned):
+    """A published revision rolled back: `draft` (source "rollback") carries the figures of an
+    earlier revision of the same Xero budget over the rolled-back file's cells, and goes through
+    the approval chain and publishing like any draft; the next sync verifies its file.
+
+    `to_publication` is the earlier revision; None means the figures before the first one (the
+    original budget's, for a forecast budget; Xero's figures before the file, when the file
+    replaced the original). `figures` is what the draft was made with: [{"account", "code",
+    "name", "period", "amount" (the earlier figure), "published" (the rolled-back file's)}].
+    """
+
+    draft = models.OneToOneField(Draft, on_delete=models.CASCADE, related_name="rollback")
+    publication = models.ForeignKey(
+        BudgetPublication, on_delete=models.PROTECT, related_name="rollbacks"
+    )
+    to_publication = models.ForeignKey(
+        BudgetPublication, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    figures = models.JSONField(default=list)
+    reason = models.CharField(max_length=200, blank=True, default="")
+    created_by = models.ForeignKey(
+        "tenants.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        to = (
+            f"the file of {self.to_publication.created_at:%d %b %Y}"
+            if self.to_publication
+            else ("the figures before it")
+        )
+        return f"Rollback of {self.publication.budget_name} to {to}"

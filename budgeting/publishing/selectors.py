@@ -6,11 +6,17 @@ from dataclasses import dataclass
 
 from budgeting.drafts.models import Draft, DraftLine
 from budgeting.ledger.models import Budget
-from budgeting.publishing.models import ForecastBudget, PublishingSetting
+from budgeting.publishing.models import BudgetPublication, ForecastBudget, PublishingSetting
 from tenants.models import ClientOrganisation, Firm
 
 # The name the app suggests for the forecast budget a person adds in Xero's Budget Manager.
 FORECAST_BUDGET_NAME = "Rolling Forecast"
+
+# Why a draft gets the extra approval step while "replace the original" is on (the step's
+# reasons; publishing a draft into the original needs that step approved).
+REPLACE_ORIGINAL_REASON = (
+    "Replace the original is on: the import files replace the original budget's figures"
+)
 
 
 def forecast_budget_suggested_name(*, original: Budget) -> str:
@@ -136,3 +142,35 @@ def forecast_budget_synced(
         .first()
     )
     return forecast.budget if forecast is not None else None
+
+
+def budget_publication_rollback_choices(
+    *, firm: Firm, publication: BudgetPublication
+) -> list[BudgetPublication]:
+    """The earlier revisions a published file can be rolled back to: the files Xero held
+    (verified) for the same budget before it, newest first. The figures before the first file
+    are always a choice too (`to` None in the rollback)."""
+    return list(
+        BudgetPublication.objects.for_firm(firm)
+        .filter(
+            organisation_id=publication.organisation_id,
+            replaces_original=publication.replaces_original,
+            original_xero_budget_id=publication.original_xero_budget_id,
+            status=BudgetPublication.Status.VERIFIED,
+            created_at__lt=publication.created_at,
+        )
+        .exclude(pk=publication.pk)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def organisation_publications(
+    *, firm: Firm, organisation: ClientOrganisation
+) -> list[BudgetPublication]:
+    """An organisation's import files, newest first, with the rollbacks made of each."""
+    return list(
+        BudgetPublication.objects.for_firm(firm)
+        .filter(organisation=organisation)
+        .select_related("draft")
+        .order_by("-created_at", "-pk")
+    )

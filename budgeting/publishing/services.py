@@ -18,6 +18,8 @@ was made. Any difference is shown on the publication and emailed to the draft's 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -28,9 +30,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from budgeting.drafts.models import Draft, DraftBalance
+from budgeting.approvals.models import ApprovalChain, ApprovalRequest, ApprovalStep
+from budgeting.approvals.services import approval_requests_restart
+from budgeting.drafts.models import BudgetPolicy, Draft, DraftBalance, DraftLine
 from budgeting.drafts.services import draft_status_set
-from budgeting.ledger.models import Account, Budget, BudgetBalance
+from budgeting.ledger.models import Account, Budget, BudgetBalance, XeroOrganisation
 from budgeting.publishing.import_file import (
     ImportFileError,
     ImportRow,
@@ -39,15 +43,23 @@ from budgeting.publishing.import_file import (
     whole_units,
     xero_budget_import_file,
 )
-from budgeting.publishing.models import BudgetPublication, ForecastBudget, PublishingSetting
+from budgeting.publishing.models import (
+    BudgetPublication,
+    BudgetRollback,
+    ForecastBudget,
+    PublishingSetting,
+)
 from budgeting.publishing.selectors import (
+    REPLACE_ORIGINAL_REASON,
     forecast_budget_candidates,
     forecast_budget_suggested_name,
     original_tracking_words,
     publishing_setting_get,
 )
+from budgeting.variance.maths import SECTION_BY_TYPE, Section
 from core.email import email_send
 from core.history import history_note
+from core.months import add_months
 from core.tasks import enqueue
 from tenants.models import ClientOrganisation, Firm, User
 
@@ -65,6 +77,26 @@ REPLACE_ORIGINAL_REFUSED = (
     "client signed off. Publish into the organisation's forecast budget, or have the firm turn "
     'on "replace the original" for this organisation.'
 )
+
+
+REPLACE_ORIGINAL_UNAPPROVED = (
+    '"Replace the original" was off when this draft was approved, so nobody approved replacing '
+    "the original budget. Turn it off to publish into the forecast budget, or make a new draft: "
+    "with it on, the draft gets the extra approval step."
+)
+
+
+def _replace_original_approved(firm: Firm, draft: Draft) -> bool:
+    """Whether the draft's approval had the extra step for "replace the original", approved."""
+    return any(
+        REPLACE_ORIGINAL_REASON in step.reasons
+        for step in ApprovalStep.objects.for_firm(firm).filter(
+            request__draft=draft,
+            request__status=ApprovalRequest.Status.APPROVED,
+            condition=ApprovalChain.Condition.EXTRA_APPROVAL,
+            status=ApprovalStep.Status.APPROVED,
+        )
+    )
 
 
 # django-simple-history keeps a change reason in 100 characters.
@@ -156,6 +188,14 @@ def publishing_setting_update(
         words = "Replace the original: on" if replace_original else "Replace the original: off"
         history_note(setting, reason=f"{words}: {reason}" if reason else words, user=user)
         setting.save()
+        if replace_original:
+            # Drafts waiting for approval were set up without the step replacing the original
+            # needs: approval starts again, with it.
+            approval_requests_restart(
+                firm=firm,
+                organisation=organisation,
+                reason="Replace the original turned on: approval starts again, with the extra step",
+            )
     return setting
 
 
@@ -453,6 +493,10 @@ def draft_publish(
         )
     organisation = draft.organisation
     replace = publishing_setting_get(firm=firm, organisation=organisation).replace_original
+    if replace and not _replace_original_approved(firm, draft):
+        raise PublicationError(REPLACE_ORIGINAL_UNAPPROVED)
+    if draft.source == Draft.Source.ROLLBACK:
+        return _rollback_publish(firm, draft, user=user, send=send)
     balances = (
         DraftBalance.objects.for_firm(firm)
         .filter(line__draft=draft)
@@ -765,3 +809,286 @@ def _draft_publication_status(firm: Firm, draft_id: int, *, user: User | None = 
     draft = Draft.objects.for_firm(firm).get(pk=draft_id)
     if draft.status != wanted:
         _publication_status(draft, wanted, user)
+
+
+# --- Rollback ------------------------------------------------------------------------------------
+
+ROLLBACK_OPEN = (Draft.Status.DRAFT, Draft.Status.SUBMITTED)
+
+
+def _cells_of(rows: Iterable[Mapping]) -> dict[Cell, Decimal]:
+    return {
+        (row["account"], dt.date.fromisoformat(row["period"])): Decimal(row["amount"])
+        for row in rows
+    }
+
+
+def budget_publication_figures_before(*, publication: BudgetPublication) -> dict[Cell, Decimal]:
+    """The figures over a file's cells before any file went into its budget: the original
+    budget's (kept with the file) for a forecast budget, and Xero's own figures when the file
+    was made for a file that replaced the original. A cell with none reads as zero."""
+    if publication.replaces_original:
+        return {
+            (row["account"], dt.date.fromisoformat(row["period"])): Decimal(row["before"] or 0)
+            for row in publication.expected
+        }
+    original = _cells_of(publication.original_cells)
+    return {cell: original.get(cell, Decimal(0)) for cell in _cells_of(publication.expected)}
+
+
+def _rollback_original(firm: Firm, publication: BudgetPublication) -> Budget:
+    """The original budget the rolled-back file stands beside (or replaced), as synced."""
+    forecast = publication.forecast_budget
+    if forecast is not None and forecast.original_id:
+        return forecast.original
+    original = (
+        Budget.objects.for_firm(firm)
+        .filter(
+            organisation_id=publication.organisation_id,
+            budget_id=publication.original_xero_budget_id or publication.xero_budget_id,
+        )
+        .first()
+    )
+    if original is None:
+        raise PublicationError(
+            f"The original budget {publication.original_budget_name or publication.budget_name} "
+            "is not in the synced budgets: sync the organisation, then roll back."
+        )
+    return original
+
+
+def budget_publication_rollback(
+    *,
+    firm: Firm,
+    publication: BudgetPublication,
+    to: BudgetPublication | None,
+    user: User,
+    reason: str = "",
+) -> BudgetRollback:
+    """Roll a published file back to an earlier revision of the same Xero budget: a rollback
+    draft with that revision's figures over the file's cells (`to` None: the figures before the
+    first file), prepared by `user`. It then goes through the organisation's approval chain
+    like any draft (its preparer cannot approve it), is published as an import file into the
+    same budget, and the next sync verifies that Xero holds the earlier figures again."""
+    from budgeting.drafts.services import draft_policy_recheck
+    from budgeting.publishing.selectors import budget_publication_rollback_choices
+
+    reason = (reason or "").strip()
+    if len(reason) > 200:
+        raise PublicationError("Keep the reason to 200 characters.")
+    with transaction.atomic():
+        publication = (
+            BudgetPublication.objects.for_firm(firm)
+            .select_for_update(of=("self",))
+            .select_related("organisation", "forecast_budget__original")
+            .get(pk=publication.pk)
+        )
+        if publication.status != BudgetPublication.Status.VERIFIED:
+            raise PublicationError(
+                "Only a file Xero holds (published and verified) can be rolled back; this one "
+                f"is {publication.get_status_display().lower()}."
+            )
+        choices = budget_publication_rollback_choices(firm=firm, publication=publication)
+        if to is not None and to.pk not in {p.pk for p in choices}:
+            raise PublicationError(
+                f"Choose an earlier published file of the same budget ({publication.budget_name}),"
+                " or the figures before the first."
+            )
+        pending = (
+            BudgetRollback.objects.for_firm(firm)
+            .filter(publication=publication, draft__status__in=ROLLBACK_OPEN)
+            .first()
+        )
+        if pending is not None:
+            raise PublicationError(
+                f"Draft {pending.draft_id} already rolls this file back: have it approved and "
+                "published, or reject it first."
+            )
+        organisation = publication.organisation
+        published = _cells_of(publication.expected)
+        before = budget_publication_figures_before(publication=publication)
+        # Where the earlier file had no figure for a cell, the budget held the one before any.
+        earlier = {**before, **(_cells_of(to.expected) if to is not None else {})}
+        figures = {cell: earlier[cell] for cell in published}
+        if all(whole_units(figures[c]) == whole_units(published[c]) for c in published):
+            raise PublicationError(
+                "Nothing to roll back: the earlier revision's figures are the ones this file "
+                "published."
+            )
+        original = _rollback_original(firm, publication)
+        names = {row["account"]: (row["code"], row["name"]) for row in publication.expected}
+        accounts = {
+            a.pk: a
+            for a in Account.objects.for_firm(firm).filter(
+                organisation=organisation, pk__in=list(names)
+            )
+        }
+        if set(accounts) != set(names):
+            raise PublicationError(
+                "Some accounts of the file are no longer in Xero: sync the organisation, then "
+                "roll back."
+            )
+        months = sorted({period for _account, period in published})
+        to_words = (
+            f"the file of {to.created_at:%d %b %Y %H:%M}"
+            if to is not None
+            else (
+                "the figures before it"
+                if publication.replaces_original
+                else f"the original budget's figures ({publication.original_budget_name})"
+            )
+        )
+        policy = BudgetPolicy.objects.for_firm(firm).filter(organisation=organisation).first()
+        profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
+        option = original.tracking_option
+        draft = Draft(
+            firm=firm,
+            organisation=organisation,
+            created_by=user,
+            source=Draft.Source.ROLLBACK,
+            horizon=len(months),
+            first_period=months[0],
+            last_actual_period=add_months(months[0], -1),
+            policy_version=policy.version if policy else 0,
+            original_budget=original if option is None else None,
+            currency_code=profile.base_currency if profile else "",
+        )
+        history_note(
+            draft, reason=_short(f"Rollback of {publication.budget_name} to {to_words}"), user=user
+        )
+        draft.save()
+        narrative = (
+            f"Rolls {publication.budget_name} back to {to_words}: the figures of the file of "
+            f"{publication.created_at:%d %b %Y %H:%M} are replaced by these."
+        )
+        for pk in sorted(names, key=lambda pk: (accounts[pk].code, accounts[pk].name)):
+            account = accounts[pk]
+            cells = sorted(c for c in published if c[0] == pk)
+            digest = hashlib.sha256(
+                json.dumps([(c[1].isoformat(), str(figures[c])) for c in cells]).encode()
+            ).hexdigest()
+            line = DraftLine(
+                firm=firm,
+                organisation=organisation,
+                draft=draft,
+                account=account,
+                tracking_option=option,
+                original_budget=original if option is not None else None,
+                section=SECTION_BY_TYPE.get(account.type, Section.OPERATING_EXPENSES).value,
+                trigger=DraftLine.Trigger.ROLLBACK,
+                trigger_period=draft.last_actual_period,
+                trigger_actual=0,
+                trigger_budget=0,
+                trigger_variance=0,
+                forecast_total=sum((figures[c] for c in cells), Decimal(0)),
+                budget_total=sum((published[c] for c in cells), Decimal(0)),
+                method="rollback",
+                confidence=100,
+                confidence_label="high",
+                history_months=0,
+                inputs_hash=digest,
+                narrative=narrative,
+                reason=reason,
+                # The preparer chose these figures by rolling back: nothing to accept line by line.
+                accepted=True,
+            )
+            history_note(line, reason=_short(f"Rollback to {to_words}"), user=user)
+            line.save()
+            for cell in cells:
+                # "Original" on a rollback line is what Xero holds now (the rolled-back file's
+                # figure), so the change shown and checked by the chain is the rollback's own.
+                DraftBalance(
+                    firm=firm,
+                    organisation=organisation,
+                    line=line,
+                    period=cell[1],
+                    original_amount=published[cell],
+                    suggested_amount=figures[cell],
+                    lo_80=figures[cell],
+                    hi_80=figures[cell],
+                    lo_95=figures[cell],
+                    hi_95=figures[cell],
+                ).save()
+        draft_policy_recheck(firm=firm, draft=draft)
+        rollback = BudgetRollback(
+            firm=firm,
+            organisation=organisation,
+            draft=draft,
+            publication=publication,
+            to_publication=to,
+            figures=[
+                {
+                    "account": pk,
+                    "code": names[pk][0],
+                    "name": names[pk][1],
+                    "period": period.isoformat(),
+                    "amount": str(figures[(pk, period)]),
+                    "published": str(published[(pk, period)]),
+                }
+                for pk, period in sorted(published, key=lambda c: (c[1], c[0]))
+            ],
+            reason=reason,
+            created_by=user,
+        )
+        history_note(
+            rollback,
+            reason=_short(f"Rollback to {to_words}" + (f": {reason}" if reason else "")),
+            user=user,
+        )
+        rollback.save()
+        history_note(
+            publication, reason=_short(f"Rolled back to {to_words} by draft {draft.pk}"), user=user
+        )
+        publication.save()
+    return rollback
+
+
+def _rollback_publish(
+    firm: Firm, draft: Draft, *, user: User | None, send: bool
+) -> list[BudgetPublication]:
+    """Publish an approved rollback draft into the budget of the file it rolls back: the
+    approved figures over that file's cells, so Xero holds the earlier revision again."""
+    rollback = (
+        BudgetRollback.objects.for_firm(firm)
+        .select_related("publication__forecast_budget__budget", "publication__organisation")
+        .get(draft=draft)
+    )
+    old = rollback.publication
+    organisation = draft.organisation
+    amounts = {
+        (balance.line.account_id, _month(balance.period)): balance.effective_amount
+        for balance in DraftBalance.objects.for_firm(firm)
+        .filter(line__draft=draft)
+        .select_related("line")
+    }
+    with transaction.atomic():
+        if old.replaces_original:
+            budget = (
+                Budget.objects.for_firm(firm)
+                .filter(organisation=organisation, budget_id=old.xero_budget_id)
+                .first()
+            )
+            if budget is None:
+                raise PublicationError(
+                    f"{old.budget_name} is not in the synced budgets: sync the organisation."
+                )
+            forecast = None
+        else:
+            forecast = old.forecast_budget
+            if forecast is None:
+                raise PublicationError(
+                    f"The forecast budget {old.budget_name} is gone: sync the organisation."
+                )
+            budget = forecast.budget
+        return [
+            budget_publication_create(
+                firm=firm,
+                organisation=organisation,
+                budget=budget,
+                forecast=forecast,
+                amounts=amounts,
+                user=user,
+                draft=draft,
+                send=send,
+            )
+        ]

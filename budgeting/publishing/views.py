@@ -4,16 +4,23 @@ Thin: the work is in budgeting.publishing.services."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from budgeting.drafts.selectors import draft_get_or_404
 from budgeting.ledger.models import Budget
+from budgeting.publishing.import_file import whole_units
 from budgeting.publishing.models import BudgetPublication, ForecastBudget
+from budgeting.publishing.selectors import budget_publication_rollback_choices
 from budgeting.publishing.services import (
     PublicationError,
+    budget_publication_figures_before,
+    budget_publication_rollback,
     draft_publish,
     forecast_budget_choose,
     publishing_setting_update,
@@ -112,3 +119,78 @@ def replace_original_view(request: FirmRequest, organisation_id: int, draft_id: 
     except PublicationError as exc:
         messages.error(request, str(exc))
     return redirect("draft_approval", request.firm.slug, organisation.pk, draft.pk)
+
+
+@firm_view(Action.PREPARE_DRAFTS)
+def budget_publication_rollback_view(
+    request: FirmRequest, organisation_id: int, publication_id: int
+):
+    """GET: the confirmation (the earlier revisions to choose from, the figures that go back,
+    what happens in Xero). POST: make the rollback draft, then open it to submit."""
+    publication = get_firm_object_or_404(
+        BudgetPublication,
+        firm=request.firm,
+        pk=publication_id,
+        organisation_id=organisation_id,
+    )
+    choices = budget_publication_rollback_choices(firm=request.firm, publication=publication)
+    raw = (request.POST if request.method == "POST" else request.GET).get("to", "")
+    if raw and not raw.isdigit():
+        return HttpResponseBadRequest(
+            "to: choose an earlier file from the list, or leave it empty for the figures before "
+            "the first.",
+            content_type="text/plain",
+        )
+    to = None
+    if raw:
+        # Only the listed revisions; anything else (another budget's, another firm's) is a 404.
+        to = next((p for p in choices if p.pk == int(raw)), None)
+        if to is None:
+            raise Http404("No such earlier revision of this budget.")
+    if request.method == "POST":
+        try:
+            rollback = budget_publication_rollback(
+                firm=request.firm,
+                publication=publication,
+                to=to,
+                user=request.user,
+                reason=request.POST.get("reason", ""),
+            )
+        except PublicationError as exc:
+            messages.error(request, str(exc))
+            return redirect(request.path + (f"?to={to.pk}" if to else ""))
+        messages.success(
+            request,
+            f"Rollback draft made with the earlier figures. Submit it for approval; once "
+            f"approved, make its import file and import it into “{publication.budget_name}” in "
+            "Xero's Budget Manager. The next sync verifies it.",
+        )
+        return redirect("draft_detail", request.firm.slug, organisation_id, rollback.draft_id)
+    before = budget_publication_figures_before(publication=publication)
+    earlier = dict(before)
+    if to is not None:
+        for row in to.expected:
+            earlier[(row["account"], dt.date.fromisoformat(row["period"]))] = Decimal(row["amount"])
+    rows = []
+    for row in publication.expected:
+        cell = (row["account"], dt.date.fromisoformat(row["period"]))
+        rows.append(
+            {
+                "label": f"{row['name']} ({row['code']})",
+                "period": cell[1],
+                "published": Decimal(row["amount"]),
+                "earlier": whole_units(earlier.get(cell, Decimal(0))),
+            }
+        )
+    return render(
+        request,
+        "budgeting/publishing/rollback.html",
+        {
+            "organisation": publication.organisation,
+            "publication": publication,
+            "choices": choices,
+            "to": to,
+            "rows": rows,
+            "changed": sum(1 for r in rows if r["published"] != r["earlier"]),
+        },
+    )

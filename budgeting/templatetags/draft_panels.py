@@ -9,7 +9,7 @@ from django import template
 
 from budgeting.audit.services import RESTORABLE, Revision, draft_revisions
 from budgeting.drafts.models import Draft
-from budgeting.publishing.models import BudgetPublication
+from budgeting.publishing.models import BudgetPublication, BudgetRollback
 from budgeting.publishing.selectors import (
     ForecastTarget,
     draft_forecast_targets,
@@ -56,3 +56,27 @@ def replaces_original(context, organisation: ClientOrganisation) -> bool:
     return publishing_setting_get(
         firm=context["request"].firm, organisation=organisation
     ).replace_original
+
+
+@register.simple_tag(takes_context=True)
+def draft_rollback(context, draft: Draft) -> BudgetRollback | None:
+    """`{% draft_rollback draft as rollback %}`: what a rollback draft rolls back, to what."""
+    if draft.source != Draft.Source.ROLLBACK:
+        return None
+    return (
+        BudgetRollback.objects.for_firm(context["request"].firm)
+        .select_related("publication", "to_publication")
+        .filter(draft=draft)
+        .first()
+    )
+
+
+@register.simple_tag(takes_context=True)
+def publication_rollbacks(context, publication: BudgetPublication) -> list[BudgetRollback]:
+    """`{% publication_rollbacks publication as rollbacks %}`: the rollback drafts made of a
+    published file, newest first."""
+    return list(
+        BudgetRollback.objects.for_firm(context["request"].firm)
+        .filter(publication=publication)
+        .select_related("draft")
+    )
