@@ -34,6 +34,7 @@ from budgeting.publishing.services import (
     draft_publish,
     publishing_setting_update,
 )
+from tests.api import assert_error, bearer
 from tests.budgeting.publishing_data import (
     CAFE,
     _add_budget,
@@ -47,7 +48,6 @@ from tests.budgeting.publishing_data import (
 )
 from tests.factories import api_key_create
 from tests.sandbox import sync
-from tests.tenants.test_api import assert_error, bearer
 
 NOV, DEC, JAN = dt.date(2026, 11, 1), dt.date(2026, 12, 1), dt.date(2027, 1, 1)
 
