@@ -132,6 +132,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Money exact on SQLite too: decimals stored as whole cents, not floats (core/sqlite).
+    DATABASES["default"]["ENGINE"] = "core.sqlite"
     # The demo runs a Celery worker in a thread beside the web server: WAL lets pages read
     # while a sync writes, and the timeout lets a writer wait for the lock.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -398,7 +400,14 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Enums named by their model, so another "state" or "type" elsewhere cannot collide.
     "ENUM_NAME_OVERRIDES": {
+        "AccountClassEnum": "budgeting.ledger.api.ACCOUNT_CLASSES",
+        "AccountStatusEnum": "budgeting.ledger.api.ACCOUNT_STATUSES",
+        "AccountTypeEnum": "budgeting.ledger.api.ACCOUNT_TYPES",
+        "ApprovalStatusEnum": "budgeting.models.ApprovalRequest.Status",
+        "ApprovalStepStateEnum": "budgeting.models.ApprovalStep.Status",
         "BudgetTypeEnum": "budgeting.models.Budget.Type",
+        "DraftStatusEnum": "budgeting.models.Draft.Status",
+        "VarianceStatusEnum": "budgeting.drafts.api.VARIANCE_STATUSES",
         "SyncRunKindEnum": "budgeting.models.SyncRun.Kind",
         "SyncRunStateEnum": "budgeting.models.SyncRun.State",
         "SyncRunTriggerEnum": "budgeting.models.SyncRun.Trigger",
