@@ -28,16 +28,21 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "budgets_bench_pages"
+# Beside the database DATABASE_URL names, so benches of two checkouts do not collide.
+DB_NAME = (
+    urlsplit(os.environ.get("DATABASE_URL", "postgres:///budgets")).path.strip("/") or "budgets"
+) + "_bench_pages"
 TARGET_MS = 150.0
 
 
 def _environment() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-    os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/8"
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/8")
+    os.environ["CACHE_KEY_PREFIX"] = f"bench-pages-{os.getpid()}"
     os.environ["XERO_RATE_LIMIT_PREFIX"] = f"bench-pages:{time.time_ns()}"
     os.environ["LOG_LEVEL"] = "WARNING"
 

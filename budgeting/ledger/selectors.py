@@ -188,6 +188,9 @@ def organisation_sync_status_list(
         ClientOrganisation.objects.for_firm(firm)
         .filter(archived_at__isnull=True)
         .select_related("xero_tenant__connection", "xero_organisation")
+        # Only the connection's status is shown: decrypting two tokens a row cost the
+        # 1,000-client dashboard a good part of its time (bench/load.py).
+        .defer("xero_tenant__connection__access_token", "xero_tenant__connection__refresh_token")
         .annotate(
             latest_run_id=_run_subquery(firm),
             last_finished_run_id=_run_subquery(firm, SyncRun.State.SUCCEEDED, SyncRun.State.FAILED),
