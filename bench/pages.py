@@ -28,16 +28,39 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "budgets_bench_pages"
+# Beside the database DATABASE_URL names, so benches of two checkouts do not collide.
+DB_NAME = (
+    urlsplit(os.environ.get("DATABASE_URL", "postgres:///budgets")).path.strip("/") or "budgets"
+) + "_bench_pages"
 TARGET_MS = 150.0
+
+
+# The ratios to the baseline (median) of the last figures in bench/README.md, printed beside a
+# new run's (.ci/run runs the quick one): a page whose ratio grew got slower. Keyed by the
+# label's start, so the dashboard's matches whatever the number of organisations.
+COMMITTED_RATIOS = {
+    "variance report, Kestrel, overall": 4.1,
+    "variance report, Kestrel, VIC": 4.3,
+    "variance report, Kestrel, material only": 4.1,
+    "variance CSV, Kestrel, overall": 2.9,
+    "firm dashboard": 4.8,
+    "variance report, one small organisation": 1.3,
+}
+
+
+def _committed(label: str) -> str:
+    ratio = next((r for k, r in COMMITTED_RATIOS.items() if label.startswith(k)), None)
+    return f"{ratio:9.1f}" if ratio is not None else f"{'':9}"
 
 
 def _environment() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-    os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/8"
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/8")
+    os.environ["CACHE_KEY_PREFIX"] = f"bench-pages-{os.getpid()}"
     os.environ["XERO_RATE_LIMIT_PREFIX"] = f"bench-pages:{time.time_ns()}"
     os.environ["LOG_LEVEL"] = "WARNING"
 
@@ -215,7 +238,7 @@ def main() -> None:
     print(f"load average {load} on {os.cpu_count()} CPUs\n")
     print(
         f"{'page':44} {'median ms':>10} {'p95 ms':>8} {'x base med':>10} {'x base p95':>10} "
-        f"{'cpu med':>8} {'cpu p95':>8}"
+        f"{'cpu med':>8} {'cpu p95':>8} {'committed':>9}"
     )
     baseline = None
     verdicts = []
@@ -226,7 +249,8 @@ def main() -> None:
             baseline = (median, p95)
         print(
             f"{label:44} {median:10.1f} {p95:8.1f} {median / baseline[0]:10.1f} "
-            f"{p95 / baseline[1]:10.1f} {statistics.median(cpu):8.1f} {_p95(cpu):8.1f}"
+            f"{p95 / baseline[1]:10.1f} {statistics.median(cpu):8.1f} {_p95(cpu):8.1f} "
+            f"{_committed(label)}"
         )
         if not label.startswith("baseline"):
             verdicts.append((label, p95))

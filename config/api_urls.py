@@ -84,6 +84,11 @@ ENDPOINTS = [
         name="draft_line_edit",
     ),
     path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/lines/accept/",
+        api_drafts.DraftLinesAcceptApi.as_view(),
+        name="draft_lines_accept",
+    ),
+    path(
         "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/submit/",
         api_approvals.DraftSubmitApi.as_view(),
         name="draft_submit",

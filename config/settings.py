@@ -134,6 +134,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Money exact on SQLite too: decimals stored as whole cents, not floats (core/sqlite).
+    DATABASES["default"]["ENGINE"] = "core.sqlite"
     # The demo runs a Celery worker in a thread beside the web server: WAL lets pages read
     # while a sync writes, and the timeout lets a writer wait for the lock.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -150,6 +152,9 @@ if REDIS_URL:
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "ll"),
         }
     }
+    # Every page reads the session: from Redis, written through to the database so a Redis
+    # restart signs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -400,7 +405,14 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Enums named by their model, so another "state" or "type" elsewhere cannot collide.
     "ENUM_NAME_OVERRIDES": {
+        "AccountClassEnum": "budgeting.ledger.api.ACCOUNT_CLASSES",
+        "AccountStatusEnum": "budgeting.ledger.api.ACCOUNT_STATUSES",
+        "AccountTypeEnum": "budgeting.ledger.api.ACCOUNT_TYPES",
+        "ApprovalStatusEnum": "budgeting.models.ApprovalRequest.Status",
+        "ApprovalStepStateEnum": "budgeting.models.ApprovalStep.Status",
         "BudgetTypeEnum": "budgeting.models.Budget.Type",
+        "DraftStatusEnum": "budgeting.models.Draft.Status",
+        "VarianceStatusEnum": "budgeting.drafts.api.VARIANCE_STATUSES",
         "SyncRunKindEnum": "budgeting.models.SyncRun.Kind",
         "SyncRunStateEnum": "budgeting.models.SyncRun.State",
         "SyncRunTriggerEnum": "budgeting.models.SyncRun.Trigger",

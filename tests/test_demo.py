@@ -31,6 +31,29 @@ org = draft.organisation
 sections = set(
     DraftLine.objects.for_firm(firm).filter(draft=draft).values_list("section", flat=True)
 )
+# Money is exact on SQLite too (core/sqlite): the largest figure a budget holds, and one of
+# 16 significant digits, through the partner API and back, to the cent.
+from decimal import Decimal
+from budgeting.drafts.services import draft_line_reset
+from budgeting.models import DraftBalance
+editor = Client()
+editor.force_login(users["preparer"])
+line = DraftLine.objects.for_firm(firm).filter(draft=draft).order_by("pk").first()
+balance = DraftBalance.objects.for_firm(firm).filter(line=line).order_by("period").first()
+edit = (
+    f"/f/{firm.slug}/api/v1/organisations/{org.public_id}/drafts/{draft.pk}/lines/{line.pk}/edit/"
+)
+for figure in ("12345678901234.56", "99999999999999.99", "-99999999999999.99"):
+    body = {"period": f"{balance.period:%Y-%m}", "amount": figure, "reason": "Exact money"}
+    response = editor.post(edit, body, content_type="application/json", HTTP_HOST="127.0.0.1")
+    assert response.status_code == 200, (figure, response.status_code, response.content[:500])
+    month = next(b for b in response.json()["balances"] if b["period"] == body["period"])
+    assert month["edited"] == figure, (figure, month["edited"])
+    balance.refresh_from_db()
+    assert balance.edited_amount == Decimal(figure), (figure, balance.edited_amount)
+draft_line_reset(firm=firm, draft=draft, line=line, user=users["preparer"])
+draft.refresh_from_db()
+print("exact money ok")
 for section in sections:
     draft_section_accept(firm=firm, draft=draft, section=section, user=users["preparer"])
 draft.refresh_from_db()
@@ -93,4 +116,5 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert "forecast draft for" in done.stdout
     done = manage("shell", stdin=SCREENS)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "exact money ok" in done.stdout
     assert "screens ok 11" in done.stdout

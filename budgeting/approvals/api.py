@@ -66,16 +66,12 @@ def step_approvers_in_words(*, firm: Firm, step: ApprovalStep) -> str:
     return text[0].upper() + text[1:]
 
 
-# Plain strings with their values in the help text, not enums: `status` is already the name of
-# the draft's choice set in the schema.
+# Statuses are enums named by their model (config/settings.py ENUM_NAME_OVERRIDES).
 class ApprovalStepOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="The step_id to approve or reject it by.")
     position = serializers.IntegerField(help_text="1, 2, …: steps are decided in this order.")
     name = serializers.CharField()
-    state = serializers.CharField(
-        source="status",
-        help_text="One of: waiting, open, approved, rejected, changes_requested, skipped.",
-    )
+    state = serializers.ChoiceField(source="status", choices=ApprovalStep.Status.choices)
     condition = serializers.CharField(
         help_text="When the step applies. One of: always, capex, change_above, extra_approval "
         "(the budget policy's extra approval step: capital expenditure, a large change)."
@@ -114,9 +110,7 @@ class ApprovalDecisionOutputSerializer(serializers.Serializer):
 class ApprovalOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     draft_id = serializers.IntegerField()
-    status = serializers.CharField(
-        help_text="One of: pending, approved, rejected, changes_requested, withdrawn."
-    )
+    status = serializers.ChoiceField(choices=ApprovalRequest.Status.choices)
     revision = serializers.IntegerField(
         help_text="The draft's revision this round is for; send it back to decide on it."
     )

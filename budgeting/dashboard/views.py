@@ -7,7 +7,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from budgeting.dashboard.selectors import DashboardRow, dashboard_row_get, dashboard_row_list
+from budgeting.dashboard.selectors import (
+    SORTS,
+    DashboardRow,
+    dashboard_page,
+    dashboard_row_get,
+    dashboard_rows_sorted,
+)
 from budgeting.ledger import selectors
 from budgeting.ledger.models import SyncRun
 from budgeting.ledger.sync import organisation_sync_start
@@ -20,22 +26,35 @@ from tenants.scoping import FirmRequest, client_organisation_get_or_404, firm_vi
 
 def _dashboard_filters(request: FirmRequest) -> dict[str, str]:
     state = request.GET.get("state", "")
+    sort = request.GET.get("sort", "")
     return {
         "name": request.GET.get("q", "")[:200],
         "state": state if state in selectors.DASHBOARD_FILTERS else "",
+        "sort": sort if sort in SORTS else "attention",
     }
+
+
+def _page_number(request: FirmRequest) -> int:
+    # A page past the end shows the last one; anything that is not a page number, the first.
+    raw = request.GET.get("page", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
 
 
 @firm_view(Action.VIEW)
 @require_GET
 def firm_dashboard(request: FirmRequest) -> HttpResponse:
     filters = _dashboard_filters(request)
+    page = dashboard_page(firm=request.firm, page=_page_number(request), **filters)
+    without_page = request.GET.copy()
+    without_page.pop("page", None)
     context = {
-        "rows": dashboard_row_list(firm=request.firm, **filters),
+        "page": page,
+        "rows": page.rows,
         "connections": selectors.xero_connection_list(firm=request.firm),
         "filters": filters,
         "state_choices": selectors.DASHBOARD_FILTERS,
-        "query": request.GET.urlencode(),
+        "sort_choices": SORTS,
+        "query": without_page.urlencode(),
     }
     if request.htmx and request.htmx.target == "organisation-table":
         return render(request, "budgeting/dashboard/dashboard.html#organisation_table", context)
@@ -45,7 +64,7 @@ def firm_dashboard(request: FirmRequest) -> HttpResponse:
 @firm_view(Action.VIEW)
 @require_GET
 def firm_dashboard_csv(request: FirmRequest) -> HttpResponse:
-    rows = dashboard_row_list(firm=request.firm, **_dashboard_filters(request))
+    rows = dashboard_rows_sorted(firm=request.firm, **_dashboard_filters(request))
     header = [
         "Client",
         "Xero",

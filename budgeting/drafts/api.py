@@ -17,10 +17,17 @@ from rest_framework.response import Response
 from budgeting.drafts import selectors as draft_selectors
 from budgeting.drafts.guardrails import figure_problem
 from budgeting.drafts.models import Draft, DraftLine, ForecastRecord
-from budgeting.drafts.services import DraftError, draft_can_submit, draft_line_edit
+from budgeting.drafts.services import (
+    DraftError,
+    draft_can_submit,
+    draft_line_edit,
+    draft_lines_accept,
+)
 from budgeting.ledger import api_selectors
 from budgeting.ledger.api import (
+    ACCOUNT_TYPES,
     XERO_REF_PATTERN,
+    AccountClassField,
     FinancialYearStartField,
     Money,
     NewestFirstPagination,
@@ -76,12 +83,6 @@ def _actor(request):
 VARIANCE_STATUSES = ["favourable", "unfavourable", "on budget", "no budget"]
 
 
-# A string, not an enum: a draft's `status` is another choice set of the same name, and the
-# schema's enum components are named by field (config/settings.py ENUM_NAME_OVERRIDES).
-class VarianceStatusField(serializers.CharField):
-    pass
-
-
 class ComparisonOutputSerializer(serializers.Serializer):
     actual = Money()
     budget = Money()
@@ -96,9 +97,8 @@ class ComparisonOutputSerializer(serializers.Serializer):
     favourable = serializers.BooleanField(
         allow_null=True, help_text="Good news or bad; null when the variance is zero."
     )
-    status = VarianceStatusField(
-        help_text="One of: favourable, unfavourable, on budget, no budget."
-    )
+    # VarianceStatusEnum in the schema (config/settings.py ENUM_NAME_OVERRIDES).
+    status = serializers.ChoiceField(choices=VARIANCE_STATUSES)
     material = serializers.BooleanField(help_text="Over the organisation's materiality threshold.")
 
     class Meta:
@@ -117,7 +117,7 @@ class VarianceLineOutputSerializer(serializers.Serializer):
     account_id = serializers.CharField(help_text="Xero's AccountID.")
     account_code = serializers.CharField(source="code")
     account_name = serializers.CharField(source="name")
-    account_type = serializers.CharField()
+    account_type = serializers.ChoiceField(choices=ACCOUNT_TYPES)
     month = ComparisonOutputSerializer(help_text="The month asked for.")
     year_to_date = ComparisonOutputSerializer(help_text="The financial year to that month.")
     against_forecast = AgainstForecastOutputSerializer(
@@ -130,9 +130,7 @@ class VarianceLineOutputSerializer(serializers.Serializer):
         ref_name = "VarianceLine"
 
     def get_fields(self):
-        return _with_class_field(
-            super().get_fields(), serializers.CharField(source="account_class")
-        )
+        return _with_class_field(super().get_fields(), AccountClassField())
 
 
 class VarianceSectionOutputSerializer(serializers.Serializer):
@@ -627,3 +625,88 @@ class DraftLineEditApi(FirmAPIView):
             if x.pk == line.pk
         )
         return Response(DraftLineOutputSerializer(line).data)
+
+
+class DraftLinesAcceptApi(FirmAPIView):
+    firm_actions = {"POST": Action.PREPARE_DRAFTS}
+
+    class InputSerializer(serializers.Serializer):
+        lines = serializers.ListField(
+            child=serializers.IntegerField(min_value=1),
+            required=False,
+            min_length=1,
+            max_length=10000,
+            help_text="The ids of the lines to accept: one or many.",
+        )
+        material = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Accept every line a material variance triggered (trigger variance or "
+            "both); with `lines`, only those of them.",
+        )
+
+        class Meta:
+            ref_name = "DraftLinesAccept"
+
+        def validate(self, attrs):
+            if "lines" not in attrs and not attrs["material"]:
+                raise serializers.ValidationError(
+                    {"lines": ["Name the lines to accept, or send material: true."]}
+                )
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        accepted = serializers.IntegerField(
+            help_text="Lines newly accepted; those accepted already are left as they are."
+        )
+        draft = DraftDetailOutputSerializer()
+
+        class Meta:
+            ref_name = "DraftLinesAccepted"
+
+    @extend_schema(
+        operation_id="draft_lines_accept",
+        summary="Accept the suggestions of draft lines: one, many, or every material one",
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The draft is no longer a draft (code not_editable).",
+            ),
+        },
+        tags=["drafts"],
+    )
+    def post(self, request, organisation_public_id, draft_id):
+        """A line's suggested figures become the draft's, as "Accept" does on the draft's
+        screen; a line must be accepted or edited before the draft is submitted. The draft's
+        revision goes up when a line changes. Needs a key with the write scope."""
+        organisation = _organisation(request, organisation_public_id)
+        draft = _draft(request, organisation, draft_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if "lines" in values:
+            known = set(
+                DraftLine.objects.for_firm(request.firm)
+                .filter(draft=draft, pk__in=values["lines"])
+                .values_list("pk", flat=True)
+            )
+            unknown = sorted(set(values["lines"]) - known)
+            if unknown:
+                raise serializers.ValidationError(
+                    {"lines": [f"Not lines of this draft: {', '.join(map(str, unknown))}."]}
+                )
+        try:
+            accepted = draft_lines_accept(
+                firm=request.firm,
+                draft=draft,
+                line_ids=values.get("lines"),
+                material=values["material"],
+                user=_actor(request),
+            )
+        except DraftError as exc:
+            raise Conflict(str(exc), code="not_editable") from exc
+        draft.refresh_from_db()
+        body = {"accepted": accepted, "draft": _draft_detail(request.firm, draft)}
+        return Response(body)

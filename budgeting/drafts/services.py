@@ -911,6 +911,39 @@ def draft_line_accept(*, firm: Firm, draft: Draft, line: DraftLine, user: User) 
     return line
 
 
+def draft_lines_accept(
+    *,
+    firm: Firm,
+    draft: Draft,
+    line_ids: list[int] | None = None,
+    material: bool = False,
+    user: User,
+) -> int:
+    """Accept the suggestions of the lines named, or of every line a material variance
+    triggered, in one change of the draft; returns how many were newly accepted. The partner
+    API's accept action; the screens accept one line or a section the same way."""
+    with transaction.atomic():
+        draft = _locked(firm, draft)
+        lines = _lines_in(firm, draft, None)
+        if line_ids is not None:
+            known = {line.pk for line in lines}
+            missing = sorted(set(line_ids) - known)
+            if missing:
+                raise DraftError(
+                    f"Not lines of this draft: {', '.join(str(pk) for pk in missing)}."
+                )
+            lines = [line for line in lines if line.pk in set(line_ids)]
+        if material:
+            triggered = (DraftLine.Trigger.VARIANCE, DraftLine.Trigger.BOTH)
+            lines = [line for line in lines if line.trigger in triggered]
+        changed = _accept(lines, "Suggestion accepted", user)
+        if changed:
+            _revision_bump(
+                firm, draft, f"{changed} line{'s' if changed != 1 else ''} accepted", user
+            )
+    return changed
+
+
 def draft_line_reset(*, firm: Firm, draft: Draft, line: DraftLine, user: User) -> DraftLine:
     """Back to the suggestion: edits removed, not accepted."""
     with transaction.atomic():

@@ -106,6 +106,13 @@ def Money(**kwargs) -> serializers.DecimalField:
     )
 
 
+def AccountClassField(**kwargs) -> serializers.ChoiceField:
+    # An enum in the schema (AccountClassEnum, config/settings.py), read from `account_class`.
+    return serializers.ChoiceField(
+        choices=ACCOUNT_CLASSES, source="account_class", help_text="Xero's class.", **kwargs
+    )
+
+
 def _with_class_field(fields: dict, field: serializers.Field) -> dict:
     # Xero's name for an account's class is "Class", a Python keyword: added here, not declared.
     fields["class"] = field
@@ -177,19 +184,14 @@ class AccountListApi(FirmAPIView):
         id = serializers.CharField(source="account_id", help_text="Xero's AccountID.")
         code = serializers.CharField()
         name = serializers.CharField()
-        type = serializers.CharField(help_text="Xero's account type, e.g. REVENUE, OVERHEADS.")
-        status = serializers.CharField()
+        type = serializers.ChoiceField(choices=ACCOUNT_TYPES, help_text="Xero's account type.")
+        status = serializers.ChoiceField(choices=ACCOUNT_STATUSES)
 
         class Meta:
             ref_name = "Account"
 
         def get_fields(self):
-            return _with_class_field(
-                super().get_fields(),
-                serializers.CharField(
-                    source="account_class", help_text="Xero's class: REVENUE, EXPENSE, …"
-                ),
-            )
+            return _with_class_field(super().get_fields(), AccountClassField())
 
     @extend_schema(
         operation_id="accounts_list",
@@ -393,9 +395,7 @@ class ActualBalanceListApi(FirmAPIView):
             ref_name = "ActualBalance"
 
         def get_fields(self):
-            return _with_class_field(
-                super().get_fields(), serializers.CharField(source="account_class")
-            )
+            return _with_class_field(super().get_fields(), AccountClassField())
 
     @extend_schema(
         operation_id="actuals_list",

@@ -55,4 +55,36 @@ class FirmCursorPagination(CursorPagination):
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+            if parameter["name"] == self.cursor_query_param:
+                parameter["description"] = (
+                    "Opaque: the `cursor` of a page's `next` or `previous` URL, passed back as it "
+                    "is. Leave out for the first page; any other value is a 400."
+                )
         return parameters
+
+    def get_paginated_response_schema(self, schema):
+        # DRF's example URLs point at api.example.org and do not say what to do with them.
+        link = (
+            "The absolute URL of the {} page, with every filter of this request and its "
+            "`cursor`: GET it as it is, with the same key. Null when there is none."
+        )
+        return {
+            "type": "object",
+            "required": ["results"],
+            "properties": {
+                "next": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "description": link.format("next"),
+                    "example": "https://budgets.example.com/api/v1/organisations/?cursor=cD0xMDA%3D",
+                },
+                "previous": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "description": link.format("previous"),
+                },
+                "results": schema,
+            },
+        }

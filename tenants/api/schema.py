@@ -73,8 +73,31 @@ def _view_class(generator, path: str, method: str):
     return None
 
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "Seconds to wait before the next request with this key.",
+    }
+}
+_IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The ETag of a response you have: 304 with no body if it is unchanged.",
+}
+_SERVER_ERROR = (
+    "Our fault, or a service of ours is down: the body is in the one error format (code "
+    "server_error); retry later."
+)
+
+
 def postprocess_errors_and_etags(result, generator, request, public):
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = _ERROR_SCHEMA
+    # drf-spectacular made it for ErrorSerializer's nested body, which "Error" above replaces
+    # whole: nothing refers to it any more.
+    schemas.pop("ErrorBody", None)
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
@@ -91,6 +114,14 @@ def postprocess_errors_and_etags(result, generator, request, public):
                         "content": {"application/json": {"schema": _ERROR_REF}},
                     },
                 )
+            responses["429"]["headers"] = _RETRY_AFTER
+            responses.setdefault(
+                "5XX",
+                {
+                    "description": _SERVER_ERROR,
+                    "content": {"application/json": {"schema": _ERROR_REF}},
+                },
+            )
             view = _view_class(generator, path, method)
             if method == "get" and view is not None and issubclass(view, FirmAPIView) and view.etag:
                 ok = responses.get("200")
@@ -99,5 +130,9 @@ def postprocess_errors_and_etags(result, generator, request, public):
                         "schema": {"type": "string"},
                         "description": "Send it back as If-None-Match to get 304 when unchanged.",
                     }
-                responses["304"] = {"description": "Not modified since the ETag you sent."}
+                responses["304"] = {
+                    "description": "Not modified since the ETag you sent.",
+                    "headers": {"ETag": {"schema": {"type": "string"}}},
+                }
+                operation.setdefault("parameters", []).append(_IF_NONE_MATCH)
     return result

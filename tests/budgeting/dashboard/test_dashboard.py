@@ -3,6 +3,7 @@
 # The Xero sandbox fixtures are imported below, so test arguments "redefine" them.
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -27,7 +28,7 @@ from tests.budgeting.screens import (
     synced_profile,
     text,
 )
-from tests.factories import client_organisation_create
+from tests.factories import VarianceSummaryFactory, client_organisation_create
 
 # The Xero sandbox fixtures of the integration tests: firm A connected to every organisation.
 from tests.sandbox import sync
@@ -139,30 +140,98 @@ def _dashboard_queries(client, cast) -> int:
     return len(queries)
 
 
-def test_dashboard_queries_do_not_grow_with_the_number_of_clients(client, firm_a, firm_b):
-    def add_clients(cast, count):
-        for i in range(count):
-            organisation = client_organisation_create(firm=cast.firm, name=f"Client {i:03d}")
-            connected(cast, organisation)
-            synced_profile(cast, organisation)
-            sync_run(
-                cast,
-                organisation,
-                state=SyncRun.State.SUCCEEDED,
-                reconciled=True,
-                finished_at=timezone.now(),
-            )
-            sync_run(cast, organisation, state=SyncRun.State.RUNNING, progress=50)
+def _add_clients(cast, count, *, first=0, material=0, prefix="Client"):
+    for i in range(first, first + count):
+        organisation = client_organisation_create(firm=cast.firm, name=f"{prefix} {i:03d}")
+        connected(cast, organisation)
+        synced_profile(cast, organisation)
+        sync_run(
+            cast,
+            organisation,
+            state=SyncRun.State.SUCCEEDED,
+            reconciled=True,
+            finished_at=timezone.now(),
+        )
+        sync_run(cast, organisation, state=SyncRun.State.RUNNING, progress=50)
+        VarianceSummaryFactory(organisation=organisation, material_count=material)
 
+
+def test_dashboard_queries_do_not_grow_with_the_number_of_clients(client, firm_a, firm_b):
     login(client, firm_a)
-    add_clients(firm_a, 3)
+    _add_clients(firm_a, 10)
     few = _dashboard_queries(client, firm_a)
-    add_clients(firm_a, 27)
+    _add_clients(firm_a, 50, first=10, material=2)
     many = _dashboard_queries(client, firm_a)
     assert few == many
     # And firm B's clients never show up in firm A's.
-    add_clients(firm_b, 2)
+    _add_clients(firm_b, 2)
     assert _dashboard_queries(client, firm_a) == many
+
+
+def _row_names(page: str) -> list[str]:
+    return re.findall(r'<th scope="row"><a href="[^"]*">([^<]*)</a></th>', page)
+
+
+def test_dashboard_puts_clients_needing_attention_first_and_pages(client, firm_a, firm_b):
+    # 60 clients that need nothing, named to sort before the ones that do.
+    _add_clients(firm_a, 60)
+    _add_clients(firm_b, 3, material=9, prefix="Other firm's")
+    reauth = client_organisation_create(firm=firm_a.firm, name="Zeta Reauth")
+    connected(firm_a, reauth, status=XeroConnection.Status.NEEDS_REAUTH)
+    failed = client_organisation_create(firm=firm_a.firm, name="Yarrow Failed")
+    connected(firm_a, failed)
+    sync_run(firm_a, failed, state=SyncRun.State.FAILED, finished_at=timezone.now())
+    differences = client_organisation_create(firm=firm_a.firm, name="Xylo Differences")
+    connected(firm_a, differences)
+    sync_run(
+        firm_a,
+        differences,
+        state=SyncRun.State.SUCCEEDED,
+        reconciled=False,
+        finished_at=timezone.now(),
+    )
+    one, three = (
+        client_organisation_create(firm=firm_a.firm, name=f"Wombat {n} material") for n in (1, 3)
+    )
+    for organisation, count in ((one, 1), (three, 3)):
+        connected(firm_a, organisation)
+        VarianceSummaryFactory(organisation=organisation, material_count=count)
+    login(client, firm_a, Role.VIEWER)
+
+    first = text(client.get(screen_url("firm_dashboard", firm_a)))
+    names = _row_names(first)
+    assert names[:5] == [
+        "Zeta Reauth",
+        "Yarrow Failed",
+        "Xylo Differences",
+        "Wombat 3 material",
+        "Wombat 1 material",
+    ]
+    # 50 rows a page: the page says where it is and links to the next.
+    assert len(names) == 50
+    assert "1\u201350 of 66" in first and "Page 1 of 2" in first
+    assert 'page=2" hx-get' in first
+    second = text(client.get(screen_url("firm_dashboard", firm_a, page=2)))
+    rest = _row_names(second)
+    assert len(rest) == 16 and not set(rest) & set(names)
+    everyone = set(names) | set(rest)
+    assert len(everyone) == 66
+    assert "Other firm" not in first + second
+
+    by_name = _row_names(text(client.get(screen_url("firm_dashboard", firm_a, sort="name"))))
+    assert by_name == sorted(everyone, key=str.casefold)[:50]
+    most_material = _row_names(
+        text(client.get(screen_url("firm_dashboard", firm_a, sort="material")))
+    )
+    assert most_material[:2] == ["Wombat 3 material", "Wombat 1 material"]
+    # Filters and order hold across pages; a page past the end shows the last one.
+    failed_only = text(
+        client.get(screen_url("firm_dashboard", firm_a, state="sync_failed", page=9))
+    )
+    assert _row_names(failed_only) == ["Yarrow Failed"]
+    rows = csv_rows(client.get(screen_url("firm_dashboard_csv", firm_a)))
+    assert [row[0] for row in rows[1:6]] == names[:5] and len(rows) == 1 + 66
+    assert not any(row[0].startswith("Other firm") for row in rows)
 
 
 # --- Sync now ----------------------------------------------------------------------------------

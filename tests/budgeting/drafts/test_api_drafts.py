@@ -647,3 +647,108 @@ def test_a_draft_and_line_are_found_only_under_their_own_organisation(client, dr
     url = f"{drafted.drafts}/{theirs.pk}/lines/{drafted.lines[0].pk}/edit/"
     body = {"period": _period(drafted), "amount": "1.00", "reason": "x"}
     assert_error(client.post(url, body, **_h(drafted.write_key)), 404, "not_found")
+
+
+@pytest.mark.parametrize("figure", ["12345678901234.56", "99999999999999.99", "-99999999999999.99"])
+def test_every_figure_the_schema_allows_is_stored_to_the_cent(client, drafted, firm_b, figure):
+    # The largest figure a budget holds and one of 16 significant digits: never through a float
+    # (tests/test_demo.py checks the same on the demo's SQLite).
+    body = {"period": _period(drafted), "amount": figure, "reason": "Exact money"}
+    key_b = api_key_create(
+        firm=firm_b.firm, scopes=["read", "write"], member=firm_b.member(Role.PREPARER)
+    )[1]
+    assert_error(client.post(_edit_url(drafted), body, **_h(key_b)), 404, "not_found")
+    response = client.post(_edit_url(drafted), body, **_h(drafted.write_key))
+    assert response.status_code == 200, response.content
+    month = next(b for b in response.json()["balances"] if b["period"] == body["period"])
+    assert month["edited"] == month["effective"] == figure
+    stored = DraftBalance.objects.for_firm(drafted.firm).get(
+        line=drafted.lines[0], edited_amount__isnull=False
+    )
+    assert stored.edited_amount == Decimal(figure)
+
+
+def _accept_url(cast) -> str:
+    return f"{cast.drafts}/{cast.draft.pk}/lines/accept/"
+
+
+def _accepted(cast) -> set[int]:
+    lines = DraftLine.objects.for_firm(cast.firm).filter(draft=cast.draft, accepted=True)
+    return set(lines.values_list("pk", flat=True))
+
+
+def test_lines_are_accepted_one_many_or_every_material_one(client, drafted, firm_b):
+    assert len(drafted.lines) >= 3, "the software company's draft suggests several lines"
+    first, second, third = (line.pk for line in drafted.lines[:3])
+    key_b = api_key_create(
+        firm=firm_b.firm, scopes=["read", "write"], member=firm_b.member(Role.PREPARER)
+    )[1]
+    assert_error(
+        client.post(_accept_url(drafted), {"lines": [first]}, **_h(key_b)), 404, "not_found"
+    )
+    assert _accepted(drafted) == set()
+
+    one = client.post(_accept_url(drafted), {"lines": [first]}, **_h(drafted.write_key))
+    assert one.status_code == 200, one.content
+    assert one.json()["accepted"] == 1
+    assert one.json()["draft"]["revision"] == drafted.draft.revision + 1
+    assert [line["accepted"] for line in one.json()["draft"]["lines"] if line["id"] == first] == [
+        True
+    ]
+    assert _accepted(drafted) == {first}
+
+    # Accepting one again changes nothing, and the revision stays.
+    many = client.post(
+        _accept_url(drafted), {"lines": [first, second, third]}, **_h(drafted.write_key)
+    )
+    assert many.status_code == 200, many.content
+    assert many.json()["accepted"] == 2
+    assert _accepted(drafted) == {first, second, third}
+    line = DraftLine.objects.for_firm(drafted.firm).get(pk=second)
+    assert line.history.first().history_change_reason == "Suggestion accepted"
+    assert line.history.first().history_user == drafted.preparer.user
+
+    material = client.post(_accept_url(drafted), {"material": True}, **_h(drafted.write_key))
+    assert material.status_code == 200, material.content
+    triggered = {line.pk for line in drafted.lines if line.trigger in ("variance", "both")} | {
+        first,
+        second,
+        third,
+    }
+    assert _accepted(drafted) == triggered
+    assert material.json()["accepted"] == len(triggered - {first, second, third})
+
+    everything = [line.pk for line in drafted.lines]
+    rest = client.post(_accept_url(drafted), {"lines": everything}, **_h(drafted.write_key))
+    assert rest.status_code == 200, rest.content
+    assert _accepted(drafted) == set(everything)
+    assert not any("accept or edit" in b for b in rest.json()["draft"]["submit_blockers"])
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "Name the lines to accept, or send material: true."),
+        ({"material": False}, "Name the lines to accept, or send material: true."),
+        ({"lines": []}, "Ensure this field has at least 1 elements."),
+        ({"lines": ["x"]}, "A valid integer is required."),
+        ({"lines": [999999999]}, "Not lines of this draft: 999999999."),
+    ],
+)
+def test_a_bad_accept_is_400_naming_the_lines(client, drafted, body, message):
+    error = assert_error(
+        client.post(_accept_url(drafted), body, **_h(drafted.write_key)), 400, "invalid"
+    )
+    assert any(message in m for messages in error["fields"].values() for m in messages), error
+    assert _accepted(drafted) == set()
+
+
+def test_accepting_needs_the_write_scope_and_an_open_draft(client, drafted):
+    body = {"lines": [drafted.lines[0].pk]}
+    assert_error(client.post(_accept_url(drafted), body, **_h(drafted.key)), 403, "missing_scope")
+    Draft.objects.for_firm(drafted.firm).filter(pk=drafted.draft.pk).update(status="approved")
+    error = assert_error(
+        client.post(_accept_url(drafted), body, **_h(drafted.write_key)), 409, "not_editable"
+    )
+    assert "can no longer be changed" in error["message"]
+    assert _accepted(drafted) == set()
