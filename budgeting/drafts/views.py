@@ -197,6 +197,13 @@ def draft_detail(request: FirmRequest, organisation_id: int, draft_id: int) -> H
         ),
         "can_edit": draft.is_editable and "prepare_drafts" in _permissions(request),
         "query": request.GET.urlencode(),
+        # Lines whose variance narrative is the local one because the firm's outside provider
+        # failed its check: said on the draft, with each reason.
+        "narrative_fallbacks": [
+            (row.line, reason)
+            for row in rows
+            if (reason := (row.line.provenance.get("narrative") or {}).get("fallback_reason"))
+        ],
     }
     template = "budgeting/drafts/detail.html"
     # The filters swap the table only; accept and reset swap the whole page body (<main>).

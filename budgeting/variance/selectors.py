@@ -436,6 +436,46 @@ def facts_transaction_line(line: TransactionLine) -> narrative_facts.Transaction
     )
 
 
+@dataclass(frozen=True)
+class NarrativeIdentities:
+    """Everyone a narrative's facts may name, for masking before they leave the app."""
+
+    person_names: tuple[str, ...]
+    contact_names: tuple[str, ...]
+    emails: tuple[str, ...]
+
+
+def narrative_identities(*, firm: Firm, organisation: ClientOrganisation) -> NarrativeIdentities:
+    """The firm's users (their names and addresses) and every contact synced for the
+    organisation, in two queries. Xero's contacts are known only by the names their
+    transaction lines carry; employees are not synced (no payroll scope), so staff named in a
+    description are masked only where they are also users or contacts."""
+    from tenants.models import Membership
+
+    people: list[str] = []
+    emails: list[str] = []
+    for full_name, first_name, last_name, email in (
+        Membership.objects.for_firm(firm)
+        .order_by("user__email")
+        .values_list("user__full_name", "user__first_name", "user__last_name", "user__email")
+    ):
+        people += [n for n in (full_name, f"{first_name} {last_name}".strip()) if n.strip()]
+        emails.append(email)
+    contacts = (
+        TransactionLine.objects.for_firm(firm)
+        .filter(organisation=organisation)
+        .exclude(contact_name="")
+        .order_by("contact_name")
+        .values_list("contact_name", flat=True)
+        .distinct()
+    )
+    return NarrativeIdentities(
+        person_names=tuple(dict.fromkeys(people)),
+        contact_names=tuple(contacts),
+        emails=tuple(dict.fromkeys(emails)),
+    )
+
+
 def facts_hash(facts: dict) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
