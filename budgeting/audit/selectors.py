@@ -17,6 +17,9 @@ from django.db import models
 from django.db.models import CharField, OuterRef, Q, Subquery, Value
 
 from budgeting import models as budgeting_models
+from budgeting.approvals.models import ApprovalDecision
+from budgeting.drafts.models import DraftBalance, DraftLine
+from budgeting.drafts.provenance import figure_reproduce
 from core.months import add_months
 from tenants.models import ClientOrganisation, Firm, User
 
@@ -336,7 +339,7 @@ class FigureWhy:
     edited or approved them since. `reproduced` says whether the kept inputs give the same
     suggestions and inputs hash today; None for a line drafted before inputs were kept."""
 
-    line: object  # budgeting.drafts.models.DraftLine
+    line: DraftLine
     provenance: dict
     decisions: list[FigureDecision]
     reproduced: bool | None
@@ -351,13 +354,9 @@ class FigureWhy:
         return [(add_months(first, i), value) for i, value in enumerate(kept["values"])]
 
 
-def draft_line_why(*, firm: Firm, line) -> FigureWhy:
+def draft_line_why(*, firm: Firm, line: DraftLine) -> FigureWhy:
     """The "why this figure" of one draft line, in a fixed number of queries: the line's and
     its months' history by people, and its draft's approval decisions."""
-    from budgeting.approvals.models import ApprovalDecision
-    from budgeting.drafts.models import DraftBalance, DraftLine
-    from budgeting.drafts.provenance import figure_reproduce
-
     provenance = line.provenance or {}
     decisions: list[FigureDecision] = []
     records = list(
@@ -418,7 +417,5 @@ def draft_line_why(*, firm: Firm, line) -> FigureWhy:
     return FigureWhy(line=line, provenance=provenance, decisions=decisions, reproduced=reproduced)
 
 
-def _months_of(firm: Firm, line):
-    from budgeting.drafts.models import DraftBalance
-
+def _months_of(firm: Firm, line: DraftLine):
     return DraftBalance.objects.for_firm(firm).filter(line=line).order_by("period")
