@@ -197,7 +197,9 @@ class WhyHistorySerializer(serializers.Serializer):
         ref_name = "WhyHistory"
 
     def to_representation(self, why):
-        kept = why.provenance["history"]
+        kept = why.provenance.get("history")
+        if not kept:
+            return None  # a line drafted before its inputs were kept
         return {
             "months": kept["months"],
             "values": WhyMonthSerializer(why.history, many=True).data,

@@ -360,3 +360,24 @@ def test_a_provider_answer_that_fails_its_check_is_logged_on_the_draft(
     assert reason in line_page
     assert "narrative provider" in detail and reason in detail
     assert json.dumps(reason) in json.dumps(advertising.provenance)
+
+
+def test_a_line_drafted_before_provenance_was_kept_says_so(client, firm_a, firm_b):
+    from tests.factories import DraftBalanceFactory, DraftLineFactory
+
+    old = DraftLineFactory(organisation=firm_a.organisation)
+    DraftBalanceFactory(line=old)
+    theirs = DraftLineFactory(organisation=firm_b.organisation)
+    key = api_key_create(firm=firm_a.firm)[1]
+    base = f"/api/v1/organisations/{firm_a.organisation.public_id}/drafts/{old.draft_id}/lines"
+
+    body = client.get(f"{base}/{old.pk}/why/", headers=bearer(key)).json()
+    crossed = client.get(f"{base}/{theirs.pk}/why/", headers=bearer(key))
+    client.force_login(firm_a.member(Role.VIEWER).user)
+    page = client.get(_screen(firm_a, old.draft, old)).content.decode()
+
+    assert body["kept"] is False and body["reproduced"] is None
+    assert body["method"] is body["history"] is body["narrative"] is body["policy"] is None
+    assert body["inputs_hash"] == old.inputs_hash
+    assert crossed.status_code == 404
+    assert "drafted before the app kept what produced its figures" in page
