@@ -71,8 +71,9 @@ class NameMasking:
 
     Full names match whatever their case. A person's first or last name alone ("invoice for
     Sam") is masked too, written as in the name, except a word the account's own name uses
-    (a person called "Rent" would otherwise mask the Rent account). Any email address is
-    masked, known or not.
+    (a person called "Rent" would otherwise mask the Rent account); it gets a placeholder of
+    its own, so the answer gets back the word it stood for ("Grant funding" must not come back
+    as "Grant Smith funding"). Any email address is masked, known or not.
     """
 
     def __init__(
@@ -94,7 +95,7 @@ class NameMasking:
         for name in people:
             self._placeholder("Person", name)
         keep = {word.casefold() for text in keep_words for word in re.findall(r"\w+", text)}
-        self._parts: dict[str, str] = {}
+        parts: set[str] = set()
         for name in people:
             words = name.split()
             if len(words) < 2:
@@ -105,7 +106,7 @@ class NameMasking:
                     and word.casefold() not in keep
                     and word.casefold() not in self._by_name
                 ):
-                    self._parts.setdefault(word, self._by_name[name.casefold()])
+                    parts.add(word)
         # Longest first, so "Brightwave Media Group" is not masked as "Contact 1 Group".
         full = sorted(
             (name for key, name in self._by_placeholder.items() if not key.startswith("Email")),
@@ -113,7 +114,7 @@ class NameMasking:
             reverse=True,
         )
         self._pattern = _alternatives(full, flags=re.IGNORECASE)
-        self._part_pattern = _alternatives(sorted(self._parts, key=len, reverse=True), flags=0)
+        self._part_pattern = _alternatives(sorted(parts, key=len, reverse=True), flags=0)
 
     def _placeholder(self, prefix: str, name: str) -> str:
         if not name:
@@ -152,7 +153,7 @@ class NameMasking:
         if self._pattern is not None:
             text = self._pattern.sub(lambda m: self._by_name[m.group(0).casefold()], text)
         if self._part_pattern is not None:
-            text = self._part_pattern.sub(lambda m: self._parts[m.group(0)], text)
+            text = self._part_pattern.sub(lambda m: self._placeholder("Person", m.group(0)), text)
         return text
 
     def unknown_placeholder(self, text: str) -> str | None:

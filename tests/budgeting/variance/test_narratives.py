@@ -541,7 +541,7 @@ def _line(day: str, number: str, contact: str, description: str, amount: str) ->
 
 
 RETAINER = "Retainer, questions to Email 2"
-REFRESH = "Brand refresh for Person 2 by Person 1 (Email 1)"
+REFRESH = "Brand refresh for Person 3 by Person 1 (Email 1)"
 STUDIO_PAYLOAD = {
     "drivers": [
         {
@@ -651,18 +651,22 @@ def test_firm_members_and_contacts_are_masked_whatever_the_case_and_emails_whoev
         "or s.t+ads@brightwave.co.nz"
     )
 
+    # A first name alone is a person of its own: unmasked, it is the word it stood for.
     assert masked == (
-        "Person 1 and Contact 1; Person 1 alone; sam lower; write to Email 1 or Email 2"
+        "Person 1 and Contact 1; Person 2 alone; sam lower; write to Email 1 or Email 2"
     )
-    assert masking.unmask("Email 2 and Person 1") == "s.t+ads@brightwave.co.nz and Sam Taylor"
+    assert masking.unmask("Email 2, Person 1 and Person 2") == (
+        "s.t+ads@brightwave.co.nz, Sam Taylor and Sam"
+    )
 
 
 def test_a_person_named_like_the_account_does_not_mask_the_account():
     masking = NameMasking(contact_names=[], person_names=["Grant Rent"], keep_words=["Rent"])
 
-    assert masking.mask("Rent for Grant Rent; Grant paid the Rent") == (
-        "Rent for Person 1; Person 1 paid the Rent"
-    )
+    masked = masking.mask("Rent for Grant Rent; Grant paid the Rent")
+
+    assert masked == "Rent for Person 1; Person 2 paid the Rent"
+    assert masking.unmask(masked) == "Rent for Grant Rent; Grant paid the Rent"
 
 
 @pytest.mark.parametrize(
