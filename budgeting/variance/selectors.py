@@ -44,6 +44,7 @@ from budgeting.variance.maths import (
 )
 from budgeting.variance.models import MaterialitySetting, VarianceNarrative, VarianceSummary
 from budgeting.variance.narratives import facts as narrative_facts
+from budgeting.variance.signals import narrative_people_wanted
 from core.months import add_months, month_start
 from tenants.models import ClientOrganisation, Firm
 
@@ -446,10 +447,11 @@ class NarrativeIdentities:
 
 
 def narrative_identities(*, firm: Firm, organisation: ClientOrganisation) -> NarrativeIdentities:
-    """The firm's users (their names and addresses) and every contact synced for the
-    organisation, in two queries. Xero's contacts are known only by the names their
-    transaction lines carry; employees are not synced (no payroll scope), so staff named in a
-    description are masked only where they are also users or contacts."""
+    """The firm's users (their names and addresses), the organisation's external approvers
+    (through `narrative_people_wanted`) and every contact synced for the organisation, a query
+    each. Xero's contacts are known only by the names their transaction lines carry; employees
+    are not synced (no payroll scope), so staff named in a description are masked only where
+    they are also users, approvers or contacts."""
     from tenants.models import Membership
 
     people: list[str] = []
@@ -461,6 +463,13 @@ def narrative_identities(*, firm: Firm, organisation: ClientOrganisation) -> Nar
     ):
         people += [n for n in (full_name, f"{first_name} {last_name}".strip()) if n.strip()]
         emails.append(email)
+    # The jobs above add theirs: the client's external approvers (approvals/receivers.py).
+    for _receiver, pairs in narrative_people_wanted.send(
+        sender=NarrativeIdentities, firm=firm, organisation=organisation
+    ):
+        for name, email in pairs:
+            people += [name] if name.strip() else []
+            emails += [email] if email.strip() else []
     contacts = (
         TransactionLine.objects.for_firm(firm)
         .filter(organisation=organisation)

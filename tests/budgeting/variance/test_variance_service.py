@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from budgeting.approvals import services as approvals
 from budgeting.models import (
     Budget,
     BudgetBalance,
@@ -302,9 +303,16 @@ def test_the_refresh_masks_the_firms_people_and_every_synced_contact(
     outsider = firm_b.member("preparer").user  # another firm's: not this firm's to mask
     outsider.full_name = "Otto Birch"
     outsider.save()
+    approvals.external_approver_register(
+        firm=firm,
+        organisation=organisation,
+        email="bea.owner@harbourlane.example",
+        name="Bea Owner",
+        user=firm_a.member("admin").user,
+    )
     TransactionLine.objects.for_firm(firm).filter(contact_name="Brightwave Media").update(
         description=f"Spring campaign, approved by Ana Reid ({preparer.email}); "
-        "art by Quay Properties; thanks Otto Birch"
+        "art by Quay Properties; thanks Otto Birch; for BEA OWNER"
     )
     narrative_provider_settings_update(
         firm=firm, enabled=True, base_url=chat_endpoint.base_url, model="test", api_key="sk-x"
@@ -317,7 +325,7 @@ def test_the_refresh_masks_the_firms_people_and_every_synced_contact(
 
     [body] = chat_endpoint.received
     sent = body.decode()
-    for leak in ("Ana", "Reid", preparer.email, "Brightwave", "Quay", "Google"):
+    for leak in ("Ana", "Reid", preparer.email, "Brightwave", "Quay", "Google", "BEA", "OWNER"):
         assert leak not in sent
     description = json.loads(json.loads(sent)["messages"][-1]["content"])["facts"]["lines"][-1][
         "description"
@@ -326,7 +334,7 @@ def test_the_refresh_masks_the_firms_people_and_every_synced_contact(
     # this firm's to know, so they are not in its list.
     assert re.fullmatch(
         r"Spring campaign, approved by Person \d+ \(Email \d+\); art by Contact \d+; "
-        r"thanks Otto Birch",
+        r"thanks Otto Birch; for Person \d+",
         description,
     )
     advertising = _narratives(firm, organisation)["400"]
