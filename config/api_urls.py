@@ -98,6 +98,11 @@ ENDPOINTS = [
         api_audit.DraftHistoryApi.as_view(),
         name="draft_history",
     ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/lines/<int:line_id>/why/",
+        api_audit.DraftLineWhyApi.as_view(),
+        name="draft_line_why",
+    ),
     # A draft's approval and decisions on its steps (budgeting/approvals/api.py).
     path(
         "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/approval/",

@@ -17,6 +17,10 @@ from django.db import models
 from django.db.models import CharField, OuterRef, Q, Subquery, Value
 
 from budgeting import models as budgeting_models
+from budgeting.approvals.models import ApprovalDecision
+from budgeting.drafts.models import DraftBalance, DraftLine
+from budgeting.drafts.provenance import figure_reproduce
+from core.months import add_months
 from tenants.models import ClientOrganisation, Firm, User
 
 # key -> model; the order is the filter's.
@@ -25,6 +29,8 @@ AUDITED: dict[str, type[models.Model]] = {
     "budgetline": budgeting_models.BudgetLine,
     "budgetbalance": budgeting_models.BudgetBalance,
     "materialitysetting": budgeting_models.MaterialitySetting,
+    # Rewritten after a re-sync changes its facts: the text a reader saw before stays here.
+    "variancenarrative": budgeting_models.VarianceNarrative,
     "budgetpolicy": budgeting_models.BudgetPolicy,
     "draft": budgeting_models.Draft,
     "draftline": budgeting_models.DraftLine,
@@ -130,7 +136,12 @@ _NAMED_WITH = {
     budgeting_models.BudgetLine: ("budget", "account"),
 }
 # The field of a record whose related row names it best, per audited model.
-_NAMED_BY = {"draftbalance": "line", "budgetbalance": "budget_line", "draftline": "account"}
+_NAMED_BY = {
+    "draftbalance": "line",
+    "budgetbalance": "budget_line",
+    "draftline": "account",
+    "variancenarrative": "account",
+}
 
 
 def _label(model_key: str, record, names: dict) -> str:
@@ -309,3 +320,104 @@ def audit_entries_iter(
             return
         yield from audit_entries_load(chunk)
         start += batch
+
+
+# --- Why this figure ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FigureDecision:
+    """A person's part in a line's figures: accepted, edited, reset, or decided its draft."""
+
+    when: dt.datetime
+    who: str  # an email: a member's, or an external approver's
+    action: str  # accepted, edited, reset, approved, rejected, changes requested
+    detail: str  # the reason, the month and figure, or the step and comment
+
+
+@dataclass(frozen=True)
+class FigureWhy:
+    """What produced a draft line's figures (kept when they were suggested) and who accepted,
+    edited or approved them since. `reproduced` says whether the kept inputs give the same
+    suggestions and inputs hash today; None for a line drafted before inputs were kept."""
+
+    line: DraftLine
+    provenance: dict
+    decisions: list[FigureDecision]
+    reproduced: bool | None
+
+    @property
+    def history(self) -> list[tuple[dt.date, str]]:
+        """The kept history as (month, value) pairs, oldest first."""
+        kept = self.provenance.get("history") or {}
+        if not kept.get("values"):
+            return []
+        first = dt.date.fromisoformat(kept["first"])
+        return [(add_months(first, i), value) for i, value in enumerate(kept["values"])]
+
+
+def draft_line_why(*, firm: Firm, line: DraftLine) -> FigureWhy:
+    """The "why this figure" of one draft line, in a fixed number of queries: the line's and
+    its months' history by people, and its draft's approval decisions."""
+    provenance = line.provenance or {}
+    decisions: list[FigureDecision] = []
+    records = list(
+        DraftLine.history.filter(firm_id=firm.pk, id=line.pk)
+        .exclude(history_user__isnull=True)
+        .exclude(history_type="+")
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    )
+    for record in records:
+        reason = record.history_change_reason or ""
+        if record.edited:
+            continue  # the month's own record below says what changed, and why
+        action = "accepted" if record.accepted else "reset"
+        decisions.append(
+            FigureDecision(record.history_date, record.history_user.email, action, reason)
+        )
+    months = (
+        DraftBalance.history.filter(firm_id=firm.pk, line_id=line.pk, edited_amount__isnull=False)
+        .exclude(history_user__isnull=True)
+        .exclude(history_type="+")
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    )
+    for record in months:
+        detail = f"{record.period:%b %Y}: {record.edited_amount} ({record.edit_reason})"
+        decisions.append(
+            FigureDecision(record.history_date, record.history_user.email, "edited", detail)
+        )
+    for decision in (
+        ApprovalDecision.objects.for_firm(firm)
+        .filter(request__draft_id=line.draft_id)
+        .select_related("step")
+        .order_by("created_at", "pk")
+    ):
+        detail = f"Step {decision.step.position} ({decision.step.name})"
+        if decision.decision == ApprovalDecision.Decision.REQUEST_CHANGES:
+            on_line = line.pk in [int(i) for i in decision.line_ids]
+            detail += ": on this line" if on_line else ": on other lines"
+        if decision.comment:
+            detail += f": {decision.comment}"
+        decisions.append(
+            FigureDecision(
+                decision.created_at,
+                decision.email,
+                decision.get_decision_display().lower(),
+                f"{detail} (by {decision.get_channel_display().lower()})",
+            )
+        )
+    decisions.sort(key=lambda d: d.when)
+    reproduced = None
+    if provenance.get("history"):
+        again = figure_reproduce(provenance)
+        suggested = [b.suggested_amount for b in _months_of(firm, line)]
+        reproduced = again.inputs_hash == line.inputs_hash and suggested == [
+            again.point(i) for i in range(len(suggested))
+        ]
+    return FigureWhy(line=line, provenance=provenance, decisions=decisions, reproduced=reproduced)
+
+
+def _months_of(firm: Firm, line: DraftLine):
+    return DraftBalance.objects.for_firm(firm).filter(line=line).order_by("period")

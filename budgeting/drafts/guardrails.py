@@ -156,6 +156,22 @@ def _plain(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
+def _multiple_limit(policy: Policy, line: PolicyLine) -> Decimal | None:
+    if policy.max_actual_multiple is None or not line.largest_actual:
+        return None
+    return money(policy.max_actual_multiple * abs(line.largest_actual))
+
+
+def _sign_checked(policy: Policy, line: PolicyLine) -> bool:
+    # A line whose own actuals went negative (a refund-heavy month, a contra account) may be
+    # forecast negative; one that never did has a sign error, as a typed "-5000" for 5000.
+    return (
+        policy.sign_check
+        and line.account_class in ("REVENUE", "EXPENSE")
+        and not (line.lowest_actual is not None and line.lowest_actual < 0)
+    )
+
+
 def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
     """Every rule the line breaks (per month where the rule is monthly), and whether it needs
     the extra approval step. Each violation names its rule and the limit it applies."""
@@ -169,16 +185,8 @@ def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
         )
     account_cap = policy.account_caps.get(line.account_id)
     class_cap = policy.class_caps.get(line.account_class)
-    multiple_limit = None
-    if policy.max_actual_multiple is not None and line.largest_actual:
-        multiple_limit = money(policy.max_actual_multiple * abs(line.largest_actual))
-    # A line whose own actuals went negative (a refund-heavy month, a contra account) may be
-    # forecast negative; one that never did has a sign error, as a typed "-5000" for 5000.
-    sign_checked = (
-        policy.sign_check
-        and line.account_class in ("REVENUE", "EXPENSE")
-        and not (line.lowest_actual is not None and line.lowest_actual < 0)
-    )
+    multiple_limit = _multiple_limit(policy, line)
+    sign_checked = _sign_checked(policy, line)
     for month in line.months:
         label = f"{month.period:%b %Y}"
         if account_cap is not None and abs(month.proposed) > account_cap:
@@ -265,3 +273,52 @@ def policy_evaluate_line(policy: Policy, line: PolicyLine) -> PolicyResult:
         needs_extra_approval=bool(reasons),
         extra_approval_reasons=tuple(reasons),
     )
+
+
+# Every rule, in the order a reader checks them, with its name in words.
+RULES = (
+    ("scope", "In the policy's scope"),
+    ("account_cap", "Account cap"),
+    ("class_cap", "Class cap"),
+    ("actual_multiple", "Multiple of the largest monthly actual"),
+    ("sign", "Sign the line's actuals always had"),
+    ("max_change_amount", "Largest change per month"),
+    ("max_change_percent", "Largest change in percent"),
+)
+
+
+def policy_checks(policy: Policy, line: PolicyLine) -> list[dict[str, object]]:
+    """Each rule's check of the line, passed or not, JSON-safe: the rule, its limit (None when
+    the policy turns it off, so it was not checked) and the violations it found. What
+    `policy_evaluate_line` reports as violations only, spelled out for the audit."""
+    result = policy_evaluate_line(policy, line)
+    multiple = _multiple_limit(policy, line)
+    account_cap = policy.account_caps.get(line.account_id)
+    class_cap = policy.class_caps.get(line.account_class)
+    limits = {
+        "scope": policy.scope,
+        "account_cap": None if account_cap is None else str(money(account_cap)),
+        "class_cap": None if class_cap is None else str(money(class_cap)),
+        "actual_multiple": None if multiple is None else str(multiple),
+        "sign": "0.00" if _sign_checked(policy, line) else None,
+        "max_change_amount": None
+        if policy.max_change_amount is None
+        else str(money(policy.max_change_amount)),
+        "max_change_percent": None
+        if policy.max_change_percent is None
+        else _plain(policy.max_change_percent),
+    }
+    checks: list[dict[str, object]] = []
+    for rule, label in RULES:
+        found = [v.message for v in result.violations if v.rule == rule]
+        checks.append(
+            {
+                "rule": rule,
+                "label": label,
+                "checked": limits[rule] is not None,
+                "limit": limits[rule],
+                "ok": not found,
+                "violations": found,
+            }
+        )
+    return checks

@@ -180,8 +180,14 @@ class DraftLine(OrganisationOwned):
     extra_approval_reasons = models.JSONField(default=list, blank=True)
     accepted = models.BooleanField(default=False)
     edited = models.BooleanField(default=False)
+    # Why the figure is what it is, kept when it was suggested (budgeting.drafts.provenance):
+    # the method and its backtest, the history's values themselves (so the figure can be
+    # reproduced after Xero's data changes), the triggering variance, the narrative shown with
+    # the facts it quoted, and each policy check. Written once; people's decisions are in the
+    # history, which leaves this out: it never changes, and every edit would copy it.
+    provenance = models.JSONField(default=dict, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["provenance"])
 
     class Meta:
         ordering = ["draft", "section", "account__code", "tracking_option__name"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Abs
 
 from budgeting.drafts import guardrails as policy_rules
@@ -268,6 +269,9 @@ def draft_lines(*, firm: Firm, draft: Draft) -> list[DraftLine]:
     return list(
         DraftLine.objects.for_firm(firm)
         .filter(draft=draft)
+        # What produced each figure is read one line at a time (its screen, the API's "why"):
+        # kilobytes a line that a table of hundreds of lines would load for nothing.
+        .defer("provenance")
         .select_related("account", "tracking_option__category")
         .prefetch_related(
             Prefetch(
@@ -277,6 +281,22 @@ def draft_lines(*, firm: Firm, draft: Draft) -> list[DraftLine]:
         )
         .order_by("tracking_option__name", "section", "account__code", "account__name")
     )
+
+
+def draft_narrative_fallbacks(*, firm: Firm, draft: Draft) -> list[tuple[DraftLine, str]]:
+    """The lines whose variance narrative is the local one because the firm's outside provider
+    was not used, with why (kept in each line's provenance when it was suggested)."""
+    key = "provenance__narrative__fallback_reason"
+    lines = (
+        DraftLine.objects.for_firm(firm)
+        .filter(draft=draft, provenance__narrative__has_key="fallback_reason")
+        .exclude(**{key: ""})
+        .select_related("account", "tracking_option")
+        .only("pk", "account", "tracking_option", "draft_id")
+        .annotate(fallback_reason=KeyTextTransform("fallback_reason", "provenance__narrative"))
+        .order_by("account__code", "tracking_option__name")
+    )
+    return [(line, line.fallback_reason) for line in lines]
 
 
 def draft_editor_ids(*, firm: Firm, draft: Draft) -> set[int]:

@@ -13,8 +13,6 @@ Every write sets a change reason, and every change to a draft or its lines bumps
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +30,12 @@ from budgeting.drafts.models import (
     DraftLine,
     ForecastRecord,
     ForecastRun,
+)
+from budgeting.drafts.provenance import (
+    LEVELS,
+    PROVENANCE_VERSION,
+    history_record,
+    inputs_hash,
 )
 from budgeting.drafts.selectors import (
     ActualRanges,
@@ -64,9 +68,6 @@ from tenants.models import ClientOrganisation, Firm, User
 
 logger = logging.getLogger(__name__)
 
-LEVELS = (80, 95)
-# Bumped when the engine changes what the same inputs give, so the inputs hash says so.
-ENGINE_VERSION = "1"
 # A running forecast with no progress for this long lost its worker and may be taken over.
 STALE_RUN_SECONDS = 300
 
@@ -252,6 +253,11 @@ class LineAnalysis:
     variance_material: bool
     forecast_material: bool
     in_scope: bool
+    # The inputs themselves, kept with a suggestion so it can be reproduced (provenance.py).
+    first: Period | None = None
+    values: list[Decimal] = field(default_factory=list)
+    realised: dict[str, RealisedAccuracy] | None = None
+    threshold: MaterialityThreshold | None = None
 
     @property
     def has_target(self) -> bool:
@@ -312,30 +318,6 @@ class RollingResult:
         }
 
 
-def inputs_hash(
-    *,
-    values: list[Decimal],
-    first: Period,
-    horizon: int,
-    realised: dict[str, RealisedAccuracy] | None = None,
-) -> str:
-    payload = {
-        "engine": ENGINE_VERSION,
-        "first": first.isoformat(),
-        "series": [str(v) for v in values],
-        "horizon": horizon,
-        "levels": list(LEVELS),
-    }
-    if realised:
-        # The scored past forecasts move the method choice, so they are inputs too. Left out
-        # when there are none, so lines never scored keep the hash they always had.
-        payload["realised"] = {
-            method: [list(found.steps), [f"{e:.2f}" for e in found.abs_errors]]
-            for method, found in sorted(realised.items())
-        }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
 def _threshold(materiality, series: LineSeries) -> MaterialityThreshold:
     return materiality.threshold_for(
         account_class=series.account_class, account_type=series.account.type
@@ -381,6 +363,10 @@ def line_analyse(
             variance=forecast_total - budget_total, budget=budget_total, threshold=threshold
         ),
         in_scope=in_scope,
+        first=first,
+        values=values,
+        realised=realised or None,
+        threshold=threshold,
     )
 
 
@@ -580,12 +566,85 @@ def forecast_explanation(analysis: LineAnalysis, currency: str) -> str:
     return text
 
 
-def _narratives(firm: Firm, organisation: ClientOrganisation, period: Period) -> dict:
+def _narratives(
+    firm: Firm, organisation: ClientOrganisation, period: Period
+) -> dict[tuple[int, int | None], VarianceNarrative]:
     return {
-        (n.account_id, n.tracking_option_id): n.text
+        (n.account_id, n.tracking_option_id): n
         for n in VarianceNarrative.objects.for_firm(firm).filter(
             organisation=organisation, period=period
         )
+    }
+
+
+def _provenance(
+    *,
+    analysis: LineAnalysis,
+    trigger: str,
+    period: Period,
+    narrative: VarianceNarrative | None,
+    explanation: str,
+    shown: str,
+    policy: policy_rules.Policy,
+    policy_version: int,
+    policy_line: policy_rules.PolicyLine,
+    extra_approval_reasons: list[str],
+) -> dict:
+    """What produced the line's figures, as JSON, at the moment they are suggested."""
+    forecast, month = analysis.forecast, analysis.last_month
+    threshold = analysis.threshold
+    return {
+        "version": PROVENANCE_VERSION,
+        "method": {
+            "name": forecast.method,
+            "label": method_label(forecast.method),
+            "confidence": forecast.confidence,
+            "confidence_label": forecast.confidence_label,
+            "backtest_mase": forecast.backtest_mase,
+            "backtest_smape": forecast.backtest_smape,
+            "notes": list(forecast.notes),
+            "spikes": [add_months(analysis.first, int(i)).isoformat() for i in forecast.spikes]
+            if analysis.first
+            else [],
+        },
+        "history": history_record(
+            values=analysis.values,
+            first=analysis.first or period,
+            horizon=len(analysis.months),
+            realised=analysis.realised,
+        ),
+        "inputs_hash": analysis.inputs_hash,
+        "variance": {
+            "trigger": trigger,
+            "period": period.isoformat(),
+            "actual": str(month.actual),
+            "budget": str(month.budget),
+            "variance": str(month.variance),
+            "percent": None if month.percent is None else str(month.percent),
+            "favourable": month.favourable,
+            "material": analysis.variance_material,
+            "threshold": None
+            if threshold is None
+            else {"percent": str(threshold.percent), "floor": str(threshold.floor)},
+            "forecast_total": str(analysis.forecast_total),
+            "budget_total": str(analysis.budget_total),
+            "forecast_material": analysis.forecast_material,
+        },
+        "narrative": {
+            "shown": shown,
+            "forecast_text": explanation,
+            "variance_text": narrative.text if narrative else "",
+            "generator": narrative.generator if narrative else "",
+            "fallback_reason": narrative.fallback_reason if narrative else "",
+            "written_at": narrative.created_at.isoformat() if narrative else None,
+            "facts": narrative.facts if narrative else None,
+            "drivers": narrative.drivers if narrative else [],
+        },
+        "policy": {
+            "version": policy_version,
+            "checks": policy_rules.policy_checks(policy, policy_line),
+            "extra_approval_reasons": extra_approval_reasons,
+        },
     }
 
 
@@ -652,23 +711,30 @@ def _draft_build(
         currency_code=profile.base_currency,
         lines_analysed=len(result.analysed),
     )
-    history_note(
-        draft,
-        reason=(
-            "Forecast draft created after the month close"
-            if source == Draft.Source.CLOSE
-            else "Forecast draft created by hand"
-        ),
-    )
-    draft.save()
     narratives = _narratives(firm, organisation, result.last_closed)
+    reason = (
+        "Forecast draft created after the month close"
+        if source == Draft.Source.CLOSE
+        else "Forecast draft created by hand"
+    )
+    fell_back = sum(
+        1
+        for analysis in result.suggested
+        if (stored := narratives.get(analysis.series.key)) and stored.fallback_reason
+    )
+    if fell_back:
+        # Each line's provenance says why; the draft's history says that some did.
+        reason += f"; {fell_back} narratives local (provider not used)"
+    history_note(draft, reason=reason)
+    draft.save()
     ranges = actual_ranges(firm=firm, organisation=organisation)
     currency = profile.base_currency
     for analysis in result.suggested:
         series, forecast = analysis.series, analysis.forecast
         option_pk = series.tracking_option.pk if series.tracking_option else None
-        stored = narratives.get((series.account.pk, option_pk), "")
+        stored = narratives.get((series.account.pk, option_pk))
         explanation = forecast_explanation(analysis, currency)
+        shown = f"{stored.text if stored else ''} {explanation}".strip()
         month = analysis.last_month
         line = DraftLine(
             firm=firm,
@@ -694,7 +760,7 @@ def _draft_build(
             history_months=analysis.history_months,
             forecast_notes=list(forecast.notes),
             inputs_hash=analysis.inputs_hash,
-            narrative=f"{stored} {explanation}".strip(),
+            narrative=shown,
         )
         balances = []
         for i, period in enumerate(analysis.months):
@@ -713,16 +779,27 @@ def _draft_build(
                     hi_95=_cents(forecast.upper(95)[i]),
                 )
             )
-        _policy_apply(
-            line, policy_rules.policy_evaluate_line(policy, _policy_line(line, balances, ranges))
+        policy_line = _policy_line(line, balances, ranges)
+        _policy_apply(line, policy_rules.policy_evaluate_line(policy, policy_line))
+        line.provenance = _provenance(
+            analysis=analysis,
+            trigger=analysis.trigger,
+            period=result.last_closed,
+            narrative=stored,
+            explanation=explanation,
+            shown=shown,
+            policy=policy,
+            policy_version=policy_version,
+            policy_line=policy_line,
+            extra_approval_reasons=line.extra_approval_reasons,
         )
-        history_note(
-            line,
-            reason=(
-                f"Suggested by {forecast.method} (confidence {forecast.confidence}, inputs "
-                f"{analysis.inputs_hash[:12]})"
-            ),
+        note = (
+            f"Suggested by {forecast.method} (confidence {forecast.confidence}, inputs "
+            f"{analysis.inputs_hash[:12]})"
         )
+        if stored is not None and stored.fallback_reason:
+            note += f"; local narrative: {stored.fallback_reason}"
+        history_note(line, reason=note)
         line.save()
         for balance in balances:
             balance.line = line

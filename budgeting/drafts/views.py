@@ -22,6 +22,7 @@ from budgeting.drafts.selectors import (
     draft_get_or_404,
     draft_lines,
     draft_list,
+    draft_narrative_fallbacks,
     forecast_accuracy,
     forecast_history_for_line,
     forecast_run_latest,
@@ -197,6 +198,9 @@ def draft_detail(request: FirmRequest, organisation_id: int, draft_id: int) -> H
         ),
         "can_edit": draft.figures_editable and "prepare_drafts" in _permissions(request),
         "query": request.GET.urlencode(),
+        # Lines whose variance narrative is the local one because the firm's outside provider
+        # was not used (its answer failed a check, or it gave none): said on the draft.
+        "narrative_fallbacks": draft_narrative_fallbacks(firm=request.firm, draft=draft),
     }
     template = "budgeting/drafts/detail.html"
     # The filters swap the table only; accept and reset swap the whole page body (<main>).

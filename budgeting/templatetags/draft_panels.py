@@ -7,8 +7,9 @@ layers contract in pyproject.toml)."""
 
 from django import template
 
+from budgeting.audit.selectors import draft_line_why
 from budgeting.audit.services import RESTORABLE, Revision, draft_revisions
-from budgeting.drafts.models import Draft
+from budgeting.drafts.models import Draft, DraftLine
 from budgeting.publishing.models import BudgetPublication, BudgetRollback
 from budgeting.publishing.selectors import (
     ForecastTarget,
@@ -80,3 +81,14 @@ def publication_rollbacks(context, publication: BudgetPublication) -> list[Budge
         .filter(publication=publication)
         .select_related("draft")
     )
+
+
+@register.inclusion_tag("budgeting/audit/why_panel.html", takes_context=True)
+def why_this_figure(context, line: DraftLine, currency: str) -> dict:
+    """`{% why_this_figure line currency %}`: the line's "why this figure" panel, from the
+    audit (what produced the figures, kept when suggested, and who accepted, edited or
+    approved them); the draft screens sit below the audit and cannot read it themselves."""
+    return {
+        "why": draft_line_why(firm=context["request"].firm, line=line),
+        "currency": currency,
+    }

@@ -59,6 +59,9 @@ class VarianceNarrative(OrganisationOwned):
     facts = models.JSONField()
     facts_hash = models.CharField(max_length=64)
     generator = models.CharField(max_length=200)
+    # Why the firm's outside provider was not used and the local text stands in (a number it
+    # could not back, a name it made up, a timeout); empty when it was, or was not asked.
+    fallback_reason = models.CharField(max_length=200, blank=True, default="")
     drivers = models.JSONField(default=list)
     created_at = models.DateTimeField(default=now)
 

@@ -44,6 +44,7 @@ from budgeting.variance.maths import (
 )
 from budgeting.variance.models import MaterialitySetting, VarianceNarrative, VarianceSummary
 from budgeting.variance.narratives import facts as narrative_facts
+from budgeting.variance.signals import narrative_people_wanted
 from core.months import add_months, month_start
 from tenants.models import ClientOrganisation, Firm
 
@@ -433,6 +434,54 @@ def facts_transaction_line(line: TransactionLine) -> narrative_facts.Transaction
         amount=line.amount,
         document_type=line.document_type,
         document_number=line.document_number,
+    )
+
+
+@dataclass(frozen=True)
+class NarrativeIdentities:
+    """Everyone a narrative's facts may name, for masking before they leave the app."""
+
+    person_names: tuple[str, ...]
+    contact_names: tuple[str, ...]
+    emails: tuple[str, ...]
+
+
+def narrative_identities(*, firm: Firm, organisation: ClientOrganisation) -> NarrativeIdentities:
+    """The firm's users (their names and addresses), the organisation's external approvers
+    (through `narrative_people_wanted`) and every contact synced for the organisation, a query
+    each. Xero's contacts are known only by the names their transaction lines carry; employees
+    are not synced (no payroll scope), so staff named in a description are masked only where
+    they are also users, approvers or contacts."""
+    from tenants.models import Membership
+
+    people: list[str] = []
+    emails: list[str] = []
+    for full_name, first_name, last_name, email in (
+        Membership.objects.for_firm(firm)
+        .order_by("user__email")
+        .values_list("user__full_name", "user__first_name", "user__last_name", "user__email")
+    ):
+        people += [n for n in (full_name, f"{first_name} {last_name}".strip()) if n.strip()]
+        emails.append(email)
+    # The jobs above add theirs: the client's external approvers (approvals/receivers.py).
+    for _receiver, pairs in narrative_people_wanted.send(
+        sender=NarrativeIdentities, firm=firm, organisation=organisation
+    ):
+        for name, email in pairs:
+            people += [name] if name.strip() else []
+            emails += [email] if email.strip() else []
+    contacts = (
+        TransactionLine.objects.for_firm(firm)
+        .filter(organisation=organisation)
+        .exclude(contact_name="")
+        .order_by("contact_name")
+        .values_list("contact_name", flat=True)
+        .distinct()
+    )
+    return NarrativeIdentities(
+        person_names=tuple(dict.fromkeys(people)),
+        contact_names=tuple(contacts),
+        emails=tuple(dict.fromkeys(emails)),
     )
 
 

@@ -29,6 +29,7 @@ from budgeting.variance.selectors import (
     VarianceData,
     facts_hash,
     facts_transaction_line,
+    narrative_identities,
     transaction_lines_for,
     transactions_synced_from,
     variance_data_load,
@@ -160,6 +161,9 @@ def variance_narratives_explain(
             account__in=accounts,
         )
     }
+    # Everyone the facts may name, masked if the outside provider words the text; never part
+    # of the stored facts or their hash.
+    identities = narrative_identities(firm=firm, organisation=organisation)
     result = {}
     for line, account in zip(lines, accounts, strict=True):
         balances = data.balances_of(line.account_id)
@@ -170,6 +174,9 @@ def variance_narratives_explain(
             transactions=by_account[account.pk],
             thresholds=data.thresholds,
             synced_from=synced_from,
+            person_names=identities.person_names,
+            contact_names=identities.contact_names,
+            emails=identities.emails,
         )
         facts_dict = facts.to_dict()
         digest = facts_hash(facts_dict)
@@ -193,6 +200,7 @@ def variance_narratives_explain(
         current.facts = narrative.facts
         current.facts_hash = digest
         current.generator = narrative.generator
+        current.fallback_reason = narrative.fallback[:200]
         current.drivers = narrative.drivers
         current.created_at = timezone.now()
         current.save()

@@ -111,9 +111,14 @@ class VarianceFacts:
     lines: tuple[TransactionLine, ...]  # this month's
     prior_months: tuple[MonthActivity, ...]  # each synced month before the period, oldest first
     trend: Trend
-    # Names of people that may appear in descriptions (staff on wage lines, a salesperson's
-    # tracking option); never sent to an outside provider.
+    # Who may be named in the text, for masking before anything leaves the app (provider.py):
+    # people (the firm's users, the client's staff on wage lines, a salesperson's tracking
+    # option), every synced contact of the organisation (a description may name another one
+    # than its line's), and email addresses. Not facts a narrative cites: left out of
+    # `to_dict`, so they are neither stored nor hashed, and a new member rewrites nothing.
     person_names: tuple[str, ...] = ()
+    contact_names: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
 
     @property
     def transactions_total(self) -> Decimal:
@@ -149,7 +154,6 @@ class VarianceFacts:
             "lines": [line.to_dict() for line in self.lines],
             "prior_months": [month.to_dict() for month in self.prior_months],
             "trend": self.trend.to_dict(),
-            "person_names": list(self.person_names),
         }
 
 
@@ -163,6 +167,8 @@ def variance_facts_build(
     prior_months: int = PRIOR_MONTHS,
     synced_from: Period | None = None,
     person_names: Iterable[str] = (),
+    contact_names: Iterable[str] = (),
+    emails: Iterable[str] = (),
 ) -> VarianceFacts:
     """Facts for `account` in `period` from its balances and its synced transaction lines.
 
@@ -204,6 +210,8 @@ def variance_facts_build(
         ),
         trend=_trend(account, period=period),
         person_names=tuple(person_names),
+        contact_names=tuple(contact_names),
+        emails=tuple(emails),
     )
 
 
@@ -254,3 +262,6 @@ class Narrative:
     facts: dict[str, Any]
     generator: str
     drivers: list[dict[str, Any]]
+    # Why the outside provider's answer was not used (its check failed, or it gave none); empty
+    # when it was, or when the local generator was the one asked.
+    fallback: str = ""

@@ -1,16 +1,18 @@
 """Narrative generators: the interface, the local default, and an optional chat-model provider.
 
-The provider sees only the facts and the local driver analysis, with every contact and person
-name replaced by a placeholder. Its answer is used only when every number in it is one of the
-numbers it was given; anything else falls back to the local generator, saying why.
+The provider sees only the facts and the local driver analysis, with every contact's and
+person's name and every email address replaced by a placeholder. Its answer is used only when
+every number in it is one of the numbers it was given, with the same sign and magnitude;
+anything else falls back to the local generator, saying why.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
@@ -19,18 +21,39 @@ import httpx
 from budgeting.variance.narratives.facts import Narrative, VarianceFacts
 from budgeting.variance.narratives.local import LocalNarrativeGenerator, drivers_analyse
 
-# Whole numbers with thousands separators first, so "4,200" is one number and not "4" and "200".
-NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
-PLACEHOLDER = re.compile(r"\b(Contact|Person) (\d+)\b")
+logger = logging.getLogger(__name__)
+
+# A number as prose writes it: an optional sign (only where it cannot be a hyphen, so the
+# "09" of "2025-09-01" is nine), an optional currency, the digits (whole numbers with thousands
+# separators first, so "4,200" is one number and not "4" and "200"), and an optional scale
+# ("4.2k", "1.5 million"), which changes the magnitude the digits alone would say.
+NUMBER = re.compile(
+    r"(?:(?<![\w.,])(?P<sign>[-\u2212\u2013+])\s?)?"
+    r"(?:(?<![\d.,])(?:[A-Z]{1,3}\$|[$\u00a3\u20ac]))?"
+    r"(?<![\d.,])(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?:\s?(?P<scale>(?i:thousand|million|billion|bn|k|m))\b)?"
+)
+SCALES = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_000}
+SCALES |= {"bn": 1_000_000_000, "billion": 1_000_000_000}
+NEGATIVE = "-\u2212\u2013"
+# What follows a figure that says which side of the budget it is on: "4,200 (38%) over budget".
+DIRECTION = re.compile(
+    r"\s*%?\s*(?:\([^()]*\)\s*)?(?P<word>over|above|under|below)\s+(?:the\s+)?budget",
+    re.IGNORECASE,
+)
+PLACEHOLDER = re.compile(r"\b(Contact|Person|Email) (\d+)\b")
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# A part of a person's name shorter than this ("Al", "Jo") is masked only as the full name.
+NAME_PART_MIN = 3
 
 SYSTEM_PROMPT = (
     "You explain one budget variance of a small business to its accountant, in two to four "
     "plain-English sentences. Use only the facts and drivers given in JSON. Every number you "
     "write must appear in them; write amounts with thousands separators and no currency "
-    "symbol. Keep names such as 'Contact 1' exactly as given. Say which contacts and "
-    "descriptions make up most of the difference, the trend, and whether it is likely to "
-    "continue. Each driver's impact is its part of the variance against its typical month; "
-    "the residual is what no driver explains, so never give it a cause."
+    "symbol. Keep names such as 'Contact 1', 'Person 1' and 'Email 1' exactly as given. Say "
+    "which contacts and descriptions make up most of the difference, the trend, and whether "
+    "it is likely to continue. Each driver's impact is its part of the variance against its "
+    "typical month; the residual is what no driver explains, so never give it a cause."
 )
 
 
@@ -43,47 +66,95 @@ def narrative_generator_default() -> NarrativeGenerator:
 
 
 class NameMasking:
-    """Contact and person names swapped for "Contact 1", "Person 1"... and back."""
+    """Contact and person names and email addresses swapped for "Contact 1", "Person 1",
+    "Email 1"... and back.
 
-    def __init__(self, *, contact_names: Iterable[str], person_names: Iterable[str]) -> None:
+    Full names match whatever their case. A person's first or last name alone ("invoice for
+    Sam") is masked too, written as in the name, except a word the account's own name uses
+    (a person called "Rent" would otherwise mask the Rent account); it gets a placeholder of
+    its own, so the answer gets back the word it stood for ("Grant funding" must not come back
+    as "Grant Smith funding"). Any email address is masked, known or not.
+    """
+
+    def __init__(
+        self,
+        *,
+        contact_names: Iterable[str],
+        person_names: Iterable[str],
+        emails: Iterable[str] = (),
+        keep_words: Iterable[str] = (),
+    ) -> None:
         self._by_placeholder: dict[str, str] = {}
         self._by_name: dict[str, str] = {}
-        for prefix, names in (("Contact", contact_names), ("Person", person_names)):
-            count = 0
-            for name in names:
-                if name and name.casefold() not in self._by_name:
-                    count += 1
-                    self._by_placeholder[f"{prefix} {count}"] = name
-                    self._by_name[name.casefold()] = f"{prefix} {count}"
+        self._counts = {"Contact": 0, "Person": 0, "Email": 0}
+        for email in emails:
+            self._placeholder("Email", email.strip())
+        for name in contact_names:
+            self._placeholder("Contact", " ".join(name.split()))
+        people = [" ".join(name.split()) for name in person_names]
+        for name in people:
+            self._placeholder("Person", name)
+        keep = {word.casefold() for text in keep_words for word in re.findall(r"\w+", text)}
+        parts: set[str] = set()
+        for name in people:
+            words = name.split()
+            if len(words) < 2:
+                continue
+            for word in words:
+                if (
+                    len(word) >= NAME_PART_MIN
+                    and word.casefold() not in keep
+                    and word.casefold() not in self._by_name
+                ):
+                    parts.add(word)
         # Longest first, so "Brightwave Media Group" is not masked as "Contact 1 Group".
-        alternatives = sorted(self._by_placeholder.values(), key=len, reverse=True)
-        self._pattern = (
-            re.compile(
-                r"(?<!\w)(" + "|".join(re.escape(n) for n in alternatives) + r")(?!\w)",
-                re.IGNORECASE,
-            )
-            if alternatives
-            else None
+        full = sorted(
+            (name for key, name in self._by_placeholder.items() if not key.startswith("Email")),
+            key=len,
+            reverse=True,
         )
+        self._pattern = _alternatives(full, flags=re.IGNORECASE)
+        self._part_pattern = _alternatives(sorted(parts, key=len, reverse=True), flags=0)
+
+    def _placeholder(self, prefix: str, name: str) -> str:
+        if not name:
+            return ""
+        known = self._by_name.get(name.casefold())
+        if known:
+            return known
+        self._counts[prefix] += 1
+        placeholder = f"{prefix} {self._counts[prefix]}"
+        self._by_placeholder[placeholder] = name
+        self._by_name[name.casefold()] = placeholder
+        return placeholder
 
     @classmethod
     def for_facts(cls, facts: VarianceFacts) -> NameMasking:
         lines = [*facts.lines, *(line for month in facts.prior_months for line in month.lines)]
         return cls(
-            contact_names=[line.contact_name for line in lines],
+            contact_names=[*(line.contact_name for line in lines), *facts.contact_names],
             person_names=facts.person_names,
+            emails=facts.emails,
+            keep_words=[facts.account_name],
         )
 
     def mask(self, value: Any) -> Any:
         if isinstance(value, str):
-            if self._pattern is None:
-                return value
-            return self._pattern.sub(lambda m: self._by_name[m.group(0).casefold()], value)
+            return self._mask_text(value)
         if isinstance(value, dict):
             return {key: self.mask(item) for key, item in value.items()}
         if isinstance(value, list):
             return [self.mask(item) for item in value]
         return value
+
+    def _mask_text(self, text: str) -> str:
+        # Addresses first: "sam.taylor@example.com" must go whole, not as "Person 1@...".
+        text = EMAIL.sub(lambda m: self._placeholder("Email", m.group(0)), text)
+        if self._pattern is not None:
+            text = self._pattern.sub(lambda m: self._by_name[m.group(0).casefold()], text)
+        if self._part_pattern is not None:
+            text = self._part_pattern.sub(lambda m: self._placeholder("Person", m.group(0)), text)
+        return text
 
     def unknown_placeholder(self, text: str) -> str | None:
         for match in PLACEHOLDER.finditer(text):
@@ -95,29 +166,83 @@ class NameMasking:
         return PLACEHOLDER.sub(lambda m: self._by_placeholder[m.group(0)], text)
 
 
+def _alternatives(names: list[str], *, flags: int) -> re.Pattern[str] | None:
+    if not names:
+        return None
+    return re.compile(r"(?<!\w)(" + "|".join(re.escape(n) for n in names) + r")(?!\w)", flags)
+
+
+@dataclass(frozen=True)
+class _Figure:
+    written: str  # as the text writes it, sign and scale included
+    value: Decimal  # signed, scale applied
+    signed: bool  # the text gave it a sign
+    end: int
+
+
+def _figures(text: str) -> Iterable[_Figure]:
+    # A placeholder's index is not a figure.
+    text = PLACEHOLDER.sub(lambda m: m.group(1), text)
+    for match in NUMBER.finditer(text):
+        value = Decimal(match.group("digits").replace(",", ""))
+        scale = (match.group("scale") or "").lower()
+        value *= SCALES.get(scale, 1)
+        sign = match.group("sign") or ""
+        negative = bool(sign) and sign in NEGATIVE
+        if negative:
+            value = -value
+        written = ("-" if negative else sign) + text[match.start("digits") : match.end()]
+        yield _Figure(written=written.strip(), value=value, signed=bool(sign), end=match.end())
+
+
+def _whole(number: Decimal) -> Decimal:
+    return number.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+
+
 def numbers_allowed(value: Any) -> set[Decimal]:
-    """Every number written anywhere in `value`, as given and rounded to a whole number."""
+    """Every number written anywhere in `value`, signed, as given and rounded to a whole
+    number."""
     allowed: set[Decimal] = set()
     for text in _strings(value):
-        # A placeholder's index is not a figure the answer may use.
-        for token in NUMBER.findall(PLACEHOLDER.sub("", text)):
-            number = _parse_number(token)
-            allowed.update({number, number.quantize(Decimal(1), rounding=ROUND_HALF_UP)})
+        for figure in _figures(text):
+            allowed.update({figure.value, _whole(figure.value)})
     return allowed
 
 
-def number_unverified(text: str, *, allowed: set[Decimal]) -> str | None:
-    """The first number in `text` that is not among `allowed`, as written; None if all are."""
-    without_placeholders = PLACEHOLDER.sub("", text)
-    for token in NUMBER.findall(without_placeholders):
-        if _parse_number(token) not in allowed:
-            return token
+def numbers_directed(facts: dict[str, Any], drivers: list[dict[str, Any]]) -> set[Decimal]:
+    """The signed figures prose may put "over" or "under" budget: the variance, its percent,
+    and each driver's impact (the residual's too), as given and rounded."""
+    figures = [facts.get("variance"), facts.get("percent")]
+    figures += [driver.get("impact") for driver in drivers]
+    return numbers_allowed([str(f) for f in figures if f is not None])
+
+
+def number_unverified(
+    text: str, *, allowed: set[Decimal], directed: set[Decimal] | None = None
+) -> str | None:
+    """The first number in `text` that is not one of `allowed`, as written; None if all are.
+
+    Sign and magnitude both count: a number written with a sign must be allowed with that
+    sign, one without must be allowed with either (prose says "under budget", not "-4,200"),
+    and a scale word is part of the number ("4,200k" is not 4,200). With `directed`, a figure
+    said to be over (above) budget must be a positive one of them, and under (below) a
+    negative one: the sign prose gives in words.
+    """
+    magnitudes = {abs(number) for number in allowed}
+    without_placeholders = PLACEHOLDER.sub(lambda m: m.group(1), text)
+    for figure in _figures(text):
+        known = figure.value in allowed if figure.signed else abs(figure.value) in magnitudes
+        if not known:
+            return figure.written
+        if directed is None:
+            continue
+        direction = DIRECTION.match(without_placeholders, figure.end)
+        if direction:
+            word = direction.group("word").lower()
+            value = abs(figure.value) if word in ("over", "above") else -abs(figure.value)
+            if value not in directed:
+                return f"{figure.written} {word} budget"
     return None
-
-
-def _parse_number(token: str) -> Decimal:
-    # Signs are left out on both sides: a narrative says "under budget", not "-4,200".
-    return Decimal(token.replace(",", ""))
 
 
 def _strings(value: Any) -> Iterable[str]:
@@ -174,7 +299,11 @@ class OpenAICompatibleGenerator:
         unknown = masking.unknown_placeholder(answer)
         if unknown:
             return self._fall_back(facts, reason=f"unknown name {unknown}")
-        unverified = number_unverified(answer, allowed=numbers_allowed(payload))
+        unverified = number_unverified(
+            answer,
+            allowed=numbers_allowed(payload),
+            directed=numbers_directed(payload["facts"], payload["drivers"]),
+        )
         if unverified:
             return self._fall_back(facts, reason=f"unverified number {unverified}")
         return Narrative(
@@ -218,12 +347,22 @@ class OpenAICompatibleGenerator:
             return client.post(url, json=request, headers=headers)
 
     def _fall_back(self, facts: VarianceFacts, *, reason: str) -> Narrative:
+        # The reason names no one and holds no key (ProviderError, placeholders, figures).
+        logger.warning(
+            "Narrative provider %s not used for account %s in %s: %s",
+            self.model,
+            facts.account_code,
+            facts.period,
+            reason,
+        )
         narrative = self.fallback.explain(facts)
-        return replace(narrative, generator=f"{narrative.generator} (fallback: {reason})")
+        return replace(
+            narrative, generator=f"{narrative.generator} (fallback: {reason})", fallback=reason
+        )
 
 
 def _facts_payload(facts: VarianceFacts) -> dict[str, Any]:
-    # The provider needs the figures, not our identifiers, and never the list of people's names.
+    # The provider needs the figures, not our identifiers.
     payload = facts.to_dict()
-    del payload["account_id"], payload["person_names"]
+    del payload["account_id"]
     return payload

@@ -167,8 +167,9 @@ def test_pages_hold_fifty_entries(client, firm_a):
     assert first.context["page"].paginator.count == 62
     second = client.get(_url(firm_a), {"page": 2})
     assert len(second.context["entries"]) == 12
-    assert {e.history_id for e in first.context["entries"]}.isdisjoint(
-        {e.history_id for e in second.context["entries"]}
+    # History ids are per table: an entry is its model and its id.
+    assert {(e.model_key, e.history_id) for e in first.context["entries"]}.isdisjoint(
+        {(e.model_key, e.history_id) for e in second.context["entries"]}
     )
 
 
@@ -228,3 +229,49 @@ def test_the_log_of_one_draft_holds_only_that_draft(client, firm_a, firm_b):
     assert b"New lease signed" in b"".join(csv_response.streaming_content)
     client.force_login(firm_b.member("owner").user)
     assert client.get(reverse("draft_audit_log", args=args)).status_code == 404
+
+
+def test_a_narrative_rewritten_after_a_resync_keeps_its_old_text_in_the_log(client, firm_a, firm_b):
+    from budgeting.models import TransactionLine, VarianceNarrative
+    from budgeting.variance.services import organisation_variance_refresh
+    from tests.budgeting.variance_data import OCTOBER, variance_organisation_create
+
+    org = variance_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
+    variance_organisation_create(firm=firm_b.firm, organisation=firm_b.organisation)
+    organisation_variance_refresh(firm=firm_a.firm, organisation=firm_a.organisation)
+    organisation_variance_refresh(firm=firm_b.firm, organisation=firm_b.organisation)
+    narratives = VarianceNarrative.objects.for_firm(firm_a.firm)
+    before = narratives.get(account=org.accounts["400"]).text
+    # The next sync brings a late bill: the facts change and the narrative is written again.
+    TransactionLine.objects.create(
+        firm=firm_a.firm,
+        organisation=firm_a.organisation,
+        document_type="ACCPAY",
+        document_id="bill-late",
+        document_number="ADS-LATE",
+        line_id="1",
+        date=OCTOBER.replace(day=28),
+        account=org.accounts["400"],
+        contact_name="Google Ads",
+        description="Extra clicks",
+        amount=Decimal("900.00"),
+    )
+    organisation_variance_refresh(firm=firm_a.firm, organisation=firm_a.organisation)
+    after = narratives.get(account=org.accounts["400"]).text
+    assert after != before
+
+    client.force_login(firm_a.member("viewer").user)
+    entries = client.get(_url(firm_a), {"model": "variancenarrative"}).context["entries"]
+
+    rewritten = next(e for e in entries if e.kind == "Changed")
+    assert rewritten.reason == "Narrative rewritten: the facts changed"
+    assert rewritten.label.startswith("Variance narrative: ")
+    text = {c.label: (c.before, c.after) for c in rewritten.changes}["Text"]
+    assert text == (before, after)
+    # Each firm's narratives are in its own log only.
+    mine = set(narratives.values_list("pk", flat=True))
+    assert {e.object_id for e in entries} == mine
+    client.force_login(firm_b.member("owner").user)
+    assert client.get(_url(firm_a)).status_code == 404
+    theirs = client.get(_url(firm_b), {"model": "variancenarrative"}).context["entries"]
+    assert theirs and not {e.object_id for e in theirs} & mine

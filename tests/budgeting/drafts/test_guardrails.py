@@ -11,6 +11,7 @@ from budgeting.drafts.guardrails import (
     PolicyLine,
     PolicyMonth,
     figure_problem,
+    policy_checks,
     policy_evaluate_line,
 )
 
@@ -224,3 +225,44 @@ def test_a_figure_a_budget_holds(value):
 )
 def test_a_figure_a_budget_cannot_hold(value, problem):
     assert figure_problem(Decimal(value)).startswith(problem)
+
+
+def test_every_rule_is_reported_checked_or_off_for_the_audit():
+    policy = Policy(
+        scope="all",
+        account_caps={RENT: Decimal("7000")},
+        max_change_percent=Decimal("50"),
+        max_actual_multiple=None,
+        sign_check=True,
+    )
+
+    checks = {
+        c["rule"]: c
+        for c in policy_checks(policy, line((NOV, "5000", "8000"), (DEC, "5000", "5100")))
+    }
+
+    assert list(checks) == [
+        "scope",
+        "account_cap",
+        "class_cap",
+        "actual_multiple",
+        "sign",
+        "max_change_amount",
+        "max_change_percent",
+    ]
+    assert checks["scope"] == {
+        "rule": "scope",
+        "label": "In the policy's scope",
+        "checked": True,
+        "limit": "all",
+        "ok": True,
+        "violations": [],
+    }
+    assert (checks["account_cap"]["limit"], checks["account_cap"]["ok"]) == ("7000.00", False)
+    assert checks["account_cap"]["violations"] == [
+        "Nov 2026: 8,000.00 is above this account's cap of 7,000.00."
+    ]
+    assert checks["max_change_percent"]["ok"] is False
+    assert checks["class_cap"]["checked"] is False and checks["class_cap"]["ok"] is True
+    assert checks["actual_multiple"]["checked"] is False  # turned off
+    assert checks["sign"] == {**checks["sign"], "checked": True, "limit": "0.00", "ok": True}

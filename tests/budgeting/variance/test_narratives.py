@@ -21,11 +21,14 @@ from budgeting.variance.narratives.local import (
     format_percent,
 )
 from budgeting.variance.narratives.provider import (
+    SYSTEM_PROMPT,
+    NameMasking,
     NarrativeGenerator,
     OpenAICompatibleGenerator,
     narrative_generator_default,
     number_unverified,
     numbers_allowed,
+    numbers_directed,
 )
 from core.money import amount_in_prose
 from core.months import add_months
@@ -46,6 +49,8 @@ def build_facts(
     unsynced_before: str = "0",
     last_year: str | None = None,
     person_names: tuple[str, ...] = (),
+    contact_names: tuple[str, ...] = (),
+    emails: tuple[str, ...] = (),
     synced_from: Period | None = None,
     shuffle_seed: int | None = None,
 ) -> VarianceFacts:
@@ -95,6 +100,8 @@ def build_facts(
         transactions=lines,
         synced_from=synced_from,
         person_names=person_names,
+        contact_names=contact_names,
+        emails=emails,
     )
 
 
@@ -492,3 +499,218 @@ def test_generators_share_one_interface(chat_endpoint):
     generators: list[NarrativeGenerator] = [narrative_generator_default(), provider(chat_endpoint)]
     for generator in generators:
         assert generator.explain(campaign_facts()).text
+
+
+# Everyone's names and addresses are masked, and the request is exactly what the test expects:
+# nothing else leaves the app.
+
+
+def studio_facts() -> VarianceFacts:
+    """A design account 3,000 over budget from one bill; the descriptions name a contact's
+    person, a firm user by first name and in full, and two email addresses."""
+    return build_facts(
+        name="Design",
+        account_type="EXPENSE",
+        budget="1000",
+        contacts={
+            "Sam Taylor Studio": (
+                "Retainer, questions to sam@taylor.studio",
+                ["0", "0", "0", "1000", "1000", "1000", "1000"],
+            ),
+            "Pixel & Co": (
+                "Brand refresh for Sam by Ana Reid (ana.reid@alder.example)",
+                ["0"] * 6 + ["3000"],
+            ),
+        },
+        synced_from=add_months(SEPTEMBER, -3),
+        person_names=("Ana Reid", "Sam Taylor"),
+        contact_names=("Pixel & Co", "Sam Taylor Studio", "Harbour Lane Café"),
+        emails=("ana.reid@alder.example",),
+    )
+
+
+def _line(day: str, number: str, contact: str, description: str, amount: str) -> dict[str, str]:
+    return {
+        "amount": amount,
+        "contact_name": contact,
+        "date": day,
+        "description": description,
+        "document_number": number,
+        "document_type": "ACCPAY",
+    }
+
+
+RETAINER = "Retainer, questions to Email 2"
+REFRESH = "Brand refresh for Person 3 by Person 1 (Email 1)"
+STUDIO_PAYLOAD = {
+    "drivers": [
+        {
+            "amount": "3000.00",
+            "contact_name": "Contact 2",
+            "description": REFRESH,
+            "document_count": "1",
+            "document_type": "ACCPAY",
+            "first_seen": None,
+            "impact": "3000.00",
+            "kind": "one_off",
+            "last_seen": None,
+            "typical": "0.00",
+        },
+        {
+            "amount": "0.00",
+            "contact_name": "",
+            "description": "",
+            "document_count": "0",
+            "document_type": "",
+            "first_seen": None,
+            "impact": "0.00",
+            "kind": "residual",
+            "last_seen": None,
+            "typical": "0.00",
+        },
+    ],
+    "facts": {
+        "account_class": "EXPENSE",
+        "account_code": "400",
+        "account_name": "Design",
+        "account_type": "EXPENSE",
+        "actual": "4000.00",
+        "budget": "1000.00",
+        "currency_code": "NZD",
+        "favourable": False,
+        "lines": [
+            _line("2025-09-10", "PAY-2509-0", "Contact 1", RETAINER, "1000.00"),
+            _line("2025-09-11", "PAY-2509-1", "Contact 2", REFRESH, "3000.00"),
+        ],
+        "percent": "300.0",
+        "period": "2025-09-01",
+        "prior_months": [
+            {
+                "lines": [
+                    _line(f"2025-0{m}-10", f"PAY-250{m}-0", "Contact 1", RETAINER, "1000.00")
+                ],
+                "period": f"2025-0{m}-01",
+            }
+            for m in (6, 7, 8)
+        ],
+        "threshold": {"floor": "500", "percent": "10"},
+        "transactions_total": "4000.00",
+        "trend": {
+            "recent": [
+                {"actual": "1000.00", "budget": "1000.00", "period": f"2025-0{m}-01"}
+                for m in (6, 7, 8)
+            ],
+            "same_month_last_year": None,
+        },
+        "unexplained": "0.00",
+        "variance": "3000.00",
+    },
+}
+
+
+def test_the_provider_receives_exactly_the_masked_facts_and_nothing_else(chat_endpoint):
+    chat_endpoint.answer_with(
+        lambda payload: (
+            "Design is 3,000 (300%) over budget in September 2025, almost all from "
+            "one bill from Contact 2 for a brand refresh by Person 1 (3,000)."
+        )
+    )
+
+    narrative = provider(chat_endpoint).explain(studio_facts())
+
+    [body] = chat_endpoint.received
+    request = json.loads(body)
+    assert request == {
+        "model": "test-model",
+        "temperature": 0,
+        "messages": [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": json.dumps(STUDIO_PAYLOAD, sort_keys=True)},
+        ],
+    }
+    sent = body.decode()
+    for leak in ("Sam", "Taylor", "Ana", "Reid", "Pixel", "alder", "@", "Harbour", "acc-1"):
+        assert leak not in sent
+    assert narrative.fallback == ""
+    assert narrative.text == (
+        "Design is 3,000 (300%) over budget in September 2025, almost all from one bill from "
+        "Pixel & Co for a brand refresh by Ana Reid (3,000)."
+    )
+
+
+def test_firm_members_and_contacts_are_masked_whatever_the_case_and_emails_whoever_owns_them():
+    masking = NameMasking(
+        contact_names=["Brightwave Media"],
+        person_names=["Sam Taylor"],
+        emails=["owner@alder.example"],
+        keep_words=["Rent"],
+    )
+
+    masked = masking.mask(
+        "SAM TAYLOR and brightwave media; Sam alone; sam lower; write to owner@alder.example "
+        "or s.t+ads@brightwave.co.nz"
+    )
+
+    # A first name alone is a person of its own: unmasked, it is the word it stood for.
+    assert masked == (
+        "Person 1 and Contact 1; Person 2 alone; sam lower; write to Email 1 or Email 2"
+    )
+    assert masking.unmask("Email 2, Person 1 and Person 2") == (
+        "s.t+ads@brightwave.co.nz, Sam Taylor and Sam"
+    )
+
+
+def test_a_person_named_like_the_account_does_not_mask_the_account():
+    masking = NameMasking(contact_names=[], person_names=["Grant Rent"], keep_words=["Rent"])
+
+    masked = masking.mask("Rent for Grant Rent; Grant paid the Rent")
+
+    assert masked == "Rent for Person 1; Person 2 paid the Rent"
+    assert masking.unmask(masked) == "Rent for Grant Rent; Grant paid the Rent"
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        # The right digits with the wrong sign: 3,000 over budget, not under.
+        (
+            "Design is 3,000 (300%) under budget in September 2025 because of Contact 2.",
+            "unverified number 3,000 under budget",
+        ),
+        (
+            "Design moved by -3,000 in September 2025 because of Contact 2.",
+            "unverified number -3,000",
+        ),
+        # The right digits at the wrong magnitude.
+        ("Design is 3,000k over budget because of Contact 2.", "unverified number 3,000k"),
+        ("Design is 3 million over budget because of Contact 2.", "unverified number 3 million"),
+    ],
+    ids=["direction", "minus", "thousands", "millions"],
+)
+def test_a_number_with_the_wrong_sign_or_magnitude_falls_back_with_the_reason(
+    chat_endpoint, answer, reason
+):
+    chat_endpoint.answer_with(lambda payload: answer)
+    facts = studio_facts()
+
+    narrative = provider(chat_endpoint).explain(facts)
+
+    assert narrative.fallback == reason
+    assert narrative.generator == f"local (fallback: {reason})"
+    assert narrative.text == explain(facts).text
+
+
+def test_the_number_check_reads_signs_scales_and_directions():
+    allowed = numbers_allowed({"variance": "-4200.00", "percent": "-38.2", "actual": "6800.00"})
+    directed = numbers_directed({"variance": "-4200.00", "percent": "-38.2"}, [])
+
+    def check(text):
+        return number_unverified(text, allowed=allowed, directed=directed)
+
+    assert check("Sales are 4,200 (38%) under budget at 6,800.") is None
+    assert check("Sales moved by -4,200, or 4.2k below the budget.") is None
+    assert check("Sales are 4,200 (38%) over budget.") == "4,200 over budget"
+    assert check("Sales moved by +4,200.") == "+4,200"
+    assert check("Sales are 6.8 thousand.") is None
+    assert check("Sales are 68 thousand.") == "68 thousand"
+    assert check("Sales fell on 2025-09-01.") == "2025"

@@ -3,10 +3,12 @@ written again only when the facts change, materiality settings, the provider onl
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 
 import pytest
 
+from budgeting.approvals import services as approvals
 from budgeting.models import (
     Budget,
     BudgetBalance,
@@ -177,6 +179,14 @@ def test_refresh_is_safe_to_run_twice_and_rewrites_only_when_the_facts_change(fi
     assert after["400"].facts_hash != before["400"].facts_hash
     assert after["400"].history.count() == 2
     assert after["469"].facts_hash == before["469"].facts_hash
+    # The text the re-sync replaced stays in the history, with why it changed.
+    newest, oldest = after["400"].history.order_by("-history_date", "-history_id")
+    assert (oldest.text, oldest.history_change_reason) == (before["400"].text, "Narrative written")
+    assert oldest.facts == before["400"].facts
+    assert (newest.text, newest.history_change_reason) == (
+        after["400"].text,
+        "Narrative rewritten: the facts changed",
+    )
     assert VarianceNarrative.objects.for_firm(firm).count() == 2
 
 
@@ -281,3 +291,57 @@ def test_refresh_uses_the_provider_only_when_enabled(
     assert narratives["400"].generator == "openai-compatible (test)"
     assert "Brightwave Media (4,100)" in narratives["400"].text
     assert narratives["469"].generator.startswith("local (fallback:")
+
+
+def test_the_refresh_masks_the_firms_people_and_every_synced_contact(
+    firm_a, firm_b, variance_org, chat_endpoint
+):
+    firm, organisation = firm_a.firm, firm_a.organisation
+    preparer = firm_a.member("preparer").user
+    preparer.full_name = "Ana Reid"
+    preparer.save()
+    outsider = firm_b.member("preparer").user  # another firm's: not this firm's to mask
+    outsider.full_name = "Otto Birch"
+    outsider.save()
+    approvals.external_approver_register(
+        firm=firm,
+        organisation=organisation,
+        email="bea.owner@harbourlane.example",
+        name="Bea Owner",
+        user=firm_a.member("admin").user,
+    )
+    TransactionLine.objects.for_firm(firm).filter(contact_name="Brightwave Media").update(
+        description=f"Spring campaign, approved by Ana Reid ({preparer.email}); "
+        "art by Quay Properties; thanks Otto Birch; for BEA OWNER"
+    )
+    narrative_provider_settings_update(
+        firm=firm, enabled=True, base_url=chat_endpoint.base_url, model="test", api_key="sk-x"
+    )
+    chat_endpoint.answer_with(
+        lambda payload: "Advertising is 4,100 over budget, mostly a 9,999 campaign."
+    )
+
+    organisation_variance_refresh(firm=firm, organisation=organisation)
+
+    [body] = chat_endpoint.received
+    sent = body.decode()
+    for leak in ("Ana", "Reid", preparer.email, "Brightwave", "Quay", "Google", "BEA", "OWNER"):
+        assert leak not in sent
+    description = json.loads(json.loads(sent)["messages"][-1]["content"])["facts"]["lines"][-1][
+        "description"
+    ]
+    # The contact of another account's lines is masked too; another firm's people are not
+    # this firm's to know, so they are not in its list.
+    assert re.fullmatch(
+        r"Spring campaign, approved by Person \d+ \(Email \d+\); art by Contact \d+; "
+        r"thanks Otto Birch; for Person \d+",
+        description,
+    )
+    advertising = _narratives(firm, organisation)["400"]
+    assert advertising.fallback_reason == "unverified number 9,999"
+    assert advertising.generator == "local (fallback: unverified number 9,999)"
+    assert "9,999" not in advertising.text
+    # Names to mask are not facts: neither stored with the narrative nor in its hash.
+    assert "person_names" not in advertising.facts and "Ana Reid" not in json.dumps(
+        advertising.facts["trend"]
+    )
