@@ -1,13 +1,16 @@
 """Two firms in every test: whatever firm A's members can do, firm B's data must stay out of."""
 
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
-from tenants.models import ClientOrganisation, Firm, Membership
 from tenants.roles import Role
-from tests.factories import FirmFactory, client_organisation_create, membership_create
+from tests.factories import (
+    FirmCast,
+    FirmFactory,
+    client_organisation_create,
+    membership_create,
+)
 
 # Every test starts at one instant, the real one or the one --clock gives (tests/clock.py);
 # the Xero sandbox fixtures (tests/sandbox.py) serve every test folder.
@@ -28,16 +31,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 1 if "connected_firm" in getattr(item, "fixturenames", ()) else 2
 
     items.sort(key=weight)
-
-
-@dataclass
-class FirmCast:
-    firm: Firm
-    members: dict[str, Membership]
-    organisation: ClientOrganisation
-
-    def member(self, role: str) -> Membership:
-        return self.members[role]
 
 
 def _cast(name: str, slug: str, organisation_name: str) -> FirmCast:

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 import factory
@@ -812,3 +813,16 @@ class NarrativeProviderSettingsFactory(FirmOwnedFactory):
 
     class Meta:
         model = budgeting.NarrativeProviderSettings
+
+
+# --- A firm as the tests cast it: its members by role and one client organisation ---------
+
+
+@dataclass
+class FirmCast:
+    firm: Firm
+    members: dict[str, Membership]
+    organisation: ClientOrganisation
+
+    def member(self, role: str) -> Membership:
+        return self.members[role]

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tenants.roles import Role
-from tests.conftest import FirmCast
-from tests.factories import api_key_create
+from tests.factories import FirmCast, api_key_create
 
 # URL parameter -> how to get a firm's value for it.
 OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {

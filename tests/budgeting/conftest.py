@@ -1,6 +1,15 @@
-"""Fixtures of the budgeting tests: the Xero sandbox, for tests that sync a sandbox organisation
-first, the approval chain of tests/budgeting/approval_data.py, and the fake chat endpoint of the
-narrative provider (tests/budgeting/variance/conftest.py), which draft tests use too."""
+"""Fixtures of the budgeting tests: the approval chain of tests/budgeting/approval_data.py, and
+the fake chat endpoint of the narrative provider (tests/fake_chat.py), which the variance and
+draft tests use."""
+
+from collections.abc import Iterator
+
+import pytest
 
 from tests.budgeting.approval_data import chain  # noqa: F401 - a fixture, used by name
-from tests.budgeting.variance.conftest import chat_endpoint  # noqa: F401 - a fixture, by name
+from tests.fake_chat import FakeChatEndpoint, chat_endpoint_serve
+
+
+@pytest.fixture
+def chat_endpoint() -> Iterator[FakeChatEndpoint]:
+    yield from chat_endpoint_serve()

@@ -21,18 +21,16 @@ from budgeting.models import (
     DraftBalance,
     DraftLine,
     ForecastRecord,
-    SyncRun,
     TrackingOption,
-    XeroOrganisation,
 )
 from core.months import last_closed_month
 from tenants.models import ApiKey
 from tenants.roles import Role
 from tests.api import assert_error, bearer
+from tests.budgeting.drafts.api_casts import api_cast
 from tests.factories import api_key_create
 
 # The Xero sandbox fixtures of the integration tests: firm A connected to every organisation.
-from tests.sandbox import sync
 
 # Small, with a closed month and lines the rolling forecast suggests changes for.
 SOFTWARE = "Tidepool Software"
@@ -40,25 +38,10 @@ SOFTWARE = "Tidepool Software"
 CONSTRUCTION = "Ashford & Vale Construction"
 
 
-def _cast(cast, name: str):
-    run = sync(cast, name)
-    assert run.state == SyncRun.State.SUCCEEDED, run.error
-    cast.org = cast.linked[name]
-    cast.profile = XeroOrganisation.objects.for_firm(cast.firm).get(organisation=cast.org)
-    cast.key = api_key_create(firm=cast.firm)[1]
-    # A write key acting for a preparer: edits are recorded as theirs.
-    cast.preparer = cast.member(Role.PREPARER)
-    cast.write_key = api_key_create(
-        firm=cast.firm, scopes=["read", "write"], member=cast.preparer, name="Drafts bot"
-    )[1]
-    cast.base = f"/api/v1/organisations/{cast.org.public_id}"
-    return cast
-
-
 @pytest.fixture
 def drafted(connected_firm):
     """Firm A after a sync of the software company and a rolling forecast that drafted changes."""
-    cast = _cast(connected_firm, SOFTWARE)
+    cast = api_cast(connected_firm, SOFTWARE)
     result = draft_create_rolling(firm=cast.firm, organisation=cast.org)
     assert result.draft is not None, result.message
     cast.draft = result.draft
@@ -69,7 +52,7 @@ def drafted(connected_firm):
 
 @pytest.fixture
 def tracked(connected_firm):
-    return _cast(connected_firm, CONSTRUCTION)
+    return api_cast(connected_firm, CONSTRUCTION)
 
 
 def _h(key) -> dict:

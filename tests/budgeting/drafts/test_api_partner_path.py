@@ -19,7 +19,7 @@ from budgeting.drafts.services import draft_create_rolling
 from budgeting.models import Draft, DraftLine
 from tenants.models import ApiKey
 from tenants.roles import Role
-from tests.budgeting.drafts.test_api_drafts import SOFTWARE, _cast
+from tests.budgeting.drafts.api_casts import api_cast
 from tests.factories import api_key_create
 
 
@@ -60,7 +60,7 @@ class Partner:
 @pytest.fixture
 def drafted(connected_firm):
     """Firm A after a sync of the software company and a rolling forecast that drafted it."""
-    cast = _cast(connected_firm, SOFTWARE)
+    cast = api_cast(connected_firm, "Tidepool Software")
     cast.draft = draft_create_rolling(firm=cast.firm, organisation=cast.org).draft
     assert cast.draft is not None
     return cast

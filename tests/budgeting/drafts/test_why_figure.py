@@ -34,9 +34,9 @@ from budgeting.variance.services import (
 )
 from core.months import add_months
 from tenants.roles import Role
+from tests.api import bearer
 from tests.budgeting.draft_data import CAMPAIGN, NOVEMBER, OCTOBER, draft_organisation_create
 from tests.factories import api_key_create
-from tests.tenants.test_api import bearer
 
 
 def _drafted(cast) -> Draft:

@@ -198,7 +198,7 @@ def test_what_the_lines_do_not_explain_is_stored_and_shown(
 
 
 def test_a_narrative_says_what_the_lines_leave_unexplained():
-    from tests.budgeting.variance.test_narratives import campaign_facts, explain
+    from tests.budgeting.variance.facts import campaign_facts, explain
 
     # The month's actual is 12.40 more than its synced lines (a journal, say): the narrative
     # still names the campaign, and says so rather than dropping it.

@@ -1,5 +1,5 @@
-"""Fixtures of the variance tests: a real HTTP server on 127.0.0.1 that plays an OpenAI-compatible
-chat endpoint, for the optional narrative provider."""
+"""A real HTTP server on 127.0.0.1 that plays an OpenAI-compatible chat endpoint, for the
+optional narrative provider: the tests see the exact payload that would leave the app."""
 
 import json
 import threading
@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import pytest
 
 
 @dataclass
@@ -30,8 +28,8 @@ class FakeChatEndpoint:
         self.reply = reply
 
 
-@pytest.fixture
-def chat_endpoint() -> Iterator[FakeChatEndpoint]:
+def chat_endpoint_serve() -> Iterator[FakeChatEndpoint]:
+    """Serve a fake chat endpoint until the generator is closed."""
     endpoint = FakeChatEndpoint(base_url="", reply=lambda request: (500, b"{}"))
 
     class Handler(BaseHTTPRequestHandler):
