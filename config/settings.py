@@ -132,10 +132,16 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The demo runs a Celery worker in a thread beside the web server: WAL lets pages read
-    # while a sync writes, and the timeout lets a writer wait for the lock.
+    # The demo runs a Celery worker in a thread beside the web server, so several syncs and
+    # forecast runs write at once. WAL lets pages read while one writes; the busy timeout makes
+    # a writer wait for the lock (seconds) rather than fail with "database is locked"; and
+    # IMMEDIATE transactions take the write lock when they begin: a deferred one that read
+    # first and then tried to write would fail at once, without waiting, when another writer
+    # had come in between (SQLite cannot upgrade its read lock then).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        timeout=20, init_command="PRAGMA journal_mode=WAL;"
+        timeout=60,
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
