@@ -328,9 +328,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.xero.tasks.xero_poll_period_lock_dates",
         "schedule": crontab(minute=17),
     },
-    # Syncs whose worker was lost are marked interrupted and queued again, with no click.
-    "xero-sync-runs-recover": {
-        "task": "integrations.xero.tasks.xero_sync_runs_recover",
+    # Syncs and forecast runs whose worker was lost are marked interrupted and queued again,
+    # and a pipeline whose message was lost is sent again, with no click.
+    "work-recover": {
+        "task": "budgeting.tasks.work_recover_task",
         "schedule": crontab(minute="*/2"),
     },
     "approval-reminders": {
@@ -380,6 +381,9 @@ XERO_SYNC_STALE_SECONDS = envint("XERO_SYNC_STALE_SECONDS", 300)
 # A queued sync no worker took for this long lost its message (a Redis restart without
 # persistence): the stale-run beat job queues it again.
 XERO_SYNC_QUEUED_SECONDS = envint("XERO_SYNC_QUEUED_SECONDS", 600)
+# The same for forecast runs, and for the post-close pipeline a finished sync queues.
+FORECAST_RUN_STALE_SECONDS = envint("FORECAST_RUN_STALE_SECONDS", 300)
+FORECAST_RUN_QUEUED_SECONDS = envint("FORECAST_RUN_QUEUED_SECONDS", 600)
 # Xero's limits per organisation; the window is configurable so tests can speed the clock up.
 XERO_RATE_LIMIT_PER_MINUTE = envint("XERO_RATE_LIMIT_PER_MINUTE", 60)
 XERO_RATE_LIMIT_CONCURRENT = envint("XERO_RATE_LIMIT_CONCURRENT", 5)

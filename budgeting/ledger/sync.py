@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import redis
 from django import db
 from django.conf import settings
 from django.db import transaction
@@ -57,6 +58,12 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 # The database went away under a worker (restart, failover, a killed backend): said in words.
 DATABASE_LOST = (db.OperationalError, db.InterfaceError)
+# Redis (the shared Xero rate limiter) restarting or unreachable: said in words, tried again.
+REDIS_LOST = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+REDIS_LOST_WORDS = (
+    "our Redis server (which paces the calls to Xero) could not be reached; it is tried again "
+    "on the next sync"
+)
 DATABASE_LOST_WORDS = (
     "our database connection was lost while saving it (the database restarted or cut the "
     "connection); it is fetched again on the next sync"
@@ -1348,6 +1355,8 @@ def _readable_scope(exc: Exception) -> str:
         return str(exc)
     if isinstance(exc, DATABASE_LOST):
         return DATABASE_LOST_WORDS
+    if isinstance(exc, REDIS_LOST):
+        return REDIS_LOST_WORDS
     return f"an unexpected error ({type(exc).__name__}: {exc})"
 
 
@@ -1443,7 +1452,7 @@ def organisation_sync(
         logger.exception("Sync %s of %s failed", run.pk, organisation)
         run.state = SyncRun.State.FAILED
         run.error = _readable(exc)
-        run.step = INTERRUPTED if isinstance(exc, DATABASE_LOST) else "Failed"
+        run.step = INTERRUPTED if isinstance(exc, DATABASE_LOST + REDIS_LOST) else "Failed"
     finally:
         run.calls_used = client.calls if client else 0
         run.finished_at = timezone.now()
@@ -1481,5 +1490,10 @@ def _readable(exc: Exception) -> str:
             "Our database connection was lost during the sync (the database restarted or cut "
             "the connection). Nothing is half saved and the previous data is unchanged; the "
             "sync is tried again automatically."
+        )
+    if isinstance(exc, REDIS_LOST):
+        return (
+            "Our Redis server, which paces the calls to Xero, could not be reached (it was "
+            "restarting). The previous data is unchanged; the sync is tried again automatically."
         )
     return f"Unexpected error ({type(exc).__name__}: {exc}). The previous data is unchanged."

@@ -40,17 +40,6 @@ def xero_sync_organisation(firm_id: int, run_id: int) -> str:
     return run.state
 
 
-@shared_task(acks_late=True, name="integrations.xero.tasks.xero_sync_runs_recover")
-def xero_sync_runs_recover() -> int:
-    """Beat: syncs whose worker was lost are marked interrupted and queued again, firm by firm."""
-    from budgeting.ledger.sync import sync_runs_recover
-
-    requeued = 0
-    for firm in Firm.objects.all():
-        requeued += sync_runs_recover(firm=firm)["requeued"]
-    return requeued
-
-
 @shared_task(acks_late=True, name="integrations.xero.tasks.xero_poll_period_lock_dates")
 def xero_poll_period_lock_dates() -> int:
     """Beat: Xero has no webhook for month close, so look at every organisation's lock date."""

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from budgeting.ledger.sync import organisation_sync, organisation_sync_start, sync_runs_recover
-from budgeting.ledger.tasks import xero_sync_runs_recover
 from budgeting.models import Reconciliation, SyncRun
+from budgeting.pipeline import work_recover_task
 from tenants.roles import Role
 from tests.budgeting.screens import HTMX, connected, login, screen_url, sync_run, text
 
@@ -73,7 +73,7 @@ def test_a_run_whose_worker_died_is_said_in_words_then_marked_interrupted_and_qu
 
     # The beat job, with no click: the dead run is failed as interrupted, a new one is queued.
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert xero_sync_runs_recover() == 1
+        assert work_recover_task() == {"syncs": 1, "forecasts": 0, "pipelines": 0}
     assert len(callbacks) == 1  # the new run's Celery task, sent on commit
     with scopes_disabled():
         dead.refresh_from_db()
@@ -224,3 +224,78 @@ def test_a_dropped_database_connection_is_said_in_words_and_the_sync_queued_agai
     assert "OperationalError" not in history
     url = reverse("organisation_detail", args=[connected_firm.firm.slug, firm_b.organisation.pk])
     assert client.get(url).status_code == 404
+
+
+def test_a_forecast_run_whose_worker_died_is_marked_interrupted_and_queued_again(
+    firm_a, firm_b, settings, django_capture_on_commit_callbacks
+):
+    from budgeting.drafts.services import forecast_runs_recover
+    from budgeting.models import ForecastRun
+    from tests.factories import ForecastRunFactory
+
+    gone = timezone.now() - dt.timedelta(seconds=settings.FORECAST_RUN_STALE_SECONDS + 60)
+    dead = ForecastRunFactory(
+        organisation=firm_a.organisation,
+        source="close",
+        state=ForecastRun.State.RUNNING,
+        progress=40,
+        step="Forecasting lines",
+        started_at=gone,
+        heartbeat_at=gone,
+        created_at=gone,
+    )
+    lost = ForecastRunFactory(
+        organisation=firm_b.organisation,
+        source="close",
+        step="Queued",
+        created_at=timezone.now() - dt.timedelta(seconds=settings.FORECAST_RUN_QUEUED_SECONDS + 60),
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert forecast_runs_recover(firm=firm_a.firm) == {"interrupted": 1, "requeued": 1}
+        # Firm B's queued run lost its message: sent again under its own id, nothing new made.
+        assert forecast_runs_recover(firm=firm_b.firm) == {"interrupted": 0, "requeued": 1}
+        # A second round finds nothing more to do for firm A.
+        assert forecast_runs_recover(firm=firm_a.firm) == {"interrupted": 0, "requeued": 0}
+    assert len(callbacks) == 2
+    with scopes_disabled():
+        dead.refresh_from_db()
+        again = ForecastRun.objects.filter(organisation=firm_a.organisation).exclude(pk=dead.pk)
+        assert ForecastRun.objects.filter(organisation=firm_b.organisation).get() == lost
+        again = again.get()
+    assert dead.state == ForecastRun.State.FAILED and dead.step == "Interrupted"
+    assert dead.error.startswith("The forecast stopped at Forecasting lines (40%)")
+    assert again.state == ForecastRun.State.QUEUED and again.source == "close"
+
+
+def test_a_month_close_whose_pipeline_message_was_lost_is_sent_again(firm_a, firm_b, settings):
+    from budgeting.models import ForecastRun
+    from budgeting.pipeline import pipeline_runs_recover
+    from tests.factories import ForecastRunFactory
+
+    long_ago = timezone.now() - dt.timedelta(seconds=settings.FORECAST_RUN_QUEUED_SECONDS + 60)
+    for cast in (firm_a, firm_b):
+        sync_run(
+            cast,
+            cast.organisation,
+            state=SyncRun.State.SUCCEEDED,
+            counts={"closed_up_to": "2026-09-30"},
+            started_at=long_ago,
+            finished_at=long_ago,
+        )
+    # Firm B's close was taken up: its forecast run started after the sync ended.
+    ForecastRunFactory(
+        organisation=firm_b.organisation,
+        source="close",
+        state=ForecastRun.State.SUCCEEDED,
+        created_at=long_ago + dt.timedelta(seconds=5),
+        finished_at=long_ago + dt.timedelta(seconds=30),
+    )
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    waiting = broker.llen(queue)
+    assert pipeline_runs_recover(firm=firm_a.firm) == 1
+    assert pipeline_runs_recover(firm=firm_b.firm) == 0
+    assert broker.llen(queue) == waiting + 1
+    message = json.loads(broker.lpop(queue))
+    assert message["headers"]["task"] == "budgeting.tasks.organisation_after_sync_task"
+    assert message["headers"]["argsrepr"] == repr((firm_a.firm.pk, firm_a.organisation.pk, True))
