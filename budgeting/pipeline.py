@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from budgeting.approvals.reminders import approval_notifications_resend
 from budgeting.drafts.models import ForecastRun
 from budgeting.drafts.services import forecast_runs_recover, organisation_forecast_after_sync
 from budgeting.ledger.models import SyncRun
@@ -72,11 +73,12 @@ def pipeline_runs_recover(*, firm: Firm) -> int:
 @shared_task(acks_late=True, name="budgeting.tasks.work_recover_task")
 def work_recover_task() -> dict[str, int]:
     """Beat: work a lost worker or a lost message left undone is taken up again, firm by firm."""
-    done = {"syncs": 0, "forecasts": 0, "pipelines": 0}
+    done = {"syncs": 0, "forecasts": 0, "pipelines": 0, "sign_off_emails": 0}
     for firm in Firm.objects.all():
         done["syncs"] += sync_runs_recover(firm=firm)["requeued"]
         done["forecasts"] += forecast_runs_recover(firm=firm)["requeued"]
         done["pipelines"] += pipeline_runs_recover(firm=firm)
+        done["sign_off_emails"] += approval_notifications_resend(firm=firm)
     return done
 
 

@@ -384,6 +384,8 @@ XERO_SYNC_QUEUED_SECONDS = envint("XERO_SYNC_QUEUED_SECONDS", 600)
 # The same for forecast runs, and for the post-close pipeline a finished sync queues.
 FORECAST_RUN_STALE_SECONDS = envint("FORECAST_RUN_STALE_SECONDS", 300)
 FORECAST_RUN_QUEUED_SECONDS = envint("FORECAST_RUN_QUEUED_SECONDS", 600)
+# A step whose first sign-off email has not gone out this long after it opened lost its task.
+APPROVAL_NOTIFY_RESEND_SECONDS = envint("APPROVAL_NOTIFY_RESEND_SECONDS", 600)
 # Xero's limits per organisation; the window is configurable so tests can speed the clock up.
 XERO_RATE_LIMIT_PER_MINUTE = envint("XERO_RATE_LIMIT_PER_MINUTE", 60)
 XERO_RATE_LIMIT_CONCURRENT = envint("XERO_RATE_LIMIT_CONCURRENT", 5)

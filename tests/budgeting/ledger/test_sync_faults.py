@@ -73,7 +73,12 @@ def test_a_run_whose_worker_died_is_said_in_words_then_marked_interrupted_and_qu
 
     # The beat job, with no click: the dead run is failed as interrupted, a new one is queued.
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert work_recover_task() == {"syncs": 1, "forecasts": 0, "pipelines": 0}
+        assert work_recover_task() == {
+            "syncs": 1,
+            "forecasts": 0,
+            "pipelines": 0,
+            "sign_off_emails": 0,
+        }
     assert len(callbacks) == 1  # the new run's Celery task, sent on commit
     with scopes_disabled():
         dead.refresh_from_db()
