@@ -61,12 +61,12 @@ DATABASE_LOST = (db.OperationalError, db.InterfaceError)
 # Redis (the shared Xero rate limiter) restarting or unreachable: said in words, tried again.
 REDIS_LOST = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 REDIS_LOST_WORDS = (
-    "our Redis server (which paces the calls to Xero) could not be reached; it is tried again "
-    "on the next sync"
+    "our Redis server (which paces the calls to Xero) could not be reached; a new sync was "
+    "queued at once to fetch it again"
 )
 DATABASE_LOST_WORDS = (
     "our database connection was lost while saving it (the database restarted or cut the "
-    "connection); it is fetched again on the next sync"
+    "connection); a new sync was queued at once to fetch it again"
 )
 # A run queued or running for longer than this is presumed lost with its worker.
 STALE_RUN = dt.timedelta(hours=2)
@@ -1207,6 +1207,12 @@ INTERRUPTED_ERROR = (
 INTERRUPTIONS_RETRIED = 3
 
 
+def _lost_infrastructure(step: str, error: str) -> bool:
+    """The run, or a part of it, stopped because a worker, the database or Redis went away
+    (not because of Xero or the data): what the product retries by itself."""
+    return step == INTERRUPTED or DATABASE_LOST_WORDS in error or REDIS_LOST_WORDS in error
+
+
 def _interrupted_runs_close(runs, *, again: str = "Run it again.") -> list[SyncRun]:
     """Runs whose worker died (no heartbeat for a while) are failed, saying so in words; each
     scope is published in a transaction of its own, so none is half saved."""
@@ -1231,9 +1237,9 @@ def _interrupted_run_requeue(*, firm: Firm, run: SyncRun) -> bool:
     recent = list(
         runs.filter(finished_at__isnull=False)
         .order_by("-finished_at")
-        .values_list("step", flat=True)[:INTERRUPTIONS_RETRIED]
+        .values_list("step", "error")[:INTERRUPTIONS_RETRIED]
     )
-    if len(recent) == INTERRUPTIONS_RETRIED and all(step == INTERRUPTED for step in recent):
+    if len(recent) == INTERRUPTIONS_RETRIED and all(_lost_infrastructure(*r) for r in recent):
         runs.filter(pk=run.pk).update(
             error=f"{run.error} It stopped {INTERRUPTIONS_RETRIED} times in a row, so it was "
             "not queued again: use Sync now to try again."
@@ -1465,8 +1471,9 @@ def organisation_sync(
         # run does not stay "running" until the stale-run beat job finds it.
         db.connection.close()
         run.save()
-    if run.step == INTERRUPTED:
-        # Cut off from the database, not refused by Xero: tried again without a click.
+    if _lost_infrastructure(run.step, run.error):
+        # Cut off from the database or Redis, not refused by Xero: tried again without a click
+        # (the parts that failed are fetched again in full).
         with transaction.atomic():
             ClientOrganisation.objects.for_firm(firm).select_for_update().get(pk=organisation.pk)
             _interrupted_run_requeue(firm=firm, run=run)
