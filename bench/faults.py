@@ -7,7 +7,9 @@ What runs, all on this machine and all of it the script's own:
 - a PostgreSQL database (budgets_fa_bench, created afresh) and a Redis server started by the
   script on port 7300 (broker, result-less), which it may kill and start again;
 - a Celery worker process (`celery -A config worker`, prefork, 2 processes), killed with
-  SIGKILL (its whole process group) and replaced;
+  SIGKILL (its whole process group) and replaced; like a supervisor (systemd, Kubernetes), the
+  script also starts it again when it exits by itself (Celery 5.5 with kombu's Redis transport
+  can give up with "Unrecoverable error" when Redis restarts under it);
 - the recovery beat job (`budgeting.tasks.work_recover_task`: syncs and forecast runs whose
   worker was lost, pipelines whose message was lost), called by this script every 3 seconds
   rather than by celery beat every 2 minutes, with its thresholds scaled down the same way
@@ -123,6 +125,7 @@ class Worker:
         self.env = env
         self.process: subprocess.Popen | None = None
         self.started = 0
+        self.exits = 0  # exits of its own, not kills
         # The workers' log, for a failure to be looked into.
         self.log = open("/tmp/bench-faults-worker.log", "w")  # noqa: SIM115
 
@@ -333,6 +336,11 @@ def main() -> None:
 
         quiet_since = None
         while left() > 0:
+            if worker.process is not None and worker.process.poll() is not None:
+                # The worker exited by itself (kombu can give up on a Redis restart): its
+                # supervisor (systemd, Kubernetes) starts it again, as in production.
+                worker.exits += 1
+                worker.start()
             try:
                 done, pending, forecasts = state()
                 if time.monotonic() - last_recover > 3:
@@ -445,7 +453,7 @@ def main() -> None:
     print(f"reference          {reference_seconds:.1f} s in-process, no fault, no latency")
     print(f"with faults        {wall:.1f} s on the worker ({wall / reference_seconds:.2f}x)")
     print(f"sync runs          {len(runs)} ({interrupted} interrupted, then queued again)")
-    print(f"worker starts      {worker.started}")
+    print(f"worker starts      {worker.started} ({worker.exits} after exiting by itself)")
     for line in lost:
         print("  lost:", line)
     for line in duplicated:
