@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test venv lint
+.PHONY: demo test venv lint chromium
 
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,10 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 venv: $(VENV)/.installed
 
 # The zero-setup demo: SQLite, Celery in-process, the Xero sandbox in-process, email to the console.
+DEMO_PORT ?= 8000
 demo: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py demo 127.0.0.1:8000
+	DEBUG=1 $(PY) manage.py demo 127.0.0.1:$(DEMO_PORT)
 
 # The whole suite against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, local servers by default),
 # in parallel: one pytest-xdist worker per core, at most 8, each with its own test database and
@@ -25,9 +26,31 @@ demo: venv
 # `make test PYTEST_ARGS='-m "not browser"'`.
 TEST_WORKERS ?= auto
 PYTEST_ARGS ?=
+# The browser tests need Debian's Chromium (Playwright's own download needs the internet):
+# installed when missing, unless the run leaves the browser tests out.
+ifeq ($(findstring not browser,$(PYTEST_ARGS)),)
+test: chromium
+endif
 test: venv
 	$(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses 8 --dist load $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Chromium for the browser tests (tests/browser drive /usr/bin/chromium): apt-get, as root or
+# through sudo; a clear message when neither can.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null; then sudo="sudo"; else sudo=none; fi; \
+	  if [ "$$sudo" != none ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium for the browser tests (apt-get install chromium)..."; \
+	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; \
+	  fi; \
+	  if [ ! -x "$(CHROMIUM)" ]; then \
+	    echo "The browser tests need Chromium at $(CHROMIUM), and it could not be installed here." >&2; \
+	    echo "Install it (apt-get install chromium), or leave them out: make test PYTEST_ARGS='-m \"not browser\"'." >&2; \
+	    exit 1; \
+	  fi; \
+	fi

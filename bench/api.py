@@ -218,7 +218,10 @@ def measure(base: str, key: str, clients: int, job, master: int) -> dict:
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        # Bounded like every wait of the benchmarks: a client stuck for 10 minutes is a failure.
+        t.join(timeout=600)
+        if t.is_alive():
+            raise SystemExit("a client thread did not finish within 10 minutes")
     elapsed = time.perf_counter() - start
     cpu = workers_cpu_seconds(master) - cpu
     all_timings = sorted(t for ts in timings for t in ts)

@@ -136,10 +136,16 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Money exact on SQLite too: decimals stored as whole cents, not floats (core/sqlite).
     DATABASES["default"]["ENGINE"] = "core.sqlite"
-    # The demo runs a Celery worker in a thread beside the web server: WAL lets pages read
-    # while a sync writes, and the timeout lets a writer wait for the lock.
+    # The demo runs a Celery worker in a thread beside the web server, so several syncs and
+    # forecast runs write at once. WAL lets pages read while one writes; the busy timeout makes
+    # a writer wait for the lock (seconds) rather than fail with "database is locked"; and
+    # IMMEDIATE transactions take the write lock when they begin: a deferred one that read
+    # first and then tried to write would fail at once, without waiting, when another writer
+    # had come in between (SQLite cannot upgrade its read lock then).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        timeout=20, init_command="PRAGMA journal_mode=WAL;"
+        timeout=60,
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -297,15 +303,43 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL or ("memory://" if DEBUG 
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# What makes a fault lose nothing (bench/faults.py kills workers, restarts Redis and drops
+# database connections while a month close runs):
+# - A message is acknowledged when its task ends, not when it starts: a worker killed mid-task
+#   leaves it unacknowledged, and Redis gives it to another worker (see the visibility timeout).
 CELERY_TASK_ACKS_LATE = True
+# - A prefork child that dies (OOM killer, segfault) has its message requeued at once rather
+#   than acknowledged as failed. Only the prefork pool knows its children died: a thread pool,
+#   or a whole worker killed, relies on the visibility timeout and the stale-run beat job.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# - Prefork: the pool whose lost children the option above can see; `--pool threads` (the demo,
+#   the browser tests) works too, with the beat job as its safety net.
+CELERY_WORKER_POOL = env("CELERY_WORKER_POOL", "prefork")
+# - One message reserved at a time per process: a killed worker strands only what it was running.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# - Redis hands an unacknowledged message to another worker after this long. Longer than the
+#   longest task (a full sync of a 300-account organisation at Xero's 60 calls a minute, about
+#   20 minutes), or a slow task would be run twice at once; the claim of a run (a conditional
+#   update) would make the second one return at once anyway. The stale-run beat job requeues
+#   a lost sync well before this.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 45 * 60)
+}
+# - A restarted Redis is reconnected to, at start-up too, rather than the worker exiting.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {
     # Xero has no webhook for month close: poll each organisation's PeriodLockDate.
     "xero-poll-period-lock-dates": {
         "task": "integrations.xero.tasks.xero_poll_period_lock_dates",
         "schedule": crontab(minute=17),
+    },
+    # Syncs and forecast runs whose worker was lost are marked interrupted and queued again,
+    # and a pipeline whose message was lost is sent again, with no click.
+    "work-recover": {
+        "task": "budgeting.tasks.work_recover_task",
+        "schedule": crontab(minute="*/2"),
     },
     "approval-reminders": {
         "task": "budgeting.tasks.approval_reminders_task",
@@ -351,6 +385,14 @@ XERO_ACTUALS_MONTHS = envint("XERO_ACTUALS_MONTHS", 36)
 XERO_TRANSACTION_MONTHS = envint("XERO_TRANSACTION_MONTHS", 6)
 # A running sync with no progress for this long is taken to have lost its worker.
 XERO_SYNC_STALE_SECONDS = envint("XERO_SYNC_STALE_SECONDS", 300)
+# A queued sync no worker took for this long lost its message (a Redis restart without
+# persistence): the stale-run beat job queues it again.
+XERO_SYNC_QUEUED_SECONDS = envint("XERO_SYNC_QUEUED_SECONDS", 600)
+# The same for forecast runs, and for the post-close pipeline a finished sync queues.
+FORECAST_RUN_STALE_SECONDS = envint("FORECAST_RUN_STALE_SECONDS", 300)
+FORECAST_RUN_QUEUED_SECONDS = envint("FORECAST_RUN_QUEUED_SECONDS", 600)
+# A step whose first sign-off email has not gone out this long after it opened lost its task.
+APPROVAL_NOTIFY_RESEND_SECONDS = envint("APPROVAL_NOTIFY_RESEND_SECONDS", 600)
 # Xero's limits per organisation; the window is configurable so tests can speed the clock up.
 XERO_RATE_LIMIT_PER_MINUTE = envint("XERO_RATE_LIMIT_PER_MINUTE", 60)
 XERO_RATE_LIMIT_CONCURRENT = envint("XERO_RATE_LIMIT_CONCURRENT", 5)

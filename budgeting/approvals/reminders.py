@@ -40,6 +40,7 @@ from budgeting.approvals.services import (
 )
 from core.email import email_send
 from core.history import history_note
+from core.tasks import enqueue
 from tenants.models import Firm
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,29 @@ def _open_steps(firm: Firm):
         .filter(status=ApprovalStep.Status.OPEN, request__status=ApprovalRequest.Status.PENDING)
         .select_related("request", "request__draft", "request__organisation")
     )
+
+
+# --- Sign-off emails whose message was lost ---------------------------------------------------
+
+
+def approval_notifications_resend(*, firm: Firm, now: dt.datetime | None = None) -> int:
+    """Beat: the first email of a step is queued again when its message was lost.
+
+    The step row is the outbox: it is opened (opened_at) in the transaction of the decision or
+    submission that opened it, with notified_at empty until approval_step_notify has sent its
+    email and marked it in one transaction. A step still unmarked APPROVAL_NOTIFY_RESEND_SECONDS
+    after it opened had its task lost (a Redis restart, a worker killed mid-send): its task is
+    queued again. The notify task claims the step under a row lock and skips it once marked, so
+    a message delivered twice mails once. Returns the steps queued again."""
+    now = now or timezone.now()
+    due = _open_steps(firm).filter(
+        notified_at__isnull=True,
+        opened_at__lte=now - dt.timedelta(seconds=settings.APPROVAL_NOTIFY_RESEND_SECONDS),
+    )
+    step_ids = list(due.values_list("pk", flat=True))
+    for step_id in step_ids:
+        enqueue("budgeting.tasks.approval_step_notify_task", firm.pk, step_id)
+    return len(step_ids)
 
 
 # --- Reminders -------------------------------------------------------------------------------

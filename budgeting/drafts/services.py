@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -68,8 +69,11 @@ from tenants.models import ClientOrganisation, Firm, User
 
 logger = logging.getLogger(__name__)
 
-# A running forecast with no progress for this long lost its worker and may be taken over.
-STALE_RUN_SECONDS = 300
+
+def _stale_seconds() -> int:
+    """A running forecast with no progress for this long lost its worker and may be taken
+    over (bench/faults.py scales it down)."""
+    return settings.FORECAST_RUN_STALE_SECONDS
 
 
 class DraftError(Exception):
@@ -148,7 +152,7 @@ def forecast_run_start(
     with transaction.atomic():
         ClientOrganisation.objects.for_firm(firm).select_for_update().get(pk=organisation.pk)
         runs = ForecastRun.objects.for_firm(firm).filter(organisation=organisation)
-        stale = timezone.now() - dt.timedelta(seconds=STALE_RUN_SECONDS)
+        stale = timezone.now() - dt.timedelta(seconds=_stale_seconds())
         runs.filter(state=ForecastRun.State.RUNNING, heartbeat_at__lt=stale).update(
             state=ForecastRun.State.FAILED,
             finished_at=timezone.now(),
@@ -176,9 +180,60 @@ def forecast_run_start(
     return run
 
 
+def forecast_runs_recover(*, firm: Firm) -> dict[str, int]:
+    """Beat: forecast runs whose worker was lost are marked interrupted and queued again.
+
+    A running forecast whose heartbeat stopped is failed ("Interrupted": a draft is saved in
+    one transaction, so nothing is half saved) and a new run of the same source is queued; a
+    queued run no worker took within FORECAST_RUN_QUEUED_SECONDS (its message was lost) is sent
+    again under the same id, which the claim makes safe to receive twice.
+    """
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=_stale_seconds())
+    lost = now - dt.timedelta(seconds=settings.FORECAST_RUN_QUEUED_SECONDS)
+    interrupted = requeued = 0
+    with transaction.atomic():
+        runs = ForecastRun.objects.for_firm(firm)
+        for run in runs.filter(state=ForecastRun.State.RUNNING, heartbeat_at__lt=stale):
+            run.state = ForecastRun.State.FAILED
+            run.finished_at = now
+            run.error = (
+                f"The forecast stopped at {run.step or 'its start'} ({run.progress}%): the worker "
+                "running it was lost. Nothing was half saved; it was queued again automatically."
+            )
+            run.step = "Interrupted"
+            run.save(update_fields=["state", "finished_at", "error", "step"])
+            interrupted += 1
+            if runs.filter(
+                organisation_id=run.organisation_id,
+                state__in=(ForecastRun.State.QUEUED, ForecastRun.State.RUNNING),
+            ).exists():
+                continue
+            again = runs.create(
+                firm=firm,
+                organisation_id=run.organisation_id,
+                source=run.source,
+                created_by=run.created_by,
+                horizon=run.horizon,
+                step="Queued",
+            )
+            tasks.enqueue(
+                "budgeting.tasks.draft_create_rolling_task", firm.pk, run.organisation_id, again.pk
+            )
+            requeued += 1
+        for run_id, organisation_id in runs.filter(
+            state=ForecastRun.State.QUEUED, started_at__isnull=True, created_at__lt=lost
+        ).values_list("pk", "organisation_id"):
+            tasks.enqueue(
+                "budgeting.tasks.draft_create_rolling_task", firm.pk, organisation_id, run_id
+            )
+            requeued += 1
+    return {"interrupted": interrupted, "requeued": requeued}
+
+
 def forecast_run_claim(*, firm: Firm, run_id: int) -> bool:
     """Conditional update: of two workers given the same run, exactly one does it."""
-    stale = timezone.now() - dt.timedelta(seconds=STALE_RUN_SECONDS)
+    stale = timezone.now() - dt.timedelta(seconds=_stale_seconds())
     return bool(
         ForecastRun.objects.for_firm(firm)
         .filter(pk=run_id)

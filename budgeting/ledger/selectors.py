@@ -132,6 +132,15 @@ class OrganisationSyncStatus:
         return run
 
     @property
+    def stalled_run(self) -> SyncRun | None:
+        """The latest run when its worker was lost before the stale-run beat job noticed: the
+        screen says so in words (rather than a progress bar frozen at "Saving (96%)")."""
+        run = self.latest_run
+        if run is None or not run.is_active or self.active_run is not None:
+            return None
+        return run
+
+    @property
     def reconciliation(self) -> str:
         # The data on screen is the last successful sync's, so that is the run whose checks count.
         run = self.last_succeeded_run

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import redis
+from django import db
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -54,6 +56,18 @@ from tenants.models import ClientOrganisation, Firm
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
+# The database went away under a worker (restart, failover, a killed backend): said in words.
+DATABASE_LOST = (db.OperationalError, db.InterfaceError)
+# Redis (the shared Xero rate limiter) restarting or unreachable: said in words, tried again.
+REDIS_LOST = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+REDIS_LOST_WORDS = (
+    "our Redis server (which paces the calls to Xero) could not be reached; a new sync was "
+    "queued at once to fetch it again"
+)
+DATABASE_LOST_WORDS = (
+    "our database connection was lost while saving it (the database restarted or cut the "
+    "connection); a new sync was queued at once to fetch it again"
+)
 # A run queued or running for longer than this is presumed lost with its worker.
 STALE_RUN = dt.timedelta(hours=2)
 # Xero's standard layout groups multi-currency system accounts into a single row with this id.
@@ -998,6 +1012,16 @@ class _Publisher:
                         )
                     )
                 )
+        # A run taken over after its worker died (Celery redelivers it) may have saved this
+        # scope already: its checks are replaced, never added twice.
+        done = self.objects(Reconciliation).filter(
+            sync_run=self.run, kind=Reconciliation.Kind.ACTUALS
+        )
+        if scope.category is None:
+            done = done.filter(tracking_option__isnull=True)
+        else:
+            done = done.filter(tracking_option__category__category_id=scope.category.category_id)
+        done.delete()
         Reconciliation.objects.bulk_create(rows, batch_size=2000)
         return ok
 
@@ -1006,6 +1030,10 @@ class _Publisher:
         firms often budget only some options, so a gap is information, not an error)."""
         if snapshot.budgets is None:
             return
+        # Replaced, not added again, when a redelivered run saves the budgets a second time.
+        self.objects(Reconciliation).filter(
+            sync_run=self.run, kind=Reconciliation.Kind.TRACKING_BUDGETS
+        ).delete()
         Reconciliation.objects.bulk_create(self._tracking_budget_gaps(snapshot), batch_size=2000)
 
     def _tracking_budget_gaps(self, snapshot: Snapshot) -> Iterable[Reconciliation]:
@@ -1075,7 +1103,12 @@ def xero_snapshot_publish(
                 return write()
         except Exception as exc:
             logger.exception("Sync %s of %s: saving %s failed", run.pk, organisation, name)
-            problem = f"it could not be saved ({type(exc).__name__}: {exc})"
+            if isinstance(exc, DATABASE_LOST):
+                # The next scope gets a fresh connection rather than the broken one.
+                db.connection.close()
+                problem = DATABASE_LOST_WORDS
+            else:
+                problem = f"it could not be saved ({type(exc).__name__}: {exc})"
             snapshot.failures.append(ScopeFailure(key, name, problem))
             return None
 
@@ -1143,6 +1176,10 @@ def organisation_sync_start(
             created_at__gte=timezone.now() - STALE_RUN,
         ).first()
         if active is not None:
+            lost = timezone.now() - dt.timedelta(seconds=settings.XERO_SYNC_QUEUED_SECONDS)
+            if enqueue and active.state == SyncRun.State.QUEUED and active.created_at < lost:
+                # Its message was lost (a Redis restart): a click sends it again at once.
+                tasks.enqueue("integrations.xero.tasks.xero_sync_organisation", firm.pk, active.pk)
             return active
         run = SyncRun.objects.for_firm(firm).create(
             firm=firm,
@@ -1159,16 +1196,93 @@ def _stale_before() -> dt.datetime:
     return timezone.now() - dt.timedelta(seconds=settings.XERO_SYNC_STALE_SECONDS)
 
 
-def _interrupted_runs_close(runs) -> None:
-    """Runs whose worker died (no heartbeat for a while) are failed; their data was never
-    published, because publishing is one transaction."""
-    runs.filter(state=SyncRun.State.RUNNING, heartbeat_at__lt=_stale_before()).update(
-        state=SyncRun.State.FAILED,
-        finished_at=timezone.now(),
-        step="Interrupted",
-        error="The sync was interrupted (its worker stopped). Nothing it fetched was saved; "
-        "the previous data is unchanged. Run it again.",
+INTERRUPTED = "Interrupted"
+INTERRUPTED_ERROR = (
+    "The sync stopped at {step} ({progress}%): the worker running it was lost (restarted, "
+    "killed or cut off from the database). Each part is saved whole or not at all, so nothing "
+    "is half saved; the previous data of the parts it had not saved is unchanged."
+)
+# A run whose worker keeps dying (a client too big for its memory, say) is not queued again
+# for ever: after this many interruptions in a row it waits for a person's Sync now.
+INTERRUPTIONS_RETRIED = 3
+
+
+def _lost_infrastructure(step: str, error: str) -> bool:
+    """The run, or a part of it, stopped because a worker, the database or Redis went away
+    (not because of Xero or the data): what the product retries by itself."""
+    return step == INTERRUPTED or DATABASE_LOST_WORDS in error or REDIS_LOST_WORDS in error
+
+
+def _interrupted_runs_close(runs, *, again: str = "Run it again.") -> list[SyncRun]:
+    """Runs whose worker died (no heartbeat for a while) are failed, saying so in words; each
+    scope is published in a transaction of its own, so none is half saved."""
+    closed = list(
+        runs.filter(state=SyncRun.State.RUNNING, heartbeat_at__lt=_stale_before())
+        .select_for_update()
+        .only("pk", "step", "progress", "organisation_id", "kind")
     )
+    for run in closed:
+        run.state = SyncRun.State.FAILED
+        run.finished_at = timezone.now()
+        run.error = f"{INTERRUPTED_ERROR.format(step=run.step or 'its start', progress=run.progress)} {again}"
+        run.step = INTERRUPTED
+        run.save(update_fields=["state", "finished_at", "error", "step"])
+    return closed
+
+
+def _interrupted_run_requeue(*, firm: Firm, run: SyncRun) -> bool:
+    """Queue a new run of an interrupted one's kind, unless its organisation was interrupted
+    INTERRUPTIONS_RETRIED times in a row or has a run queued or running already."""
+    runs = SyncRun.objects.for_firm(firm).filter(organisation_id=run.organisation_id)
+    recent = list(
+        runs.filter(finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("step", "error")[:INTERRUPTIONS_RETRIED]
+    )
+    if len(recent) == INTERRUPTIONS_RETRIED and all(_lost_infrastructure(*r) for r in recent):
+        runs.filter(pk=run.pk).update(
+            error=f"{run.error} It stopped {INTERRUPTIONS_RETRIED} times in a row, so it was "
+            "not queued again: use Sync now to try again."
+        )
+        return False
+    if runs.filter(state__in=(SyncRun.State.QUEUED, SyncRun.State.RUNNING)).exists():
+        return False
+    again = runs.create(
+        firm=firm,
+        organisation_id=run.organisation_id,
+        kind=run.kind,
+        trigger=SyncRun.Trigger.SCHEDULE,
+    )
+    tasks.enqueue("integrations.xero.tasks.xero_sync_organisation", firm.pk, again.pk)
+    return True
+
+
+def sync_runs_recover(*, firm: Firm) -> dict[str, int]:
+    """Beat: runs whose worker was lost are marked interrupted and queued again, with no click.
+
+    A running sync whose heartbeat stopped (the worker was killed, or its task crashed on a
+    dropped database connection) is failed as "Interrupted" and a new run of the same kind is
+    queued, unless its organisation was interrupted INTERRUPTIONS_RETRIED times in a row. A
+    queued run that no worker took within XERO_SYNC_QUEUED_SECONDS (its message was lost with
+    a Redis restart, or a task crashed before claiming it) is queued again under the same id:
+    the claim is a conditional update, so a second message for it does nothing.
+    """
+    requeued = interrupted = 0
+    with transaction.atomic():
+        runs = SyncRun.objects.for_firm(firm)
+        closed = _interrupted_runs_close(runs, again="It was queued again automatically.")
+        interrupted = len(closed)
+        for old in closed:
+            requeued += _interrupted_run_requeue(firm=firm, run=old)
+        lost = runs.filter(
+            state=SyncRun.State.QUEUED,
+            started_at__isnull=True,
+            created_at__lt=timezone.now() - dt.timedelta(seconds=settings.XERO_SYNC_QUEUED_SECONDS),
+        ).values_list("pk", flat=True)
+        for run_id in lost:
+            tasks.enqueue("integrations.xero.tasks.xero_sync_organisation", firm.pk, run_id)
+            requeued += 1
+    return {"interrupted": interrupted, "requeued": requeued}
 
 
 def sync_run_claim(*, firm: Firm, run_id: int) -> bool:
@@ -1245,6 +1359,10 @@ def _failures_sentence(failures: list[ScopeFailure]) -> str:
 def _readable_scope(exc: Exception) -> str:
     if isinstance(exc, XeroError):
         return str(exc)
+    if isinstance(exc, DATABASE_LOST):
+        return DATABASE_LOST_WORDS
+    if isinstance(exc, REDIS_LOST):
+        return REDIS_LOST_WORDS
     return f"an unexpected error ({type(exc).__name__}: {exc})"
 
 
@@ -1340,13 +1458,25 @@ def organisation_sync(
         logger.exception("Sync %s of %s failed", run.pk, organisation)
         run.state = SyncRun.State.FAILED
         run.error = _readable(exc)
-        run.step = "Failed"
+        run.step = INTERRUPTED if isinstance(exc, DATABASE_LOST + REDIS_LOST) else "Failed"
     finally:
         run.calls_used = client.calls if client else 0
         run.finished_at = timezone.now()
         if client is not None:
             client.close()
-    run.save()
+    try:
+        run.save()
+    except DATABASE_LOST:
+        # The connection that dropped is gone for good; a new one records the outcome, so the
+        # run does not stay "running" until the stale-run beat job finds it.
+        db.connection.close()
+        run.save()
+    if _lost_infrastructure(run.step, run.error):
+        # Cut off from the database or Redis, not refused by Xero: tried again without a click
+        # (the parts that failed are fetched again in full).
+        with transaction.atomic():
+            ClientOrganisation.objects.for_firm(firm).select_for_update().get(pk=organisation.pk)
+            _interrupted_run_requeue(firm=firm, run=run)
     logger.info(
         "Sync %s of %s: %s in %.1fs, %d calls (planned %d)",
         run.pk,
@@ -1362,4 +1492,15 @@ def organisation_sync(
 def _readable(exc: Exception) -> str:
     if isinstance(exc, XeroError):
         return f"{exc} The previous data is unchanged."
+    if isinstance(exc, DATABASE_LOST):
+        return (
+            "Our database connection was lost during the sync (the database restarted or cut "
+            "the connection). Nothing is half saved and the previous data is unchanged; the "
+            "sync is tried again automatically."
+        )
+    if isinstance(exc, REDIS_LOST):
+        return (
+            "Our Redis server, which paces the calls to Xero, could not be reached (it was "
+            "restarting). The previous data is unchanged; the sync is tried again automatically."
+        )
     return f"Unexpected error ({type(exc).__name__}: {exc}). The previous data is unchanged."

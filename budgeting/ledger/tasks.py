@@ -7,11 +7,22 @@ Safe to run twice: a sync run is claimed with a conditional update before any wo
 """
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from tenants.models import Firm
 
 
-@shared_task(acks_late=True, name="integrations.xero.tasks.xero_sync_organisation")
+# A database connection dropped before the run was claimed (or while recording its end) is
+# tried again on a new connection (Celery's Django fixup closes the broken one after the task):
+# within 5, 10, 20, 40 and 80 seconds. The claim makes a retry of a run already taken a no-op.
+@shared_task(
+    acks_late=True,
+    name="integrations.xero.tasks.xero_sync_organisation",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_jitter=False,
+    max_retries=5,
+)
 def xero_sync_organisation(firm_id: int, run_id: int) -> str:
     from budgeting.ledger.models import SyncRun
     from budgeting.ledger.signals import sync_succeeded

@@ -5,6 +5,8 @@ real OAuth flow, syncs every client organisation, starts a Celery worker in a th
 in-memory broker) and serves the app. Everything the demo needs lives in this process.
 """
 
+import os
+
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -30,7 +32,10 @@ class Command(BaseCommand):
     def handle(self, *args, addrport, no_serve, **options):
         if not settings.DEBUG or settings.XERO_TRANSPORT != "inprocess":
             raise CommandError("The demo runs with DEBUG=1 and the in-process Xero sandbox.")
-        call_command("demo_setup", stdout=self.stdout)
+        if ":" not in addrport:
+            addrport = f"127.0.0.1:{addrport}"  # runserver's "9000" alone
+        site = self._serve_at(addrport)
+        call_command("demo_setup", site=site, stdout=self.stdout)
         firm = Firm.objects.get(slug=DEMO_FIRM_SLUG)
         owner = Membership.objects.for_firm(firm).filter(role=Role.OWNER).first().user
         self.stdout.write("Connecting the demo firm to the Xero sandbox (OAuth)...")
@@ -55,8 +60,29 @@ class Command(BaseCommand):
         if no_serve:
             return
         self._start_worker()
-        self.stdout.write(self.style.SUCCESS(f"\nOpen http://{addrport}/ and log in as above.\n"))
+        self.stdout.write(self.style.SUCCESS(f"\nOpen {site}/ and log in as above.\n"))
         call_command("runserver", addrport, use_reloader=False)
+
+    def _serve_at(self, addrport: str) -> str:
+        """The address the demo serves on, in every link it makes: SITE_URL (email links, the
+        OAuth callback) and the in-process Xero sandbox's URLs (its consent page is opened in
+        the browser) were derived from port 8000 unless the environment set them."""
+        if os.environ.get("SITE_URL"):
+            return settings.SITE_URL
+        site = f"http://{addrport}"
+        default = settings.SITE_URL
+        settings.SITE_URL = site
+        for name in (
+            "XERO_SANDBOX_URL",
+            "XERO_AUTHORIZE_URL",
+            "XERO_TOKEN_URL",
+            "XERO_REVOCATION_URL",
+            "XERO_CONNECTIONS_URL",
+            "XERO_API_URL",
+        ):
+            if not os.environ.get(name):
+                setattr(settings, name, getattr(settings, name).replace(default, site, 1))
+        return site
 
     def _approval_chain(self, firm, organisation, owner) -> None:
         """A two-step chain, so a draft can be submitted at once: the approver role, then the

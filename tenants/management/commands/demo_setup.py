@@ -15,8 +15,13 @@ DEMO_FIRM_SLUG = "demo"
 class Command(BaseCommand):
     help = "Create the demo firm, its members (one per role) and print how to log in."
 
+    def add_arguments(self, parser):
+        # The address the demo serves on (`manage.py demo` passes its own).
+        parser.add_argument("--site", default="http://127.0.0.1:8000")
+
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args, site, **options):
+        site = site.rstrip("/")
         firm = Firm.objects.filter(slug=DEMO_FIRM_SLUG).first()
         logins = []
         for role in Role.values:
@@ -40,7 +45,7 @@ class Command(BaseCommand):
             logins.append((Role(role).label, email))
 
         self.stdout.write(self.style.SUCCESS("\nDemo firm ready: Demo Advisory Partners"))
-        self.stdout.write(f"Log in at http://127.0.0.1:8000/ with password {DEMO_PASSWORD!r}:")
+        self.stdout.write(f"Log in at {site}/ with password {DEMO_PASSWORD!r}:")
         for label, email in logins:
             self.stdout.write(f"  {label:<9} {email}")
         self.stdout.write("")

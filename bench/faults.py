@@ -1,0 +1,473 @@
+"""Faults lose nothing: a month close for many organisations on the real stack, with faults.
+
+    .venv/bin/python bench/faults.py [--organisations 16] [--seed 23] [--latency-ms 60]
+
+What runs, all on this machine and all of it the script's own:
+- the Xero sandbox over HTTP (generated small organisations, a latency on every call);
+- a PostgreSQL database (budgets_fa_bench, created afresh) and a Redis server started by the
+  script on port 7300 (broker, result-less), which it may kill and start again;
+- a Celery worker process (`celery -A config worker`, prefork, 2 processes), killed with
+  SIGKILL (its whole process group) and replaced; like a supervisor (systemd, Kubernetes), the
+  script also starts it again when it exits by itself (Celery 5.5 with kombu's Redis transport
+  can give up with "Unrecoverable error" when Redis restarts under it);
+- the recovery beat job (`budgeting.tasks.work_recover_task`: syncs and forecast runs whose
+  worker was lost, pipelines whose message was lost), called by this script every 3 seconds
+  rather than by celery beat every 2 minutes, with its thresholds scaled down the same way
+  (20 seconds instead of 5 and 10 minutes).
+
+First a reference: a second firm syncs every organisation in this process, one after another,
+with no fault, and runs its post-close pipeline (forecast run, draft). Then the firm under test
+queues one initial sync per organisation (each, on success, runs the same pipeline on the
+worker: variance, forecast, draft), and while they run, at seeded random points of progress,
+the script injects: kill -9 of the worker, a Redis restart (its queue and unacknowledged
+messages gone), the database dropping every connection to it, and a spell of the sandbox
+answering 500, 429 with Retry-After, timeouts and malformed JSON.
+
+Every wait is bounded (--deadline seconds in all). The end state is checked against the
+reference, per organisation: the latest sync succeeded with every scope, or is failed and
+queued again; the stored actuals and budget balances equal the reference's; one draft where
+the reference has one. Duplicates: reconciliation rows of one run repeated, drafts beyond one
+per organisation. Stuck: syncs or forecast runs still queued or running at the end.
+
+The last line: `faults: injected N, recovered R, lost L, duplicated D, stuck S` (targets L, D
+and S all 0). R counts the runs a fault interrupted or failed that a later run, started
+without a click, made good.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "budgets_fa_bench"
+REDIS_PORT = 7300
+REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
+
+
+def _environment(sandbox_url: str) -> dict[str, str]:
+    return {
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+        "REDIS_URL": REDIS_URL,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "XERO_SANDBOX_URL": sandbox_url,
+        "XERO_RATE_LIMIT_PREFIX": f"faults:{time.time_ns()}",
+        "XERO_SYNC_STALE_SECONDS": "20",
+        "XERO_SYNC_QUEUED_SECONDS": "20",
+        "FORECAST_RUN_STALE_SECONDS": "20",
+        "FORECAST_RUN_QUEUED_SECONDS": "20",
+        "CELERY_VISIBILITY_TIMEOUT": "60",
+        "LOG_LEVEL": "ERROR",
+    }
+
+
+def _fresh_database() -> None:
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
+        db.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        db.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+class RedisServer:
+    """A redis-server of the script's own (port 7300), no persistence: a restart empties it."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(REDIS_PORT),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=REDIS_PORT, socket_timeout=1)
+        for _ in range(50):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("redis-server on port 7300 did not answer within 5 seconds")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+class Worker:
+    """A Celery worker process (prefork, 2 processes) in a process group of its own."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.process: subprocess.Popen | None = None
+        self.started = 0
+        self.exits = 0  # exits of its own, not kills
+        # The workers' log, for a failure to be looked into.
+        self.log = open("/tmp/bench-faults-worker.log", "w")  # noqa: SIM115
+
+    def start(self) -> None:
+        self.started += 1
+        self.process = subprocess.Popen(
+            [
+                str(ROOT / ".venv" / "bin" / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "ERROR",
+                "--hostname",
+                f"faults-{self.started}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            start_new_session=True,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self) -> None:
+        """kill -9 of the worker and its pool processes, as a machine or container dying."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+            self.process = None
+
+
+def _drop_database_connections() -> int:
+    """The database cuts every connection to the bench database (this script's too)."""
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
+        rows = db.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [DB_NAME],
+        ).fetchall()
+    return len(rows)
+
+
+def _synced_rows(firm, organisation) -> dict:
+    """What a sync stores, by Xero's ids: comparable between two firms."""
+    from budgeting.models import ActualBalance, BudgetBalance
+
+    actuals = ActualBalance.objects.for_firm(firm).filter(organisation=organisation)
+    budgets = BudgetBalance.objects.for_firm(firm).filter(organisation=organisation)
+    return {
+        "actuals": sorted(
+            actuals.values_list(
+                "account__account_id", "tracking_option__option_id", "period", "amount"
+            )
+        ),
+        "budgets": sorted(
+            budgets.values_list(
+                "budget_line__budget__budget_id",
+                "budget_line__account__account_id",
+                "period",
+                "amount",
+            )
+        ),
+    }
+
+
+def _pipeline_inline(firm, organisation, run) -> None:
+    from budgeting.drafts.services import forecast_run_execute
+    from budgeting.models import ForecastRun
+    from budgeting.pipeline import organisation_after_sync
+
+    organisation_after_sync(
+        firm=firm, organisation=organisation, closed="closed_up_to" in run.counts
+    )
+    for forecast in ForecastRun.objects.for_firm(firm).filter(
+        organisation=organisation, state=ForecastRun.State.QUEUED
+    ):
+        forecast_run_execute(firm=firm, run_id=forecast.pk)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--organisations", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=23)
+    parser.add_argument("--latency-ms", type=int, default=60)
+    parser.add_argument("--deadline", type=int, default=900, help="seconds, all waits included")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    began = time.monotonic()
+
+    def left() -> float:
+        return args.deadline - (time.monotonic() - began)
+
+    sys.path.insert(0, str(ROOT))
+    from integrations.xero.sandbox.app import create_app
+    from integrations.xero.sandbox.clock import SandboxClock
+    from integrations.xero.sandbox.faults import FaultSpec
+    from integrations.xero.sandbox.generator import generate_small_organisations
+    from integrations.xero.sandbox.server import make_sandbox_server
+
+    clock = SandboxClock()
+    today = clock.today()
+    organisations = generate_small_organisations(count=args.organisations, seed=11, today=today)
+    sandbox = create_app(organisations=organisations, today=today, clock=clock)
+    server = make_sandbox_server("127.0.0.1", 0, sandbox, verbose=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sandbox_url = f"http://127.0.0.1:{server.server_port}"
+
+    env = _environment(sandbox_url)
+    os.environ.update(env)
+    _fresh_database()
+    redis_server = RedisServer()
+    redis_server.start()
+    worker = Worker(env)
+
+    import django
+
+    django.setup()
+    from django import db
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    from budgeting.ledger.sync import organisation_sync, organisation_sync_start
+    from budgeting.models import Draft, ForecastRun, Reconciliation, SyncRun
+    from budgeting.pipeline import work_recover_task
+    from integrations.models import XeroTenant
+    from integrations.xero.demo import demo_xero_connect_to
+    from tenants import services
+    from tenants.models import User
+
+    try:
+        # The reference: the same month close with no fault, in this process.
+        reference_owner = User.objects.create_user("reference@example.com", "bench-password-1")
+        reference = services.firm_create(name="Reference Advisory", owner=reference_owner)
+        demo_xero_connect_to(firm=reference, user=reference_owner, base_url=sandbox_url)
+        expected: dict[str, dict] = {}
+        reference_started = time.monotonic()
+        for tenant in XeroTenant.objects.for_firm(reference).select_related("client_organisation"):
+            organisation = tenant.client_organisation
+            run = organisation_sync_start(
+                firm=reference, organisation=organisation, trigger="manual", enqueue=False
+            )
+            run = organisation_sync(firm=reference, run_id=run.pk)
+            assert run.state == SyncRun.State.SUCCEEDED, run.error
+            _pipeline_inline(reference, organisation, run)
+            expected[tenant.tenant_id] = _synced_rows(reference, organisation) | {
+                "drafts": Draft.objects.for_firm(reference)
+                .filter(organisation=organisation)
+                .count()
+            }
+        reference_seconds = time.monotonic() - reference_started
+
+        owner = User.objects.create_user("faults@example.com", "bench-password-1")
+        firm = services.firm_create(name="Faults Advisory", owner=owner)
+        demo_xero_connect_to(firm=firm, user=owner, base_url=sandbox_url)
+        tenants = list(XeroTenant.objects.for_firm(firm).select_related("client_organisation"))
+
+        sandbox.faults.add(FaultSpec(kind="latency", delay_ms=args.latency_ms, probability=1.0))
+        worker.start()
+        time.sleep(3)  # let the worker connect before the clock starts
+        started = time.monotonic()
+        for tenant in tenants:
+            organisation_sync_start(
+                firm=firm, organisation=tenant.client_organisation, trigger="manual"
+            )
+
+        kinds = ["worker", "redis", "database", "sandbox"]
+        rng.shuffle(kinds)
+        # Each fault at a seeded share of the syncs done (between 10% and 80%).
+        points = sorted(rng.uniform(0.1, 0.8) for _ in kinds)
+        schedule = list(zip(points, kinds, strict=True))
+        injected: list[str] = []
+        sandbox_faults: list = []
+        sandbox_until = 0.0
+        last_recover = 0.0
+
+        def state() -> tuple[int, int, int]:
+            """(organisations whose latest sync succeeded, syncs pending, forecasts pending)"""
+            runs = SyncRun.objects.for_firm(firm)
+            latest = {}
+            for organisation_id, run_state in runs.order_by("created_at").values_list(
+                "organisation_id", "state"
+            ):
+                latest[organisation_id] = run_state
+            done = sum(1 for s in latest.values() if s == SyncRun.State.SUCCEEDED)
+            active = (SyncRun.State.QUEUED, SyncRun.State.RUNNING)
+            pending = runs.filter(state__in=active).count()
+            forecasts = ForecastRun.objects.for_firm(firm).filter(state__in=active).count()
+            return done, pending, forecasts
+
+        quiet_since = None
+        while left() > 0:
+            if worker.process is not None and worker.process.poll() is not None:
+                # The worker exited by itself (kombu can give up on a Redis restart): its
+                # supervisor (systemd, Kubernetes) starts it again, as in production.
+                worker.exits += 1
+                worker.start()
+            try:
+                done, pending, forecasts = state()
+                if time.monotonic() - last_recover > 3:
+                    last_recover = time.monotonic()
+                    work_recover_task()
+            except (db.OperationalError, db.InterfaceError):
+                db.connection.close()  # the database dropped us too: a new connection
+                time.sleep(0.5)
+                continue
+            except Exception as exc:  # the broker is down: the next round sends it again
+                print(f"  (recover round: {type(exc).__name__}: {exc})")
+                time.sleep(0.5)
+                continue
+            if schedule and done >= schedule[0][0] * len(tenants):
+                _point, kind = schedule.pop(0)
+                at = f"{done}/{len(tenants)} synced, t={time.monotonic() - started:.1f}s"
+                if kind == "worker":
+                    worker.kill()
+                    worker.start()
+                    injected.append(f"kill -9 of the worker ({at})")
+                elif kind == "redis":
+                    redis_server.kill()
+                    time.sleep(1)
+                    redis_server.start()
+                    injected.append(f"Redis restarted, empty ({at})")
+                elif kind == "database":
+                    dropped = _drop_database_connections()
+                    injected.append(f"database dropped {dropped} connections ({at})")
+                else:
+                    for kind_, extra in [
+                        ("status", {"status": 500}),
+                        ("rate_limit", {"retry_after": 1}),
+                        ("timeout", {"delay_ms": 50}),
+                        ("malformed_json", {}),
+                    ]:
+                        spec = FaultSpec(
+                            kind=kind_, probability=0.03, seed=rng.randrange(1000), **extra
+                        )
+                        sandbox_faults.append(sandbox.faults.add(spec))
+                    sandbox_until = time.monotonic() + 20
+                    injected.append(f"sandbox 500/429/timeout/malformed JSON for 20 s ({at})")
+                print("  fault:", injected[-1])
+            if sandbox_faults and time.monotonic() > sandbox_until:
+                sandbox.faults.clear()
+                sandbox_faults.clear()
+                sandbox.faults.add(
+                    FaultSpec(kind="latency", delay_ms=args.latency_ms, probability=1.0)
+                )
+            finished = not schedule and not pending and not forecasts and done == len(tenants)
+            if finished:
+                # A pipeline task may still be on its way after the last sync: wait it out.
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since > 10:
+                    break
+            else:
+                quiet_since = None
+            time.sleep(0.5)
+        wall = time.monotonic() - started
+    finally:
+        worker.stop()
+        server.shutdown()
+
+    db.connection.close()
+    # The end state against the reference.
+    lost: list[str] = []
+    recovered = 0
+    by_tenant = {t.client_organisation_id: t.tenant_id for t in tenants}
+    runs = list(SyncRun.objects.for_firm(firm).order_by("created_at"))
+    for organisation_id, tenant_id in by_tenant.items():
+        mine = [r for r in runs if r.organisation_id == organisation_id]
+        latest = mine[-1]
+        organisation = latest.organisation
+        faulted = [r for r in mine[:-1] if r.state == SyncRun.State.FAILED or r.failed_scopes]
+        if latest.state == SyncRun.State.SUCCEEDED and not latest.failed_scopes:
+            recovered += len(faulted)
+            rows = _synced_rows(firm, organisation)
+            want = expected[tenant_id]
+            if {k: rows[k] for k in ("actuals", "budgets")} != {
+                k: want[k] for k in ("actuals", "budgets")
+            }:
+                lost.append(f"{organisation.name}: stored rows differ from the reference")
+            drafts = Draft.objects.for_firm(firm).filter(organisation=organisation).count()
+            if drafts < want["drafts"]:
+                lost.append(f"{organisation.name}: no draft (the reference has one)")
+        elif latest.is_active:
+            pass  # counted as stuck below
+        else:
+            lost.append(f"{organisation.name}: last sync {latest.state}, {latest.error[:160]}")
+    duplicated = []
+    repeated = Counter(
+        Reconciliation.objects.for_firm(firm).values_list(
+            "sync_run_id", "kind", "period", "tracking_option_id", "tracking_category_id", "line"
+        )
+    )
+    if extra := sum(n - 1 for n in repeated.values() if n > 1):
+        duplicated.append(f"{extra} reconciliation rows saved twice by one run")
+    for organisation_id in by_tenant:
+        drafts = Draft.objects.for_firm(firm).filter(organisation_id=organisation_id).count()
+        if drafts > 1:
+            duplicated.append(f"organisation {organisation_id}: {drafts} drafts")
+    active = (SyncRun.State.QUEUED, SyncRun.State.RUNNING)
+    stuck = [f"sync {r.pk} {r.state} at {r.step!r}" for r in runs if r.state in active]
+    stuck += [
+        f"forecast {f.pk} {f.state} at {f.step!r}"
+        for f in ForecastRun.objects.for_firm(firm).filter(state__in=active)
+    ]
+
+    interrupted = sum(1 for r in runs if r.step == "Interrupted")
+    print(f"organisations      {len(tenants)}; sandbox latency {args.latency_ms} ms a call")
+    print(f"reference          {reference_seconds:.1f} s in-process, no fault, no latency")
+    print(f"with faults        {wall:.1f} s on the worker ({wall / reference_seconds:.2f}x)")
+    print(f"sync runs          {len(runs)} ({interrupted} interrupted, then queued again)")
+    print(f"worker starts      {worker.started} ({worker.exits} after exiting by itself)")
+    for line in lost:
+        print("  lost:", line)
+    for line in duplicated:
+        print("  duplicated:", line)
+    for line in stuck:
+        print("  stuck:", line)
+    redis_server.kill()
+    print(
+        f"faults: injected {len(injected)}, recovered {recovered}, lost {len(lost)}, "
+        f"duplicated {len(duplicated)}, stuck {len(stuck)}"
+    )
+    if lost or duplicated or stuck:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
