@@ -10,6 +10,7 @@ from allauth.mfa.totp.internal.auth import (
 )
 from django.urls import reverse
 
+from tenants.models import User
 from tenants.roles import Role
 from tests.factories import PASSWORD, UserFactory
 
@@ -125,3 +126,22 @@ def test_owner_with_totp_passes_the_firm_mfa_requirement(client, firm_a):
     Authenticator.objects.create(user=owner, type=Authenticator.Type.TOTP, data={"secret": "x"})
     client.force_login(owner)
     assert client.get(reverse("firm_dashboard", args=[firm_a.firm.slug])).status_code == 200
+
+
+def test_sign_up_refuses_a_password_shorter_than_twelve_characters(client, db):
+    short = "kiwi-tui-42"  # 11 characters, neither common nor numeric: length alone refuses it
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "rua@example.com", "password1": short, "password2": short},
+    )
+    assert response.status_code == 200
+    assert "at least 12 characters" in response.content.decode()
+    assert not User.objects.filter(email="rua@example.com").exists()
+
+    longer = short + "!"
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "rua@example.com", "password1": longer, "password2": longer},
+    )
+    assert response.status_code == 302
+    assert User.objects.filter(email="rua@example.com").exists()
