@@ -145,3 +145,19 @@ def test_sign_up_refuses_a_password_shorter_than_twelve_characters(client, db):
     )
     assert response.status_code == 302
     assert User.objects.filter(email="rua@example.com").exists()
+
+
+def test_a_changed_password_is_emailed_to_the_account(client, db, mailoutbox):
+    user = UserFactory(email="tama@example.com")
+    assert _login(client, "tama@example.com").status_code == 302
+    new = "a brand new passphrase"
+    response = client.post(
+        reverse("account_change_password"),
+        {"oldpassword": PASSWORD, "password1": new, "password2": new},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(new)
+    assert [m.to for m in mailoutbox] == [["tama@example.com"]]
+    assert "password" in mailoutbox[0].subject.lower()
+    assert "changed" in mailoutbox[0].body.lower()
