@@ -262,6 +262,9 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# OWASP ASVS 3.3.2 (level 2): sign in again at least every 12 hours (Django's default is two
+# weeks). "Remember me" keeps a session that long at most; without it, until the browser closes.
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 12 * 60 * 60)
 X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy on every response (django-csp). Our pages load only our own files:

@@ -1,5 +1,6 @@
 """Sign-up, email verification, login and TOTP multi-factor, end to end with the test client."""
 
+import datetime as dt
 import re
 
 from allauth.mfa.models import Authenticator
@@ -8,7 +9,9 @@ from allauth.mfa.totp.internal.auth import (
     hotp_value,
     yield_hotp_counters_from_time,
 )
+from django.contrib.sessions.models import Session
 from django.urls import reverse
+from django.utils import timezone
 
 from tenants.models import User
 from tenants.roles import Role
@@ -161,3 +164,16 @@ def test_a_changed_password_is_emailed_to_the_account(client, db, mailoutbox):
     assert [m.to for m in mailoutbox] == [["tama@example.com"]]
     assert "password" in mailoutbox[0].subject.lower()
     assert "changed" in mailoutbox[0].body.lower()
+
+
+def test_a_remembered_session_ends_after_twelve_hours(client, db):
+    UserFactory(email="aroha@example.com")
+    response = client.post(
+        reverse("account_login"),
+        {"login": "aroha@example.com", "password": PASSWORD, "remember": "on"},
+    )
+    assert response.status_code == 302
+    twelve_hours = 12 * 60 * 60
+    assert response.cookies["sessionid"]["max-age"] == twelve_hours
+    stored = Session.objects.get(session_key=client.session.session_key)
+    assert stored.expire_date <= timezone.now() + dt.timedelta(seconds=twelve_hours)
