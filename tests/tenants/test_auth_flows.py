@@ -1,5 +1,6 @@
 """Sign-up, email verification, login and TOTP multi-factor, end to end with the test client."""
 
+import datetime as dt
 import re
 
 from allauth.mfa.models import Authenticator
@@ -8,8 +9,11 @@ from allauth.mfa.totp.internal.auth import (
     hotp_value,
     yield_hotp_counters_from_time,
 )
+from django.contrib.sessions.models import Session
 from django.urls import reverse
+from django.utils import timezone
 
+from tenants.models import User
 from tenants.roles import Role
 from tests.factories import PASSWORD, UserFactory
 
@@ -125,3 +129,51 @@ def test_owner_with_totp_passes_the_firm_mfa_requirement(client, firm_a):
     Authenticator.objects.create(user=owner, type=Authenticator.Type.TOTP, data={"secret": "x"})
     client.force_login(owner)
     assert client.get(reverse("firm_dashboard", args=[firm_a.firm.slug])).status_code == 200
+
+
+def test_sign_up_refuses_a_password_shorter_than_twelve_characters(client, db):
+    short = "kiwi-tui-42"  # 11 characters, neither common nor numeric: length alone refuses it
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "rua@example.com", "password1": short, "password2": short},
+    )
+    assert response.status_code == 200
+    assert "at least 12 characters" in response.content.decode()
+    assert not User.objects.filter(email="rua@example.com").exists()
+
+    longer = short + "!"
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "rua@example.com", "password1": longer, "password2": longer},
+    )
+    assert response.status_code == 302
+    assert User.objects.filter(email="rua@example.com").exists()
+
+
+def test_a_changed_password_is_emailed_to_the_account(client, db, mailoutbox):
+    user = UserFactory(email="tama@example.com")
+    assert _login(client, "tama@example.com").status_code == 302
+    new = "a brand new passphrase"
+    response = client.post(
+        reverse("account_change_password"),
+        {"oldpassword": PASSWORD, "password1": new, "password2": new},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(new)
+    assert [m.to for m in mailoutbox] == [["tama@example.com"]]
+    assert "password" in mailoutbox[0].subject.lower()
+    assert "changed" in mailoutbox[0].body.lower()
+
+
+def test_a_remembered_session_ends_after_twelve_hours(client, db):
+    UserFactory(email="aroha@example.com")
+    response = client.post(
+        reverse("account_login"),
+        {"login": "aroha@example.com", "password": PASSWORD, "remember": "on"},
+    )
+    assert response.status_code == 302
+    twelve_hours = 12 * 60 * 60
+    assert response.cookies["sessionid"]["max-age"] == twelve_hours
+    stored = Session.objects.get(session_key=client.session.session_key)
+    assert stored.expire_date <= timezone.now() + dt.timedelta(seconds=twelve_hours)
