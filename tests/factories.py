@@ -753,6 +753,21 @@ class BudgetPublicationFactory(OrganisationOwnedFactory):
     expected = factory.LazyFunction(list)
 
 
+class BudgetRollbackFactory(OrganisationOwnedFactory):
+    """A verified file rolled back to the figures before it: the rollback draft in its
+    organisation, carrying them through the chain."""
+
+    class Meta:
+        model = budgeting.BudgetRollback
+
+    draft = _in_organisation("DraftFactory", source=budgeting.Draft.Source.ROLLBACK)
+    publication = _in_organisation(
+        "BudgetPublicationFactory", status=budgeting.BudgetPublication.Status.VERIFIED
+    )
+    to_publication = None
+    reason = "The published figures were a mistake"
+
+
 # --- budgeting: variance ---
 
 
