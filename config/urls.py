@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
@@ -13,6 +14,10 @@ class FaviconRedirect(RedirectView):
     def get_redirect_url(self, *args, **kwargs) -> str:
         return static("favicon.svg")
 
+
+# Staff sign in to the admin through the app's own sign-in (allauth): its rate limits and its
+# second factor, not the admin's own password-only form (ASVS 4.3.1, docs/security.md).
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", tenant_views.home, name="home"),

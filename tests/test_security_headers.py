@@ -54,3 +54,16 @@ def test_the_api_docs_page_has_no_inline_script_and_its_style_carries_the_nonce(
     script = client.get(reverse("api:docs") + "?script")
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
+
+
+def test_the_admin_signs_in_through_the_apps_sign_in_with_its_second_factor(client):
+    response = client.get("/staff/login/?next=/staff/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_htmx_keeps_no_copies_of_pages_in_the_browser(client, firm_a, firm_b):
+    # htmx's history cache would keep the last pages' figures in sessionStorage after sign-out.
+    client.force_login(firm_a.member("viewer").user)
+    page = client.get(f"/f/{firm_a.firm.slug}/").content.decode()
+    assert '"historyCacheSize": 0' in page
