@@ -1,5 +1,6 @@
 import datetime as dt
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -197,6 +198,10 @@ def _api_key_page(request: FirmRequest, form: ApiKeyForm, new_key=None, status: 
 
 
 @firm_view(Action.MANAGE_OWN_API_KEYS)
+# A key acts for its member for months: making one asks for the password (and second factor)
+# again if the member has not entered it in the last few minutes, so a session left open on a
+# shared machine cannot mint one (ACCOUNT_REAUTHENTICATION_TIMEOUT).
+@reauthentication_required(allow_get=True)
 def api_key_list(request: FirmRequest) -> HttpResponse:
     """The firm's API keys, and the form that creates one (GET shows, POST creates). Owners and
     admins manage every key; approvers see, make and revoke only their own approve keys."""

@@ -12,13 +12,16 @@ from django.utils import timezone
 from tenants import api_keys
 from tenants.models import ApiKey
 from tenants.roles import Role
-from tests.factories import api_key_create
+from tests.factories import PASSWORD, api_key_create
 
 KEY_RE = re.compile(r"ll_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
 
 
 def _create(client, membership, **data):
+    # Making a key needs the password entered again in the last few minutes.
     client.force_login(membership.user)
+    reauthenticated = client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    assert reauthenticated.status_code == 302, reauthenticated.content
     return client.post(
         reverse("api_key_list", args=[membership.firm.slug]),
         {"name": "Practice dashboard", "scopes": ["read"], **data},
@@ -209,3 +212,29 @@ def test_keys_are_unique_and_only_their_hash_is_kept(firm_a):
     assert len(keys) == 3
     stored = set(ApiKey.objects.for_firm(firm_a.firm).values_list("key_hash", flat=True))
     assert stored == {hashlib.sha256(k.encode()).hexdigest() for k in keys}
+
+
+def test_making_a_key_asks_for_the_password_again_after_a_while(client, firm_a, firm_b, settings):
+    owner = firm_a.member(Role.OWNER)
+    # Signed in, but the password not entered again lately: sent to the re-authentication
+    # page, and no key made.
+    client.force_login(owner.user)
+    url = reverse("api_key_list", args=[firm_a.firm.slug])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"name": "Practice dashboard", "scopes": ["read"]})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert not ApiKey.objects.for_firm(firm_a.firm).exists()
+    # After entering the password again, the key is made.
+    again = client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    assert again.status_code == 302
+    assert _post_key(client, owner).status_code == 200
+    assert ApiKey.objects.for_firm(firm_a.firm).count() == 1
+    assert not ApiKey.objects.for_firm(firm_b.firm).exists()
+
+
+def _post_key(client, membership):
+    return client.post(
+        reverse("api_key_list", args=[membership.firm.slug]),
+        {"name": "Practice dashboard", "scopes": ["read"]},
+    )
