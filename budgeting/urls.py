@@ -119,6 +119,7 @@ urlpatterns += [
         {"decision": "reset"},
         name="draft_section_reset",
     ),
+    path(_DRAFT + "lines/decide/", views_drafts.draft_lines_decide, name="draft_lines_decide"),
     path(_LINE, views_drafts.draft_line_detail, name="draft_line_detail"),
     path(_LINE + "edit/", views_drafts.draft_line_edit, name="draft_line_edit"),
     path(_LINE + "check/", views_drafts.draft_line_check, name="draft_line_check"),
