@@ -10,6 +10,12 @@ from budgeting.variance import views as views_variance
 
 urlpatterns = [
     path("f/<slug:firm_slug>/", views_dashboard.firm_dashboard, name="firm_dashboard"),
+    path("f/<slug:firm_slug>/waiting/", views_dashboard.waiting_queue, name="waiting_queue"),
+    path(
+        "f/<slug:firm_slug>/waiting/count/",
+        views_dashboard.waiting_count,
+        name="waiting_count",
+    ),
     path(
         "f/<slug:firm_slug>/clients.csv",
         views_dashboard.firm_dashboard_csv,
