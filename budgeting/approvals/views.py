@@ -61,6 +61,9 @@ def draft_approval(request: FirmRequest, organisation_id: int, draft_id: int):
         .select_related("account", "tracking_option")
         .order_by("section", "account__code", "pk")
     )
+    waiting_for = (
+        approvals.approval_step_recipients(firm=request.firm, step=open_step) if open_step else []
+    )
     labels = {line.pk: str(line) for line in lines}
     for round_ in rounds:
         for decision in round_.decisions.all():
@@ -71,11 +74,10 @@ def draft_approval(request: FirmRequest, organisation_id: int, draft_id: int):
         "rounds": rounds,
         "current": current,
         "open_step": open_step,
-        "waiting_for": (
-            approvals.approval_step_recipients(firm=request.firm, step=open_step)
-            if open_step
-            else []
-        ),
+        "waiting_for": waiting_for,
+        # The decision form only for someone who can decide the open step: the preparer, an
+        # editor, an approver of another step or someone it does not name sees who it waits for.
+        "may_decide": any(a.user is not None and a.user.pk == request.user.pk for a in waiting_for),
         "lines": [(line.pk, labels[line.pk]) for line in lines],
         "summary": approvals.draft_summary(firm=request.firm, draft=draft),
         "extra_step": approvals.chain_extra_step(

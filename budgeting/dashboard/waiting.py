@@ -2,7 +2,7 @@
 steps they can decide now, the drafts that came back to them with changes requested, and the
 drafts still to prepare. The navigation shows the count; the "Waiting for you" page the list.
 
-A fixed number of queries whatever the number of organisations (two for the count, four for the
+A fixed number of queries whatever the number of organisations (two for the count, three for the
 page): who may decide a step (segregation of duties, one step per person) is checked in the
 database with EXISTS, not by loading each draft's history."""
 
@@ -21,7 +21,8 @@ from tenants.roles import Action, role_allows
 @dataclass
 class Waiting:
     steps: list[ApprovalStep] = field(default_factory=list)  # to decide, oldest first
-    changes_requested: list[Draft] = field(default_factory=list)  # back with their preparer
+    # Back with their preparer: changes requested (to answer and resubmit) or rejected.
+    changes_requested: list[Draft] = field(default_factory=list)
     to_prepare: list[Draft] = field(default_factory=list)  # the newest open draft of a client
 
     @property
@@ -71,7 +72,7 @@ def _open_drafts(firm: Firm, user: User, role: str) -> tuple[list[Draft], list[D
     )
     drafts = (
         Draft.objects.for_firm(firm)
-        .filter(status=Draft.Status.DRAFT)
+        .filter(status__in=(Draft.Status.DRAFT, Draft.Status.REJECTED))
         # An older draft a newer one replaced is nobody's work.
         .exclude(Exists(newer))
         .annotate(
@@ -83,8 +84,13 @@ def _open_drafts(firm: Firm, user: User, role: str) -> tuple[list[Draft], list[D
     )
     changes, prepare = [], []
     for d in drafts:
-        returned = d.request_status == ApprovalRequest.Status.CHANGES_REQUESTED
         mine = user.pk in (d.created_by_id, d.request_submitted_by)
+        if d.status == Draft.Status.REJECTED:
+            # Back to its preparer, with the comment, until a newer draft replaces it.
+            if mine:
+                changes.append(d)
+            continue
+        returned = d.request_status == ApprovalRequest.Status.CHANGES_REQUESTED
         (changes if returned and mine else prepare).append(d)
     return changes, prepare
 
@@ -97,13 +103,20 @@ def waiting_for_member(*, firm: Firm, user: User, role: str) -> Waiting:
 
 
 def waiting_changes_comments(*, firm: Firm, drafts: list[Draft]) -> dict[int, ApprovalDecision]:
-    """The request for changes each returned draft came back with, in one query."""
+    """The request for changes or the rejection each returned draft came back with, in one
+    query."""
     decisions = (
         ApprovalDecision.objects.for_firm(firm)
         .filter(
             request__draft_id__in=[d.pk for d in drafts],
-            request__status=ApprovalRequest.Status.CHANGES_REQUESTED,
-            decision=ApprovalDecision.Decision.REQUEST_CHANGES,
+            request__status__in=(
+                ApprovalRequest.Status.CHANGES_REQUESTED,
+                ApprovalRequest.Status.REJECTED,
+            ),
+            decision__in=(
+                ApprovalDecision.Decision.REQUEST_CHANGES,
+                ApprovalDecision.Decision.REJECT,
+            ),
         )
         .select_related("user", "request")
         .order_by("created_at")
