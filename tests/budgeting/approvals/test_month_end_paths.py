@@ -4,10 +4,12 @@ comes back to the preparer with it, and changes requested that the preparer answ
 resubmits with the same draft."""
 
 import datetime as dt
+import re
 
+from django.core import mail
 from django.urls import reverse
 
-from budgeting.models import ApprovalRequest, Draft, DraftBalance, DraftLine
+from budgeting.models import ApprovalDecision, ApprovalRequest, Draft, DraftBalance, DraftLine
 from tests.budgeting.approval_data import _submit
 
 
@@ -95,3 +97,29 @@ def test_the_preparer_answers_requested_changes_and_resubmits_the_same_draft(cli
     assert "Your decision on step 1" in approver_page
     # The earlier round and its comment stay on the timeline.
     assert "Rent: use the new lease" in approver_page
+
+
+def test_the_sign_off_link_shows_each_changed_month_with_reason_narrative_and_policy(
+    client, chain, django_capture_on_commit_callbacks
+):
+    DraftLine.objects.for_firm(chain.firm).filter(draft=chain.draft, account__code="469").update(
+        reason="New lease from November", narrative="Rent rose with the new lease in October."
+    )
+    DraftLine.objects.for_firm(chain.firm).filter(draft=chain.draft, account__code="710").update(
+        needs_extra_approval=True, extra_approval_reasons=["Capital expenditure account"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _submit(chain)
+    path = re.search(r"https?://[^/\s]+(/approvals/[^/\s]+/)", mail.outbox[0].body)[1]
+
+    page = client.get(path).content.decode()
+
+    changed = page[page.index('id="changed-lines"') : page.index("</section>")]
+    assert "2 lines" in changed and "Nov 2026" in changed and "Dec 2026" in changed
+    assert "NZ$5,500.00" in changed and "was NZ$5,000.00, +NZ$500.00" in changed
+    assert "Reason: New lease from November" in changed
+    assert "Rent rose with the new lease in October." in changed
+    assert "Within policy" in changed and "Capital expenditure account" in changed
+    assert changed.count('<svg class="chart forecast"') == 2
+    assert 'name="decision" value="reject"' in page  # the decision is on the same page
+    assert not ApprovalDecision.objects.for_firm(chain.firm).exists()  # GET decides nothing
