@@ -156,3 +156,34 @@ def test_reject_needs_a_comment_changes_are_answered_and_the_same_draft_resubmit
     expect(page.locator("#waiting-changes")).to_contain_text("rejected")
     draft.refresh_from_db()
     assert draft.status == Draft.Status.REJECTED
+
+
+def test_lines_are_reviewed_from_the_keyboard(firm_a, page_for, celery_worker_thread):
+    cast = firm_a
+    preparer = cast.member("preparer").user
+    draft = publishable_draft(cast, prepared_by=preparer)
+    args = [cast.firm.slug, cast.organisation.pk, draft.pk]
+    page = _open(page_for, preparer)
+    page.goto(reverse("draft_detail", args=args))
+    expect(page.locator("#review-keys")).to_be_visible()
+    rows = page.locator("#draft-table tbody tr")
+
+    page.keyboard.press("j")
+    expect(rows.nth(0)).to_have_class(re.compile("reviewing"))
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_have_class(re.compile("reviewing"))
+    page.keyboard.press("a")  # accepts Rent; the body is swapped and the review stays on it
+    expect(rows.nth(1)).to_contain_text("Accepted")
+    expect(rows.nth(1)).to_have_class(re.compile("reviewing"))
+    page.keyboard.press("k")
+    page.keyboard.press("x")
+    expect(rows.nth(0).get_by_role("checkbox")).to_be_checked()
+    page.get_by_role("button", name="Review the change…").click()
+    expect(page.locator("#decide-table")).to_contain_text("Advertising")
+    expect(page.locator("#decide-table")).not_to_contain_text("Rent")
+    accepted = dict(
+        DraftLine.objects.for_firm(cast.firm)
+        .filter(draft=draft)
+        .values_list("account__code", "accepted")
+    )
+    assert accepted == {"400": False, "469": True}
