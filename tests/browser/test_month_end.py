@@ -187,3 +187,57 @@ def test_lines_are_reviewed_from_the_keyboard(firm_a, page_for, celery_worker_th
         .values_list("account__code", "accepted")
     )
     assert accepted == {"400": False, "469": True}
+
+
+def test_the_approver_signs_off_from_the_email_link_and_the_owner_from_the_queue(
+    firm_a, page_for, celery_worker_thread
+):
+    from budgeting.approvals import services as approvals
+    from tests.browser.helpers import link_path, wait_for_mail
+
+    cast = firm_a
+    preparer = cast.member("preparer").user
+    approver = cast.member("approver").user
+    owner = cast.member("owner").user
+    approval_chain(
+        cast, [{"name": "Manager", "roles": ["approver"]}, {"name": "Partner", "roles": ["owner"]}]
+    )
+    draft = publishable_draft(cast, prepared_by=preparer)
+    DraftLine.objects.for_firm(cast.firm).filter(draft=draft).update(accepted=True)
+    DraftLine.objects.for_firm(cast.firm).filter(draft=draft, account__code="469").update(
+        reason="The new lease", narrative="Rent rose to 6,000 with the new lease."
+    )
+    approvals.draft_submit(firm=cast.firm, draft=draft, user=preparer)
+    (email,) = wait_for_mail(lambda m: m.to == [approver.email])
+
+    # The link, signed out, on a laptop: the whole view, then the decision on the same page.
+    link = _open(page_for, None)
+    link.goto(link_path(email))
+    changed = link.locator("#changed-table")
+    rent = changed.locator("tr", has_text="Rent")
+    expect(rent).to_contain_text("NZ$6,000.00")
+    expect(rent).to_contain_text("was NZ$5,000.00")
+    expect(rent).to_contain_text("Reason: The new lease")
+    expect(rent).to_contain_text("Within policy")
+    rent.get_by_text("Narrative").click()
+    expect(rent).to_contain_text("Rent rose to 6,000 with the new lease.")
+    expect(link.locator("#changed-lines svg.chart")).to_have_count(2)
+    link.get_by_role("button", name="Approve").click()
+    expect(link.get_by_role("heading", name="Decision recorded")).to_be_visible()
+
+    # The owner, on a desktop, finds step 2 waiting and approves it on the screen.
+    wait_for_mail(lambda m: m.to == [owner.email])
+    screen = _open(page_for, owner, DESKTOP)
+    screen.goto(reverse("firm_dashboard", args=[cast.firm.slug]))
+    expect(_badge(screen)).to_contain_text("1")
+    screen.locator("header").get_by_role("link", name=re.compile("Waiting for you")).click()
+    expect(screen.locator("#waiting-steps")).to_contain_text("2. Partner")
+    screen.locator("#waiting-steps").get_by_role(
+        "link", name=re.compile("Review and decide")
+    ).click()
+    screen.locator("form.decision").get_by_role("button", name="Approve").click()
+    expect(_flash(screen)).to_contain_text("Decision recorded.")
+    expect(screen.locator("main")).to_contain_text("Status: Approved")
+    expect(_badge(screen)).to_contain_text("0")
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.APPROVED
