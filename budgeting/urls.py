@@ -10,6 +10,12 @@ from budgeting.variance import views as views_variance
 
 urlpatterns = [
     path("f/<slug:firm_slug>/", views_dashboard.firm_dashboard, name="firm_dashboard"),
+    path("f/<slug:firm_slug>/waiting/", views_dashboard.waiting_queue, name="waiting_queue"),
+    path(
+        "f/<slug:firm_slug>/waiting/count/",
+        views_dashboard.waiting_count,
+        name="waiting_count",
+    ),
     path(
         "f/<slug:firm_slug>/clients.csv",
         views_dashboard.firm_dashboard_csv,
@@ -119,6 +125,7 @@ urlpatterns += [
         {"decision": "reset"},
         name="draft_section_reset",
     ),
+    path(_DRAFT + "lines/decide/", views_drafts.draft_lines_decide, name="draft_lines_decide"),
     path(_LINE, views_drafts.draft_line_detail, name="draft_line_detail"),
     path(_LINE + "edit/", views_drafts.draft_line_edit, name="draft_line_edit"),
     path(_LINE + "check/", views_drafts.draft_line_check, name="draft_line_check"),

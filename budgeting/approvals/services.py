@@ -909,6 +909,19 @@ def draft_changes_requested(*, firm: Firm, draft: Draft) -> ApprovalDecision | N
     )
 
 
+def draft_rejection(*, firm: Firm, draft: Draft) -> ApprovalDecision | None:
+    """The rejection that ended a rejected draft, with its comment (always given)."""
+    if draft.status != Draft.Status.REJECTED:
+        return None
+    return (
+        ApprovalDecision.objects.for_firm(firm)
+        .filter(request__draft=draft, decision=Decision.REJECT)
+        .select_related("user")
+        .order_by("-created_at")
+        .first()
+    )
+
+
 def draft_summary(*, firm: Firm, draft: Draft, largest: int = 5) -> dict:
     """What an approver sees first: the net profit impact and the largest changes."""
     lines = list(

@@ -3,6 +3,9 @@ sign-off link (GET shows, only POST decides). Thin: every rule is in budgeting.a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,8 +21,9 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
+from budgeting.drafts.charts import ForecastPoint, forecast_svg
 from budgeting.drafts.models import Draft, DraftLine
-from budgeting.drafts.selectors import budget_policy_get, draft_get_or_404
+from budgeting.drafts.selectors import budget_policy_get, draft_get_or_404, draft_lines
 from budgeting.drafts.services import draft_can_submit
 from core.counters import counter_increment
 from tenants.http import client_ip
@@ -61,6 +65,9 @@ def draft_approval(request: FirmRequest, organisation_id: int, draft_id: int):
         .select_related("account", "tracking_option")
         .order_by("section", "account__code", "pk")
     )
+    waiting_for = (
+        approvals.approval_step_recipients(firm=request.firm, step=open_step) if open_step else []
+    )
     labels = {line.pk: str(line) for line in lines}
     for round_ in rounds:
         for decision in round_.decisions.all():
@@ -71,11 +78,10 @@ def draft_approval(request: FirmRequest, organisation_id: int, draft_id: int):
         "rounds": rounds,
         "current": current,
         "open_step": open_step,
-        "waiting_for": (
-            approvals.approval_step_recipients(firm=request.firm, step=open_step)
-            if open_step
-            else []
-        ),
+        "waiting_for": waiting_for,
+        # The decision form only for someone who can decide the open step: the preparer, an
+        # editor, an approver of another step or someone it does not name sees who it waits for.
+        "may_decide": any(a.user is not None and a.user.pk == request.user.pk for a in waiting_for),
         "lines": [(line.pk, labels[line.pk]) for line in lines],
         "summary": approvals.draft_summary(firm=request.firm, draft=draft),
         "extra_step": approvals.chain_extra_step(
@@ -144,6 +150,45 @@ def _problem(request: HttpRequest, problem: approvals.LinkProblem) -> HttpRespon
     )
 
 
+# The sign-off page charts the largest changes; the table lists every changed line.
+CHARTED_LINES = 5
+
+
+@dataclass
+class ChangedLine:
+    """A line the draft changes, as the approver reads it: each month's original and proposed
+    figure, the reason and narrative behind it and the policy's verdict."""
+
+    line: DraftLine
+    months: list  # DraftBalance, oldest first
+    change: Decimal
+    chart: str = ""
+
+
+def _changed_lines(firm, draft: Draft) -> list[ChangedLine]:
+    changed = []
+    for line in draft_lines(firm=firm, draft=draft):
+        months = list(line.balances.all())
+        if any(b.change for b in months):
+            changed.append(ChangedLine(line, months, sum((b.change for b in months), Decimal(0))))
+    changed.sort(key=lambda c: abs(c.change), reverse=True)
+    for item in changed[:CHARTED_LINES]:
+        item.chart = forecast_svg(
+            actuals=[],
+            budgets={
+                b.period: b.original_amount for b in item.months if b.original_amount is not None
+            },
+            forecast=[
+                ForecastPoint(b.period, b.effective_amount, b.lo_80, b.hi_80, b.lo_95, b.hi_95)
+                for b in item.months
+            ],
+            title=f"{item.line}: original budget and proposed figures",
+            chart_id=f"chart-line-{item.line.pk}",
+            currency=draft.currency_code,
+        )
+    return changed
+
+
 @require_http_methods(["GET", "POST"])
 def approval_link(request: HttpRequest, token: str) -> HttpResponse:
     """An emailed sign-off link. The firm comes from the token, not the URL. GET shows the
@@ -185,6 +230,7 @@ def approval_link(request: HttpRequest, token: str) -> HttpResponse:
             "step": context.step,
             "approver": context.approver,
             "summary": approvals.draft_summary(firm=context.firm, draft=context.draft),
+            "changed": _changed_lines(context.firm, context.draft),
             "lines": [
                 (line.pk, str(line))
                 for line in DraftLine.objects.for_firm(context.firm)

@@ -14,6 +14,7 @@ from budgeting.dashboard.selectors import (
     dashboard_row_get,
     dashboard_rows_sorted,
 )
+from budgeting.dashboard.waiting import waiting_changes_comments, waiting_for_member
 from budgeting.ledger import selectors
 from budgeting.ledger.models import SyncRun
 from budgeting.ledger.sync import organisation_sync_start
@@ -163,3 +164,29 @@ def organisation_sync_status(request: FirmRequest, organisation_id: int) -> Http
     status = dashboard_row_get(firm=request.firm, organisation=organisation)
     fragment = "panel" if request.GET.get("fragment") == "panel" else "row"
     return _sync_fragment(request, status=status, fragment=fragment, polled=True)
+
+
+# --- Waiting for you -----------------------------------------------------------------------------
+
+
+@firm_view(Action.VIEW)
+@require_GET
+def waiting_queue(request: FirmRequest) -> HttpResponse:
+    """Everything waiting for the signed-in member, across every client organisation."""
+    waiting = waiting_for_member(firm=request.firm, user=request.user, role=request.membership.role)
+    comments = waiting_changes_comments(firm=request.firm, drafts=waiting.changes_requested)
+    for draft in waiting.changes_requested:
+        draft.changes_comment = comments.get(draft.pk)
+    return render(
+        request,
+        "budgeting/dashboard/waiting.html",
+        {"waiting": waiting, "role": request.membership.get_role_display()},
+    )
+
+
+@firm_view(Action.VIEW)
+@require_GET
+def waiting_count(request: FirmRequest) -> HttpResponse:
+    """The navigation's badge, loaded by htmx after the page so no page pays for it."""
+    waiting = waiting_for_member(firm=request.firm, user=request.user, role=request.membership.role)
+    return render(request, "budgeting/dashboard/waiting.html#count", {"waiting": waiting})

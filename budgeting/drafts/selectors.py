@@ -283,6 +283,46 @@ def draft_lines(*, firm: Firm, draft: Draft) -> list[DraftLine]:
     )
 
 
+@dataclass(frozen=True)
+class LineDecisionPreview:
+    """What one decision on many lines would do to a line, before it applies."""
+
+    line: DraftLine
+    before: Decimal  # the figures shown now, over the horizon
+    after: Decimal
+    was_accepted: bool
+
+    @property
+    def changes(self) -> bool:
+        return self.before != self.after or not self.was_accepted
+
+    @property
+    def difference(self) -> Decimal:
+        return self.after - self.before
+
+
+def draft_lines_decision_preview(
+    *, firm: Firm, draft: Draft, line_ids: Iterable[int], decision: str
+) -> list[LineDecisionPreview]:
+    """The summary shown before a bulk decision (services.draft_lines_decide) applies: each
+    chosen line's total now and after, in two queries."""
+    chosen = set(line_ids)
+    previews = []
+    for line in draft_lines(firm=firm, draft=draft):
+        if line.pk not in chosen:
+            continue
+        balances = list(line.balances.all())
+        before = sum((b.effective_amount for b in balances), Decimal("0.00"))
+        if decision == "forecast":
+            after = sum((b.suggested_amount for b in balances), Decimal("0.00"))
+        elif decision == "original":
+            after = sum((b.original_amount or Decimal("0.00") for b in balances), Decimal("0.00"))
+        else:
+            after = before
+        previews.append(LineDecisionPreview(line, before, after, line.accepted))
+    return previews
+
+
 def draft_narrative_fallbacks(*, firm: Firm, draft: Draft) -> list[tuple[DraftLine, str]]:
     """The lines whose variance narrative is the local one because the firm's outside provider
     was not used, with why (kept in each line's provenance when it was suggested)."""

@@ -1076,6 +1076,96 @@ def draft_lines_accept(
     return changed
 
 
+# The decisions a preparer takes on many lines at once (the draft screen's bulk form).
+LINES_DECISIONS = {
+    "accept": "Accept the figures shown",
+    "forecast": "Use the forecast (drop edits) and accept",
+    "original": "Keep the original budget and accept",
+}
+
+
+def _keep_original(
+    *, firm: Firm, draft: Draft, lines: list[DraftLine], reason: str, user: User
+) -> int:
+    """Every month of each line set to its original budget (no budget line: zero), as an edit
+    with the preparer's reason, so the history says who kept which figure and why."""
+    changed = 0
+    now = timezone.now()
+    for line in lines:
+        moved = False
+        for balance in DraftBalance.objects.for_firm(firm).filter(line=line).order_by("period"):
+            original = balance.original_amount or Decimal("0.00")
+            if balance.effective_amount == original and balance.edited_amount is not None:
+                continue
+            balance.edited_amount = original
+            balance.edited_by = user
+            balance.edited_at = now
+            balance.edit_reason = reason
+            history_note(balance, reason=f"Kept the original budget: {reason}", user=user)
+            balance.save()
+            moved = True
+        if moved or not line.accepted:
+            line.reason = reason
+            line.edited = True
+            line.accepted = True
+            _policy_recheck(firm, draft, line)
+            history_note(line, reason=f"Kept the original budget: {reason}", user=user)
+            line.save()
+            changed += 1
+    return changed
+
+
+def draft_lines_decide(
+    *,
+    firm: Firm,
+    draft: Draft,
+    line_ids: list[int],
+    decision: str,
+    reason: str = "",
+    user: User,
+) -> int:
+    """One decision on many lines, in one change of the draft (one revision): accept the figures
+    shown, go back to the forecast and accept it, or keep the original budget (an edit, so a
+    reason is required). Returns how many lines changed."""
+    if decision not in LINES_DECISIONS:
+        raise DraftError(f"decision: choose one of {', '.join(LINES_DECISIONS)}.")
+    reason = (reason or "").strip()
+    if decision == "original" and not reason:
+        raise DraftError("Say why the original budget stays: a reason is required.")
+    if not line_ids:
+        raise DraftError("Choose at least one line.")
+    with transaction.atomic():
+        draft = _locked(firm, draft)
+        lines = _lines_in(firm, draft, None)
+        known = {line.pk for line in lines}
+        missing = sorted(set(line_ids) - known)
+        if missing:
+            raise DraftError(f"Not lines of this draft: {', '.join(str(pk) for pk in missing)}.")
+        chosen = set(line_ids)
+        lines = [line for line in lines if line.pk in chosen]
+        if decision == "accept":
+            changed = _accept(lines, "Accepted with other lines", user)
+        elif decision == "forecast":
+            # Only edited lines go back; an accepted forecast stays as it is (no history noise).
+            _reset(
+                firm=firm,
+                draft=draft,
+                lines=[line for line in lines if line.edited],
+                reason="Back to the forecast with other lines",
+                user=user,
+            )
+            changed = _accept(lines, "Forecast accepted with other lines", user)
+        else:
+            changed = _keep_original(firm=firm, draft=draft, lines=lines, reason=reason, user=user)
+        if changed:
+            plural = "s" if changed != 1 else ""
+            note = f"{changed} line{plural}: {LINES_DECISIONS[decision].lower()}"
+            if reason:
+                note += f" ({reason})"
+            _revision_bump(firm, draft, note, user)
+    return changed
+
+
 def draft_line_reset(*, firm: Firm, draft: Draft, line: DraftLine, user: User) -> DraftLine:
     """Back to the suggestion: edits removed, not accepted."""
     with transaction.atomic():

@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -21,6 +21,7 @@ from budgeting.drafts.selectors import (
     budget_policy_get,
     draft_get_or_404,
     draft_lines,
+    draft_lines_decision_preview,
     draft_list,
     draft_narrative_fallbacks,
     forecast_accuracy,
@@ -152,17 +153,19 @@ class DraftRow:
         return self.line.account.account_class
 
 
-def _filters(request: FirmRequest) -> tuple[str, str]:
-    section = request.GET.get("section", "")
-    account_class = request.GET.get("class", "")
+def _filters(params: QueryDict) -> tuple[str, str]:
+    section = params.get("section", "")
+    account_class = params.get("class", "")
     return (
         section if section in dict(SECTIONS) else "",
         account_class if account_class in CLASSES else "",
     )
 
 
-def _rows(request: FirmRequest, organisation, draft) -> list[DraftRow]:
-    section, account_class = _filters(request)
+def _rows(
+    request: FirmRequest, organisation, draft, params: QueryDict | None = None
+) -> list[DraftRow]:
+    section, account_class = _filters(request.GET if params is None else params)
     accuracy = forecast_accuracy(firm=request.firm, organisation=organisation)
     rows = []
     for line in draft_lines(firm=request.firm, draft=draft):
@@ -180,7 +183,7 @@ def draft_detail(request: FirmRequest, organisation_id: int, draft_id: int) -> H
     organisation, draft = draft_get_or_404(
         firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
     )
-    section, account_class = _filters(request)
+    section, account_class = _filters(request.GET)
     rows = _rows(request, organisation, draft)
     context = {
         "organisation": organisation,
@@ -198,6 +201,8 @@ def draft_detail(request: FirmRequest, organisation_id: int, draft_id: int) -> H
         ),
         "can_edit": draft.figures_editable and "prepare_drafts" in _permissions(request),
         "query": request.GET.urlencode(),
+        "decisions": services.LINES_DECISIONS,
+        "material_shown": sum(row.line.trigger in MATERIAL_TRIGGERS for row in rows),
         # Lines whose variance narrative is the local one because the firm's outside provider
         # was not used (its answer failed a check, or it gave none): said on the draft.
         "narrative_fallbacks": draft_narrative_fallbacks(firm=request.firm, draft=draft),
@@ -505,6 +510,92 @@ def draft_section_decide(
         verb = "accepted" if decision == "accept" else "reset to the suggestion"
         messages.success(request, f"{count} line{'s' if count != 1 else ''} {verb}.")
     return _back_to(request, organisation, draft)
+
+
+MATERIAL_TRIGGERS = (DraftLine.Trigger.VARIANCE, DraftLine.Trigger.BOTH)
+SCOPES = ("ticked", "shown", "material")
+
+
+def _chosen_line_ids(request: FirmRequest, organisation, draft) -> list[int] | None:
+    """The lines a bulk decision is for: those ticked, every line the filters show, or every
+    material one they show. None when the form was tampered with."""
+    scope = request.POST.get("scope", "ticked")
+    if scope not in SCOPES:
+        return None
+    if scope == "ticked":
+        try:
+            return sorted({int(pk) for pk in request.POST.getlist("line")})
+        except ValueError:
+            return None
+    rows = _rows(request, organisation, draft, QueryDict(request.POST.get("query", "")))
+    if scope == "material":
+        rows = [row for row in rows if row.line.trigger in MATERIAL_TRIGGERS]
+    return [row.line.pk for row in rows]
+
+
+@firm_view(Action.PREPARE_DRAFTS)
+@require_POST
+def draft_lines_decide(request: FirmRequest, organisation_id: int, draft_id: int) -> HttpResponse:
+    """One decision on many lines: the first POST shows what changes, line by line; the second
+    (confirm) applies it in one change of the draft."""
+    organisation, draft = draft_get_or_404(
+        firm=request.firm, organisation_id=organisation_id, draft_id=draft_id
+    )
+    decision = request.POST.get("decision", "")
+    line_ids = _chosen_line_ids(request, organisation, draft)
+    if decision not in services.LINES_DECISIONS or line_ids is None:
+        choices = ", ".join(services.LINES_DECISIONS)
+        return HttpResponseBadRequest(
+            f"decision: choose one of {choices}; scope: one of {', '.join(SCOPES)}; "
+            "line: line numbers.",
+            content_type="text/plain",
+        )
+    if not line_ids:
+        messages.error(request, "No lines chosen: tick the lines first, or choose a filter.")
+        return _back_to(request, organisation, draft)
+    error, status = "", 200
+    if request.POST.get("confirm"):
+        try:
+            count = services.draft_lines_decide(
+                firm=request.firm,
+                draft=draft,
+                line_ids=line_ids,
+                decision=decision,
+                reason=request.POST.get("reason", ""),
+                user=request.user,
+            )
+        except services.DraftError as exc:
+            error, status = str(exc), 400
+        else:
+            label = services.LINES_DECISIONS[decision].lower()
+            messages.success(request, f"{count} line{'s' if count != 1 else ''} changed: {label}.")
+            return _back_to(request, organisation, draft)
+    previews = draft_lines_decision_preview(
+        firm=request.firm, draft=draft, line_ids=line_ids, decision=decision
+    )
+    changing = [p for p in previews if p.changes]
+    before = sum((p.before for p in previews), Decimal("0.00"))
+    after = sum((p.after for p in previews), Decimal("0.00"))
+    return render(
+        request,
+        "budgeting/drafts/decide.html",
+        {
+            "organisation": organisation,
+            "draft": draft,
+            "currency": draft.currency_code,
+            "decision": decision,
+            "decision_label": services.LINES_DECISIONS[decision],
+            "previews": previews,
+            "changing": changing,
+            "before": before,
+            "after": after,
+            "difference": after - before,
+            "reason": request.POST.get("reason", ""),
+            "query": request.POST.get("query", ""),
+            "error": error,
+        },
+        status=status,
+    )
 
 
 # --- Accuracy and policy -----------------------------------------------------------------------
