@@ -15,6 +15,7 @@ It answers as Slack documents:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import threading
@@ -130,6 +131,8 @@ class SlackImitation:
         method = environ.get("REQUEST_METHOD", "GET")
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
+        if path.startswith("/_imitation/"):
+            return self._control(method, path, body, start_response)
         if path.startswith("/services/"):
             endpoint = "webhook"
         elif path == "/api/chat.postMessage":
@@ -144,6 +147,25 @@ class SlackImitation:
         if endpoint == "webhook":
             return self._webhook(path, environ, body, start_response)
         return self._post_message(environ, body, start_response)
+
+    def _control(self, method: str, path: str, body: bytes, start_response: StartResponse):
+        """The control API, for a product in another process (a worker, the demo's server):
+        GET /_imitation/messages, POST /_imitation/faults (a Fault as JSON),
+        POST /_imitation/webhooks ({"channel": id}: the new webhook's URL)."""
+        try:
+            data = json.loads(body or b"{}")
+            if method == "GET" and path == "/_imitation/messages":
+                with self.lock:
+                    listed = [dataclasses.asdict(m) for m in self.messages]
+                return _json(start_response, 200, {"messages": listed})
+            if method == "POST" and path == "/_imitation/faults":
+                return _json(start_response, 201, dataclasses.asdict(self.fault_add(**data)))
+            if method == "POST" and path == "/_imitation/webhooks":
+                url = self.webhook_add(str(data["channel"]), base_url=data.get("base_url", ""))
+                return _json(start_response, 201, {"url": url})
+        except (ValueError, TypeError, KeyError) as exc:
+            return _json(start_response, 400, {"ok": False, "error": str(exc)})
+        return _json(start_response, 404, {"ok": False, "error": "unknown_control"})
 
     def _fault_for(self, endpoint: str) -> Fault | None:
         with self.lock:

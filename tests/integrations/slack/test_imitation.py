@@ -6,11 +6,12 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from integrations.slack.client import slack_message_post
+from integrations.slack.client import slack_message_post, slack_webhook_post
 from integrations.slack.imitation.app import BOT_TOKEN, TEAM_ID, SlackImitation
 from integrations.slack.imitation.blocks import message_problems
 from integrations.slack.imitation.interactions import interaction_request, interaction_send
 from integrations.slack.signing import SlackSignatureInvalid, slack_request_verify
+from tests.integrations.slack.conftest import served
 
 
 def _section(length: int) -> dict:
@@ -163,3 +164,36 @@ def test_a_click_is_sent_to_the_apps_url(slack, secret, status):
 
     assert response.status_code == status
     assert [path for path, _ in seen] == (["/slack/interactions/"] if status == 200 else [])
+
+
+def test_a_product_in_another_process_drives_the_imitation_over_http(settings):
+    imitation = SlackImitation()
+
+    with served(imitation) as base_url, httpx.Client(base_url=base_url, timeout=5) as control:
+        made = control.post(
+            "/_imitation/webhooks", json={"channel": "C0ALERTS", "base_url": base_url}
+        )
+        fault = control.post("/_imitation/faults", json={"kind": "rate_limit", "retry_after": 0})
+        slack_webhook_post(webhook_url=made.json()["url"], text="Rent is over budget")
+        settings.SLACK_API_URL = f"{base_url}/api"
+        slack_message_post(token=BOT_TOKEN, channel="C0ALERTS", text="Two drafts await you")
+        listed = control.get("/_imitation/messages").json()["messages"]
+
+    assert (made.status_code, fault.status_code) == (201, 201)
+    assert [(m["via"], m["channel"], m["text"]) for m in listed] == [
+        ("webhook", "C0ALERTS", "Rent is over budget"),
+        ("chat.postMessage", "C0ALERTS", "Two drafts await you"),
+    ]
+
+
+def test_the_demo_posts_to_its_in_process_imitation(settings):
+    from integrations.slack.http import slack_imitation_inprocess
+
+    settings.SLACK_TRANSPORT = "inprocess"
+    before = len(slack_imitation_inprocess().messages)
+
+    posted = slack_message_post(
+        token=BOT_TOKEN, channel="#budget-alerts", text="Hello from the demo"
+    )
+
+    assert [m.ts for m in slack_imitation_inprocess().messages[before:]] == [posted.ts]
