@@ -11,7 +11,9 @@ What Slack documents and this relies on:
 - A 429 carries `Retry-After` in seconds; posting is limited to about one message per second per
   channel with short bursts (api.slack.com/apis/rate-limits). The client waits that long and tries
   again, at most SLACK_RETRY_ATTEMPTS times and never longer than SLACK_RETRY_AFTER_MAX seconds a
-  wait: a longer wait belongs to a task's retry, not a held worker.
+  wait: a longer wait belongs to a task's retry, not a held worker. A 5xx and a failed
+  connection are retried the same way; a request Slack received but did not answer in time is
+  not, since Slack has no idempotency key and a retry could post the message twice.
 - With blocks, `text` is the fallback Slack shows in notifications and screen readers, so the
   client always sends one.
 """
@@ -61,10 +63,16 @@ def _send(request: Callable[[httpx.Client], httpx.Response]) -> httpx.Response:
         for attempt in range(1, attempts + 1):
             try:
                 response = request(client)
-            except httpx.TimeoutException as exc:
-                last = SlackUnavailable("timeout", str(exc) or type(exc).__name__)
-            except httpx.TransportError as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # Nothing reached Slack: trying again cannot post the message twice.
                 last = SlackUnavailable("connection_error", str(exc) or type(exc).__name__)
+            except httpx.TransportError as exc:
+                # Slack has the request and may have posted it (Slack takes no idempotency
+                # key): a retry here could post twice, so the caller decides.
+                raise SlackUnavailable(
+                    "timeout" if isinstance(exc, httpx.TimeoutException) else "no_answer",
+                    f"{exc or type(exc).__name__}; the message may have arrived",
+                ) from exc
             else:
                 if response.status_code == 429:
                     wait = _retry_after(response)
