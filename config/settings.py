@@ -410,6 +410,25 @@ XERO_RATE_LIMIT_PER_DAY = envint("XERO_RATE_LIMIT_PER_DAY", 5000)
 XERO_RATE_LIMIT_WINDOW_SECONDS = float(env("XERO_RATE_LIMIT_WINDOW_SECONDS", "60"))
 XERO_RATE_LIMIT_PREFIX = env("XERO_RATE_LIMIT_PREFIX", "xero:rl")
 
+# Slack (integrations/slack/): production and the imitation differ only by these, and by the
+# firm's webhook URL. "inprocess" serves the Slack imitation inside this process (the demo).
+SLACK_TRANSPORT = env("SLACK_TRANSPORT", "inprocess" if DEBUG else "http")
+SLACK_IMITATION_URL = env(
+    "SLACK_IMITATION_URL", "http://slack-imitation.test" if SLACK_TRANSPORT == "inprocess" else ""
+)
+SLACK_API_URL = env(
+    "SLACK_API_URL",
+    f"{SLACK_IMITATION_URL}/api" if SLACK_IMITATION_URL else "https://slack.com/api",
+)
+# The Slack app's signing secret, which signs its interactive requests (button clicks).
+SLACK_SIGNING_SECRET = env(
+    "SLACK_SIGNING_SECRET", "imitation-signing-secret" if SLACK_IMITATION_URL else ""
+)
+# A 429's Retry-After is waited out up to this many seconds, at most this many attempts in all.
+SLACK_RETRY_ATTEMPTS = envint("SLACK_RETRY_ATTEMPTS", 3)
+SLACK_RETRY_AFTER_MAX = float(env("SLACK_RETRY_AFTER_MAX", "30"))
+SLACK_TIMEOUT_SECONDS = float(env("SLACK_TIMEOUT_SECONDS", "10"))
+
 # The partner API (tenants/api/). The firm comes from the key (/api/v1/) or, for signed-in
 # people, from the URL (/f/<firm>/api/v1/); see tenants/api/__init__.py.
 REST_FRAMEWORK = {

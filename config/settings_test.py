@@ -21,6 +21,10 @@ _TEST_ENV = {
     # Tests hand the client an in-process sandbox transport; the host is never resolved.
     "XERO_SANDBOX_URL": "http://xero-sandbox.test",
     "XERO_WEBHOOK_KEY": "sandbox-webhook-key",
+    "SLACK_TRANSPORT": "http",
+    # Tests hand the Slack client an in-process imitation transport; the host is never resolved.
+    "SLACK_IMITATION_URL": "http://slack-imitation.test",
+    "SLACK_SIGNING_SECRET": "imitation-signing-secret",
 }
 for _name, _value in _TEST_ENV.items():
     os.environ.setdefault(_name, _value)
