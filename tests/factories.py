@@ -557,6 +557,22 @@ class DraftLineFactory(OrganisationOwnedFactory):
     inputs_hash = _sha256("draft-line-inputs")
 
 
+class ForecastDraftLineFactory(DraftLineFactory):
+    """A line the rolling forecast suggested with no variance behind it: triggers and totals
+    zero, the naive method; the tests give it its months (DraftBalanceFactory)."""
+
+    trigger = budgeting.DraftLine.Trigger.FORECAST
+    trigger_period = dt.date(2026, 10, 1)
+    trigger_actual = Decimal("0")
+    trigger_budget = Decimal("0")
+    trigger_variance = Decimal("0")
+    trigger_percent = None
+    forecast_total = Decimal("0")
+    budget_total = Decimal("0")
+    method = "naive"
+    inputs_hash = "0" * 64
+
+
 class DraftBalanceFactory(OrganisationOwnedFactory):
     class Meta:
         model = budgeting.DraftBalance

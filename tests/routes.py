@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tenants.roles import Role
-from tests.factories import FirmCast, api_key_create
+from tests.factories import FirmCast, ForecastDraftLineFactory, api_key_create
 
 # URL parameter -> how to get a firm's value for it.
 OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
@@ -123,7 +123,7 @@ def _draft_line_create(cast: FirmCast):
     import datetime as dt
     import uuid
 
-    from budgeting.models import Account, Draft, DraftLine
+    from budgeting.models import Account, Draft
 
     owned = {"firm": cast.firm, "organisation": cast.organisation}
     account = Account.objects.for_firm(cast.firm).create(
@@ -135,23 +135,11 @@ def _draft_line_create(cast: FirmCast):
         first_period=dt.date(2026, 11, 1),
         last_actual_period=dt.date(2026, 10, 1),
     )
-    return DraftLine.objects.for_firm(cast.firm).create(
+    return ForecastDraftLineFactory(
         **owned,
         draft=draft,
         account=account,
-        section="operating_expenses",
-        trigger="forecast",
-        trigger_period=dt.date(2026, 10, 1),
-        trigger_actual=0,
-        trigger_budget=0,
-        trigger_variance=0,
-        forecast_total=0,
-        budget_total=0,
-        method="naive",
         confidence=50,
-        confidence_label="medium",
-        history_months=24,
-        inputs_hash="0" * 64,
     )
 
 

@@ -14,8 +14,8 @@ from budgeting.models import (
     ApprovalStep,
     Draft,
     DraftBalance,
-    DraftLine,
 )
+from tests.factories import ForecastDraftLineFactory
 
 NOV = dt.date(2026, 11, 1)
 
@@ -38,23 +38,11 @@ def _draft(cast, *, prepared_by, change="500.00"):
         account = Account.objects.for_firm(firm).create(
             **owned, account_id=f"acc-{code}-{draft.pk}", code=code, name=name, type="EXPENSE"
         )
-        line = DraftLine.objects.for_firm(firm).create(
+        line = ForecastDraftLineFactory(
             **owned,
             draft=draft,
             account=account,
-            section="operating_expenses",
-            trigger="forecast",
-            trigger_period=dt.date(2026, 10, 1),
-            trigger_actual=0,
-            trigger_budget=0,
-            trigger_variance=0,
-            forecast_total=0,
-            budget_total=0,
-            method="naive",
             confidence=60,
-            confidence_label="medium",
-            history_months=24,
-            inputs_hash="0" * 64,
             accepted=True,
         )
         for period in (NOV, dt.date(2026, 12, 1)):

@@ -11,6 +11,7 @@ from budgeting.publishing.services import (
     forecast_budget_for,
     publishing_setting_update,
 )
+from tests.factories import ForecastDraftLineFactory
 from tests.sandbox import SANDBOX_ADMIN, sandbox_http, sync
 
 CAFE = "Harbour Lane Café"
@@ -122,7 +123,6 @@ def _approved_draft(cast):
     from budgeting.models import (
         Draft,
         DraftBalance,
-        DraftLine,
         TrackingCategory,
         TrackingOption,
     )
@@ -157,25 +157,13 @@ def _approved_draft(cast):
         account = Account.objects.for_firm(firm).create(
             **owned, account_id=f"acc-{code}", code=code, name=name, type="EXPENSE"
         )
-        line = DraftLine.objects.for_firm(firm).create(
+        line = ForecastDraftLineFactory(
             **owned,
             draft=draft,
             account=account,
             tracking_option=option,
             original_budget=budget if option else None,
-            section="operating_expenses",
-            trigger="forecast",
-            trigger_period=dt.date(2026, 10, 1),
-            trigger_actual=0,
-            trigger_budget=0,
-            trigger_variance=0,
-            forecast_total=0,
-            budget_total=0,
-            method="naive",
             confidence=60,
-            confidence_label="medium",
-            history_months=24,
-            inputs_hash="0" * 64,
             accepted=True,
         )
         for index, amount in enumerate(amounts):
@@ -238,7 +226,7 @@ def _replace_original(cast):
 def _sandbox_draft(cast):
     """An approved draft of the café on its synced data: two accounts' next three months
     change, with cents that the file rounds away."""
-    from budgeting.models import Draft, DraftBalance, DraftLine
+    from budgeting.models import Draft, DraftBalance
 
     firm, organisation = cast.firm, cast.linked[CAFE]
     owned = {"firm": firm, "organisation": organisation}
@@ -259,23 +247,12 @@ def _sandbox_draft(cast):
     approved = {}
     for index, code in enumerate(_two_codes(cast)):
         account = Account.objects.for_firm(firm).get(organisation=organisation, code=code)
-        line = DraftLine.objects.for_firm(firm).create(
+        line = ForecastDraftLineFactory(
             **owned,
             draft=draft,
             account=account,
-            section="operating_expenses",
-            trigger="forecast",
             trigger_period=draft.last_actual_period,
-            trigger_actual=0,
-            trigger_budget=0,
-            trigger_variance=0,
-            forecast_total=0,
-            budget_total=0,
-            method="naive",
             confidence=60,
-            confidence_label="medium",
-            history_months=24,
-            inputs_hash="0" * 64,
             accepted=True,
         )
         for month in months:
