@@ -29,7 +29,7 @@ from budgeting.variance.selectors import (
     variance_data_load,
     variance_report_load,
 )
-from core.csv import csv_response
+from core.csv import csv_filename, csv_response
 from core.months import add_months, parse_month
 from tenants.models import ClientOrganisation
 from tenants.roles import Action
@@ -361,6 +361,48 @@ def variance_account_transactions(
         "synced_from": synced_from,
     }
     return render(request, "budgeting/variance/transactions.html", context)
+
+
+@firm_view(Action.VIEW)
+def variance_account_transactions_csv(
+    request: FirmRequest, organisation_id: int, account_id: int
+) -> HttpResponse:
+    """The transaction lines of the drill-down screen, with what they leave unexplained."""
+    params = _params(request, organisation_id)
+    account = _account(request, params.organisation, account_id)
+    lines = transaction_lines_for(
+        firm=request.firm,
+        organisation=params.organisation,
+        accounts=[account],
+        first=params.period,
+        last=params.period,
+        tracking_option=params.tracking_option,
+    )
+    currency = params.profile.base_currency if params.profile else ""
+    option = params.tracking_option.name if params.tracking_option else ""
+    rows = [
+        ["Account", str(account), "Month", f"{params.period:%Y-%m}", "Currency", currency],
+        ["Date", "Document", "Number", "Contact", "Description", "Tracking option", "Amount"],
+    ]
+    total = Decimal("0.00")
+    for line in lines:
+        total += line.amount
+        rows.append(
+            [
+                line.date,
+                line.document_type,
+                line.document_number,
+                line.contact_name,
+                line.description,
+                option,
+                line.amount,
+            ]
+        )
+    rows.append(["Total", "", "", "", "", "", total])
+    filename = csv_filename(
+        params.organisation.name, account.name, "transactions", f"{params.period:%Y-%m}", option
+    )
+    return csv_response(filename=filename, rows=rows)
 
 
 @firm_view(Action.MANAGE_POLICIES)
