@@ -313,10 +313,10 @@ def _line_context(request, organisation, draft, line, form=None, check=None) -> 
     budgets = _history_budgets(request, line, first, draft.last_actual_period)
     budgets.update({b.period: b.original_amount for b in balances if b.original_amount is not None})
     backtest = (
-        f"Backtest error of the method on this line's own history: sMAPE "
-        f"{line.backtest_smape:.1f}%."
+        f"Backtest error: typical error {line.backtest_smape:.0f}% when the method was tried "
+        f"on this line's own past months (sMAPE {line.backtest_smape:.1f}%)."
         if line.backtest_smape is not None
-        else "The history was too short to backtest."
+        else "The history was too short to try the method on its past months."
     )
     chart = forecast_svg(
         actuals=[(m, history.get(m, Decimal("0.00"))) for m in months],
