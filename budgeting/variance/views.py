@@ -52,6 +52,8 @@ class ReportParams:
     tracking_option: TrackingOption | None
     options: list[TrackingOption]
     filters: ReportFilters
+    # Why the month asked for is refused (not a month, or not begun): shown on the Month field.
+    period_error: str = ""
 
     def query(self, **overrides) -> dict[str, object]:
         """The report's GET parameters, for links that keep the reader's choices."""
@@ -94,7 +96,16 @@ def _params(request: FirmRequest, organisation_id: int) -> ReportParams:
     profile = _profile(organisation)
     window = profile_month_window(profile)
     last_closed = window.last_closed
-    period = parse_month(request.GET.get("period")) or window.reporting_month
+    asked = (request.GET.get("period") or "").strip()
+    period = parse_month(asked) or window.reporting_month
+    period_error = ""
+    if asked and parse_month(asked) is None:
+        period_error = f"“{asked[:20]}” is not a month: choose one from the list (as YYYY-MM)."
+    elif asked and period > window.open_month:
+        period_error = (
+            f"{period:%B %Y} has not begun for {organisation.name}: choose "
+            f"{window.open_month:%B %Y} or an earlier month."
+        )
     options = list(
         TrackingOption.objects.for_firm(request.firm)
         .filter(organisation=organisation)
@@ -115,7 +126,14 @@ def _params(request: FirmRequest, organisation_id: int) -> ReportParams:
         filters=ReportFilters(
             account_classes=classes, material_only=request.GET.get("material") == "1"
         ),
+        # Refused, the page shows the month it would otherwise have shown in its picker only.
+        period_error=period_error,
     )
+
+
+def _month_refused(request: FirmRequest, params: ReportParams) -> HttpResponse:
+    """A 400 that says what to do, for the downloads and drill-downs of a refused month."""
+    return render(request, "400.html", {"reason": params.period_error}, status=400)
 
 
 def _report(request: FirmRequest, params: ReportParams, **kwargs) -> VarianceReportView:
@@ -142,6 +160,9 @@ def variance_report(request: FirmRequest, organisation_id: int) -> HttpResponse:
         # joined here rather than reversed once per row, which dominated a 300-account page.
         "account_url": f"{report_url}accounts/",
     }
+    if params.period_error:
+        context.update(account_classes=ACCOUNT_CLASSES)
+        return render(request, "budgeting/variance/report.html", context, status=400)
     if params.profile is not None:
         view = _report(request, params)
         net_profit = view.data.series(end_period=params.period)
@@ -257,6 +278,8 @@ def variance_report_csv(request: FirmRequest, organisation_id: int) -> HttpRespo
     params = _params(request, organisation_id)
     if params.profile is None:
         raise Http404("This client has not been synced from Xero yet.")
+    if params.period_error:
+        return _month_refused(request, params)
     view = _report(request, params, with_narratives=False)
     option = f"-{params.tracking_option.name}" if params.tracking_option else ""
     filename = f"variance-{params.organisation.pk}-{params.period:%Y-%m}{option}.csv"
@@ -284,6 +307,8 @@ def variance_account_detail(
 ) -> HttpResponse:
     """An account's chart over 24 months and the narrative of its variance (written on demand)."""
     params = _params(request, organisation_id)
+    if params.period_error:
+        return _month_refused(request, params)
     account = _account(request, params.organisation, account_id)
     if params.profile is None:
         raise Http404("This client has not been synced from Xero yet.")
@@ -329,6 +354,8 @@ def variance_account_transactions(
 ) -> HttpResponse:
     """The synced transaction lines behind an account's actual in one month."""
     params = _params(request, organisation_id)
+    if params.period_error:
+        return _month_refused(request, params)
     account = _account(request, params.organisation, account_id)
     lines = list(
         transaction_lines_for(
@@ -369,6 +396,8 @@ def variance_account_transactions_csv(
 ) -> HttpResponse:
     """The transaction lines of the drill-down screen, with what they leave unexplained."""
     params = _params(request, organisation_id)
+    if params.period_error:
+        return _month_refused(request, params)
     account = _account(request, params.organisation, account_id)
     lines = transaction_lines_for(
         firm=request.firm,
