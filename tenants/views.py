@@ -171,6 +171,9 @@ def mfa_required(request: HttpRequest, firm_slug: str) -> HttpResponse:
     # Not wrapped in firm_view: it is where firm_view sends members who lack MFA.
     membership = selectors.membership_for_user(user=request.user, firm_slug=firm_slug)
     firm_name = membership.firm.name if membership else None
+    if membership is not None:
+        # The firm's navigation stays on the page (its links lead back here until MFA is on).
+        request.firm, request.membership = membership.firm, membership
     return render(request, "tenants/mfa_required.html", {"firm_name": firm_name}, status=403)
 
 
