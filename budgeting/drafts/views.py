@@ -29,7 +29,7 @@ from budgeting.drafts.selectors import (
 )
 from budgeting.ledger.models import Account, TrackingOption, XeroOrganisation
 from budgeting.variance.maths import Section
-from core.csv import csv_response
+from core.csv import csv_filename, csv_response
 from core.months import add_months
 from tenants.models import ClientOrganisation
 from tenants.roles import Action
@@ -288,7 +288,13 @@ def draft_csv(request: FirmRequest, organisation_id: int, draft_id: int) -> Http
                     b.edit_reason,
                 ]
 
-    filename = f"forecast-draft-{draft.pk}-r{draft.revision}.csv"
+    filename = csv_filename(
+        organisation.name,
+        "forecast",
+        f"{draft.first_period:%Y-%m}",
+        f"{draft.horizon}m",
+        f"revision-{draft.revision}",
+    )
     return csv_response(filename=filename, rows=rows())
 
 

@@ -281,18 +281,14 @@ def variance_report_csv(request: FirmRequest, organisation_id: int) -> HttpRespo
     if params.period_error:
         return _month_refused(request, params)
     view = _report(request, params, with_narratives=False)
-    option = f"-{params.tracking_option.name}" if params.tracking_option else ""
-    filename = f"variance-{params.organisation.pk}-{params.period:%Y-%m}{option}.csv"
+    option = params.tracking_option.name if params.tracking_option else ""
+    filename = csv_filename(params.organisation.name, "variance", f"{params.period:%Y-%m}", option)
     rows = [
         ["Currency", view.data.currency, "Period", f"{params.period:%Y-%m}"],
         CSV_HEADER,
         *variance_report_rows(view),
     ]
-    return csv_response(filename=_ascii(filename), rows=rows)
-
-
-def _ascii(name: str) -> str:
-    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in name)
+    return csv_response(filename=filename, rows=rows)
 
 
 def _account(request: FirmRequest, organisation: ClientOrganisation, account_id: int) -> Account:

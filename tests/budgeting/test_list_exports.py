@@ -12,6 +12,7 @@ from django.urls import reverse
 from budgeting.models import ApprovalDecision, Draft
 from core import clock
 from tenants.roles import Role
+from tests.budgeting.draft_data import draft_organisation_create
 from tests.budgeting.screens import csv_rows
 from tests.factories import (
     AccountFactory,
@@ -173,3 +174,15 @@ def test_another_firms_client_is_missing_from_every_export(client, firm_a, firm_
 
     assert theirs.status_code == 404
     assert through_a.status_code == 404
+
+
+def test_the_draft_and_variance_downloads_are_named_by_organisation_and_period(client, firm_a):
+    draft_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
+    draft = DraftFactory(organisation=firm_a.organisation, revision=3)
+    as_viewer(client, firm_a)
+
+    draft_csv = client.get(url(firm_a, "draft_csv", draft.pk))
+    variance_csv = client.get(url(firm_a, "variance_report_csv"), {"period": "2026-10"})
+
+    assert filename(draft_csv) == "harbour-lane-cafe-forecast-2026-11-6m-revision-3.csv"
+    assert filename(variance_csv) == "harbour-lane-cafe-variance-2026-10.csv"
