@@ -68,6 +68,7 @@ def test_forecast_accuracy_names_methods_and_errors_in_words(client, firm_a):
 
     assert '<abbr title="Method: croston_sba">The average rate of intermittent spend</abbr>' in page
     assert "typical error 8%</abbr>" in page  # 240 of 3,000
+    assert "NZ$240.00" in page  # the average miss in the organisation's currency
     assert "1 month ahead" in page
     assert ">croston_sba<" not in page
 
