@@ -101,10 +101,14 @@ def _params(request: FirmRequest, organisation_id: int) -> ReportParams:
     period_error = ""
     if asked and parse_month(asked) is None:
         period_error = f"“{asked[:20]}” is not a month: choose one from the list (as YYYY-MM)."
-    elif asked and period > window.open_month:
+    # The latest month with figures: the open month, or the one after Xero's lock date.
+    latest = max(
+        window.open_month, add_months(last_closed, 1) if last_closed else window.open_month
+    )
+    if asked and period_error == "" and period > latest:
         period_error = (
             f"{period:%B %Y} has not begun for {organisation.name}: choose "
-            f"{window.open_month:%B %Y} or an earlier month."
+            f"{latest:%B %Y} or an earlier month."
         )
     options = list(
         TrackingOption.objects.for_firm(request.firm)

@@ -25,6 +25,7 @@ from tests.factories import (
     MembershipFactory,
     TransactionLineFactory,
     UserFactory,
+    XeroOrganisationFactory,
 )
 
 FORMULA = '=HYPERLINK("http://evil.example","x")'
@@ -88,6 +89,7 @@ def test_forecast_accuracy_exports_every_scored_line_in_plain_words(client, firm
 
 
 def test_the_transactions_behind_an_account_export_for_their_month(client, firm_a):
+    XeroOrganisationFactory(organisation=firm_a.organisation)  # October 2026 closed
     account = AccountFactory(organisation=firm_a.organisation, code="400", name="Advertising")
     TransactionLineFactory(organisation=firm_a.organisation, account=account, description=FORMULA)
     TransactionLineFactory(
@@ -103,7 +105,7 @@ def test_the_transactions_behind_an_account_export_for_their_month(client, firm_
     )
 
     rows = csv_rows(response)
-    assert rows[0] == ["Account", "Advertising (400)", "Month", "2026-10", "Currency", ""]
+    assert rows[0] == ["Account", "Advertising (400)", "Month", "2026-10", "Currency", "NZD"]
     body = rows[2:-1]
     assert len(body) == 2
     assert "'" + FORMULA in [row[4] for row in body]
