@@ -1,8 +1,10 @@
 from django.urls import path
 
+from budgeting.approvals import exports as exports_approvals
 from budgeting.approvals import views as views_approvals
 from budgeting.audit import views as views_audit
 from budgeting.dashboard import views as views_dashboard
+from budgeting.drafts import exports as exports_drafts
 from budgeting.drafts import views as views_drafts
 from budgeting.ledger import views
 from budgeting.publishing import views as views_publishing
@@ -77,6 +79,12 @@ urlpatterns += [
         name="variance_account_transactions",
     ),
     path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/variance/accounts/<int:account_id>/"
+        "transactions.csv",
+        views_variance.variance_account_transactions_csv,
+        name="variance_account_transactions_csv",
+    ),
+    path(
         "f/<slug:firm_slug>/clients/<int:organisation_id>/variance/materiality/",
         views_variance.variance_materiality,
         name="variance_materiality",
@@ -94,6 +102,16 @@ _DRAFT = _ORG + "<int:draft_id>/"
 _LINE = _DRAFT + "lines/<int:line_id>/"
 urlpatterns += [
     path(_ORG, views_drafts.draft_list_view, name="draft_list"),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/drafts.csv",
+        exports_drafts.draft_list_csv,
+        name="draft_list_csv",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/forecasts/accuracy.csv",
+        exports_drafts.forecast_accuracy_csv,
+        name="forecast_accuracy_csv",
+    ),
     path(_ORG + "create/", views_drafts.draft_create, name="draft_create"),
     path(
         _ORG + "runs/<int:forecast_run_id>/",
@@ -148,6 +166,11 @@ urlpatterns += [
 _CLIENT = "f/<slug:firm_slug>/clients/<int:organisation_id>/"
 urlpatterns += [
     path(
+        _CLIENT + "publications.csv",
+        views_publishing.budget_publication_list_csv,
+        name="budget_publication_list_csv",
+    ),
+    path(
         _CLIENT + "publications/<int:publication_id>/import.csv",
         views_publishing.budget_publication_download,
         name="budget_publication_download",
@@ -181,6 +204,9 @@ urlpatterns += [
 _APPROVAL = _CLIENT + "drafts/<int:draft_id>/approval/"
 urlpatterns += [
     path(_APPROVAL, views_approvals.draft_approval, name="draft_approval"),
+    path(
+        _APPROVAL + "timeline.csv", exports_approvals.draft_approval_csv, name="draft_approval_csv"
+    ),
     path(_APPROVAL + "submit/", views_approvals.draft_submit, name="draft_submit"),
     path(
         _APPROVAL + "decide/",

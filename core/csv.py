@@ -23,6 +23,7 @@ from typing import Any
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
@@ -48,6 +49,15 @@ def csv_rows_write(out: Any, rows: Iterable[Iterable[Any]]) -> None:
     writer = csv.writer(out)
     for row in rows:
         writer.writerow([csv_cell(value) for value in row])
+
+
+def csv_filename(*parts: Any) -> str:
+    """The one way to name a download: the organisation's (or firm's) name, what the list is
+    and its period, slugified to ASCII so every browser and mail client keeps it as it is:
+    ("Pōhutukawa Press", "drafts", "2026-11") gives "pohutukawa-press-drafts-2026-11.csv".
+    A date or month is written as it reads (2026-11-30); empty parts are left out."""
+    words = (part.isoformat() if isinstance(part, dt.date) else str(part or "") for part in parts)
+    return "-".join(slug for slug in (slugify(word) for word in words) if slug) + ".csv"
 
 
 class _Echo:

@@ -51,11 +51,15 @@ def month_key(month: dt.date) -> str:
 
 
 def parse_month(value: str | None) -> Period | None:
-    """'2026-10' (or a longer ISO date) -> 2026-10-01; None for anything else."""
+    """'2026-10' (or a whole ISO date, '2026-10-31') -> 2026-10-01; None for anything else, so
+    '2026-13', '2026-10-99' or '2026-10junk' is refused by the caller, never read as October."""
     if not value:
         return None
+    text = value.strip()
     try:
-        return dt.datetime.strptime(value.strip()[:7], "%Y-%m").date()
+        if len(text) == 7:
+            return dt.datetime.strptime(text, "%Y-%m").date()
+        return month_start(dt.date.fromisoformat(text[:10])) if len(text) == 10 else None
     except ValueError:
         return None
 

@@ -1,8 +1,11 @@
 import logging
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.request import validate_host
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -23,19 +26,41 @@ _NONCES = "xero_oauth_nonces"
 @firm_view(Action.CONNECT_XERO)
 @require_POST
 def xero_connect(request: FirmRequest) -> HttpResponse:
-    url, nonce = oauth.xero_authorize_url(firm=request.firm, user=request.user)
+    url, nonce = oauth.xero_authorize_url(
+        firm=request.firm, user=request.user, origin=_origin(request)
+    )
     # The session keeps only the CSRF nonce; the firm travels in the signed state.
     request.session[_NONCES] = [*request.session.get(_NONCES, [])[-4:], nonce]
     return redirect(url)
 
 
-@login_required
+def _origin(request: HttpRequest) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def _elsewhere(request: HttpRequest, origin: str) -> str | None:
+    """The callback's URL on the host the user started on, when that is not this one: Xero
+    answers at SITE_URL (its one registered callback), but the session holding the sign-in
+    and the nonce is the origin's. Only a host of ours (ALLOWED_HOSTS), from the signed state."""
+    parts = urlsplit(origin)
+    if not origin or origin == _origin(request) or parts.scheme not in ("http", "https"):
+        return None
+    if not validate_host(parts.netloc.lower(), settings.ALLOWED_HOSTS):
+        return None
+    return f"{parts.scheme}://{parts.netloc}{request.get_full_path()}"
+
+
 def xero_callback(request: HttpRequest) -> HttpResponse:
     try:
         state = oauth.xero_state_read(state=request.GET.get("state", ""))
     except XeroError as exc:
         messages.error(request, str(exc))
         return redirect("home")
+    bounce = _elsewhere(request, state.origin)
+    if bounce is not None:
+        return redirect(bounce)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     nonces = request.session.get(_NONCES, [])
     if state.user_id != request.user.pk or state.nonce not in nonces:
         messages.error(

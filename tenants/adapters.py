@@ -1,4 +1,7 @@
+from urllib.parse import urlsplit
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
@@ -21,3 +24,32 @@ class AccountAdapter(DefaultAccountAdapter):
         if not ip:
             raise PermissionDenied("Unable to determine client IP address")
         return ip
+
+    # Emailed links always use SITE_URL, like every other email of ours: allauth builds them
+    # from the request's host, which may be one the reader cannot open (127.0.0.1, an
+    # internal name behind the proxy).
+    def get_email_confirmation_url(self, request, emailconfirmation) -> str:
+        return _on_site_url(super().get_email_confirmation_url(request, emailconfirmation))
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        return _on_site_url(super().get_reset_password_from_key_url(key))
+
+    # The site in those emails ("Hello from …") is ours by name, not the request's host.
+    def render_mail(self, template_prefix, email, context, headers=None):
+        site = _SiteOfUrl()
+        return super().render_mail(
+            template_prefix, email, {**context, "current_site": site}, headers=headers
+        )
+
+
+class _SiteOfUrl:
+    """What allauth's templates read of a Site: SITE_NAME, and SITE_URL's host."""
+
+    def __init__(self):
+        self.domain = urlsplit(settings.SITE_URL).netloc
+        self.name = settings.SITE_NAME
+
+
+def _on_site_url(url: str) -> str:
+    parts = urlsplit(url)
+    return settings.SITE_URL + parts.path + (f"?{parts.query}" if parts.query else "")

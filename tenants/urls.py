@@ -13,6 +13,7 @@ urlpatterns = [
         name="client_organisation_create",
     ),
     path("f/<slug:firm_slug>/members/", views.member_list, name="member_list"),
+    path("f/<slug:firm_slug>/members.csv", views.member_list_csv, name="member_list_csv"),
     path("f/<slug:firm_slug>/members/invite/", views.invitation_create, name="invitation_create"),
     path(
         "f/<slug:firm_slug>/members/<int:membership_id>/role/",
@@ -33,6 +34,7 @@ urlpatterns = [
 
 urlpatterns += [
     path("f/<slug:firm_slug>/api-keys/", views.api_key_list, name="api_key_list"),
+    path("f/<slug:firm_slug>/api-keys.csv", views.api_key_list_csv, name="api_key_list_csv"),
     path(
         "f/<slug:firm_slug>/api-keys/<int:api_key_id>/revoke/",
         views.api_key_revoke,

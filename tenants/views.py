@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_POST
 
+from core import clock
+from core.csv import csv_filename, csv_response
 from tenants import api_keys, selectors, services
 from tenants.forms import (
     ApiKeyForm,
@@ -69,6 +71,22 @@ def member_list(request: FirmRequest) -> HttpResponse:
         "can_manage": role_allows(request.membership.role, Action.MANAGE_MEMBERS),
     }
     return render(request, "tenants/members.html", context)
+
+
+@firm_view(Action.VIEW)
+def member_list_csv(request: FirmRequest) -> HttpResponse:
+    """The members, then the invitations still open, as the members screen lists them."""
+    header = ["Name", "Email", "Role", "Member since", "Status"]
+    rows = [
+        [m.user.full_name, m.user.email, m.get_role_display(), m.created_at, "Member"]
+        for m in selectors.membership_list(firm=request.firm).order_by("user__email")
+    ]
+    rows += [
+        ["", i.email, i.get_role_display(), i.created_at, "Invited"]
+        for i in selectors.invitation_list_pending(firm=request.firm)
+    ]
+    filename = csv_filename(request.firm.name, "members", clock.today())
+    return csv_response(filename=filename, rows=[header, *rows])
 
 
 @firm_view(Action.MANAGE_MEMBERS)
@@ -154,6 +172,9 @@ def mfa_required(request: HttpRequest, firm_slug: str) -> HttpResponse:
     # Not wrapped in firm_view: it is where firm_view sends members who lack MFA.
     membership = selectors.membership_for_user(user=request.user, firm_slug=firm_slug)
     firm_name = membership.firm.name if membership else None
+    if membership is not None:
+        # The firm's navigation stays on the page (its links lead back here until MFA is on).
+        request.firm, request.membership = membership.firm, membership
     return render(request, "tenants/mfa_required.html", {"firm_name": firm_name}, status=403)
 
 
@@ -234,6 +255,47 @@ def api_key_list(request: FirmRequest) -> HttpResponse:
             form = _api_key_form(request, members, bound=False)
             return _api_key_page(request, form, new_key=new_key)
     return _api_key_page(request, form, status=400)
+
+
+@firm_view(Action.MANAGE_OWN_API_KEYS)
+def api_key_list_csv(request: FirmRequest) -> HttpResponse:
+    """The keys the screen lists to this member (an approver: their own), never a secret: a
+    key's start is all the screen shows too."""
+
+    def status(key) -> str:
+        if key.revoked_at:
+            return "Revoked"
+        return "Active" if key.is_active else "Expired"
+
+    header = [
+        "Name",
+        "Key starts",
+        "Scopes",
+        "Acts for",
+        "Created",
+        "Created by",
+        "Last used",
+        "Expires",
+        "Revoked",
+        "Status",
+    ]
+    rows = [
+        [
+            key.name,
+            f"ll_{key.prefix}_",
+            ", ".join(key.scopes),
+            key.member.user.email if key.member else "",
+            key.created_at,
+            key.created_by.email if key.created_by else "",
+            key.last_used_at,
+            key.expires_at,
+            key.revoked_at,
+            status(key),
+        ]
+        for key in api_keys.api_key_list(firm=request.firm, actor=request.membership)
+    ]
+    filename = csv_filename(request.firm.name, "api-keys", clock.today())
+    return csv_response(filename=filename, rows=[header, *rows])
 
 
 @firm_view(Action.MANAGE_OWN_API_KEYS)

@@ -4,6 +4,7 @@ on PostgreSQL. Catches what only SQLite refuses (DISTINCT ON, ORDER BY inside a 
 
 import datetime as dt
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -73,10 +74,13 @@ pages = [
     reverse("budget_policy_edit", args=[firm.slug, org.pk]),
     reverse("audit_log", args=[firm.slug, org.pk]),
     reverse("draft_audit_log", args=[firm.slug, org.pk, draft.pk]),
+    reverse("forecast_accuracy", args=[firm.slug, org.pk]),
 ]
 for url in pages:
     response = client.get(url, HTTP_HOST="127.0.0.1")
     assert response.status_code == 200, (url, response.status_code)
+# A newcomer sees what forecast accuracy is for: past forecasts scored against later actuals.
+assert "forecast months scored" in response.content.decode(), response.content[-2000:]
 restore = reverse("draft_restore", args=[firm.slug, org.pk, draft.pk])
 assert client.post(restore, {"revision": "1"}, HTTP_HOST="127.0.0.1").status_code == 302
 draft.refresh_from_db()
@@ -172,10 +176,11 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert "8000" not in done.stdout
     assert "synced Harbour Lane Café" in done.stdout
     assert "forecast draft for" in done.stdout
+    assert re.search(r"past forecasts of Harbour Lane Café: [1-9]\d* months scored", done.stdout)
     done = manage("shell", stdin=AT_ONCE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "at once ok 3" in done.stdout
     done = manage("shell", stdin=SCREENS)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "exact money ok" in done.stdout
-    assert "screens ok 11" in done.stdout
+    assert "screens ok 12" in done.stdout

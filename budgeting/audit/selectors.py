@@ -97,6 +97,17 @@ class AuditEntry:
     label: str
     changes: list[FieldChange] = field(default_factory=list)
 
+    @property
+    def who(self) -> str:
+        return self.user.display_name if self.user else "A sync from Xero or the system"
+
+    @property
+    def sentence(self) -> str:
+        """The entry as a reader says it: "Ana Rivera changed the draft balance Rent (469) ·
+        Nov 2026", "A sync from Xero or the system created the budget Overall Budget"."""
+        what = self.label[:1].lower() + self.label[1:]
+        return f"{self.who} {self.kind.lower()} the {what.replace(': ', ' ', 1)}"
+
 
 def _headers(model_key: str, model, firm: Firm, organisation: ClientOrganisation, flt):
     rows = model.history.filter(firm_id=firm.pk, organisation_id=organisation.pk)
@@ -154,7 +165,32 @@ def _label(model_key: str, record, names: dict) -> str:
         related = names.get((field.related_model, getattr(record, field.attname)))
         if related:
             return f"{name}: {related}{suffix}"
+    own = _own_name(model_key, record)
+    if own:
+        return f"{name}: {own}{suffix}"
     return f"{name} #{record.id}{suffix}"
+
+
+def _own_name(model_key: str, record) -> str:
+    """A name from the record's own fields, for the rows no related row names: the draft by its
+    first month, a step by its place and name, a decision by who made it."""
+    if model_key == "draft":
+        return f"from {record.first_period:%b %Y}"
+    if model_key == "approvalrequest":
+        return f"submission of revision {record.revision}"
+    if model_key == "approvalstep":
+        return f"step {record.position}, {record.name}"
+    if model_key == "approvaldecision":
+        return f"{record.get_decision_display().lower()} by {record.email}"
+    if model_key in ("budgetpublication", "forecastbudget"):
+        return getattr(record, "budget_name", "") or getattr(record, "name", "")
+    if model_key == "budget":
+        return record.description or record.get_type_display()
+    if model_key == "externalapprover":
+        return f"{record.name} <{record.email}>" if record.name else record.email
+    if model_key in ("budgetpolicy", "approvalchain") and getattr(record, "version", None):
+        return f"version {record.version}"
+    return ""
 
 
 def _related_names(wanted: dict[type[models.Model], set]) -> dict:
@@ -174,7 +210,18 @@ def _related_names(wanted: dict[type[models.Model], set]) -> dict:
 
 
 def _display(value) -> object:
-    return "" if value is None else value
+    """A stored value as words: lists and mappings read as text, never as Python's repr."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        if "message" in value:
+            return str(value["message"])
+        return "; ".join(f"{str(k).replace('_', ' ')}: {_display(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "; ".join(str(_display(v)) for v in value)
+    return value
 
 
 def _changes(record, previous) -> list[FieldChange]:
@@ -215,10 +262,16 @@ def _readable(model: type[models.Model], change: FieldChange, names: dict) -> Fi
     except FieldDoesNotExist:
         label = change.field.replace("_", " ")
     related = _relation(model, change.field)
+    try:
+        choices = dict(model._meta.get_field(change.field).flatchoices)
+    except FieldDoesNotExist:
+        choices = {}
 
     def show(value):
         if related is not None and value not in (None, ""):
             return names.get((related, value), f"#{value}")
+        if choices and value in choices:  # a status in words ("Changes requested")
+            return str(choices[value])
         return _display(value)
 
     return FieldChange(

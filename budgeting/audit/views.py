@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from budgeting.audit import services as rollback
@@ -24,7 +23,8 @@ from budgeting.audit.selectors import (
 )
 from budgeting.drafts.models import Draft
 from budgeting.drafts.selectors import draft_get_or_404
-from core.csv import csv_response
+from core import clock
+from core.csv import csv_filename, csv_response
 from tenants.roles import Action
 from tenants.scoping import FirmRequest, client_organisation_get_or_404, firm_view
 
@@ -106,7 +106,18 @@ def audit_log_csv(
     entries = audit_entries_iter(firm=request.firm, organisation=organisation, flt=flt)
 
     def rows():
-        yield ["When", "Who", "What", "Object", "Change", "Field", "Before", "After", "Why"]
+        yield [
+            "When",
+            "Who",
+            "What",
+            "Object",
+            "Change",
+            "Field",
+            "Before",
+            "After",
+            "Why",
+            "What happened",
+        ]
         for e in entries:
             common = [
                 e.when,
@@ -116,7 +127,7 @@ def audit_log_csv(
                 e.kind,
             ]
             if not e.changes:
-                yield [*common, "", "", "", e.reason]
+                yield [*common, "", "", "", e.reason, e.sentence]
             for change in e.changes:
                 yield [
                     *common,
@@ -124,10 +135,11 @@ def audit_log_csv(
                     change.before,
                     change.after,
                     e.reason,
+                    e.sentence,
                 ]
 
-    suffix = f"-draft-{draft.pk}" if draft else ""
-    filename = f"{slugify(organisation.name)}{suffix}-audit-log.csv"
+    period = f"forecast-from-{draft.first_period:%Y-%m}" if draft else clock.today()
+    filename = csv_filename(organisation.name, "audit-log", period)
     return csv_response(filename=filename, rows=rows(), streaming=True)
 
 

@@ -615,7 +615,10 @@ def forecast_explanation(analysis: LineAnalysis, currency: str) -> str:
             f"{'over' if month.variance > 0 else 'under'} budget in "
             f"{add_months(months[0], -1):%B %Y}."
         )
-    text += f" Confidence {forecast.confidence_label} ({forecast.confidence}/100)."
+    text += (
+        f" {forecast.confidence_label.capitalize()} confidence: the method scored "
+        f"{forecast.confidence} out of 100 when tried on this line's own past months."
+    )
     if forecast.notes:
         text += " Notes: " + "; ".join(forecast.notes) + "."
     return text

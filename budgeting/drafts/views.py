@@ -30,7 +30,7 @@ from budgeting.drafts.selectors import (
 )
 from budgeting.ledger.models import Account, TrackingOption, XeroOrganisation
 from budgeting.variance.maths import Section
-from core.csv import csv_response
+from core.csv import csv_filename, csv_response
 from core.months import add_months
 from tenants.models import ClientOrganisation
 from tenants.roles import Action
@@ -293,7 +293,13 @@ def draft_csv(request: FirmRequest, organisation_id: int, draft_id: int) -> Http
                     b.edit_reason,
                 ]
 
-    filename = f"forecast-draft-{draft.pk}-r{draft.revision}.csv"
+    filename = csv_filename(
+        organisation.name,
+        "forecast",
+        f"{draft.first_period:%Y-%m}",
+        f"{draft.horizon}m",
+        f"revision-{draft.revision}",
+    )
     return csv_response(filename=filename, rows=rows())
 
 
@@ -318,10 +324,10 @@ def _line_context(request, organisation, draft, line, form=None, check=None) -> 
     budgets = _history_budgets(request, line, first, draft.last_actual_period)
     budgets.update({b.period: b.original_amount for b in balances if b.original_amount is not None})
     backtest = (
-        f"Backtest error of the method on this line's own history: sMAPE "
-        f"{line.backtest_smape:.1f}%."
+        f"Backtest error: typical error {line.backtest_smape:.0f}% when the method was tried "
+        f"on this line's own past months (sMAPE {line.backtest_smape:.1f}%)."
         if line.backtest_smape is not None
-        else "The history was too short to backtest."
+        else "The history was too short to try the method on its past months."
     )
     chart = forecast_svg(
         actuals=[(m, history.get(m, Decimal("0.00"))) for m in months],

@@ -48,11 +48,20 @@ def _actuals_filters(request: FirmRequest, organisation: ClientOrganisation) -> 
     option = next((o for o in options if o.pk == wanted), None)
     if wanted is not None and option is None:
         raise Http404("No such tracking option.")
-    months = _int(request.GET.get("months"))
+    asked = (request.GET.get("months") or "").strip()
+    months = _int(asked)
+    windows = selectors.ACTUAL_WINDOWS
     return {
         "options": options,
         "option": option,
-        "months": months if months in selectors.ACTUAL_WINDOWS else selectors.ACTUAL_WINDOWS[0],
+        "months": months if months in windows else windows[0],
+        # Refused rather than replaced by another window: said on the Months field.
+        "months_error": (
+            f"“{asked[:20]}” is not one of the windows: choose "
+            f"{', '.join(map(str, windows[:-1]))} or {windows[-1]} months."
+            if asked and months not in windows
+            else ""
+        ),
     }
 
 
@@ -88,6 +97,8 @@ def organisation_detail(request: FirmRequest, organisation_id: int) -> HttpRespo
         context.update(_budgets_context(request, organisation))
     elif tab == "actuals":
         context.update(_actuals_context(request, organisation))
+        if context["months_error"]:
+            context["grid"] = None
     else:
         context["history"] = selectors.sync_history(firm=request.firm, organisation=organisation)
     context["currency"] = context["status"].currency
@@ -95,9 +106,10 @@ def organisation_detail(request: FirmRequest, organisation_id: int) -> HttpRespo
     if profile is not None:
         month = dt.date(2001, profile.financial_year_end_month, 1)
         context["fy_end"] = f"{profile.financial_year_end_day} {month:%B}"
+    status = 400 if context.get("months_error") else 200
     if request.htmx and request.htmx.target == "organisation-tabs":
-        return render(request, "budgeting/ledger/organisation.html#tabs", context)
-    return render(request, "budgeting/ledger/organisation.html", context)
+        return render(request, "budgeting/ledger/organisation.html#tabs", context, status=status)
+    return render(request, "budgeting/ledger/organisation.html", context, status=status)
 
 
 def _grid_csv(filename: str, first_column: str, grid: selectors.Grid) -> HttpResponse:
@@ -113,6 +125,8 @@ def organisation_actuals_csv(request: FirmRequest, organisation_id: int) -> Http
         firm=request.firm, organisation_id=organisation_id
     )
     context = _actuals_context(request, organisation)
+    if context["months_error"]:
+        return render(request, "400.html", {"reason": context["months_error"]}, status=400)
     option = context["option"]
     scope = slugify(option.name) if option else "overall"
     filename = f"{slugify(organisation.name)}-actuals-{scope}-{context['months']}m.csv"

@@ -25,8 +25,15 @@ from budgeting.publishing.services import (
     forecast_budget_choose,
     publishing_setting_update,
 )
+from core import clock
+from core.csv import csv_filename, csv_response
 from tenants.roles import Action
-from tenants.scoping import FirmRequest, firm_view, get_firm_object_or_404
+from tenants.scoping import (
+    FirmRequest,
+    client_organisation_get_or_404,
+    firm_view,
+    get_firm_object_or_404,
+)
 
 
 @firm_view(Action.VIEW)
@@ -194,3 +201,51 @@ def budget_publication_rollback_view(
             "changed": sum(1 for r in rows if r["published"] != r["earlier"]),
         },
     )
+
+
+@firm_view(Action.VIEW)
+def budget_publication_list_csv(request: FirmRequest, organisation_id: int) -> HttpResponse:
+    """Every import file of the organisation, newest first, with its verification."""
+    organisation = client_organisation_get_or_404(
+        firm=request.firm, organisation_id=organisation_id
+    )
+    publications = (
+        BudgetPublication.objects.for_firm(request.firm)
+        .filter(organisation=organisation)
+        .select_related("draft", "created_by")
+        .order_by("-created_at", "-pk")
+    )
+    header = [
+        "Budget",
+        "Beside the original",
+        "Replaces the original",
+        "Draft",
+        "Made",
+        "Made by",
+        "Status",
+        "Checked",
+        "Verified",
+        "Differences in the file",
+        "Differences in the original",
+        "File",
+    ]
+
+    def line(p: BudgetPublication) -> list:
+        draft = f"Forecast from {p.draft.first_period:%b %Y}" if p.draft else ""
+        return [
+            p.budget_name,
+            p.original_budget_name,
+            "yes" if p.replaces_original else "no",
+            draft,
+            p.created_at,
+            p.created_by.display_name if p.created_by else "",
+            p.get_status_display(),
+            p.checked_at,
+            p.verified_at,
+            len(p.differences),
+            len(p.original_differences),
+            p.file_name,
+        ]
+
+    filename = csv_filename(organisation.name, "import-files", clock.today())
+    return csv_response(filename=filename, rows=[header, *(line(p) for p in publications)])

@@ -29,7 +29,7 @@ from budgeting.variance.selectors import (
     variance_data_load,
     variance_report_load,
 )
-from core.csv import csv_response
+from core.csv import csv_filename, csv_response
 from core.months import add_months, parse_month
 from tenants.models import ClientOrganisation
 from tenants.roles import Action
@@ -52,6 +52,8 @@ class ReportParams:
     tracking_option: TrackingOption | None
     options: list[TrackingOption]
     filters: ReportFilters
+    # Why the month asked for is refused (not a month, or not begun): shown on the Month field.
+    period_error: str = ""
 
     def query(self, **overrides) -> dict[str, object]:
         """The report's GET parameters, for links that keep the reader's choices."""
@@ -94,7 +96,20 @@ def _params(request: FirmRequest, organisation_id: int) -> ReportParams:
     profile = _profile(organisation)
     window = profile_month_window(profile)
     last_closed = window.last_closed
-    period = parse_month(request.GET.get("period")) or window.reporting_month
+    asked = (request.GET.get("period") or "").strip()
+    period = parse_month(asked) or window.reporting_month
+    period_error = ""
+    if asked and parse_month(asked) is None:
+        period_error = f"“{asked[:20]}” is not a month: choose one from the list (as YYYY-MM)."
+    # The latest month with figures: the open month, or the one after Xero's lock date.
+    latest = max(
+        window.open_month, add_months(last_closed, 1) if last_closed else window.open_month
+    )
+    if asked and period_error == "" and period > latest:
+        period_error = (
+            f"{period:%B %Y} has not begun for {organisation.name}: choose "
+            f"{latest:%B %Y} or an earlier month."
+        )
     options = list(
         TrackingOption.objects.for_firm(request.firm)
         .filter(organisation=organisation)
@@ -115,7 +130,14 @@ def _params(request: FirmRequest, organisation_id: int) -> ReportParams:
         filters=ReportFilters(
             account_classes=classes, material_only=request.GET.get("material") == "1"
         ),
+        # Refused, the page shows the month it would otherwise have shown in its picker only.
+        period_error=period_error,
     )
+
+
+def _month_refused(request: FirmRequest, params: ReportParams) -> HttpResponse:
+    """A 400 that says what to do, for the downloads and drill-downs of a refused month."""
+    return render(request, "400.html", {"reason": params.period_error}, status=400)
 
 
 def _report(request: FirmRequest, params: ReportParams, **kwargs) -> VarianceReportView:
@@ -142,6 +164,9 @@ def variance_report(request: FirmRequest, organisation_id: int) -> HttpResponse:
         # joined here rather than reversed once per row, which dominated a 300-account page.
         "account_url": f"{report_url}accounts/",
     }
+    if params.period_error:
+        context.update(account_classes=ACCOUNT_CLASSES)
+        return render(request, "budgeting/variance/report.html", context, status=400)
     if params.profile is not None:
         view = _report(request, params)
         net_profit = view.data.series(end_period=params.period)
@@ -257,19 +282,17 @@ def variance_report_csv(request: FirmRequest, organisation_id: int) -> HttpRespo
     params = _params(request, organisation_id)
     if params.profile is None:
         raise Http404("This client has not been synced from Xero yet.")
+    if params.period_error:
+        return _month_refused(request, params)
     view = _report(request, params, with_narratives=False)
-    option = f"-{params.tracking_option.name}" if params.tracking_option else ""
-    filename = f"variance-{params.organisation.pk}-{params.period:%Y-%m}{option}.csv"
+    option = params.tracking_option.name if params.tracking_option else ""
+    filename = csv_filename(params.organisation.name, "variance", f"{params.period:%Y-%m}", option)
     rows = [
         ["Currency", view.data.currency, "Period", f"{params.period:%Y-%m}"],
         CSV_HEADER,
         *variance_report_rows(view),
     ]
-    return csv_response(filename=_ascii(filename), rows=rows)
-
-
-def _ascii(name: str) -> str:
-    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in name)
+    return csv_response(filename=filename, rows=rows)
 
 
 def _account(request: FirmRequest, organisation: ClientOrganisation, account_id: int) -> Account:
@@ -284,6 +307,8 @@ def variance_account_detail(
 ) -> HttpResponse:
     """An account's chart over 24 months and the narrative of its variance (written on demand)."""
     params = _params(request, organisation_id)
+    if params.period_error:
+        return _month_refused(request, params)
     account = _account(request, params.organisation, account_id)
     if params.profile is None:
         raise Http404("This client has not been synced from Xero yet.")
@@ -329,6 +354,8 @@ def variance_account_transactions(
 ) -> HttpResponse:
     """The synced transaction lines behind an account's actual in one month."""
     params = _params(request, organisation_id)
+    if params.period_error:
+        return _month_refused(request, params)
     account = _account(request, params.organisation, account_id)
     lines = list(
         transaction_lines_for(
@@ -361,6 +388,50 @@ def variance_account_transactions(
         "synced_from": synced_from,
     }
     return render(request, "budgeting/variance/transactions.html", context)
+
+
+@firm_view(Action.VIEW)
+def variance_account_transactions_csv(
+    request: FirmRequest, organisation_id: int, account_id: int
+) -> HttpResponse:
+    """The transaction lines of the drill-down screen, with what they leave unexplained."""
+    params = _params(request, organisation_id)
+    if params.period_error:
+        return _month_refused(request, params)
+    account = _account(request, params.organisation, account_id)
+    lines = transaction_lines_for(
+        firm=request.firm,
+        organisation=params.organisation,
+        accounts=[account],
+        first=params.period,
+        last=params.period,
+        tracking_option=params.tracking_option,
+    )
+    currency = params.profile.base_currency if params.profile else ""
+    option = params.tracking_option.name if params.tracking_option else ""
+    rows = [
+        ["Account", str(account), "Month", f"{params.period:%Y-%m}", "Currency", currency],
+        ["Date", "Document", "Number", "Contact", "Description", "Tracking option", "Amount"],
+    ]
+    total = Decimal("0.00")
+    for line in lines:
+        total += line.amount
+        rows.append(
+            [
+                line.date,
+                line.document_type,
+                line.document_number,
+                line.contact_name,
+                line.description,
+                option,
+                line.amount,
+            ]
+        )
+    rows.append(["Total", "", "", "", "", "", total])
+    filename = csv_filename(
+        params.organisation.name, account.name, "transactions", f"{params.period:%Y-%m}", option
+    )
+    return csv_response(filename=filename, rows=rows)
 
 
 @firm_view(Action.MANAGE_POLICIES)

@@ -37,20 +37,24 @@ class OAuthState:
     firm_id: int
     user_id: int
     nonce: str
+    # Where the user started ("http://127.0.0.1:8000"): their session lives on that host, and
+    # Xero answers at SITE_URL, the one registered callback, which may be another host.
+    origin: str = ""
 
 
 def xero_redirect_uri() -> str:
     return settings.SITE_URL + reverse("xero_callback")
 
 
-def xero_authorize_url(*, firm: Firm, user: User) -> tuple[str, str]:
+def xero_authorize_url(*, firm: Firm, user: User, origin: str = "") -> tuple[str, str]:
     """The consent URL and the nonce to keep in the user's session against CSRF.
 
     The firm travels in the signed state, because Xero only redirects to registered callback
-    URLs (no wildcards), so the firm cannot be in the callback's path.
+    URLs (no wildcards), so the firm cannot be in the callback's path; so does the `origin`
+    the app was opened on, for the callback to send the reply back there.
     """
     nonce = secrets.token_urlsafe(16)
-    state = signing.dumps({"f": firm.pk, "u": user.pk, "n": nonce}, salt=STATE_SALT)
+    state = signing.dumps({"f": firm.pk, "u": user.pk, "n": nonce, "o": origin}, salt=STATE_SALT)
     query = urlencode(
         {
             "response_type": "code",
@@ -70,7 +74,9 @@ def xero_state_read(*, state: str) -> OAuthState:
         raise XeroAuthError("The Xero sign-in took too long. Start Connect Xero again.") from exc
     except signing.BadSignature as exc:
         raise XeroAuthError("The reply from Xero could not be verified. Start again.") from exc
-    return OAuthState(firm_id=data["f"], user_id=data["u"], nonce=data["n"])
+    return OAuthState(
+        firm_id=data["f"], user_id=data["u"], nonce=data["n"], origin=data.get("o", "")
+    )
 
 
 def _token_request(data: dict[str, str]) -> dict:

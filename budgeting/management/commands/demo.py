@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from budgeting.drafts.forecast_history import forecast_records_backfill
 from budgeting.drafts.services import forecast_run_execute
 from budgeting.ledger.sync import organisation_sync, organisation_sync_start
 from budgeting.models import ForecastRun, SyncRun
@@ -57,6 +58,12 @@ class Command(BaseCommand):
         for forecast in ForecastRun.objects.for_firm(firm).filter(state=ForecastRun.State.QUEUED):
             forecast = forecast_run_execute(firm=firm, run_id=forecast.pk)
             self.stdout.write(f"  forecast draft for {forecast.organisation.name}: {forecast.step}")
+        # Forecast accuracy shows what it is for from the first day: the forecasts the engine
+        # would have made from the last few closed months, scored against the actuals since.
+        for tenant in XeroTenant.objects.for_firm(firm).select_related("client_organisation"):
+            organisation = tenant.client_organisation
+            scored = forecast_records_backfill(firm=firm, organisation=organisation)
+            self.stdout.write(f"  past forecasts of {organisation.name}: {scored} months scored")
         if no_serve:
             return
         self._start_worker()

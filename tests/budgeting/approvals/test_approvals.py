@@ -381,6 +381,7 @@ def test_post_decides_once(client, emailed, django_capture_on_commit_callbacks):
         response = client.post(emailed.url, {"decision": "approve", "comment": "Fine"})
     assert response.status_code == 200
     assert "Decision recorded" in response.content.decode()
+    assert "You approved step 1 (" in response.content.decode()
     decision = ApprovalDecision.objects.for_firm(emailed.firm).get()
     assert (decision.channel, decision.email, decision.comment) == (
         "email",
@@ -712,6 +713,7 @@ def test_changes_are_requested_on_lines_from_the_email_link(
         url, {"decision": "request_changes", "comment": "Rent?", "lines": [str(rent.pk)]}
     )
     assert response.status_code == 200
+    assert "You asked for changes on step 1 (" in response.content.decode()  # not "You changes"
     decision = ApprovalDecision.objects.for_firm(chain.firm).get()
     assert (decision.channel, decision.line_ids) == ("email", [rent.pk])
     assert ApprovalLink.objects.for_firm(chain.firm).get().used_at is not None

@@ -85,7 +85,9 @@ def test_the_log_shows_who_when_what_and_why(client, firm_a, firm_b):
     page = response.content.decode()
     assert "Longer horizon for the bank" in page
     assert "6 → 9" in page
-    assert "System or Xero sync" in page  # the synced rows have no person
+    # The synced rows have no person; each entry reads as a sentence with names.
+    assert "A sync from Xero or the system created the budget Overall Budget." in page
+    assert f"{manager.display_name} changed the budget policy version 2." in page
 
 
 def test_filters_by_model_user_and_date(client, firm_a):
@@ -125,7 +127,8 @@ def test_the_log_exports_to_csv_with_its_filters(client, firm_a):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["When", "Who", "What", "Object", "Change", "Field", "Before", "After", "Why"]
+    header = ["When", "Who", "What", "Object", "Change", "Field", "Before", "After", "Why"]
+    assert rows[0] == [*header, "What happened"]
     horizon = next(r for r in rows[1:] if r[5] == "Horizon" and r[4] == "Changed")
     assert horizon[1] == admin.email
     assert horizon[6:8] == ["6", "12"]
@@ -225,6 +228,15 @@ def test_the_log_of_one_draft_holds_only_that_draft(client, firm_a, firm_b):
     assert edit.label == "Draft balance: Rent (469) · Nov 2026"
     page = response.content.decode()
     assert f"Edited by</strong>: (empty) → {admin.display_name}" in page
+    # Sentences with names: who did what to which draft, line or step; no "#id", no status code.
+    assert f"{admin.display_name} changed the draft balance Rent (469) · Nov 2026." in page
+    submitted = next(e for e in entries if e.model_key == "draft" and e.kind == "Changed")
+    assert submitted.sentence.endswith("the draft from Nov 2026")
+    status = {c.label: c.after for c in submitted.changes}.get("Status")
+    assert status == "Submitted for approval"
+    step = next(e for e in entries if e.model_key == "approvalstep")
+    assert step.label == "Approval step: step 1, Manager"
+    assert "#" not in " ".join(e.label for e in entries)
     csv_response = client.get(reverse("draft_audit_log_csv", args=args))
     assert b"New lease signed" in b"".join(csv_response.streaming_content)
     client.force_login(firm_b.member("owner").user)
