@@ -14,7 +14,7 @@ from integrations.slack.errors import (
     SlackUnavailable,
 )
 from integrations.slack.imitation.app import BOT_TOKEN, SlackImitation
-from tests.integrations.slack.conftest import served
+from tests.served import served
 
 BLOCKS = [
     {"type": "header", "text": {"type": "plain_text", "text": "Harbour Lane Café: Rent"}},

@@ -11,7 +11,7 @@ from integrations.slack.imitation.app import BOT_TOKEN, TEAM_ID, SlackImitation
 from integrations.slack.imitation.blocks import message_problems
 from integrations.slack.imitation.interactions import interaction_request, interaction_send
 from integrations.slack.signing import SlackSignatureInvalid, slack_request_verify
-from tests.integrations.slack.conftest import served
+from tests.served import served
 
 
 def _section(length: int) -> dict:
