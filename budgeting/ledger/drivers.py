@@ -24,6 +24,7 @@ from budgeting.ledger.models import (
     TrackingOption,
     TransactionLine,
 )
+from core.months import add_months, month_start
 from integrations.xero.client import XeroClient
 from integrations.xero.documents import (
     DOCUMENT_ENDPOINTS,
@@ -176,11 +177,16 @@ def transaction_lines_publish(
 
 
 def driver_remainders_refresh(
-    *, firm: Firm, organisation: ClientOrganisation, since: dt.date
+    *, firm: Firm, organisation: ClientOrganisation, since: dt.date, until: dt.date
 ) -> int:
     """Reconcile the lines with the P&L per account and month from `since` (the first month
-    whose lines are kept), overall and per active tracking option, and store every non-zero
-    remainder in place of the previous ones. Returns how many are above one cent."""
+    whose lines are kept) to `until` (the last month whose P&L was read: the organisation's
+    open month), overall and per active tracking option, and store every non-zero remainder in
+    place of the previous ones. Returns how many are above one cent.
+
+    Lines dated after `until` (a bill dated ahead, or the first of next month already in Xero's
+    time zone while it is still this month in the organisation's) have no P&L to be compared
+    with yet: they are compared once their month is read."""
     remainders = DriverRemainder.objects.for_firm(firm).filter(organisation=organisation)
     remainders.delete()
     accounts = Account.objects.for_firm(firm).filter(
@@ -196,7 +202,9 @@ def driver_remainders_refresh(
     actual: dict[tuple[int, int | None, dt.date], Decimal] = defaultdict(lambda: ZERO)
     for account_id, option_id, period, amount in (
         ActualBalance.objects.for_firm(firm)
-        .filter(organisation=organisation, account__in=accounts, period__gte=since)
+        .filter(
+            organisation=organisation, account__in=accounts, period__gte=since, period__lte=until
+        )
         .values_list("account_id", "tracking_option_id", "period", "amount")
     ):
         if option_id is None or option_id in active:
@@ -204,7 +212,12 @@ def driver_remainders_refresh(
     explained: dict[tuple[int, int | None, dt.date], Decimal] = defaultdict(lambda: ZERO)
     for row in (
         TransactionLine.objects.for_firm(firm)
-        .filter(organisation=organisation, account__in=accounts, date__gte=since)
+        .filter(
+            organisation=organisation,
+            account__in=accounts,
+            date__gte=since,
+            date__lt=add_months(month_start(until), 1),
+        )
         # A line on a currency system account counts on the "FX gains and losses" line the
         # report shows them on (its report group), where the actual is.
         .annotate(

@@ -969,7 +969,10 @@ class _Publisher:
         )
         # What the lines do not explain, per account and month, against the actuals just saved.
         self.counts["driver_remainders"] = drivers.driver_remainders_refresh(
-            firm=self.firm, organisation=self.organisation, since=snapshot.transactions_since
+            firm=self.firm,
+            organisation=self.organisation,
+            since=snapshot.transactions_since,
+            until=snapshot.actual_months[-1],
         )
 
     def reconcile(
