@@ -37,17 +37,19 @@ def _steps_to_decide(firm: Firm, user: User, role: str) -> list[ApprovalStep]:
     # The draft's preparer and editors cannot approve it (approvals.services.draft_editors).
     edited = (
         Q(request__draft__created_by=user)
-        | Exists(ApprovalRequest.objects.filter(draft_id=draft, submitted_by=user))
+        | Exists(ApprovalRequest.objects.for_firm(firm).filter(draft_id=draft, submitted_by=user))
         | Exists(DraftLine.history.model.objects.filter(draft_id=draft, history_user=user))
         | Exists(DraftBalance.history.model.objects.filter(line__draft_id=draft, history_user=user))
     )
     approved_other = Exists(
-        ApprovalDecision.objects.filter(
+        ApprovalDecision.objects.for_firm(firm)
+        .filter(
             request_id=OuterRef("request_id"),
             revision=OuterRef("request__revision"),
             decision=ApprovalDecision.Decision.APPROVE,
             email=user.email.lower(),
-        ).exclude(step_id=OuterRef("pk"))
+        )
+        .exclude(step_id=OuterRef("pk"))
     )
     steps = (
         ApprovalStep.objects.for_firm(firm)
@@ -64,10 +66,12 @@ def _steps_to_decide(firm: Firm, user: User, role: str) -> list[ApprovalStep]:
 def _open_drafts(firm: Firm, user: User, role: str) -> tuple[list[Draft], list[Draft]]:
     if not role_allows(role, Action.PREPARE_DRAFTS):
         return [], []
-    latest = ApprovalRequest.objects.filter(draft_id=OuterRef("pk")).order_by(
-        "-submitted_at", "-pk"
+    latest = (
+        ApprovalRequest.objects.for_firm(firm)
+        .filter(draft_id=OuterRef("pk"))
+        .order_by("-submitted_at", "-pk")
     )
-    newer = Draft.objects.filter(
+    newer = Draft.objects.for_firm(firm).filter(
         organisation_id=OuterRef("organisation_id"), created_at__gt=OuterRef("created_at")
     )
     drafts = (
