@@ -361,7 +361,13 @@ def test_a_sync_killed_at_random_points_then_rerun_gives_the_rows_of_an_uninterr
         assert organisation_sync(firm=firm_a.firm, run_id=run.pk).state == SyncRun.State.SUCCEEDED
         assert rows(firm_a.firm, organisation_a) == reference
         interrupted = SyncRun.objects.for_firm(firm_a.firm).filter(step="Interrupted")
-        assert all("previous data is unchanged" in r.error for r in interrupted)
+        # However many of the three kills landed mid-sync (it depends on the machine's speed),
+        # each one it interrupted says so and says the saved data is whole.
+        assert interrupted.count() <= 3
+        assert all(
+            "nothing is half saved" in r.error.lower() and "unchanged" in r.error
+            for r in interrupted
+        ), [r.error for r in interrupted]
     finally:
         server.shutdown()
         server.server_close()
