@@ -38,6 +38,7 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
+from budgeting.approvals.selectors import draft_editors
 from budgeting.approvals.signals import extra_approval_reasons
 from budgeting.drafts.models import Draft, DraftBalance, DraftLine
 from budgeting.drafts.services import draft_status_set
@@ -291,30 +292,6 @@ def chain_extra_step(chain: ApprovalChain | None) -> dict | None:
     """The chain's own extra approval step, None when the firm has not chosen who decides it."""
     steps = chain.steps if chain else []
     return next((s for s in steps if s["condition"] == Condition.EXTRA_APPROVAL), None)
-
-
-def draft_editors(*, firm: Firm, draft: Draft) -> set[str]:
-    """Emails of the preparer and of everyone who changed the draft's lines or figures."""
-    users = {draft.created_by_id}
-    line_ids = DraftLine.objects.for_firm(firm).filter(draft=draft).values("pk")
-    users |= set(
-        DraftLine.history.filter(draft_id=draft.pk).values_list("history_user_id", flat=True)
-    )
-    users |= set(
-        DraftBalance.history.filter(line_id__in=line_ids).values_list("history_user_id", flat=True)
-    )
-    users |= set(
-        DraftBalance.objects.for_firm(firm)
-        .filter(line__draft=draft, edited_by__isnull=False)
-        .values_list("edited_by_id", flat=True)
-    )
-    users |= set(
-        ApprovalRequest.objects.for_firm(firm)
-        .filter(draft=draft)
-        .values_list("submitted_by_id", flat=True)
-    )
-    users.discard(None)
-    return {e.lower() for e in User.objects.filter(pk__in=users).values_list("email", flat=True)}
 
 
 def step_approvers(*, firm: Firm, step: ApprovalStep) -> list[Approver]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 
 from budgeting.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStep
-from budgeting.drafts.models import Draft, DraftBalance, DraftLine
+from budgeting.approvals.selectors import draft_edited_by
+from budgeting.drafts.models import Draft
 from tenants.models import Firm, User
 from tenants.roles import Action, role_allows
 
@@ -33,14 +34,8 @@ class Waiting:
 def _steps_to_decide(firm: Firm, user: User, role: str) -> list[ApprovalStep]:
     if not role_allows(role, Action.APPROVE):
         return []
-    draft = OuterRef("request__draft_id")
-    # The draft's preparer and editors cannot approve it (approvals.services.draft_editors).
-    edited = (
-        Q(request__draft__created_by=user)
-        | Exists(ApprovalRequest.objects.for_firm(firm).filter(draft_id=draft, submitted_by=user))
-        | Exists(DraftLine.history.model.objects.filter(draft_id=draft, history_user=user))
-        | Exists(DraftBalance.history.model.objects.filter(line__draft_id=draft, history_user=user))
-    )
+    # The draft's preparer and editors cannot approve it: the approval services' own rule.
+    edited = draft_edited_by(firm=firm, draft=OuterRef("request__draft_id"), user=user)
     approved_other = Exists(
         ApprovalDecision.objects.for_firm(firm)
         .filter(

@@ -5,10 +5,14 @@ client or many."""
 
 from types import SimpleNamespace
 
+import pytest
 from django.urls import reverse
 
 from budgeting.approvals import services as approvals
-from tests.budgeting.approval_data import _decide, _draft, _member, _submit
+from budgeting.approvals.selectors import draft_editors
+from budgeting.drafts.services import draft_line_edit
+from budgeting.models import DraftLine
+from tests.budgeting.approval_data import NOV, _decide, _draft, _member, _submit
 from tests.factories import client_organisation_create
 
 
@@ -135,3 +139,31 @@ def test_the_count_costs_the_same_for_one_client_or_many(
     with django_assert_num_queries(before["approver"]):
         response = client.get(url)
     assert ">4<" in response.content.decode()
+
+
+def test_a_member_who_changed_a_figure_is_not_asked_to_approve_it_in_the_queue_or_by_the_rule(
+    client, chain
+):
+    # The admin, named on step 2, changes one month of the owner's draft before it is sent.
+    line = DraftLine.objects.for_firm(chain.firm).filter(draft=chain.draft).first()
+    draft_line_edit(
+        firm=chain.firm,
+        draft=chain.draft,
+        line=line,
+        period=NOV,
+        amount="5100.00",
+        reason="Rent review",
+        user=chain.member("admin").user,
+    )
+    _submit(chain)
+    _decide(chain, _member(chain, "approver"))
+
+    # The queue and the decision read the same rule: the admin neither sees step 2 nor may
+    # decide it, and the rule names both the preparer and the editor.
+    assert "Approval steps to decide (0)" in queue(client, chain, "admin")
+    assert draft_editors(firm=chain.firm, draft=chain.draft) == {
+        chain.member("owner").user.email.lower(),
+        chain.member("admin").user.email.lower(),
+    }
+    with pytest.raises(approvals.ApprovalError):
+        _decide(chain, _member(chain, "admin"))
