@@ -36,13 +36,15 @@ def _path(values: Sequence[Decimal], low: Decimal, high: Decimal) -> str:
 def actual_vs_budget_svg(
     *, points: Sequence[SeriesPoint], title: str, chart_id: str, currency: str
 ) -> SafeString:
-    """A line chart of the points' actual (solid) and budget (dashed), oldest month first."""
+    """A line chart of the points' actual (solid), original budget (dashed) and, once the
+    organisation has one, forecast budget (dotted), oldest month first."""
     if not points:
         return format_html('<p class="muted">No figures to chart for {}.</p>', title)
     actuals = [p.actual for p in points]
     budgets = [p.budget for p in points]
-    low = min(min(actuals), min(budgets), Decimal(0))
-    high = max(max(actuals), max(budgets), Decimal(0))
+    forecasts = _forecasts(points)
+    low = min(min(actuals), min(budgets), *forecasts, Decimal(0))
+    high = max(max(actuals), max(budgets), *forecasts, Decimal(0))
     if low == high:
         high = low + 1
     first, last = points[0].period, points[-1].period
@@ -54,6 +56,11 @@ def actual_vs_budget_svg(
         f"totalled {amount_in(sum(actuals, Decimal(0)), currency)} and the budget "
         f"{amount_in(sum(budgets, Decimal(0)), currency)}."
     )
+    if forecasts:
+        desc += (
+            f" The forecast budget was {amount_in(latest.forecast, currency)} in {last:%B %Y} "
+            f"and {amount_in(sum(forecasts, Decimal(0)), currency)} over the months."
+        )
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" xmlns="http://www.w3.org/2000/svg">',
@@ -76,9 +83,18 @@ def actual_vs_budget_svg(
                 f'text-anchor="middle">{point.period:%b %y}</text>'
             )
     parts.append(f'<path class="budget" d="{_path(budgets, low, high)}"/>')
+    if forecasts:
+        parts.append(f'<path class="forecast" d="{_path(forecasts, low, high)}"/>')
     parts.append(f'<path class="actual" d="{_path(actuals, low, high)}"/>')
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above
+
+
+def _forecasts(points: Sequence[SeriesPoint]) -> list[Decimal]:
+    """The forecast budget's line, all or nothing: a chart never draws half a line."""
+    if any(p.forecast is None for p in points):
+        return []
+    return [p.forecast for p in points]
 
 
 def actual_vs_budget_table(*, points: Sequence[SeriesPoint], caption: str, currency: str):
@@ -86,26 +102,39 @@ def actual_vs_budget_table(*, points: Sequence[SeriesPoint], caption: str, curre
     and for anyone who wants the numbers behind a line."""
     if not points:
         return ""
+    forecast = bool(_forecasts(points))
+    cells = '<td class="num">{}</td>' * (5 if forecast else 3)
     rows = format_html_join(
         "",
-        '<tr><th scope="row">{}</th><td class="num">{}</td><td class="num">{}</td>'
-        '<td class="num">{}</td></tr>',
+        '<tr><th scope="row">{}</th>' + cells + "</tr>",
         (
             (
                 f"{p.period:%b %Y}",
                 amount_in(p.actual, currency),
                 amount_in(p.budget, currency),
                 signed_amount_in(p.variance, currency),
+                *(
+                    (
+                        amount_in(p.forecast, currency),
+                        signed_amount_in(p.actual - p.forecast, currency),
+                    )
+                    if forecast
+                    else ()
+                ),
             )
             for p in points
         ),
     )
+    headings = ["Actual", "Budget", "Variance"]
+    if forecast:
+        headings = ["Actual", "Original budget", "Variance", "Forecast budget", "Variance"]
     return format_html(
         '<details class="chart-figures"><summary>The figures behind the chart</summary>'
         '<table class="data"><caption>{}</caption><thead><tr><th scope="col">Month</th>'
-        '<th scope="col" class="num">Actual</th><th scope="col" class="num">Budget</th>'
-        '<th scope="col" class="num">Variance</th></tr></thead><tbody>{}</tbody></table>'
-        "</details>",
+        "{}</tr></thead><tbody>{}</tbody></table></details>",
         caption,
+        format_html_join(
+            "", '<th scope="col" class="num">{}</th>', ((heading,) for heading in headings)
+        ),
         rows,
     )

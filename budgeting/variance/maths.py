@@ -423,6 +423,9 @@ class SeriesPoint:
     period: Period
     actual: Decimal
     budget: Decimal
+    # The forecast budget's figure for the month, once the organisation has one beside its
+    # original budget (None before: the chart then has two lines, not a flat third).
+    forecast: Decimal | None = None
 
     @property
     def variance(self) -> Decimal:

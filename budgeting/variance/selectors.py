@@ -114,8 +114,21 @@ class VarianceData:
     def series(self, *, end_period: Period, account_id: str | None = None) -> tuple[SeriesPoint]:
         if account_id is not None and account_id not in {b.account_id for b in self.balances}:
             return ()
-        return variance_series(
+        points = variance_series(
             lines=self.balances, end_period=end_period, months=CHART_MONTHS, account_id=account_id
+        )
+        if self.forecast_budget is None:
+            return points
+        # The same maths with the forecast budget's figures as the budget: the third line.
+        forecasts = variance_series(
+            lines=self.forecast_balances,
+            end_period=end_period,
+            months=CHART_MONTHS,
+            account_id=account_id,
+        )
+        return tuple(
+            dataclasses.replace(point, forecast=forecast.budget)
+            for point, forecast in zip(points, forecasts, strict=True)
         )
 
     def balances_of(self, account_id: str) -> AccountBalances | None:

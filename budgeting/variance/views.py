@@ -332,6 +332,7 @@ def variance_account_detail(
         "line": line,
         "narrative": narrative,
         "currency": data.currency,
+        "forecast_budget": data.forecast_budget,
         "chart": actual_vs_budget_svg(
             points=points,
             title=f"{account}, actual against budget, {len(points)} months",

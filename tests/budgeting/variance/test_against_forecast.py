@@ -106,3 +106,41 @@ def test_the_report_csv_and_api_show_the_forecast_beside_the_original(client, fi
     assert all(line["against_forecast"] is None for s in api["sections"] for line in s["lines"])
     # And firm A's report is not firm B's to read.
     assert client.get(reverse("variance_report", args=args), query).status_code == 404
+
+
+def test_the_charts_draw_the_forecast_budget_as_a_third_line_once_it_exists(client, firm_a, firm_b):
+    ours = variance_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
+    variance_organisation_create(firm=firm_b.firm, organisation=firm_b.organisation)
+    _forecast_budget(firm_a, ours)
+    query = {"period": "2026-10"}
+    rent_actual = Decimal("5000.00") + RENT_JOURNAL
+    rent = ours.accounts["469"]
+
+    client.force_login(firm_a.member(Role.VIEWER).user)
+    args = [firm_a.firm.slug, firm_a.organisation.pk]
+    report = client.get(reverse("variance_report", args=args), query).content.decode()
+    account = client.get(
+        reverse("variance_account_detail", args=[*args, rent.pk]), query
+    ).content.decode()
+    for page in (report, account):
+        assert page.count('<path class="forecast"') == 1
+        assert "Forecast budget (dotted)" in page and "Original budget (dashed)" in page
+    # The figures behind the account's chart: October's forecast and the variance against it,
+    # beside the original budget's, which is unchanged.
+    october = account[account.index('<th scope="row">Oct 2026</th>') :].split("</tr>")[0]
+    cells = [c.split("</td>")[0] for c in october.split('<td class="num">')[1:]]
+    assert len(cells) == 5
+    assert "5,000.00" in cells[1] and "7,000.00" in cells[3]
+    assert f"{rent_actual - FORECAST_RENT:,.2f}".lstrip("-") in cells[4]
+    assert "The forecast budget was" in account
+
+    # Firm B has no forecast budget: two lines, the one budget called just "Budget".
+    client.force_login(firm_b.member(Role.VIEWER).user)
+    args_b = [firm_b.firm.slug, firm_b.organisation.pk]
+    page = client.get(reverse("variance_report", args=args_b), query).content.decode()
+    assert '<path class="forecast"' not in page and '<path class="budget"' in page
+    assert "Forecast budget (dotted)" not in page and "Budget (dashed)" in page
+    assert (
+        client.get(reverse("variance_account_detail", args=[*args, rent.pk]), query).status_code
+        == 404
+    )
