@@ -62,6 +62,7 @@ from budgeting.variance.maths import (
 from budgeting.variance.models import VarianceNarrative
 from budgeting.variance.selectors import materiality_thresholds
 from core import tasks
+from core.db import rows_update
 from core.history import history_note
 from core.money import amount_in, money
 from core.months import add_months
@@ -1319,8 +1320,10 @@ def forecast_records_score(*, firm: Firm, organisation: ClientOrganisation) -> S
         record.within_80 = record.lo_80 <= actual <= record.hi_80
         record.within_95 = record.lo_95 <= actual <= record.hi_95
         record.scored_at = now
-    ForecastRecord.objects.for_firm(firm).bulk_update(
-        records, ["actual", "abs_error", "within_80", "within_95", "scored_at"], batch_size=500
+    rows_update(
+        queryset=ForecastRecord.objects.for_firm(firm),
+        rows=records,
+        fields=["actual", "abs_error", "within_80", "within_95", "scored_at"],
     )
     # Actuals are facts from Xero, not a change to the draft: no revision, no history row.
     for balance in balances:
@@ -1328,7 +1331,9 @@ def forecast_records_score(*, firm: Firm, organisation: ClientOrganisation) -> S
             (balance.line.account_id, balance.line.tracking_option_id, balance.period)
         )
         balance.actual = money(actual if actual is not None else 0)
-    DraftBalance.objects.for_firm(firm).bulk_update(balances, ["actual"], batch_size=500)
+    rows_update(
+        queryset=DraftBalance.objects.for_firm(firm), rows=balances, fields=["actual"]
+    )
     logger.info("Scored %d forecasts of %s", len(records), organisation)
     return ScoreResult(len(records), len(balances))
 

@@ -12,6 +12,7 @@ grid is deliberately narrower than statsmodels' bounds, as noted on BETA_SHARES.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,9 +118,15 @@ def with_estimation_error(model_variance: np.ndarray) -> np.ndarray:
     return model_variance * np.sqrt(np.arange(1, len(model_variance) + 1))
 
 
+@functools.cache
 def damped_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The grid of weights, built once (every line of every forecast fits on it); read-only,
+    so a caller cannot change it for the next."""
     alpha, share, phi = np.meshgrid(ALPHAS, BETA_SHARES, PHIS, indexing="ij")
-    return alpha.ravel(), (alpha * share).ravel(), phi.ravel()
+    grid = alpha.ravel(), (alpha * share).ravel(), phi.ravel()
+    for weights in grid:
+        weights.setflags(write=False)
+    return grid
 
 
 def initial_state(values: np.ndarray) -> tuple[float, float]:

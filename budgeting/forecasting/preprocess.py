@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from statsmodels.tsa.seasonal import seasonal_decompose
 from statsmodels.tsa.stattools import acf
 
@@ -77,10 +78,21 @@ def spike_indices(values: np.ndarray, season_length: int) -> np.ndarray:
 
 
 def local_median(values: np.ndarray, half_window: int = 2) -> np.ndarray:
+    """The median of each month and its `half_window` neighbours on each side (fewer at the
+    ends). The full windows are taken at once: this runs for every line of every forecast."""
     n = len(values)
-    return np.array(
-        [np.median(values[max(0, i - half_window) : min(n, i + half_window + 1)]) for i in range(n)]
-    )
+    width = 2 * half_window + 1
+    medians = np.empty(n, dtype=float)
+    if n >= width:
+        medians[half_window : n - half_window] = np.median(
+            sliding_window_view(values, width), axis=1
+        )
+        ends = [*range(half_window), *range(n - half_window, n)]
+    else:
+        ends = range(n)
+    for i in ends:
+        medians[i] = np.median(values[max(0, i - half_window) : min(n, i + half_window + 1)])
+    return medians
 
 
 def winsorise(values: np.ndarray, spikes: np.ndarray) -> np.ndarray:

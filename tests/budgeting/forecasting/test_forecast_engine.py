@@ -2,13 +2,16 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from statsmodels.tsa.forecasting.theta import ThetaModel
 from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
 from budgeting.forecasting import MAX_HORIZON, forecast_series
 from budgeting.forecasting.backtest import history_scale
 from budgeting.forecasting.engine import MIN_REALISED, RealisedAccuracy
-from budgeting.forecasting.models import damped_fit, theta_fit
+from budgeting.forecasting.models import damped_fit, damped_grid, theta_fit
+from budgeting.forecasting.preprocess import local_median
 
 MONTHS = np.arange(60)
 YEARLY_PATTERN = np.array([0.8, 0.85, 1.0, 1.05, 1.1, 1.2, 1.25, 1.15, 1.0, 0.95, 0.85, 0.8])
@@ -303,3 +306,25 @@ def test_spend_that_starts_late_gets_sane_intervals():
     for level in (80, 95):
         assert all(np.isfinite(forecast.upper(level)))
         assert max(forecast.upper(level)) < 5 * max(history)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), min_size=0, max_size=40
+    ),
+    half_window=st.integers(min_value=0, max_value=4),
+)
+def test_the_local_median_is_the_median_of_each_month_and_its_neighbours(values, half_window):
+    series = np.asarray(values, dtype=float)
+    n = len(series)
+    expected = [
+        np.median(series[max(0, i - half_window) : min(n, i + half_window + 1)]) for i in range(n)
+    ]
+    assert local_median(series, half_window).tolist() == expected
+
+
+def test_the_weight_grid_cannot_be_changed_by_a_caller():
+    alpha, _beta, _phi = damped_grid()
+    with pytest.raises(ValueError, match="read-only"):
+        alpha[0] = 0.5
