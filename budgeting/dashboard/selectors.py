@@ -137,6 +137,13 @@ class DashboardPage:
     number: int
     pages: int
     per_page: int
+    # Of the matching organisations, those with a sync running or waiting for a worker.
+    running: int = 0
+    queued: int = 0
+
+    @property
+    def syncing(self) -> int:
+        return self.running + self.queued
 
     @property
     def first_index(self) -> int:
@@ -175,6 +182,7 @@ def dashboard_page(
     whole = {
         row.organisation.pk: row for row in dashboard_row_list(firm=firm, organisation_ids=ids)
     }
+    active = [row.active_run.state for row in rows if row.active_run is not None]
     return DashboardPage(
         # A client archived between the two reads is left out, not an error.
         rows=[whole[pk] for pk in ids if pk in whole],
@@ -182,4 +190,6 @@ def dashboard_page(
         number=number,
         pages=pages,
         per_page=per_page,
+        running=active.count(SyncRun.State.RUNNING),
+        queued=active.count(SyncRun.State.QUEUED),
     )

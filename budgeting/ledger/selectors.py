@@ -132,6 +132,17 @@ class OrganisationSyncStatus:
         return run
 
     @property
+    def time_left(self) -> dt.timedelta | None:
+        """The running sync's time left, from how long the last successful sync of its kind
+        took; None with nothing to go by (a first sync, or one still queued)."""
+        run, last = self.active_run, self.last_succeeded_run
+        if run is None or run.started_at is None or last is None or last.kind != run.kind:
+            return None
+        if last.duration is None:
+            return None
+        return max(last.duration - (timezone.now() - run.started_at), dt.timedelta(0))
+
+    @property
     def stalled_run(self) -> SyncRun | None:
         """The latest run when its worker was lost before the stale-run beat job noticed: the
         screen says so in words (rather than a progress bar frozen at "Saving (96%)")."""

@@ -43,6 +43,7 @@ from budgeting.ledger.models import (
     XeroOrganisation,
 )
 from core import clock, tasks
+from core.db import rows_update
 from core.history import history_note
 from core.months import add_months, financial_year_start, month_end, month_start, months_between
 from integrations.models import XeroTenant
@@ -749,7 +750,11 @@ class _Publisher:
                 changed.append(obj)
         model.objects.bulk_create(created)
         if changed:
-            self.objects(model).bulk_update(changed, list(next(iter(rows.values())).keys()))
+            rows_update(
+                queryset=self.objects(model),
+                rows=changed,
+                fields=list(next(iter(rows.values())).keys()),
+            )
         self.counts[f"{model._meta.model_name}_changed"] += len(created) + len(changed)
         return existing
 
@@ -794,7 +799,7 @@ class _Publisher:
         for account in changed:
             account.report_group = fx
         if changed:
-            self.objects(Account).bulk_update(changed, ["report_group"])
+            rows_update(queryset=self.objects(Account), rows=changed, fields=["report_group"])
 
     def budget(
         self,
@@ -952,7 +957,7 @@ class _Publisher:
                 update.append(current)
         gone = [a.pk for key, a in existing.items() if key not in wanted]
         ActualBalance.objects.bulk_create(create, batch_size=2000)
-        self.objects(ActualBalance).bulk_update(update, ["amount"], batch_size=2000)
+        rows_update(queryset=self.objects(ActualBalance), rows=update, fields=["amount"])
         if gone:
             self.objects(ActualBalance).filter(pk__in=gone).delete()
         self.counts["actuals_changed"] += len(create) + len(update) + len(gone)
@@ -1385,10 +1390,16 @@ def organisation_sync(
     organisation = run.organisation
     started = time.monotonic()
     client = None
+    expected_calls = _expected_calls(firm=firm, organisation=organisation, kind=run.kind)
 
     def progress(percent: int, step: str) -> None:
+        calls = client.calls if client else 0
+        if expected_calls and percent < 96:
+            # The calls made against the calls the last such sync took: what the screen's
+            # bar and "time left" read, rather than a guess from the step's number.
+            percent = max(2, min(95, calls * 95 // expected_calls))
         SyncRun.objects.for_firm(firm).filter(pk=run.pk).update(
-            progress=percent, step=step[:200], heartbeat_at=timezone.now()
+            progress=percent, step=step[:200], calls_used=calls, heartbeat_at=timezone.now()
         )
         if on_progress is not None:
             on_progress(percent, step)
@@ -1490,6 +1501,19 @@ def organisation_sync(
         run.calls_planned,
     )
     return run
+
+
+def _expected_calls(*, firm: Firm, organisation: ClientOrganisation, kind: str) -> int | None:
+    """How many calls the organisation's last successful sync of this kind made: what this one
+    will make, near enough (the same organisation, budgets and months). None for a first."""
+    return (
+        SyncRun.objects.for_firm(firm)
+        .filter(organisation=organisation, kind=kind, state=SyncRun.State.SUCCEEDED)
+        .exclude(calls_used=0)
+        .order_by("-finished_at")
+        .values_list("calls_used", flat=True)
+        .first()
+    )
 
 
 def _readable(exc: Exception) -> str:

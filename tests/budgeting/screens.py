@@ -60,7 +60,7 @@ def connected(cast, organisation, status=XeroConnection.Status.CONNECTED, tenant
 def sync_run(cast, organisation, **fields):
     with scopes_disabled():
         return SyncRun.objects.create(
-            firm=cast.firm, organisation=organisation, kind=SyncRun.Kind.INITIAL, **fields
+            firm=cast.firm, organisation=organisation, **{"kind": SyncRun.Kind.INITIAL, **fields}
         )
 
 

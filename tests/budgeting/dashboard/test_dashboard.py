@@ -351,3 +351,59 @@ def test_progress_polls_while_running_and_stops_when_done(client, firm_a, firm_b
         "organisation_sync_status", args=[firm_a.firm.slug, firm_b.organisation.pk]
     )
     assert client.get(firm_b_url, headers=HTMX).status_code == 404
+
+
+def test_a_running_sync_shows_its_calls_and_time_left_and_the_dashboard_counts_the_syncs(
+    client, firm_a, firm_b
+):
+    organisation = firm_a.organisation
+    second = client_organisation_create(firm=firm_a.firm, name="Second Client")
+    connected(firm_a, organisation)
+    connected(firm_a, second)
+    now = timezone.now()
+    # The last incremental sync took ten minutes: this one, 30 s in, has about 9.5 left.
+    sync_run(
+        firm_a,
+        organisation,
+        kind=SyncRun.Kind.INCREMENTAL,
+        state=SyncRun.State.SUCCEEDED,
+        calls_used=40,
+        created_at=now - dt.timedelta(days=1),
+        started_at=now - dt.timedelta(days=1),
+        finished_at=now - dt.timedelta(days=1) + dt.timedelta(minutes=10),
+    )
+    sync_run(
+        firm_a,
+        organisation,
+        kind=SyncRun.Kind.INCREMENTAL,
+        state=SyncRun.State.RUNNING,
+        progress=30,
+        step="Actuals May 2026",
+        calls_used=12,
+        started_at=now - dt.timedelta(seconds=30),
+        heartbeat_at=now,
+    )
+    sync_run(firm_a, second, state=SyncRun.State.QUEUED)  # a first sync: nothing to go by
+    login(client, firm_a, Role.VIEWER)
+    url = screen_url("organisation_sync_status", firm_a, organisation)
+
+    row = text(client.get(url, headers=HTMX))
+    assert "(30%), 12 calls" in row
+    assert re.search(r"about 9 min (2\d|30) s left", row)
+    panel = text(client.get(url + "?fragment=panel", headers=HTMX))
+    assert "12 calls to Xero so far" in panel and re.search(r"about 9 min (2\d|30) s left", panel)
+
+    dashboard = text(client.get(reverse("firm_dashboard", args=[firm_a.firm.slug])))
+    assert "Syncing 2 of 2 organisations: 1 running, 1 waiting for a worker." in dashboard
+    assert 'hx-trigger="every 5s"' in dashboard
+    assert re.search(r"about 9 min (2\d|30) s left", dashboard)
+    # The queued first sync says nothing of time left: there is nothing to estimate from.
+    second_row = text(
+        client.get(screen_url("organisation_sync_status", firm_a, second), headers=HTMX)
+    )
+    assert "waiting for a worker (0%)" in second_row and " left" not in second_row
+
+    # Firm B's dashboard counts none of firm A's syncs.
+    login(client, firm_b, Role.VIEWER)
+    page_b = text(client.get(reverse("firm_dashboard", args=[firm_b.firm.slug])))
+    assert "Each row shows its own progress" not in page_b and "12 calls" not in page_b
