@@ -424,8 +424,11 @@ class SeriesPoint:
     actual: Decimal
     budget: Decimal
     # The forecast budget's figure for the month, once the organisation has one beside its
-    # original budget (None before: the chart then has two lines, not a flat third).
+    # original budget and it has a figure for the month (None otherwise: not drawn as zero).
     forecast: Decimal | None = None
+    # Whether the budget has any figure for the month: a chart draws the budget only from the
+    # month it exists, and a table says "no budget" rather than a zero and a variance.
+    budgeted: bool = True
 
     @property
     def variance(self) -> Decimal:
@@ -457,5 +460,6 @@ def variance_series(
         else:
             actual = lines[0].actual_between(first=period, last=period)
             budget = lines[0].budget_between(first=period, last=period)
-        points.append(SeriesPoint(period=period, actual=actual, budget=budget))
+        budgeted = any(period in line.budgets for line in lines)
+        points.append(SeriesPoint(period=period, actual=actual, budget=budget, budgeted=budgeted))
     return tuple(points)

@@ -127,7 +127,7 @@ class VarianceData:
             account_id=account_id,
         )
         return tuple(
-            dataclasses.replace(point, forecast=forecast.budget)
+            dataclasses.replace(point, forecast=forecast.budget if forecast.budgeted else None)
             for point, forecast in zip(points, forecasts, strict=True)
         )
 

@@ -391,6 +391,47 @@ def test_charts_escape_names_and_describe_the_figures():
     )
 
 
+def test_charts_draw_the_budget_from_the_month_it_exists_and_labels_never_overlap():
+    import datetime as dt
+    import re
+
+    from budgeting.variance.charts import actual_vs_budget_svg, actual_vs_budget_table
+    from budgeting.variance.maths import SeriesPoint
+
+    # A budget from April only, a forecast budget from October, actuals that dip just below
+    # zero (so zero sits next to the bottom gridline).
+    points = [
+        SeriesPoint(
+            period=dt.date(2026, m, 1),
+            actual=Decimal(m * 1000 - 1010),
+            budget=Decimal(500) if m >= 4 else Decimal(0),
+            budgeted=m >= 4,
+            forecast=Decimal(900) if m >= 10 else None,
+        )
+        for m in range(1, 13)
+    ]
+    svg = actual_vs_budget_svg(points=points, title="Sales", chart_id="c3", currency="GBP")
+
+    budget = re.search(r'<path class="budget" d="([^"]+)"', svg).group(1)
+    forecast = re.search(r'<path class="forecast" d="([^"]+)"', svg).group(1)
+    # One unbroken line each, starting at its first month: April is the 4th of 12 points.
+    assert budget.count("M") == 1 and len(budget.split()) == 9
+    assert forecast.count("M") == 1 and len(forecast.split()) == 3
+    april_x = 64 + 3 * (640 - 64 - 12) / 11
+    assert budget.startswith(f"M{april_x:.1f},")
+    assert "the budget, from April 2026, totalled £4,500.00" in svg
+    # Zero is 10 units above the bottom of an 11,000 range: its label alone, not the bottom's.
+    labels = [float(y) for y in re.findall(r'<text class="axis" x="58" y="([\d.]+)"', svg)]
+    assert all(abs(a - b) >= 14 for a in labels for b in labels if a != b)
+    assert len(re.findall(r'<line class="grid', svg)) == 3
+
+    table = actual_vs_budget_table(points=points, caption="Sales", currency="GBP")
+    rows = re.findall(r"<tr><th scope=\"row\">(\w+ \d+)</th>(.*?)</tr>", table)
+    by_month = dict(rows)
+    assert "no budget" in by_month["Jan 2026"] and "no figure" in by_month["Jan 2026"]
+    assert "£500.00" in by_month["Apr 2026"] and "£900.00" in by_month["Oct 2026"]
+
+
 def test_figures_are_written_in_the_organisations_currency():
     from budgeting.variance.formatting import percent_text
     from budgeting.variance.maths import MaterialityThreshold, comparison_build
