@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.db.models import Model, QuerySet
+
+# The database went away under a worker (a restart, a failover, a killed backend): each job says
+# so in words, records its outcome on a new connection and is tried again.
+DATABASE_LOST = (OperationalError, InterfaceError)
 
 
 def rows_update(
@@ -34,9 +38,11 @@ def rows_update(
     postgres = connection.vendor == "postgresql"
     if postgres:
         # Typed placeholders: a column of NULLs, or literals, must not be read as text.
-        placeholder = "(" + ", ".join(
-            f"CAST(%s AS {field.db_type(connection)})" for field in [pk, *columns]
-        ) + ")"
+        placeholder = (
+            "("
+            + ", ".join(f"CAST(%s AS {field.db_type(connection)})" for field in [pk, *columns])
+            + ")"
+        )
         source = "AS v ({})".format(", ".join(quote(f"c{i}") for i in range(len(columns) + 1)))
         names = [quote(f"c{i}") for i in range(len(columns) + 1)]
     else:

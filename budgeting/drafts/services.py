@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -62,7 +62,7 @@ from budgeting.variance.maths import (
 from budgeting.variance.models import VarianceNarrative
 from budgeting.variance.selectors import materiality_thresholds
 from core import tasks
-from core.db import rows_update
+from core.db import DATABASE_LOST, rows_update
 from core.history import history_note
 from core.money import amount_in, money
 from core.months import add_months
@@ -181,6 +181,45 @@ def forecast_run_start(
     return run
 
 
+def _forecast_run_database_lost(*, firm: Firm, run: ForecastRun) -> None:
+    """Say in words that the database went away, and queue the run again once: twice in a row
+    waits for a person, so a database that keeps dropping is not hammered for ever."""
+    previous = (
+        ForecastRun.objects.for_firm(firm)
+        .filter(organisation_id=run.organisation_id, finished_at__isnull=False)
+        .exclude(pk=run.pk)
+        .order_by("-finished_at")
+        .values_list("step", "error")
+        .first()
+    )
+    again = not (
+        previous and previous[0] == "Interrupted" and DATABASE_LOST_FORECAST in previous[1]
+    )
+    run.state = ForecastRun.State.FAILED
+    run.step = "Interrupted"
+    run.finished_at = timezone.now()
+    run.error = DATABASE_LOST_FORECAST + (
+        " It was queued again automatically."
+        if again
+        else " It stopped this way twice in a row: run it again when the database is back."
+    )
+    run.save()
+    if again:
+        forecast_run_start(
+            firm=firm,
+            organisation=run.organisation,
+            source=run.source,
+            user=run.created_by,
+            horizon=run.horizon,
+        )
+
+
+DATABASE_LOST_FORECAST = (
+    "Our database connection was lost during the forecast (the database restarted or cut the "
+    "connection). No draft was half saved."
+)
+
+
 def forecast_runs_recover(*, firm: Firm) -> dict[str, int]:
     """Beat: forecast runs whose worker was lost are marked interrupted and queued again.
 
@@ -251,7 +290,9 @@ def forecast_run_claim(*, firm: Firm, run_id: int) -> bool:
     )
 
 
-def forecast_run_execute(*, firm: Firm, run_id: int) -> ForecastRun:
+def forecast_run_execute(
+    *, firm: Firm, run_id: int, on_progress: Callable[[int, str], None] | None = None
+) -> ForecastRun:
     """Run a queued ForecastRun to the end; a failure saves nothing and says why."""
     run = ForecastRun.objects.for_firm(firm).select_related("organisation", "created_by")
     run = run.get(pk=run_id)
@@ -262,6 +303,8 @@ def forecast_run_execute(*, firm: Firm, run_id: int) -> ForecastRun:
         ForecastRun.objects.for_firm(firm).filter(pk=run.pk).update(
             progress=percent, step=step[:200], heartbeat_at=timezone.now()
         )
+        if on_progress is not None:
+            on_progress(percent, step)
 
     try:
         result = draft_create_rolling(
@@ -281,6 +324,13 @@ def forecast_run_execute(*, firm: Firm, run_id: int) -> ForecastRun:
         run.state = ForecastRun.State.FAILED
         run.error = str(exc)
         run.step = "Failed"
+    except DATABASE_LOST:
+        logger.exception("Forecast run %s of %s lost the database", run.pk, run.organisation)
+        # The connection that dropped is gone for good: a new one records the outcome, so the
+        # run does not stay "running" until the stale-run job finds it.
+        connection.close()
+        _forecast_run_database_lost(firm=firm, run=run)
+        return run
     except Exception as exc:
         logger.exception("Forecast run %s of %s failed", run.pk, run.organisation)
         run.state = ForecastRun.State.FAILED
@@ -1331,9 +1381,7 @@ def forecast_records_score(*, firm: Firm, organisation: ClientOrganisation) -> S
             (balance.line.account_id, balance.line.tracking_option_id, balance.period)
         )
         balance.actual = money(actual if actual is not None else 0)
-    rows_update(
-        queryset=DraftBalance.objects.for_firm(firm), rows=balances, fields=["actual"]
-    )
+    rows_update(queryset=DraftBalance.objects.for_firm(firm), rows=balances, fields=["actual"])
     logger.info("Scored %d forecasts of %s", len(records), organisation)
     return ScoreResult(len(records), len(balances))
 

@@ -43,7 +43,7 @@ from budgeting.ledger.models import (
     XeroOrganisation,
 )
 from core import clock, tasks
-from core.db import rows_update
+from core.db import DATABASE_LOST, rows_update
 from core.history import history_note
 from core.months import add_months, financial_year_start, month_end, month_start, months_between
 from integrations.models import XeroTenant
@@ -57,8 +57,6 @@ from tenants.models import ClientOrganisation, Firm
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
-# The database went away under a worker (restart, failover, a killed backend): said in words.
-DATABASE_LOST = (db.OperationalError, db.InterfaceError)
 # Redis (the shared Xero rate limiter) restarting or unreachable: said in words, tried again.
 REDIS_LOST = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 REDIS_LOST_WORDS = (

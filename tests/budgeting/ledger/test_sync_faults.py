@@ -304,3 +304,54 @@ def test_a_month_close_whose_pipeline_message_was_lost_is_sent_again(firm_a, fir
     message = json.loads(broker.lpop(queue))
     assert message["headers"]["task"] == "budgeting.tasks.organisation_after_sync_task"
     assert message["headers"]["argsrepr"] == repr((firm_a.firm.pk, firm_a.organisation.pk, True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_forecast_that_loses_the_database_says_so_and_is_queued_again_once(firm_a, firm_b):
+    from budgeting.drafts.services import forecast_run_execute, forecast_run_start
+    from budgeting.models import Draft, ForecastRun
+    from tests.budgeting.draft_data import draft_organisation_create
+
+    draft_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
+    params = connection.get_connection_params()
+    dsn = f"host={params.get('host') or '127.0.0.1'} port={params.get('port') or 5432} dbname={params['dbname']} user={params['user']}"
+
+    def cut(percent: int, step: str) -> None:
+        # The database drops this worker's connection as the draft is being saved.
+        if step == "Saving":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                (pid,) = cursor.fetchone()
+            with psycopg.connect(dsn, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    def run_once(cut_at=cut) -> ForecastRun:
+        run = forecast_run_start(
+            firm=firm_a.firm, organisation=firm_a.organisation, source="close", enqueue=False
+        )
+        return forecast_run_execute(firm=firm_a.firm, run_id=run.pk, on_progress=cut_at)
+
+    first = run_once()
+
+    assert first.state == ForecastRun.State.FAILED and first.step == "Interrupted"
+    assert first.error.startswith("Our database connection was lost during the forecast")
+    assert "OperationalError" not in first.error and "queued again automatically" in first.error
+    with scopes_disabled():
+        stored = ForecastRun.objects.get(pk=first.pk)
+        again = ForecastRun.objects.exclude(pk=first.pk).get()
+        assert not Draft.objects.exists()  # nothing half saved
+    assert stored.state == ForecastRun.State.FAILED and stored.error == first.error
+    assert (
+        again.state == ForecastRun.State.QUEUED and again.organisation_id == first.organisation_id
+    )
+
+    # The queued one loses the database too: twice in a row waits for a person.
+    second = forecast_run_execute(firm=firm_a.firm, run_id=again.pk, on_progress=cut)
+    assert second.step == "Interrupted" and "twice in a row" in second.error
+    with scopes_disabled():
+        assert not ForecastRun.objects.filter(state=ForecastRun.State.QUEUED).exists()
+        assert not ForecastRun.objects.filter(firm=firm_b.firm).exists()
+
+    # When the database is back, the run goes through.
+    third = run_once(cut_at=None)
+    assert third.state == ForecastRun.State.SUCCEEDED and third.draft is not None
