@@ -33,6 +33,7 @@ from budgeting.ledger.models import (
     XeroOrganisation,
 )
 from budgeting.variance.maths import ACCOUNT_CLASS_BY_TYPE, SECTION_BY_TYPE, Period
+from core.money import money
 from core.months import add_months, last_closed_month
 from tenants.models import ClientOrganisation, Firm
 from tenants.scoping import client_organisation_get_or_404, get_firm_object_or_404
@@ -301,8 +302,28 @@ class LineDecisionPreview:
         return self.after - self.before
 
 
+def decision_figure(*, decision: str, balance: DraftBalance, value: Decimal | None) -> Decimal:
+    """The month's figure after a bulk decision: the one rule the preview shows and the
+    service applies (services.draft_lines_decide). `value` is the percentage or the figure the
+    preparer typed, for the decisions that take one."""
+    if decision == "forecast":
+        return balance.suggested_amount
+    if decision == "original":
+        return balance.original_amount or Decimal("0.00")
+    if decision == "percent":
+        return money(balance.effective_amount * (100 + value) / 100)
+    if decision == "amount":
+        return value
+    return balance.effective_amount
+
+
 def draft_lines_decision_preview(
-    *, firm: Firm, draft: Draft, line_ids: Iterable[int], decision: str
+    *,
+    firm: Firm,
+    draft: Draft,
+    line_ids: Iterable[int],
+    decision: str,
+    value: Decimal | None = None,
 ) -> list[LineDecisionPreview]:
     """The summary shown before a bulk decision (services.draft_lines_decide) applies: each
     chosen line's total now and after, in two queries."""
@@ -313,12 +334,10 @@ def draft_lines_decision_preview(
             continue
         balances = list(line.balances.all())
         before = sum((b.effective_amount for b in balances), Decimal("0.00"))
-        if decision == "forecast":
-            after = sum((b.suggested_amount for b in balances), Decimal("0.00"))
-        elif decision == "original":
-            after = sum((b.original_amount or Decimal("0.00") for b in balances), Decimal("0.00"))
-        else:
-            after = before
+        after = sum(
+            (decision_figure(decision=decision, balance=b, value=value) for b in balances),
+            Decimal("0.00"),
+        )
         previews.append(LineDecisionPreview(line, before, after, line.accepted))
     return previews
 

@@ -43,6 +43,7 @@ from budgeting.drafts.selectors import (
     LineSeries,
     actual_ranges,
     budget_policy_get,
+    decision_figure,
     forecast_last_closed,
     forecast_lines_load,
     policy_from_row,
@@ -1135,27 +1136,63 @@ LINES_DECISIONS = {
     "accept": "Accept the figures shown",
     "forecast": "Use the forecast (drop edits) and accept",
     "original": "Keep the original budget and accept",
+    "percent": "Change the figures shown by a percentage and accept",
+    "amount": "Set every month to one figure and accept",
 }
+# The decisions that set figures: edits, so each needs the preparer's reason.
+LINES_EDITS = ("original", "percent", "amount")
+LINES_VALUE = {"percent": "a percentage, such as 5 or -10", "amount": "a figure, such as 2500"}
 
 
-def _keep_original(
-    *, firm: Firm, draft: Draft, lines: list[DraftLine], reason: str, user: User
+def draft_lines_value(*, decision: str, value) -> Decimal | None:
+    """The percentage or figure a decision takes, checked: a figure the budget cannot hold and
+    a cut of more than the whole are refused with what to type."""
+    if decision not in LINES_VALUE:
+        return None
+    if value in (None, ""):
+        raise DraftError(f"Type {LINES_VALUE[decision]}.")
+    if decision == "amount":
+        return _amount(value)
+    try:
+        percent = Decimal(str(value).replace("%", "").strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise DraftError(f"{value!r} is not a percentage: type {LINES_VALUE[decision]}.") from exc
+    if not percent.is_finite() or not Decimal(-100) <= percent <= Decimal(1000):
+        raise DraftError("A percentage from -100 (nothing left) to 1000 (eleven times).")
+    return percent
+
+
+def _set_figures(
+    *,
+    firm: Firm,
+    draft: Draft,
+    lines: list[DraftLine],
+    decision: str,
+    value: Decimal | None,
+    reason: str,
+    user: User,
 ) -> int:
-    """Every month of each line set to its original budget (no budget line: zero), as an edit
-    with the preparer's reason, so the history says who kept which figure and why."""
+    """Every month of each line set by the decision (selectors.decision_figure), as an edit
+    with the preparer's reason, so the history says who set which figure and why; the policy
+    checks each line again."""
     changed = 0
     now = timezone.now()
+    label = {
+        "original": "Kept the original budget",
+        "percent": f"Changed by {value}%",
+        "amount": f"Set to {value}",
+    }[decision]
     for line in lines:
         moved = False
         for balance in DraftBalance.objects.for_firm(firm).filter(line=line).order_by("period"):
-            original = balance.original_amount or Decimal("0.00")
-            if balance.effective_amount == original and balance.edited_amount is not None:
+            figure = _amount(decision_figure(decision=decision, balance=balance, value=value))
+            if balance.effective_amount == figure and balance.edited_amount is not None:
                 continue
-            balance.edited_amount = original
+            balance.edited_amount = figure
             balance.edited_by = user
             balance.edited_at = now
             balance.edit_reason = reason
-            history_note(balance, reason=f"Kept the original budget: {reason}", user=user)
+            history_note(balance, reason=f"{label}: {reason}", user=user)
             balance.save()
             moved = True
         if moved or not line.accepted:
@@ -1163,7 +1200,7 @@ def _keep_original(
             line.edited = True
             line.accepted = True
             _policy_recheck(firm, draft, line)
-            history_note(line, reason=f"Kept the original budget: {reason}", user=user)
+            history_note(line, reason=f"{label}: {reason}", user=user)
             line.save()
             changed += 1
     return changed
@@ -1176,16 +1213,19 @@ def draft_lines_decide(
     line_ids: list[int],
     decision: str,
     reason: str = "",
+    value: str | Decimal | None = None,
     user: User,
 ) -> int:
     """One decision on many lines, in one change of the draft (one revision): accept the figures
-    shown, go back to the forecast and accept it, or keep the original budget (an edit, so a
+    shown, go back to the forecast and accept it, or set figures (keep the original budget,
+    change the figures shown by a percentage, or set every month to one figure: edits, so a
     reason is required). Returns how many lines changed."""
     if decision not in LINES_DECISIONS:
         raise DraftError(f"decision: choose one of {', '.join(LINES_DECISIONS)}.")
     reason = (reason or "").strip()
-    if decision == "original" and not reason:
-        raise DraftError("Say why the original budget stays: a reason is required.")
+    if decision in LINES_EDITS and not reason:
+        raise DraftError("Say why you set these figures: a reason is required.")
+    checked_value = draft_lines_value(decision=decision, value=value)
     if not line_ids:
         raise DraftError("Choose at least one line.")
     with transaction.atomic():
@@ -1210,10 +1250,20 @@ def draft_lines_decide(
             )
             changed = _accept(lines, "Forecast accepted with other lines", user)
         else:
-            changed = _keep_original(firm=firm, draft=draft, lines=lines, reason=reason, user=user)
+            changed = _set_figures(
+                firm=firm,
+                draft=draft,
+                lines=lines,
+                decision=decision,
+                value=checked_value,
+                reason=reason,
+                user=user,
+            )
         if changed:
             plural = "s" if changed != 1 else ""
             note = f"{changed} line{plural}: {LINES_DECISIONS[decision].lower()}"
+            if checked_value is not None:
+                note += f" ({checked_value}{'%' if decision == 'percent' else ''})"
             if reason:
                 note += f" ({reason})"
             _revision_bump(firm, draft, note, user)

@@ -560,7 +560,14 @@ def draft_lines_decide(request: FirmRequest, organisation_id: int, draft_id: int
         messages.error(request, "No lines chosen: tick the lines first, or choose a filter.")
         return _back_to(request, organisation, draft)
     error, status = "", 200
-    if request.POST.get("confirm"):
+    value_text = request.POST.get("value", "").strip()
+    value = None
+    if value_text:
+        try:
+            value = services.draft_lines_value(decision=decision, value=value_text)
+        except services.DraftError as exc:
+            error, status = str(exc), 400
+    if request.POST.get("confirm") and not error:
         try:
             count = services.draft_lines_decide(
                 firm=request.firm,
@@ -568,6 +575,7 @@ def draft_lines_decide(request: FirmRequest, organisation_id: int, draft_id: int
                 line_ids=line_ids,
                 decision=decision,
                 reason=request.POST.get("reason", ""),
+                value=value_text,
                 user=request.user,
             )
         except services.DraftError as exc:
@@ -576,8 +584,14 @@ def draft_lines_decide(request: FirmRequest, organisation_id: int, draft_id: int
             label = services.LINES_DECISIONS[decision].lower()
             messages.success(request, f"{count} line{'s' if count != 1 else ''} changed: {label}.")
             return _back_to(request, organisation, draft)
+    # Until a percentage or figure is typed, the preview shows the figures as they are.
+    needs_value = decision in services.LINES_VALUE
     previews = draft_lines_decision_preview(
-        firm=request.firm, draft=draft, line_ids=line_ids, decision=decision
+        firm=request.firm,
+        draft=draft,
+        line_ids=line_ids,
+        decision=decision if value is not None or not needs_value else "accept",
+        value=value,
     )
     changing = [p for p in previews if p.changes]
     before = sum((p.before for p in previews), Decimal("0.00"))
@@ -597,6 +611,9 @@ def draft_lines_decide(request: FirmRequest, organisation_id: int, draft_id: int
             "after": after,
             "difference": after - before,
             "reason": request.POST.get("reason", ""),
+            "value": value_text,
+            "value_help": services.LINES_VALUE.get(decision, ""),
+            "is_edit": decision in services.LINES_EDITS,
             "query": request.POST.get("query", ""),
             "error": error,
         },

@@ -202,3 +202,80 @@ def test_another_firms_lines_and_drafts_are_out_of_reach(client, firm_a, firm_b,
     assert junk.status_code == 400 and junk.content.decode().startswith("decision: choose")
     their_rent.refresh_from_db()
     assert not their_rent.accepted
+
+
+def test_figures_are_changed_by_a_percentage_or_set_to_one_figure_after_a_preview(
+    client, firm_a, firm_b, draft
+):
+    preparer = firm_a.member(Role.PREPARER).user
+    client.force_login(preparer)
+    rent, advertising = lines(firm_a, draft)["469"], lines(firm_a, draft)["400"]
+    before = {
+        b.period: b.effective_amount
+        for b in DraftBalance.objects.for_firm(firm_a.firm).filter(line=rent)
+    }
+    form = {"scope": "ticked", "decision": "percent", "line": [rent.pk]}
+    decide = url(firm_a, "draft_lines_decide", draft.pk)
+
+    # Chosen from the draft: the preview asks for the percentage first and changes nothing.
+    asked = client.post(decide, form).content.decode()
+    assert "Type the percentage to see the change." in asked and 'id="decide-value"' in asked
+    shown = client.post(decide, {**form, "value": "10"}).content.decode()
+    total = sum(before.values(), Decimal(0))
+    expected = sum(
+        (amount * Decimal("1.1")).quantize(Decimal("0.01")) for amount in before.values()
+    )
+    assert f"NZ${total:,.2f}" in shown and f"NZ${expected:,.2f}" in shown
+    # Bad input is an error on the field, and nothing changes.
+    for bad in ("ten", "-150", "NaN"):
+        refused = client.post(decide, {**form, "value": bad, "reason": "x", "confirm": "1"})
+        assert refused.status_code == 400 and 'aria-invalid="true"' in refused.content.decode()
+    assert client.post(decide, {**form, "value": "10", "confirm": "1"}).status_code == 400
+
+    client.post(decide, {**form, "value": "10", "reason": "Rent review: +10%", "confirm": "1"})
+
+    after = {b.period: b for b in DraftBalance.objects.for_firm(firm_a.firm).filter(line=rent)}
+    assert {p: b.effective_amount for p, b in after.items()} == {
+        p: (amount * Decimal("1.1")).quantize(Decimal("0.01")) for p, amount in before.items()
+    }
+    assert all(
+        b.edited_by == preparer and b.edit_reason == "Rent review: +10%" for b in after.values()
+    )
+    rent.refresh_from_db()
+    assert rent.accepted and rent.edited
+
+    # One figure for every month of two lines, in one change of the draft.
+    revision = Draft.objects.for_firm(firm_a.firm).get(pk=draft.pk).revision
+    client.post(
+        decide,
+        {
+            "scope": "ticked",
+            "decision": "amount",
+            "line": [rent.pk, advertising.pk],
+            "value": "2,500",
+            "reason": "Flat for the rest of the year",
+            "confirm": "1",
+        },
+    )
+    for line in (rent, advertising):
+        amounts = DraftBalance.objects.for_firm(firm_a.firm).filter(line=line)
+        assert {b.effective_amount for b in amounts} == {Decimal("2500.00")}
+    assert Draft.objects.for_firm(firm_a.firm).get(pk=draft.pk).revision == revision + 1
+    # A figure the budget cannot hold is refused, not clamped.
+    too_big = client.post(
+        decide,
+        {**form, "decision": "amount", "value": "1e20", "reason": "x", "confirm": "1"},
+    )
+    assert too_big.status_code == 400
+
+    # Firm B's preparer cannot reach firm A's draft.
+    client.force_login(firm_b.member(Role.PREPARER).user)
+    assert (
+        client.post(
+            reverse(
+                "draft_lines_decide", args=[firm_b.firm.slug, firm_a.organisation.pk, draft.pk]
+            ),
+            {**form, "value": "10", "reason": "x", "confirm": "1"},
+        ).status_code
+        == 404
+    )
