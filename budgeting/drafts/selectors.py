@@ -358,29 +358,6 @@ def draft_narrative_fallbacks(*, firm: Firm, draft: Draft) -> list[tuple[DraftLi
     return [(line, line.fallback_reason) for line in lines]
 
 
-def draft_editor_ids(*, firm: Firm, draft: Draft) -> set[int]:
-    """Everyone who changed a figure, accepted or reset a line of the draft: for segregation of
-    duties (an editor may not approve). The automatic creation has no user and is left out."""
-    lines = DraftLine.history.filter(firm_id=firm.pk, draft_id=draft.pk)
-    balances = DraftBalance.history.filter(firm_id=firm.pk, line__draft_id=draft.pk)
-    editors = set(
-        lines.exclude(history_type="+")
-        .exclude(history_user__isnull=True)
-        .values_list("history_user_id", flat=True)
-    )
-    editors |= set(
-        balances.exclude(history_type="+")
-        .exclude(history_user__isnull=True)
-        .values_list("history_user_id", flat=True)
-    )
-    editors |= set(
-        DraftBalance.objects.for_firm(firm)
-        .filter(line__draft=draft, edited_by__isnull=False)
-        .values_list("edited_by_id", flat=True)
-    )
-    return editors
-
-
 def forecast_run_latest(*, firm: Firm, organisation: ClientOrganisation) -> ForecastRun | None:
     return ForecastRun.objects.for_firm(firm).filter(organisation=organisation).first()
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from budgeting.drafts.selectors import draft_editor_ids
+from budgeting.approvals.selectors import draft_editors
 from budgeting.drafts.services import draft_create_rolling, forecast_run_execute
 from budgeting.models import BudgetPolicy, Draft, DraftBalance, DraftLine, ForecastRun
 from tenants.roles import Role
@@ -196,7 +196,9 @@ def test_accept_and_reset_from_the_draft(client, firm_a, draft):
     client.post(url(firm_a, "draft_line_accept", draft.pk, rent.pk))
     rent.refresh_from_db()
     assert rent.accepted
-    assert draft_editor_ids(firm=firm_a.firm, draft=draft) == {firm_a.member(Role.PREPARER).user.pk}
+    assert draft_editors(firm=firm_a.firm, draft=draft) == {
+        firm_a.member(Role.PREPARER).user.email.lower()
+    }
     client.post(url(firm_a, "draft_section_accept", draft.pk), {"section": "operating_expenses"})
     client.post(url(firm_a, "draft_line_reset", draft.pk, rent.pk))
     rent.refresh_from_db()
@@ -241,7 +243,7 @@ def test_an_admin_sets_the_policy_and_open_drafts_are_checked_against_it(
     advertising = DraftLine.objects.for_firm(firm_a.firm).get(draft=draft, account__code="400")
     assert advertising.needs_extra_approval
     # Checking the draft against new rules is nobody's edit: the admin may still approve it.
-    assert draft_editor_ids(firm=firm_a.firm, draft=draft) == set()
+    assert draft_editors(firm=firm_a.firm, draft=draft) == set()
 
 
 def test_assisted_policy_needs_a_choice(client, firm_a, org):

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from budgeting.drafts.selectors import draft_editor_ids
+from budgeting.approvals.selectors import draft_editors
 from budgeting.drafts.services import (
     DraftError,
     budget_policy_update,
@@ -281,7 +281,7 @@ def test_an_edit_needs_a_reason_bumps_the_revision_and_runs_the_policy_again(fir
     assert draft.history.first().history_change_reason.endswith(
         "edited: New lease from November at 5,400"
     )
-    assert preparer.pk in draft_editor_ids(firm=firm_a.firm, draft=draft)
+    assert preparer.email.lower() in draft_editors(firm=firm_a.firm, draft=draft)
 
 
 def test_an_edit_is_checked_before_it_is_saved(firm_a, org):
