@@ -207,6 +207,11 @@ class DraftConditions:
     # Each line the budget policy marked for the extra approval step, with why:
     # "400 Advertising: Capital expenditure account".
     extra_reasons: tuple[str, ...]
+    # What the extra reasons are about ("capex", "change" above the policy's amount, "other":
+    # a higher job's), and the policy's amount: a chain's own capex or change-above step that
+    # applies covers the first two, so the firm's owners are not asked twice for one reason.
+    extra_kinds: frozenset[str] = frozenset()
+    extra_above: Decimal | None = None
 
 
 def _conditions(firm: Firm, draft: Draft) -> DraftConditions:
@@ -223,6 +228,19 @@ def _conditions(firm: Firm, draft: Draft) -> DraftConditions:
     totals: dict[int, Decimal] = {}
     for balance in DraftBalance.objects.for_firm(firm).filter(line__draft=draft):
         totals[balance.line_id] = totals.get(balance.line_id, Decimal(0)) + balance.change
+    others = tuple(
+        reason
+        for _receiver, reasons in extra_approval_reasons.send(sender=Draft, firm=firm, draft=draft)
+        for reason in reasons or ()
+    )
+    kinds = {"other"} if others else set()
+    for line in lines:
+        if line.needs_extra_approval:
+            capex = line.account_id in capex_ids
+            kinds |= {"capex"} if capex else set()
+            # A capex line's other reasons, and any other line's, are its change.
+            if len(line.extra_approval_reasons) > capex:
+                kinds.add("change")
     return DraftConditions(
         capex_lines=tuple(str(line) for line in lines if line.account_id in capex_ids),
         largest_change=max((abs(v) for v in totals.values()), default=Decimal(0)),
@@ -235,13 +253,9 @@ def _conditions(firm: Firm, draft: Draft) -> DraftConditions:
             for reason in line.extra_approval_reasons
         )
         # The jobs above (publishing: "replace the original" is on) may ask for the step too.
-        + tuple(
-            reason
-            for _receiver, reasons in extra_approval_reasons.send(
-                sender=Draft, firm=firm, draft=draft
-            )
-            for reason in reasons or ()
-        ),
+        + others,
+        extra_kinds=frozenset(kinds),
+        extra_above=policy.extra_approval_above if policy else None,
     )
 
 
@@ -281,11 +295,45 @@ DEFAULT_EXTRA_STEP = {
 
 
 def _with_extra_step(steps: list[dict], conditions: DraftConditions) -> list[dict]:
+    """The chain's steps, and the firm's owners' extra step when the policy asks for one the
+    chain does not already give: a chain with its own extra approval step keeps it; a capex
+    step that applies covers capital expenditure; a change-above step that applies at or below
+    the policy's amount covers a large change."""
     if not conditions.extra_reasons:
         return steps
     if any(step["condition"] == Condition.EXTRA_APPROVAL for step in steps):
         return steps
-    return [*steps, DEFAULT_EXTRA_STEP]
+    needed = set(conditions.extra_kinds)
+    for step in steps:
+        if not _step_applies(step, conditions):
+            continue
+        if step["condition"] == Condition.CAPEX:
+            needed.discard("capex")
+        elif (
+            step["condition"] == Condition.CHANGE_ABOVE
+            and conditions.extra_above is not None
+            and Decimal(step["change_above"]) <= conditions.extra_above
+        ):
+            needed.discard("change")
+    return [*steps, DEFAULT_EXTRA_STEP] if needed else steps
+
+
+def draft_extra_approval_steps(*, firm: Firm, draft: Draft) -> list[str]:
+    """The names of the steps that will decide the budget policy's extra approval of the draft
+    once it is submitted: the chain's own extra step, or the chain's capex or change-above
+    steps that cover it, and "the firm's owners" step when nothing in the chain does."""
+    chain = ApprovalChain.objects.for_firm(firm).filter(organisation=draft.organisation).first()
+    steps = chain.steps if chain else []
+    conditions = _conditions(firm, draft)
+    planned = _with_extra_step(steps, conditions)
+    if any(step is DEFAULT_EXTRA_STEP for step in planned):
+        return []
+    covering = (Condition.EXTRA_APPROVAL, Condition.CAPEX, Condition.CHANGE_ABOVE)
+    return [
+        step["name"]
+        for step in planned
+        if step["condition"] in covering and _step_applies(step, conditions)
+    ]
 
 
 def chain_extra_step(chain: ApprovalChain | None) -> dict | None:

@@ -84,9 +84,8 @@ def draft_approval(request: FirmRequest, organisation_id: int, draft_id: int):
         "may_decide": any(a.user is not None and a.user.pk == request.user.pk for a in waiting_for),
         "lines": [(line.pk, labels[line.pk]) for line in lines],
         "summary": approvals.draft_summary(firm=request.firm, draft=draft),
-        "extra_step": approvals.chain_extra_step(
-            ApprovalChain.objects.for_firm(request.firm).filter(organisation=organisation).first()
-        ),
+        # Empty: the firm's owners decide it, in a step added last.
+        "extra_steps": approvals.draft_extra_approval_steps(firm=request.firm, draft=draft),
         "submit_blockers": (
             draft_can_submit(firm=request.firm, draft=draft)
             if draft.status == Draft.Status.DRAFT

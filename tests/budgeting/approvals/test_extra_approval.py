@@ -296,3 +296,75 @@ def test_the_chain_screen_lets_the_firm_choose_who_decides_the_extra_step(client
     assert (
         "Here it is the step &ldquo;Client signs capex&rdquo;." in client.get(url).content.decode()
     )
+
+
+def _chain(cast, *extra_steps):
+    approvals.approval_chain_update(
+        firm=cast.firm,
+        organisation=cast.organisation,
+        user=cast.member("admin").user,
+        steps=[{"name": "Manager", "roles": ["approver"]}, *extra_steps],
+    )
+
+
+OWNERS = "the firm&rsquo;s owners (an admin can choose someone else"
+CAPEX_STEP = {"name": "Capex sign-off", "roles": ["owner"], "condition": "capex"}
+
+
+def _change_step(above):
+    return {
+        "name": "Large change",
+        "roles": ["owner"],
+        "condition": "change_above",
+        "change_above": above,
+    }
+
+
+@pytest.mark.parametrize(
+    ("steps", "policy", "expected", "says"),
+    [
+        # The chain's own capex step covers a capex line: no second step for the owners.
+        (
+            [CAPEX_STEP],
+            {"capex": True},
+            [("Manager", "open"), ("Capex sign-off", "waiting")],
+            "the step &ldquo;Capex sign-off&rdquo; of the approval chain",
+        ),
+        # A change-above step at or below the policy's amount covers a large change.
+        (
+            [_change_step("500")],
+            {"above": "800"},
+            [("Manager", "open"), ("Large change", "waiting")],
+            "the step &ldquo;Large change&rdquo; of the approval chain",
+        ),
+        # Above the policy's amount it does not: a change of 1,000 is over 800, not over 5,000.
+        (
+            [_change_step("5000")],
+            {"above": "800"},
+            [("Manager", "open"), ("Large change", "skipped"), ("Extra approval", "waiting")],
+            OWNERS,
+        ),
+        # A capex step covers capex, not a large change: the owners still decide that.
+        (
+            [CAPEX_STEP],
+            {"capex": True, "above": "800"},
+            [("Manager", "open"), ("Capex sign-off", "waiting"), ("Extra approval", "waiting")],
+            OWNERS,
+        ),
+    ],
+)
+def test_a_chain_step_that_covers_the_policys_reason_is_not_doubled_by_the_owners_step(
+    client, chain, firm_b, steps, policy, expected, says
+):
+    _chain(chain, *steps)
+    chain.draft = _draft(chain, prepared_by=chain.member("preparer").user)
+    _policy(chain, **policy)
+    page = reverse("draft_approval", args=[chain.firm.slug, chain.organisation.pk, chain.draft.pk])
+    client.force_login(chain.member("preparer").user)
+    assert says in client.get(page).content.decode()
+    client.force_login(firm_b.member("preparer").user)
+    assert client.get(page).status_code == 404
+
+    _submit(chain)
+
+    assert [(s.name, s.status) for s in _round(chain)] == expected
