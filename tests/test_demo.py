@@ -74,8 +74,14 @@ pages = [
     reverse("budget_policy_edit", args=[firm.slug, org.pk]),
     reverse("audit_log", args=[firm.slug, org.pk]),
     reverse("draft_audit_log", args=[firm.slug, org.pk, draft.pk]),
+    reverse("report_pack_list", args=[firm.slug, org.pk]),
     reverse("forecast_accuracy", args=[firm.slug, org.pk]),
 ]
+# The demo built each client's pack: its PDF downloads.
+from budgeting.models import ReportPack
+pack = ReportPack.objects.for_firm(firm).get(organisation=org)
+pdf = client.get(reverse("report_pack_download", args=[firm.slug, org.pk, pack.pk]), HTTP_HOST="127.0.0.1")
+assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-"), pdf.status_code
 for url in pages:
     response = client.get(url, HTTP_HOST="127.0.0.1")
     assert response.status_code == 200, (url, response.status_code)
