@@ -183,10 +183,11 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert "synced Harbour Lane Café" in done.stdout
     assert "forecast draft for" in done.stdout
     assert re.search(r"past forecasts of Harbour Lane Café: [1-9]\d* months scored", done.stdout)
+    assert re.search(r"report pack of Harbour Lane Café, \w+ \d{4}: \d+ KB PDF", done.stdout)
     done = manage("shell", stdin=AT_ONCE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "at once ok 3" in done.stdout
     done = manage("shell", stdin=SCREENS)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "exact money ok" in done.stdout
-    assert "screens ok 12" in done.stdout
+    assert "screens ok 13" in done.stdout

@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 # A delivery claimed this long ago by a worker that never finished lost its worker.
 DELIVERY_STALE = dt.timedelta(minutes=15)
+# The longest backoff between two attempts is an hour (budgeting/packs/tasks.py): a delivery
+# waiting for a retry much longer than that lost its message.
+RETRY_LOST = dt.timedelta(minutes=90)
 
 
 class PackError(Exception):
@@ -160,12 +163,32 @@ def report_pack_after_close_run(
     return pack
 
 
+def pack_deliveries_recover(*, firm: Firm, now: dt.datetime) -> int:
+    """Sendings whose Celery message was lost (a Redis restart without persistence) are sent
+    again: queued and not taken up within FORECAST_RUN_QUEUED_SECONDS, or waiting for a retry
+    well past the longest backoff. A duplicate message finds the delivery claimed or sent."""
+    lost = PackDelivery.objects.for_firm(firm).filter(
+        Q(
+            state=PackDelivery.State.QUEUED,
+            created_at__lt=now - dt.timedelta(seconds=settings.FORECAST_RUN_QUEUED_SECONDS),
+        )
+        | Q(state=PackDelivery.State.RETRYING, claimed_at__lt=now - RETRY_LOST)
+    )
+    ids = list(lost.values_list("pk", flat=True))
+    for delivery_id in ids:
+        enqueue("budgeting.tasks.pack_delivery_send_task", firm.pk, delivery_id)
+    return len(ids)
+
+
 def packs_due_queue(*, firm: Firm, now: dt.datetime | None = None) -> int:
-    """Beat: queue the scheduled packs due now, each period once. Returns how many."""
+    """Beat: queue the scheduled packs due now, each period once, and send again the sendings
+    whose message was lost. Returns how many were newly queued."""
     from budgeting.packs.selectors import deliveries_due
 
+    now = now or timezone.now()
+    pack_deliveries_recover(firm=firm, now=now)
     queued = 0
-    for schedule, period in deliveries_due(firm=firm, now=now or timezone.now()):
+    for schedule, period in deliveries_due(firm=firm, now=now):
         with transaction.atomic():
             pack, _ = ReportPack.objects.for_firm(firm).get_or_create(
                 firm=firm, organisation=schedule.organisation, period=period

@@ -3,7 +3,6 @@ figures, kept once per month, branded by the firm, sent on the schedule once, re
 mail server fails, and nothing of another firm's on any screen or in the API."""
 
 import datetime as dt
-import smtplib
 import struct
 import zlib
 
@@ -361,4 +360,20 @@ def test_after_a_close_the_pack_is_built_and_sent_once(
     delivery = PackDelivery.objects.for_firm(firm_a.firm).get()
     assert delivery.reason == PackDelivery.Reason.CLOSE and delivery.state == "sent"
     assert len(mail.outbox) == 2
-    assert isinstance(smtplib.SMTPException(), Exception)
+
+
+def test_a_sending_whose_message_was_lost_is_sent_by_the_next_beat(
+    firm_a, pack_org, celery_eager, django_capture_on_commit_callbacks
+):
+    _schedule(firm_a, external=())
+    # The beat queued it, but the message never reached a worker (nothing ran on commit).
+    services.packs_due_queue(firm=firm_a.firm, now=NOV_6)
+    delivery = PackDelivery.objects.for_firm(firm_a.firm).get()
+    assert delivery.state == PackDelivery.State.QUEUED and mail.outbox == []
+    PackDelivery.objects.for_firm(firm_a.firm).update(created_at=NOV_6)  # queued on the 6th
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.packs_due_queue(firm=firm_a.firm, now=NOV_6 + dt.timedelta(hours=1))
+
+    delivery.refresh_from_db()
+    assert delivery.state == PackDelivery.State.SENT and len(mail.outbox) == 1
