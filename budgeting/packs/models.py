@@ -148,6 +148,7 @@ class PackDelivery(OrganisationOwned):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name_plural = "pack deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["pack", "reason"],

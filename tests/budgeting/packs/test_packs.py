@@ -377,3 +377,19 @@ def test_a_sending_whose_message_was_lost_is_sent_by_the_next_beat(
 
     delivery.refresh_from_db()
     assert delivery.state == PackDelivery.State.SENT and len(mail.outbox) == 1
+
+
+def test_a_packs_history_and_its_schedule_are_in_the_organisations_audit_log(
+    client, firm_a, firm_b, pack_org
+):
+    _schedule(firm_a)
+    _build(firm_a)
+    url = reverse("audit_log", args=[firm_a.firm.slug, firm_a.organisation.pk])
+    client.force_login(firm_a.member(Role.VIEWER).user)
+
+    page = client.get(url).content.decode()
+
+    assert "created the report pack #" in page and "Oct 2026" in page
+    assert "Pack schedule changed" in page and "Pack deliveries" in page
+    client.force_login(firm_b.member(Role.OWNER).user)
+    assert client.get(url).status_code == 404
