@@ -13,6 +13,7 @@ class BudgetingConfig(AppConfig):
         from budgeting.approvals import tasks as approvals_tasks  # noqa: F401
         from budgeting.drafts import tasks as drafts_tasks  # noqa: F401
         from budgeting.ledger import tasks as ledger_tasks  # noqa: F401
+        from budgeting.packs import tasks as packs_tasks  # noqa: F401
         from budgeting.publishing import receivers as publishing_receivers  # noqa: F401
         from budgeting.publishing import tasks as publishing_tasks  # noqa: F401
 

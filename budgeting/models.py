@@ -33,6 +33,7 @@ from budgeting.ledger.models import (
     TransactionLine,
     XeroOrganisation,
 )
+from budgeting.packs.models import PackBranding, PackDelivery, PackSchedule, ReportPack
 from budgeting.publishing.models import (
     BudgetPublication,
     BudgetRollback,
@@ -72,8 +73,12 @@ __all__ = [
     "ForecastRun",
     "MaterialitySetting",
     "NarrativeProviderSettings",
+    "PackBranding",
+    "PackDelivery",
+    "PackSchedule",
     "PublishingSetting",
     "Reconciliation",
+    "ReportPack",
     "SyncRun",
     "TrackingCategory",
     "TrackingOption",

@@ -4,7 +4,7 @@ Every sync: forecast budgets a person added in Xero since are found by name, bud
 as import files are checked against what Xero now holds (and their originals against what they
 held), the last closed month's variances are measured and explained, and kept forecasts are
 scored against the actuals that arrived. After a month close (the lock date moved forward in this sync): a rolling
-Forecast draft is queued.
+Forecast draft is queued, then the closed month's report pack (budgeting/packs/).
 """
 
 import datetime as dt
@@ -19,6 +19,7 @@ from budgeting.drafts.models import ForecastRun
 from budgeting.drafts.services import forecast_runs_recover, organisation_forecast_after_sync
 from budgeting.ledger.models import SyncRun
 from budgeting.ledger.sync import sync_runs_recover
+from budgeting.packs.services import report_pack_after_close
 from budgeting.publishing.services import budget_publications_verify, forecast_budgets_find
 from budgeting.variance.services import organisation_variance_refresh
 from tenants.models import ClientOrganisation, Firm
@@ -29,6 +30,9 @@ def organisation_after_sync(*, firm: Firm, organisation: ClientOrganisation, clo
     budget_publications_verify(firm=firm, organisation=organisation)
     organisation_variance_refresh(firm=firm, organisation=organisation)
     organisation_forecast_after_sync(firm=firm, organisation=organisation, closed=closed)
+    if closed:
+        # The closed month's report pack, built once the close's forecast and draft are made.
+        report_pack_after_close(firm=firm, organisation=organisation)
 
 
 @shared_task(acks_late=True, name="budgeting.tasks.organisation_after_sync_task")

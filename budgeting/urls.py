@@ -7,6 +7,7 @@ from budgeting.dashboard import views as views_dashboard
 from budgeting.drafts import exports as exports_drafts
 from budgeting.drafts import views as views_drafts
 from budgeting.ledger import views
+from budgeting.packs import views as views_packs
 from budgeting.publishing import views as views_publishing
 from budgeting.variance import views as views_variance
 
@@ -241,4 +242,33 @@ urlpatterns += [
         name="approval_digest_unsubscribe",
     ),
     path("approvals/<str:token>/", views_approvals.approval_link, name="approval_link"),
+]
+
+# Report packs: an organisation's packs, building and sending one, its schedule; the firm's branding.
+
+urlpatterns += [
+    path(_CLIENT + "packs/", views_packs.report_pack_list_view, name="report_pack_list"),
+    path(_CLIENT + "packs.csv", views_packs.report_pack_list_csv, name="report_pack_list_csv"),
+    path(_CLIENT + "packs/build/", views_packs.report_pack_build_view, name="report_pack_build"),
+    path(_CLIENT + "packs/schedule/", views_packs.pack_schedule_edit, name="pack_schedule_edit"),
+    path(
+        _CLIENT + "packs/<int:pack_id>/pack.pdf",
+        views_packs.report_pack_download,
+        name="report_pack_download",
+    ),
+    path(
+        _CLIENT + "packs/<int:pack_id>/send/",
+        views_packs.report_pack_send_view,
+        name="report_pack_send",
+    ),
+    path(
+        "f/<slug:firm_slug>/settings/pack-branding/",
+        views_packs.pack_branding_edit,
+        name="pack_branding_edit",
+    ),
+    path(
+        "f/<slug:firm_slug>/settings/pack-branding/logo.png",
+        views_packs.pack_branding_logo,
+        name="pack_branding_logo",
+    ),
 ]

@@ -12,6 +12,7 @@ from budgeting.approvals import api as api_approvals
 from budgeting.audit import api as api_audit
 from budgeting.drafts import api as api_drafts
 from budgeting.ledger import api as budgeting_api
+from budgeting.packs import api as api_packs
 from budgeting.publishing import api as api_publishing
 from tenants.api.errors import api_not_found
 from tenants.api.members import MemberListApi
@@ -142,6 +143,17 @@ ENDPOINTS = [
         "organisations/<uuid:organisation_public_id>/publications/<int:publication_id>/rollback/",
         api_publishing.PublicationRollbackApi.as_view(),
         name="publication_rollback",
+    ),
+    # Report packs and their PDFs (budgeting/packs/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/packs/",
+        api_packs.ReportPackListApi.as_view(),
+        name="report_pack_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/packs/<int:pack_id>/pdf/",
+        api_packs.ReportPackPdfApi.as_view(),
+        name="report_pack_pdf",
     ),
 ]
 

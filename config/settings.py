@@ -355,6 +355,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "budgeting.tasks.approval_reminders_task",
         "schedule": crontab(minute=41),
     },
+    # Report packs on each organisation's schedule (its own send day, in its time zone).
+    "report-packs-due": {
+        "task": "budgeting.tasks.report_packs_due_task",
+        "schedule": crontab(minute=23),
+    },
     "approval-digests": {
         "task": "budgeting.tasks.approval_digests_task",
         "schedule": crontab(minute=5, hour=APPROVAL_DIGEST_HOUR),

@@ -33,6 +33,8 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     "line_id": lambda cast: _draft_line(cast).pk,
     "forecast_run_id": lambda cast: _once(cast, "run", lambda: _forecast_run(cast)).pk,
     "publication_id": lambda cast: _once(cast, "pub", lambda: _budget_publication(cast)).pk,
+    # A built report pack (its PDF downloads, it can be sent).
+    "pack_id": lambda cast: _once(cast, "pack", lambda: _report_pack(cast)).pk,
     # A step of a draft's approval round (the partner API's approve and reject).
     "step_id": lambda cast: _approval_step(cast).pk,
 }
@@ -177,6 +179,20 @@ def _budget_publication(cast: FirmCast):
         budget_name="Overall Budget",
         file_name="import.csv",
         file_content="Account,Jan-2026\r\n",
+    )
+
+
+def _report_pack(cast: FirmCast):
+    import datetime as dt
+
+    from budgeting.models import ReportPack
+
+    return ReportPack.objects.for_firm(cast.firm).create(
+        firm=cast.firm,
+        organisation=cast.organisation,
+        period=dt.date(2026, 10, 1),
+        state=ReportPack.State.READY,
+        pdf=b"%PDF-1.7\n%%EOF\n",
     )
 
 

@@ -74,8 +74,14 @@ pages = [
     reverse("budget_policy_edit", args=[firm.slug, org.pk]),
     reverse("audit_log", args=[firm.slug, org.pk]),
     reverse("draft_audit_log", args=[firm.slug, org.pk, draft.pk]),
+    reverse("report_pack_list", args=[firm.slug, org.pk]),
     reverse("forecast_accuracy", args=[firm.slug, org.pk]),
 ]
+# The demo built each client's pack: its PDF downloads.
+from budgeting.models import ReportPack
+pack = ReportPack.objects.for_firm(firm).get(organisation=org)
+pdf = client.get(reverse("report_pack_download", args=[firm.slug, org.pk, pack.pk]), HTTP_HOST="127.0.0.1")
+assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-"), pdf.status_code
 for url in pages:
     response = client.get(url, HTTP_HOST="127.0.0.1")
     assert response.status_code == 200, (url, response.status_code)
@@ -177,10 +183,11 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert "synced Harbour Lane Café" in done.stdout
     assert "forecast draft for" in done.stdout
     assert re.search(r"past forecasts of Harbour Lane Café: [1-9]\d* months scored", done.stdout)
+    assert re.search(r"report pack of Harbour Lane Café, \w+ \d{4}: \d+ KB PDF", done.stdout)
     done = manage("shell", stdin=AT_ONCE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "at once ok 3" in done.stdout
     done = manage("shell", stdin=SCREENS)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "exact money ok" in done.stdout
-    assert "screens ok 12" in done.stdout
+    assert "screens ok 13" in done.stdout

@@ -44,6 +44,9 @@ AUDITED: dict[str, type[models.Model]] = {
     "budgetrollback": budgeting_models.BudgetRollback,
     "forecastbudget": budgeting_models.ForecastBudget,
     "publishingsetting": budgeting_models.PublishingSetting,
+    "packschedule": budgeting_models.PackSchedule,
+    "reportpack": budgeting_models.ReportPack,
+    "packdelivery": budgeting_models.PackDelivery,
 }
 # Bookkeeping columns whose change says nothing a reader of the log needs.
 QUIET_FIELDS = {"id", "firm", "organisation", "updated_at", "checked_at"}

@@ -33,7 +33,8 @@ def test_after_a_sync_that_sees_a_close_variances_are_explained_and_a_draft_is_m
 
     with django_capture_on_commit_callbacks() as queued:
         budgeting_tasks.organisation_after_sync_task(firm.pk, organisation.pk, True)
-    assert len(queued) == 1  # the forecast run goes to Celery
+    # The forecast run goes to Celery, then the closed month's report pack (which waits for it).
+    assert len(queued) == 2
     summary = VarianceSummary.objects.for_firm(firm).get(organisation=organisation)
     assert summary.material_count > 0
 

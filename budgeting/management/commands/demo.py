@@ -15,6 +15,8 @@ from budgeting.drafts.forecast_history import forecast_records_backfill
 from budgeting.drafts.services import forecast_run_execute
 from budgeting.ledger.sync import organisation_sync, organisation_sync_start
 from budgeting.models import ForecastRun, SyncRun
+from budgeting.packs.selectors import report_pack_period
+from budgeting.packs.services import pack_schedule_update, report_pack_build
 from budgeting.pipeline import organisation_after_sync
 from integrations.models import XeroTenant
 from integrations.xero.demo import demo_xero_connect
@@ -64,11 +66,34 @@ class Command(BaseCommand):
             organisation = tenant.client_organisation
             scored = forecast_records_backfill(firm=firm, organisation=organisation)
             self.stdout.write(f"  past forecasts of {organisation.name}: {scored} months scored")
+            self._report_pack(firm, organisation, owner)
         if no_serve:
             return
         self._start_worker()
         self.stdout.write(self.style.SUCCESS(f"\nOpen {site}/ and log in as above.\n"))
         call_command("runserver", addrport, use_reloader=False)
+
+    def _report_pack(self, firm, organisation, owner) -> None:
+        """Each client's pack of its last closed month, sent monthly to the owner (printed to
+        the console), so the packs screen has one to download from the first visit."""
+        period = report_pack_period(firm=firm, organisation=organisation)
+        if period is None:
+            return
+        pack_schedule_update(
+            firm=firm,
+            organisation=organisation,
+            frequency="monthly",
+            send_day=5,
+            after_close=True,
+            member_ids=[owner.pk],
+            external_emails=[],
+            user=None,
+        )
+        pack = report_pack_build(
+            firm=firm, organisation=organisation, period=period, reason="Built for the demo"
+        )
+        size = len(bytes(pack.pdf)) // 1024
+        self.stdout.write(f"  report pack of {organisation.name}, {period:%B %Y}: {size} KB PDF")
 
     def _serve_at(self, addrport: str) -> str:
         """The address the demo serves on, in every link it makes: SITE_URL (email links, the
