@@ -47,3 +47,15 @@ if settings.XERO_TRANSPORT == "inprocess":
     from integrations.xero.sandbox_mount import sandbox_proxy
 
     urlpatterns.append(path("xero-sandbox/<path:path>", sandbox_proxy, name="xero_sandbox"))
+
+if settings.SLACK_TRANSPORT == "inprocess":
+    from integrations.slack import demo as slack_demo
+
+    urlpatterns += [
+        path("slack-imitation/", slack_demo.slack_imitation_page, name="slack_imitation_page"),
+        path(
+            "slack-imitation/click/",
+            slack_demo.slack_imitation_click,
+            name="slack_imitation_click",
+        ),
+    ]
