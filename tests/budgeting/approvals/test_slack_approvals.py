@@ -4,11 +4,13 @@ who clicked and allowed by every segregation-of-duties rule; anyone else is told
 Slack's signature is checked, a stale or replayed request refused. The imitation is served over
 real HTTP: the app posts to it and answers the click through its response URL."""
 
+import datetime as dt
 import re
 import secrets
 import time
 
 import pytest
+from django.utils import timezone
 
 from budgeting.approvals import reminders
 from budgeting.approvals.slack import button_read
@@ -266,3 +268,16 @@ def test_with_slack_off_approvals_go_by_email_only(
     with django_capture_on_commit_callbacks(execute=True):
         _submit(chain)
     assert imitation.messages == []
+
+
+def test_a_reminder_goes_to_slack_too_once(
+    settings, in_slack, imitation, django_capture_on_commit_callbacks
+):
+    later = timezone.now() + dt.timedelta(days=settings.APPROVAL_REMINDER_DAYS, hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reminders.approval_reminders_send(firm=in_slack.firm, now=later) == 1
+        assert reminders.approval_reminders_send(firm=in_slack.firm, now=later) == 0
+
+    texts = [m.text for m in _posted(imitation)]
+    assert len(texts) == 2
+    assert texts[1].startswith("Reminder: approval needed for the forecast draft of")
