@@ -172,10 +172,6 @@ def slack_user_lookup_by_email(*, token: str, email: str) -> str | None:
         if exc.code == "users_not_found":
             return None
         raise
-    except SlackUnavailable as exc:
-        if exc.code == "users_not_found":
-            return None
-        raise
     user = body.get("user") or {}
     return str(user.get("id") or "") or None
 

@@ -215,3 +215,26 @@ def test_an_owner_saves_tests_and_links_from_the_screen_and_firm_b_sees_none_of_
     )
     assert response.status_code == 404
     assert SlackMember.objects.for_firm(firm_a.firm).get().slack_user_id == "U0APPROVER"
+
+
+def test_keys_rotate_without_losing_the_slack_secret(firm_a, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    slack_turn_on_token = "xoxb-rotate-me-0001"
+    slack.slack_settings_update(
+        firm=firm_a.firm,
+        user=None,
+        method="bot",
+        webhook_url=None,
+        bot_token=slack_turn_on_token,
+        default_channel="#approvals",
+        approvals_to_slack=False,
+    )
+    old_key = settings.FIELD_ENCRYPTION_KEY
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEY = f"{new_key},{old_key}"
+    call_command("rotate_encryption_keys")
+
+    settings.FIELD_ENCRYPTION_KEY = new_key  # the old key is gone
+    assert SlackSettings.objects.for_firm(firm_a.firm).get().bot_token == slack_turn_on_token
