@@ -15,3 +15,4 @@ app.autodiscover_tasks(
     ["budgeting.ledger", "budgeting.drafts", "budgeting.approvals", "budgeting.publishing"]
 )
 app.autodiscover_tasks(["budgeting"], related_name="pipeline")
+app.autodiscover_tasks(["integrations.slack"])

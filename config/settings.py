@@ -364,6 +364,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "budgeting.tasks.approval_digests_task",
         "schedule": crontab(minute=5, hour=APPROVAL_DIGEST_HOUR),
     },
+    # A Slack message whose task was lost (a Redis restart, a worker killed mid-send) is
+    # queued again: the outbox row is never lost.
+    "slack-messages-recover": {
+        "task": "integrations.slack.tasks.slack_messages_recover_task",
+        "schedule": crontab(minute="*/2"),
+    },
 }
 
 # Xero: production and the sandbox differ only by these base URLs.
@@ -433,6 +439,21 @@ SLACK_SIGNING_SECRET = env(
 SLACK_RETRY_ATTEMPTS = envint("SLACK_RETRY_ATTEMPTS", 3)
 SLACK_RETRY_AFTER_MAX = float(env("SLACK_RETRY_AFTER_MAX", "30"))
 SLACK_TIMEOUT_SECONDS = float(env("SLACK_TIMEOUT_SECONDS", "10"))
+# A message Slack keeps refusing for a passing reason is tried again this many times, waiting
+# 30 s, 1, 2, 4, ... minutes (at most SLACK_DELIVERY_BACKOFF_MAX s), then shown as failed.
+SLACK_DELIVERY_RETRIES = envint("SLACK_DELIVERY_RETRIES", 8)
+SLACK_DELIVERY_BACKOFF_MAX = envint("SLACK_DELIVERY_BACKOFF_MAX", 3600)
+# A queued message this long past its next attempt lost its task: the beat queues it again.
+SLACK_DELIVERY_LOST_SECONDS = envint("SLACK_DELIVERY_LOST_SECONDS", 600)
+# How long the sign-off link that a click in Slack hands out works: the ephemeral message that
+# carries it is gone when Slack reloads, so it need not live for days like an emailed one.
+SLACK_LINK_MINUTES = envint("SLACK_LINK_MINUTES", 30)
+# Where a click's response_url may point (it is in a signed request, but the app never posts
+# anywhere else): Slack's, and the imitation's in tests and the demo.
+SLACK_RESPONSE_URL_PREFIXES = [
+    "https://hooks.slack.com/",
+    *([SLACK_IMITATION_URL.rstrip("/") + "/"] if SLACK_IMITATION_URL else []),
+]
 
 # The partner API (tenants/api/). The firm comes from the key (/api/v1/) or, for signed-in
 # people, from the URL (/f/<firm>/api/v1/); see tenants/api/__init__.py.

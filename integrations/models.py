@@ -142,3 +142,17 @@ class XeroWebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_category} {self.event_type} {self.resource_id}"
+
+
+# The Slack integration's models, in this app (integrations/slack/models.py).
+from integrations.slack.models import SlackMember, SlackMessage, SlackSettings  # noqa: E402
+
+__all__ = [
+    "SlackMember",
+    "SlackMessage",
+    "SlackSettings",
+    "XeroConnection",
+    "XeroTenant",
+    "XeroWebhookDelivery",
+    "XeroWebhookEvent",
+]

@@ -846,6 +846,32 @@ class NarrativeProviderSettingsFactory(FirmOwnedFactory):
         model = budgeting.NarrativeProviderSettings
 
 
+class SlackSettingsFactory(FirmOwnedFactory):
+    """Off, as every firm starts."""
+
+    class Meta:
+        model = integrations.SlackSettings
+        django_get_or_create = ("firm",)
+
+
+class SlackMemberFactory(FirmOwnedFactory):
+    class Meta:
+        model = integrations.SlackMember
+
+    user = _MemberUser(Role.APPROVER)
+    slack_user_id = factory.Sequence(lambda n: f"U{n:08d}")
+    source = integrations.SlackMember.Source.MANUAL
+
+
+class SlackMessageFactory(FirmOwnedFactory):
+    class Meta:
+        model = integrations.SlackMessage
+
+    purpose = "Test message"
+    text = "Test message"
+    channel = "#budget-alerts"
+
+
 # --- A firm as the tests cast it: its members by role and one client organisation ---------
 
 

@@ -37,6 +37,8 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     "pack_id": lambda cast: _once(cast, "pack", lambda: _report_pack(cast)).pk,
     # A step of a draft's approval round (the partner API's approve and reject).
     "step_id": lambda cast: _approval_step(cast).pk,
+    # A message of the firm's Slack outbox (sending it again).
+    "message_id": lambda cast: _slack_message(cast).pk,
 }
 
 # Routes deliberately left out, by route name or by route prefix, with the reason.
@@ -49,6 +51,8 @@ EXCLUDED: dict[str, str] = {
     "tests/budgeting/test_approvals.py covers it",
     "approval_digest_unsubscribe": "the firm and email come from the signed token, not the URL; "
     "tests/budgeting/test_approval_reminders.py covers it",
+    "slack_interactions": "Slack's signed requests; the firm comes from the button's signed "
+    "value; tests/budgeting/approvals/test_slack_approvals.py covers it",
 }
 
 
@@ -75,6 +79,14 @@ def _xero_connection(cast: FirmCast):
         access_token="secret-access",
         refresh_token="secret-refresh",
         access_token_expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+    )
+
+
+def _slack_message(cast: FirmCast):
+    from integrations.models import SlackMessage
+
+    return SlackMessage.objects.for_firm(cast.firm).create(
+        firm=cast.firm, purpose="Sweep", text="Sweep", status=SlackMessage.Status.FAILED
     )
 
 

@@ -61,8 +61,26 @@ draft.refresh_from_db()
 approvals.draft_submit(firm=firm, draft=draft, user=users["preparer"])
 client = Client()
 client.force_login(users["owner"])
+# Slack works in the demo through the in-process imitation: the request is in #approvals, and
+# its Approve button, clicked as the demo's approver on the imitation's page, answers them with
+# the sign-off link (the imitation of this process is new: it learns the approver again).
+from integrations.models import SlackMember
+from integrations.slack.http import slack_imitation_inprocess
+imitation = slack_imitation_inprocess()
+posted = [m for m in imitation.messages if "approval needed" in (m.text or "")]
+assert len(posted) == 1, [m.text for m in imitation.messages]
+approver_slack = SlackMember.objects.for_firm(firm).get(user=users["approver"]).slack_user_id
+imitation.users[approver_slack] = {"name": "approver", "email": users["approver"].email}
+click = {"ts": posted[0].ts, "action_id": "approval_approve", "user": approver_slack}
+response = client.post(reverse("slack_imitation_click"), click, HTTP_HOST="127.0.0.1")
+assert response.status_code == 302, response.status_code
+[answer] = [m for m in imitation.messages if m.user == approver_slack]
+assert "confirm on the sign-off page" in answer.text, answer.text
+print("slack ok")
 line = DraftLine.objects.for_firm(firm).filter(draft=draft).first()
 pages = [
+    reverse("slack_settings", args=[firm.slug]),
+    reverse("slack_imitation_page"),
     reverse("firm_dashboard", args=[firm.slug]),
     reverse("organisation_detail", args=[firm.slug, org.pk]),
     reverse("variance_report", args=[firm.slug, org.pk]),
@@ -182,6 +200,7 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert "8000" not in done.stdout
     assert "synced Harbour Lane Café" in done.stdout
     assert "forecast draft for" in done.stdout
+    assert "Slack (the imitation): #approvals, working, 5 members linked" in done.stdout
     assert re.search(r"past forecasts of Harbour Lane Café: [1-9]\d* months scored", done.stdout)
     assert re.search(r"report pack of Harbour Lane Café, \w+ \d{4}: \d+ KB PDF", done.stdout)
     done = manage("shell", stdin=AT_ONCE)
@@ -190,4 +209,5 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     done = manage("shell", stdin=SCREENS)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "exact money ok" in done.stdout
-    assert "screens ok 13" in done.stdout
+    assert "slack ok" in done.stdout
+    assert "screens ok 15" in done.stdout

@@ -160,6 +160,8 @@ class ApprovalDecision(OrganisationOwned):
         SCREEN = "screen", "Screen"
         API = "api", "API"
         EMAIL = "email", "Email link"
+        # A button in Slack, confirmed on the same page as the email link.
+        SLACK = "slack", "Slack"
 
     step = models.ForeignKey(ApprovalStep, on_delete=models.CASCADE, related_name="decisions")
     request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="decisions")
@@ -189,7 +191,8 @@ class ApprovalDecision(OrganisationOwned):
 
 
 class ApprovalLink(OrganisationOwned):
-    """An emailed sign-off link: bound to the draft's revision, the step and the approver.
+    """A sign-off link, emailed or handed out by a click in Slack: bound to the draft's
+    revision, the step and the approver.
 
     Only the SHA-256 of the token is stored; a link works once and until `expires_at`.
     """
@@ -205,6 +208,12 @@ class ApprovalLink(OrganisationOwned):
         ExternalApprover, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     email = models.EmailField()
+    # Where the link was handed out (an email, or a click in Slack): the decision's channel.
+    channel = models.CharField(
+        max_length=10,
+        choices=ApprovalDecision.Channel.choices,
+        default=ApprovalDecision.Channel.EMAIL,
+    )
     created_at = models.DateTimeField(default=now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

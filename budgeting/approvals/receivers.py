@@ -4,8 +4,10 @@ from django.dispatch import receiver
 
 from budgeting.approvals.models import ExternalApprover
 from budgeting.approvals.services import approval_request_restart_if_changed
+from budgeting.approvals.slack_actions import approval_slack_click
 from budgeting.drafts.signals import submitted_draft_revised
 from budgeting.variance.signals import narrative_people_wanted
+from integrations.slack.signals import slack_action_clicked
 
 
 @receiver(submitted_draft_revised, dispatch_uid="budgeting.approvals.restart_on_revision")
@@ -24,4 +26,13 @@ def _external_approvers(sender, *, firm, organisation, **kwargs) -> list[tuple[s
         .filter(organisation=organisation)
         .order_by("email")
         .values_list("name", "email")
+    )
+
+
+@receiver(slack_action_clicked, dispatch_uid="budgeting.approvals.slack_click")
+def _slack_click(sender, *, action_id, value, slack_user_id, team_id, **kwargs):
+    # Approve / Request changes on an approval message: the same confirmation as the email
+    # link, for a member allowed to decide; anyone else is told why.
+    return approval_slack_click(
+        action_id=action_id, value=value, slack_user_id=slack_user_id, team_id=team_id
     )

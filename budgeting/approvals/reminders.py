@@ -38,6 +38,7 @@ from budgeting.approvals.services import (
     draft_summary,
     link_lifetime,
 )
+from budgeting.approvals.slack import approval_digest_slack_post, approvals_to_slack
 from core.email import email_send
 from core.history import history_note
 from core.tasks import enqueue
@@ -243,4 +244,21 @@ def approval_digests_send(*, firm: Firm, now: dt.datetime | None = None) -> int:
             },
         )
         sent += 1
+    _digest_slack(firm, day, summaries)
     return sent
+
+
+def _digest_slack(firm: Firm, day: dt.date, summaries: dict[int, dict]) -> None:
+    """The day's digest in the firm's Slack channel too, when it asked: every open step with
+    whom it waits for (once a day: the message is keyed by the day)."""
+    if not approvals_to_slack(firm=firm):
+        return
+    steps = []
+    for step in _open_steps(firm).order_by("opened_at", "pk"):
+        draft = step.request.draft
+        if draft.pk not in summaries:
+            summaries[draft.pk] = draft_summary(firm=firm, draft=draft)
+        recipients = approval_step_recipients(firm=firm, step=step)
+        steps.append((step, summaries[draft.pk], recipients))
+    with transaction.atomic():
+        approval_digest_slack_post(firm=firm, day=day, steps=steps)

@@ -40,6 +40,7 @@ from budgeting.approvals.models import (
 )
 from budgeting.approvals.selectors import draft_editors
 from budgeting.approvals.signals import extra_approval_reasons
+from budgeting.approvals.slack import approval_step_slack_post
 from budgeting.drafts.models import Draft, DraftBalance, DraftLine
 from budgeting.drafts.services import draft_status_set
 from core.email import email_message
@@ -569,6 +570,28 @@ def _refuse_unless_allowed(
         )
 
 
+def approval_decision_check(
+    *, firm: Firm, step: ApprovalStep, approver: Approver, revision: int | None = None
+) -> None:
+    """Raise ApprovalError, saying why, unless `approver` could decide `step` now: the step is
+    open, the draft is still at `revision`, and every segregation-of-duties rule of a decision
+    allows it. Changes nothing (a click in Slack asks this before it hands out a link)."""
+    request = step.request
+    if request.status != ApprovalRequest.Status.PENDING or step.status != ApprovalStep.Status.OPEN:
+        raise ApprovalError(
+            f"Step {step.position} ({step.name}) is not open for a decision any more: it was "
+            "decided, or the draft moved on."
+        )
+    if revision is not None and (
+        revision != request.revision or request.draft.revision != request.revision
+    ):
+        raise ApprovalError(
+            "The draft changed after this message was sent: approval starts again, and a new "
+            "message comes when your step opens."
+        )
+    _refuse_unless_allowed(firm, request, step, approver)
+
+
 def approval_decide(
     *,
     firm: Firm,
@@ -756,10 +779,16 @@ def _token_hash(token: str) -> str:
 
 
 def approval_link_create(
-    *, firm: Firm, step: ApprovalStep, approver: Approver
+    *,
+    firm: Firm,
+    step: ApprovalStep,
+    approver: Approver,
+    channel: str = Channel.EMAIL,
+    lifetime: dt.timedelta | None = None,
 ) -> tuple[ApprovalLink, str]:
     """A sign-off link for one approver of one step at the draft's current revision. Returns
-    the link and its token (which only ever goes into the email)."""
+    the link and its token (which only ever goes to that approver: their email, or a Slack
+    message only they see). A decision through it is recorded with `channel`."""
     request = step.request
     link = ApprovalLink(
         firm=firm,
@@ -770,7 +799,8 @@ def approval_link_create(
         user=approver.user,
         external_approver=approver.external,
         email=approver.email,
-        expires_at=timezone.now() + link_lifetime(),
+        channel=channel,
+        expires_at=timezone.now() + (lifetime or link_lifetime()),
         token_hash="",
     )
     link.save()
@@ -901,7 +931,7 @@ def approval_link_decide(
             draft=context.draft,
             approver=context.approver,
             decision=decision,
-            channel=Channel.EMAIL,
+            channel=context.link.channel,
             comment=comment,
             step_id=context.step.pk,
             revision=context.link.revision,
@@ -1022,11 +1052,18 @@ def approval_step_notify(*, firm: Firm, step_id: int, reminder: bool = False) ->
             or (not reminder and step.notified_at is not None)
         ):
             return 0
-        messages = _approval_step_messages(firm, step, reminder)
+        summary = draft_summary(firm=firm, draft=step.request.draft)
+        recipients = approval_step_recipients(firm=firm, step=step)
+        messages = _approval_step_messages(firm, step, reminder, summary, recipients)
         # One connection for all: a mail server that is down fails before anyone is mailed. A
         # failure part-way rolls back every link, so the retry mails everyone again, with links
         # that work.
         get_connection().send_messages(messages)
+        # Beside the emails, when the firm asked: written to the Slack outbox in this
+        # transaction, so it goes out once, with the step marked notified.
+        approval_step_slack_post(
+            firm=firm, step=step, summary=summary, recipients=recipients, reminder=reminder
+        )
         if not reminder:
             ApprovalStep.objects.for_firm(firm).filter(pk=step.pk).update(
                 notified_at=timezone.now()
@@ -1035,13 +1072,12 @@ def approval_step_notify(*, firm: Firm, step_id: int, reminder: bool = False) ->
 
 
 def _approval_step_messages(
-    firm: Firm, step: ApprovalStep, reminder: bool
+    firm: Firm, step: ApprovalStep, reminder: bool, summary: dict, recipients: list[Approver]
 ) -> list[EmailMultiAlternatives]:
     """The email of a step to each of its recipients, each with a new sign-off link."""
     request = step.request
-    summary = draft_summary(firm=firm, draft=request.draft)
     messages = []
-    for approver in approval_step_recipients(firm=firm, step=step):
+    for approver in recipients:
         _link, token = approval_link_create(firm=firm, step=step, approver=approver)
         context = {
             "approver": approver,

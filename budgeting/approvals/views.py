@@ -228,6 +228,11 @@ def approval_link(request: HttpRequest, token: str) -> HttpResponse:
             "draft": context.draft,
             "step": context.step,
             "approver": context.approver,
+            # The button pressed in Slack, preselected; the person still confirms here.
+            "suggested": request.GET.get("decision")
+            if request.GET.get("decision") in ("approve", "request_changes")
+            else "",
+            "from_slack": context.link.channel == approvals.Channel.SLACK,
             "summary": approvals.draft_summary(firm=context.firm, draft=context.draft),
             "changed": _changed_lines(context.firm, context.draft),
             "lines": [

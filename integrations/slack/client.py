@@ -29,6 +29,7 @@ import httpx
 from django.conf import settings
 
 from integrations.slack.errors import (
+    SlackChannelNotFound,
     SlackError,
     SlackRateLimited,
     SlackUnavailable,
@@ -123,3 +124,72 @@ def slack_message_post(
         messages = (body.get("response_metadata") or {}).get("messages") or []
         raise slack_error(str(body.get("error") or "unknown_error"), "; ".join(messages))
     return SlackPosted(channel=str(body.get("channel", "")), ts=str(body.get("ts", "")))
+
+
+def _web_api_call(*, token: str, method: str, arguments: dict[str, str]) -> dict:
+    """A read method of the Web API (form-encoded, as Slack accepts for every method); the
+    body when ok, else the typed error of Slack's code."""
+    url = f"{settings.SLACK_API_URL.rstrip('/')}/{method}"
+    headers = {"Authorization": f"Bearer {token}"}
+    response = _send(lambda client: client.post(url, data=arguments, headers=headers))
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise SlackUnavailable(f"http_{response.status_code}", f"{method} sent no JSON")
+    if not body.get("ok"):
+        raise slack_error(str(body.get("error") or "unknown_error"), method)
+    return body
+
+
+@dataclass(frozen=True)
+class SlackIdentity:
+    """Whom a bot token belongs to: its workspace (team) and the bot user."""
+
+    team_id: str
+    team: str
+    user_id: str
+
+
+def slack_auth_test(*, token: str) -> SlackIdentity:
+    """auth.test: the token works, and in which workspace (api.slack.com/methods/auth.test)."""
+    body = _web_api_call(token=token, method="auth.test", arguments={})
+    return SlackIdentity(
+        team_id=str(body.get("team_id", "")),
+        team=str(body.get("team", "")),
+        user_id=str(body.get("user_id", "")),
+    )
+
+
+def slack_user_lookup_by_email(*, token: str, email: str) -> str | None:
+    """users.lookupByEmail: the Slack user ID of the person whose profile has this email, or
+    None when nobody in the workspace has it (`users_not_found`). Needs the users:read.email
+    scope (api.slack.com/methods/users.lookupByEmail)."""
+    try:
+        body = _web_api_call(token=token, method="users.lookupByEmail", arguments={"email": email})
+    except SlackChannelNotFound as exc:
+        if exc.code == "users_not_found":
+            return None
+        raise
+    user = body.get("user") or {}
+    return str(user.get("id") or "") or None
+
+
+def slack_response_post(
+    *, response_url: str, text: str, blocks: Blocks | None = None, ephemeral: bool = True
+) -> None:
+    """Answer a click through the response_url Slack sent with it: by default an ephemeral
+    message, which only the person who clicked sees (api.slack.com/interactivity/handling,
+    "Message responses"). Slack answers 200 "ok", or a 4xx with a code like a webhook."""
+    payload: dict[str, Any] = {
+        "response_type": "ephemeral" if ephemeral else "in_channel",
+        "replace_original": False,
+        "text": text,
+    }
+    if blocks is not None:
+        payload["blocks"] = blocks
+    response = _send(lambda client: client.post(response_url, json=payload))
+    if response.status_code != 200:
+        code = response.text.strip() or f"http_{response.status_code}"
+        raise slack_error(code, f"response_url answered {response.status_code}")

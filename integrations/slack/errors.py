@@ -91,7 +91,7 @@ _AUTH = {
     "missing_scope",
     "not_allowed_token_type",
 }
-_CHANNEL = {"channel_not_found", "user_not_found"}
+_CHANNEL = {"channel_not_found", "user_not_found", "users_not_found"}
 _FORBIDDEN = {
     "not_in_channel",
     "is_archived",

@@ -19,7 +19,9 @@ def slack_imitation_inprocess():
     """The demo's Slack: one imitation per process, whose recorded messages the demo can show."""
     from integrations.slack.imitation.app import SlackImitation
 
-    return SlackImitation(signing_secret=settings.SLACK_SIGNING_SECRET)
+    return SlackImitation(
+        signing_secret=settings.SLACK_SIGNING_SECRET, base_url=settings.SLACK_IMITATION_URL
+    )
 
 
 def _transport() -> httpx.BaseTransport | None:

@@ -56,6 +56,7 @@ class Command(BaseCommand):
                     firm=firm, organisation=organisation, closed="closed_up_to" in run.counts
                 )
             self._approval_chain(firm, organisation, owner)
+        self._slack(firm, owner, site)
         # The drafts queued by the pipeline run now, so the demo starts with them in place.
         for forecast in ForecastRun.objects.for_firm(firm).filter(state=ForecastRun.State.QUEUED):
             forecast = forecast_run_execute(firm=firm, run_id=forecast.pk)
@@ -146,6 +147,42 @@ class Command(BaseCommand):
                 },
             ],
             reason="Demo approval chain",
+        )
+
+    def _slack(self, firm, owner, site: str) -> None:
+        """Slack on, against the in-process imitation: its workspace knows every demo member
+        by email, the bot posts approval requests and digests into #approvals, and its page
+        (/slack-imitation/) shows them with buttons to click as any of them."""
+        from integrations.slack import services as slack
+        from integrations.slack.http import slack_imitation_inprocess
+        from integrations.slack.imitation.app import BOT_TOKEN
+
+        if settings.SLACK_TRANSPORT != "inprocess":
+            return
+        imitation = slack_imitation_inprocess()
+        for number, membership in enumerate(
+            Membership.objects.for_firm(firm).select_related("user").order_by("role"), start=1
+        ):
+            imitation.users[f"U0DEMO{number:04d}"] = {
+                "name": membership.role,
+                "email": membership.user.email,
+            }
+        slack.slack_settings_update(
+            firm=firm,
+            user=owner,
+            method="bot",
+            webhook_url=None,
+            bot_token=BOT_TOKEN,
+            default_channel="#approvals",
+            approvals_to_slack=True,
+            reason="Demo: Slack through the imitation",
+        )
+        tested = slack.slack_connection_test(firm=firm, user=owner)
+        found = slack.slack_members_lookup(firm=firm, by=owner).found
+        state = "working" if tested.test_ok else tested.test_detail
+        self.stdout.write(
+            f"Slack (the imitation): #approvals, {state}, {found} members linked; "
+            f"see {site}/slack-imitation/"
         )
 
     def _start_worker(self) -> None:

@@ -8,11 +8,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_scopes import scopes_disabled
 
-from integrations.models import XeroConnection
+from integrations.models import SlackSettings, XeroConnection
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt stored Xero tokens with the first key in FIELD_ENCRYPTION_KEY."
+    help = "Re-encrypt stored Xero tokens and Slack secrets with the first key in FIELD_ENCRYPTION_KEY."
 
     def handle(self, *args, **options):
         # Unscoped on purpose: key rotation is an operator's job over every firm's rows.
@@ -23,4 +23,10 @@ class Command(BaseCommand):
                 XeroConnection.objects.filter(pk=connection.pk).update(
                     access_token=connection.access_token, refresh_token=connection.refresh_token
                 )
+            slacks = list(SlackSettings.objects.select_for_update())
+            for slack in slacks:
+                SlackSettings.objects.filter(pk=slack.pk).update(
+                    webhook_url=slack.webhook_url, bot_token=slack.bot_token
+                )
         self.stdout.write(f"{len(connections)} Xero connections re-encrypted with the first key.")
+        self.stdout.write(f"{len(slacks)} firms' Slack secrets re-encrypted with the first key.")

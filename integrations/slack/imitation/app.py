@@ -55,6 +55,8 @@ class RecordedMessage:
     text: str | None
     blocks: list | None
     payload: dict
+    # An ephemeral answer is shown to this one Slack user only.
+    user: str | None = None
 
 
 @dataclass
@@ -93,8 +95,14 @@ class SlackImitation:
         }
     )
 
+    # Where the imitation is reached: the base of its response URLs (as Slack's are on
+    # hooks.slack.com), so the app's answer to a click comes back here.
+    base_url: str = "http://slack-imitation.test"
+
     def __post_init__(self) -> None:
         self.webhooks: dict[str, str] = {}  # path -> channel ID
+        # Response URLs handed out with interactions: path -> (channel ID, user ID).
+        self.response_urls: dict[str, tuple[str, str]] = {}
         self.messages: list[RecordedMessage] = []
         self.faults: list[Fault] = []
         self.lock = threading.Lock()
@@ -137,6 +145,10 @@ class SlackImitation:
             endpoint = "webhook"
         elif path == "/api/chat.postMessage":
             endpoint = "chat.postMessage"
+        elif path in ("/api/auth.test", "/api/users.lookupByEmail"):
+            return self._web_api(path.removeprefix("/api/"), environ, body, start_response)
+        elif path.startswith("/actions/"):
+            return self._response_url(path, environ, body, start_response)
         else:
             return _json(start_response, 404, {"ok": False, "error": "unknown_method"})
         if method != "POST":
@@ -160,6 +172,13 @@ class SlackImitation:
                 return _json(start_response, 200, {"messages": listed})
             if method == "POST" and path == "/_imitation/faults":
                 return _json(start_response, 201, dataclasses.asdict(self.fault_add(**data)))
+            if method == "POST" and path == "/_imitation/users":
+                with self.lock:
+                    self.users[str(data["id"])] = {
+                        "name": str(data["name"]),
+                        "email": str(data["email"]),
+                    }
+                return _json(start_response, 201, {"ok": True})
             if method == "POST" and path == "/_imitation/webhooks":
                 url = self.webhook_add(str(data["channel"]), base_url=data.get("base_url", ""))
                 return _json(start_response, 201, {"url": url})
@@ -264,6 +283,108 @@ class SlackImitation:
                 },
             },
         )
+
+    def _web_api(self, method: str, environ: dict, body: bytes, start_response: StartResponse):
+        """auth.test (who the token is: its team) and users.lookupByEmail (a person by their
+        Slack profile's email; needs users:read.email), both with the bot token, answering
+        200 {"ok": ...} as the Web API does (api.slack.com/methods/auth.test,
+        .../users.lookupByEmail). Arguments come as a form or JSON, or in the query string."""
+        payload = _payload(environ, body) or {}
+        query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        arguments = {**query, **(payload if isinstance(payload, dict) else {})}
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+        token = token or str(arguments.get("token") or "")
+        if not token:
+            return _json(start_response, 200, {"ok": False, "error": "not_authed"})
+        if token not in self.bot_tokens:
+            return _json(start_response, 200, {"ok": False, "error": "invalid_auth"})
+        if method == "auth.test":
+            return _json(
+                start_response,
+                200,
+                {
+                    "ok": True,
+                    "url": f"https://{TEAM_DOMAIN}.slack.com/",
+                    "team": "Ledgerline imitation",
+                    "user": "budgets",
+                    "team_id": TEAM_ID,
+                    "user_id": "U0BUDGETSBOT",
+                    "bot_id": BOT_ID,
+                },
+            )
+        email = str(arguments.get("email") or "").strip().lower()
+        if not email:
+            return _json(start_response, 200, {"ok": False, "error": "invalid_arguments"})
+        with self.lock:
+            found = next(
+                (
+                    (uid, profile)
+                    for uid, profile in self.users.items()
+                    if profile.get("email", "").lower() == email
+                ),
+                None,
+            )
+        if found is None:
+            return _json(start_response, 200, {"ok": False, "error": "users_not_found"})
+        uid, profile = found
+        return _json(
+            start_response,
+            200,
+            {
+                "ok": True,
+                "user": {
+                    "id": uid,
+                    "team_id": TEAM_ID,
+                    "name": profile["name"],
+                    "deleted": False,
+                    "is_bot": False,
+                    "profile": {
+                        "email": profile["email"],
+                        "real_name": profile.get("real_name", profile["name"]),
+                        "display_name": profile["name"],
+                    },
+                },
+            },
+        )
+
+    def response_url_add(self, channel_id: str, user_id: str) -> str:
+        """A response URL for one interaction, as Slack hands out with each click."""
+        with self.lock:
+            number = next(self._sequence)
+            path = f"/actions/{TEAM_ID}/{number:010d}/imitation{number:012d}"
+            self.response_urls[path] = (channel_id, user_id)
+        return self.base_url.rstrip("/") + path
+
+    def _response_url(self, path: str, environ: dict, body: bytes, start_response):
+        """The app answering a click through its response_url: a JSON message, "ephemeral"
+        (only the person who clicked sees it) or "in_channel"; Slack answers 200 "ok"
+        (api.slack.com/interactivity/handling#message_responses)."""
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _text(start_response, 405, "method_not_allowed")
+        payload = _payload(environ, body)
+        with self.lock:
+            target = self.response_urls.get(path)
+            if target is None:
+                return _text(start_response, 404, "no_service")
+            if not isinstance(payload, dict):
+                return _text(start_response, 400, "invalid_payload")
+            problem = message_problems(payload)
+            if problem is not None:
+                return _text(start_response, 400, problem[0])
+            channel_id, user_id = target
+            kind = payload.get("response_type") or "ephemeral"
+            message = RecordedMessage(
+                via=f"response_url:{kind}",
+                channel=channel_id,
+                ts=self._ts(),
+                text=payload.get("text"),
+                blocks=payload.get("blocks"),
+                payload=payload,
+                user=user_id if kind == "ephemeral" else None,
+            )
+            self.messages.append(message)
+        return _text(start_response, 200, "ok")
 
     def _channel(self, wanted: str) -> Channel | None:
         """A channel by ID or by name ("#budget-alerts" or "budget-alerts"), as Slack accepts."""

@@ -99,7 +99,7 @@ def interaction_request(
             "blocks": message.blocks or [],
         },
         "state": {"values": {}},
-        "response_url": f"https://hooks.slack.com/actions/{TEAM_ID}/{uuid.uuid4().hex[:10]}",
+        "response_url": imitation.response_url_add(channel.id, user_id),
         "actions": [action],
     }
     body = urlencode({"payload": json.dumps(payload)}).encode()
