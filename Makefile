@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test venv lint chromium
+.PHONY: demo test venv lint chromium pdf-libraries
 
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ venv: $(VENV)/.installed
 
 # The zero-setup demo: SQLite, Celery in-process, the Xero sandbox in-process, email to the console.
 DEMO_PORT ?= 8000
-demo: venv
+demo: venv pdf-libraries
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py demo 127.0.0.1:$(DEMO_PORT)
 
@@ -31,7 +31,7 @@ PYTEST_ARGS ?=
 ifeq ($(findstring not browser,$(PYTEST_ARGS)),)
 test: chromium
 endif
-test: venv
+test: venv pdf-libraries
 	$(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses 8 --dist load $(PYTEST_ARGS)
 
 lint: venv
@@ -51,6 +51,22 @@ chromium:
 	  if [ ! -x "$(CHROMIUM)" ]; then \
 	    echo "The browser tests need Chromium at $(CHROMIUM), and it could not be installed here." >&2; \
 	    echo "Install it (apt-get install chromium), or leave them out: make test PYTEST_ARGS='-m \"not browser\"'." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+# Pango and fonts for WeasyPrint (report packs' PDFs), as .ci/run installs them: apt-get, as root
+# or through sudo, when the library is missing; a clear message when neither can.
+pdf-libraries:
+	@if ! ldconfig -p 2>/dev/null | grep -q libpango-1.0; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null; then sudo="sudo"; else sudo=none; fi; \
+	  if [ "$$sudo" != none ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Pango for the report packs' PDFs (apt-get install libpango-1.0-0 ...)..."; \
+	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; \
+	  fi; \
+	  if ! ldconfig -p 2>/dev/null | grep -q libpango-1.0; then \
+	    echo "The report packs' PDFs need Pango (apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)." >&2; \
 	    exit 1; \
 	  fi; \
 	fi
