@@ -429,6 +429,13 @@ SLACK_RETRY_ATTEMPTS = envint("SLACK_RETRY_ATTEMPTS", 3)
 SLACK_RETRY_AFTER_MAX = float(env("SLACK_RETRY_AFTER_MAX", "30"))
 SLACK_TIMEOUT_SECONDS = float(env("SLACK_TIMEOUT_SECONDS", "10"))
 
+# URLs a firm chooses (the narrative provider's endpoint) are called only on the public internet
+# (core/outbound.py): https in production, never a private, loopback, link-local or metadata
+# address. OUTBOUND_ALLOWED_NETWORKS lets an operator allow networks of their own (CIDR,
+# comma-separated), e.g. a model served inside the deployment's network.
+OUTBOUND_HTTPS_ONLY = envbool("OUTBOUND_HTTPS_ONLY", SECURE)
+OUTBOUND_ALLOWED_NETWORKS = envlist("OUTBOUND_ALLOWED_NETWORKS")
+
 # The partner API (tenants/api/). The firm comes from the key (/api/v1/) or, for signed-in
 # people, from the URL (/f/<firm>/api/v1/); see tenants/api/__init__.py.
 REST_FRAMEWORK = {
