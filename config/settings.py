@@ -194,6 +194,8 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 # two-factor change are emailed to the account, so a takeover does not go unnoticed.
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_ADAPTER = "tenants.adapters.AccountAdapter"
+# Encrypts two-factor secrets at rest (tenants/adapters.py: MFAAdapter).
+MFA_ADAPTER = "tenants.adapters.MFAAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SECURE else "http"
 ACCOUNT_RATE_LIMITS = {

@@ -4,15 +4,20 @@ To rotate: put a new Fernet key first in FIELD_ENCRYPTION_KEY, keep the old ones
 this command, then remove the old keys.
 """
 
+from allauth.mfa.models import Authenticator
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_scopes import scopes_disabled
 
 from integrations.models import XeroConnection
+from tenants.mfa import authenticator_data_encrypt
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt stored Xero tokens with the first key in FIELD_ENCRYPTION_KEY."
+    help = (
+        "Re-encrypt stored Xero tokens and two-factor secrets with the first key in "
+        "FIELD_ENCRYPTION_KEY."
+    )
 
     def handle(self, *args, **options):
         # Unscoped on purpose: key rotation is an operator's job over every firm's rows.
@@ -23,4 +28,16 @@ class Command(BaseCommand):
                 XeroConnection.objects.filter(pk=connection.pk).update(
                     access_token=connection.access_token, refresh_token=connection.refresh_token
                 )
+            authenticators = list(
+                Authenticator.objects.select_for_update().filter(
+                    type__in=[Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES]
+                )
+            )
+            for authenticator in authenticators:
+                Authenticator.objects.filter(pk=authenticator.pk).update(
+                    data=authenticator_data_encrypt(authenticator.type, authenticator.data)
+                )
         self.stdout.write(f"{len(connections)} Xero connections re-encrypted with the first key.")
+        self.stdout.write(
+            f"{len(authenticators)} two-factor authenticators re-encrypted with the first key."
+        )
