@@ -202,7 +202,8 @@ class SecurityEvent(models.Model):
     """One security-relevant moment in a firm: who, what, when, from which address (ASVS 7.1).
 
     Append-only: written by tenants/security_events.py, never changed or deleted by the app or
-    the admin (save refuses an existing row; delete refuses). A person's sign-ins are recorded
+    the admin (save refuses an existing row; delete refuses; on PostgreSQL a trigger refuses
+    any UPDATE, migration 0005). A person's sign-ins are recorded
     in each firm they belong to, as each firm's owners answer for their own members.
     """
 

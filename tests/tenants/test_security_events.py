@@ -2,6 +2,7 @@
 it; nobody edits or deletes it. Always two firms: firm B never sees firm A's events."""
 
 import csv
+import importlib
 import io
 import re
 
@@ -12,6 +13,8 @@ from allauth.mfa.totp.internal.auth import (
     hotp_value,
     yield_hotp_counters_from_time,
 )
+from django.apps import apps
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from integrations.models import XeroConnection
@@ -216,6 +219,14 @@ def test_the_log_is_append_only(firm_a, admin_client):
         event.save()
     with pytest.raises(PermissionError, match="append-only"):
         event.delete()
+
+    # The database refuses an update that goes round the model too. (Test databases are made
+    # from the models, --nomigrations: the migration's trigger is put in place here.)
+    append_only = importlib.import_module("tenants.migrations.0005_security_event_append_only")
+    with connection.schema_editor() as editor:
+        append_only.create(apps, editor)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        SecurityEvent.objects.for_firm(firm_a.firm).update(detail="rewritten")
 
     # Staff can read it in the admin, but not add, change or delete.
     change = reverse("admin:tenants_securityevent_change", args=[event.pk])
