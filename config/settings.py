@@ -86,10 +86,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise (static files stay cacheable): nothing a view makes is stored.
+    "core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who and from where, for the security events services record (tenants/security_events.py).
+    "tenants.security_events.SecurityEventRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -194,6 +198,8 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 # two-factor change are emailed to the account, so a takeover does not go unnoticed.
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_ADAPTER = "tenants.adapters.AccountAdapter"
+# Encrypts two-factor secrets at rest (tenants/adapters.py: MFAAdapter).
+MFA_ADAPTER = "tenants.adapters.MFAAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SECURE else "http"
 ACCOUNT_RATE_LIMITS = {
@@ -454,6 +460,13 @@ SLACK_RESPONSE_URL_PREFIXES = [
     "https://hooks.slack.com/",
     *([SLACK_IMITATION_URL.rstrip("/") + "/"] if SLACK_IMITATION_URL else []),
 ]
+
+# URLs a firm chooses (the narrative provider's endpoint) are called only on the public internet
+# (core/outbound.py): https in production, never a private, loopback, link-local or metadata
+# address. OUTBOUND_ALLOWED_NETWORKS lets an operator allow networks of their own (CIDR,
+# comma-separated), e.g. a model served inside the deployment's network.
+OUTBOUND_HTTPS_ONLY = envbool("OUTBOUND_HTTPS_ONLY", SECURE)
+OUTBOUND_ALLOWED_NETWORKS = envlist("OUTBOUND_ALLOWED_NETWORKS")
 
 # The partner API (tenants/api/). The firm comes from the key (/api/v1/) or, for signed-in
 # people, from the URL (/f/<firm>/api/v1/); see tenants/api/__init__.py.

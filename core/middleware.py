@@ -17,3 +17,28 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: private, no-store` (and HTTP/1.0's `Pragma: no-cache`) on every response
+    a view makes: signed-in pages, API reads, sign-off pages and exports all hold a firm's
+    figures, which no browser cache, shared computer's back button or proxy should keep.
+
+    Placed after WhiteNoise, so static files (named by their hash) stay cacheable for ever. A
+    view may choose its own caching for a public page; for a signed-in person or an API key,
+    no-store replaces whatever the view chose.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # DRF sets the Django request's user too, so an API key's requests count as signed in.
+        user = getattr(request, "user", None)
+        signed_in = bool(user is not None and user.is_authenticated)
+        if signed_in or "Cache-Control" not in response:
+            response["Cache-Control"] = "private, no-store"
+        if "no-store" in response["Cache-Control"]:
+            response.headers.setdefault("Pragma", "no-cache")
+        return response

@@ -4,7 +4,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from integrations.crypto import EncryptedTextField
+from core.crypto import EncryptedTextField
 from tenants.managers import FirmScopedManager
 from tenants.models import ClientOrganisation, Firm, User
 

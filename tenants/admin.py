@@ -9,7 +9,15 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django_scopes import scopes_disabled
 from simple_history.admin import SimpleHistoryAdmin
 
-from tenants.models import ApiKey, ClientOrganisation, Firm, Invitation, Membership, User
+from tenants.models import (
+    ApiKey,
+    ClientOrganisation,
+    Firm,
+    Invitation,
+    Membership,
+    SecurityEvent,
+    User,
+)
 
 
 class UnscopedAdmin(SimpleHistoryAdmin):
@@ -80,3 +88,32 @@ class ApiKeyAdmin(UnscopedAdmin):
     fields = readonly_fields = [
         f.name for f in ApiKey._meta.fields if f.name not in ("id", "key_hash")
     ]
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """Read-only: the log is append-only, for staff too (no add, change or delete)."""
+
+    list_display = ["created_at", "firm", "kind", "actor_email", "ip", "detail"]
+    list_filter = ["kind"]
+    search_fields = ["actor_email", "detail", "firm__name"]
+
+    def get_queryset(self, request):
+        return self.model.objects.with_scopes_disabled().select_related("firm")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changeform_view(self, *args, **kwargs):
+        with scopes_disabled():
+            return super().changeform_view(*args, **kwargs)
+
+    def changelist_view(self, *args, **kwargs):
+        with scopes_disabled():
+            return super().changelist_view(*args, **kwargs)

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from core.history import history_note
-from tenants.models import ApiKey, Firm, Membership, User
+from tenants.models import ApiKey, Firm, Membership, SecurityEvent, User
 from tenants.roles import Action, role_allows
+from tenants.security_events import security_event_record
 
 KEY_PREFIX = "ll"
 # The last-used time is a hint for people tidying keys, not an audit log: one write a minute.
@@ -106,6 +107,12 @@ def api_key_create(
     )
     history_note(api_key, reason=f"Created by {actor.user.email}")
     api_key.save(force_insert=True)
+    security_event_record(
+        firm=firm,
+        kind=SecurityEvent.Kind.API_KEY_CREATED,
+        actor=actor.user,
+        detail=_key_described(api_key),
+    )
     return NewApiKey(api_key=api_key, key=key)
 
 
@@ -119,7 +126,17 @@ def api_key_revoke(*, api_key: ApiKey, actor: Membership) -> ApiKey:
     api_key.revoked_by = actor.user
     history_note(api_key, reason=f"Revoked by {actor.user.email}")
     api_key.save()
+    security_event_record(
+        firm=api_key.firm,
+        kind=SecurityEvent.Kind.API_KEY_REVOKED,
+        actor=actor.user,
+        detail=_key_described(api_key),
+    )
     return api_key
+
+
+def _key_described(api_key: ApiKey) -> str:
+    return f"{api_key.name} ({api_key.prefix}, {', '.join(api_key.scopes)})"
 
 
 class ApiKeyError(Exception):

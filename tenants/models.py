@@ -196,3 +196,54 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class SecurityEvent(models.Model):
+    """One security-relevant moment in a firm: who, what, when, from which address (ASVS 7.1).
+
+    Append-only: written by tenants/security_events.py, never changed or deleted by the app or
+    the admin (save refuses an existing row; delete refuses; on PostgreSQL a trigger refuses
+    any UPDATE, migration 0005). A person's sign-ins are recorded
+    in each firm they belong to, as each firm's owners answer for their own members.
+    """
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        MFA_FAILED = "mfa_failed", "Two-factor code refused"
+        MFA_ADDED = "mfa_added", "Two-factor method added"
+        MFA_REMOVED = "mfa_removed", "Two-factor method removed"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        PASSWORD_RESET = "password_reset", "Password reset by email"
+        API_KEY_CREATED = "api_key_created", "API key created"
+        API_KEY_REVOKED = "api_key_revoked", "API key revoked"
+        MEMBER_ROLE_CHANGED = "member_role_changed", "Member's role changed"
+        MEMBER_REMOVED = "member_removed", "Member removed"
+        XERO_CONNECTED = "xero_connected", "Xero connected"
+        XERO_DISCONNECTED = "xero_disconnected", "Xero disconnected"
+
+    firm = models.ForeignKey(Firm, on_delete=models.CASCADE, related_name="security_events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # Who did it (or, for a failed sign-in, whose account was tried); the address is kept as
+    # it was, so the row still says who after the user is deleted.
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    actor_email = models.EmailField(blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = FirmScopedManager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.actor_email} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Security events are append-only: a recorded one never changes.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Security events are append-only: a recorded one is never deleted.")

@@ -19,9 +19,11 @@ from tenants.models import (
     Firm,
     Invitation,
     Membership,
+    SecurityEvent,
     User,
 )
 from tenants.roles import Role
+from tenants.security_events import security_event_record
 
 
 def _token_hash(token: str) -> str:
@@ -172,9 +174,17 @@ def membership_change_role(*, membership: Membership, actor: Membership, role: s
     membership = Membership.objects.for_firm(firm).select_for_update().get(pk=membership.pk)
     if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(firm) <= 1:
         raise ValidationError("A firm needs at least one owner. Make someone else an owner first.")
+    before = membership.get_role_display()
     membership.role = role
     history_note(membership, reason=f"Role changed by {actor.user.email}")
     membership.save()
+    if before != membership.get_role_display():
+        security_event_record(
+            firm=firm,
+            kind=SecurityEvent.Kind.MEMBER_ROLE_CHANGED,
+            actor=actor.user,
+            detail=f"{membership.user.email}: {before} to {membership.get_role_display()}",
+        )
     return membership
 
 
@@ -184,6 +194,12 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
     if membership.role == Role.OWNER and _owner_count(membership.firm) <= 1:
         raise ValidationError("A firm needs at least one owner. Make someone else an owner first.")
     history_note(membership, reason=f"Removed by {actor.user.email}")
+    security_event_record(
+        firm=membership.firm,
+        kind=SecurityEvent.Kind.MEMBER_REMOVED,
+        actor=actor.user,
+        detail=f"{membership.user.email} ({membership.get_role_display()})",
+    )
     membership.delete()
 
 

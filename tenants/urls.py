@@ -8,6 +8,16 @@ urlpatterns = [
     path("f/<slug:firm_slug>/mfa-required/", views.mfa_required, name="mfa_required"),
     path("f/<slug:firm_slug>/settings/", views.firm_settings, name="firm_settings"),
     path(
+        "f/<slug:firm_slug>/settings/security-events/",
+        views.security_event_list,
+        name="security_event_list",
+    ),
+    path(
+        "f/<slug:firm_slug>/settings/security-events.csv",
+        views.security_event_list_csv,
+        name="security_event_list_csv",
+    ),
+    path(
         "f/<slug:firm_slug>/clients/new/",
         views.client_organisation_create,
         name="client_organisation_create",

@@ -1,4 +1,5 @@
 import datetime as dt
+import itertools
 
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from core import clock
 from core.csv import csv_filename, csv_response
-from tenants import api_keys, selectors, services
+from tenants import api_keys, security_events, selectors, services
 from tenants.forms import (
     ApiKeyForm,
     ClientOrganisationForm,
@@ -165,6 +166,31 @@ def firm_settings(request: FirmRequest) -> HttpResponse:
         messages.success(request, "Settings saved.")
         return redirect("firm_settings", firm_slug=firm.slug)
     return render(request, "tenants/settings.html", {"form": form})
+
+
+# The screen shows the latest events; the CSV holds every one.
+SECURITY_EVENTS_SHOWN = 200
+
+
+@firm_view(Action.MANAGE_FIRM)
+def security_event_list(request: FirmRequest) -> HttpResponse:
+    events = security_events.security_event_list(firm=request.firm)
+    return render(
+        request,
+        "tenants/security_events.html",
+        {"events": events[:SECURITY_EVENTS_SHOWN], "shown": SECURITY_EVENTS_SHOWN},
+    )
+
+
+@firm_view(Action.MANAGE_FIRM)
+def security_event_list_csv(request: FirmRequest) -> HttpResponse:
+    header = ["When", "Event", "Who", "IP address", "Detail"]
+    rows = (
+        [e.created_at, e.get_kind_display(), e.actor_email, e.ip or "", e.detail]
+        for e in security_events.security_event_list(firm=request.firm).iterator()
+    )
+    filename = csv_filename(request.firm.name, "security-events", clock.today())
+    return csv_response(filename=filename, rows=itertools.chain([header], rows), streaming=True)
 
 
 @login_required

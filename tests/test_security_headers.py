@@ -1,9 +1,13 @@
-"""Every page sends a Content-Security-Policy with no 'unsafe-inline', and a Permissions-Policy."""
+"""Every page sends a Content-Security-Policy with no 'unsafe-inline', and a Permissions-Policy;
+no response with data may be stored by a browser or proxy."""
 
 import pytest
 from django.urls import reverse
 
+from tenants.models import ApiKey
 from tenants.roles import Role
+from tests.factories import api_key_create
+from tests.routes import ALL_ROUTES, KEY_API_PREFIX, OBJECT_FACTORIES, route_url
 
 
 def _policy(response) -> dict[str, list[str]]:
@@ -67,3 +71,58 @@ def test_htmx_keeps_no_copies_of_pages_in_the_browser(client, firm_a, firm_b):
     client.force_login(firm_a.member("viewer").user)
     page = client.get(f"/f/{firm_a.firm.slug}/").content.decode()
     assert '"historyCacheSize": 0' in page
+
+
+# Every route but the Django admin (staff only, and Django marks its pages never_cache itself).
+CACHE_SWEPT = [r for r in ALL_ROUTES if not r.route.startswith("staff/")]
+
+
+@pytest.mark.parametrize("route", CACHE_SWEPT, ids=[r.name for r in CACHE_SWEPT])
+def test_no_response_with_data_may_be_stored(client, firm_a, firm_b, route):
+    """Signed-in pages, API reads (by key and by session), exports, sign-off pages: whatever
+    the answer, no browser or proxy may keep it (ASVS 8.2.1)."""
+    values = {
+        p: OBJECT_FACTORIES[p](firm_a) if p in OBJECT_FACTORIES else "made-up-token"
+        for p in route.params
+    }
+    values["firm_slug"] = firm_a.firm.slug
+    url = route_url(route, values)
+    askers = []
+    for cast in (firm_a, firm_b):  # firm A's own member, then firm B's for firm A's objects
+        if route.route.startswith(KEY_API_PREFIX):
+            _api_key, key = api_key_create(
+                firm=cast.firm, scopes=ApiKey.Scope.values, member=cast.member(Role.OWNER)
+            )
+            askers.append((cast, {"Authorization": f"Bearer {key}"}))
+        else:
+            askers.append((cast, {}))
+    for cast, headers in askers:
+        if not headers:
+            client.force_login(cast.member(Role.OWNER).user)
+        response = client.get(url, headers=headers)
+        assert "no-store" in response.headers.get("Cache-Control", ""), (cast.firm.slug, url)
+        assert response.headers["Pragma"] == "no-cache", url
+        if cast is firm_b:
+            assert firm_a.organisation.name not in response.content.decode(errors="ignore")
+
+
+def test_signed_out_pages_are_not_stored_either(client, db):
+    response = client.get(reverse("account_login"))
+    assert response.status_code == 200
+    assert "no-store" in response.headers["Cache-Control"]
+    assert response.headers["Pragma"] == "no-cache"
+
+
+def test_a_view_cannot_make_a_signed_in_page_cacheable(rf, firm_a):
+    from django.http import HttpResponse
+
+    from core.middleware import NoStoreMiddleware
+
+    def cacheable(request):
+        response = HttpResponse("figures")
+        response["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    request = rf.get("/")
+    request.user = firm_a.member(Role.VIEWER).user
+    assert NoStoreMiddleware(cacheable)(request)["Cache-Control"] == "private, no-store"

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django import forms
 
 from budgeting.variance.models import NarrativeProviderSettings
+from core.outbound import OutboundURLRefused, outbound_url_check
 
 
 class NarrativeProviderForm(forms.Form):
@@ -20,7 +21,10 @@ class NarrativeProviderForm(forms.Form):
         required=False,
         assume_scheme="https",
         label="Endpoint base URL",
-        help_text="An OpenAI-compatible API, e.g. https://llm.example.com/v1",
+        help_text=(
+            "An OpenAI-compatible API on the public internet, e.g. https://llm.example.com/v1 "
+            "(addresses inside a private network are refused)."
+        ),
     )
     model = forms.CharField(required=False, max_length=100, label="Model")
     api_key = forms.CharField(
@@ -37,6 +41,17 @@ class NarrativeProviderForm(forms.Form):
             {"enabled": current.enabled, "base_url": current.base_url, "model": current.model},
         )
         super().__init__(*args, **kwargs)
+
+    def clean_base_url(self) -> str:
+        # Checked on save for a clear error; checked again on every request (the host may
+        # resolve elsewhere by then), see core/outbound.py.
+        base_url = self.cleaned_data["base_url"]
+        if base_url:
+            try:
+                outbound_url_check(base_url)
+            except OutboundURLRefused as refusal:
+                raise forms.ValidationError(str(refusal), code="outbound_refused") from refusal
+        return base_url
 
     def clean(self):
         data = super().clean()

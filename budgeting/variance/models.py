@@ -6,7 +6,7 @@ from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
 from budgeting.ledger.models import MONEY, Account, OrganisationOwned, TrackingOption
-from integrations.crypto import EncryptedTextField
+from core.crypto import EncryptedTextField
 from tenants.managers import FirmScopedManager
 from tenants.models import ClientOrganisation, Firm
 

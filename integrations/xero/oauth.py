@@ -24,7 +24,8 @@ from core.history import history_note
 from integrations.models import XeroConnection, XeroTenant
 from integrations.xero.errors import XeroAuthError, XeroHttpError
 from integrations.xero.http import xero_http_client
-from tenants.models import ClientOrganisation, Firm, User
+from tenants.models import ClientOrganisation, Firm, SecurityEvent, User
+from tenants.security_events import security_event_record
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,13 @@ def xero_connection_create_from_code(*, firm: Firm, user: User, code: str) -> Xe
         scopes=token.get("scope", ""),
     )
     history_note(connection, reason=f"Connected to Xero by {user.email}")
-    xero_tenants_refresh(connection=connection)
+    tenants = xero_tenants_refresh(connection=connection)
+    security_event_record(
+        firm=firm,
+        kind=SecurityEvent.Kind.XERO_CONNECTED,
+        actor=user,
+        detail=_organisations_named(tenants),
+    )
     return connection
 
 
@@ -273,4 +280,18 @@ def xero_connection_revoke(*, connection: XeroConnection) -> bool:
     connection.refresh_token = ""
     history_note(connection, reason="Disconnected")
     connection.save()
+    # The person is the request's: disconnecting is a signed-in member's click.
+    security_event_record(
+        firm=connection.firm,
+        kind=SecurityEvent.Kind.XERO_DISCONNECTED,
+        detail=_organisations_named(
+            XeroTenant.objects.for_firm(connection.firm).filter(connection=connection)
+        )
+        + ("" if revoked else "; Xero could not be told"),
+    )
     return revoked
+
+
+def _organisations_named(tenants) -> str:
+    names = sorted(tenant.tenant_name for tenant in tenants)
+    return ", ".join(names) or "no organisations"

@@ -11,5 +11,8 @@ from tests.fake_chat import FakeChatEndpoint, chat_endpoint_serve
 
 
 @pytest.fixture
-def chat_endpoint() -> Iterator[FakeChatEndpoint]:
+def chat_endpoint(settings) -> Iterator[FakeChatEndpoint]:
+    # The fake endpoint listens on loopback, which the outbound guard refuses unless the
+    # operator allows it (core/outbound.py); its own tests show the refusal.
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     yield from chat_endpoint_serve()

@@ -20,6 +20,7 @@ import httpx
 
 from budgeting.variance.narratives.facts import Narrative, VarianceFacts
 from budgeting.variance.narratives.local import LocalNarrativeGenerator, drivers_analyse
+from core.outbound import OutboundURLRefused, outbound_http_client, outbound_url_check
 
 logger = logging.getLogger(__name__)
 
@@ -340,10 +341,18 @@ class OpenAICompatibleGenerator:
 
     def _post(self, request: dict[str, Any]) -> httpx.Response:
         url = f"{self.base_url}/chat/completions"
+        # The firm typed this URL: refused unless every address of its host is public (checked
+        # here for a clear reason, and again as each connection opens), see core/outbound.py.
+        try:
+            outbound_url_check(url)
+        except OutboundURLRefused as refusal:
+            raise ProviderError(f"endpoint refused: {refusal}") from refusal
         headers = {"Authorization": f"Bearer {self.api_key}"}
         if self.http_client is not None:
-            return self.http_client.post(url, json=request, headers=headers, timeout=self.timeout)
-        with httpx.Client(timeout=self.timeout) as client:
+            return self.http_client.post(
+                url, json=request, headers=headers, timeout=self.timeout, follow_redirects=False
+            )
+        with outbound_http_client(timeout=self.timeout) as client:
             return client.post(url, json=request, headers=headers)
 
     def _fall_back(self, facts: VarianceFacts, *, reason: str) -> Narrative:

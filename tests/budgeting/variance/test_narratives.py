@@ -374,6 +374,29 @@ def test_provider_http_error_falls_back(chat_endpoint):
     assert len(chat_endpoint.received) == 1
 
 
+def test_an_endpoint_inside_the_network_is_refused_when_sending(chat_endpoint, settings):
+    # Saved before the guard existed, or resolving elsewhere since: refused at request time,
+    # with the local narrative instead, and nothing reaches the internal address.
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    chat_endpoint.answer_with(grounded_answer)
+    for host in ("127.0.0.1", "localhost"):
+        base_url = chat_endpoint.base_url.replace("127.0.0.1", host)
+        generator = provider(chat_endpoint, base_url=base_url)
+        narrative = generator.explain(sensitive_campaign_facts())
+        assert narrative.fallback.startswith("endpoint refused: The host")
+        assert "127.0.0.1, a loopback address" in narrative.fallback
+    metadata = provider(chat_endpoint, base_url="http://169.254.169.254/latest")
+    assert "a cloud metadata service" in metadata.explain(sensitive_campaign_facts()).fallback
+    assert chat_endpoint.received == []
+
+
+def test_the_provider_follows_no_redirect(chat_endpoint):
+    chat_endpoint.reply = lambda request: (302, b"{}")
+    narrative = provider(chat_endpoint).explain(sensitive_campaign_facts())
+    assert narrative.fallback == "HTTP 302"
+    assert len(chat_endpoint.received) == 1
+
+
 def test_provider_timeout_falls_back(chat_endpoint):
     chat_endpoint.answer_with(grounded_answer)
     chat_endpoint.delay = 1.0
@@ -398,7 +421,8 @@ def test_provider_is_not_asked_to_explain_what_the_data_does_not(chat_endpoint):
     assert chat_endpoint.received == []
 
 
-def test_provider_unreachable_falls_back():
+def test_provider_unreachable_falls_back(settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]

@@ -252,7 +252,8 @@ def test_owners_turn_the_narrative_provider_on(client, firm_a):
         url,
         {
             "enabled": "on",
-            "base_url": "https://llm.example.com/v1",
+            # A public address, literal: the test machine may have no DNS.
+            "base_url": "https://1.1.1.1/v1",
             "model": "m-1",
             "api_key": "sk-secret",
         },
@@ -261,6 +262,45 @@ def test_owners_turn_the_narrative_provider_on(client, firm_a):
     settings = NarrativeProviderSettings.objects.for_firm(firm_a.firm).get()
     assert (settings.enabled, settings.model, settings.api_key) == (True, "m-1", "sk-secret")
     assert b"sk-secret" not in client.get(url).content
+
+
+@pytest.mark.parametrize(
+    ("base_url", "why"),
+    [
+        ("http://127.0.0.1:6379/v1", "127.0.0.1, a loopback address"),
+        ("http://localhost/v1", "127.0.0.1, a loopback address"),
+        ("http://[::1]/v1", "::1, a loopback address"),
+        ("http://169.254.169.254/latest", "a cloud metadata service"),
+        ("http://10.1.2.3/v1", "a private address"),
+        ("http://[fe80::1]/v1", "a link-local address"),
+    ],
+)
+def test_an_endpoint_inside_a_private_network_is_refused_on_save(
+    client, firm_a, firm_b, base_url, why
+):
+    url = reverse("narrative_provider_settings", args=[firm_a.firm.slug])
+    client.force_login(firm_a.member(Role.OWNER).user)
+    fields = {"enabled": "on", "base_url": base_url, "model": "m-1", "api_key": "sk-1"}
+    refused = client.post(url, fields)
+    assert refused.status_code == 200
+    assert why in refused.content.decode()
+    assert b"does not call addresses inside a private network" in refused.content
+    assert not NarrativeProviderSettings.objects.for_firm(firm_a.firm).filter(enabled=True)
+
+    # Firm B's owner cannot reach firm A's settings at all.
+    client.force_login(firm_b.member(Role.OWNER).user)
+    assert client.post(url, fields).status_code == 404
+    assert not NarrativeProviderSettings.objects.for_firm(firm_a.firm).filter(enabled=True)
+
+
+def test_production_settings_take_https_endpoints_only(client, firm_a, settings):
+    settings.OUTBOUND_HTTPS_ONLY = True
+    url = reverse("narrative_provider_settings", args=[firm_a.firm.slug])
+    client.force_login(firm_a.member(Role.OWNER).user)
+    fields = {"enabled": "on", "base_url": "http://1.1.1.1/v1", "model": "m", "api_key": "k"}
+    assert b"must start with https://" in client.post(url, fields).content
+    fields["base_url"] = "https://1.1.1.1/v1"
+    assert client.post(url, fields).status_code == 302
 
 
 def test_materiality_is_set_by_members_who_manage_policies(client, firm_a, variance_org):

@@ -7,8 +7,8 @@ from django.db import connection as db_connection
 
 from budgeting.ledger.close import organisation_period_lock_check
 from budgeting.models import SyncRun, XeroOrganisation
+from core.crypto import fernet
 from core.months import add_months, month_end
-from integrations.crypto import fernet
 from integrations.models import XeroConnection
 from tests.sandbox import SANDBOX_ADMIN, sandbox_http, sync
 
@@ -83,7 +83,7 @@ def test_keys_rotate_without_losing_tokens(connected_firm, settings):
 def test_no_key_means_no_tokens_stored_or_read(settings):
     from django.core.exceptions import ImproperlyConfigured
 
-    from integrations.crypto import decrypt, encrypt
+    from core.crypto import decrypt, encrypt
 
     token = encrypt("refresh-token")
     settings.FIELD_ENCRYPTION_KEY = ""
