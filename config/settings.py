@@ -454,9 +454,10 @@ SLACK_DELIVERY_LOST_SECONDS = envint("SLACK_DELIVERY_LOST_SECONDS", 600)
 # How long the sign-off link that a click in Slack hands out works: the ephemeral message that
 # carries it is gone when Slack reloads, so it need not live for days like an emailed one.
 SLACK_LINK_MINUTES = envint("SLACK_LINK_MINUTES", 30)
-# Where a click's response_url may point (it is in a signed request, but the app never posts
-# anywhere else): Slack's, and the imitation's in tests and the demo.
-SLACK_RESPONSE_URL_PREFIXES = [
+# Slack's own URLs, the only places the app posts to for Slack: a click's response_url (it is in
+# a signed request, but still) and a firm's incoming webhook, which an owner types in (so it
+# cannot point the app at its own network). Slack's, and the imitation's in tests and the demo.
+SLACK_URL_PREFIXES = [
     "https://hooks.slack.com/",
     *([SLACK_IMITATION_URL.rstrip("/") + "/"] if SLACK_IMITATION_URL else []),
 ]

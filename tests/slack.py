@@ -16,7 +16,7 @@ def slack_served(settings) -> Iterator[SlackImitation]:
     with served(imitation) as url:
         imitation.base_url = url
         settings.SLACK_API_URL = f"{url}/api"
-        settings.SLACK_RESPONSE_URL_PREFIXES = [f"{url}/"]
+        settings.SLACK_URL_PREFIXES = [f"{url}/"]
         yield imitation
 
 

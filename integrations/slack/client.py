@@ -29,6 +29,7 @@ import httpx
 from django.conf import settings
 
 from integrations.slack.errors import (
+    SlackAuthError,
     SlackChannelNotFound,
     SlackError,
     SlackRateLimited,
@@ -92,8 +93,17 @@ def _send(request: Callable[[httpx.Client], httpx.Response]) -> httpx.Response:
     raise last
 
 
+def slack_url_allowed(url: str) -> bool:
+    """Whether `url` is one of Slack's own (settings.SLACK_URL_PREFIXES): a firm's webhook or a
+    click's response_url elsewhere would have the app post into its own network (SSRF)."""
+    return any(url.startswith(prefix) for prefix in settings.SLACK_URL_PREFIXES)
+
+
 def slack_webhook_post(*, webhook_url: str, text: str, blocks: Blocks | None = None) -> None:
     """Post a message through an incoming webhook (the channel is the webhook's own)."""
+    if not slack_url_allowed(webhook_url):
+        # Checked when it was saved too; checked again in case the allowed prefixes changed.
+        raise SlackAuthError("not_a_slack_webhook", "the webhook URL is not one of Slack's")
     payload: dict[str, Any] = {"text": text}
     if blocks is not None:
         payload["blocks"] = blocks

@@ -1,5 +1,7 @@
 from django import forms
+from django.conf import settings
 
+from integrations.slack.client import slack_url_allowed
 from integrations.slack.models import SlackSettings
 
 
@@ -40,6 +42,15 @@ class SlackSettingsForm(forms.Form):
         help_text="Emails still go out; approvers linked below may decide from Slack.",
     )
     reason = forms.CharField(required=False, max_length=200, label="Reason for the change")
+
+    def clean_webhook_url(self) -> str:
+        url = self.cleaned_data["webhook_url"].strip()
+        if url and not slack_url_allowed(url):
+            raise forms.ValidationError(
+                "An incoming webhook URL is one Slack gave you, starting "
+                f"{settings.SLACK_URL_PREFIXES[0]}services/."
+            )
+        return url
 
     def clean_bot_token(self) -> str:
         token = self.cleaned_data["bot_token"].strip()

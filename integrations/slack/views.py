@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations.slack import services as slack_services
-from integrations.slack.client import slack_response_post
+from integrations.slack.client import slack_response_post, slack_url_allowed
 from integrations.slack.errors import SlackError
 from integrations.slack.forms import SlackMemberForm, SlackSettingsForm
 from integrations.slack.models import SlackMember, SlackMessage, SlackSettings
@@ -30,10 +30,6 @@ from tenants.roles import Action
 from tenants.scoping import FirmRequest, firm_view, get_firm_object_or_404
 
 logger = logging.getLogger(__name__)
-
-
-def _response_url_allowed(url: str) -> bool:
-    return any(url.startswith(prefix) for prefix in settings.SLACK_RESPONSE_URL_PREFIXES)
 
 
 # Slack posts without a CSRF token; its signature (checked first) is what authorises it.
@@ -87,7 +83,7 @@ def slack_interactions(request: HttpRequest) -> HttpResponse:
         )
         if reply is None:
             continue
-        if not _response_url_allowed(response_url):
+        if not slack_url_allowed(response_url):
             logger.warning("Slack interaction: response_url %r is not Slack's", response_url)
             continue
         try:

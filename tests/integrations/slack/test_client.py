@@ -220,6 +220,7 @@ def test_a_timeout_is_not_retried_since_slack_may_have_posted_it(settings):
     settings.SLACK_RETRY_ATTEMPTS = 3
 
     with served(imitation) as base_url:
+        settings.SLACK_URL_PREFIXES = [f"{base_url}/"]  # the imitation stands in for Slack
         url = imitation.webhook_add("C0ALERTS", base_url=base_url)
         with pytest.raises(SlackUnavailable, match="may have arrived") as raised:
             slack_webhook_post(webhook_url=url, text="hi")
@@ -232,7 +233,8 @@ def test_a_timeout_is_not_retried_since_slack_may_have_posted_it(settings):
 def test_a_refused_connection_is_retried_then_raises_unavailable(settings):
     settings.SLACK_RETRY_ATTEMPTS = 2
     with served(SlackImitation()) as base_url:
-        pass  # the port is closed now: nothing listens there
+        settings.SLACK_URL_PREFIXES = [f"{base_url}/"]
+    # The port is closed now: nothing listens there.
 
     with pytest.raises(SlackUnavailable) as raised:
         slack_webhook_post(webhook_url=f"{base_url}/services/T0/B0/x", text="hi")

@@ -170,6 +170,7 @@ def test_a_product_in_another_process_drives_the_imitation_over_http(settings):
     imitation = SlackImitation()
 
     with served(imitation) as base_url, httpx.Client(base_url=base_url, timeout=5) as control:
+        settings.SLACK_URL_PREFIXES = [f"{base_url}/"]  # the imitation stands in for Slack
         made = control.post(
             "/_imitation/webhooks", json={"channel": "C0ALERTS", "base_url": base_url}
         )

@@ -7,6 +7,8 @@ from django.db import connection
 from django.urls import reverse
 
 from integrations.slack import services as slack
+from integrations.slack.client import slack_webhook_post
+from integrations.slack.errors import SlackAuthError
 from integrations.slack.imitation.app import BOT_TOKEN, TEAM_ID
 from integrations.slack.models import SlackMember, SlackSettings
 from tests.slack import slack_served
@@ -238,3 +240,38 @@ def test_keys_rotate_without_losing_the_slack_secret(firm_a, settings):
 
     settings.FIELD_ENCRYPTION_KEY = new_key  # the old key is gone
     assert SlackSettings.objects.for_firm(firm_a.firm).get().bot_token == slack_turn_on_token
+
+
+@pytest.mark.parametrize(
+    "webhook_url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # the cloud's metadata service
+        "http://127.0.0.1:6379/",  # Redis on loopback
+        "https://hooks.slack.com.attacker.example/services/T/B/X",  # looks like Slack's
+        "https://example.com/services/T/B/X",
+    ],
+)
+def test_an_incoming_webhook_is_only_ever_one_of_slacks_urls(
+    client, firm_a, firm_b, settings, webhook_url
+):
+    settings.SLACK_URL_PREFIXES = ["https://hooks.slack.com/"]
+    client.force_login(firm_a.member("owner").user)
+
+    response = client.post(
+        reverse("slack_settings", args=[firm_a.firm.slug]),
+        {"method": "webhook", "webhook_url": webhook_url, "reason": "Alerts"},
+    )
+
+    assert response.status_code == 400
+    assert "starting https://hooks.slack.com/services/" in response.content.decode()
+    assert not SlackSettings.objects.for_firm(firm_a.firm).exclude(webhook_url="").exists()
+    # And at sending, whatever is stored: nothing is posted to it.
+    with pytest.raises(SlackAuthError, match="not one of Slack's"):
+        slack_webhook_post(webhook_url=webhook_url, text="hello")
+    # Firm B's owner cannot save firm A's settings.
+    client.force_login(firm_b.member("owner").user)
+    response = client.post(
+        reverse("slack_settings", args=[firm_a.firm.slug]),
+        {"method": "webhook", "webhook_url": "https://hooks.slack.com/services/T/B/X"},
+    )
+    assert response.status_code in (403, 404)
