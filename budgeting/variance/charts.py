@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from budgeting.variance.maths import SeriesPoint
+from budgeting.variance.maths import Period, SeriesPoint
 from core.money import amount_in, compact, signed_amount_in
 
 WIDTH, HEIGHT = 640, 200
@@ -39,7 +39,12 @@ def _path(values: Sequence[Decimal | None], low: Decimal, high: Decimal) -> str:
 
 
 def actual_vs_budget_svg(
-    *, points: Sequence[SeriesPoint], title: str, chart_id: str, currency: str
+    *,
+    points: Sequence[SeriesPoint],
+    title: str,
+    chart_id: str,
+    currency: str,
+    open_month: Period | None = None,
 ) -> SafeString:
     """A line chart of the points' actual (solid), original budget (dashed) and, once the
     organisation has one, forecast budget (dotted), oldest month first."""
@@ -75,6 +80,12 @@ def actual_vs_budget_svg(
         )
     else:
         desc += "; there is no budget for these months."
+    partial = [p for p in points if open_month is not None and p.period >= open_month]
+    if partial:
+        desc += (
+            f" {partial[0].period:%B %Y} is still open in Xero: its actual is partial "
+            "(marked with an open circle)."
+        )
     if latest.forecast is not None:
         desc += (
             f" The forecast budget was {amount_in(latest.forecast, currency)} in {last:%B %Y} "
@@ -113,6 +124,15 @@ def actual_vs_budget_svg(
     if any(f is not None for f in forecasts):
         parts.append(f'<path class="forecast" d="{_path(forecasts, low, high)}"/>')
     parts.append(f'<path class="actual" d="{_path(actuals, low, high)}"/>')
+    for i, point in enumerate(points):
+        if point in partial:
+            # The open month: an open circle and its label, so it is not read as a fall.
+            x, y = _x(i, len(points)), _y(point.actual, low, high)
+            parts.append(
+                f'<circle class="partial" cx="{x:.1f}" cy="{y:.1f}" r="4"/>'
+                f'<text class="axis" x="{x:.1f}" y="{max(y - 8, TOP + 8):.1f}" '
+                'text-anchor="end">partial</text>'
+            )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above
 

@@ -179,6 +179,7 @@ def variance_report(request: FirmRequest, organisation_id: int) -> HttpResponse:
                 title=f"Net profit, actual against budget, {len(net_profit)} months",
                 chart_id="chart-net-profit",
                 currency=view.data.currency,
+                open_month=profile_month_window(params.profile).open_month,
             ),
             net_profit_table=actual_vs_budget_table(
                 points=net_profit,
@@ -338,6 +339,7 @@ def variance_account_detail(
             title=f"{account}, actual against budget, {len(points)} months",
             chart_id=f"chart-account-{account.pk}",
             currency=data.currency,
+            open_month=profile_month_window(params.profile).open_month,
         ),
         "chart_table": actual_vs_budget_table(
             points=points, caption=f"{account} by month", currency=data.currency

@@ -472,6 +472,30 @@ def test_charts_draw_the_budget_from_the_month_it_exists_and_labels_never_overla
     assert "£500.00" in by_month["Apr 2026"] and "£900.00" in by_month["Oct 2026"]
 
 
+def test_the_open_month_is_marked_partial_on_the_chart_and_said_in_its_description():
+    import datetime as dt
+    import re
+
+    from budgeting.variance.charts import actual_vs_budget_svg
+    from budgeting.variance.maths import SeriesPoint
+
+    points = [
+        SeriesPoint(period=dt.date(2026, m, 1), actual=Decimal(1000), budget=Decimal(1000))
+        for m in range(1, 13)
+    ]
+    marked = actual_vs_budget_svg(
+        points=points, title="Sales", chart_id="c4", currency="GBP", open_month=dt.date(2026, 12, 1)
+    )
+    closed = actual_vs_budget_svg(
+        points=points, title="Sales", chart_id="c5", currency="GBP", open_month=dt.date(2027, 1, 1)
+    )
+
+    (circle,) = re.findall(r'<circle class="partial" cx="([\d.]+)"', marked)
+    assert float(circle) == 640 - 12  # the last point, December
+    assert "December 2026 is still open in Xero: its actual is partial" in marked
+    assert "partial" not in closed
+
+
 def test_figures_are_written_in_the_organisations_currency():
     from budgeting.variance.formatting import percent_text
     from budgeting.variance.maths import MaterialityThreshold, comparison_build
