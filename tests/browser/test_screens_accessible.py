@@ -63,6 +63,14 @@ def test_a_viewer_reads_every_screen_of_the_month_end(firm_a, page_for, size):
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         expect(page.get_by_role("navigation", name="Firm")).to_contain_text("Dashboard")
         assert _no_page_overflow(page), f"{name} overflows the page at {size['width']} px"
+    # Focus is visible: the first Tab reaches "Skip to content", shown with an outline, and it
+    # leads into the page's main content.
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    assert skip.get_attribute("href") == "#main"
     # No form for a viewer on the approval page, only who it waits for.
     expect(page.locator("form.decision")).to_have_count(0)
     # An error page is inside the layout, with a way back.
