@@ -60,12 +60,19 @@ def browser():
 @pytest.fixture
 def page_for(browser, live_server) -> Callable:
     """page_for(user) gives a page in a context of its own, signed in as `user` through a
-    session cookie (no login form, no MFA); page_for(None) is a fresh, signed-out visitor."""
+    session cookie (no login form, no MFA); page_for(None) is a fresh, signed-out visitor.
+
+    Every page is checked by axe-core (tests/browser/accessibility.py) before each request it
+    makes and once more at the end: a serious or critical violation on any of them fails the
+    test, as does anything the Content-Security-Policy refused."""
     from django.conf import settings
     from django.test import Client
 
-    contexts = []
+    from tests.browser.accessibility import axe_check, axe_watch, blocking, describe
+
+    contexts, watches = [], []
     violations: list[str] = []
+    inaccessible: list = []
 
     def make(user=None):
         context = browser.new_context(base_url=live_server.url, accept_downloads=True)
@@ -84,6 +91,7 @@ def page_for(browser, live_server) -> Callable:
             )
         contexts.append(context)
         page = context.new_page()
+        watches.append(axe_watch(page, inaccessible))
         # Chromium reports what the Content-Security-Policy refused on the console; any such
         # report fails the test (an inline script or style slipped into a template).
         page.on(
@@ -97,9 +105,13 @@ def page_for(browser, live_server) -> Callable:
         return page
 
     yield make
+    for watch in watches:
+        axe_check(watch)
     for context in contexts:
         context.close()
     assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+    serious = blocking(inaccessible)
+    assert not serious, "axe-core found serious or critical violations:\n" + describe(serious)
 
 
 @pytest.fixture

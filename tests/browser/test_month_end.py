@@ -189,8 +189,9 @@ def test_lines_are_reviewed_from_the_keyboard(firm_a, page_for, celery_worker_th
     assert accepted == {"400": False, "469": True}
 
 
+@pytest.mark.parametrize("size", [LAPTOP, DESKTOP], ids=["1024x768", "1440x900"])
 def test_the_approver_signs_off_from_the_email_link_and_the_owner_from_the_queue(
-    firm_a, page_for, celery_worker_thread
+    firm_a, page_for, celery_worker_thread, size
 ):
     from budgeting.approvals import services as approvals
     from tests.browser.helpers import link_path, wait_for_mail
@@ -210,8 +211,8 @@ def test_the_approver_signs_off_from_the_email_link_and_the_owner_from_the_queue
     approvals.draft_submit(firm=cast.firm, draft=draft, user=preparer)
     (email,) = wait_for_mail(lambda m: m.to == [approver.email])
 
-    # The link, signed out, on a laptop: the whole view, then the decision on the same page.
-    link = _open(page_for, None)
+    # The link, signed out: the whole view, then the decision on the same page.
+    link = _open(page_for, None, size)
     link.goto(link_path(email))
     changed = link.locator("#changed-table")
     rent = changed.locator("tr", has_text="Rent")
@@ -225,9 +226,9 @@ def test_the_approver_signs_off_from_the_email_link_and_the_owner_from_the_queue
     link.get_by_role("button", name="Approve").click()
     expect(link.get_by_role("heading", name="Decision recorded")).to_be_visible()
 
-    # The owner, on a desktop, finds step 2 waiting and approves it on the screen.
+    # The owner finds step 2 waiting and approves it on the screen.
     wait_for_mail(lambda m: m.to == [owner.email])
-    screen = _open(page_for, owner, DESKTOP)
+    screen = _open(page_for, owner, size)
     screen.goto(reverse("firm_dashboard", args=[cast.firm.slug]))
     expect(_badge(screen)).to_contain_text("1")
     screen.locator("header").get_by_role("link", name=re.compile("Waiting for you")).click()
