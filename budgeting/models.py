@@ -39,6 +39,7 @@ from budgeting.publishing.models import (
     ForecastBudget,
     PublishingSetting,
 )
+from budgeting.scenarios.models import Scenario, ScenarioAdjustment
 from budgeting.variance.models import (
     MaterialitySetting,
     NarrativeProviderSettings,
@@ -74,6 +75,8 @@ __all__ = [
     "NarrativeProviderSettings",
     "PublishingSetting",
     "Reconciliation",
+    "Scenario",
+    "ScenarioAdjustment",
     "SyncRun",
     "TrackingCategory",
     "TrackingOption",
