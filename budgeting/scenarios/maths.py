@@ -161,16 +161,18 @@ def adjustment_check(adjustment: Adjustment, *, months: Sequence[Period]) -> Non
         raise ScenarioError("Say which accounts to change.")
     if adjustment.change == Change.PERCENT and adjustment.value < -HUNDRED:
         raise ScenarioError(
-            f"{adjustment.value}% would take more than everything: a cut is at most 100%."
+            f"{adjustment.value.normalize():f}% would take more than everything: a cut is at most 100%."
+        )
+    if months and any(
+        not months[0] <= p <= months[-1] for p in (adjustment.first, adjustment.last)
+    ):
+        raise ScenarioError(
+            f"{adjustment.first:%b %Y} to {adjustment.last:%b %Y} is outside the scenario's "
+            f"months ({months[0]:%b %Y} to {months[-1]:%b %Y})."
         )
     if adjustment.first > adjustment.last:
         raise ScenarioError(
             f"{adjustment.first:%B %Y} is after {adjustment.last:%B %Y}: the months are reversed."
-        )
-    if months and (adjustment.first < months[0] or adjustment.last > months[-1]):
-        raise ScenarioError(
-            f"{adjustment.first:%b %Y} to {adjustment.last:%b %Y} is outside the scenario's "
-            f"months ({months[0]:%b %Y} to {months[-1]:%b %Y})."
         )
 
 
