@@ -454,6 +454,10 @@ class ScenarioResult:
     def base_total(self) -> ProfitAndLoss:
         return sum((m.base for m in self.months), ProfitAndLoss())
 
+    @property
+    def against_base_total(self) -> ProfitAndLoss:
+        return self.total.minus(self.base_total)
+
 
 def scenario_result(
     *,

@@ -1,0 +1,488 @@
+"""The partner API's what-if scenarios: list, create (adjustments given field by field, or a
+sentence read over the organisation's chart), read what a sentence says without saving, and
+compare up to five side by side. Figures come from the same selectors as the screens and the
+CSV. Money is a string with two decimals; a month is "YYYY-MM". Routes are in config/api_urls.py.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+
+from budgeting.drafts.models import Draft
+from budgeting.ledger import api_selectors
+from budgeting.ledger.api import Money, NewestFirstPagination, PeriodField
+from budgeting.ledger.models import Account, Budget, TrackingOption
+from budgeting.scenarios import services
+from budgeting.scenarios.maths import (
+    PNL_ROWS,
+    Adjustment,
+    Change,
+    Group,
+    Per,
+    ProfitAndLoss,
+    Target,
+)
+from budgeting.scenarios.models import MAX_COMPARED, Scenario
+from budgeting.scenarios.selectors import (
+    chart_accounts,
+    profile_get,
+    scenario_adjustments,
+    scenario_compare,
+    scenario_list,
+    scenario_sentence_read,
+)
+from budgeting.scenarios.sentences import ParseResult
+from core.months import add_months
+from tenants.api.base import FirmAPIView
+from tenants.roles import Action
+from tenants.scoping import get_firm_object_or_404
+
+# What a scenario starts from (ScenarioBaseEnum in the schema, config/settings.py).
+SCENARIO_BASES = [b.value for b in Scenario.Base]
+
+
+def _organisation(request, organisation_public_id):
+    return api_selectors.api_organisation_get(firm=request.firm, public_id=organisation_public_id)
+
+
+def _actor(request):
+    if request.user and request.user.is_authenticated:
+        return request.user
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None and api_key.created_by_id:
+        return api_key.created_by
+    raise exceptions.PermissionDenied(
+        "This key names no one its changes can be recorded as. Create a new key.",
+        code="no_member",
+    )
+
+
+class AdjustmentOutputSerializer(serializers.Serializer):
+    description = serializers.CharField()
+    account_ids = serializers.SerializerMethodField(help_text="Xero AccountIDs named.")
+    group = serializers.CharField(allow_blank=True)
+    account_class = serializers.CharField(allow_blank=True)
+    account_type = serializers.CharField(allow_blank=True)
+    tracking_option_id = serializers.CharField(
+        source="tracking_option.option_id", allow_null=True, default=None
+    )
+    change = serializers.CharField()
+    value = Money()
+    per = serializers.CharField(allow_blank=True)
+    first_period = PeriodField()
+    last_period = PeriodField()
+    cost_follows = serializers.BooleanField()
+
+    class Meta:
+        ref_name = "ScenarioAdjustment"
+
+    def get_account_ids(self, row) -> list[str]:
+        return [self.context["account_ids"].get(pk, "") for pk in row.account_ids]
+
+
+class ScenarioOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    base = serializers.ChoiceField(choices=SCENARIO_BASES)
+    budget_id = serializers.CharField(source="base_budget.budget_id", allow_null=True, default=None)
+    base_draft_id = serializers.IntegerField(allow_null=True)
+    first_period = PeriodField()
+    last_period = PeriodField()
+    version = serializers.IntegerField()
+    sentence = serializers.CharField(allow_blank=True)
+    draft_id = serializers.IntegerField(allow_null=True, help_text="The draft it became.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Scenario"
+
+
+class ReadAdjustmentOutputSerializer(serializers.Serializer):
+    accounts = serializers.ListField(child=serializers.CharField(), help_text="Account codes.")
+    percent = serializers.CharField(allow_null=True)
+    amount = serializers.CharField(allow_null=True)
+    per = serializers.ChoiceField(choices=[p.value for p in Per], allow_null=True)
+    set_to = serializers.CharField(allow_null=True)
+    from_ = serializers.CharField(help_text="YYYY-MM")
+    to = serializers.CharField(help_text="YYYY-MM")
+
+    class Meta:
+        ref_name = "ScenarioReadAdjustment"
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # "from" is a Python keyword: the field is declared as from_ and named here.
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class ReadOutputSerializer(serializers.Serializer):
+    adjustments = ReadAdjustmentOutputSerializer(many=True)
+    not_understood = serializers.ListField(child=serializers.CharField())
+    problems = serializers.ListField(child=serializers.CharField(), required=False)
+    suggestions = serializers.ListField(child=serializers.CharField(), required=False)
+
+    class Meta:
+        ref_name = "ScenarioRead"
+
+
+class ScenarioCreatedSerializer(ScenarioOutputSerializer):
+    adjustments = AdjustmentOutputSerializer(many=True)
+    read = ReadOutputSerializer(required=False, help_text="What the sentence was read as.")
+
+    class Meta:
+        ref_name = "ScenarioCreated"
+
+
+class PnlOutputSerializer(serializers.Serializer):
+    revenue = serializers.CharField()
+    cost_of_sales = serializers.CharField()
+    gross_profit = serializers.CharField()
+    other_income = serializers.CharField()
+    operating_expenses = serializers.CharField()
+    net_profit = serializers.CharField()
+
+    class Meta:
+        ref_name = "ScenarioProfitAndLoss"
+
+
+class CompareMonthOutputSerializer(serializers.Serializer):
+    period = serializers.CharField(help_text="YYYY-MM")
+    scenario = PnlOutputSerializer()
+    base = PnlOutputSerializer()
+    actual = PnlOutputSerializer(allow_null=True, help_text="For a closed month; else null.")
+
+    class Meta:
+        ref_name = "ScenarioCompareMonth"
+
+
+class CompareYearOutputSerializer(serializers.Serializer):
+    start = serializers.CharField(help_text="The financial year's first month, YYYY-MM.")
+    scenario = PnlOutputSerializer()
+    base = PnlOutputSerializer()
+    actual = PnlOutputSerializer(allow_null=True)
+    closed_months = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "ScenarioCompareYear"
+
+
+class CompareScenarioOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+    total = PnlOutputSerializer()
+    base_total = PnlOutputSerializer()
+    months = CompareMonthOutputSerializer(many=True)
+    years = CompareYearOutputSerializer(many=True)
+
+    class Meta:
+        ref_name = "ScenarioCompared"
+
+
+class CompareOutputSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    scenarios = CompareScenarioOutputSerializer(many=True)
+
+    class Meta:
+        ref_name = "ScenarioComparison"
+
+
+class AdjustmentInputSerializer(serializers.Serializer):
+    accounts = serializers.ListField(
+        child=serializers.CharField(max_length=150),
+        required=False,
+        default=list,
+        max_length=500,
+        help_text="Account codes or names, as Xero holds them.",
+    )
+    group = serializers.ChoiceField(choices=[g.value for g in Group], required=False)
+    account_class = serializers.ChoiceField(choices=["REVENUE", "EXPENSE"], required=False)
+    account_type = serializers.CharField(max_length=20, required=False)
+    tracking_option_id = serializers.CharField(max_length=64, required=False)
+    change = serializers.ChoiceField(choices=[c.value for c in Change])
+    value = serializers.DecimalField(max_digits=16, decimal_places=2)
+    per = serializers.ChoiceField(choices=[p.value for p in Per], required=False)
+    first_period = PeriodField(required=False)
+    last_period = PeriodField(required=False)
+    cost_follows = serializers.BooleanField(required=False, default=False)
+
+    class Meta:
+        ref_name = "ScenarioAdjustmentInput"
+
+
+def _read_json(read: ParseResult) -> dict:
+    return read.as_json()
+
+
+def _bad_sentence(read: ParseResult):
+    return serializers.ValidationError(
+        {"sentence": [*read.problems, *(f"Did you mean {s}?" for s in read.suggestions)]}
+    )
+
+
+class ScenarioListApi(FirmAPIView):
+    firm_actions = {"GET": Action.VIEW, "POST": Action.PREPARE_DRAFTS}
+    pagination_class = NewestFirstPagination
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=120)
+        base = serializers.ChoiceField(choices=SCENARIO_BASES)
+        budget_id = serializers.CharField(
+            max_length=64, required=False, help_text="Xero's BudgetID, for base=budget."
+        )
+        draft_id = serializers.IntegerField(required=False, help_text="For base=draft.")
+        first_period = PeriodField()
+        months = serializers.IntegerField(min_value=1, max_value=services.MAX_MONTHS)
+        sentence = serializers.CharField(max_length=1000, required=False)
+        adjustments = AdjustmentInputSerializer(many=True, required=False)
+
+        class Meta:
+            ref_name = "ScenarioCreate"
+
+    @extend_schema(
+        operation_id="scenarios_list",
+        summary="List an organisation's what-if scenarios, newest first",
+        responses=ScenarioOutputSerializer(many=True),
+        tags=["scenarios"],
+    )
+    def get(self, request, organisation_public_id):
+        organisation = _organisation(request, organisation_public_id)
+        rows = scenario_list(firm=request.firm, organisation=organisation)
+        return self.paginated_response(rows, ScenarioOutputSerializer)
+
+    @extend_schema(
+        operation_id="scenarios_create",
+        summary="Create a scenario from a sentence or from adjustments",
+        request=InputSerializer,
+        responses={201: ScenarioCreatedSerializer},
+        tags=["scenarios"],
+    )
+    def post(self, request, organisation_public_id):
+        """A sentence is read as the screen reads it; a part it cannot apply (an unknown account,
+        a cut of more than 100%, months outside the scenario) fails the request and nothing is
+        saved. The response says what was read and what was not understood."""
+        organisation = _organisation(request, organisation_public_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        base = {}
+        if values["base"] == Scenario.Base.BUDGET:
+            if not values.get("budget_id"):
+                raise serializers.ValidationError({"budget_id": ["Give the budget's BudgetID."]})
+            base["base_budget"] = get_firm_object_or_404(
+                Budget,
+                firm=request.firm,
+                organisation=organisation,
+                budget_id__iexact=values["budget_id"],
+            )
+        elif values["base"] == Scenario.Base.DRAFT:
+            base["base_draft"] = get_firm_object_or_404(
+                Draft, firm=request.firm, organisation=organisation, pk=values.get("draft_id")
+            )
+        if bool(values.get("sentence")) == bool(values.get("adjustments")):
+            raise serializers.ValidationError(
+                {"sentence": ["Give either a sentence or adjustments."]}
+            )
+        user = _actor(request)
+        try:
+            with transaction.atomic():
+                scenario = services.scenario_create(
+                    firm=request.firm,
+                    organisation=organisation,
+                    name=values["name"],
+                    first_period=values["first_period"],
+                    months=values["months"],
+                    base=values["base"],
+                    user=user,
+                    **base,
+                )
+                read = None
+                if values.get("sentence"):
+                    read = scenario_sentence_read(
+                        firm=request.firm, scenario=scenario, sentence=values["sentence"]
+                    )
+                    if not read.ok:
+                        raise _bad_sentence(read)
+                    adjustments = [a.adjustment for a in read.adjustments]
+                else:
+                    adjustments = _adjustments(request, scenario, values["adjustments"])
+                services.scenario_adjustments_add(
+                    firm=request.firm,
+                    scenario=scenario,
+                    adjustments=adjustments,
+                    sentence=values.get("sentence", ""),
+                    user=user,
+                )
+        except services.ScenarioServiceError as exc:
+            raise serializers.ValidationError({"adjustments": [str(exc)]}) from exc
+        scenario.refresh_from_db()
+        body = dict(ScenarioOutputSerializer(scenario).data)
+        body["adjustments"] = _adjustments_out(request.firm, scenario)
+        if read is not None:
+            body["read"] = _read_json(read)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _adjustments(request, scenario: Scenario, rows: list[dict]) -> list[Adjustment]:
+    chart = chart_accounts(firm=request.firm, organisation=scenario.organisation)
+    by_code = {a.code.lower(): a.key for a in chart if a.code}
+    by_name = {a.name.lower(): a.key for a in chart}
+    out = []
+    for index, row in enumerate(rows):
+        keys = set()
+        for name in row.get("accounts", []):
+            key = by_code.get(name.strip().lower()) or by_name.get(name.strip().lower())
+            if key is None:
+                raise serializers.ValidationError(
+                    {f"adjustments[{index}].accounts": [f"No account is called {name!r}."]}
+                )
+            keys.add(key)
+        option = None
+        if row.get("tracking_option_id"):
+            option = get_firm_object_or_404(
+                TrackingOption,
+                firm=request.firm,
+                organisation=scenario.organisation,
+                option_id__iexact=row["tracking_option_id"],
+            ).pk
+        change = Change(row["change"])
+        out.append(
+            Adjustment(
+                target=Target(
+                    account_keys=frozenset(keys),
+                    group=Group(row["group"]) if row.get("group") else None,
+                    account_class=row.get("account_class", ""),
+                    account_type=(row.get("account_type") or "").upper(),
+                    tracking_option=option,
+                ),
+                change=change,
+                value=Decimal(row["value"]),
+                first=row.get("first_period") or scenario.first_period,
+                last=row.get("last_period") or scenario.last_period,
+                per=Per(row["per"]) if row.get("per") and change != Change.PERCENT else None,
+                cost_follows=row.get("cost_follows", False),
+            )
+        )
+    return out
+
+
+def _adjustments_out(firm, scenario: Scenario) -> list[dict]:
+    rows = scenario_adjustments(firm=firm, scenario=scenario)
+    wanted = {pk for row in rows for pk in row.account_ids}
+    ids = dict(Account.objects.for_firm(firm).filter(pk__in=wanted).values_list("pk", "account_id"))
+    return AdjustmentOutputSerializer(rows, many=True, context={"account_ids": ids}).data
+
+
+class ScenarioSentenceReadApi(FirmAPIView):
+    firm_actions = {"POST": Action.VIEW}
+
+    class InputSerializer(serializers.Serializer):
+        sentence = serializers.CharField(max_length=1000)
+        first_period = PeriodField()
+        months = serializers.IntegerField(min_value=1, max_value=services.MAX_MONTHS)
+
+        class Meta:
+            ref_name = "ScenarioSentence"
+
+    @extend_schema(
+        operation_id="scenarios_read_sentence",
+        summary="What a sentence says over the organisation's chart, without saving anything",
+        request=InputSerializer,
+        responses=ReadOutputSerializer,
+        tags=["scenarios"],
+    )
+    def post(self, request, organisation_public_id):
+        """{"adjustments": [...], "not_understood": [...]}, with "problems" and "suggestions"
+        when a part cannot apply: for the user to confirm before creating the scenario."""
+        organisation = _organisation(request, organisation_public_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        scenario = Scenario(
+            firm=request.firm,
+            organisation=organisation,
+            first_period=values["first_period"],
+            last_period=add_months(values["first_period"], values["months"] - 1),
+        )
+        read = scenario_sentence_read(
+            firm=request.firm, scenario=scenario, sentence=values["sentence"]
+        )
+        return Response(read.as_json())
+
+
+def _pnl(pnl: ProfitAndLoss | None) -> dict | None:
+    if pnl is None:
+        return None
+    return {attribute: f"{pnl.figure(attribute):.2f}" for attribute, _label in PNL_ROWS}
+
+
+class ScenarioCompareApi(FirmAPIView):
+    etag = True
+
+    class FilterSerializer(serializers.Serializer):
+        ids = serializers.CharField(
+            help_text=f"Scenario ids separated by commas, one to {MAX_COMPARED}."
+        )
+
+    @extend_schema(
+        operation_id="scenarios_compare",
+        summary="Up to five scenarios side by side: the P&L per month and financial year",
+        parameters=[FilterSerializer],
+        responses=CompareOutputSerializer,
+        tags=["scenarios"],
+    )
+    def get(self, request, organisation_public_id):
+        organisation = _organisation(request, organisation_public_id)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        try:
+            ids = [int(v) for v in filters.validated_data["ids"].split(",") if v.strip()]
+        except ValueError as exc:
+            raise serializers.ValidationError({"ids": ["Give scenario ids: 12,14"]}) from exc
+        if not 1 <= len(set(ids)) <= MAX_COMPARED:
+            raise serializers.ValidationError({"ids": [f"Compare one to {MAX_COMPARED}."]})
+        views = scenario_compare(firm=request.firm, organisation=organisation, scenario_ids=ids)
+        if len(views) != len(set(ids)):
+            raise exceptions.NotFound("No such scenario in this organisation.")
+        profile = profile_get(firm=request.firm, organisation=organisation)
+        return Response(
+            {
+                "currency": profile.base_currency if profile else "",
+                "scenarios": [
+                    {
+                        "id": view.scenario.pk,
+                        "name": view.scenario.name,
+                        "version": view.scenario.version,
+                        "total": _pnl(view.result.total),
+                        "base_total": _pnl(view.result.base_total),
+                        "months": [
+                            {
+                                "period": f"{m.period:%Y-%m}",
+                                "scenario": _pnl(m.scenario),
+                                "base": _pnl(m.base),
+                                "actual": _pnl(m.actual),
+                            }
+                            for m in view.result.months
+                        ],
+                        "years": [
+                            {
+                                "start": f"{y.start:%Y-%m}",
+                                "scenario": _pnl(y.scenario),
+                                "base": _pnl(y.base),
+                                "actual": _pnl(y.actual) if y.closed_months else None,
+                                "closed_months": y.closed_months,
+                            }
+                            for y in view.result.years
+                        ],
+                    }
+                    for view in views
+                ],
+            }
+        )
