@@ -297,4 +297,9 @@ urlpatterns += [
         views_scenarios.scenario_adjustment_remove,
         name="scenario_adjustment_remove",
     ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/<int:scenario_id>/draft/",
+        views_scenarios.scenario_draft_create_view,
+        name="scenario_draft_create",
+    ),
 ]

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
-from budgeting.drafts.models import Draft
-from budgeting.ledger.models import Budget, TrackingOption
+from budgeting.drafts.guardrails import MAX_DRAFT_HORIZON
+from budgeting.drafts.models import Draft, DraftLine
+from budgeting.drafts.services import FiguresLine, draft_create_from_figures
+from budgeting.ledger.models import Account, Budget, TrackingOption
 from budgeting.scenarios.maths import Adjustment, Change, ScenarioError
 from budgeting.scenarios.models import Scenario, ScenarioAdjustment
 from budgeting.scenarios.selectors import (
     OPEN_DRAFT,
     adjustment_from_row,
+    budget_figures,
     chart_accounts,
     scenario_adjustments,
     scenario_compute,
@@ -208,3 +212,97 @@ def scenario_rename(*, firm: Firm, scenario: Scenario, name: str, user: User | N
             old, scenario.name = scenario.name, name
             _version_bump(scenario, f"Renamed from {old}", user)
     return scenario
+
+
+def _original_budget(firm: Firm, scenario: Scenario) -> Budget | None:
+    """The budget a draft of the scenario proposes changes to: the scenario's own budget, the
+    draft's original, or else the organisation's overall budget."""
+    if scenario.base == Scenario.Base.BUDGET and scenario.base_budget_id:
+        return scenario.base_budget
+    if scenario.base == Scenario.Base.DRAFT and scenario.base_draft_id:
+        return scenario.base_draft.original_budget
+    return (
+        Budget.objects.for_firm(firm)
+        .filter(organisation=scenario.organisation, type=Budget.Type.OVERALL)
+        .order_by("pk")
+        .first()
+    )
+
+
+def scenario_draft_create(*, firm: Firm, scenario: Scenario, user: User | None) -> Draft:
+    """The scenario's figures for its months still open, as a draft of the budget: each account
+    whose figures differ from the budget becomes a line, checked against the policy; then the
+    draft takes the normal path (guardrails, the approval chain, publishing)."""
+    scenario = (
+        Scenario.objects.for_firm(firm)
+        .select_related("organisation", "base_budget", "base_draft")
+        .get(pk=scenario.pk)
+    )
+    view = scenario_compute(firm=firm, scenario=scenario)
+    last_closed = view.last_closed
+    if last_closed is None:
+        raise ScenarioServiceError(
+            f"{scenario.organisation.name} has no closed month yet: sync it from Xero first."
+        )
+    first = max(scenario.first_period, add_months(last_closed, 1))
+    months = [m for m in view.months if m >= first]
+    if not months:
+        raise ScenarioServiceError(
+            "Every month of this scenario is closed: a draft changes months still to come."
+        )
+    if len(months) > MAX_DRAFT_HORIZON:
+        raise ScenarioServiceError(
+            f"A draft covers at most {MAX_DRAFT_HORIZON} months; this scenario has "
+            f"{len(months)} open. Make a scenario of {MAX_DRAFT_HORIZON} months or fewer."
+        )
+    original = _original_budget(firm, scenario)
+    if original is None:
+        raise ScenarioServiceError("The organisation has no budget for a draft to change.")
+    before = budget_figures(firm, original.pk, months[0], months[-1])
+    accounts = {
+        a.pk: a
+        for a in Account.objects.for_firm(firm).filter(
+            organisation=scenario.organisation, pk__in=[k for k, _o in view.result.figures]
+        )
+    }
+    lines = []
+    for (key, option), row in sorted(view.result.figures.items(), key=lambda item: item[0][0]):
+        if option is not None or key not in accounts:
+            continue  # a tracking option's change is in its account's overall line
+        proposed = {m: row.get(m, Decimal(0)) for m in months}
+        was = {m: before.get((key, None), {}).get(m, Decimal(0)) for m in months}
+        if proposed != was:
+            lines.append(FiguresLine(account=accounts[key], proposed=proposed, original=was))
+    reason = f"From scenario {scenario.name}, version {scenario.version}"[:100]
+    with transaction.atomic():
+        draft = draft_create_from_figures(
+            firm=firm,
+            organisation=scenario.organisation,
+            lines=lines,
+            first_period=months[0],
+            horizon=len(months),
+            original_budget=original,
+            source=Draft.Source.SCENARIO,
+            trigger=DraftLine.Trigger.SCENARIO,
+            method="scenario",
+            narrative=(
+                f"From the what-if scenario {scenario.name} (version {scenario.version}): "
+                + "; ".join(r.description for r in view.adjustments)
+            )[:2000],
+            provenance={
+                "source": "scenario",
+                "scenario": {
+                    "id": scenario.pk,
+                    "name": scenario.name,
+                    "version": scenario.version,
+                    "base": scenario.base,
+                    "adjustments": [r.description for r in view.adjustments],
+                },
+            },
+            reason=reason,
+            user=user,
+        )
+        scenario = _locked(firm, scenario)
+        scenario.draft = draft
+        _version_bump(scenario, f"Became draft {draft.pk}", user)
+    return draft

@@ -10,6 +10,7 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from budgeting.drafts.services import DraftError
 from budgeting.ledger.selectors import profile_month_window
 from budgeting.scenarios import services
 from budgeting.scenarios.charts import net_profit_svg
@@ -221,6 +222,24 @@ def scenario_adjustment_remove(
         firm=request.firm, scenario=scenario, adjustment=adjustment, user=request.user
     )
     return redirect("scenario_detail", request.firm.slug, organisation.pk, scenario.pk)
+
+
+@require_POST
+@firm_view(Action.PREPARE_DRAFTS)
+def scenario_draft_create_view(request: FirmRequest, organisation_id: int, scenario_id: int):
+    organisation = _organisation(request, organisation_id)
+    scenario = scenario_get_or_404(
+        firm=request.firm, organisation=organisation, scenario_id=scenario_id
+    )
+    try:
+        draft = services.scenario_draft_create(
+            firm=request.firm, scenario=scenario, user=request.user
+        )
+    except (services.ScenarioServiceError, DraftError) as exc:
+        messages.error(request, str(exc))
+        return redirect("scenario_detail", request.firm.slug, organisation.pk, scenario.pk)
+    messages.success(request, "The scenario is now a draft: check it, then submit it.")
+    return redirect("draft_detail", request.firm.slug, organisation.pk, draft.pk)
 
 
 @require_GET
