@@ -120,6 +120,11 @@ ENDPOINTS = [
         api_scenarios.ScenarioCompareApi.as_view(),
         name="scenario_compare",
     ),
+    path(
+        "organisations/<uuid:organisation_public_id>/scenarios/<int:scenario_id>/draft/",
+        api_scenarios.ScenarioDraftApi.as_view(),
+        name="scenario_draft",
+    ),
     # A draft's approval and decisions on its steps (budgeting/approvals/api.py).
     path(
         "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/approval/",

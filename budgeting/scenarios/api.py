@@ -13,7 +13,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
+from budgeting.drafts.api import Conflict
 from budgeting.drafts.models import Draft
+from budgeting.drafts.services import DraftError
 from budgeting.ledger import api_selectors
 from budgeting.ledger.api import Money, NewestFirstPagination, PeriodField
 from budgeting.ledger.models import Account, Budget, TrackingOption
@@ -485,4 +487,50 @@ class ScenarioCompareApi(FirmAPIView):
                     for view in views
                 ],
             }
+        )
+
+
+class ScenarioDraftApi(FirmAPIView):
+    firm_actions = {"POST": Action.PREPARE_DRAFTS}
+
+    class OutputSerializer(serializers.Serializer):
+        draft_id = serializers.IntegerField()
+        status = serializers.CharField()
+        first_period = PeriodField()
+        horizon = serializers.IntegerField()
+        lines = serializers.IntegerField(help_text="Accounts the scenario changes.")
+
+        class Meta:
+            ref_name = "ScenarioDraft"
+
+    @extend_schema(
+        operation_id="scenarios_draft",
+        summary="Turn a scenario into a draft of its budget",
+        request=None,
+        responses={201: OutputSerializer},
+        tags=["scenarios"],
+    )
+    def post(self, request, organisation_public_id, scenario_id):
+        """The months still open become a draft (checked against the budget policy); submit it
+        for approval as any draft (drafts/<id>/submit/). 409 when the policy allows no draft,
+        every month is closed, or nothing differs from the budget."""
+        organisation = _organisation(request, organisation_public_id)
+        scenario = get_firm_object_or_404(
+            Scenario, firm=request.firm, organisation=organisation, pk=scenario_id
+        )
+        try:
+            draft = services.scenario_draft_create(
+                firm=request.firm, scenario=scenario, user=_actor(request)
+            )
+        except (services.ScenarioServiceError, DraftError) as exc:
+            raise Conflict(str(exc), code="not_drafted") from exc
+        return Response(
+            {
+                "draft_id": draft.pk,
+                "status": draft.status,
+                "first_period": f"{draft.first_period:%Y-%m}",
+                "horizon": draft.horizon,
+                "lines": draft.lines.count(),
+            },
+            status=status.HTTP_201_CREATED,
         )

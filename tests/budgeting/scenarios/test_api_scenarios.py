@@ -3,11 +3,11 @@ list, compare side by side; bad input saves nothing. Always with two firms."""
 
 import pytest
 
-from budgeting.models import Scenario
+from budgeting.models import Draft, Scenario
 from tenants.roles import Role
 from tests.api import assert_error, bearer
 from tests.budgeting.draft_data import draft_organisation_create
-from tests.factories import api_key_create
+from tests.factories import ApprovalChainFactory, BudgetPolicyFactory, api_key_create
 
 SENTENCE = "What happens to net profit if we increase sales by 15% but advertising rises 5%?"
 
@@ -140,3 +140,33 @@ def test_bad_input_saves_nothing_and_says_which_part_failed(client, api_a):
     # A read key cannot create.
     denied = _post(client, api_a.base + "/", api_a.key, {"name": "x"})
     assert denied.status_code == 403
+
+
+def test_a_scenario_becomes_a_draft_and_is_submitted_through_the_api(client, api_a, api_b):
+    ApprovalChainFactory(organisation=api_a.organisation)
+    created = _create(client, api_a, sentence="increase sales by 10%").json()
+    drafts = f"/api/v1/organisations/{api_a.organisation.public_id}/drafts"
+    # Firm B cannot, under its own organisation or firm A's.
+    assert_error(
+        _post(client, f"{api_b.base}/{created['id']}/draft/", api_b.write_key, {}), 404, "not_found"
+    )
+    assert_error(
+        _post(client, f"{api_a.base}/{created['id']}/draft/", api_b.write_key, {}), 404, "not_found"
+    )
+    response = _post(client, f"{api_a.base}/{created['id']}/draft/", api_a.write_key, {})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body == {
+        "draft_id": body["draft_id"],
+        "status": "draft",
+        "first_period": "2026-11",
+        "horizon": 12,
+        "lines": 1,
+    }
+    submitted = _post(client, f"{drafts}/{body['draft_id']}/submit/", api_a.write_key, {})
+    assert submitted.status_code in (200, 201), submitted.content
+    assert Draft.objects.for_firm(api_a.firm).get(pk=body["draft_id"]).status == "submitted"
+    # A policy of read-only analysis allows no draft: 409, and nothing is made.
+    BudgetPolicyFactory(organisation=api_a.organisation, scope="read_only")
+    refused = _post(client, f"{api_a.base}/{created['id']}/draft/", api_a.write_key, {})
+    assert_error(refused, 409, "not_drafted")
