@@ -91,6 +91,11 @@ def test_a_preparer_creates_a_scenario_says_what_changes_and_confirms_it(
     assert "NZ$49,410.00" in page
     assert "+NZ$7,350.00" in page
     assert "Adjusted: “What happens to net profit" in page
+    # The firm's audit log has the scenario's versions and its adjustments, by name.
+    audit = text(client.get(url(firm_a, "audit_log"), {"model": "scenario"}))
+    assert "Busy year, version 2" in audit
+    adjustments = text(client.get(url(firm_a, "audit_log"), {"model": "scenarioadjustment"}))
+    assert "Revenue up 15% from Nov 2026 to Oct 2027" in adjustments
 
 
 def test_a_sentence_it_cannot_read_applies_nothing_and_suggests_accounts(
