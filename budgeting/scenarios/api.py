@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
@@ -41,6 +41,7 @@ from budgeting.scenarios.selectors import (
 from budgeting.scenarios.sentences import ParseResult
 from core.months import add_months
 from tenants.api.base import FirmAPIView
+from tenants.api.errors import ErrorSerializer
 from tenants.roles import Action
 from tenants.scoping import get_firm_object_or_404
 
@@ -224,9 +225,12 @@ def _read_json(read: ParseResult) -> dict:
 
 
 def _bad_sentence(read: ParseResult):
-    return serializers.ValidationError(
-        {"sentence": [*read.problems, *(f"Did you mean {s}?" for s in read.suggestions)]}
+    # Well-formed input that cannot apply is a conflict with the organisation's chart and the
+    # scenario's months, not malformed input: 409, with what failed and accounts suggested.
+    suggested = (
+        f" Accounts with a similar name: {', '.join(read.suggestions)}." if read.suggestions else ""
     )
+    return Conflict(" ".join(read.problems) + suggested, code="not_applied")
 
 
 class ScenarioListApi(FirmAPIView):
@@ -237,7 +241,9 @@ class ScenarioListApi(FirmAPIView):
         name = serializers.CharField(max_length=120)
         base = serializers.ChoiceField(choices=SCENARIO_BASES)
         budget_id = serializers.CharField(
-            max_length=64, required=False, help_text="Xero's BudgetID, for base=budget."
+            max_length=64,
+            required=False,
+            help_text="Xero's BudgetID, for base=budget; the overall budget when left out.",
         )
         draft_id = serializers.IntegerField(required=False, help_text="For base=draft.")
         first_period = PeriodField()
@@ -263,7 +269,13 @@ class ScenarioListApi(FirmAPIView):
         operation_id="scenarios_create",
         summary="Create a scenario from a sentence or from adjustments",
         request=InputSerializer,
-        responses={201: ScenarioCreatedSerializer},
+        responses={
+            201: ScenarioCreatedSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="Something given cannot apply (code not_applied): nothing is saved.",
+            ),
+        },
         tags=["scenarios"],
     )
     def post(self, request, organisation_public_id):
@@ -276,21 +288,19 @@ class ScenarioListApi(FirmAPIView):
         values = data.validated_data
         base = {}
         if values["base"] == Scenario.Base.BUDGET:
-            if not values.get("budget_id"):
-                raise serializers.ValidationError({"budget_id": ["Give the budget's BudgetID."]})
-            base["base_budget"] = get_firm_object_or_404(
-                Budget,
-                firm=request.firm,
-                organisation=organisation,
-                budget_id__iexact=values["budget_id"],
-            )
+            budgets = Budget.objects.for_firm(request.firm).filter(organisation=organisation)
+            if values.get("budget_id"):
+                budgets = budgets.filter(budget_id__iexact=values["budget_id"])
+            else:
+                # No BudgetID: the organisation's overall budget, the one a scenario usually
+                # starts from.
+                budgets = budgets.filter(type=Budget.Type.OVERALL).order_by("pk")
+            base["base_budget"] = budgets.first()
+            if base["base_budget"] is None:
+                raise exceptions.NotFound("No such budget in this organisation.")
         elif values["base"] == Scenario.Base.DRAFT:
             base["base_draft"] = get_firm_object_or_404(
                 Draft, firm=request.firm, organisation=organisation, pk=values.get("draft_id")
-            )
-        if bool(values.get("sentence")) == bool(values.get("adjustments")):
-            raise serializers.ValidationError(
-                {"sentence": ["Give either a sentence or adjustments."]}
             )
         user = _actor(request)
         try:
@@ -305,6 +315,9 @@ class ScenarioListApi(FirmAPIView):
                     user=user,
                     **base,
                 )
+                # Adjustments given field by field first, then what the sentence says; neither
+                # makes an empty scenario, as on the screen.
+                adjustments = _adjustments(request, scenario, values.get("adjustments") or [])
                 read = None
                 if values.get("sentence"):
                     read = scenario_sentence_read(
@@ -312,18 +325,17 @@ class ScenarioListApi(FirmAPIView):
                     )
                     if not read.ok:
                         raise _bad_sentence(read)
-                    adjustments = [a.adjustment for a in read.adjustments]
-                else:
-                    adjustments = _adjustments(request, scenario, values["adjustments"])
-                services.scenario_adjustments_add(
-                    firm=request.firm,
-                    scenario=scenario,
-                    adjustments=adjustments,
-                    sentence=values.get("sentence", ""),
-                    user=user,
-                )
+                    adjustments += [a.adjustment for a in read.adjustments]
+                if adjustments:
+                    services.scenario_adjustments_add(
+                        firm=request.firm,
+                        scenario=scenario,
+                        adjustments=adjustments,
+                        sentence=values.get("sentence", ""),
+                        user=user,
+                    )
         except services.ScenarioServiceError as exc:
-            raise serializers.ValidationError({"adjustments": [str(exc)]}) from exc
+            raise Conflict(str(exc), code="not_applied") from exc
         scenario.refresh_from_db()
         body = dict(ScenarioOutputSerializer(scenario).data)
         body["adjustments"] = _adjustments_out(request.firm, scenario)
@@ -342,8 +354,8 @@ def _adjustments(request, scenario: Scenario, rows: list[dict]) -> list[Adjustme
         for name in row.get("accounts", []):
             key = by_code.get(name.strip().lower()) or by_name.get(name.strip().lower())
             if key is None:
-                raise serializers.ValidationError(
-                    {f"adjustments[{index}].accounts": [f"No account is called {name!r}."]}
+                raise Conflict(
+                    f"Adjustment {index + 1}: no account is called {name!r}.", code="not_applied"
                 )
             keys.add(key)
         option = None
@@ -429,8 +441,10 @@ class ScenarioCompareApi(FirmAPIView):
     etag = True
 
     class FilterSerializer(serializers.Serializer):
-        ids = serializers.CharField(
-            help_text=f"Scenario ids separated by commas, one to {MAX_COMPARED}."
+        ids = serializers.RegexField(
+            rf"^[0-9]{{1,9}}(,[0-9]{{1,9}}){{0,{MAX_COMPARED - 1}}}$",
+            help_text=f"Scenario ids separated by commas, one to {MAX_COMPARED}.",
+            error_messages={"invalid": "Give one to five scenario ids: 12,14"},
         )
 
     @extend_schema(
@@ -444,12 +458,7 @@ class ScenarioCompareApi(FirmAPIView):
         organisation = _organisation(request, organisation_public_id)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        try:
-            ids = [int(v) for v in filters.validated_data["ids"].split(",") if v.strip()]
-        except ValueError as exc:
-            raise serializers.ValidationError({"ids": ["Give scenario ids: 12,14"]}) from exc
-        if not 1 <= len(set(ids)) <= MAX_COMPARED:
-            raise serializers.ValidationError({"ids": [f"Compare one to {MAX_COMPARED}."]})
+        ids = [int(v) for v in filters.validated_data["ids"].split(",")]
         views = scenario_compare(firm=request.firm, organisation=organisation, scenario_ids=ids)
         if len(views) != len(set(ids)):
             raise exceptions.NotFound("No such scenario in this organisation.")
@@ -507,7 +516,10 @@ class ScenarioDraftApi(FirmAPIView):
         operation_id="scenarios_draft",
         summary="Turn a scenario into a draft of its budget",
         request=None,
-        responses={201: OutputSerializer},
+        responses={
+            201: OutputSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="No draft made (not_drafted)."),
+        },
         tags=["scenarios"],
     )
     def post(self, request, organisation_public_id, scenario_id):

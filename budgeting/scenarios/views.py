@@ -33,7 +33,7 @@ from budgeting.scenarios.selectors import (
     tracking_names,
 )
 from core.csv import csv_filename, csv_response
-from core.months import add_months
+from core.months import add_months, months_between
 from tenants.roles import Action
 from tenants.scoping import (
     FirmRequest,
@@ -184,12 +184,11 @@ def scenario_adjustment_add(request: FirmRequest, organisation_id: int, scenario
     scenario = scenario_get_or_404(
         firm=request.firm, organisation=organisation, scenario_id=scenario_id
     )
-    view_months = scenario_compute(firm=request.firm, scenario=scenario).months
     form = AdjustmentForm(
         request.POST,
         chart=chart_accounts(firm=request.firm, organisation=organisation),
         options=tracking_names(firm=request.firm, organisation=organisation),
-        months=view_months,
+        months=months_between(scenario.first_period, scenario.last_period),
     )
     if form.is_valid():
         try:

@@ -125,18 +125,32 @@ def test_a_sentence_is_read_then_a_scenario_is_created_listed_and_compared(clien
 
 
 def test_bad_input_saves_nothing_and_says_which_part_failed(client, api_a):
-    response = _create(client, api_a, sentence="cut advertsing by 10%")
-    error = assert_error(response, 400, "invalid")
-    assert any("advertsing" in m for m in error["fields"]["sentence"])
-    assert any("Advertising" in m for m in error["fields"]["sentence"])
-    assert_error(_create(client, api_a, sentence="cut rent by 150%"), 400, "invalid")
+    error = assert_error(
+        _create(client, api_a, sentence="cut advertsing by 10%"), 409, "not_applied"
+    )
+    assert "advertsing" in error["message"] and "Advertising" in error["message"]
+    assert_error(_create(client, api_a, sentence="cut rent by 150%"), 409, "not_applied")
     outside = _create(client, api_a, sentence="increase sales by 5% from March 2028")
-    assert "outside the scenario's months" in str(assert_error(outside, 400, "invalid"))
+    assert "outside the scenario's months" in assert_error(outside, 409, "not_applied")["message"]
     unknown = _create(
         client, api_a, adjustments=[{"accounts": ["999"], "change": "percent", "value": "5"}]
     )
-    assert_error(unknown, 400, "invalid")
+    assert_error(unknown, 409, "not_applied")
+    assert_error(_create(client, api_a, months=0), 400, "invalid")
     assert not Scenario.objects.for_firm(api_a.firm).exists()
+    # Without a BudgetID, the overall budget; without adjustments, an empty scenario.
+    empty = _create(client, api_a, budget_id=None, name="Empty")
+    assert empty.status_code == 400  # a null BudgetID is not a BudgetID
+    bare = {
+        "name": "Empty",
+        "base": "budget",
+        "first_period": "2026-11",
+        "months": 3,
+    }
+    made = _post(client, api_a.base + "/", api_a.write_key, bare)
+    assert made.status_code == 201, made.content
+    assert made.json()["budget_id"] == api_a.data.overall.budget_id
+    assert made.json()["adjustments"] == []
     # A read key cannot create.
     denied = _post(client, api_a.base + "/", api_a.key, {"name": "x"})
     assert denied.status_code == 403
