@@ -409,7 +409,10 @@ class ScenarioSentenceReadApi(FirmAPIView):
         operation_id="scenarios_read_sentence",
         summary="What a sentence says over the organisation's chart, without saving anything",
         request=InputSerializer,
-        responses=ReadOutputSerializer,
+        responses={
+            200: ReadOutputSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="Months past 9999 (not_applied)."),
+        },
         tags=["scenarios"],
     )
     def post(self, request, organisation_public_id):
@@ -419,11 +422,15 @@ class ScenarioSentenceReadApi(FirmAPIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        try:
+            last = add_months(values["first_period"], values["months"] - 1)
+        except ValueError as exc:  # past the year 9999, the last a date can hold
+            raise Conflict("A scenario's months end by December 9999.", code="not_applied") from exc
         scenario = Scenario(
             firm=request.firm,
             organisation=organisation,
             first_period=values["first_period"],
-            last_period=add_months(values["first_period"], values["months"] - 1),
+            last_period=last,
         )
         read = scenario_sentence_read(
             firm=request.firm, scenario=scenario, sentence=values["sentence"]

@@ -622,7 +622,10 @@ def _find_months(tokens: list[Token], months: Sequence[Period]) -> list[Token]:
                 while out and out[-1].word in ("for", "over", "in", "the", "during"):
                     out.pop()
                     start -= 1
-                span = (first, add_months(first, count - 1))
+                try:
+                    span = (first, add_months(first, count - 1))
+                except ValueError:  # past the year 9999: outside any scenario's months
+                    span = (first, dt.date(9999, 12, 1))
                 out.append(
                     Token(
                         "months",

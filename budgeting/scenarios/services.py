@@ -62,6 +62,10 @@ def scenario_create(
         raise ScenarioServiceError(f"A scenario covers 1 to {MAX_MONTHS} months.")
     if first_period.day != 1:
         raise ScenarioServiceError("A scenario starts on the first day of a month.")
+    try:
+        last_period = add_months(first_period, months - 1)
+    except ValueError as exc:  # past the year 9999, the last a date can hold
+        raise ScenarioServiceError("A scenario's months end by December 9999.") from exc
     if base == Scenario.Base.BUDGET:
         if base_budget is None or base_budget.organisation_id != organisation.pk:
             raise ScenarioServiceError("Choose the budget the scenario starts from.")
@@ -86,7 +90,7 @@ def scenario_create(
         base_budget=base_budget,
         base_draft=base_draft,
         first_period=first_period,
-        last_period=add_months(first_period, months - 1),
+        last_period=last_period,
         created_by=user,
     )
     history_note(scenario, reason=f"Scenario created: {scenario.name}", user=user)

@@ -306,6 +306,7 @@ def test_rent_names_every_rent_account_of_the_group(charts):
         ("increase sales by 5% from March 2028", "outside the scenario's months", []),
         ("blah blah", "Nothing in that sentence", []),
         ("increase rent", "say by how much", []),
+        ("increase sales by 5% for the next 999999 months", "outside the scenario's months", []),
         ("", "Type what to change", []),
     ],
 )
