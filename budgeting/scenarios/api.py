@@ -17,7 +17,7 @@ from budgeting.drafts.api import Conflict
 from budgeting.drafts.models import Draft
 from budgeting.drafts.services import DraftError
 from budgeting.ledger import api_selectors
-from budgeting.ledger.api import Money, NewestFirstPagination, PeriodField
+from budgeting.ledger.api import ACCOUNT_CLASSES, Money, NewestFirstPagination, PeriodField
 from budgeting.ledger.models import Account, Budget, TrackingOption
 from budgeting.scenarios import services
 from budgeting.scenarios.maths import (
@@ -44,6 +44,17 @@ from tenants.api.base import FirmAPIView
 from tenants.api.errors import ErrorSerializer
 from tenants.roles import Action
 from tenants.scoping import get_firm_object_or_404
+
+# Text a person types: no NUL (PostgreSQL cannot store it) and something besides spaces (the
+# field trims them). As a pattern, so the schema says what is accepted.
+TEXT = r"^[^\x00]*[^\x00\s][^\x00]*$"
+
+
+def _text(**kwargs) -> serializers.RegexField:
+    return serializers.RegexField(
+        TEXT, error_messages={"invalid": "Give text, without NUL characters."}, **kwargs
+    )
+
 
 # What a scenario starts from (ScenarioBaseEnum in the schema, config/settings.py).
 SCENARIO_BASES = [b.value for b in Scenario.Base]
@@ -199,16 +210,17 @@ class CompareOutputSerializer(serializers.Serializer):
 
 class AdjustmentInputSerializer(serializers.Serializer):
     accounts = serializers.ListField(
-        child=serializers.CharField(max_length=150),
+        child=_text(max_length=150),
         required=False,
         default=list,
         max_length=500,
         help_text="Account codes or names, as Xero holds them.",
     )
     group = serializers.ChoiceField(choices=[g.value for g in Group], required=False)
-    account_class = serializers.ChoiceField(choices=["REVENUE", "EXPENSE"], required=False)
-    account_type = serializers.CharField(max_length=20, required=False)
-    tracking_option_id = serializers.CharField(max_length=64, required=False)
+    # Any Xero class (the schema's AccountClassEnum); one off the P&L matches no account (409).
+    account_class = serializers.ChoiceField(choices=ACCOUNT_CLASSES, required=False)
+    account_type = _text(max_length=20, required=False)
+    tracking_option_id = _text(max_length=64, required=False)
     change = serializers.ChoiceField(choices=[c.value for c in Change])
     value = serializers.DecimalField(max_digits=16, decimal_places=2)
     per = serializers.ChoiceField(choices=[p.value for p in Per], required=False)
@@ -238,9 +250,9 @@ class ScenarioListApi(FirmAPIView):
     pagination_class = NewestFirstPagination
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=120)
+        name = _text(max_length=120)
         base = serializers.ChoiceField(choices=SCENARIO_BASES)
-        budget_id = serializers.CharField(
+        budget_id = _text(
             max_length=64,
             required=False,
             help_text="Xero's BudgetID, for base=budget; the overall budget when left out.",
@@ -248,7 +260,7 @@ class ScenarioListApi(FirmAPIView):
         draft_id = serializers.IntegerField(required=False, help_text="For base=draft.")
         first_period = PeriodField()
         months = serializers.IntegerField(min_value=1, max_value=services.MAX_MONTHS)
-        sentence = serializers.CharField(max_length=1000, required=False)
+        sentence = _text(max_length=1000, required=False)
         adjustments = AdjustmentInputSerializer(many=True, required=False)
 
         class Meta:
@@ -398,7 +410,7 @@ class ScenarioSentenceReadApi(FirmAPIView):
     firm_actions = {"POST": Action.VIEW}
 
     class InputSerializer(serializers.Serializer):
-        sentence = serializers.CharField(max_length=1000)
+        sentence = _text(max_length=1000)
         first_period = PeriodField()
         months = serializers.IntegerField(min_value=1, max_value=services.MAX_MONTHS)
 
