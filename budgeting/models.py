@@ -40,6 +40,7 @@ from budgeting.publishing.models import (
     ForecastBudget,
     PublishingSetting,
 )
+from budgeting.scenarios.models import Scenario, ScenarioAdjustment
 from budgeting.variance.models import (
     MaterialitySetting,
     NarrativeProviderSettings,
@@ -79,6 +80,8 @@ __all__ = [
     "PublishingSetting",
     "Reconciliation",
     "ReportPack",
+    "Scenario",
+    "ScenarioAdjustment",
     "SyncRun",
     "TrackingCategory",
     "TrackingOption",

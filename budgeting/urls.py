@@ -9,6 +9,7 @@ from budgeting.drafts import views as views_drafts
 from budgeting.ledger import views
 from budgeting.packs import views as views_packs
 from budgeting.publishing import views as views_publishing
+from budgeting.scenarios import views as views_scenarios
 from budgeting.variance import views as views_variance
 
 urlpatterns = [
@@ -270,5 +271,65 @@ urlpatterns += [
         "f/<slug:firm_slug>/settings/pack-branding/logo.png",
         views_packs.pack_branding_logo,
         name="pack_branding_logo",
+    ),
+]
+
+# Scenarios: what-if copies of a budget, draft or forecast; side by side; into a draft.
+urlpatterns += [
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/",
+        views_scenarios.scenario_list_view,
+        name="scenario_list",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/new/",
+        views_scenarios.scenario_create_view,
+        name="scenario_create",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/compare/",
+        views_scenarios.scenario_compare_view,
+        name="scenario_compare",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/compare.csv",
+        views_scenarios.scenario_compare_csv,
+        name="scenario_compare_csv",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/compare.xlsx",
+        views_scenarios.scenario_compare_xlsx,
+        name="scenario_compare_xlsx",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/accounts/",
+        views_scenarios.scenario_account_search,
+        name="scenario_account_search",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/<int:scenario_id>/",
+        views_scenarios.scenario_detail,
+        name="scenario_detail",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/<int:scenario_id>/sentence/",
+        views_scenarios.scenario_sentence,
+        name="scenario_sentence",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/<int:scenario_id>/adjustments/",
+        views_scenarios.scenario_adjustment_add,
+        name="scenario_adjustment_add",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/<int:scenario_id>/"
+        "adjustments/<int:adjustment_id>/remove/",
+        views_scenarios.scenario_adjustment_remove,
+        name="scenario_adjustment_remove",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/<int:scenario_id>/draft/",
+        views_scenarios.scenario_draft_create_view,
+        name="scenario_draft_create",
     ),
 ]

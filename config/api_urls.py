@@ -14,6 +14,7 @@ from budgeting.drafts import api as api_drafts
 from budgeting.ledger import api as budgeting_api
 from budgeting.packs import api as api_packs
 from budgeting.publishing import api as api_publishing
+from budgeting.scenarios import api as api_scenarios
 from tenants.api.errors import api_not_found
 from tenants.api.members import MemberListApi
 from tenants.api.organisations import OrganisationDetailApi, OrganisationListApi
@@ -103,6 +104,27 @@ ENDPOINTS = [
         "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/lines/<int:line_id>/why/",
         api_audit.DraftLineWhyApi.as_view(),
         name="draft_line_why",
+    ),
+    # What-if scenarios (budgeting/scenarios/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/scenarios/",
+        api_scenarios.ScenarioListApi.as_view(),
+        name="scenario_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/scenarios/read/",
+        api_scenarios.ScenarioSentenceReadApi.as_view(),
+        name="scenario_sentence_read",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/scenarios/compare/",
+        api_scenarios.ScenarioCompareApi.as_view(),
+        name="scenario_compare",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/scenarios/<int:scenario_id>/draft/",
+        api_scenarios.ScenarioDraftApi.as_view(),
+        name="scenario_draft",
     ),
     # A draft's approval and decisions on its steps (budgeting/approvals/api.py).
     path(

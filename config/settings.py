@@ -523,6 +523,7 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStepStateEnum": "budgeting.models.ApprovalStep.Status",
         "BudgetTypeEnum": "budgeting.models.Budget.Type",
         "DraftStatusEnum": "budgeting.models.Draft.Status",
+        "ScenarioBaseEnum": "budgeting.scenarios.api.SCENARIO_BASES",
         "VarianceStatusEnum": "budgeting.drafts.api.VARIANCE_STATUSES",
         "SyncRunKindEnum": "budgeting.models.SyncRun.Kind",
         "SyncRunStateEnum": "budgeting.models.SyncRun.State",

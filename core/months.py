@@ -38,9 +38,11 @@ def add_months_to_date(day: dt.date, count: int) -> dt.date:
 
 def months_between(first: dt.date, last: dt.date) -> list[Period]:
     """Every month from first's to last's, both included."""
-    months, month = [], month_start(first)
-    while month <= last:
+    months, month, end = [], month_start(first), month_start(last)
+    while month <= end:
         months.append(month)
+        if month == end:
+            break  # not one month further: after December 9999 there is no date
         month = add_months(month, 1)
     return months
 

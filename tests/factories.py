@@ -612,6 +612,35 @@ class ForecastRunFactory(OrganisationOwnedFactory):
 # --- budgeting: approvals ---
 
 
+class ScenarioFactory(OrganisationOwnedFactory):
+    """A what-if scenario on the overall budget, from November for twelve months."""
+
+    class Meta:
+        model = budgeting.Scenario
+
+    name = "Sales up 15%"
+    base = budgeting.Scenario.Base.BUDGET
+    base_budget = _in_organisation("BudgetFactory")
+    first_period = NOVEMBER
+    last_period = dt.date(2027, 10, 1)
+    created_by = _MemberUser(Role.PREPARER)
+
+
+class ScenarioAdjustmentFactory(OrganisationOwnedFactory):
+    """Revenue up 15% over the scenario's months."""
+
+    class Meta:
+        model = budgeting.ScenarioAdjustment
+
+    scenario = _in_organisation("ScenarioFactory")
+    group = "revenue"
+    change = "percent"
+    value = _money("15")
+    first_period = factory.SelfAttribute("scenario.first_period")
+    last_period = factory.SelfAttribute("scenario.last_period")
+    description = "Revenue up 15%"
+
+
 class ExternalApproverFactory(OrganisationOwnedFactory):
     class Meta:
         model = budgeting.ExternalApprover

@@ -35,6 +35,9 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     "publication_id": lambda cast: _once(cast, "pub", lambda: _budget_publication(cast)).pk,
     # A built report pack (its PDF downloads, it can be sent).
     "pack_id": lambda cast: _once(cast, "pack", lambda: _report_pack(cast)).pk,
+    # A scenario, and one of its adjustments.
+    "scenario_id": lambda cast: _scenario_adjustment(cast).scenario_id,
+    "adjustment_id": lambda cast: _scenario_adjustment(cast).pk,
     # A step of a draft's approval round (the partner API's approve and reject).
     "step_id": lambda cast: _approval_step(cast).pk,
     # A message of the firm's Slack outbox (sending it again).
@@ -131,6 +134,16 @@ def _once(cast: FirmCast, name: str, make: Callable[[], object]) -> object:
 
 def _draft_line(cast: FirmCast):
     return _once(cast, "draft_line", lambda: _draft_line_create(cast))
+
+
+def _scenario_adjustment(cast: FirmCast):
+    from tests.factories import ScenarioAdjustmentFactory, ScenarioFactory
+
+    def make():
+        scenario = ScenarioFactory(organisation=cast.organisation)
+        return ScenarioAdjustmentFactory(scenario=scenario, organisation=cast.organisation)
+
+    return _once(cast, "scenario_adjustment", make)
 
 
 def _draft_line_create(cast: FirmCast):

@@ -47,6 +47,8 @@ AUDITED: dict[str, type[models.Model]] = {
     "packschedule": budgeting_models.PackSchedule,
     "reportpack": budgeting_models.ReportPack,
     "packdelivery": budgeting_models.PackDelivery,
+    "scenario": budgeting_models.Scenario,
+    "scenarioadjustment": budgeting_models.ScenarioAdjustment,
 }
 # Bookkeeping columns whose change says nothing a reader of the log needs.
 QUIET_FIELDS = {"id", "firm", "organisation", "updated_at", "checked_at"}
@@ -189,6 +191,10 @@ def _own_name(model_key: str, record) -> str:
         return getattr(record, "budget_name", "") or getattr(record, "name", "")
     if model_key == "budget":
         return record.description or record.get_type_display()
+    if model_key == "scenario":
+        return f"{record.name}, version {record.version}"
+    if model_key == "scenarioadjustment":
+        return record.description
     if model_key == "externalapprover":
         return f"{record.name} <{record.email}>" if record.name else record.email
     if model_key in ("budgetpolicy", "approvalchain") and getattr(record, "version", None):

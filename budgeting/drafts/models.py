@@ -81,6 +81,8 @@ class Draft(OrganisationOwned):
         MANUAL = "manual", "By hand"
         # The figures of an earlier published revision, to publish again (budgeting.publishing).
         ROLLBACK = "rollback", "Rollback of a publication"
+        # The figures of a what-if scenario (budgeting.scenarios), chosen by a person.
+        SCENARIO = "scenario", "From a what-if scenario"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -144,6 +146,7 @@ class DraftLine(OrganisationOwned):
         FORECAST = "forecast", "Forecast leaves the budget"
         BOTH = "both", "Material variance, and the forecast leaves the budget"
         ROLLBACK = "rollback", "Back to an earlier published revision"
+        SCENARIO = "scenario", "From a what-if scenario"
 
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="lines")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")

@@ -13,6 +13,8 @@ Every write sets a change reason, and every change to a draft or its lines bumps
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,12 +53,14 @@ from budgeting.drafts.selectors import (
 from budgeting.drafts.signals import submitted_draft_revised
 from budgeting.forecasting import forecast_series
 from budgeting.forecasting.engine import RealisedAccuracy
-from budgeting.ledger.models import ActualBalance, XeroOrganisation
+from budgeting.ledger.models import Account, ActualBalance, XeroOrganisation
 from budgeting.variance.maths import (
     ACCOUNT_CLASS_BY_TYPE,
+    SECTION_BY_TYPE,
     Comparison,
     MaterialityThreshold,
     Period,
+    Section,
     comparison_build,
     variance_is_material,
 )
@@ -915,6 +919,132 @@ def _draft_build(
             balance.line = line
             history_note(balance, reason=f"Suggested by {forecast.method}")
             balance.save()
+    return draft
+
+
+@dataclass(frozen=True)
+class FiguresLine:
+    """One account's proposed figures for a draft made from figures chosen elsewhere (a what-if
+    scenario): the months' figures, and the original budget's for the same months."""
+
+    account: Account
+    proposed: dict[dt.date, Decimal]
+    original: dict[dt.date, Decimal]
+
+
+def draft_create_from_figures(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    lines: list[FiguresLine],
+    first_period: dt.date,
+    horizon: int,
+    original_budget,
+    source: str,
+    trigger: str,
+    method: str,
+    narrative: str,
+    provenance: dict,
+    reason: str,
+    user: User | None,
+) -> Draft:
+    """A draft of figures a person chose (not forecast), on the normal path: each line checked
+    against the organisation's policy now, then guardrails and the approval chain as any draft.
+    Lines are accepted: the person chose them by confirming where they came from."""
+    profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
+    last_closed = forecast_last_closed(profile)
+    if profile is None or last_closed is None:
+        raise DraftError(
+            f"{organisation.name} has no closed month yet: sync it from Xero before drafting."
+        )
+    policy_row = budget_policy_get(firm=firm, organisation=organisation)
+    policy = policy_from_row(policy_row)
+    if not policy.allows_drafts:
+        raise DraftError("The budget policy is read-only analysis: it allows no drafts.")
+    if not 1 <= horizon <= policy_rules.MAX_DRAFT_HORIZON:
+        raise DraftError(f"A draft's horizon is 1 to {policy_rules.MAX_DRAFT_HORIZON} months.")
+    if first_period <= last_closed:
+        raise DraftError(f"{first_period:%B %Y} is closed: a draft starts after the last close.")
+    if not lines:
+        raise DraftError("Nothing differs from the budget: there is no change to draft.")
+    months = [add_months(first_period, i) for i in range(horizon)]
+    ranges = actual_ranges(firm=firm, organisation=organisation)
+    with transaction.atomic():
+        draft = Draft(
+            firm=firm,
+            organisation=organisation,
+            created_by=user,
+            source=source,
+            horizon=horizon,
+            first_period=first_period,
+            last_actual_period=last_closed,
+            policy_version=policy_row.version if policy_row else 0,
+            original_budget=original_budget,
+            currency_code=profile.base_currency,
+        )
+        history_note(draft, reason=reason, user=user)
+        draft.save()
+        for item in lines:
+            account = item.account
+            proposed = [money(item.proposed.get(m, 0)) for m in months]
+            original = [money(item.original.get(m, 0)) for m in months]
+            digest = hashlib.sha256(
+                json.dumps(
+                    [(m.isoformat(), str(v)) for m, v in zip(months, proposed, strict=True)]
+                ).encode()
+            ).hexdigest()
+            line = DraftLine(
+                firm=firm,
+                organisation=organisation,
+                draft=draft,
+                account=account,
+                original_budget=original_budget,
+                section=SECTION_BY_TYPE.get(account.type, Section.OPERATING_EXPENSES).value,
+                trigger=trigger,
+                trigger_period=last_closed,
+                trigger_actual=0,
+                trigger_budget=0,
+                trigger_variance=0,
+                forecast_total=sum(proposed, Decimal(0)),
+                budget_total=sum(original, Decimal(0)),
+                method=method,
+                confidence=100,
+                confidence_label="high",
+                history_months=0,
+                inputs_hash=digest,
+                narrative=narrative,
+                accepted=True,
+            )
+            balances = [
+                DraftBalance(
+                    firm=firm,
+                    organisation=organisation,
+                    period=month,
+                    original_amount=before,
+                    suggested_amount=after,
+                    lo_80=after,
+                    hi_80=after,
+                    lo_95=after,
+                    hi_95=after,
+                )
+                for month, before, after in zip(months, original, proposed, strict=True)
+            ]
+            policy_line = _policy_line(line, balances, ranges)
+            _policy_apply(line, policy_rules.policy_evaluate_line(policy, policy_line))
+            line.provenance = {
+                **provenance,
+                "policy": {
+                    "version": draft.policy_version,
+                    "checks": policy_rules.policy_checks(policy, policy_line),
+                    "extra_approval_reasons": line.extra_approval_reasons,
+                },
+            }
+            history_note(line, reason=reason, user=user)
+            line.save()
+            for balance in balances:
+                balance.line = line
+                history_note(balance, reason=reason, user=user)
+                balance.save()
     return draft
 
 
