@@ -44,6 +44,9 @@ AUDITED: dict[str, type[models.Model]] = {
     "budgetrollback": budgeting_models.BudgetRollback,
     "forecastbudget": budgeting_models.ForecastBudget,
     "publishingsetting": budgeting_models.PublishingSetting,
+    "alertrule": budgeting_models.AlertRule,
+    "alert": budgeting_models.Alert,
+    "alertdelivery": budgeting_models.AlertDelivery,
 }
 # Bookkeeping columns whose change says nothing a reader of the log needs.
 QUIET_FIELDS = {"id", "firm", "organisation", "updated_at", "checked_at"}
@@ -152,6 +155,7 @@ _NAMED_BY = {
     "budgetbalance": "budget_line",
     "draftline": "account",
     "variancenarrative": "account",
+    "alert": "account",
 }
 
 
@@ -186,6 +190,10 @@ def _own_name(model_key: str, record) -> str:
         return getattr(record, "budget_name", "") or getattr(record, "name", "")
     if model_key == "budget":
         return record.description or record.get_type_display()
+    if model_key == "alertrule":
+        return record.name
+    if model_key == "alertdelivery":
+        return f"{record.get_channel_display().lower()} to {record.recipient}"
     if model_key == "externalapprover":
         return f"{record.name} <{record.email}>" if record.name else record.email
     if model_key in ("budgetpolicy", "approvalchain") and getattr(record, "version", None):
