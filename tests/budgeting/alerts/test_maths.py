@@ -59,7 +59,11 @@ def test_the_pace_projects_the_month_end_and_the_first_morning_is_not_multiplied
 
 @pytest.mark.parametrize(
     ("actual", "severity", "by"),
-    [("560", maths.NONE, "0.00"), ("600", maths.WARNING, "25.00"), ("700", maths.CRITICAL, "50.00")],
+    [
+        ("560", maths.NONE, "0.00"),
+        ("600", maths.WARNING, "25.00"),
+        ("700", maths.CRITICAL, "50.00"),
+    ],
 )
 def test_an_expense_breaks_the_band_upwards(actual, severity, by):
     e = maths.expectation(budget=D("1000"), share=0.5, interval=None)
