@@ -106,7 +106,7 @@ def test_a_bill_posted_in_xero_alerts_once_with_what_drove_it(
     django_capture_on_commit_callbacks,
     mailoutbox,
 ):
-    firm, organisation, account, rule, today = watched
+    firm, organisation, account, _rule, today = watched
     bill = _bill(xero_sandbox, code=account.code, amount="5000.00", date=today)
     calls_before = xero_sandbox.counters()
 
@@ -167,7 +167,7 @@ def _calls(counters) -> int:
 def test_many_changed_invoices_are_fetched_in_one_call(
     watched, xero_sandbox, deliver_to_product, django_capture_on_commit_callbacks, celery_eager
 ):
-    firm, organisation, account, rule, today = watched
+    firm, organisation, account, _rule, today = watched
     ids = {
         _bill(xero_sandbox, code=account.code, amount="10.00", date=today, contact=f"C{i}")[
             "InvoiceID"
