@@ -41,7 +41,7 @@ def alert_create(cast: FirmCast, rule: AlertRule | None = None, **fields) -> Ale
         "edge": Decimal("500.00"),
         "by": Decimal("140.00"),
         "projected": Decimal("1653.33"),
-        "summary": f"{account} is NZ$140.00 over its limit of NZ$500.00 ({cast.firm.name})",
+        "summary": f"{account} is NZ$140.00 over its limit of NZ$500.00 ({cast.firm.slug})",
         "drivers": [],
         **fields,
     }
