@@ -243,6 +243,8 @@ EMAIL_BACKEND = env(
     if EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend",
 )
+# For the file backend (bench/alerts.py counts the emails its worker wrote).
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", "") or None
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <budgets@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # How long an emailed approval sign-off link works (budgeting/approvals/services.py).

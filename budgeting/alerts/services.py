@@ -62,7 +62,7 @@ from core.history import history_note
 from core.money import amount_in, money
 from core.months import add_months, days_in_month
 from core.tasks import enqueue
-from integrations.models import XeroTenant
+from integrations.models import XeroTenant, XeroWebhookDelivery
 from integrations.xero.client import XeroClient
 from integrations.xero.documents import MANUAL_JOURNALS, parse_document_page
 from integrations.xero.errors import XeroForbidden, XeroPayloadError
@@ -363,8 +363,8 @@ def organisation_poll(
 
 
 def polls_enqueue() -> int:
-    """Beat: poll every connected organisation that has an active rule, and queue a fetch for
-    changes a lost message left waiting."""
+    """Beat: poll every connected organisation that has an active rule, and queue again the
+    work whose message was lost: deliveries not processed, changes not fetched."""
     from django_scopes import scopes_disabled
 
     with scopes_disabled():
@@ -381,6 +381,15 @@ def polls_enqueue() -> int:
                 batch__isnull=True, received_at__lt=timezone.now() - dt.timedelta(minutes=1)
             ).values_list("firm_id", "organisation_id")
         )
+        # A delivery recorded but whose processing message was lost (Redis restarted between
+        # the commit and the send) is processed now: Xero will not send it again.
+        unprocessed = list(
+            XeroWebhookDelivery.objects.filter(
+                processed_at__isnull=True, received_at__lt=timezone.now() - dt.timedelta(minutes=1)
+            ).values_list("pk", flat=True)
+        )
+    for delivery_id in unprocessed:
+        enqueue("integrations.xero.tasks.xero_webhook_process", delivery_id)
     for firm_id, organisation_id in sorted(watched & connected):
         enqueue("budgeting.tasks.alerts_poll_organisation_task", firm_id, organisation_id)
     for firm_id, organisation_id in sorted(waiting):

@@ -214,3 +214,19 @@ def test_forged_replayed_and_malformed_webhooks_fetch_nothing(client, db):
     assert answer.status_code == 200
     assert not XeroWebhookDelivery.objects.exists()
     assert not DocumentChange.objects.exists() and not DocumentBatch.objects.exists()
+
+
+def test_bank_transactions_and_journals_are_polled_since_the_last_poll(watched):
+    firm, organisation, _account, _rule, _today = watched
+    first = services.organisation_poll(firm=firm, organisation=organisation)
+    assert [(b.source, b.endpoint, b.state) for b in first] == [
+        ("poll", "BankTransactions", "done"),
+        ("poll", "ManualJournals", "done"),
+    ]
+    assert all(b.xero_calls == 1 for b in first)
+    poll = organisation.alert_poll
+    assert set(poll.modified_since) == {"BankTransactions", "ManualJournals"}
+    # Nothing changed in Xero since: the next poll asks from the last one and stores nothing.
+    again = services.organisation_poll(firm=firm, organisation=organisation)
+    assert [b.lines for b in again] == [0, 0]
+    assert not Alert.objects.for_firm(firm).exists()
