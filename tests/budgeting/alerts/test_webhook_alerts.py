@@ -107,7 +107,8 @@ def test_a_bill_posted_in_xero_alerts_once_with_what_drove_it(
     mailoutbox,
 ):
     firm, organisation, account, _rule, today = watched
-    bill = _bill(xero_sandbox, code=account.code, amount="5000.00", date=today)
+    # Larger than any document of the account this month, whatever the date: the largest driver.
+    bill = _bill(xero_sandbox, code=account.code, amount="500000.00", date=today)
     calls_before = xero_sandbox.counters()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -120,11 +121,11 @@ def test_a_bill_posted_in_xero_alerts_once_with_what_drove_it(
     # The sandbox saw exactly one more call: the batch's.
     assert _calls(xero_sandbox.counters()) - _calls(calls_before) == 1
     line = TransactionLine.objects.for_firm(firm).get(document_id=bill["InvoiceID"])
-    assert line.amount == Decimal("5000.00") and line.account == account
+    assert line.amount == Decimal("500000.00") and line.account == account
 
     alert = Alert.objects.for_firm(firm).get()
     assert alert.severity == Alert.Severity.CRITICAL
-    assert alert.by == Decimal("4000.00")
+    assert alert.by == Decimal("499000.00")
     assert alert.drivers[0]["document_id"] == bill["InvoiceID"]
     assert alert.projected >= alert.actual
     assert "over its limit" in alert.summary and "Quayside Fitouts Ltd" in alert.summary
