@@ -9,6 +9,8 @@ class BudgetingConfig(AppConfig):
         # Register the packages' Celery tasks in every process, not only in workers (which
         # autodiscover them): services start tasks by name (core.tasks.enqueue).
         from budgeting import pipeline
+        from budgeting.alerts import receivers as alerts_receivers  # noqa: F401
+        from budgeting.alerts import tasks as alerts_tasks  # noqa: F401
         from budgeting.approvals import receivers  # noqa: F401 - connects on import
         from budgeting.approvals import tasks as approvals_tasks  # noqa: F401
         from budgeting.drafts import tasks as drafts_tasks  # noqa: F401

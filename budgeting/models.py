@@ -1,6 +1,14 @@
 """The budgeting app's models, gathered from its packages so Django registers them all under
 the one app label `budgeting` (no table moved when the app was split into packages)."""
 
+from budgeting.alerts.models import (
+    Alert,
+    AlertDelivery,
+    AlertPoll,
+    AlertRule,
+    DocumentBatch,
+    DocumentChange,
+)
 from budgeting.approvals.models import (
     ApprovalChain,
     ApprovalDecision,
@@ -51,6 +59,10 @@ from budgeting.variance.models import (
 __all__ = [
     "Account",
     "ActualBalance",
+    "Alert",
+    "AlertDelivery",
+    "AlertPoll",
+    "AlertRule",
     "ApprovalChain",
     "ApprovalDecision",
     "ApprovalDigestOptOut",
@@ -64,6 +76,8 @@ __all__ = [
     "BudgetPolicy",
     "BudgetPublication",
     "BudgetRollback",
+    "DocumentBatch",
+    "DocumentChange",
     "Draft",
     "DraftBalance",
     "DraftLine",

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from budgeting.alerts import views as views_alerts
 from budgeting.approvals import exports as exports_approvals
 from budgeting.approvals import views as views_approvals
 from budgeting.audit import views as views_audit
@@ -331,5 +332,40 @@ urlpatterns += [
         "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/<int:scenario_id>/draft/",
         views_scenarios.scenario_draft_create_view,
         name="scenario_draft_create",
+    ),
+]
+
+# Alerts between closes: the alerts with the month to date, acknowledging and snoozing, the CSV
+# of what was sent to whom, and the rules.
+urlpatterns += [
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/alerts/",
+        views_alerts.alert_list,
+        name="alert_list",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/alerts.csv",
+        views_alerts.alert_list_csv,
+        name="alert_list_csv",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/alerts/<int:alert_id>/acknowledge/",
+        views_alerts.alert_acknowledge,
+        name="alert_acknowledge",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/alerts/<int:alert_id>/snooze/",
+        views_alerts.alert_snooze,
+        name="alert_snooze",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/alerts/rules/",
+        views_alerts.alert_rules,
+        name="alert_rules",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/alerts/rules/<int:rule_id>/",
+        views_alerts.alert_rule_edit,
+        name="alert_rule_edit",
     ),
 ]

@@ -8,6 +8,7 @@ config/ because they gather every package's endpoints (tenants/ imports no budge
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from budgeting.alerts import api as api_alerts
 from budgeting.approvals import api as api_approvals
 from budgeting.audit import api as api_audit
 from budgeting.drafts import api as api_drafts
@@ -21,6 +22,27 @@ from tenants.api.organisations import OrganisationDetailApi, OrganisationListApi
 
 # Every endpoint, once. Add new ones here; both mounts and the schema follow.
 ENDPOINTS = [
+    # Alerts between closes (budgeting/alerts/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/alert-rules/",
+        api_alerts.AlertRuleListApi.as_view(),
+        name="alert_rule_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/alerts/",
+        api_alerts.AlertListApi.as_view(),
+        name="alert_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/alerts/<int:alert_id>/acknowledge/",
+        api_alerts.AlertAcknowledgeApi.as_view(),
+        name="alert_acknowledge",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/alerts/<int:alert_id>/snooze/",
+        api_alerts.AlertSnoozeApi.as_view(),
+        name="alert_snooze",
+    ),
     path("organisations/", OrganisationListApi.as_view(), name="organisation_list"),
     path(
         "organisations/<uuid:organisation_public_id>/",

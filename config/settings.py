@@ -249,6 +249,8 @@ EMAIL_BACKEND = env(
     if EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend",
 )
+# For the file backend (bench/alerts.py counts the emails its worker wrote).
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", "") or None
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <budgets@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # How long an emailed approval sign-off link works (budgeting/approvals/services.py).
@@ -345,6 +347,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
+ALERTS_POLL_MINUTES = envint("ALERTS_POLL_MINUTES", 5)
 CELERY_BEAT_SCHEDULE = {
     # Xero has no webhook for month close: poll each organisation's PeriodLockDate.
     "xero-poll-period-lock-dates": {
@@ -356,6 +359,16 @@ CELERY_BEAT_SCHEDULE = {
     "work-recover": {
         "task": "budgeting.tasks.work_recover_task",
         "schedule": crontab(minute="*/2"),
+    },
+    # Bank transactions and manual journals have no webhook: poll them for alerts.
+    "alerts-poll": {
+        "task": "budgeting.tasks.alerts_poll_task",
+        "schedule": crontab(minute=f"*/{ALERTS_POLL_MINUTES}"),
+    },
+    # Alert deliveries held by quiet hours, a snooze or a retry's wait.
+    "alert-deliveries-due": {
+        "task": "budgeting.tasks.alert_deliveries_due_task",
+        "schedule": crontab(minute="*"),
     },
     "approval-reminders": {
         "task": "budgeting.tasks.approval_reminders_task",

@@ -42,6 +42,9 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     "step_id": lambda cast: _approval_step(cast).pk,
     # A message of the firm's Slack outbox (sending it again).
     "message_id": lambda cast: _slack_message(cast).pk,
+    # Alerts: a rule and an alert it raised.
+    "rule_id": lambda cast: _once(cast, "alert", lambda: _alert(cast)).rule_id,
+    "alert_id": lambda cast: _once(cast, "alert", lambda: _alert(cast)).pk,
 }
 
 # Routes deliberately left out, by route name or by route prefix, with the reason.
@@ -105,6 +108,12 @@ def _account(cast: FirmCast):
         type="EXPENSE",
         account_class="EXPENSE",
     )
+
+
+def _alert(cast: FirmCast):
+    from tests.budgeting.alert_data import alert_create
+
+    return alert_create(cast)
 
 
 def _budget(cast: FirmCast):

@@ -49,6 +49,9 @@ AUDITED: dict[str, type[models.Model]] = {
     "packdelivery": budgeting_models.PackDelivery,
     "scenario": budgeting_models.Scenario,
     "scenarioadjustment": budgeting_models.ScenarioAdjustment,
+    "alertrule": budgeting_models.AlertRule,
+    "alert": budgeting_models.Alert,
+    "alertdelivery": budgeting_models.AlertDelivery,
 }
 # Bookkeeping columns whose change says nothing a reader of the log needs.
 QUIET_FIELDS = {"id", "firm", "organisation", "updated_at", "checked_at"}
@@ -157,6 +160,7 @@ _NAMED_BY = {
     "budgetbalance": "budget_line",
     "draftline": "account",
     "variancenarrative": "account",
+    "alert": "account",
 }
 
 
@@ -195,6 +199,10 @@ def _own_name(model_key: str, record) -> str:
         return f"{record.name}, version {record.version}"
     if model_key == "scenarioadjustment":
         return record.description
+    if model_key == "alertrule":
+        return record.name
+    if model_key == "alertdelivery":
+        return f"{record.get_channel_display().lower()} to {record.recipient}"
     if model_key == "externalapprover":
         return f"{record.name} <{record.email}>" if record.name else record.email
     if model_key in ("budgetpolicy", "approvalchain") and getattr(record, "version", None):

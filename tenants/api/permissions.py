@@ -16,6 +16,8 @@ from tenants.selectors import membership_for_user, user_has_mfa
 ACTION_KEY_SCOPES: dict[Action, str] = {
     Action.VIEW: ApiKey.Scope.READ,
     Action.PREPARE_DRAFTS: ApiKey.Scope.WRITE,
+    # Alert rules (budgeting/alerts/api.py): a write key of a member allowed to set them.
+    Action.MANAGE_POLICIES: ApiKey.Scope.WRITE,
     Action.SYNC: ApiKey.Scope.WRITE,
     Action.APPROVE: ApiKey.Scope.APPROVE,
 }

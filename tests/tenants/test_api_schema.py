@@ -122,7 +122,13 @@ def test_the_api_keeps_to_its_schema(case, firm_a_key, settings_throttle_off):
     made_up_cursor = "cursor" in query
     # Likewise two months that are each valid but in the wrong order: rightly refused.
     reversed_months = str(query.get("period_from", "")) > str(query.get("period_to", "9999"))
-    excluded = [checks.positive_data_acceptance] if made_up_cursor or reversed_months else []
+    # An alert rule's validity depends on the organisation's accounts and the firm's members,
+    # and a snooze's on the time now, which no schema can say: a schema-valid rule naming an
+    # account of nobody's, or a snooze until last year, is rightly a 400 naming the field.
+    path = case.operation.path
+    judged = case.method == "POST" and path.endswith(("/alert-rules/", "/snooze/"))
+    refused = made_up_cursor or reversed_months or judged
+    excluded = [checks.positive_data_acceptance] if refused else []
     case.call_and_validate(excluded_checks=excluded)
 
 
