@@ -1,10 +1,11 @@
 """How an alert reaches people: one delivery function per channel.
 
 A delivery function takes an AlertDelivery (its alert, organisation and recipient loaded) and
-sends it, raising on any failure so the caller retries with backoff. Email is here; Slack is
-registered by the Slack integration (`delivery_register(AlertDelivery.Channel.SLACK, fn)` at
-start-up). Until it is, a Slack delivery waits as "not set up" and is sent once a function for
-its channel exists: nothing is dropped.
+sends it, raising on any failure so the caller retries with backoff. Email goes through the one
+email helper; Slack through the firm's Slack outbox (integrations.slack.services
+.slack_message_send), which posts and retries on its own. A firm that has not turned Slack on
+raises ChannelNotSetUp: the delivery waits as "not set up" and is sent once the firm does, so
+nothing is dropped.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from django.urls import reverse
 
 from budgeting.alerts.models import Alert, AlertDelivery
 from core.email import email_send
+from integrations.slack.services import slack_message_send
 
 DeliveryFunction = Callable[[AlertDelivery], None]
+
+
+class ChannelNotSetUp(Exception):
+    """The firm has not set the channel up (Slack off): waited on, not retried as a failure."""
+
 
 _FUNCTIONS: dict[str, DeliveryFunction] = {}
 
@@ -51,3 +58,59 @@ def alert_email_send(delivery: AlertDelivery) -> None:
 
 
 delivery_register(AlertDelivery.Channel.EMAIL, alert_email_send)
+
+
+def alert_slack_blocks(alert: Alert) -> list[dict]:
+    """The alert as Block Kit: what happened, that the figures are provisional, and a link."""
+    where = f"{alert.account}" + (f" ({alert.tracking_option})" if alert.tracking_option else "")
+    return [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"*{alert.get_severity_display()}* for {alert.organisation.name}: "
+                f"{where}, {alert.period:%B %Y}\n{alert.summary}",
+            },
+        },
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "Month-to-date figures are provisional until the month closes.",
+                }
+            ],
+        },
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Open the alert"},
+                    "url": alert_url(alert),
+                }
+            ],
+        },
+    ]
+
+
+def alert_slack_send(delivery: AlertDelivery) -> None:
+    """Into the firm's Slack outbox for the rule's channel, once per delivery (its key): the
+    outbox posts, retries and shows failures on the firm's Slack settings."""
+    alert = delivery.alert
+    message = slack_message_send(
+        firm=alert.firm,
+        text=alert_subject(alert),
+        blocks=alert_slack_blocks(alert),
+        channel=delivery.recipient,
+        purpose=f"Alert: {alert_subject(alert)}",
+        dedupe_key=f"alert-delivery:{delivery.pk}",
+    )
+    if message is None:
+        raise ChannelNotSetUp(
+            "Slack is not turned on for the firm: an owner sets it up in Firm settings, Slack; "
+            "the alert is posted then."
+        )
+
+
+delivery_register(AlertDelivery.Channel.SLACK, alert_slack_send)

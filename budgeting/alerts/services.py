@@ -31,7 +31,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from budgeting.alerts import maths
-from budgeting.alerts.delivery import alert_subject, delivery_function
+from budgeting.alerts.delivery import ChannelNotSetUp, alert_subject, delivery_function
 from budgeting.alerts.models import (
     Alert,
     AlertDelivery,
@@ -755,6 +755,7 @@ def alert_deliveries_send(*, firm: Firm, alert_id: int) -> int:
                 history_note(delivery, reason="Channel not set up", user=None)
                 delivery.save()
             continue
+        waiting = delivery.state == AlertDelivery.State.UNSUPPORTED
         claimed = (
             AlertDelivery.objects.for_firm(firm)
             .filter(pk=delivery.pk, state=delivery.state, attempts=delivery.attempts)
@@ -765,6 +766,23 @@ def alert_deliveries_send(*, firm: Firm, alert_id: int) -> int:
         delivery.refresh_from_db()
         try:
             function(delivery)
+        except ChannelNotSetUp as error:
+            # Not a failure of the channel: it waits, checked again hourly, sent once set up;
+            # its history says so once, not every hour.
+            wait = {
+                "state": AlertDelivery.State.UNSUPPORTED,
+                "attempts": delivery.attempts - 1,
+                "last_error": str(error),
+                "due_at": timezone.now() + dt.timedelta(hours=1),
+            }
+            if waiting:
+                AlertDelivery.objects.for_firm(firm).filter(pk=delivery.pk).update(**wait)
+            else:
+                for name, value in wait.items():
+                    setattr(delivery, name, value)
+                history_note(delivery, reason="Channel not set up", user=None)
+                delivery.save()
+            continue
         except Exception as error:  # the channel's failure, whatever it is: retried, shown
             logger.warning("Alert delivery %s failed: %s", delivery.pk, error)
             gave_up = delivery.attempts >= DELIVERY_MAX_ATTEMPTS

@@ -133,8 +133,9 @@ def test_a_bill_posted_in_xero_alerts_once_with_what_drove_it(
     assert email.state == AlertDelivery.State.SENT and email.sent_at is not None
     assert [m.to for m in mailoutbox] == [["owner@harbourlane.example"]]
     assert account.name in mailoutbox[0].subject
-    # No Slack delivery function in this package: kept and shown, sent once one is installed.
+    # The firm has not turned Slack on: kept and shown as not set up, sent once it does.
     assert slack.state == AlertDelivery.State.UNSUPPORTED and slack.recipient == "#cafe-alerts"
+    assert "Slack is not turned on for the firm" in slack.last_error
 
     # Xero retries the same delivery, and then the bill is edited (an UPDATE event): the
     # document is fetched again, but the step was alerted: nothing more is sent.
