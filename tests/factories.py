@@ -25,6 +25,7 @@ from tenants.models import (
     Firm,
     Invitation,
     Membership,
+    SecurityEvent,
     User,
 )
 from tenants.roles import Role
@@ -899,6 +900,133 @@ class SlackMessageFactory(FirmOwnedFactory):
     purpose = "Test message"
     text = "Test message"
     channel = "#budget-alerts"
+
+
+# --- budgeting: alerts ---
+
+
+class AlertRuleFactory(OrganisationOwnedFactory):
+    """A fixed limit on one expense account, emailed to the firm's owner."""
+
+    class Meta:
+        model = budgeting.AlertRule
+
+    class Params:
+        account = _in_organisation("AccountFactory")
+
+    name = factory.Sequence(lambda n: f"Telephone watch {n}")
+    threshold = budgeting.AlertRule.Threshold.LIMIT
+    account_ids = factory.LazyAttribute(lambda o: [o.account.pk])
+    limit = _money("500")
+    recipients = factory.LazyFunction(lambda: [{"kind": "email", "email": "owner@example.com"}])
+
+
+class AlertFactory(OrganisationOwnedFactory):
+    """The rule's account NZ$140 over its limit on the 12th of December."""
+
+    class Meta:
+        model = budgeting.Alert
+
+    rule = _in_organisation("AlertRuleFactory")
+    # The account the rule watches.
+    account = factory.LazyAttribute(
+        lambda o: budgeting.Account.objects.for_firm(o.rule.firm).get(pk=o.rule.account_ids[0])
+    )
+    period = dt.date(2026, 12, 1)
+    severity = budgeting.Alert.Severity.CRITICAL
+    threshold = budgeting.AlertRule.Threshold.LIMIT
+    day = 12
+    actual = _money("640")
+    edge = _money("500")
+    by = _money("140")
+    projected = _money("1653.33")
+    summary = "Telephone is NZ$140.00 over its limit of NZ$500.00."
+
+
+class AlertDeliveryFactory(OrganisationOwnedFactory):
+    class Meta:
+        model = budgeting.AlertDelivery
+
+    alert = _in_organisation("AlertFactory")
+    channel = budgeting.AlertDelivery.Channel.EMAIL
+    recipient = "owner@example.com"
+
+
+class AlertPollFactory(OrganisationOwnedFactory):
+    """Where the If-Modified-Since polls of an organisation have got to."""
+
+    class Meta:
+        model = budgeting.AlertPoll
+
+
+class DocumentBatchFactory(OrganisationOwnedFactory):
+    class Meta:
+        model = budgeting.DocumentBatch
+
+    source = "webhook"
+    endpoint = "Invoices"
+
+
+class DocumentChangeFactory(OrganisationOwnedFactory):
+    """An invoice Xero said changed, waiting for its batch."""
+
+    class Meta:
+        model = budgeting.DocumentChange
+
+    endpoint = "Invoices"
+    document_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+
+
+# --- budgeting: report packs ---
+
+
+class PackBrandingFactory(FirmOwnedFactory):
+    class Meta:
+        model = budgeting.PackBranding
+
+    display_name = "Alder & Partners"
+    colour = "#1f4e8c"
+
+
+class PackScheduleFactory(OrganisationOwnedFactory):
+    class Meta:
+        model = budgeting.PackSchedule
+
+    frequency = "monthly"
+    send_day = 5
+    external_emails = factory.LazyFunction(lambda: ["board@client.example"])
+
+
+class ReportPackFactory(OrganisationOwnedFactory):
+    """A built pack of one month (a different month for each pack of an organisation)."""
+
+    class Meta:
+        model = budgeting.ReportPack
+
+    period = factory.Sequence(lambda n: dt.date(2026 - (n // 12), 12 - n % 12, 1))
+    html = "<p>The month</p>"
+
+
+class PackDeliveryFactory(OrganisationOwnedFactory):
+    class Meta:
+        model = budgeting.PackDelivery
+
+    pack = _in_organisation("ReportPackFactory")
+    reason = "schedule"
+    recipients = factory.LazyFunction(lambda: ["board@client.example"])
+
+
+# --- tenants: security events ---
+
+
+class SecurityEventFactory(FirmOwnedFactory):
+    class Meta:
+        model = SecurityEvent
+
+    kind = "sign_in"
+    actor = _MemberUser(Role.OWNER)
+    actor_email = factory.LazyAttribute(lambda o: o.actor.email)
+    ip = "203.0.113.9"
 
 
 # --- A firm as the tests cast it: its members by role and one client organisation ---------

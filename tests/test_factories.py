@@ -28,6 +28,8 @@ ONE_PER_ORGANISATION = {
     "MaterialitySetting",
     "VarianceSummary",
     "PublishingSetting",
+    "AlertPoll",
+    "PackSchedule",
 }
 MONTH_FIELDS = {"period", "first_period", "last_actual_period", "trigger_period", "made_at"}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
@@ -48,6 +48,17 @@ from tenants.scoping import get_firm_object_or_404
 # Text a person types: no NUL (PostgreSQL cannot store it) and something besides spaces (the
 # field trims them). As a pattern, so the schema says what is accepted.
 TEXT = r"^[^\x00]*[^\x00\s][^\x00]*$"
+
+
+# A figure with at least one digit (drf-spectacular's own pattern for a decimal lets "-" and ""
+# through, which no server reads as a number), at most 14 before the point and 2 after.
+FIGURE = r"^-?(\d{1,14}(\.\d{0,2})?|\.\d{1,2})$"
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": FIGURE})
+class FigureField(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=16, decimal_places=2, **kwargs)
 
 
 def _text(**kwargs) -> serializers.RegexField:
@@ -222,7 +233,7 @@ class AdjustmentInputSerializer(serializers.Serializer):
     account_type = _text(max_length=20, required=False)
     tracking_option_id = _text(max_length=64, required=False)
     change = serializers.ChoiceField(choices=[c.value for c in Change])
-    value = serializers.DecimalField(max_digits=16, decimal_places=2)
+    value = FigureField()
     per = serializers.ChoiceField(choices=[p.value for p in Per], required=False)
     first_period = PeriodField(required=False)
     last_period = PeriodField(required=False)

@@ -25,8 +25,9 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
     "--disable-background-networking",
 ]
-# Long enough for a slow CI machine, short enough that a missing element fails quickly.
-TIMEOUT_MS = 10_000
+# Long enough for a loaded CI machine (a page that posts to the Slack imitation took over 10 s
+# with both workers busy), short enough that a missing element fails within the minute.
+TIMEOUT_MS = 20_000
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

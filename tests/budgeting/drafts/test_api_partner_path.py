@@ -152,6 +152,10 @@ def generated_client(tmp_path_factory) -> types.ModuleType:
     where = tmp_path_factory.mktemp("client")
     schema = where / "schema.json"
     call_command("spectacular", "--format", "openapi-json", "--file", str(schema))
+    # A report pack's PDF is application/pdf; the generator reads files only as octet-stream,
+    # so an integrator tells it to (README: the partner API).
+    config = where / "config.json"
+    config.write_text('{"content_type_overrides": {"application/pdf": "application/octet-stream"}}')
     # The generator formats its output with ruff, which is in the virtualenv's bin.
     bin_dir = str(Path(sys.executable).parent)
     done = subprocess.run(
@@ -162,6 +166,8 @@ def generated_client(tmp_path_factory) -> types.ModuleType:
             str(schema),
             "--meta",
             "none",
+            "--config",
+            str(config),
             "--output-path",
             str(where / "ledgerline_client"),
         ],
