@@ -1,7 +1,6 @@
 """The partner API of report packs: an organisation's packs (with each sending's state) and the
 download of one's PDF. Routes are in config/api_urls.py."""
 
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -9,8 +8,8 @@ from rest_framework import serializers
 from budgeting.ledger.api import NewestFirstPagination
 from budgeting.ledger.api_selectors import api_organisation_get
 from budgeting.packs.models import PackDelivery, ReportPack
+from budgeting.packs.views import report_pack_pdf_response
 from tenants.api.base import FirmAPIView
-from tenants.scoping import get_firm_object_or_404
 
 
 class PackDeliveryOutputSerializer(serializers.Serializer):
@@ -95,13 +94,6 @@ class ReportPackPdfApi(FirmAPIView):
     def get(self, request, organisation_public_id, pack_id):
         """The PDF as built (404 while it is building or when building failed)."""
         organisation = api_organisation_get(firm=request.firm, public_id=organisation_public_id)
-        pack = get_firm_object_or_404(
-            ReportPack,
-            firm=request.firm,
-            pk=pack_id,
-            organisation=organisation,
-            state=ReportPack.State.READY,
+        return report_pack_pdf_response(
+            firm=request.firm, organisation=organisation, pack_id=pack_id
         )
-        response = HttpResponse(bytes(pack.pdf), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{pack.file_name}"'
-        return response

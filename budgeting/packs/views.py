@@ -115,21 +115,23 @@ def report_pack_list_csv(request: FirmRequest, organisation_id: int) -> HttpResp
     )
 
 
+def report_pack_pdf_response(*, firm, organisation, pack_id: int) -> HttpResponse:
+    """A built pack's PDF as a download: the screens' and the API's one way to serve it (404
+    while it is building, when building failed, or for another organisation's pack)."""
+    pack = get_firm_object_or_404(
+        ReportPack, firm=firm, pk=pack_id, organisation=organisation, state=ReportPack.State.READY
+    )
+    response = HttpResponse(bytes(pack.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{pack.file_name}"'
+    return response
+
+
 @firm_view(Action.VIEW)
 def report_pack_download(request: FirmRequest, organisation_id: int, pack_id: int) -> HttpResponse:
     organisation = client_organisation_get_or_404(
         firm=request.firm, organisation_id=organisation_id
     )
-    pack = get_firm_object_or_404(
-        ReportPack,
-        firm=request.firm,
-        pk=pack_id,
-        organisation=organisation,
-        state=ReportPack.State.READY,
-    )
-    response = HttpResponse(bytes(pack.pdf), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{pack.file_name}"'
-    return response
+    return report_pack_pdf_response(firm=request.firm, organisation=organisation, pack_id=pack_id)
 
 
 def _period(raw: str) -> dt.date | None:
