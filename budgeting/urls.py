@@ -368,4 +368,9 @@ urlpatterns += [
         views_alerts.alert_rule_edit,
         name="alert_rule_edit",
     ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/alerts/rules/<int:rule_id>/delete/",
+        views_alerts.alert_rule_delete,
+        name="alert_rule_delete",
+    ),
 ]

@@ -29,6 +29,11 @@ ENDPOINTS = [
         name="alert_rule_list",
     ),
     path(
+        "organisations/<uuid:organisation_public_id>/alert-rules/<int:rule_id>/",
+        api_alerts.AlertRuleDetailApi.as_view(),
+        name="alert_rule_detail",
+    ),
+    path(
         "organisations/<uuid:organisation_public_id>/alerts/",
         api_alerts.AlertListApi.as_view(),
         name="alert_list",

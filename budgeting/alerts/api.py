@@ -75,6 +75,14 @@ class DeliverySerializer(serializers.Serializer):
     last_error = serializers.CharField()
     due_at = serializers.DateTimeField()
     sent_at = serializers.DateTimeField(allow_null=True)
+    outcome = serializers.CharField(
+        help_text="What became of it, in words; for Slack, the state of the message in the "
+        "firm's Slack outbox once handed over (posting, posted, failed)."
+    )
+    outcome_error = serializers.CharField(
+        help_text="Why the last attempt failed (Slack's reason for a Slack message); empty when "
+        "nothing failed."
+    )
 
     class Meta:
         ref_name = "AlertDelivery"
@@ -166,6 +174,48 @@ class AlertRuleListApi(FirmAPIView):
         except services.AlertRuleInvalid as error:
             raise exceptions.ValidationError(error.errors) from error
         return Response(AlertRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class AlertRuleDetailApi(FirmAPIView):
+    firm_actions = {"GET": Action.VIEW, "DELETE": Action.MANAGE_POLICIES}
+
+    def _rule(self, request, organisation_public_id, rule_id) -> AlertRule:
+        organisation = _organisation(request, organisation_public_id)
+        return get_firm_object_or_404(
+            AlertRule,
+            firm=request.firm,
+            organisation=organisation,
+            pk=rule_id,
+            deleted_at=None,
+        )
+
+    @extend_schema(
+        operation_id="alert_rules_retrieve",
+        summary="One alert rule",
+        responses=AlertRuleSerializer,
+        tags=["alerts"],
+    )
+    def get(self, request, organisation_public_id, rule_id):
+        return Response(
+            AlertRuleSerializer(self._rule(request, organisation_public_id, rule_id)).data
+        )
+
+    @extend_schema(
+        operation_id="alert_rules_delete",
+        summary="Delete an alert rule",
+        description="The rule raises nothing more and leaves the list; the alerts it raised stay "
+        "in the alerts list with what was sent to whom, and its unsent deliveries are not sent.",
+        request=None,
+        responses={204: None},
+        tags=["alerts"],
+    )
+    def delete(self, request, organisation_public_id, rule_id):
+        services.alert_rule_delete(
+            firm=request.firm,
+            rule=self._rule(request, organisation_public_id, rule_id),
+            user=_actor(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AlertListApi(FirmAPIView):

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from budgeting.alerts.models import Alert, AlertDelivery
+from budgeting.alerts.slack import alert_slack_blocks
 from core.email import email_send
 from integrations.slack.services import slack_message_send
 
@@ -60,40 +61,6 @@ def alert_email_send(delivery: AlertDelivery) -> None:
 delivery_register(AlertDelivery.Channel.EMAIL, alert_email_send)
 
 
-def alert_slack_blocks(alert: Alert) -> list[dict]:
-    """The alert as Block Kit: what happened, that the figures are provisional, and a link."""
-    where = f"{alert.account}" + (f" ({alert.tracking_option})" if alert.tracking_option else "")
-    return [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": f"*{alert.get_severity_display()}* for {alert.organisation.name}: "
-                f"{where}, {alert.period:%B %Y}\n{alert.summary}",
-            },
-        },
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": "Month-to-date figures are provisional until the month closes.",
-                }
-            ],
-        },
-        {
-            "type": "actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "text": {"type": "plain_text", "text": "Open the alert"},
-                    "url": alert_url(alert),
-                }
-            ],
-        },
-    ]
-
-
 def alert_slack_send(delivery: AlertDelivery) -> None:
     """Into the firm's Slack outbox for the rule's channel, once per delivery (its key): the
     outbox posts, retries and shows failures on the firm's Slack settings."""
@@ -101,16 +68,19 @@ def alert_slack_send(delivery: AlertDelivery) -> None:
     message = slack_message_send(
         firm=alert.firm,
         text=alert_subject(alert),
-        blocks=alert_slack_blocks(alert),
+        blocks=alert_slack_blocks(alert, url=alert_url(alert)),
         channel=delivery.recipient,
         purpose=f"Alert: {alert_subject(alert)}",
         dedupe_key=f"alert-delivery:{delivery.pk}",
     )
-    if message is None:
-        raise ChannelNotSetUp(
-            "Slack is not turned on for the firm: an owner sets it up in Firm settings, Slack; "
-            "the alert is posted then."
-        )
+    if message is not None:
+        # The outbox posts and retries on its own: the alert shows how that goes.
+        delivery.slack_message = message
+        return
+    raise ChannelNotSetUp(
+        "Slack is not turned on for the firm: an owner sets it up in Firm settings, Slack; "
+        "the alert is posted then."
+    )
 
 
 delivery_register(AlertDelivery.Channel.SLACK, alert_slack_send)

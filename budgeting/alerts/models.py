@@ -49,6 +49,9 @@ class AlertRule(OrganisationOwned):
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)
+    # A deleted rule raises nothing more and leaves the lists, but the row stays: its alerts,
+    # and what was sent to whom, are history the firm keeps.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
 
@@ -149,6 +152,15 @@ class AlertDelivery(OrganisationOwned):
     due_at = models.DateTimeField(default=now)
     sent_at = models.DateTimeField(null=True, blank=True)
     subject = models.CharField(max_length=255, blank=True, default="")
+    # A Slack delivery is handed to the firm's Slack outbox, which posts and retries on its
+    # own: the alert shows that message's state and Slack's reason when it fails.
+    slack_message = models.ForeignKey(
+        "integrations.SlackMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     history = HistoricalRecords()
 
@@ -163,6 +175,23 @@ class AlertDelivery(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.recipient}: {self.get_state_display()}"
+
+    @property
+    def outcome(self) -> str:
+        """What became of it, in words. A Slack delivery is "sent" once in the firm's Slack
+        outbox; from then on the outbox message's state is the truth (posting, posted, or
+        failed after its retries)."""
+        message = self.slack_message
+        if message is None:
+            return self.get_state_display()
+        return f"Slack: {message.get_status_display().lower()}"
+
+    @property
+    def outcome_error(self) -> str:
+        message = self.slack_message
+        if message is not None and message.last_error:
+            return message.last_error
+        return self.last_error
 
 
 class DocumentChange(OrganisationOwned):

@@ -81,7 +81,12 @@ def alerts_list(
         .filter(organisation=organisation)
         .select_related("rule", "account", "tracking_option", "acknowledged_by")
         .prefetch_related(
-            Prefetch("deliveries", queryset=AlertDelivery.objects.for_firm(firm).order_by("pk"))
+            Prefetch(
+                "deliveries",
+                queryset=AlertDelivery.objects.for_firm(firm)
+                .select_related("slack_message")
+                .order_by("pk"),
+            )
         )
     )
     if state in ALERT_STATES:
@@ -90,7 +95,7 @@ def alerts_list(
 
 
 def alert_rules_list(*, firm: Firm, organisation: ClientOrganisation) -> QuerySet[AlertRule]:
-    return AlertRule.objects.for_firm(firm).filter(organisation=organisation)
+    return AlertRule.objects.for_firm(firm).filter(organisation=organisation, deleted_at=None)
 
 
 CSV_HEADER = [
@@ -136,7 +141,7 @@ def alert_csv_rows(alerts):
                 alert.get_state_display(),
                 d.get_channel_display() if d else "",
                 d.recipient if d else "",
-                d.get_state_display() if d else "",
+                d.outcome if d else "",
                 d.sent_at if d else None,
-                d.last_error if d else "",
+                d.outcome_error if d else "",
             ]

@@ -968,6 +968,25 @@ def alert_rule_save(
     return rule
 
 
+def alert_rule_delete(*, firm: Firm, rule: AlertRule, user: User | None) -> AlertRule:
+    """The rule stops raising alerts and leaves the lists; its alerts stay, with what was sent
+    to whom. Deliveries it queued and has not sent yet are not sent."""
+    with transaction.atomic():
+        rule.active = False
+        rule.deleted_at = timezone.now()
+        rule.updated_at = rule.deleted_at
+        history_note(rule, reason="Alert rule deleted", user=user)
+        rule.save()
+        AlertDelivery.objects.for_firm(firm).filter(
+            alert__rule=rule,
+            state__in=(AlertDelivery.State.PENDING, AlertDelivery.State.UNSUPPORTED),
+        ).update(
+            state=AlertDelivery.State.FAILED,
+            last_error="Not sent: its alert rule was deleted.",
+        )
+    return rule
+
+
 def alert_acknowledge(*, firm: Firm, alert: Alert, user: User) -> Alert:
     alert.state = Alert.State.ACKNOWLEDGED
     alert.acknowledged_by = user

@@ -140,7 +140,21 @@ def alert_rules(request: FirmRequest, organisation_id: int) -> HttpResponse:
 @firm_view(Action.MANAGE_POLICIES)
 def alert_rule_edit(request: FirmRequest, organisation_id: int, rule_id: int) -> HttpResponse:
     organisation = _organisation(request, organisation_id)
-    rule = get_firm_object_or_404(
-        AlertRule, firm=request.firm, organisation=organisation, pk=rule_id
+    return _rule_page(request, organisation, _rule(request, organisation, rule_id))
+
+
+def _rule(request: FirmRequest, organisation, rule_id: int) -> AlertRule:
+    return get_firm_object_or_404(
+        AlertRule, firm=request.firm, organisation=organisation, pk=rule_id, deleted_at=None
     )
-    return _rule_page(request, organisation, rule)
+
+
+@firm_view(Action.MANAGE_POLICIES)
+@require_POST
+def alert_rule_delete(request: FirmRequest, organisation_id: int, rule_id: int) -> HttpResponse:
+    organisation = _organisation(request, organisation_id)
+    rule = services.alert_rule_delete(
+        firm=request.firm, rule=_rule(request, organisation, rule_id), user=request.user
+    )
+    messages.success(request, f"Alert rule deleted: {rule.name}. Its past alerts stay listed.")
+    return redirect("alert_rules", firm_slug=request.firm.slug, organisation_id=organisation.pk)

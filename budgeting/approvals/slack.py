@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from budgeting.approvals.models import ApprovalStep
 from core.money import signed_amount_in
+from integrations.slack.client import mrkdwn_escape
 from integrations.slack.selectors import slack_settings_for, slack_user_ids
 from integrations.slack.services import slack_message_send
 from tenants.models import Firm
@@ -61,11 +62,6 @@ def _plain(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _mrkdwn_escape(text: str) -> str:
-    # Slack's three control characters in message text (api.slack.com/reference/surfaces/formatting).
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _who(firm: Firm, recipients: Sequence) -> str:
     mentions = slack_user_ids(
         firm=firm, user_ids=[a.user.pk for a in recipients if a.user is not None]
@@ -73,7 +69,7 @@ def _who(firm: Firm, recipients: Sequence) -> str:
     names = []
     for approver in recipients:
         slack_id = mentions.get(approver.user.pk) if approver.user is not None else None
-        names.append(f"<@{slack_id}>" if slack_id else _mrkdwn_escape(approver.name))
+        names.append(f"<@{slack_id}>" if slack_id else mrkdwn_escape(approver.name))
     return ", ".join(names) or "nobody who may still decide it"
 
 
@@ -90,7 +86,7 @@ def _step_blocks(
     heading = f"{'Reminder: a' if reminder else 'A'}pproval needed: {organisation.name}"
     lines = [
         f"*Forecast draft from {draft.first_period:%B %Y}*, revision {request.revision}",
-        f"Step {step.position}: *{_mrkdwn_escape(step.name)}*",
+        f"Step {step.position}: *{mrkdwn_escape(step.name)}*",
         f"Net profit impact over {draft.horizon} months: *{impact}*",
         f"Waiting for {_who(firm, recipients)}",
     ]
@@ -107,7 +103,7 @@ def _step_blocks(
                     {
                         "type": "mrkdwn",
                         "text": _plain(
-                            f"{_mrkdwn_escape(str(line))}\n"
+                            f"{mrkdwn_escape(str(line))}\n"
                             f"{signed_amount_in(change, draft.currency_code)}",
                             2000,
                         ),
@@ -206,9 +202,9 @@ def approval_digest_slack_post(
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"*{_mrkdwn_escape(organisation.name)}*: forecast draft from "
+                    "text": f"*{mrkdwn_escape(organisation.name)}*: forecast draft from "
                     f"{draft.first_period:%B %Y}, step {step.position} "
-                    f"({_mrkdwn_escape(step.name)}), net profit impact {impact}\n"
+                    f"({mrkdwn_escape(step.name)}), net profit impact {impact}\n"
                     f"Waiting for {_who(firm, recipients)}",
                 },
             }

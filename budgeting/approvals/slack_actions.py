@@ -19,7 +19,7 @@ from django.urls import reverse
 from budgeting.approvals import services as approvals
 from budgeting.approvals.models import ApprovalStep
 from budgeting.approvals.slack import ACTION_OPEN, ACTIONS, DECISIONS, button_read
-from integrations.slack.selectors import slack_member_user, slack_settings_for
+from integrations.slack.selectors import SlackClickRefused, slack_click_member
 from integrations.slack.signals import SlackReply
 from tenants.models import Firm
 
@@ -40,18 +40,15 @@ def approval_slack_click(
     firm = Firm.objects.filter(pk=named["f"]).first() if named else None
     if named is None or firm is None:
         return _told("This button is not valid any more. Open the draft in the app instead.")
-    connection = slack_settings_for(firm=firm)
-    if connection is None or not connection.active:
-        return _told(f"{firm.name} has turned Slack off: decide from the email link instead.")
-    if connection.team_id and team_id != connection.team_id:
-        return _told(f"This message belongs to {firm.name}'s Slack workspace, not this one.")
-    user = slack_member_user(firm=firm, slack_user_id=slack_user_id)
-    if user is None:
-        return _told(
-            f"Your Slack account is not linked to a member of {firm.name}, so we cannot tell "
-            "who is deciding. Ask an owner to link it (Settings, Slack: find people by email, "
-            "or set your Slack member ID), or decide from the email link."
+    try:
+        user = slack_click_member(
+            firm=firm,
+            slack_user_id=slack_user_id,
+            team_id=team_id,
+            fallback="decide from the email link instead",
         )
+    except SlackClickRefused as refused:
+        return _told(str(refused))
     step = (
         ApprovalStep.objects.for_firm(firm)
         .select_related("request", "request__draft", "request__organisation")

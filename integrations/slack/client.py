@@ -41,6 +41,12 @@ from integrations.slack.http import slack_http_client
 Blocks = list[dict[str, Any]]
 
 
+def mrkdwn_escape(text: str) -> str:
+    """Text of ours or a client's (an account's name) safe inside a Block Kit mrkdwn field:
+    Slack's three control characters (api.slack.com/reference/surfaces/formatting)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 @dataclass(frozen=True)
 class SlackPosted:
     """Where chat.postMessage put the message: the channel's ID and the message's timestamp,

@@ -26,6 +26,31 @@ def slack_member_user(*, firm: Firm, slack_user_id: str) -> User | None:
     return link.user
 
 
+class SlackClickRefused(Exception):
+    """A click that cannot act for anyone of the firm; the message says why, for the person."""
+
+
+def slack_click_member(*, firm: Firm, slack_user_id: str, team_id: str, fallback: str) -> User:
+    """The member of `firm` a click acts as: the firm's Slack is on, the click came from its
+    workspace, and the Slack user is linked to a member still in the firm. Otherwise raises
+    SlackClickRefused saying why, ending with `fallback` (where else the person can act)."""
+    connection = slack_settings_for(firm=firm)
+    if connection is None or not connection.active:
+        raise SlackClickRefused(f"{firm.name} has turned Slack off: {fallback}.")
+    if connection.team_id and team_id != connection.team_id:
+        raise SlackClickRefused(
+            f"This message belongs to {firm.name}'s Slack workspace, not this one."
+        )
+    user = slack_member_user(firm=firm, slack_user_id=slack_user_id)
+    if user is None:
+        raise SlackClickRefused(
+            f"Your Slack account is not linked to a member of {firm.name}, so we cannot tell "
+            "who is clicking. Ask an owner to link it (Settings, Slack: find people by email, "
+            f"or set your Slack member ID), or {fallback}."
+        )
+    return user
+
+
 def slack_user_ids(*, firm: Firm, user_ids: list[int]) -> dict[int, str]:
     """{member's user id: Slack user ID} for those linked, to mention them in a message."""
     return dict(

@@ -4,8 +4,9 @@ the same words by the form and the API."""
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
-from budgeting.alerts.models import Alert, AlertRule
+from budgeting.alerts.models import Alert, AlertDelivery, AlertRule
 from budgeting.audit.selectors import AuditFilter, audit_headers
 from budgeting.ledger.models import Account
 from tenants.roles import Role
@@ -176,3 +177,56 @@ def test_acknowledge_and_snooze_are_recorded_in_the_history(client, firm_a, firm
     assert client.post(reverse("alert_acknowledge", args=[*args, other.pk])).status_code == 404
     other.refresh_from_db()
     assert other.state == Alert.State.OPEN
+
+
+def test_a_deleted_rule_raises_nothing_more_but_its_alerts_stay(client, firm_a, firm_b):
+    alert = alert_create(firm_a)
+    rule = alert.rule
+    theirs = alert_create(firm_b).rule
+    args = [firm_a.firm.slug, firm_a.organisation.pk]
+    delete_url = reverse("alert_rule_delete", args=[*args, rule.pk])
+
+    # A viewer may not; firm B's rule through firm A's URL is not found.
+    client.force_login(firm_a.member(Role.VIEWER).user)
+    assert client.post(delete_url).status_code == 403
+    client.force_login(firm_a.member(Role.OWNER).user)
+    assert client.post(reverse("alert_rule_delete", args=[*args, theirs.pk])).status_code == 404
+    page = client.get(reverse("alert_rule_edit", args=[*args, rule.pk])).content.decode()
+    assert f"Delete the rule {escape(rule.name)}" in page
+
+    assert client.post(delete_url).status_code == 302
+
+    rule.refresh_from_db()
+    assert rule.deleted_at is not None and not rule.active
+    assert rule.history.first().history_change_reason == "Alert rule deleted"
+    assert rule.history.first().history_user == firm_a.member(Role.OWNER).user
+    # Gone from the rules and their edit page; its alert stays, saying the rule was deleted, and
+    # what it had not sent yet is not sent.
+    assert rule.name not in client.get(reverse("alert_rules", args=args)).content.decode()
+    assert client.get(reverse("alert_rule_edit", args=[*args, rule.pk])).status_code == 404
+    listed = client.get(reverse("alert_list", args=args)).content.decode()
+    assert escape(alert.summary) in listed and f"{escape(rule.name)} (deleted)" in listed
+    [delivery] = AlertDelivery.objects.for_firm(firm_a.firm).filter(alert=alert)
+    assert delivery.state == "failed" and "rule was deleted" in delivery.last_error
+    theirs.refresh_from_db()
+    assert theirs.deleted_at is None
+
+
+def test_the_api_reads_and_deletes_a_rule_of_its_own_firm_only(client, firm_a, firm_b):
+    rule = alert_create(firm_a).rule
+    theirs = alert_create(firm_b).rule
+    _key, secret = api_key_create(firm=firm_a.firm, scopes=("read", "write"))
+    _key, read_only = api_key_create(firm=firm_a.firm, scopes=("read",))
+    base = f"/api/v1/organisations/{firm_a.organisation.public_id}/alert-rules/"
+
+    assert client.get(f"{base}{rule.pk}/", headers=bearer(secret)).json()["name"] == rule.name
+    assert_error(client.get(f"{base}{theirs.pk}/", headers=bearer(secret)), 404, "not_found")
+    other = f"/api/v1/organisations/{firm_b.organisation.public_id}/alert-rules/{theirs.pk}/"
+    assert_error(client.delete(other, headers=bearer(secret)), 404, "not_found")
+    assert client.delete(f"{base}{rule.pk}/", headers=bearer(read_only)).status_code == 403
+
+    assert client.delete(f"{base}{rule.pk}/", headers=bearer(secret)).status_code == 204
+
+    assert_error(client.get(f"{base}{rule.pk}/", headers=bearer(secret)), 404, "not_found")
+    assert client.get(base, headers=bearer(secret)).json()["results"] == []
+    assert AlertRule.objects.for_firm(firm_b.firm).get(pk=theirs.pk).deleted_at is None
