@@ -203,6 +203,12 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert "Slack (the imitation): #approvals, working, 5 members linked" in done.stdout
     assert re.search(r"past forecasts of Harbour Lane Café: [1-9]\d* months scored", done.stdout)
     assert re.search(r"report pack of Harbour Lane Café, \w+ \d{4}: \d+ KB PDF", done.stdout)
+    # A bill posted in the sandbox reached the app as a signed webhook and broke a limit.
+    assert re.search(
+        r"alert for Harbour Lane Café \(webhook 200\): Repairs and Maintenance \(473\) is "
+        r"NZ\$1,800\.00 over its limit",
+        done.stdout,
+    )
     done = manage("shell", stdin=AT_ONCE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "at once ok 3" in done.stdout

@@ -22,8 +22,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -89,21 +89,19 @@ def _fetch_flag(organisation_id: int) -> str:
     return f"alerts:fetch-queued:{organisation_id}"
 
 
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
-
-
 def document_fetch_schedule(*, firm_id: int, organisation_id: int) -> None:
     """Queue a fetch of the organisation's pending changes, unless one is already queued: a
     burst of deliveries queues one fetch at a time, which takes everything pending when it
     starts. The fetch clears the flag before it claims, so a change recorded after its claim
-    queues the next fetch. The flag expires, so a lost message holds nothing for long."""
-    if _redis().set(_fetch_flag(organisation_id), "1", nx=True, ex=60):
+    queues the next fetch. The flag expires, so a lost message holds nothing for long. It is
+    kept in the cache: Redis, shared by every worker (cache.add is SET NX); the demo's one
+    process keeps it in memory."""
+    if cache.add(_fetch_flag(organisation_id), "1", timeout=60):
         enqueue("budgeting.tasks.alerts_documents_fetch_task", firm_id, organisation_id)
 
 
 def document_fetch_flag_clear(*, organisation_id: int) -> None:
-    _redis().delete(_fetch_flag(organisation_id))
+    cache.delete(_fetch_flag(organisation_id))
 
 
 def document_changes_record(

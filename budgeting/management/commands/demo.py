@@ -57,6 +57,7 @@ class Command(BaseCommand):
                 )
             self._approval_chain(firm, organisation, owner)
         self._slack(firm, owner, site)
+        self._alerts(firm, owner)
         # The drafts queued by the pipeline run now, so the demo starts with them in place.
         for forecast in ForecastRun.objects.for_firm(firm).filter(state=ForecastRun.State.QUEUED):
             forecast = forecast_run_execute(firm=firm, run_id=forecast.pk)
@@ -95,6 +96,105 @@ class Command(BaseCommand):
         )
         size = len(bytes(pack.pdf)) // 1024
         self.stdout.write(f"  report pack of {organisation.name}, {period:%B %Y}: {size} KB PDF")
+
+    def _alerts(self, firm, owner) -> None:
+        """A spending-pace rule for every client, told to the owner and #budget-alerts in Slack;
+        and one alert for real: a large repairs bill posted in the sandbox reaches the app as
+        Xero's webhook would (signed, through the webhook URL), is fetched in one batched call
+        and breaks the café's repairs limit, so the alerts screen has one from the first visit
+        (its email is printed to the console, its Slack message is on the imitation's page)."""
+        import httpx
+        from django.core.wsgi import get_wsgi_application
+        from django.urls import reverse
+
+        from budgeting.alerts import services as alerts
+        from budgeting.ledger.webhooks import webhook_delivery_process
+        from budgeting.models import Account, Alert, XeroOrganisation
+        from core.clock import today as organisation_today
+        from integrations.models import XeroWebhookDelivery
+        from integrations.xero.http import xero_http_client
+        from integrations.xero.sandbox.app import DEFAULT_ADMIN_TOKEN
+        from integrations.xero.sandbox_mount import sandbox_app
+
+        slack = [{"kind": "slack_channel", "channel": "#budget-alerts"}]
+        if settings.SLACK_TRANSPORT != "inprocess":
+            slack = []
+        tenants = XeroTenant.objects.for_firm(firm).select_related("client_organisation")
+        for tenant in tenants:
+            alerts.alert_rule_save(
+                firm=firm,
+                organisation=tenant.client_organisation,
+                name="Spending pace",
+                threshold="band",
+                account_ids=[],
+                account_class="EXPENSE",
+                recipients=[{"kind": "member", "user_id": owner.pk}, *slack],
+                user=owner,
+            )
+        cafe = next((t for t in tenants if t.client_organisation.name == "Harbour Lane Café"), None)
+        if cafe is None:
+            return
+        organisation = cafe.client_organisation
+        account = (
+            Account.objects.for_firm(firm)
+            .filter(organisation=organisation, account_class="EXPENSE", name__icontains="repairs")
+            .first()
+        )
+        if account is None:
+            return
+        profile = XeroOrganisation.objects.for_firm(firm).get(organisation=organisation)
+        today = organisation_today(profile.timezone)
+        so_far = alerts.month_to_date_amount(
+            firm=firm, account=account, option_id=None, period=today.replace(day=1), until=today
+        )
+        rule = alerts.alert_rule_save(
+            firm=firm,
+            organisation=organisation,
+            name="Repairs limit",
+            threshold="limit",
+            account_ids=[account.pk],
+            limit=so_far + 1000,
+            recipients=[{"kind": "member", "user_id": owner.pk}, *slack],
+            user=owner,
+        )
+        # Xero's webhook, from the in-process sandbox to the app's webhook URL, signed with the
+        # key the demo gives both.
+        sender = sandbox_app().webhooks
+        settings.XERO_WEBHOOK_KEY = settings.XERO_WEBHOOK_KEY or sender.key
+        sender.key = settings.XERO_WEBHOOK_KEY
+        sender.url = settings.SITE_URL + reverse("xero_webhook")
+        sender.transport = httpx.WSGITransport(app=get_wsgi_application())
+        with xero_http_client() as http:
+            http.post(
+                f"{settings.XERO_SANDBOX_URL}/_sandbox/organisations/cafe/invoices",
+                headers={"X-Sandbox-Admin": DEFAULT_ADMIN_TOKEN},
+                json={
+                    "type": "ACCPAY",
+                    "contact": "Quayside Fitouts Ltd",
+                    "date": today.isoformat(),
+                    "reference": "Coffee machine boiler, emergency call-out",
+                    "lines": [
+                        {
+                            "accountCode": account.code,
+                            "description": "Boiler replacement and call-out",
+                            "amount": "2800.00",
+                        }
+                    ],
+                },
+            ).raise_for_status()
+        delivery = sender.deliver()
+        # Processing the delivery, the fetch and the sending are queued for the worker; done
+        # here, so the alert is in place before the first page (the queued tasks then find
+        # nothing left to do).
+        for recorded in XeroWebhookDelivery.objects.values_list("pk", flat=True):
+            webhook_delivery_process(delivery_id=recorded)
+        alerts.document_batches_fetch(firm=firm, organisation=organisation)
+        for alert in Alert.objects.for_firm(firm).filter(rule=rule):
+            alerts.alert_deliveries_send(firm=firm, alert_id=alert.pk)
+            self.stdout.write(
+                f"  alert for {organisation.name} (webhook {delivery.status if delivery else '-'}): "
+                f"{alert.summary}"
+            )
 
     def _serve_at(self, addrport: str) -> str:
         """The address the demo serves on, in every link it makes: SITE_URL (email links, the
