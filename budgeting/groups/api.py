@@ -10,12 +10,11 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from budgeting.groups import services
-from budgeting.groups.models import GroupTranslationRate
+from budgeting.groups.models import ClientGroup, GroupTranslationRate
 from budgeting.groups.selectors import (
     BASES,
     GroupReport,
     group_get_or_404,
-    group_list,
     group_members,
     group_rates,
     group_report_load,
@@ -84,9 +83,12 @@ class GroupListApi(FirmAPIView):
         tags=["groups"],
     )
     def get(self, request):
-        groups = group_list(firm=request.firm)
-        data = [_group_data(g, group_members(firm=request.firm, group=g)) for g in groups]
-        return Response(GroupSerializer(data, many=True).data)
+        """Oldest first, paged like every list of the API."""
+        paginator = self.pagination_class()
+        groups = ClientGroup.objects.for_firm(request.firm).select_related("parent")
+        page = paginator.paginate_queryset(groups, request, view=self)
+        data = [_group_data(g, group_members(firm=request.firm, group=g)) for g in page]
+        return paginator.get_paginated_response(GroupSerializer(data, many=True).data)
 
 
 class ComparisonSerializer(serializers.Serializer):

@@ -43,7 +43,10 @@ def test_another_firms_key_finds_no_group(client, firm_a, firm_b, group_data):
     key_b = _key(firm_b, ApiKey.Scope.values)
 
     listed = client.get("/api/v1/groups/", headers=bearer(key_b))
-    assert listed.status_code == 200 and listed.json() == []
+    assert listed.status_code == 200 and listed.json()["results"] == []
+    mine = client.get("/api/v1/groups/", headers=bearer(_key(firm_a))).json()["results"]
+    assert [g["name"] for g in mine] == ["Harbour Lane Group"]
+    assert mine[0]["parent_id"] == str(group_data.parent.public_id)
     for path in ("report/", "rates/"):
         assert_error(
             client.get(f"/api/v1/groups/{group_data.group.pk}/{path}", headers=bearer(key_b)),
