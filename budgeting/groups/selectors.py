@@ -445,7 +445,10 @@ def _row(
 def _translation_effect(
     view: GroupReport, members: list[Member], tables: dict[str, dict], eliminations
 ) -> None:
-    """Net profit's actual at the actual rates less at the budget rates, when both are set."""
+    """Net profit's actual at the actual rates less at the budget rates, when both are set and
+    a member reports in another currency than the group's."""
+    if all(m.currency == view.group.reporting_currency for m in members):
+        return
     profits = []
     for basis in BASES:
         try:

@@ -28,6 +28,7 @@ from budgeting.groups.models import (
 )
 from budgeting.ledger.models import Account, XeroOrganisation
 from budgeting.variance.maths import ACCOUNT_CLASS_BY_TYPE
+from budgeting.variance.narratives.local import MONTH_NAMES
 from core.history import history_note
 from core.months import add_months, month_start, parse_month
 from tenants.models import ClientOrganisation, Firm, User
@@ -38,20 +39,6 @@ MAX_RATE_ROWS = 5000
 # A rate for a month more than this many years from today is a typing mistake.
 RATE_YEARS = 10
 CURRENCY = re.compile(r"^[A-Z]{3}$")
-MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 class GroupError(ValueError):
@@ -110,14 +97,11 @@ def _members_checked(
             f"{', '.join(sorted(unsynced))} has not synced with Xero yet, so its financial "
             "year is not known. Sync it first."
         )
-    year_ends = {
-        (p.financial_year_end_month, p.financial_year_end_day if p.financial_year_end_day else 0)
-        for p in profiles.values()
-    }
     # A year is monthly here (budgeting.variance.maths.financial_year_start): the month decides.
-    if len({month for month, _day in year_ends}) > 1:
+    if len({p.financial_year_end_month for p in profiles.values()}) > 1:
         ends = "; ".join(
-            f"{organisations[pk].name} ends on {_year_end(profiles[pk])}" for pk in sorted(ids)
+            f"{organisations[pk].name} ends on {_year_end(profiles[pk])}"
+            for pk in sorted(ids, key=lambda pk: organisations[pk].name)
         )
         raise GroupError(
             "The members' financial years end in different months, so their years cannot be "

@@ -277,3 +277,31 @@ def test_a_rate_is_entered_in_a_form(client, firm_a, group_data):
     )
     # Only October has an actual rate: the year to date asks for April's.
     assert "No translation rate for AUD 2026-04 (actual)" in page.content.decode()
+
+
+def test_at_actual_rates_the_report_says_what_the_rates_moved(client, firm_a, group_data):
+    from core.months import add_months
+    from tests.budgeting.groups.conftest import APRIL
+
+    with scope(firm=firm_a.firm):
+        month = APRIL
+        while month <= OCTOBER:
+            GroupTranslationRate.objects.create(
+                firm=firm_a.firm,
+                group=group_data.group,
+                currency="AUD",
+                period=month,
+                basis="actual",
+                rate=Decimal("0.75"),
+            )
+            month = add_months(month, 1)
+    client.force_login(firm_a.member(Role.VIEWER).user)
+
+    page = client.get(
+        url(firm_a, "group_report", group_data.group.pk), {"period": "2026-10", "basis": "actual"}
+    ).content.decode()
+
+    # Sydney's October at 0.75, account by account, to the cent: 66,666.67 + 133.33 - 26,666.67
+    # - 9,466.67 - 10,000.00 - 1,066.67 = 19,599.99, against 18,375.00 at the budget's 0.80.
+    assert "NZ$36,099.99" in page  # 16,500 + 19,599.99
+    assert "moved the group's actual net profit by +NZ$1,224.99" in page
