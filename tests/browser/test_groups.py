@@ -40,3 +40,8 @@ def test_a_preparer_maps_the_fees_and_reads_the_consolidated_report(firm_a, page
     expect(page.locator("main table")).to_contain_text("NZ$62,500.00")
     page.goto(reverse("group_rates", args=[firm, group]))
     expect(page.locator("main table")).to_contain_text("AUD")
+    # The group's form, as an edit: its members ticked, the parent chosen.
+    page.goto(reverse("group_edit", args=[firm, group]))
+    expect(page.get_by_label("Harbour Lane Sydney")).to_be_checked()
+    page.goto(reverse("group_create", args=[firm]))
+    expect(page.get_by_role("button", name="Create the group")).to_be_visible()
