@@ -524,7 +524,8 @@ def _narratives(
                 dataclasses.replace(
                     fact,
                     amount=amount,
-                    description=f"{fact.description} ({member.organisation.name})".strip(),
+                    # Two members' documents may share a number: each is its member's.
+                    document_number=f"{member.organisation.name} {fact.document_number}".strip(),
                 )
             )
     generator = LocalNarrativeGenerator()

@@ -44,7 +44,11 @@ def test_the_report_adds_up_the_members_in_the_groups_currency(client, firm_a, f
     assert "Harbour Lane Sydney</a>: NZ$62,500.00" in page  # the line's drill-down
     assert "Harbour Lane Café" in page and "(AUD)" in page
     # A material line is explained by the variance package's narrative, at group level.
-    assert "Advertising" in page and 'class="narrative"' in page
+    # NZ$4,100 and A$4,100 (NZ$5,125) of Brightwave Media's campaign, one bill in each member.
+    assert (
+        "Advertising is 9,225 (137%) over budget in October 2026, almost all from 2 bills from "
+        "Brightwave Media"
+    ) in page
 
     client.force_login(firm_b.member(Role.OWNER).user)
     assert client.get(url(firm_b, "group_report", group_data.group.pk)).status_code == 404
