@@ -309,3 +309,15 @@ def test_at_actual_rates_the_report_says_what_the_rates_moved(client, firm_a, gr
     # - 9,466.67 - 10,000.00 - 1,066.67 = 19,599.99, against 18,375.00 at the budget's 0.80.
     assert "NZ$36,099.99" in page  # 16,500 + 19,599.99
     assert "moved the group's actual net profit by +NZ$1,224.99" in page
+
+
+def test_every_group_url_and_endpoint_is_in_the_cross_firm_sweep():
+    from tests.routes import ALL_ROUTES
+    from tests.test_tenant_isolation import KEY_SWEPT, MIXED, SWEPT
+
+    group_routes = {r.name for r in ALL_ROUTES if "groups/" in r.route}
+    swept = {r.name for r in SWEPT + KEY_SWEPT}
+    assert len(group_routes) == 20  # 14 screens, 3 endpoints on each of the two API mounts
+    assert group_routes <= swept
+    # A member, rate or pair of firm A's group, asked for through firm B's group, and back.
+    assert {"group_member", "group_rate_remove", "group_mapping_remove"} <= {r.name for r in MIXED}
