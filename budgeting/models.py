@@ -27,6 +27,12 @@ from budgeting.drafts.models import (
     ForecastRecord,
     ForecastRun,
 )
+from budgeting.groups.models import (
+    ClientGroup,
+    ClientGroupMember,
+    GroupTranslationRate,
+    IntercompanyMapping,
+)
 from budgeting.ledger.models import (
     Account,
     ActualBalance,
@@ -76,6 +82,8 @@ __all__ = [
     "BudgetPolicy",
     "BudgetPublication",
     "BudgetRollback",
+    "ClientGroup",
+    "ClientGroupMember",
     "DocumentBatch",
     "DocumentChange",
     "Draft",
@@ -86,6 +94,8 @@ __all__ = [
     "ForecastBudget",
     "ForecastRecord",
     "ForecastRun",
+    "GroupTranslationRate",
+    "IntercompanyMapping",
     "MaterialitySetting",
     "NarrativeProviderSettings",
     "PackBranding",

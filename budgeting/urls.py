@@ -7,6 +7,7 @@ from budgeting.audit import views as views_audit
 from budgeting.dashboard import views as views_dashboard
 from budgeting.drafts import exports as exports_drafts
 from budgeting.drafts import views as views_drafts
+from budgeting.groups import views as views_groups
 from budgeting.ledger import views
 from budgeting.packs import views as views_packs
 from budgeting.publishing import views as views_publishing
@@ -372,5 +373,71 @@ urlpatterns += [
         "f/<slug:firm_slug>/clients/<int:organisation_id>/alerts/rules/<int:rule_id>/delete/",
         views_alerts.alert_rule_delete,
         name="alert_rule_delete",
+    ),
+]
+
+# Client groups (budgeting/groups/views.py).
+urlpatterns += [
+    path("f/<slug:firm_slug>/groups/", views_groups.group_list_view, name="group_list"),
+    path("f/<slug:firm_slug>/groups/new/", views_groups.group_create_view, name="group_create"),
+    path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/",
+        views_groups.group_report,
+        name="group_report",
+    ),
+    path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/report.csv",
+        views_groups.group_report_csv,
+        name="group_report_csv",
+    ),
+    path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/edit/",
+        views_groups.group_edit_view,
+        name="group_edit",
+    ),
+    path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/members/<int:organisation_id>/",
+        views_groups.group_member_view,
+        name="group_member",
+    ),
+    path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/rates/",
+        views_groups.group_rates_view,
+        name="group_rates",
+    ),
+    path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/rates/add/",
+        views_groups.group_rate_add,
+        name="group_rate_add",
+    ),
+    path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/rates/import/",
+        views_groups.group_rates_import,
+        name="group_rates_import",
+    ),
+    path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/rates.csv",
+        views_groups.group_rates_csv,
+        name="group_rates_csv",
+    ),
+    path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/rates/<int:rate_id>/remove/",
+        views_groups.group_rate_remove,
+        name="group_rate_remove",
+    ),
+    path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/pairs/",
+        views_groups.group_mappings_view,
+        name="group_mappings",
+    ),
+    path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/pairs/add/",
+        views_groups.group_mapping_add,
+        name="group_mapping_add",
+    ),
+    path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/pairs/<int:mapping_id>/remove/",
+        views_groups.group_mapping_remove,
+        name="group_mapping_remove",
     ),
 ]

@@ -12,6 +12,7 @@ from budgeting.alerts import api as api_alerts
 from budgeting.approvals import api as api_approvals
 from budgeting.audit import api as api_audit
 from budgeting.drafts import api as api_drafts
+from budgeting.groups import api as api_groups
 from budgeting.ledger import api as budgeting_api
 from budgeting.packs import api as api_packs
 from budgeting.publishing import api as api_publishing
@@ -192,6 +193,18 @@ ENDPOINTS = [
         "organisations/<uuid:organisation_public_id>/publications/<int:publication_id>/rollback/",
         api_publishing.PublicationRollbackApi.as_view(),
         name="publication_rollback",
+    ),
+    # Client groups (budgeting/groups/api.py).
+    path("groups/", api_groups.GroupListApi.as_view(), name="group_list"),
+    path(
+        "groups/<int:group_id>/report/",
+        api_groups.GroupReportApi.as_view(),
+        name="group_report",
+    ),
+    path(
+        "groups/<int:group_id>/rates/",
+        api_groups.GroupRateListApi.as_view(),
+        name="group_rate_list",
     ),
     # Report packs and their PDFs (budgeting/packs/api.py).
     path(

@@ -1016,6 +1016,69 @@ class PackDeliveryFactory(OrganisationOwnedFactory):
     recipients = factory.LazyFunction(lambda: ["board@client.example"])
 
 
+# --- budgeting: client groups ---
+
+
+class ClientGroupFactory(FirmOwnedFactory):
+    """A group reporting in NZD, with no members yet."""
+
+    class Meta:
+        model = budgeting.ClientGroup
+
+    name = factory.Sequence(lambda n: f"Harbour Group {n}")
+    reporting_currency = "NZD"
+    created_by = _MemberUser(Role.PREPARER)
+
+
+class ClientGroupMemberFactory(FirmOwnedFactory):
+    class Meta:
+        model = budgeting.ClientGroupMember
+
+    group = factory.SubFactory(ClientGroupFactory, firm=factory.SelfAttribute("..firm"))
+    organisation = factory.SubFactory(
+        "tests.factories.ClientOrganisationFactory", firm=factory.SelfAttribute("..firm")
+    )
+
+
+class GroupTranslationRateFactory(FirmOwnedFactory):
+    """October's budget rate of the Australian dollar: A$0.92 to NZ$1."""
+
+    class Meta:
+        model = budgeting.GroupTranslationRate
+
+    group = factory.SubFactory(ClientGroupFactory, firm=factory.SelfAttribute("..firm"))
+    currency = "AUD"
+    period = OCTOBER
+    basis = "budget"
+    rate = Decimal("0.92000000")
+
+
+class IntercompanyMappingFactory(FirmOwnedFactory):
+    """One member's management fees income against another member's management fees."""
+
+    class Meta:
+        model = budgeting.IntercompanyMapping
+
+    group = factory.SubFactory(ClientGroupFactory, firm=factory.SelfAttribute("..firm"))
+    name = "Management fees"
+    income_account = factory.SubFactory(
+        "tests.factories.AccountFactory",
+        organisation__firm=factory.SelfAttribute("...firm"),
+        code="260",
+        name="Management Fees Received",
+        type="REVENUE",
+        account_class="REVENUE",
+    )
+    expense_account = factory.SubFactory(
+        "tests.factories.AccountFactory",
+        organisation__firm=factory.SelfAttribute("...firm"),
+        code="480",
+        name="Management Fees Paid",
+        type="EXPENSE",
+        account_class="EXPENSE",
+    )
+
+
 # --- tenants: security events ---
 
 

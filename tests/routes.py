@@ -42,6 +42,10 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     "step_id": lambda cast: _approval_step(cast).pk,
     # A message of the firm's Slack outbox (sending it again).
     "message_id": lambda cast: _slack_message(cast).pk,
+    # Client groups: a group with the cast's organisation as a member, a rate, a pair.
+    "group_id": lambda cast: _group(cast).pk,
+    "rate_id": lambda cast: _once(cast, "group_rate", lambda: _group_rate(cast)).pk,
+    "mapping_id": lambda cast: _once(cast, "group_pair", lambda: _group_pair(cast)).pk,
     # Alerts: a rule and an alert it raised.
     "rule_id": lambda cast: _once(cast, "alert", lambda: _alert(cast)).rule_id,
     "alert_id": lambda cast: _once(cast, "alert", lambda: _alert(cast)).pk,
@@ -153,6 +157,29 @@ def _scenario_adjustment(cast: FirmCast):
         return ScenarioAdjustmentFactory(scenario=scenario, organisation=cast.organisation)
 
     return _once(cast, "scenario_adjustment", make)
+
+
+def _group(cast: FirmCast):
+    from tests.factories import ClientGroupFactory, ClientGroupMemberFactory
+
+    def make():
+        group = ClientGroupFactory(firm=cast.firm)
+        ClientGroupMemberFactory(group=group, organisation=cast.organisation)
+        return group
+
+    return _once(cast, "group", make)
+
+
+def _group_rate(cast: FirmCast):
+    from tests.factories import GroupTranslationRateFactory
+
+    return GroupTranslationRateFactory(group=_group(cast))
+
+
+def _group_pair(cast: FirmCast):
+    from tests.factories import IntercompanyMappingFactory
+
+    return IntercompanyMappingFactory(group=_group(cast))
 
 
 def _draft_line_create(cast: FirmCast):

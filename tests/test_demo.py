@@ -109,6 +109,12 @@ restore = reverse("draft_restore", args=[firm.slug, org.pk, draft.pk])
 assert client.post(restore, {"revision": "1"}, HTTP_HOST="127.0.0.1").status_code == 302
 draft.refresh_from_db()
 assert draft.status == "submitted", draft.status
+# The demo's client group opens on a consolidated report in one currency (AUD).
+from budgeting.models import ClientGroup
+group = ClientGroup.objects.for_firm(firm).get()
+response = client.get(reverse("group_report", args=[firm.slug, group.pk]), HTTP_HOST="127.0.0.1")
+assert response.status_code == 200, response.status_code
+assert "Group net profit" in response.content.decode(), response.content[-2000:]
 print("screens ok", len(pages))
 """
 
@@ -209,6 +215,10 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
         r"NZ\$1,800\.00 over its limit",
         done.stdout,
     )
+    assert re.search(
+        r"client group Kestrel Pacific Group \(consolidated\), \w+ \d{4}: net profit AUD -?\d",
+        done.stdout,
+    ), done.stdout[-3000:]
     done = manage("shell", stdin=AT_ONCE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "at once ok 3" in done.stdout

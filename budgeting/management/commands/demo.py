@@ -13,8 +13,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from budgeting.drafts.forecast_history import forecast_records_backfill
 from budgeting.drafts.services import forecast_run_execute
+from budgeting.groups.selectors import group_members, group_report_load, group_reporting_month
+from budgeting.groups.services import GroupError, group_create
 from budgeting.ledger.sync import organisation_sync, organisation_sync_start
-from budgeting.models import ForecastRun, SyncRun
+from budgeting.models import ClientGroup, ForecastRun, SyncRun, XeroOrganisation
 from budgeting.packs.selectors import report_pack_period
 from budgeting.packs.services import pack_schedule_update, report_pack_build
 from budgeting.pipeline import organisation_after_sync
@@ -58,6 +60,7 @@ class Command(BaseCommand):
             self._approval_chain(firm, organisation, owner)
         self._slack(firm, owner, site)
         self._alerts(firm, owner)
+        self._client_group(firm, owner)
         # The drafts queued by the pipeline run now, so the demo starts with them in place.
         for forecast in ForecastRun.objects.for_firm(firm).filter(state=ForecastRun.State.QUEUED):
             forecast = forecast_run_execute(firm=firm, run_id=forecast.pk)
@@ -195,6 +198,31 @@ class Command(BaseCommand):
                 f"  alert for {organisation.name} (webhook {delivery.status if delivery else '-'}): "
                 f"{alert.summary}"
             )
+    def _client_group(self, firm, owner) -> None:
+        """Kestrel Pacific Group and Tidepool Software (both AUD, years ending 30 June) as one
+        client group, so the groups screen opens on a consolidated report in AUD."""
+        names = ["Kestrel Pacific Group", "Tidepool Software"]
+        profiles = XeroOrganisation.objects.for_firm(firm).filter(name__in=names)
+        members = sorted(profiles, key=lambda p: names.index(p.name))
+        if len(members) != 2 or ClientGroup.objects.for_firm(firm).exists():
+            return
+        try:
+            group = group_create(
+                firm=firm,
+                name="Kestrel Pacific Group (consolidated)",
+                reporting_currency="AUD",
+                organisation_ids=[p.organisation_id for p in members],
+                parent_id=members[0].organisation_id,
+                user=owner,
+            )
+        except GroupError as exc:
+            self.stdout.write(f"  no client group: {exc}")
+            return
+        period = group_reporting_month(group_members(firm=firm, group=group))
+        view = group_report_load(firm=firm, group=group, period=period, with_narratives=False)
+        net = view.report.net_profit.month if view.report else None
+        figure = f"net profit AUD {net.actual} against {net.budget}" if net else view.problem
+        self.stdout.write(f"  client group {group.name}, {period:%B %Y}: {figure}")
 
     def _serve_at(self, addrport: str) -> str:
         """The address the demo serves on, in every link it makes: SITE_URL (email links, the
