@@ -19,6 +19,7 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
+from budgeting.deals.models import Deal, SalesPipelineUpload
 from budgeting.drafts.models import (
     BudgetPolicy,
     Draft,
@@ -76,6 +77,7 @@ __all__ = [
     "BudgetPolicy",
     "BudgetPublication",
     "BudgetRollback",
+    "Deal",
     "DocumentBatch",
     "DocumentChange",
     "Draft",
@@ -94,6 +96,7 @@ __all__ = [
     "PublishingSetting",
     "Reconciliation",
     "ReportPack",
+    "SalesPipelineUpload",
     "Scenario",
     "ScenarioAdjustment",
     "SyncRun",
