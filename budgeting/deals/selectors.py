@@ -339,8 +339,16 @@ def sales_pipeline_comparison(
     if last_close is None or last_close < first:
         return PipelineComparison(upload, last_actual, [], [], currency)
     months = months_between(first, min(last_close, add_months(last_actual, MAX_HORIZON)))
-    _, lines = sales_pipeline_lines(
-        firm=firm, organisation=organisation, last_actual=last_actual, months=months, upload=upload
+    # The accounts overall: a tracking option's own line is the drafts' to read.
+    accounts = set(
+        Deal.objects.for_firm(firm).filter(upload=upload).values_list("account_id", flat=True)
     )
-    overall = [line for key, line in lines.items() if key[1] is None]
-    return PipelineComparison(upload, last_actual, months, overall, currency)
+    _, lines = sales_pipeline_lines(
+        firm=firm,
+        organisation=organisation,
+        last_actual=last_actual,
+        months=months,
+        keys={(account, None) for account in accounts},
+        upload=upload,
+    )
+    return PipelineComparison(upload, last_actual, months, list(lines.values()), currency)
