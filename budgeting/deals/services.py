@@ -145,9 +145,7 @@ def _deal_from_row(
         refuse("deal", "the deal has no name")
     elif len(name) > 255:
         refuse("deal", "the name is longer than 255 characters")
-    amount = _amount(cells.get("amount", ""))
-    if not cells.get("amount"):
-        amount = "no amount"
+    amount = _amount(cells["amount"]) if cells.get("amount") else "the deal has no amount"
     if isinstance(amount, str):
         refuse("amount", amount)
     stage = cells.get("stage", "")
