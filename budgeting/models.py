@@ -19,6 +19,7 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
+from budgeting.deals.models import Deal, SalesPipelineUpload
 from budgeting.drafts.models import (
     BudgetPolicy,
     Draft,
@@ -84,6 +85,7 @@ __all__ = [
     "BudgetRollback",
     "ClientGroup",
     "ClientGroupMember",
+    "Deal",
     "DocumentBatch",
     "DocumentChange",
     "Draft",
@@ -104,6 +106,7 @@ __all__ = [
     "PublishingSetting",
     "Reconciliation",
     "ReportPack",
+    "SalesPipelineUpload",
     "Scenario",
     "ScenarioAdjustment",
     "SyncRun",

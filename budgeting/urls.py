@@ -5,6 +5,7 @@ from budgeting.approvals import exports as exports_approvals
 from budgeting.approvals import views as views_approvals
 from budgeting.audit import views as views_audit
 from budgeting.dashboard import views as views_dashboard
+from budgeting.deals import views as views_deals
 from budgeting.drafts import exports as exports_drafts
 from budgeting.drafts import views as views_drafts
 from budgeting.groups import views as views_groups
@@ -278,6 +279,21 @@ urlpatterns += [
 
 # Scenarios: what-if copies of a budget, draft or forecast; side by side; into a draft.
 urlpatterns += [
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/sales-pipeline/",
+        views_deals.sales_pipeline_view,
+        name="sales_pipeline",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/sales-pipeline/upload/",
+        views_deals.sales_pipeline_upload,
+        name="sales_pipeline_upload",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/sales-pipeline/<int:upload_id>/",
+        views_deals.sales_pipeline_version,
+        name="sales_pipeline_version",
+    ),
     path(
         "f/<slug:firm_slug>/clients/<int:organisation_id>/scenarios/",
         views_scenarios.scenario_list_view,

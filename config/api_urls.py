@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from budgeting.alerts import api as api_alerts
 from budgeting.approvals import api as api_approvals
 from budgeting.audit import api as api_audit
+from budgeting.deals import api as api_deals
 from budgeting.drafts import api as api_drafts
 from budgeting.groups import api as api_groups
 from budgeting.ledger import api as budgeting_api
@@ -132,6 +133,17 @@ ENDPOINTS = [
         "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/lines/<int:line_id>/why/",
         api_audit.DraftLineWhyApi.as_view(),
         name="draft_line_why",
+    ),
+    # A client's sales pipeline (budgeting/deals/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/sales-pipelines/",
+        api_deals.SalesPipelineListApi.as_view(),
+        name="sales_pipeline_list",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/sales-pipelines/<int:upload_id>/",
+        api_deals.SalesPipelineDetailApi.as_view(),
+        name="sales_pipeline_detail",
     ),
     # What-if scenarios (budgeting/scenarios/api.py).
     path(

@@ -1,5 +1,5 @@
-"""CSV exports: one way to write rows to a download, every text cell guarded against formula
-injection.
+"""CSV: one way to write rows to a download, every text cell guarded against formula
+injection, and one way to read an uploaded file's rows (csv_upload_read).
 
 A spreadsheet runs a cell that starts with =, +, -, @, a tab or a carriage return as a formula,
 and the names, reasons and comments we export come from people and from Xero. OWASP's advice is
@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -81,3 +82,79 @@ def csv_response(
         csv_rows_write(response, rows)
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
+
+
+# --- Reading an uploaded CSV ---
+
+
+class CsvReadError(ValueError):
+    """A file that cannot be read as the CSV asked for; the message says why, for the user."""
+
+
+def csv_column_name(header: str) -> str:
+    """'Close Month', 'close-month' and ' close_month ' are one column: close_month."""
+    return re.sub(r"[\s-]+", "_", header.strip().lower())
+
+
+def csv_upload_read(
+    data: bytes,
+    *,
+    columns: Sequence[str],
+    required: Sequence[str],
+    max_bytes: int = 1_000_000,
+    max_rows: int = 5_000,
+) -> list[tuple[int, dict[str, str]]]:
+    """The rows of an uploaded CSV (UTF-8, a byte order mark allowed) as (line number, cells by
+    column), the header being line 1 and blank lines skipped. The header must name only
+    `columns` (case, spaces and hyphens aside), each once, and every one of `required`; a file
+    that is too big, not text, or has a row longer than its header is refused as a whole, with
+    the line. Cells are stripped text; checking each value is the caller's, row by row."""
+    if len(data) > max_bytes:
+        raise CsvReadError(
+            f"The file is {len(data) // 1024} KB; the limit is {max_bytes // 1024} KB."
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CsvReadError(
+            "The file is not UTF-8 text: save it from the CRM as CSV (UTF-8)."
+        ) from exc
+    if "\x00" in text:
+        raise CsvReadError("The file holds NUL characters: it is not a CSV file.")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if not header or not any(cell.strip() for cell in header):
+            raise CsvReadError("The file is empty: line 1 should name the columns.")
+        names = [csv_column_name(cell) for cell in header]
+        known = set(columns)
+        unknown = [h for h, n in zip(header, names, strict=True) if n not in known]
+        if unknown:
+            raise CsvReadError(
+                f"Line 1: unknown column{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(repr(u.strip()) for u in unknown)}; the columns are "
+                f"{', '.join(columns)}."
+            )
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise CsvReadError(f"Line 1: the column {', '.join(repeated)} is named twice.")
+        missing = [n for n in required if n not in names]
+        if missing:
+            raise CsvReadError(f"Line 1: the column {', '.join(missing)} is missing.")
+        rows: list[tuple[int, dict[str, str]]] = []
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > len(names):
+                raise CsvReadError(
+                    f"Line {reader.line_num}: {len(cells)} cells for {len(names)} columns."
+                )
+            if len(rows) == max_rows:
+                raise CsvReadError(f"The file has more than {max_rows} rows.")
+            cells = cells + [""] * (len(names) - len(cells))
+            rows.append(
+                (reader.line_num, {n: c.strip() for n, c in zip(names, cells, strict=True)})
+            )
+    except csv.Error as exc:
+        raise CsvReadError(f"Line {reader.line_num}: not readable as CSV ({exc}).") from exc
+    return rows

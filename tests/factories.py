@@ -642,6 +642,35 @@ class ScenarioAdjustmentFactory(OrganisationOwnedFactory):
     description = "Revenue up 15%"
 
 
+class SalesPipelineUploadFactory(OrganisationOwnedFactory):
+    """Version 1 of a client's sales pipeline, as of November, deals on Sales (200)."""
+
+    class Meta:
+        model = budgeting.SalesPipelineUpload
+
+    version = factory.Sequence(lambda n: n + 1)
+    as_of = NOVEMBER
+    file_name = "pipeline.csv"
+    default_account = _in_organisation("AccountFactory", chart=CHART[0])
+    uploaded_by = _MemberUser(Role.PREPARER)
+
+
+class DealFactory(OrganisationOwnedFactory):
+    """A proposal for 10,000.00 at 50% closing in December."""
+
+    class Meta:
+        model = budgeting.Deal
+
+    upload = _in_organisation("SalesPipelineUploadFactory")
+    row = factory.Sequence(lambda n: n + 2)
+    name = factory.Sequence(lambda n: f"Deal {n}")
+    amount = _money("10000")
+    stage = "Proposal"
+    probability = Decimal("50")
+    close_month = dt.date(2026, 12, 1)
+    account = factory.SelfAttribute("upload.default_account")
+
+
 class ExternalApproverFactory(OrganisationOwnedFactory):
     class Meta:
         model = budgeting.ExternalApprover

@@ -38,6 +38,8 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     # A scenario, and one of its adjustments.
     "scenario_id": lambda cast: _scenario_adjustment(cast).scenario_id,
     "adjustment_id": lambda cast: _scenario_adjustment(cast).pk,
+    # A version of a client's sales pipeline, with one deal.
+    "upload_id": lambda cast: _once(cast, "sales_pipeline", lambda: _sales_pipeline(cast)).pk,
     # A step of a draft's approval round (the partner API's approve and reject).
     "step_id": lambda cast: _approval_step(cast).pk,
     # A message of the firm's Slack outbox (sending it again).
@@ -180,6 +182,14 @@ def _group_pair(cast: FirmCast):
     from tests.factories import IntercompanyMappingFactory
 
     return IntercompanyMappingFactory(group=_group(cast))
+
+
+def _sales_pipeline(cast: FirmCast):
+    from tests.factories import DealFactory, SalesPipelineUploadFactory
+
+    upload = SalesPipelineUploadFactory(organisation=cast.organisation)
+    DealFactory(upload=upload, organisation=cast.organisation)
+    return upload
 
 
 def _draft_line_create(cast: FirmCast):

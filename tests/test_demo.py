@@ -29,6 +29,8 @@ firm = Firm.objects.get(slug="demo")
 users = {m.role: m.user for m in Membership.objects.for_firm(firm).select_related("user")}
 draft = Draft.objects.for_firm(firm).order_by("pk").first()
 org = draft.organisation
+from tenants.models import ClientOrganisation
+builder = ClientOrganisation.objects.for_firm(firm).get(name="Ashford & Vale Construction")
 sections = set(
     DraftLine.objects.for_firm(firm).filter(draft=draft).values_list("section", flat=True)
 )
@@ -93,8 +95,13 @@ pages = [
     reverse("audit_log", args=[firm.slug, org.pk]),
     reverse("draft_audit_log", args=[firm.slug, org.pk, draft.pk]),
     reverse("report_pack_list", args=[firm.slug, org.pk]),
+    reverse("sales_pipeline", args=[firm.slug, builder.pk]),
+    # Last: the check after the loop reads this page.
     reverse("forecast_accuracy", args=[firm.slug, org.pk]),
 ]
+# The builder's pipeline shows beside its forecast.
+page = client.get(reverse("sales_pipeline", args=[firm.slug, builder.pk]), HTTP_HOST="127.0.0.1")
+assert "Version 3, as of" in page.content.decode() and "Contract Revenue" in page.content.decode()
 # The demo built each client's pack: its PDF downloads.
 from budgeting.models import ReportPack
 pack = ReportPack.objects.for_firm(firm).get(organisation=org)
@@ -219,6 +226,8 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
         r"client group Kestrel Pacific Group \(consolidated\), \w+ \d{4}: net profit AUD -?\d",
         done.stdout,
     ), done.stdout[-3000:]
+    # One client has a sales pipeline: two older exports, then the CRM file of demo_data.
+    assert re.search(r"sales pipeline of Ashford & Vale Construction: v3, 10 deals", done.stdout)
     done = manage("shell", stdin=AT_ONCE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "at once ok 3" in done.stdout
@@ -226,4 +235,4 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "exact money ok" in done.stdout
     assert "slack ok" in done.stdout
-    assert "screens ok 15" in done.stdout
+    assert "screens ok 16" in done.stdout

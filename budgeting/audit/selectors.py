@@ -47,6 +47,7 @@ AUDITED: dict[str, type[models.Model]] = {
     "packschedule": budgeting_models.PackSchedule,
     "reportpack": budgeting_models.ReportPack,
     "packdelivery": budgeting_models.PackDelivery,
+    "salespipelineupload": budgeting_models.SalesPipelineUpload,
     "scenario": budgeting_models.Scenario,
     "scenarioadjustment": budgeting_models.ScenarioAdjustment,
     "alertrule": budgeting_models.AlertRule,

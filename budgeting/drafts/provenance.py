@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from budgeting.deals.maths import blend
 from budgeting.forecasting import forecast_series
 from budgeting.forecasting.engine import Forecast, RealisedAccuracy
 from budgeting.variance.maths import Period
@@ -76,13 +77,47 @@ def history_record(
     }
 
 
+def sales_pipeline_record(*, upload, weight, months) -> dict[str, Any]:
+    """A revenue line's blend with the client's sales pipeline (budgeting.deals): the version,
+    the weight and how its backtest chose it, and each month's statistical figure, weighted
+    pipeline (None: no deal that month) and blended suggestion. `months` holds (period,
+    statistical, suggested, the pipeline's MonthFigures or None)."""
+    return {
+        "upload_id": upload.pk,
+        "version": upload.version,
+        "as_of": upload.as_of.isoformat(),
+        "weight": str(weight.weight),
+        "tested": weight.tested,
+        "backtest_months": weight.months,
+        "explanation": weight.explanation,
+        "months": [
+            {
+                "period": period.isoformat(),
+                "statistical": str(statistical),
+                "pipeline": None
+                if figures is None or figures.pipeline is None
+                else str(figures.pipeline),
+                "suggested": str(suggested),
+            }
+            for period, statistical, suggested, figures in months
+        ],
+    }
+
+
 @dataclass(frozen=True)
 class Reproduction:
     forecast: Forecast
     inputs_hash: str
+    # A revenue line blended with a sales pipeline: each month's pipeline (None: no deal) and
+    # the weight, from the record's "sales_pipeline".
+    pipeline: tuple[Decimal | None, ...] = ()
+    weight: Decimal = Decimal(0)
 
     def point(self, index: int) -> Decimal:
-        return Decimal(str(self.forecast.point[index])).quantize(Decimal("0.01"))
+        point = Decimal(str(self.forecast.point[index])).quantize(Decimal("0.01"))
+        if index < len(self.pipeline) and self.pipeline[index] is not None:
+            return blend(statistical=point, pipeline=self.pipeline[index], weight=self.weight)
+        return point
 
 
 def figure_reproduce(provenance: Mapping[str, Any]) -> Reproduction:
@@ -106,4 +141,14 @@ def figure_reproduce(provenance: Mapping[str, Any]) -> Reproduction:
         horizon=history["horizon"],
         realised=realised,
     )
-    return Reproduction(forecast=forecast, inputs_hash=digest)
+    pipeline = provenance.get("sales_pipeline")
+    if not pipeline:
+        return Reproduction(forecast=forecast, inputs_hash=digest)
+    return Reproduction(
+        forecast=forecast,
+        inputs_hash=digest,
+        pipeline=tuple(
+            None if m["pipeline"] is None else Decimal(m["pipeline"]) for m in pipeline["months"]
+        ),
+        weight=Decimal(pipeline["weight"]),
+    )

@@ -25,6 +25,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from budgeting.deals.maths import blend
+from budgeting.deals.models import SalesPipelineUpload
+from budgeting.deals.selectors import LinePipeline, sales_pipeline_lines
 from budgeting.drafts import guardrails as policy_rules
 from budgeting.drafts.models import (
     BudgetPolicy,
@@ -39,6 +42,7 @@ from budgeting.drafts.provenance import (
     PROVENANCE_VERSION,
     history_record,
     inputs_hash,
+    sales_pipeline_record,
 )
 from budgeting.drafts.selectors import (
     ActualRanges,
@@ -843,8 +847,10 @@ def _draft_build(
     draft.save()
     ranges = actual_ranges(firm=firm, organisation=organisation)
     currency = profile.base_currency
+    pipeline_upload, pipelines = _sales_pipelines(firm, organisation, result)
     for analysis in result.suggested:
         series, forecast = analysis.series, analysis.forecast
+        pipeline = pipelines.get(series.key)
         option_pk = series.tracking_option.pk if series.tracking_option else None
         stored = narratives.get((series.account.pk, option_pk))
         explanation = forecast_explanation(analysis, currency)
@@ -878,6 +884,9 @@ def _draft_build(
         )
         balances = []
         for i, period in enumerate(analysis.months):
+            point = _cents(forecast.point[i])
+            # A revenue line with deals this month: the blend, its intervals moved with it.
+            shift = _pipeline_shift(pipeline, period, point)
             balances.append(
                 DraftBalance(
                     firm=firm,
@@ -886,11 +895,11 @@ def _draft_build(
                     original_amount=series.budgets.get(period)
                     if series.budget is not None
                     else None,
-                    suggested_amount=_cents(forecast.point[i]),
-                    lo_80=_cents(forecast.lower(80)[i]),
-                    hi_80=_cents(forecast.upper(80)[i]),
-                    lo_95=_cents(forecast.lower(95)[i]),
-                    hi_95=_cents(forecast.upper(95)[i]),
+                    suggested_amount=point + shift,
+                    lo_80=_cents(forecast.lower(80)[i]) + shift,
+                    hi_80=_cents(forecast.upper(80)[i]) + shift,
+                    lo_95=_cents(forecast.lower(95)[i]) + shift,
+                    hi_95=_cents(forecast.upper(95)[i]) + shift,
                 )
             )
         policy_line = _policy_line(line, balances, ranges)
@@ -911,6 +920,18 @@ def _draft_build(
             f"Suggested by {forecast.method} (confidence {forecast.confidence}, inputs "
             f"{analysis.inputs_hash[:12]})"
         )
+        if pipeline is not None:
+            line.provenance["sales_pipeline"] = sales_pipeline_record(
+                upload=pipeline_upload,
+                weight=pipeline.weight,
+                months=[
+                    (b.period, _cents(p), b.suggested_amount, pipeline.figures_of(b.period))
+                    for b, p in zip(balances, forecast.point, strict=False)
+                ],
+            )
+            note += (
+                f"; sales pipeline v{pipeline_upload.version} at weight {pipeline.weight.weight}"
+            )
         if stored is not None and stored.fallback_reason:
             note += f"; local narrative: {stored.fallback_reason}"
         history_note(line, reason=note)
@@ -920,6 +941,33 @@ def _draft_build(
             history_note(balance, reason=f"Suggested by {forecast.method}")
             balance.save()
     return draft
+
+
+def _sales_pipelines(
+    firm: Firm, organisation: ClientOrganisation, result: RollingResult
+) -> tuple[SalesPipelineUpload | None, dict[tuple[int, int | None], LinePipeline]]:
+    """The client's current sales pipeline for the revenue lines suggested, with its weights."""
+    keys = {a.series.key for a in result.suggested if a.series.account_class == "REVENUE"}
+    if not keys:
+        return None, {}
+    months = [add_months(result.last_closed, step) for step in range(1, result.horizon + 1)]
+    return sales_pipeline_lines(
+        firm=firm,
+        organisation=organisation,
+        last_actual=result.last_closed,
+        months=months,
+        keys=keys,
+    )
+
+
+def _pipeline_shift(pipeline: LinePipeline | None, period: Period, point: Decimal) -> Decimal:
+    """How far the blend moves the month's statistical figure (0 with no deal that month)."""
+    figures = pipeline.figures_of(period) if pipeline is not None else None
+    if figures is None or figures.pipeline is None:
+        return Decimal("0.00")
+    return (
+        blend(statistical=point, pipeline=figures.pipeline, weight=pipeline.weight.weight) - point
+    )
 
 
 @dataclass(frozen=True)

@@ -5,26 +5,37 @@ real OAuth flow, syncs every client organisation, starts a Celery worker in a th
 in-memory broker) and serves the app. Everything the demo needs lives in this process.
 """
 
+import csv
+import io
 import os
+from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from budgeting.deals.selectors import actuals_last_month, pipeline_open_month
+from budgeting.deals.services import sales_pipeline_import, sales_pipeline_import_csv
 from budgeting.drafts.forecast_history import forecast_records_backfill
 from budgeting.drafts.services import forecast_run_execute
 from budgeting.groups.selectors import group_members, group_report_load, group_reporting_month
 from budgeting.groups.services import GroupError, group_create
 from budgeting.ledger.sync import organisation_sync, organisation_sync_start
-from budgeting.models import ClientGroup, ForecastRun, SyncRun, XeroOrganisation
+from budgeting.models import ActualBalance, ClientGroup, ForecastRun, SyncRun, XeroOrganisation
 from budgeting.packs.selectors import report_pack_period
 from budgeting.packs.services import pack_schedule_update, report_pack_build
 from budgeting.pipeline import organisation_after_sync
+from core.months import add_months, month_key, months_between, parse_month
 from integrations.models import XeroTenant
 from integrations.xero.demo import demo_xero_connect
 from tenants.management.commands.demo_setup import DEMO_FIRM_SLUG
-from tenants.models import Firm, Membership
+from tenants.models import ClientOrganisation, Firm, Membership
 from tenants.roles import Role
+
+# The month demo_data/ashford_vale_pipeline.csv is written as of; the demo moves its close
+# months by as many months as it is later now.
+DEMO_PIPELINE_MONTH = parse_month("2026-12")
 
 
 class Command(BaseCommand):
@@ -61,6 +72,7 @@ class Command(BaseCommand):
         self._slack(firm, owner, site)
         self._alerts(firm, owner)
         self._client_group(firm, owner)
+        self._sales_pipeline(firm, owner)
         # The drafts queued by the pipeline run now, so the demo starts with them in place.
         for forecast in ForecastRun.objects.for_firm(firm).filter(state=ForecastRun.State.QUEUED):
             forecast = forecast_run_execute(firm=firm, run_id=forecast.pk)
@@ -198,6 +210,7 @@ class Command(BaseCommand):
                 f"  alert for {organisation.name} (webhook {delivery.status if delivery else '-'}): "
                 f"{alert.summary}"
             )
+
     def _client_group(self, firm, owner) -> None:
         """Kestrel Pacific Group and Tidepool Software (both AUD, years ending 30 June) as one
         client group, so the groups screen opens on a consolidated report in AUD."""
@@ -223,6 +236,64 @@ class Command(BaseCommand):
         net = view.report.net_profit.month if view.report else None
         figure = f"net profit AUD {net.actual} against {net.budget}" if net else view.problem
         self.stdout.write(f"  client group {group.name}, {period:%B %Y}: {figure}")
+
+    def _sales_pipeline(self, firm, owner) -> None:
+        """Ashford & Vale Construction's CRM export (demo_data/ashford_vale_pipeline.csv,
+        written as of DEMO_PIPELINE_MONTH and moved to this month), after two older exports
+        whose won work is what the books then showed, so the backtest has a history to weigh
+        the pipeline by. Before the forecast runs, so its draft's revenue line blends it."""
+        organisation = (
+            ClientOrganisation.objects.for_firm(firm)
+            .filter(name="Ashford & Vale Construction")
+            .first()
+        )
+        if organisation is None:
+            return
+        open_month = pipeline_open_month(firm=firm, organisation=organisation)
+        last = actuals_last_month(firm=firm, organisation=organisation)
+        actual = dict(
+            ActualBalance.objects.for_firm(firm)
+            .filter(organisation=organisation, account__code="200", tracking_option__isnull=True)
+            .values_list("period", "amount")
+        )
+        for back in (6, 3):
+            as_of = add_months(open_month, -back)
+            rows = [
+                (n, {
+                    "deal": f"Progress claims {month:%b %Y}",
+                    "amount": str(actual.get(month, Decimal(0))),
+                    "stage": "Commit",
+                    "close_month": month_key(month),
+                })
+                for n, month in enumerate(months_between(as_of, last), start=2)
+                if actual.get(month)
+            ]  # fmt: skip
+            if rows:
+                sales_pipeline_import(
+                    firm=firm, organisation=organisation, rows=rows, user=owner, as_of=as_of,
+                    file_name=f"crm-export-{month_key(as_of)}.csv",
+                )  # fmt: skip
+        source = Path(__file__).parent / "demo_data" / "ashford_vale_pipeline.csv"
+        shift = (open_month.year - DEMO_PIPELINE_MONTH.year) * 12 + (
+            open_month.month - DEMO_PIPELINE_MONTH.month
+        )
+        out = io.StringIO()
+        writer = csv.writer(out)
+        for n, row in enumerate(csv.reader(io.StringIO(source.read_text(encoding="utf-8")))):
+            if n:
+                row[4] = month_key(add_months(parse_month(row[4]), shift))
+            writer.writerow(row)
+        upload = sales_pipeline_import_csv(
+            firm=firm,
+            organisation=organisation,
+            data=out.getvalue().encode(),
+            file_name=source.name,
+            user=owner,
+        )
+        self.stdout.write(
+            f"  sales pipeline of {organisation.name}: v{upload.version}, "
+            f"{upload.deal_count} deals, {upload.weighted_amount} weighted"
+        )
 
     def _serve_at(self, addrport: str) -> str:
         """The address the demo serves on, in every link it makes: SITE_URL (email links, the
