@@ -19,6 +19,7 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
+from budgeting.departments.models import DepartmentAssignment, DepartmentGapNote
 from budgeting.drafts.models import (
     BudgetPolicy,
     Draft,
@@ -76,6 +77,8 @@ __all__ = [
     "BudgetPolicy",
     "BudgetPublication",
     "BudgetRollback",
+    "DepartmentAssignment",
+    "DepartmentGapNote",
     "DocumentBatch",
     "DocumentChange",
     "Draft",

@@ -535,6 +535,7 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStatusEnum": "budgeting.models.ApprovalRequest.Status",
         "ApprovalStepStateEnum": "budgeting.models.ApprovalStep.Status",
         "BudgetTypeEnum": "budgeting.models.Budget.Type",
+        "DepartmentStatusEnum": "budgeting.models.DepartmentAssignment.Status",
         "DraftStatusEnum": "budgeting.models.Draft.Status",
         "ScenarioBaseEnum": "budgeting.scenarios.api.SCENARIO_BASES",
         "VarianceStatusEnum": "budgeting.drafts.api.VARIANCE_STATUSES",

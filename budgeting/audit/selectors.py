@@ -47,6 +47,8 @@ AUDITED: dict[str, type[models.Model]] = {
     "packschedule": budgeting_models.PackSchedule,
     "reportpack": budgeting_models.ReportPack,
     "packdelivery": budgeting_models.PackDelivery,
+    "departmentassignment": budgeting_models.DepartmentAssignment,
+    "departmentgapnote": budgeting_models.DepartmentGapNote,
     "scenario": budgeting_models.Scenario,
     "scenarioadjustment": budgeting_models.ScenarioAdjustment,
     "alertrule": budgeting_models.AlertRule,
@@ -81,6 +83,8 @@ def _of_draft(model_key: str, draft_id: int) -> Q | None:
         "approvaldecision": Q(request_id__in=requests),
         "budgetpublication": Q(draft_id=draft_id),
         "budgetrollback": Q(draft_id=draft_id),
+        "departmentassignment": Q(draft_id=draft_id),
+        "departmentgapnote": Q(draft_id=draft_id),
     }.get(model_key)
 
 
@@ -161,6 +165,8 @@ _NAMED_BY = {
     "draftline": "account",
     "variancenarrative": "account",
     "alert": "account",
+    "departmentassignment": "tracking_option",
+    "departmentgapnote": "account",
 }
 
 
