@@ -41,6 +41,8 @@ class DepartmentAssignment(OrganisationOwned):
         "tenants.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     assigned_at = models.DateTimeField(default=now)
+    # When it was last given to its manager (assigned, reopened, link sent again): its link's
+    # email is due while `link_sent_at` is older.
     updated_at = models.DateTimeField(default=now)
 
     history = HistoricalRecords(excluded_fields=["link_sent_at"])

@@ -17,6 +17,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -213,38 +214,58 @@ def department_link_url(*, firm: Firm, assignment: DepartmentAssignment) -> str:
     return settings.SITE_URL + reverse("department_link", args=[token])
 
 
+def department_link_resend(
+    *, firm: Firm, assignment: DepartmentAssignment, user: User
+) -> DepartmentAssignment:
+    """Email the manager a fresh link (the earlier ones keep working until they expire)."""
+    with transaction.atomic():
+        assignment = _assignment_locked(firm, assignment)
+        if assignment.status != Status.ASSIGNED:
+            raise DepartmentError("Only a department with its manager gets a link.")
+        assignment.updated_at = timezone.now()
+        history_note(assignment, reason=f"Link sent again to {assignment.manager_email}", user=user)
+        assignment.save()
+        enqueue("budgeting.tasks.department_link_send_task", firm.pk, assignment.pk)
+    return assignment
+
+
 def department_link_send(*, firm: Firm, assignment_id: int) -> int:
-    """Email the manager their link; nothing when the department was withdrawn or is done by
-    the time this runs. Returns the emails sent."""
-    assignment = (
-        DepartmentAssignment.objects.for_firm(firm)
-        .select_related("draft__organisation", "tracking_option")
-        .filter(pk=assignment_id, status=Status.ASSIGNED)
-        .first()
+    """Email the manager their link, once per assignment, reopening or "send again" (each moves
+    `updated_at`; the email claims it): a task delivered twice sends once. Nothing when the
+    department was withdrawn or is done by the time this runs. Returns the emails sent."""
+    rows = DepartmentAssignment.objects.for_firm(firm).filter(
+        Q(link_sent_at__isnull=True) | Q(link_sent_at__lt=F("updated_at")),
+        pk=assignment_id,
+        status=Status.ASSIGNED,
     )
-    if assignment is None:
+    assignment = rows.select_related("draft__organisation", "tracking_option").first()
+    if assignment is None or not rows.update(link_sent_at=timezone.now()):
         return 0
     draft = assignment.draft
-    email_send(
-        template="department_link",
-        to=[assignment.manager_email],
-        subject=(
-            f"Your figures for {assignment.tracking_option.name}: the draft budget of "
-            f"{draft.organisation.name}"
-        ),
-        context={
-            "assignment": assignment,
-            "draft": draft,
-            "organisation": draft.organisation,
-            "firm": firm,
-            "link_url": department_link_url(firm=firm, assignment=assignment),
-            "expires_days": link_lifetime().days,
-            "site_name": settings.SITE_NAME,
-        },
-    )
-    DepartmentAssignment.objects.for_firm(firm).filter(pk=assignment.pk).update(
-        link_sent_at=timezone.now()
-    )
+    try:
+        email_send(
+            template="department_link",
+            to=[assignment.manager_email],
+            subject=(
+                f"Your figures for {assignment.tracking_option.name}: the draft budget of "
+                f"{draft.organisation.name}"
+            ),
+            context={
+                "assignment": assignment,
+                "draft": draft,
+                "organisation": draft.organisation,
+                "firm": firm,
+                "link_url": department_link_url(firm=firm, assignment=assignment),
+                "expires_days": link_lifetime().days,
+                "site_name": settings.SITE_NAME,
+            },
+        )
+    except Exception:
+        # Unclaimed, so the task's retry sends it.
+        DepartmentAssignment.objects.for_firm(firm).filter(pk=assignment.pk).update(
+            link_sent_at=assignment.link_sent_at
+        )
+        raise
     return 1
 
 
@@ -368,7 +389,6 @@ def department_line_edit(
         except DraftError as exc:
             raise DepartmentError(str(exc)) from exc
         assignment.edits += 1
-        assignment.updated_at = timezone.now()
         history_note(assignment, reason=f"{line} {period:%b %Y} edited by its manager", user=user)
         assignment.save()
     return line
@@ -385,7 +405,7 @@ def department_done(
                 f"This department is {assignment.get_status_display().lower()} already."
             )
         assignment.status = Status.DONE
-        assignment.done_at = assignment.updated_at = timezone.now()
+        assignment.done_at = timezone.now()
         history_note(
             assignment,
             reason=f"{assignment.tracking_option.name} done ({assignment.manager_email})",

@@ -134,10 +134,8 @@ def _reopen(request: FirmRequest, assignment: DepartmentAssignment) -> str:
 
 
 def _resend(request: FirmRequest, assignment: DepartmentAssignment) -> str:
-    if assignment.status != DepartmentAssignment.Status.ASSIGNED:
-        raise services.DepartmentError("Only a department with its manager gets a link.")
-    services.department_link_send(firm=request.firm, assignment_id=assignment.pk)
-    return f"A new link went to {assignment.manager_email}."
+    services.department_link_resend(firm=request.firm, assignment=assignment, user=request.user)
+    return f"A new link is on its way to {assignment.manager_email}."
 
 
 department_withdraw = _assignment_action(_withdraw)

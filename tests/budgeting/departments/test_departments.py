@@ -382,3 +382,21 @@ def test_a_submitted_draft_takes_no_new_department(departments):
 def test_department_draft_create_is_per_firm(firm_a, firm_b):
     department_draft_create(firm_b)
     assert firm_b.draft.firm == firm_b.firm
+
+
+def test_the_link_email_goes_once_however_often_its_task_runs(departments, mailoutbox):
+    from budgeting.departments.tasks import department_link_send_task
+
+    cast = departments
+    assignment = _assign(cast, cast.kitchen, email="chef@client.example")
+    assert len(mailoutbox) == 1
+    # A redelivered task finds the email claimed.
+    assert department_link_send_task(cast.firm.pk, assignment.pk) == 0
+    assert len(mailoutbox) == 1
+    # "Send again" is a new email, once.
+    with cast.committed():
+        services.department_link_resend(
+            firm=cast.firm, assignment=assignment, user=cast.member("preparer").user
+        )
+    assert department_link_send_task(cast.firm.pk, assignment.pk) == 0
+    assert [m.to for m in mailoutbox] == [["chef@client.example"]] * 2
