@@ -89,10 +89,14 @@ class DraftGaps:
         return [g for g in self.gaps if g.has_gap]
 
 
-def draft_gaps(*, firm: Firm, draft: Draft) -> DraftGaps | None:
+def draft_gaps(
+    *, firm: Firm, draft: Draft, active: list[DepartmentAssignment] | None = None
+) -> DraftGaps | None:
     """The gap per account and month between the overall lines and the sum of the assigned
-    category's options; None while no department is assigned."""
-    active = assignments_active(firm=firm, draft=draft)
+    category's options; None while no department is assigned. `active`: the draft's active
+    assignments, when the caller has them."""
+    if active is None:
+        active = assignments_active(firm=firm, draft=draft)
     if not active:
         return None
     category = active[0].tracking_option.category
@@ -134,8 +138,11 @@ def draft_gaps(*, firm: Firm, draft: Draft) -> DraftGaps | None:
 def department_submission_problems(*, firm: Firm, draft: Draft) -> list[str]:
     """Why a draft with departments cannot be submitted yet; empty when it can (or has none)."""
     active = assignments_active(firm=firm, draft=draft)
-    if not active:
-        return []
+    gaps = draft_gaps(firm=firm, draft=draft, active=active) if active else None
+    return _problems(active, gaps)
+
+
+def _problems(active: list[DepartmentAssignment], gaps: DraftGaps | None) -> list[str]:
     problems = []
     waiting = [a for a in active if a.status != Status.DONE]
     if waiting:
@@ -143,7 +150,6 @@ def department_submission_problems(*, firm: Firm, draft: Draft) -> list[str]:
         problems.append(
             f"{len(waiting)} department{'s' if len(waiting) != 1 else ''} not done yet: {names}."
         )
-    gaps = draft_gaps(firm=firm, draft=draft)
     open_ = gaps.open if gaps else []
     if open_:
         names = ", ".join(_account_label(gaps.accounts[g.account]) for g in open_)
@@ -153,6 +159,38 @@ def department_submission_problems(*, firm: Firm, draft: Draft) -> list[str]:
             "each gap."
         )
     return problems
+
+
+@dataclass
+class DraftDepartments:
+    """A draft's departments as its screen shows them, read once."""
+
+    assignments: list[DepartmentAssignment]  # the active ones
+    shown: bool  # it has departments, or lines of a tracking option to assign
+    gaps: DraftGaps | None
+    problems: list[str]
+
+    @property
+    def done(self) -> int:
+        return sum(1 for a in self.assignments if a.status == Status.DONE)
+
+    @property
+    def warn(self) -> bool:
+        return bool(self.problems)
+
+
+def draft_departments_state(*, firm: Firm, draft: Draft) -> DraftDepartments:
+    active = assignments_active(firm=firm, draft=draft)
+    if not active:
+        shown = (
+            DraftLine.objects.for_firm(firm)
+            .filter(draft=draft, tracking_option__isnull=False)
+            .exists()
+        )
+        return DraftDepartments([], shown, None, [])
+    gaps = draft_gaps(firm=firm, draft=draft, active=active)
+    problems = _problems(active, gaps) if draft.status == Draft.Status.DRAFT else []
+    return DraftDepartments(active, True, gaps, problems)
 
 
 def department_editor_emails(*, firm: Firm, draft: Draft) -> set[str]:

@@ -46,6 +46,9 @@ def test_the_preparer_assigns_two_departments_on_the_screen(departments, client,
         reverse("draft_detail", args=[cast.firm.slug, cast.organisation.pk, cast.draft.pk])
     ).content.decode()
     assert "By department" in draft_page and "0 of 2 departments (Department) done" in draft_page
+    # ...and says the draft is not ready to submit, with the departments' reasons.
+    assert "Not ready to submit for approval" in draft_page
+    assert "2 departments not done yet" in draft_page and "ready to <a" not in draft_page
 
 
 def test_bad_assignments_are_refused_with_the_reason(departments, client):
