@@ -13,6 +13,7 @@ class BudgetingConfig(AppConfig):
         from budgeting.alerts import tasks as alerts_tasks  # noqa: F401
         from budgeting.approvals import receivers  # noqa: F401 - connects on import
         from budgeting.approvals import tasks as approvals_tasks  # noqa: F401
+        from budgeting.departments import tasks as departments_tasks  # noqa: F401
         from budgeting.drafts import tasks as drafts_tasks  # noqa: F401
         from budgeting.ledger import tasks as ledger_tasks  # noqa: F401
         from budgeting.packs import tasks as packs_tasks  # noqa: F401

@@ -20,6 +20,7 @@ from budgeting.approvals.models import (
     ExternalApprover,
 )
 from budgeting.deals.models import Deal, SalesPipelineUpload
+from budgeting.departments.models import DepartmentAssignment, DepartmentGapNote
 from budgeting.drafts.models import (
     BudgetPolicy,
     Draft,
@@ -86,6 +87,8 @@ __all__ = [
     "ClientGroup",
     "ClientGroupMember",
     "Deal",
+    "DepartmentAssignment",
+    "DepartmentGapNote",
     "DocumentBatch",
     "DocumentChange",
     "Draft",

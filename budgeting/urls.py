@@ -6,6 +6,7 @@ from budgeting.approvals import views as views_approvals
 from budgeting.audit import views as views_audit
 from budgeting.dashboard import views as views_dashboard
 from budgeting.deals import views as views_deals
+from budgeting.departments import views as views_departments
 from budgeting.drafts import exports as exports_drafts
 from budgeting.drafts import views as views_drafts
 from budgeting.groups import views as views_groups
@@ -246,6 +247,40 @@ urlpatterns += [
         name="approval_digest_unsubscribe",
     ),
     path("approvals/<str:token>/", views_approvals.approval_link, name="approval_link"),
+]
+
+# Drafts by department: assignments, the gap and its explanations, a manager's page and link.
+
+_DEPARTMENTS = _CLIENT + "drafts/<int:draft_id>/departments/"
+urlpatterns += [
+    path(_DEPARTMENTS, views_departments.draft_departments, name="draft_departments"),
+    path(_DEPARTMENTS + "assign/", views_departments.department_assign, name="department_assign"),
+    path(
+        _DEPARTMENTS + "gaps/<int:account_id>/",
+        views_departments.department_gap_explain,
+        name="department_gap_explain",
+    ),
+    path(
+        _DEPARTMENTS + "<int:assignment_id>/",
+        views_departments.department_detail,
+        name="department_detail",
+    ),
+    path(
+        _DEPARTMENTS + "<int:assignment_id>/withdraw/",
+        views_departments.department_withdraw,
+        name="department_withdraw",
+    ),
+    path(
+        _DEPARTMENTS + "<int:assignment_id>/reopen/",
+        views_departments.department_reopen,
+        name="department_reopen",
+    ),
+    path(
+        _DEPARTMENTS + "<int:assignment_id>/resend/",
+        views_departments.department_resend,
+        name="department_resend",
+    ),
+    path("departments/<str:token>/", views_departments.department_link, name="department_link"),
 ]
 
 # Report packs: an organisation's packs, building and sending one, its schedule; the firm's branding.

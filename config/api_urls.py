@@ -12,6 +12,7 @@ from budgeting.alerts import api as api_alerts
 from budgeting.approvals import api as api_approvals
 from budgeting.audit import api as api_audit
 from budgeting.deals import api as api_deals
+from budgeting.departments import api as api_departments
 from budgeting.drafts import api as api_drafts
 from budgeting.groups import api as api_groups
 from budgeting.ledger import api as budgeting_api
@@ -165,6 +166,18 @@ ENDPOINTS = [
         "organisations/<uuid:organisation_public_id>/scenarios/<int:scenario_id>/draft/",
         api_scenarios.ScenarioDraftApi.as_view(),
         name="scenario_draft",
+    ),
+    # A draft by department: its managers and the gap to the overall figures
+    # (budgeting/departments/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/departments/",
+        api_departments.DepartmentListApi.as_view(),
+        name="draft_departments",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/drafts/<int:draft_id>/departments/gaps/",
+        api_departments.DepartmentGapApi.as_view(),
+        name="draft_department_gaps",
     ),
     # A draft's approval and decisions on its steps (budgeting/approvals/api.py).
     path(

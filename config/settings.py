@@ -255,6 +255,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <budgets@localhost>
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # How long an emailed approval sign-off link works (budgeting/approvals/services.py).
 APPROVAL_LINK_DAYS = envint("APPROVAL_LINK_DAYS", 7)
+# How long a department manager's link works (budgeting.departments): reassigning or withdrawing
+# the department ends it sooner.
+DEPARTMENT_LINK_DAYS = envint("DEPARTMENT_LINK_DAYS", 14)
 # A step still open this many days after its email (or its last reminder) is reminded, at most
 # APPROVAL_REMINDERS_MAX times; the daily digest goes out at APPROVAL_DIGEST_HOUR (TIME_ZONE).
 APPROVAL_REMINDER_DAYS = envint("APPROVAL_REMINDER_DAYS", 2)
@@ -535,6 +538,7 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStatusEnum": "budgeting.models.ApprovalRequest.Status",
         "ApprovalStepStateEnum": "budgeting.models.ApprovalStep.Status",
         "BudgetTypeEnum": "budgeting.models.Budget.Type",
+        "DepartmentStatusEnum": "budgeting.models.DepartmentAssignment.Status",
         "DraftStatusEnum": "budgeting.models.Draft.Status",
         "ScenarioBaseEnum": "budgeting.scenarios.api.SCENARIO_BASES",
         "VarianceStatusEnum": "budgeting.drafts.api.VARIANCE_STATUSES",

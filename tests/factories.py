@@ -671,6 +671,30 @@ class DealFactory(OrganisationOwnedFactory):
     account = factory.SelfAttribute("upload.default_account")
 
 
+# --- budgeting: departments ---
+
+
+class DepartmentAssignmentFactory(OrganisationOwnedFactory):
+    """A draft's North option, given to its manager outside the firm by email."""
+
+    class Meta:
+        model = budgeting.DepartmentAssignment
+
+    draft = _in_organisation("DraftFactory")
+    tracking_option = _in_organisation("TrackingOptionFactory")
+    manager_email = factory.Sequence(lambda n: f"manager{n}@client.example.com")
+    manager_name = factory.Sequence(lambda n: f"Department Manager {n}")
+
+
+class DepartmentGapNoteFactory(OrganisationOwnedFactory):
+    class Meta:
+        model = budgeting.DepartmentGapNote
+
+    draft = _in_organisation("DraftFactory")
+    account = _in_organisation("AccountFactory")
+    reason = "Head office costs are budgeted overall, not by department."
+
+
 class ExternalApproverFactory(OrganisationOwnedFactory):
     class Meta:
         model = budgeting.ExternalApprover

@@ -40,6 +40,8 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     "adjustment_id": lambda cast: _scenario_adjustment(cast).pk,
     # A version of a client's sales pipeline, with one deal.
     "upload_id": lambda cast: _once(cast, "sales_pipeline", lambda: _sales_pipeline(cast)).pk,
+    # A department of the draft (its tracking option given to a manager).
+    "assignment_id": lambda cast: _once(cast, "assignment", lambda: _assignment(cast)).pk,
     # A step of a draft's approval round (the partner API's approve and reject).
     "step_id": lambda cast: _approval_step(cast).pk,
     # A message of the firm's Slack outbox (sending it again).
@@ -61,6 +63,8 @@ EXCLUDED: dict[str, str] = {
     "prefix:staff/": "Django admin: staff only, unscoped by design",
     "approval_link": "the firm comes from the signed, single-use token, not the URL; "
     "tests/budgeting/test_approvals.py covers it",
+    "department_link": "the firm comes from the signed, expiring token, not the URL; "
+    "tests/budgeting/departments/test_departments.py covers it (tampering, expiry, firms)",
     "approval_digest_unsubscribe": "the firm and email come from the signed token, not the URL; "
     "tests/budgeting/test_approval_reminders.py covers it",
     "slack_interactions": "Slack's signed requests; the firm comes from the button's signed "
@@ -213,6 +217,16 @@ def _draft_line_create(cast: FirmCast):
         draft=draft,
         account=account,
         confidence=50,
+    )
+
+
+def _assignment(cast: FirmCast):
+    from tests.factories import DepartmentAssignmentFactory, TrackingOptionFactory
+
+    draft = _approval_step(cast).request.draft
+    option = TrackingOptionFactory(organisation=cast.organisation)
+    return DepartmentAssignmentFactory(
+        organisation=cast.organisation, draft=draft, tracking_option=option
     )
 
 

@@ -213,6 +213,8 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert "8000" not in done.stdout
     assert "synced Harbour Lane Café" in done.stdout
     assert "forecast draft for" in done.stdout
+    # Two departments of the group's draft (its tracking options) go to two managers.
+    assert "draft by department for Kestrel Pacific Group: " in done.stdout
     assert "Slack (the imitation): #approvals, working, 5 members linked" in done.stdout
     assert re.search(r"past forecasts of Harbour Lane Café: [1-9]\d* months scored", done.stdout)
     assert re.search(r"report pack of Harbour Lane Café, \w+ \d{4}: \d+ KB PDF", done.stdout)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q
 
 from budgeting.approvals.models import ApprovalRequest
+from budgeting.departments.selectors import department_editor_emails
 from budgeting.drafts.models import Draft, DraftBalance, DraftLine
 from tenants.models import Firm, User
 
@@ -25,6 +26,10 @@ def draft_edited_by(*, firm: Firm, draft, user) -> Q:
 
 def draft_editors(*, firm: Firm, draft: Draft) -> set[str]:
     """Emails of the preparer and of everyone who submitted or changed the draft's lines or
-    figures (lower case: external approvers are matched by email)."""
+    figures, department managers outside the firm included (lower case: external approvers are
+    matched by email)."""
     editors = User.objects.filter(draft_edited_by(firm=firm, draft=draft.pk, user=OuterRef("pk")))
-    return {email.lower() for email in editors.values_list("email", flat=True)}
+    # Department managers outside the firm who changed figures through their link.
+    return {email.lower() for email in editors.values_list("email", flat=True)} | (
+        department_editor_emails(firm=firm, draft=draft)
+    )

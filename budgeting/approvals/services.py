@@ -41,6 +41,7 @@ from budgeting.approvals.models import (
 from budgeting.approvals.selectors import draft_editors
 from budgeting.approvals.signals import extra_approval_reasons
 from budgeting.approvals.slack import approval_step_slack_post
+from budgeting.departments.selectors import department_submission_problems
 from budgeting.drafts.models import Draft, DraftBalance, DraftLine
 from budgeting.drafts.services import draft_status_set
 from core.email import email_message
@@ -435,6 +436,8 @@ def draft_submit(*, firm: Firm, draft: Draft, user: User) -> ApprovalRequest:
     with transaction.atomic():
         draft = Draft.objects.for_firm(firm).select_for_update().get(pk=draft.pk)
         reasons = draft_can_submit(firm=firm, draft=draft)
+        # A draft prepared by department: every department done, every gap closed or explained.
+        reasons += department_submission_problems(firm=firm, draft=draft)
         if reasons:
             raise ApprovalError(" ".join(reasons))
         policy = (

@@ -21,6 +21,7 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
+from budgeting.departments.selectors import department_submission_problems
 from budgeting.drafts.charts import ForecastPoint, forecast_svg
 from budgeting.drafts.models import Draft, DraftLine
 from budgeting.drafts.selectors import budget_policy_get, draft_get_or_404, draft_lines
@@ -88,6 +89,7 @@ def draft_approval(request: FirmRequest, organisation_id: int, draft_id: int):
         "extra_steps": approvals.draft_extra_approval_steps(firm=request.firm, draft=draft),
         "submit_blockers": (
             draft_can_submit(firm=request.firm, draft=draft)
+            + department_submission_problems(firm=request.firm, draft=draft)
             if draft.status == Draft.Status.DRAFT
             else []
         ),

@@ -48,6 +48,8 @@ AUDITED: dict[str, type[models.Model]] = {
     "reportpack": budgeting_models.ReportPack,
     "packdelivery": budgeting_models.PackDelivery,
     "salespipelineupload": budgeting_models.SalesPipelineUpload,
+    "departmentassignment": budgeting_models.DepartmentAssignment,
+    "departmentgapnote": budgeting_models.DepartmentGapNote,
     "scenario": budgeting_models.Scenario,
     "scenarioadjustment": budgeting_models.ScenarioAdjustment,
     "alertrule": budgeting_models.AlertRule,
@@ -82,6 +84,8 @@ def _of_draft(model_key: str, draft_id: int) -> Q | None:
         "approvaldecision": Q(request_id__in=requests),
         "budgetpublication": Q(draft_id=draft_id),
         "budgetrollback": Q(draft_id=draft_id),
+        "departmentassignment": Q(draft_id=draft_id),
+        "departmentgapnote": Q(draft_id=draft_id),
     }.get(model_key)
 
 
@@ -162,6 +166,8 @@ _NAMED_BY = {
     "draftline": "account",
     "variancenarrative": "account",
     "alert": "account",
+    "departmentassignment": "tracking_option",
+    "departmentgapnote": "account",
 }
 
 

@@ -77,6 +77,7 @@ class Command(BaseCommand):
         for forecast in ForecastRun.objects.for_firm(firm).filter(state=ForecastRun.State.QUEUED):
             forecast = forecast_run_execute(firm=firm, run_id=forecast.pk)
             self.stdout.write(f"  forecast draft for {forecast.organisation.name}: {forecast.step}")
+        self._departments(firm)
         # Forecast accuracy shows what it is for from the first day: the forecasts the engine
         # would have made from the last few closed months, scored against the actuals since.
         for tenant in XeroTenant.objects.for_firm(firm).select_related("client_organisation"):
@@ -294,6 +295,52 @@ class Command(BaseCommand):
             f"  sales pipeline of {organisation.name}: v{upload.version}, "
             f"{upload.deal_count} deals, {upload.weighted_amount} weighted"
         )
+
+    def _departments(self, firm) -> None:
+        """The newest draft with lines for two options of a tracking category goes to two
+        managers by department: the demo's viewer, and a client's manager by email (their link
+        is printed to the console with the email)."""
+        from django.db.models import Count
+
+        from budgeting.departments import services as departments
+        from budgeting.models import Draft, DraftLine, TrackingOption
+
+        users = {m.role: m.user for m in Membership.objects.for_firm(firm).select_related("user")}
+        for draft in Draft.objects.for_firm(firm).filter(status=Draft.Status.DRAFT).order_by("-pk"):
+            per_category = (
+                DraftLine.objects.for_firm(firm)
+                .filter(draft=draft, tracking_option__isnull=False)
+                .values("tracking_option__category")
+                .annotate(options=Count("tracking_option", distinct=True))
+                .order_by("-options", "tracking_option__category")
+                .first()
+            )
+            if per_category is None or per_category["options"] < 2:
+                continue
+            options = list(
+                TrackingOption.objects.for_firm(firm)
+                .filter(
+                    category=per_category["tracking_option__category"],
+                    pk__in=DraftLine.objects.for_firm(firm)
+                    .filter(draft=draft)
+                    .values("tracking_option"),
+                )
+                .order_by("name")[:2]
+            )
+            managers = [
+                {"manager_user": users[Role.VIEWER]},
+                {
+                    "email": f"manager+{draft.pk}@client.example.com",
+                    "name": "Client department head",
+                },
+            ]
+            for option, manager in zip(options, managers, strict=True):
+                departments.department_assign(
+                    firm=firm, draft=draft, option=option, user=users[Role.OWNER], **manager
+                )
+            names = " and ".join(o.name for o in options)
+            self.stdout.write(f"  draft by department for {draft.organisation.name}: {names}")
+            return
 
     def _serve_at(self, addrport: str) -> str:
         """The address the demo serves on, in every link it makes: SITE_URL (email links, the

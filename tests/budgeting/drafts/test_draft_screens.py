@@ -333,8 +333,9 @@ def test_the_draft_page_runs_a_fixed_number_of_queries(
     )
     # Session, user, membership, firm, organisation, draft, lines, months, accuracy (5),
     # submission checks, the latest approval round, the organisation's publishing setting
-    # (replace the original or not), the lines whose narrative provider was not used:
-    # whatever the number of lines.
-    with django_assert_max_num_queries(17):
+    # (replace the original or not), the lines whose narrative provider was not used, its
+    # departments and whether it has a tracking option's lines to assign: whatever the number
+    # of lines.
+    with django_assert_max_num_queries(18):
         response = client.get(url(firm_a, "draft_detail", draft.pk))
     assert response.status_code == 200
