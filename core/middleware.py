@@ -3,6 +3,8 @@
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_out
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 
@@ -41,4 +43,31 @@ class NoStoreMiddleware:
             response["Cache-Control"] = "private, no-store"
         if "no-store" in response["Cache-Control"]:
             response.headers.setdefault("Pragma", "no-cache")
+        return response
+
+
+# What the browser should forget when a person signs out (ASVS 8.2.3): what it cached and what
+# pages stored. Cookies are Django's to end (the session's is deleted); "cookies" here would
+# also drop the CSRF cookie the sign-in page needs next.
+CLEAR_SITE_DATA = '"cache", "storage"'
+
+
+@receiver(user_logged_out, dispatch_uid="core.middleware.signed_out")
+def _signed_out(sender, request, **kwargs) -> None:
+    if request is not None:
+        request.signed_out = True
+
+
+class ClearSiteDataMiddleware:
+    """`Clear-Site-Data` on the response to a sign-out, whichever view signed the person out
+    (allauth's, a session ended for MFA): the request is marked by the user_logged_out signal,
+    so no URL is named here."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(request, "signed_out", False):
+            response["Clear-Site-Data"] = CLEAR_SITE_DATA
         return response

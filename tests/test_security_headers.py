@@ -2,6 +2,7 @@
 no response with data may be stored by a browser or proxy."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from tenants.models import ApiKey
@@ -126,3 +127,19 @@ def test_a_view_cannot_make_a_signed_in_page_cacheable(rf, firm_a):
     request = rf.get("/")
     request.user = firm_a.member(Role.VIEWER).user
     assert NoStoreMiddleware(cacheable)(request)["Cache-Control"] == "private, no-store"
+
+
+def test_signing_out_tells_the_browser_to_forget_what_it_kept(client, firm_a, firm_b):
+    client.force_login(firm_a.member("owner").user)
+    page = client.get(reverse("firm_dashboard", args=[firm_a.firm.slug]))
+    assert "Clear-Site-Data" not in page  # only the sign-out clears
+
+    signed_out = client.post(reverse("account_logout"))
+
+    assert signed_out.status_code == 302
+    assert signed_out["Clear-Site-Data"] == '"cache", "storage"'
+    assert client.get(reverse("firm_dashboard", args=[firm_a.firm.slug])).status_code == 302
+    # Firm B's member, signed in meanwhile in another browser, is not signed out or cleared.
+    other = Client()
+    other.force_login(firm_b.member("owner").user)
+    assert other.get(reverse("firm_dashboard", args=[firm_b.firm.slug])).status_code == 200

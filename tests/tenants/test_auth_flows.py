@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 
+import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import (
     format_hotp_value,
@@ -13,7 +14,7 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils import timezone
 
-from tenants.models import User
+from tenants.models import Firm, User
 from tenants.roles import Role
 from tests.factories import PASSWORD, UserFactory
 
@@ -177,3 +178,13 @@ def test_a_remembered_session_ends_after_twelve_hours(client, db):
     assert response.cookies["sessionid"]["max-age"] == twelve_hours
     stored = Session.objects.get(session_key=client.session.session_key)
     assert stored.expire_date <= timezone.now() + dt.timedelta(seconds=twelve_hours)
+
+
+def test_the_demo_users_with_their_known_password_are_never_made_without_debug(db, settings):
+    from django.core.management import CommandError, call_command
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="runs with DEBUG=1 only"):
+        call_command("demo_setup")
+    assert not Firm.objects.filter(slug="demo").exists()
+    assert not User.objects.filter(email__endswith="@demo.example.com").exists()

@@ -1,7 +1,8 @@
 """Create the demo firm with one user per role and print their logins. Safe to run again."""
 
 from allauth.account.models import EmailAddress
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from tenants import services
@@ -21,6 +22,11 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, site, **options):
+        # Known passwords for every role (ASVS 2.5.4): never on a production database.
+        if not settings.DEBUG:
+            raise CommandError(
+                "demo_setup makes users with a published password: it runs with DEBUG=1 only."
+            )
         site = site.rstrip("/")
         firm = Firm.objects.filter(slug=DEMO_FIRM_SLUG).first()
         logins = []

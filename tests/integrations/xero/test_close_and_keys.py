@@ -80,6 +80,31 @@ def test_keys_rotate_without_losing_tokens(connected_firm, settings):
     assert fernet().decrypt(stored.encode()).decode() == connection.refresh_token
 
 
+def test_every_encrypted_field_rotates_the_narrative_providers_key_too(
+    firm_a, firm_b, settings, capsys
+):
+    from budgeting.models import NarrativeProviderSettings
+    from tests.factories import NarrativeProviderSettingsFactory
+
+    ours = NarrativeProviderSettingsFactory(firm=firm_a.firm, api_key="sk-alder-secret")
+    theirs = NarrativeProviderSettingsFactory(firm=firm_b.firm, api_key="sk-birch-secret")
+    old_key = settings.FIELD_ENCRYPTION_KEY
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEY = f"{new_key},{old_key}"
+    call_command("rotate_encryption_keys")
+    assert (
+        "2 narrative provider settings re-encrypted with the first key." in capsys.readouterr().out
+    )
+
+    settings.FIELD_ENCRYPTION_KEY = new_key  # the old key is gone
+    for row, secret in ((ours, "sk-alder-secret"), (theirs, "sk-birch-secret")):
+        assert NarrativeProviderSettings.objects.for_firm(row.firm).get().api_key == secret
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT api_key FROM budgeting_narrativeprovidersettings ORDER BY id")
+        stored = [fernet().decrypt(value.encode()).decode() for (value,) in cursor.fetchall()]
+    assert stored == ["sk-alder-secret", "sk-birch-secret"]
+
+
 def test_no_key_means_no_tokens_stored_or_read(settings):
     from django.core.exceptions import ImproperlyConfigured
 
