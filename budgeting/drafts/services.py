@@ -57,7 +57,13 @@ from budgeting.drafts.selectors import (
 from budgeting.drafts.signals import submitted_draft_revised
 from budgeting.forecasting import forecast_series
 from budgeting.forecasting.engine import RealisedAccuracy
-from budgeting.ledger.models import Account, ActualBalance, XeroOrganisation
+from budgeting.ledger.models import (
+    Account,
+    ActualBalance,
+    Budget,
+    TrackingOption,
+    XeroOrganisation,
+)
 from budgeting.variance.maths import (
     ACCOUNT_CLASS_BY_TYPE,
     SECTION_BY_TYPE,
@@ -973,11 +979,15 @@ def _pipeline_shift(pipeline: LinePipeline | None, period: Period, point: Decima
 @dataclass(frozen=True)
 class FiguresLine:
     """One account's proposed figures for a draft made from figures chosen elsewhere (a what-if
-    scenario): the months' figures, and the original budget's for the same months."""
+    scenario): the months' figures, and the original budget's for the same months. A tracking
+    option's line names its option and the tracking budget it changes (as a forecast draft's
+    option lines do); the overall line takes the draft's budget."""
 
     account: Account
     proposed: dict[dt.date, Decimal]
     original: dict[dt.date, Decimal]
+    tracking_option: TrackingOption | None = None
+    budget: Budget | None = None
 
 
 def draft_create_from_figures(
@@ -1046,7 +1056,8 @@ def draft_create_from_figures(
                 organisation=organisation,
                 draft=draft,
                 account=account,
-                original_budget=original_budget,
+                tracking_option=item.tracking_option,
+                original_budget=item.budget or original_budget,
                 section=SECTION_BY_TYPE.get(account.type, Section.OPERATING_EXPENSES).value,
                 trigger=trigger,
                 trigger_period=last_closed,

@@ -269,14 +269,45 @@ def scenario_draft_create(*, firm: Firm, scenario: Scenario, user: User | None) 
             organisation=scenario.organisation, pk__in=[k for k, _o in view.result.figures]
         )
     }
+    # An adjustment of one tracking option changes its account's overall line and, where the
+    # organisation keeps a budget for that option, the option's line of that tracking budget,
+    # as a forecast draft has both.
+    option_ids = {o for (_k, o) in view.result.figures if o is not None}
+    option_budgets = {
+        b.tracking_option_id: b
+        for b in Budget.objects.for_firm(firm)
+        .filter(
+            organisation=scenario.organisation,
+            type=Budget.Type.TRACKING,
+            tracking_option_id__in=option_ids,
+            tracking_option_2__isnull=True,
+        )
+        .select_related("tracking_option")
+        .order_by("pk")
+    }
+    option_before = {
+        option: budget_figures(firm, budget.pk, months[0], months[-1])
+        for option, budget in option_budgets.items()
+    }
     lines = []
-    for (key, option), row in sorted(view.result.figures.items(), key=lambda item: item[0][0]):
-        if option is not None or key not in accounts:
-            continue  # a tracking option's change is in its account's overall line
+    ordered = sorted(view.result.figures.items(), key=lambda item: (item[0][0], item[0][1] or 0))
+    for (key, option), row in ordered:
+        if key not in accounts or (option is not None and option not in option_budgets):
+            continue  # an option with no budget of its own is in its account's overall line
         proposed = {m: row.get(m, Decimal(0)) for m in months}
-        was = {m: before.get((key, None), {}).get(m, Decimal(0)) for m in months}
+        source = before if option is None else option_before[option]
+        was = {m: source.get((key, None), {}).get(m, Decimal(0)) for m in months}
         if proposed != was:
-            lines.append(FiguresLine(account=accounts[key], proposed=proposed, original=was))
+            budget = option_budgets.get(option)
+            lines.append(
+                FiguresLine(
+                    account=accounts[key],
+                    proposed=proposed,
+                    original=was,
+                    tracking_option=budget.tracking_option if budget else None,
+                    budget=budget,
+                )
+            )
     reason = f"From scenario {scenario.name}, version {scenario.version}"[:100]
     with transaction.atomic():
         draft = draft_create_from_figures(

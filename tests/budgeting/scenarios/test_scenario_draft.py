@@ -9,7 +9,9 @@ from django.urls import reverse
 from budgeting.approvals import services as approvals
 from budgeting.models import ApprovalRequest, Draft, DraftBalance, DraftLine, Scenario
 from budgeting.scenarios import services
+from budgeting.scenarios.maths import Adjustment, Change, Target
 from budgeting.scenarios.selectors import scenario_sentence_read
+from core.months import add_months
 from tenants.roles import Role
 from tests.budgeting.draft_data import NOVEMBER, draft_organisation_create
 from tests.budgeting.screens import login
@@ -116,3 +118,59 @@ def test_firm_b_cannot_make_a_draft_of_firm_a_scenario(client, firm_a, firm_b, s
     assert response.status_code == 404
     assert not Draft.objects.for_firm(firm_a.firm).exists()
     assert Scenario.objects.for_firm(firm_a.firm).get().draft is None
+
+
+def test_a_tracking_options_change_becomes_its_own_line_of_its_tracking_budget(
+    client, firm_a, firm_b
+):
+    """North's sales up 10%: the draft changes the overall Sales line by North's share, and the
+    North line of the North budget by the same, as a forecast draft holds both."""
+    data = draft_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
+    user = firm_a.member(Role.PREPARER).user
+    made = services.scenario_create(
+        firm=firm_a.firm,
+        organisation=firm_a.organisation,
+        name="North grows",
+        first_period=NOVEMBER,
+        months=3,
+        base_budget=data.overall,
+        user=user,
+    )
+    sales = data.accounts["200"]
+    services.scenario_adjustments_add(
+        firm=firm_a.firm,
+        scenario=made,
+        adjustments=[
+            Adjustment(
+                target=Target(account_keys=frozenset({sales.pk}), tracking_option=data.option.pk),
+                change=Change.PERCENT,
+                value=Decimal("10"),
+                first=NOVEMBER,
+                last=add_months(NOVEMBER, 2),
+            )
+        ],
+        sentence="",
+        user=user,
+    )
+
+    draft = services.scenario_draft_create(firm=firm_a.firm, scenario=made, user=user)
+
+    lines = {
+        (line.account.code, line.tracking_option_id): line
+        for line in DraftLine.objects.for_firm(firm_a.firm).filter(draft=draft)
+    }
+    assert set(lines) == {("200", None), ("200", data.option.pk)}
+    overall, north = lines[("200", None)], lines[("200", data.option.pk)]
+    assert (overall.original_budget, north.original_budget) == (data.overall, data.north)
+    north_figures = [
+        (b.original_amount, b.effective_amount)
+        for b in DraftBalance.objects.for_firm(firm_a.firm).filter(line=north).order_by("period")
+    ]
+    assert north_figures == [(Decimal("15000.00"), Decimal("16500.00"))] * 3
+    overall_first = (
+        DraftBalance.objects.for_firm(firm_a.firm).filter(line=overall).order_by("period").first()
+    )
+    assert overall_first.effective_amount - overall_first.original_amount == Decimal("1500.00")
+    # Firm B sees neither the scenario nor its draft.
+    login(client, firm_b)
+    assert client.get(_url(firm_a, "draft_detail", draft.pk)).status_code == 404
