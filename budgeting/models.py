@@ -19,6 +19,7 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
+from budgeting.currency.models import BudgetRate
 from budgeting.drafts.models import (
     BudgetPolicy,
     Draft,
@@ -75,6 +76,7 @@ __all__ = [
     "BudgetLine",
     "BudgetPolicy",
     "BudgetPublication",
+    "BudgetRate",
     "BudgetRollback",
     "DocumentBatch",
     "DocumentChange",
