@@ -207,3 +207,27 @@ def currency_split(
         remainder=actual - explained,
         fx_account=fx_account,
     )
+
+
+def split_to_dict(split: CurrencySplit) -> dict:
+    """JSON-safe, every number a string: a narrative's facts and the API's figures."""
+    return {
+        "actual": str(split.actual),
+        "budget": str(split.budget),
+        "variance": str(split.variance),
+        "volume_effect": str(split.volume),
+        "rate_effect": str(split.rate),
+        "gains_losses": str(split.gains_losses),
+        "remainder": str(split.remainder),
+        "currencies": [
+            {
+                "currency": e.currency,
+                "foreign": str(e.foreign),
+                "base": str(e.base),
+                "actual_rate": None if e.actual_rate is None else str(e.actual_rate),
+                "budget_rate": None if e.budget_rate is None else str(e.budget_rate),
+                "rate_effect": str(e.effect),
+            }
+            for e in split.by_currency
+        ],
+    }

@@ -16,7 +16,7 @@ from django.utils import timezone
 from budgeting.currency.maths import average_rate, rate_check
 from budgeting.currency.models import BudgetRate
 from budgeting.currency.selectors import budget_months, currencies_used, document_rate_pairs
-from core.history import history_note
+from core.history import REQUEST_USER, history_note
 from core.months import month_key, parse_month
 from tenants.models import ClientOrganisation, Firm
 
@@ -39,6 +39,7 @@ def budget_rate_set(
     source: str = BudgetRate.Source.ENTERED,
     note: str = "",
     reason: str = "Budget rate set",
+    user=REQUEST_USER,
 ) -> BudgetRate:
     """Keep `rate` for `currency` (for one month, or every month when `period` is None)."""
     rate = rate_check(rate)
@@ -49,7 +50,7 @@ def budget_rate_set(
     budget_rate.source = source
     budget_rate.note = note
     budget_rate.updated_at = timezone.now()
-    history_note(budget_rate, reason=reason)
+    history_note(budget_rate, reason=reason, user=user)
     budget_rate.save()
     return budget_rate
 
