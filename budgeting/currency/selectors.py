@@ -318,3 +318,15 @@ def budget_months(*, firm: Firm, organisation: ClientOrganisation) -> tuple[Peri
     if first is None:
         return None
     return first, periods.last()
+
+
+def documents_first_month(*, firm: Firm, organisation: ClientOrganisation) -> Period | None:
+    """The month of the earliest synced document line, or None."""
+    first = (
+        TransactionLine.objects.for_firm(firm)
+        .filter(organisation=organisation)
+        .order_by("date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    return month_start(first) if first else None

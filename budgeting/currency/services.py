@@ -205,3 +205,28 @@ def budget_rate_from_average(
         note=f"Average of {len(pairs)} document lines, {month_key(first)} to {month_key(last)}",
         reason="Budget rate taken from past documents",
     )
+
+
+def budget_rates_from_period(
+    *, firm: Firm, organisation: ClientOrganisation, base_currency: str, first, last
+) -> list[BudgetRate]:
+    """Every foreign currency of the organisation's documents at its average rate of months
+    first..last (a currency with no documents then is left as it was)."""
+    saved = []
+    for currency in currencies_used(
+        firm=firm, organisation=organisation, base_currency=base_currency
+    ):
+        try:
+            saved.append(
+                budget_rate_from_average(
+                    firm=firm,
+                    organisation=organisation,
+                    base_currency=base_currency,
+                    currency=currency,
+                    first=first,
+                    last=last,
+                )
+            )
+        except BudgetRateRefused:
+            continue
+    return saved
