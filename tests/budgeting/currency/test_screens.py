@@ -47,6 +47,8 @@ def _set(cast, currency, rate):
     )
 
 
+# The actual-rates table shows the twelve months to today: pinned to a day after October 2026.
+@pytest.mark.clock("2026-11-20T09:00")
 def test_a_preparer_enters_averages_and_imports_budget_rates(client, firm_a, importer_a):
     login(client, firm_a)
     page = text(client.get(url(firm_a, "budget_rates")))
