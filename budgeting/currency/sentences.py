@@ -61,10 +61,10 @@ def currency_sentences(
     if split.fx_account:
         if not split.variance:
             return []
-        kind = "loss" if (split.variance > 0) == (account_class == "EXPENSE") else "gain"
         return [
-            f"{account_name} is currency gains and losses: the whole "
-            f"{_amount(split.variance, base_currency)} is a currency {kind}, not trading."
+            f"{account_name} holds currency gains and losses: the whole "
+            f"{_amount(split.variance, base_currency)} difference from budget is a currency "
+            "effect, not trading."
         ]
     if not split.by_currency or not split.variance:
         return []
@@ -74,9 +74,10 @@ def currency_sentences(
     sentences = []
     for effect in split.by_currency:
         if effect.missing_months:
+            months = ", ".join(f"{m:%B %Y}" for m in effect.missing_months)
             sentences.append(
-                f"There is no budget rate for {effect.currency} in some months, so its "
-                "rate effect is not measured there."
+                f"There is no budget rate for {effect.currency} for {months}, so its rate "
+                "effect there is not measured."
             )
         direction = base_direction(effect)
         if direction is None or not effect.effect:

@@ -194,7 +194,11 @@ def variance_narratives_explain(
             emails=identities.emails,
         )
         effects = currency.get(line.account_id)
-        if effects is not None and (effects.month.by_currency or effects.month.fx_account):
+        # Said once the organisation has budget rates for the month's currencies (a client
+        # that never set one reads no "no budget rate" sentence), and on the currency accounts.
+        if effects is not None and (
+            effects.month.fx_account or any(not e.missing_months for e in effects.month.by_currency)
+        ):
             facts = dataclasses.replace(
                 facts,
                 currency_effects=split_to_dict(effects.month),

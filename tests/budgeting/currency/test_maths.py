@@ -118,7 +118,9 @@ def test_a_currency_without_a_budget_rate_claims_no_rate_effect_and_says_so():
     assert split.by_currency[0].budget_rate is None
     assert currency_sentences(
         split=split, account_name="Stock", account_class="EXPENSE", base_currency="GBP"
-    )[0].startswith("There is no budget rate for JPY")
+    )[0] == (
+        "There is no budget rate for JPY for June 2026, so its rate effect there is not measured."
+    )
 
 
 def test_currency_gains_and_losses_are_their_own_effect():
@@ -137,8 +139,8 @@ def test_currency_gains_and_losses_are_their_own_effect():
         account_class="EXPENSE",
         base_currency="GBP",
     ) == [
-        "Realised Currency Gains is currency gains and losses: the whole £812.40 is a currency "
-        "loss, not trading."
+        "Realised Currency Gains holds currency gains and losses: the whole £812.40 difference "
+        "from budget is a currency effect, not trading."
     ]
 
 

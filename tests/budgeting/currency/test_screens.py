@@ -140,7 +140,7 @@ def test_the_variance_report_splits_stock_into_volume_and_rate(client, firm_a, i
         "the US dollar." in section
     )
     # The realised loss is its own effect.
-    assert "Realised Currency Gains is currency gains and losses" in section
+    assert "Realised Currency Gains holds currency gains and losses" in section
     # Sales in pounds only: not in the split.
     assert "Sales</th>" not in section
 
