@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
@@ -17,9 +17,17 @@ from budgeting.ledger import api_selectors
 from budgeting.ledger.api import PeriodField
 from budgeting.ledger.models import XeroOrganisation
 from tenants.api.base import FirmAPIView
+from tenants.api.errors import ErrorSerializer
 from tenants.roles import Action
 
 RATE_PATTERN = r"^\d{1,12}(\.\d{1,6})?$"
+
+
+class Refused(exceptions.APIException):
+    """Well-formed, but not a rate the organisation can keep; the message says why."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "refused"
 
 
 class BudgetRateOutputSerializer(serializers.Serializer):
@@ -73,27 +81,32 @@ class BudgetRateListApi(FirmAPIView):
     )
     def get(self, request, organisation_public_id):
         organisation, _profile = self._organisation(request, organisation_public_id)
-        rates = selectors.budget_rates_list(firm=request.firm, organisation=organisation)
-        return Response(BudgetRateOutputSerializer(rates, many=True).data)
+        rates = BudgetRate.objects.for_firm(request.firm).filter(organisation=organisation)
+        return self.paginated_response(rates, BudgetRateOutputSerializer)
 
     @extend_schema(
         operation_id="budget_rates_set",
         summary="Set the budget rate of a currency, for every month or one",
         request=InputSerializer,
-        responses={201: BudgetRateOutputSerializer},
+        responses={
+            201: BudgetRateOutputSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The rate cannot be kept (code refused), with the reason: nothing "
+                "is saved.",
+            ),
+        },
         tags=["currency"],
     )
     def post(self, request, organisation_public_id):
-        """Refused with the reason (400): a currency the organisation's documents do not use,
+        """Refused with the reason (409, code refused): a currency the organisation's documents do not use,
         its base currency, a zero rate, or a month outside the budget."""
         organisation, profile = self._organisation(request, organisation_public_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         if profile is None:
-            raise exceptions.ValidationError(
-                {"currency": [f"{organisation.name} has not been synced from Xero yet."]}
-            )
+            raise Refused(f"{organisation.name} has not been synced from Xero yet.")
         currency, period = values["currency"].upper(), values.get("period")
         refusal = services.currency_refusal(
             currency=currency,
@@ -105,10 +118,10 @@ class BudgetRateListApi(FirmAPIView):
             months=selectors.budget_months(firm=request.firm, organisation=organisation),
         )
         if refusal:
-            raise exceptions.ValidationError({"period" if period else "currency": [refusal]})
+            raise Refused(refusal)
         rate = Decimal(values["rate"])
         if rate <= 0:
-            raise exceptions.ValidationError({"rate": ["A rate must be more than zero."]})
+            raise Refused("A rate must be more than zero.")
         user = request.user if request.user and request.user.is_authenticated else None
         if user is None and getattr(request, "api_key", None) is not None:
             user = request.api_key.created_by

@@ -46,9 +46,9 @@ def test_rates_are_set_then_the_split_adds_up_to_the_variance(client, api_a):
     assert created.json()["rate"] == "1.170000"
     assert created.json()["origin"] == "entered"
     listed = client.get(api_a.base + "/budget-rates/", headers=bearer(api_a.key))
-    assert [(r["currency"], r["period"], r["rate"]) for r in listed.json()] == [
-        ("EUR", None, "1.170000"),
+    assert [(r["currency"], r["period"], r["rate"]) for r in listed.json()["results"]] == [
         ("USD", None, "1.300000"),
+        ("EUR", None, "1.170000"),
     ]
 
     response = client.get(
@@ -82,15 +82,24 @@ def test_rates_are_set_then_the_split_adds_up_to_the_variance(client, api_a):
 
 
 def test_a_bad_rate_is_refused_with_the_reason_and_saves_nothing(client, api_a):
+    # Not a rate at all: invalid, field by field.
     for body, field in (
-        ({"currency": "USD", "rate": "0"}, "rate"),
         ({"currency": "USD", "rate": "-1"}, "rate"),
-        ({"currency": "XYZ", "rate": "1.2"}, "currency"),
-        ({"currency": "GBP", "rate": "1"}, "currency"),
-        ({"currency": "USD", "period": "2030-01", "rate": "1.2"}, "period"),
+        ({"currency": "USD", "rate": "1,3"}, "rate"),
+        ({"currency": "US", "rate": "1.3"}, "currency"),
+        ({"currency": "USD", "period": "2026-13", "rate": "1.3"}, "period"),
     ):
         error = assert_error(_set(client, api_a, api_a.write_key, **body), 400, "invalid")
         assert list(error["fields"]) == [field], body
+    # Well formed, but not one the organisation can keep: refused with the reason.
+    for body, reason in (
+        ({"currency": "USD", "rate": "0"}, "more than zero"),
+        ({"currency": "XYZ", "rate": "1.2"}, "unknown currency XYZ"),
+        ({"currency": "GBP", "rate": "1"}, "base currency"),
+        ({"currency": "USD", "period": "2030-01", "rate": "1.2"}, "outside the budget"),
+    ):
+        error = assert_error(_set(client, api_a, api_a.write_key, **body), 409, "refused")
+        assert reason in error["message"], body
     assert not BudgetRate.objects.for_firm(api_a.firm).exists()
     # A read key cannot write.
     assert _set(client, api_a, api_a.key, currency="USD", rate="1.3").status_code == 403
