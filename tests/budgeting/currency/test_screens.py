@@ -122,6 +122,10 @@ def test_a_viewer_sees_the_rates_but_cannot_change_them(client, firm_a, importer
     assert client.post(url(firm_a, "budget_rate_delete", rate.pk)).status_code == 302
     assert _rates(firm_a) == {}
     assert rate.history.first().history_change_reason == "Budget rate removed"
+    # Both changes are in the organisation's audit log.
+    log = text(client.get(url(firm_a, "audit_log")))
+    assert "Budget rate set" in log
+    assert "Budget rate removed" in log
 
 
 def test_the_variance_report_splits_stock_into_volume_and_rate(client, firm_a, importer_a):
