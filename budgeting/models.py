@@ -19,6 +19,7 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
+from budgeting.currency.models import BudgetRate
 from budgeting.deals.models import Deal, SalesPipelineUpload
 from budgeting.departments.models import DepartmentAssignment, DepartmentGapNote
 from budgeting.drafts.models import (
@@ -83,6 +84,7 @@ __all__ = [
     "BudgetLine",
     "BudgetPolicy",
     "BudgetPublication",
+    "BudgetRate",
     "BudgetRollback",
     "ClientGroup",
     "ClientGroupMember",

@@ -4,6 +4,7 @@ from budgeting.alerts import views as views_alerts
 from budgeting.approvals import exports as exports_approvals
 from budgeting.approvals import views as views_approvals
 from budgeting.audit import views as views_audit
+from budgeting.currency import views as views_currency
 from budgeting.dashboard import views as views_dashboard
 from budgeting.deals import views as views_deals
 from budgeting.departments import views as views_departments
@@ -89,6 +90,42 @@ urlpatterns += [
         "transactions.csv",
         views_variance.variance_account_transactions_csv,
         name="variance_account_transactions_csv",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/variance/currency.csv",
+        views_variance.variance_currency_csv,
+        name="variance_currency_csv",
+    ),
+    # Budget rates (budgeting/currency/).
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/budget-rates/",
+        views_currency.budget_rates,
+        name="budget_rates",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/budget-rates/enter/",
+        views_currency.budget_rate_enter,
+        name="budget_rate_enter",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/budget-rates/import/",
+        views_currency.budget_rates_upload,
+        name="budget_rates_upload",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/budget-rates/average/",
+        views_currency.budget_rate_average,
+        name="budget_rate_average",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/budget-rates/<int:budget_rate_id>/remove/",
+        views_currency.budget_rate_delete,
+        name="budget_rate_delete",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/budget-rates.csv",
+        views_currency.budget_rates_csv,
+        name="budget_rates_csv",
     ),
     path(
         "f/<slug:firm_slug>/clients/<int:organisation_id>/variance/materiality/",

@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from budgeting.alerts import api as api_alerts
 from budgeting.approvals import api as api_approvals
 from budgeting.audit import api as api_audit
+from budgeting.currency import api as api_currency
 from budgeting.deals import api as api_deals
 from budgeting.departments import api as api_departments
 from budgeting.drafts import api as api_drafts
@@ -19,6 +20,7 @@ from budgeting.ledger import api as budgeting_api
 from budgeting.packs import api as api_packs
 from budgeting.publishing import api as api_publishing
 from budgeting.scenarios import api as api_scenarios
+from budgeting.variance import api as api_variance
 from tenants.api.errors import api_not_found
 from tenants.api.members import MemberListApi
 from tenants.api.organisations import OrganisationDetailApi, OrganisationListApi
@@ -94,6 +96,17 @@ ENDPOINTS = [
         "organisations/<uuid:organisation_public_id>/variances/",
         api_drafts.VarianceApi.as_view(),
         name="variance_report",
+    ),
+    # The currency split of the variances, and the budget rates (budgeting/currency/).
+    path(
+        "organisations/<uuid:organisation_public_id>/variances/currency/",
+        api_variance.VarianceCurrencyApi.as_view(),
+        name="variance_currency",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/budget-rates/",
+        api_currency.BudgetRateListApi.as_view(),
+        name="budget_rate_list",
     ),
     path(
         "organisations/<uuid:organisation_public_id>/forecasts/",

@@ -881,6 +881,17 @@ class MaterialitySettingFactory(OrganisationOwnedFactory):
     floor = _money("500")
 
 
+class BudgetRateFactory(OrganisationOwnedFactory):
+    """The rate the budget assumed for a currency, every month (units per unit of base)."""
+
+    class Meta:
+        model = budgeting.BudgetRate
+
+    currency = factory.Sequence(lambda n: ("USD", "EUR", "GBP", "AUD", "JPY", "CAD")[n % 6])
+    period = None
+    rate = Decimal("1.270000")
+
+
 def _narrative_facts(o) -> dict:
     return {
         "account": o.account.name,

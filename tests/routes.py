@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tenants.roles import Role
-from tests.factories import FirmCast, ForecastDraftLineFactory, api_key_create
+from tests.factories import (
+    BudgetRateFactory,
+    FirmCast,
+    ForecastDraftLineFactory,
+    api_key_create,
+)
 
 # URL parameter -> how to get a firm's value for it.
 OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
@@ -53,6 +58,8 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     # Alerts: a rule and an alert it raised.
     "rule_id": lambda cast: _once(cast, "alert", lambda: _alert(cast)).rule_id,
     "alert_id": lambda cast: _once(cast, "alert", lambda: _alert(cast)).pk,
+    # A budget rate of the organisation (budgeting/currency/).
+    "budget_rate_id": lambda cast: _once(cast, "rate", lambda: _budget_rate(cast)).pk,
 }
 
 # Routes deliberately left out, by route name or by route prefix, with the reason.
@@ -323,3 +330,7 @@ def route_url(route: Route, values: dict[str, object]) -> str:
     for param in route.params:
         url = re.sub(rf"<(?:\w+:)?{param}>", str(values[param]), url)
     return url
+
+
+def _budget_rate(cast: FirmCast):
+    return BudgetRateFactory(organisation=cast.organisation)

@@ -123,6 +123,15 @@ response = client.get(reverse("group_report", args=[firm.slug, group.pk]), HTTP_
 assert response.status_code == 200, response.status_code
 assert "Group net profit" in response.content.decode(), response.content[-2000:]
 print("screens ok", len(pages))
+# Tidemark buys in dollars and euros: its report splits the variances by currency, at the
+# budget rates the demo seeded from its first synced months.
+from tenants.models import ClientOrganisation
+tidemark = ClientOrganisation.objects.for_firm(firm).get(name="Tidemark Homewares")
+report = client.get(reverse("variance_report", args=[firm.slug, tidemark.pk]), HTTP_HOST="127.0.0.1")
+assert report.status_code == 200 and "Currency effects" in report.content.decode(), report.status_code
+rates = client.get(reverse("budget_rates", args=[firm.slug, tidemark.pk]), HTTP_HOST="127.0.0.1")
+assert rates.status_code == 200 and "Average of past documents" in rates.content.decode()
+print("currency ok")
 """
 
 # Run inside the demo process: three syncs, each followed by its forecast run, in three threads
@@ -212,6 +221,7 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert "Log in at http://127.0.0.1:8123/ with password" in done.stdout
     assert "8000" not in done.stdout
     assert "synced Harbour Lane Café" in done.stdout
+    assert "budget rate of Tidemark Homewares: USD" in done.stdout
     assert "forecast draft for" in done.stdout
     # Two departments of the group's draft (its tracking options) go to two managers.
     assert "draft by department for Kestrel Pacific Group: " in done.stdout
@@ -238,3 +248,5 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert "exact money ok" in done.stdout
     assert "slack ok" in done.stdout
     assert "screens ok 16" in done.stdout
+    assert "screens ok 15" in done.stdout
+    assert "currency ok" in done.stdout

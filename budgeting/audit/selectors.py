@@ -29,6 +29,7 @@ AUDITED: dict[str, type[models.Model]] = {
     "budgetline": budgeting_models.BudgetLine,
     "budgetbalance": budgeting_models.BudgetBalance,
     "materialitysetting": budgeting_models.MaterialitySetting,
+    "budgetrate": budgeting_models.BudgetRate,
     # Rewritten after a re-sync changes its facts: the text a reader saw before stays here.
     "variancenarrative": budgeting_models.VarianceNarrative,
     "budgetpolicy": budgeting_models.BudgetPolicy,

@@ -59,6 +59,9 @@ class Account(OrganisationOwned):
     type = models.CharField(max_length=20)  # Xero's Account.Type: REVENUE, EXPENSE, ...
     account_class = models.CharField(max_length=20, blank=True, default="")  # Account.Class
     status = models.CharField(max_length=20, default="ACTIVE")
+    # Xero's Account.SystemAccount (REALISEDCURRENCYGAIN, DEBTORS, ...): budgeting.currency
+    # tells the currency gains and losses accounts by it.
+    system_account = models.CharField(max_length=30, blank=True, default="")
     # The P&L line that shows this account's figures when Xero's report groups it: the currency
     # system accounts under the "FX gains and losses" line (FXGROUPID). Budgets on the account
     # count on that line for variance.

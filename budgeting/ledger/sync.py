@@ -764,6 +764,7 @@ class _Publisher:
                 "type": a.type,
                 "account_class": a.account_class,
                 "status": a.status,
+                "system_account": a.system_account,
             }
             for a in accounts
         }

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
+from budgeting.currency.selectors import AccountCurrencyEffects, Figures, currency_effects_for
 from budgeting.ledger.models import (
     Account,
     ActualBalance,
@@ -282,6 +283,9 @@ class ReportRow:
     account: Account
     narrative: VarianceNarrative | None
     forecast: VarianceLine | None = None  # the same line against the forecast budget
+    # Its variance split into volume, rate and currency gains and losses, for an account with
+    # foreign-currency activity (budgeting.currency), when the report was loaded with them.
+    currency: AccountCurrencyEffects | None = None
 
 
 @dataclass(frozen=True)
@@ -303,6 +307,11 @@ class VarianceReportView:
     forecast: VarianceReport | None = None  # actual against the forecast budget, once one exists
 
     @property
+    def currency_rows(self) -> list[ReportRow]:
+        """The rows whose variance is split by currency, in report order."""
+        return [row for row in self.rows if row.currency is not None]
+
+    @property
     def rows(self) -> list[ReportRow]:
         return [row for section in self.sections for row in section.rows]
 
@@ -320,8 +329,10 @@ def variance_report_load(
     tracking_option: TrackingOption | None = None,
     filters: ReportFilters | None = None,
     with_narratives: bool = True,
+    with_currency: bool = False,
 ) -> VarianceReportView:
-    """The whole report: lines, section totals and stored narratives, in six queries."""
+    """The whole report: lines, section totals and stored narratives, in six queries; three
+    more `with_currency` (the split of each variance with foreign-currency activity)."""
     from budgeting.variance.maths import Section
 
     filters = filters or ReportFilters()
@@ -344,6 +355,17 @@ def variance_report_load(
         if with_narratives
         else {}
     )
+    currency = (
+        currency_effects_of(
+            firm=firm,
+            data=data,
+            period=period,
+            year_start=report.financial_year_start,
+            lines=report.lines,
+        )
+        if with_currency
+        else {}
+    )
     sections = []
     for section in Section:
         total = report.total(section)
@@ -353,6 +375,7 @@ def variance_report_load(
                 account=data.accounts[line.account_id],
                 narrative=narratives.get(data.accounts[line.account_id].pk),
                 forecast=against_forecast.get(line.account_id),
+                currency=currency.get(line.account_id),
             )
             for line in report.lines_in(section)
             if filters.keeps(line)
@@ -370,6 +393,37 @@ def variance_report_load(
     return VarianceReportView(
         data=data, report=report, sections=tuple(sections), filters=filters, forecast=forecast
     )
+
+
+def currency_effects_of(
+    *,
+    firm: Firm,
+    data: VarianceData,
+    period: Period,
+    year_start: Period,
+    lines: Iterable[VarianceLine],
+) -> dict[str, AccountCurrencyEffects]:
+    """By AccountID: the split of each line's month and year-to-date variance, for the lines
+    with foreign-currency activity or on a currency gains and losses account. Three queries."""
+    lines = list(lines)
+    accounts = {data.accounts[line.account_id].pk: data.accounts[line.account_id] for line in lines}
+    month, year = {}, {}
+    for line in lines:
+        pk = data.accounts[line.account_id].pk
+        month[pk] = Figures(actual=line.month.actual, budget=line.month.budget)
+        year[pk] = Figures(actual=line.year_to_date.actual, budget=line.year_to_date.budget)
+    effects = currency_effects_for(
+        firm=firm,
+        organisation=data.organisation,
+        base_currency=data.currency,
+        accounts=accounts,
+        period=period,
+        year_start=year_start,
+        month_figures=month,
+        year_figures=year,
+        tracking_option=data.tracking_option,
+    )
+    return {effect.account.account_id: effect for effect in effects.values()}
 
 
 def narratives_by_account(

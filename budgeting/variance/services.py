@@ -8,14 +8,17 @@ safe to run twice: a narrative is regenerated only when its facts changed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils import timezone
 
+from budgeting.currency.maths import split_to_dict
+from budgeting.currency.sentences import currency_sentences
 from budgeting.ledger.models import Account, Budget, TrackingOption, XeroOrganisation
-from budgeting.variance.maths import Period, VarianceLine
+from budgeting.variance.maths import Period, VarianceLine, financial_year_start
 from budgeting.variance.models import (
     MaterialitySetting,
     NarrativeProviderSettings,
@@ -27,6 +30,7 @@ from budgeting.variance.narratives.local import LocalNarrativeGenerator
 from budgeting.variance.narratives.provider import NarrativeGenerator, OpenAICompatibleGenerator
 from budgeting.variance.selectors import (
     VarianceData,
+    currency_effects_of,
     facts_hash,
     facts_transaction_line,
     narrative_identities,
@@ -164,6 +168,17 @@ def variance_narratives_explain(
     # Everyone the facts may name, masked if the outside provider words the text; never part
     # of the stored facts or their hash.
     identities = narrative_identities(firm=firm, organisation=organisation)
+    currency = currency_effects_of(
+        firm=firm,
+        data=data,
+        period=period,
+        year_start=financial_year_start(
+            period=period,
+            financial_year_end_month=data.profile.financial_year_end_month,
+            financial_year_end_day=data.profile.financial_year_end_day,
+        ),
+        lines=lines,
+    )
     result = {}
     for line, account in zip(lines, accounts, strict=True):
         balances = data.balances_of(line.account_id)
@@ -178,6 +193,24 @@ def variance_narratives_explain(
             contact_names=identities.contact_names,
             emails=identities.emails,
         )
+        effects = currency.get(line.account_id)
+        # Said once the organisation has budget rates for the month's currencies (a client
+        # that never set one reads no "no budget rate" sentence), and on the currency accounts.
+        if effects is not None and (
+            effects.month.fx_account or any(not e.missing_months for e in effects.month.by_currency)
+        ):
+            facts = dataclasses.replace(
+                facts,
+                currency_effects=split_to_dict(effects.month),
+                currency_sentences=tuple(
+                    currency_sentences(
+                        split=effects.month,
+                        account_name=facts.account_name,
+                        account_class=facts.account_class,
+                        base_currency=data.currency,
+                    )
+                ),
+            )
         facts_dict = facts.to_dict()
         digest = facts_hash(facts_dict)
         current = stored.get(account.pk)

@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from budgeting.currency.sentences import currency_sentences
 from budgeting.ledger.models import Account, TrackingOption, XeroOrganisation
 from budgeting.ledger.selectors import profile_month_window
 from budgeting.variance import services as variance_services
@@ -168,11 +169,23 @@ def variance_report(request: FirmRequest, organisation_id: int) -> HttpResponse:
         context.update(account_classes=ACCOUNT_CLASSES)
         return render(request, "budgeting/variance/report.html", context, status=400)
     if params.profile is not None:
-        view = _report(request, params)
+        view = _report(request, params, with_currency=True)
         net_profit = view.data.series(end_period=params.period)
         context.update(
             view=view,
             currency=view.data.currency,
+            currency_effects=[
+                {
+                    "row": row,
+                    "sentences": currency_sentences(
+                        split=row.currency.month,
+                        account_name=row.line.name,
+                        account_class=row.line.account_class,
+                        base_currency=view.data.currency,
+                    ),
+                }
+                for row in view.currency_rows
+            ],
             account_classes=ACCOUNT_CLASSES,
             net_profit_chart=actual_vs_budget_svg(
                 points=net_profit,
@@ -292,6 +305,97 @@ def variance_report_csv(request: FirmRequest, organisation_id: int) -> HttpRespo
         ["Currency", view.data.currency, "Period", f"{params.period:%Y-%m}"],
         CSV_HEADER,
         *variance_report_rows(view),
+    ]
+    return csv_response(filename=filename, rows=rows)
+
+
+CURRENCY_CSV_HEADER = [
+    "Span",
+    "Account code",
+    "Account",
+    "Account class",
+    "Currency",
+    "Foreign amount",
+    "Actual",
+    "Budget",
+    "Variance",
+    "Volume effect",
+    "Rate effect",
+    "Currency gains and losses",
+    "Actual rate",
+    "Budget rate",
+    "Not in synced documents",
+]
+
+
+def variance_currency_rows(view: VarianceReportView) -> list[list[object]]:
+    """Each account's split (a row for the account, then one per currency), the month and then
+    the year to date; volume + rate + gains and losses = variance on every account row."""
+    rows: list[list[object]] = []
+    for span in ("month", "year_to_date"):
+        label = "Month" if span == "month" else "Year to date"
+        for row in view.currency_rows:
+            split = getattr(row.currency, span)
+            line = row.line
+            rows.append(
+                [
+                    label,
+                    line.code,
+                    line.name,
+                    line.account_class,
+                    "",
+                    "",
+                    split.actual,
+                    split.budget,
+                    split.variance,
+                    split.volume,
+                    split.rate,
+                    split.gains_losses,
+                    "",
+                    "",
+                    split.remainder,
+                ]
+            )
+            for effect in split.by_currency:
+                rows.append(
+                    [
+                        label,
+                        line.code,
+                        line.name,
+                        line.account_class,
+                        effect.currency,
+                        effect.foreign,
+                        effect.base,
+                        "",
+                        "",
+                        "",
+                        effect.effect,
+                        "",
+                        effect.actual_rate if effect.actual_rate is not None else "",
+                        effect.budget_rate if effect.budget_rate is not None else "no rate",
+                        "",
+                    ]
+                )
+    return rows
+
+
+@firm_view(Action.VIEW)
+def variance_currency_csv(request: FirmRequest, organisation_id: int) -> HttpResponse:
+    """The currency split of the report's variances (budgeting.currency), as a CSV."""
+    params = _params(request, organisation_id)
+    if params.profile is None:
+        raise Http404("This client has not been synced from Xero yet.")
+    if params.period_error:
+        return _month_refused(request, params)
+    view = _report(request, params, with_narratives=False, with_currency=True)
+    option = params.tracking_option.name if params.tracking_option else ""
+    filename = csv_filename(
+        params.organisation.name, "currency-effects", f"{params.period:%Y-%m}", option
+    )
+    rows = [
+        ["Currency", view.data.currency, "Period", f"{params.period:%Y-%m}"],
+        CURRENCY_CSV_HEADER,
+        *variance_currency_rows(view),
     ]
     return csv_response(filename=filename, rows=rows)
 

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from budgeting.currency.selectors import documents_first_month
+from budgeting.currency.services import budget_rates_from_period
 from budgeting.deals.selectors import actuals_last_month, pipeline_open_month
 from budgeting.deals.services import sales_pipeline_import, sales_pipeline_import_csv
 from budgeting.drafts.forecast_history import forecast_records_backfill
@@ -65,6 +67,7 @@ class Command(BaseCommand):
             state = "reconciled" if run.reconciled else run.error or run.state
             self.stdout.write(f"  synced {organisation.name}: {run.calls_used} calls, {state}")
             if run.state == SyncRun.State.SUCCEEDED:
+                self._budget_rates(firm, organisation)
                 organisation_after_sync(
                     firm=firm, organisation=organisation, closed="closed_up_to" in run.counts
                 )
@@ -90,6 +93,24 @@ class Command(BaseCommand):
         self._start_worker()
         self.stdout.write(self.style.SUCCESS(f"\nOpen {site}/ and log in as above.\n"))
         call_command("runserver", addrport, use_reloader=False)
+
+    def _budget_rates(self, firm, organisation) -> None:
+        """Budget rates for a client that trades in foreign currencies (Tidemark Homewares buys
+        in dollars and euros): the average of its first two synced months, so the variance
+        report splits its stock variance into volume and rate from the first visit."""
+        profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
+        first = documents_first_month(firm=firm, organisation=organisation)
+        if profile is None or first is None:
+            return
+        rates = budget_rates_from_period(
+            firm=firm,
+            organisation=organisation,
+            base_currency=profile.base_currency,
+            first=first,
+            last=add_months(first, 1),
+        )
+        for rate in rates:
+            self.stdout.write(f"  budget rate of {organisation.name}: {rate.currency} {rate.rate}")
 
     def _report_pack(self, firm, organisation, owner) -> None:
         """Each client's pack of its last closed month, sent monthly to the owner (printed to

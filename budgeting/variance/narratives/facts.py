@@ -119,6 +119,11 @@ class VarianceFacts:
     person_names: tuple[str, ...] = ()
     contact_names: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
+    # The month's variance split by currency (budgeting.currency.maths.split_to_dict) and what
+    # it says in words, for an account with foreign-currency activity; empty otherwise, and
+    # then left out of `to_dict` so the other accounts' facts (and hashes) are unchanged.
+    currency_effects: dict[str, Any] | None = None
+    currency_sentences: tuple[str, ...] = ()
 
     @property
     def transactions_total(self) -> Decimal:
@@ -132,6 +137,15 @@ class VarianceFacts:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe, with every number as a string so nothing is lost to floats."""
+        facts = self._to_dict()
+        if self.currency_effects:
+            facts["currency_effects"] = {
+                **self.currency_effects,
+                "sentences": list(self.currency_sentences),
+            }
+        return facts
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "account_id": self.account_id,
             "account_code": self.account_code,

@@ -251,7 +251,8 @@ class LocalNarrativeGenerator:
 
 
 def narrative_text(facts: VarianceFacts, analysis: DriverAnalysis) -> str:
-    sentences = [_headline(facts, analysis)]
+    # What exchange rates did comes straight after the headline (budgeting.currency).
+    sentences = [_headline(facts, analysis), *facts.currency_sentences]
     if analysis.explained:
         sentences.append(_residual_sentence(facts, analysis))
         sentences.append(_unexplained_amount_sentence(facts))
