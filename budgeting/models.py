@@ -9,6 +9,7 @@ from budgeting.alerts.models import (
     DocumentBatch,
     DocumentChange,
 )
+from budgeting.annual.models import AnnualDraft, AnnualLineFlag
 from budgeting.approvals.models import (
     ApprovalChain,
     ApprovalDecision,
@@ -63,6 +64,8 @@ __all__ = [
     "AlertDelivery",
     "AlertPoll",
     "AlertRule",
+    "AnnualDraft",
+    "AnnualLineFlag",
     "ApprovalChain",
     "ApprovalDecision",
     "ApprovalDigestOptOut",
