@@ -102,6 +102,28 @@ def annual_years(*, firm: Firm, organisation: ClientOrganisation) -> DraftableYe
     return DraftableYears(profile, last_closed, years)
 
 
+def annual_lines_to_draft(
+    *, firm: Firm, organisation: ClientOrganisation, last_closed: dt.date
+) -> int:
+    """How many lines (account, tracking option) have an actual in the history a draft reads:
+    one query, to choose between drafting now and in the background."""
+    from budgeting.drafts.selectors import HISTORY_MONTHS
+    from budgeting.ledger.models import ActualBalance
+
+    return (
+        ActualBalance.objects.for_firm(firm)
+        .filter(
+            organisation=organisation,
+            period__gt=add_months(last_closed, -HISTORY_MONTHS),
+            period__lte=last_closed,
+        )
+        .exclude(amount=0)
+        .values("account_id", "tracking_option_id")
+        .distinct()
+        .count()
+    )
+
+
 def annual_draft_current(
     *, firm: Firm, organisation: ClientOrganisation, financial_year: int
 ) -> AnnualDraft | None:
