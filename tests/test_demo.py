@@ -203,6 +203,10 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert "Slack (the imitation): #approvals, working, 5 members linked" in done.stdout
     assert re.search(r"past forecasts of Harbour Lane Café: [1-9]\d* months scored", done.stdout)
     assert re.search(r"report pack of Harbour Lane Café, \w+ \d{4}: \d+ KB PDF", done.stdout)
+    # Next year's budget, already drafted for a client with tracking options, with its flags.
+    assert re.search(
+        r"next year's budget of .+: FY\d{4} drafted, \d+ lines, \d+ flags", done.stdout
+    )
     done = manage("shell", stdin=AT_ONCE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "at once ok 3" in done.stdout

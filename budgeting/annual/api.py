@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from budgeting.annual import maths, services
 from budgeting.annual.models import AnnualDraft, AnnualLineFlag
-from budgeting.annual.selectors import annual_flags
+from budgeting.annual.selectors import annual_counts, annual_flags
 from budgeting.drafts.api import Conflict
 from budgeting.ledger import api_selectors
 from budgeting.ledger.api import PeriodField
@@ -124,13 +124,14 @@ class AnnualDraftCreateApi(FirmAPIView):
             )
         except services.AnnualDraftError as exc:
             raise Conflict(str(exc), code="not_drafted") from exc
+        counts = annual_counts(firm=request.firm, annual=annual)
         output = {
             "draft_id": annual.draft_id,
             "financial_year": annual.financial_year,
             "first_period": annual.first_period,
             "draft": annual.draft,
-            "lines": annual.draft.lines.count(),
-            "flagged_lines": annual.flags.values("line").distinct().count(),
+            "lines": counts.lines,
+            "flagged_lines": counts.flagged_lines,
             "superseded_draft_id": supersede.draft_id if supersede else None,
         }
         return Response(AnnualDraftOutputSerializer(output).data, status=status.HTTP_201_CREATED)

@@ -160,6 +160,23 @@ def annual_of_draft(*, firm: Firm, draft: Draft) -> AnnualDraft | None:
     return AnnualDraft.objects.for_firm(firm).filter(draft=draft).first()
 
 
+@dataclass(frozen=True)
+class AnnualCounts:
+    lines: int
+    flagged_lines: int
+    flags: int
+
+
+def annual_counts(*, firm: Firm, annual: AnnualDraft) -> AnnualCounts:
+    """How many lines the draft has, how many are flagged, and its flags."""
+    flags = AnnualLineFlag.objects.for_firm(firm).filter(annual=annual)
+    return AnnualCounts(
+        lines=DraftLine.objects.for_firm(firm).filter(draft_id=annual.draft_id).count(),
+        flagged_lines=flags.values("line_id").distinct().count(),
+        flags=flags.count(),
+    )
+
+
 def annual_flags(*, firm: Firm, draft: Draft) -> list[AnnualLineFlag]:
     """The flags of a draft's lines, by line (tracking option, section, account) then kind."""
     return list(

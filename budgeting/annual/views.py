@@ -15,6 +15,7 @@ from budgeting.annual import services
 from budgeting.annual.forms import AnnualDraftForm
 from budgeting.annual.models import AnnualDraft, AnnualLineFlag
 from budgeting.annual.selectors import (
+    annual_counts,
     annual_draft_current,
     annual_drafts,
     annual_lines_to_draft,
@@ -120,10 +121,10 @@ def annual_draft_create(request: FirmRequest, organisation_id: int) -> HttpRespo
     except services.AnnualDraftError as exc:
         form.add_error(None, str(exc))
         return _page(request, organisation, form, status=400)
-    flagged = annual.flags.values("line").distinct().count()
+    counts = annual_counts(firm=request.firm, annual=annual)
     messages.success(
         request,
-        f"FY{annual.financial_year} drafted: {annual.draft.lines.count()} lines, {flagged} "
+        f"FY{annual.financial_year} drafted: {counts.lines} lines, {counts.flagged_lines} "
         "flagged for a second look. Accept or edit each line, then submit it.",
     )
     return redirect("draft_detail", request.firm.slug, organisation.pk, annual.draft_id)
