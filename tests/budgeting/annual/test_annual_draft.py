@@ -42,6 +42,7 @@ from tests.factories import (
     DraftBalanceFactory,
     DraftFactory,
     ForecastDraftLineFactory,
+    PublishingSettingFactory,
 )
 
 APRIL_2027 = dt.date(2027, 4, 1)
@@ -300,6 +301,8 @@ def test_an_approved_annual_draft_publishes_into_a_new_budget_for_its_year(firm_
         .values_list("pk", "amount")
     )
 
+    # Even with "replace the original" on for this client: a new year has no original.
+    PublishingSettingFactory(organisation=firm_a.organisation, replace_original=True)
     made = draft_publish(firm=firm_a.firm, draft=draft, user=user, send=False)
     name = f"{firm_a.organisation.name} budget FY2028 (Ledgerline)"
     by_name = {p.budget_name: p for p in made}

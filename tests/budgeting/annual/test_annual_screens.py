@@ -55,6 +55,10 @@ def test_an_owner_drafts_next_year_from_the_organisations_page_and_reviews_its_f
     assert "FY2028: next year's budget, 1 line flagged" in review
     assert "One-off months" in review and "Oct 2026 (NZ$7,100.00)" in review
     assert f"{cast_a.organisation.name} budget FY2028 (Ledgerline)" in review
+    assert (
+        "Next year's budget: an approved draft is published into a new budget for FY2028, never "
+        "into a budget the client already has." in review
+    )
     advertising = DraftLine.objects.for_firm(cast_a.firm).get(
         draft=draft, account__code="400", tracking_option__isnull=True
     )
