@@ -51,6 +51,21 @@ def annual_budget_key(*, financial_year: int, option: TrackingOption | None) -> 
     )
 
 
+def annual_budget_tracking_words(*, firm: Firm, forecast: ForecastBudget) -> str:
+    """The tracking to choose when adding a year's new budget: none for the whole business's,
+    the option named in its key for a tracking option's."""
+    option_id = forecast.original_xero_budget_id.rsplit(":", 1)[-1]
+    option = (
+        TrackingOption.objects.for_firm(firm)
+        .filter(organisation_id=forecast.organisation_id, option_id=option_id)
+        .select_related("category")
+        .first()
+    )
+    if option is None:
+        return "no tracking (the whole business, like the Overall Budget)"
+    return f"{option.category.name}: {option.name}"
+
+
 def original_tracking_words(*, original: Budget | None) -> str:
     """The tracking to choose in "Add budget", in words."""
     if original is None:

@@ -59,6 +59,7 @@ from budgeting.publishing.selectors import (
     REPLACE_ORIGINAL_REASON,
     annual_budget_key,
     annual_budget_suggested_name,
+    annual_budget_tracking_words,
     forecast_budget_candidates,
     forecast_budget_suggested_name,
     original_tracking_words,
@@ -695,7 +696,15 @@ def budget_publication_send(*, publication: BudgetPublication) -> None:
         "tracking_words": original_tracking_words(
             original=forecast.original if forecast is not None else None
         ),
+        # An annual draft's new budget for its year stands beside no original.
+        "annual_year": publication.draft.financial_year
+        if publication.draft is not None and publication.draft.source == Draft.Source.ANNUAL
+        else None,
     }
+    if context["annual_year"] is not None and forecast is not None:
+        context["tracking_words"] = annual_budget_tracking_words(
+            firm=publication.firm, forecast=forecast
+        )
     email_send(
         template="budget_publication",
         to=[user.email],

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 
 from budgeting.annual.selectors import annual_years, decision_changes
 from budgeting.annual.services import (
@@ -30,6 +31,7 @@ from budgeting.models import (
     XeroOrganisation,
 )
 from budgeting.publishing.services import (
+    budget_publication_send,
     budget_publications_verify,
     draft_publish,
     forecast_budgets_find,
@@ -321,6 +323,12 @@ def test_an_approved_annual_draft_publishes_into_a_new_budget_for_its_year(firm_
     }
     draft.refresh_from_db()
     assert draft.status == Draft.Status.AWAITING_FORECAST
+    # The email says where the file goes, and how to add the year's budget for North.
+    budget_publication_send(publication=by_name[f"{name}: North"])
+    (sent,) = mail.outbox
+    assert f'It goes into a new budget for FY2028, "{name}: North"' in sent.body
+    assert f"Name it exactly: {name}: North" in sent.body
+    assert "Tracking: Region: North." in sent.body
 
     # A person adds the budget in Xero and imports the file; the next sync reads it back.
     owned = {"firm": firm_a.firm, "organisation": firm_a.organisation}
