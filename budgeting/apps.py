@@ -11,6 +11,8 @@ class BudgetingConfig(AppConfig):
         from budgeting import pipeline
         from budgeting.alerts import receivers as alerts_receivers  # noqa: F401
         from budgeting.alerts import tasks as alerts_tasks  # noqa: F401
+        from budgeting.annual import receivers as annual_receivers  # noqa: F401
+        from budgeting.annual import tasks as annual_tasks  # noqa: F401
         from budgeting.approvals import receivers  # noqa: F401 - connects on import
         from budgeting.approvals import tasks as approvals_tasks  # noqa: F401
         from budgeting.departments import tasks as departments_tasks  # noqa: F401

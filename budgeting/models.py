@@ -9,6 +9,7 @@ from budgeting.alerts.models import (
     DocumentBatch,
     DocumentChange,
 )
+from budgeting.annual.models import AnnualDraft, AnnualLineFlag
 from budgeting.approvals.models import (
     ApprovalChain,
     ApprovalDecision,
@@ -72,6 +73,8 @@ __all__ = [
     "AlertDelivery",
     "AlertPoll",
     "AlertRule",
+    "AnnualDraft",
+    "AnnualLineFlag",
     "ApprovalChain",
     "ApprovalDecision",
     "ApprovalDigestOptOut",

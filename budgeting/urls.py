@@ -1,6 +1,7 @@
 from django.urls import path
 
 from budgeting.alerts import views as views_alerts
+from budgeting.annual import views as views_annual
 from budgeting.approvals import exports as exports_approvals
 from budgeting.approvals import views as views_approvals
 from budgeting.audit import views as views_audit
@@ -346,6 +347,26 @@ urlpatterns += [
         "f/<slug:firm_slug>/settings/pack-branding/logo.png",
         views_packs.pack_branding_logo,
         name="pack_branding_logo",
+    ),
+]
+
+# Annual drafts: next financial year's budget from the history (reviewed as any draft).
+urlpatterns += [
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/next-year/",
+        views_annual.annual_draft_new,
+        name="annual_draft_new",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/next-year/draft/",
+        views_annual.annual_draft_create,
+        name="annual_draft_create",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/drafts/<int:draft_id>/"
+        "tendencies/<int:flag_id>/apply/",
+        views_annual.annual_tendency_apply,
+        name="annual_tendency_apply",
     ),
 ]
 

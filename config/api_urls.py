@@ -9,6 +9,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from budgeting.alerts import api as api_alerts
+from budgeting.annual import api as api_annual
 from budgeting.approvals import api as api_approvals
 from budgeting.audit import api as api_audit
 from budgeting.currency import api as api_currency
@@ -158,6 +159,17 @@ ENDPOINTS = [
         "organisations/<uuid:organisation_public_id>/sales-pipelines/<int:upload_id>/",
         api_deals.SalesPipelineDetailApi.as_view(),
         name="sales_pipeline_detail",
+    ),
+    # Annual drafts: next year's budget from the history (budgeting/annual/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/annual-drafts/",
+        api_annual.AnnualDraftCreateApi.as_view(),
+        name="annual_draft_create",
+    ),
+    path(
+        "organisations/<uuid:organisation_public_id>/annual-drafts/<int:draft_id>/flags/",
+        api_annual.AnnualDraftFlagsApi.as_view(),
+        name="annual_draft_flags",
     ),
     # What-if scenarios (budgeting/scenarios/api.py).
     path(

@@ -588,6 +588,47 @@ class DraftBalanceFactory(OrganisationOwnedFactory):
     hi_95 = _money("3700")
 
 
+class AnnualDraftFactory(OrganisationOwnedFactory):
+    """FY2028 (April 2027 to March 2028) drafted from two years of actuals to October 2026."""
+
+    class Meta:
+        model = budgeting.AnnualDraft
+
+    # One current draft a year per organisation: each row drafts the next year.
+    financial_year = factory.Sequence(lambda n: 2028 + n)
+    first_period = factory.LazyAttribute(lambda o: dt.date(o.financial_year - 1, 4, 1))
+    draft = _in_organisation(
+        "DraftFactory",
+        source=budgeting.Draft.Source.ANNUAL,
+        financial_year=factory.SelfAttribute("..financial_year"),
+        first_period=factory.SelfAttribute("..first_period"),
+        horizon=12,
+    )
+    history_first = dt.date(2024, 11, 1)
+    history_last = OCTOBER
+    departure_percent = Decimal("25.0")
+
+
+class AnnualLineFlagFactory(OrganisationOwnedFactory):
+    """October's 4,100 campaign: a one-off month of Advertising."""
+
+    class Meta:
+        model = budgeting.AnnualLineFlag
+
+    annual = _in_organisation("AnnualDraftFactory")
+    line = factory.LazyAttribute(
+        lambda o: DraftLineFactory(
+            firm=o.firm,
+            organisation=o.organisation,
+            draft=o.annual.draft,
+            trigger=budgeting.DraftLine.Trigger.ANNUAL,
+        )
+    )
+    kind = budgeting.AnnualLineFlag.Kind.ONE_OFF
+    reason = "One-off months against the account's own seasonal pattern: Oct 2026 (7,100.00)."
+    months = factory.LazyFunction(lambda: ["2026-10-01"])
+
+
 class ForecastRecordFactory(OrganisationOwnedFactory):
     class Meta:
         model = budgeting.ForecastRecord

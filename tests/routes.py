@@ -34,7 +34,8 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     "budget_id": lambda cast: _once(cast, "budget", lambda: _budget(cast)).budget_id,
     # Forecast drafts: a draft, one of its lines, and a forecast run.
     # The draft has an approval round (its step's), so the approval routes find it too.
-    "draft_id": lambda cast: _approval_step(cast).request.draft_id,
+    # It is also an annual draft's (with a flag of its line), so the annual routes find it.
+    "draft_id": lambda cast: _draft_id(cast),
     "line_id": lambda cast: _draft_line(cast).pk,
     "forecast_run_id": lambda cast: _once(cast, "run", lambda: _forecast_run(cast)).pk,
     "publication_id": lambda cast: _once(cast, "pub", lambda: _budget_publication(cast)).pk,
@@ -47,6 +48,8 @@ OBJECT_FACTORIES: dict[str, Callable[[FirmCast], object]] = {
     "upload_id": lambda cast: _once(cast, "sales_pipeline", lambda: _sales_pipeline(cast)).pk,
     # A department of the draft (its tracking option given to a manager).
     "assignment_id": lambda cast: _once(cast, "assignment", lambda: _assignment(cast)).pk,
+    # A flag of an annual draft's line (the draft's own line; the firm's tendency, to apply).
+    "flag_id": lambda cast: _annual_flag(cast).pk,
     # A step of a draft's approval round (the partner API's approve and reject).
     "step_id": lambda cast: _approval_step(cast).pk,
     # A message of the firm's Slack outbox (sending it again).
@@ -243,6 +246,32 @@ def _forecast_run(cast: FirmCast):
     return ForecastRun.objects.for_firm(cast.firm).create(
         firm=cast.firm, organisation=cast.organisation
     )
+
+
+def _draft_id(cast: FirmCast) -> int:
+    _annual_flag(cast)
+    return _approval_step(cast).request.draft_id
+
+
+def _annual_flag(cast: FirmCast):
+    from decimal import Decimal
+
+    from tests.factories import AnnualDraftFactory, AnnualLineFlagFactory
+
+    def make():
+        line = _draft_line(cast)
+        annual = AnnualDraftFactory(organisation=cast.organisation, draft=line.draft)
+        return AnnualLineFlagFactory(
+            organisation=cast.organisation,
+            annual=annual,
+            line=line,
+            kind="tendency",
+            reason="Approvers lowered this line's suggestions in 3 of the last 3 drafts.",
+            months=[],
+            percent=Decimal("-10.0"),
+        )
+
+    return _once(cast, "annual_flag", make)
 
 
 def _approval_step(cast: FirmCast):

@@ -240,6 +240,10 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     ), done.stdout[-3000:]
     # One client has a sales pipeline: two older exports, then the CRM file of demo_data.
     assert re.search(r"sales pipeline of Ashford & Vale Construction: v3, 10 deals", done.stdout)
+    # Next year's budget, already drafted for a client with tracking options, with its flags.
+    assert re.search(
+        r"next year's budget of .+: FY\d{4} drafted, \d+ lines, \d+ flags", done.stdout
+    )
     done = manage("shell", stdin=AT_ONCE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "at once ok 3" in done.stdout

@@ -491,8 +491,11 @@ def draft_line_why(*, firm: Firm, line: DraftLine) -> FigureWhy:
     if provenance.get("history"):
         again = figure_reproduce(provenance)
         suggested = [b.suggested_amount for b in _months_of(firm, line)]
+        # An annual draft's year starts some months after the history ends: its figures are
+        # the forecast's last months (budgeting.annual keeps where they start).
+        offset = int(provenance["history"].get("offset", 0))
         reproduced = again.inputs_hash == line.inputs_hash and suggested == [
-            again.point(i) for i in range(len(suggested))
+            again.point(offset + i) for i in range(len(suggested))
         ]
     return FigureWhy(line=line, provenance=provenance, decisions=decisions, reproduced=reproduced)
 

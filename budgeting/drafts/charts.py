@@ -37,9 +37,12 @@ def forecast_svg(
     chart_id: str,
     currency: str,
     backtest_note: str = "",
+    marked: Mapping[dt.date, str] | None = None,
 ) -> SafeString:
     """Actuals (solid), the budget (dashed) over history and horizon, the forecast (dotted) with
-    its 95% band (light) and 80% band (darker)."""
+    its 95% band (light) and 80% band (darker); `marked` months ({month: why}) get a ring on
+    the line, with why as its tooltip and in the description."""
+    marked = dict(marked or {})
     if not actuals and not forecast:
         return format_html('<p class="muted">No figures to chart for {}.</p>', title)
     periods = [p for p, _ in actuals] + [f.period for f in forecast]
@@ -68,6 +71,10 @@ def forecast_svg(
         return " ".join(top + bottom[::-1])
 
     desc = _description(actuals, budgets, forecast, currency, backtest_note)
+    shown = dict(actuals) | {f.period: f.point for f in forecast}
+    marks = sorted(p for p in marked if p in shown)
+    if marks:
+        desc += " Flagged months: " + "; ".join(f"{p:%B %Y}: {marked[p]}" for p in marks) + "."
     parts = [
         f'<svg class="chart forecast" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" xmlns="http://www.w3.org/2000/svg">',
@@ -108,6 +115,11 @@ def forecast_svg(
     if forecast:
         joined = ([actuals[-1]] if actuals else []) + [(f.period, f.point) for f in forecast]
         parts.append(f'<path class="forecast" d="{path(joined)}"/>')
+    for period in marks:
+        parts.append(
+            f'<circle class="flagged" cx="{x(period):.1f}" cy="{y(shown[period]):.1f}" r="6">'
+            f"<title>{period:%B %Y}: {escape(marked[period])}</title></circle>"
+        )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above
 

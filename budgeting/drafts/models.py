@@ -83,6 +83,9 @@ class Draft(OrganisationOwned):
         ROLLBACK = "rollback", "Rollback of a publication"
         # The figures of a what-if scenario (budgeting.scenarios), chosen by a person.
         SCENARIO = "scenario", "From a what-if scenario"
+        # Next financial year's budget from the history (budgeting.annual), published into a
+        # new budget for that year.
+        ANNUAL = "annual", "Next year's budget"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -113,6 +116,8 @@ class Draft(OrganisationOwned):
     )
     currency_code = models.CharField(max_length=3, blank=True, default="")
     lines_analysed = models.PositiveIntegerField(default=0)
+    # An annual draft's financial year, by the calendar year it ends in (2028: FY2028).
+    financial_year = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)
 
@@ -147,6 +152,7 @@ class DraftLine(OrganisationOwned):
         BOTH = "both", "Material variance, and the forecast leaves the budget"
         ROLLBACK = "rollback", "Back to an earlier published revision"
         SCENARIO = "scenario", "From a what-if scenario"
+        ANNUAL = "annual", "Next year's budget from the history"
 
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="lines")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")

@@ -979,15 +979,32 @@ def _pipeline_shift(pipeline: LinePipeline | None, period: Period, point: Decima
 @dataclass(frozen=True)
 class FiguresLine:
     """One account's proposed figures for a draft made from figures chosen elsewhere (a what-if
-    scenario): the months' figures, and the original budget's for the same months. A tracking
-    option's line names its option and the tracking budget it changes (as a forecast draft's
-    option lines do); the overall line takes the draft's budget."""
+    scenario, next year's budget): the months' figures, and the original budget's for the same
+    months (none: the line has no budget to compare with).
+
+    A line that is a forecast (an annual draft) also gives its tracking option, its budget, its
+    intervals by month ((lo 80, hi 80, lo 95, hi 95)), the method and its backtest, and is not
+    accepted until a person accepts it."""
 
     account: Account
     proposed: dict[dt.date, Decimal]
-    original: dict[dt.date, Decimal]
+    original: dict[dt.date, Decimal] | None
     tracking_option: TrackingOption | None = None
-    budget: Budget | None = None
+    original_budget: Budget | None = None
+    intervals: dict[dt.date, tuple[Decimal, Decimal, Decimal, Decimal]] = field(
+        default_factory=dict
+    )
+    method: str = ""
+    confidence: int = 100
+    confidence_label: str = "high"
+    backtest_mase: float | None = None
+    backtest_smape: float | None = None
+    history_months: int = 0
+    forecast_notes: tuple[str, ...] = ()
+    inputs_hash: str = ""
+    narrative: str = ""
+    provenance: dict = field(default_factory=dict)
+    accepted: bool = True
 
 
 def draft_create_from_figures(
@@ -1005,10 +1022,13 @@ def draft_create_from_figures(
     provenance: dict,
     reason: str,
     user: User | None,
+    financial_year: int | None = None,
+    lines_analysed: int = 0,
 ) -> Draft:
     """A draft of figures a person chose (not forecast), on the normal path: each line checked
     against the organisation's policy now, then guardrails and the approval chain as any draft.
-    Lines are accepted: the person chose them by confirming where they came from."""
+    Lines are accepted: the person chose them by confirming where they came from (a line that
+    is a forecast says otherwise, `FiguresLine.accepted`)."""
     profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
     last_closed = forecast_last_closed(profile)
     if profile is None or last_closed is None:
@@ -1039,25 +1059,36 @@ def draft_create_from_figures(
             policy_version=policy_row.version if policy_row else 0,
             original_budget=original_budget,
             currency_code=profile.base_currency,
+            financial_year=financial_year,
+            lines_analysed=lines_analysed,
         )
         history_note(draft, reason=reason, user=user)
         draft.save()
         for item in lines:
             account = item.account
             proposed = [money(item.proposed.get(m, 0)) for m in months]
-            original = [money(item.original.get(m, 0)) for m in months]
-            digest = hashlib.sha256(
-                json.dumps(
-                    [(m.isoformat(), str(v)) for m, v in zip(months, proposed, strict=True)]
-                ).encode()
-            ).hexdigest()
+            original = (
+                [None] * len(months)
+                if item.original is None
+                else [money(item.original.get(m, 0)) for m in months]
+            )
+            digest = (
+                item.inputs_hash
+                or hashlib.sha256(
+                    json.dumps(
+                        [(m.isoformat(), str(v)) for m, v in zip(months, proposed, strict=True)]
+                    ).encode()
+                ).hexdigest()
+            )
             line = DraftLine(
                 firm=firm,
                 organisation=organisation,
                 draft=draft,
                 account=account,
                 tracking_option=item.tracking_option,
-                original_budget=item.budget or original_budget,
+                original_budget=item.original_budget
+                if item.tracking_option is not None
+                else original_budget,
                 section=SECTION_BY_TYPE.get(account.type, Section.OPERATING_EXPENSES).value,
                 trigger=trigger,
                 trigger_period=last_closed,
@@ -1065,33 +1096,39 @@ def draft_create_from_figures(
                 trigger_budget=0,
                 trigger_variance=0,
                 forecast_total=sum(proposed, Decimal(0)),
-                budget_total=sum(original, Decimal(0)),
-                method=method,
-                confidence=100,
-                confidence_label="high",
-                history_months=0,
+                budget_total=sum((b or Decimal(0) for b in original), Decimal(0)),
+                method=item.method or method,
+                confidence=item.confidence,
+                confidence_label=item.confidence_label,
+                backtest_mase=item.backtest_mase,
+                backtest_smape=item.backtest_smape,
+                history_months=item.history_months,
+                forecast_notes=list(item.forecast_notes),
                 inputs_hash=digest,
-                narrative=narrative,
-                accepted=True,
+                narrative=item.narrative or narrative,
+                accepted=item.accepted,
             )
-            balances = [
-                DraftBalance(
-                    firm=firm,
-                    organisation=organisation,
-                    period=month,
-                    original_amount=before,
-                    suggested_amount=after,
-                    lo_80=after,
-                    hi_80=after,
-                    lo_95=after,
-                    hi_95=after,
+            balances = []
+            for month, before, after in zip(months, original, proposed, strict=True):
+                lo_80, hi_80, lo_95, hi_95 = item.intervals.get(month, (after,) * 4)
+                balances.append(
+                    DraftBalance(
+                        firm=firm,
+                        organisation=organisation,
+                        period=month,
+                        original_amount=before,
+                        suggested_amount=after,
+                        lo_80=money(lo_80),
+                        hi_80=money(hi_80),
+                        lo_95=money(lo_95),
+                        hi_95=money(hi_95),
+                    )
                 )
-                for month, before, after in zip(months, original, proposed, strict=True)
-            ]
             policy_line = _policy_line(line, balances, ranges)
             _policy_apply(line, policy_rules.policy_evaluate_line(policy, policy_line))
             line.provenance = {
                 **provenance,
+                **item.provenance,
                 "policy": {
                     "version": draft.policy_version,
                     "checks": policy_rules.policy_checks(policy, policy_line),

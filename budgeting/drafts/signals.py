@@ -10,3 +10,7 @@ from django.dispatch import Signal
 # inside the change's transaction: receivers act in it, so the change and its consequences
 # commit or roll back together.
 submitted_draft_revised = Signal()
+
+# The months of a draft line that a package above marks on the line's chart (the annual
+# draft's flagged months). Arguments: firm, line. Each receiver returns {month: why}.
+draft_line_marks_wanted = Signal()

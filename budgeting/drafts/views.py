@@ -28,6 +28,7 @@ from budgeting.drafts.selectors import (
     forecast_history_for_line,
     forecast_run_latest,
 )
+from budgeting.drafts.signals import draft_line_marks_wanted
 from budgeting.ledger.models import Account, TrackingOption, XeroOrganisation
 from budgeting.variance.maths import Section
 from core.csv import csv_filename, csv_response
@@ -329,7 +330,13 @@ def _line_context(request, organisation, draft, line, form=None, check=None) -> 
         if line.backtest_smape is not None
         else "The history was too short to try the method on its past months."
     )
+    marked: dict[dt.date, str] = {}
+    for _receiver, marks in draft_line_marks_wanted.send(
+        sender=DraftLine, firm=request.firm, line=line
+    ):
+        marked.update(marks or {})
     chart = forecast_svg(
+        marked=marked,
         actuals=[(m, history.get(m, Decimal("0.00"))) for m in months],
         budgets=budgets,
         forecast=[

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from budgeting.drafts.models import Draft, DraftLine
-from budgeting.ledger.models import Budget
+from budgeting.ledger.models import Budget, TrackingOption
 from budgeting.publishing.models import BudgetPublication, ForecastBudget, PublishingSetting
 from tenants.models import ClientOrganisation, Firm
 
@@ -26,6 +26,44 @@ def forecast_budget_suggested_name(*, original: Budget) -> str:
     if not options:
         return FORECAST_BUDGET_NAME
     return f"{FORECAST_BUDGET_NAME}: {' / '.join(o.name for o in options)}"
+
+
+# The budget an annual draft goes into, named for its year: a new budget a person adds in
+# Budget Manager, never one the client already has.
+ANNUAL_BUDGET_NAME = "{organisation} budget FY{year} (Ledgerline)"
+# An annual budget stands beside no original: in place of the original's Xero id, the key of
+# its year and tracking option (never a Xero id, so no synced budget is taken for it).
+ANNUAL_BUDGET_KEY = "annual:FY{year}:{option}"
+
+
+def annual_budget_suggested_name(
+    *, organisation: ClientOrganisation, financial_year: int, option: TrackingOption | None
+) -> str:
+    """ "Harbour Lane Café budget FY2028 (Ledgerline)"; ": North" after it for a tracking
+    option's budget."""
+    name = ANNUAL_BUDGET_NAME.format(organisation=organisation.name, year=financial_year)
+    return f"{name}: {option.name}" if option is not None else name
+
+
+def annual_budget_key(*, financial_year: int, option: TrackingOption | None) -> str:
+    return ANNUAL_BUDGET_KEY.format(
+        year=financial_year, option=option.option_id if option is not None else "overall"
+    )
+
+
+def annual_budget_tracking_words(*, firm: Firm, forecast: ForecastBudget) -> str:
+    """The tracking to choose when adding a year's new budget: none for the whole business's,
+    the option named in its key for a tracking option's."""
+    option_id = forecast.original_xero_budget_id.rsplit(":", 1)[-1]
+    option = (
+        TrackingOption.objects.for_firm(firm)
+        .filter(organisation_id=forecast.organisation_id, option_id=option_id)
+        .select_related("category")
+        .first()
+    )
+    if option is None:
+        return "no tracking (the whole business, like the Overall Budget)"
+    return f"{option.category.name}: {option.name}"
 
 
 def original_tracking_words(*, original: Budget | None) -> str:

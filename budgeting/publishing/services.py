@@ -34,7 +34,13 @@ from budgeting.approvals.models import ApprovalChain, ApprovalRequest, ApprovalS
 from budgeting.approvals.services import approval_requests_restart
 from budgeting.drafts.models import BudgetPolicy, Draft, DraftBalance, DraftLine
 from budgeting.drafts.services import draft_status_set
-from budgeting.ledger.models import Account, Budget, BudgetBalance, XeroOrganisation
+from budgeting.ledger.models import (
+    Account,
+    Budget,
+    BudgetBalance,
+    TrackingOption,
+    XeroOrganisation,
+)
 from budgeting.publishing.import_file import (
     ImportFileError,
     ImportRow,
@@ -51,6 +57,9 @@ from budgeting.publishing.models import (
 )
 from budgeting.publishing.selectors import (
     REPLACE_ORIGINAL_REASON,
+    annual_budget_key,
+    annual_budget_suggested_name,
+    annual_budget_tracking_words,
     forecast_budget_candidates,
     forecast_budget_suggested_name,
     original_tracking_words,
@@ -492,6 +501,8 @@ def draft_publish(
             f"{draft.get_status_display().lower()}."
         )
     organisation = draft.organisation
+    if draft.source == Draft.Source.ANNUAL:
+        return _annual_publish(firm, draft, user=user, send=send)
     replace = publishing_setting_get(firm=firm, organisation=organisation).replace_original
     if replace and not _replace_original_approved(firm, draft):
         raise PublicationError(REPLACE_ORIGINAL_UNAPPROVED)
@@ -564,6 +575,95 @@ def draft_publish(
         return made
 
 
+def annual_budget_for(
+    *,
+    firm: Firm,
+    organisation: ClientOrganisation,
+    financial_year: int,
+    option: TrackingOption | None,
+) -> ForecastBudget:
+    """The new budget of a financial year (the whole business's, or one tracking option's)
+    that annual drafts of that year go into: made with the name the app suggests on the first
+    publish, and looked for at once among the synced budgets, like a forecast budget."""
+    key = annual_budget_key(financial_year=financial_year, option=option)
+    forecast = (
+        ForecastBudget.objects.for_firm(firm)
+        .filter(organisation=organisation, original_xero_budget_id=key)
+        .select_related("budget")
+        .first()
+    )
+    if forecast is None:
+        forecast = ForecastBudget(
+            firm=firm,
+            organisation=organisation,
+            original=None,
+            original_xero_budget_id=key,
+            original_name=f"no budget yet (FY{financial_year})",
+            name=annual_budget_suggested_name(
+                organisation=organisation, financial_year=financial_year, option=option
+            ),
+        )
+        history_note(
+            forecast,
+            reason=_short(f"To add in Xero for FY{financial_year}: {forecast.name}"),
+            user=None,
+        )
+        forecast.save()
+    if forecast.budget_id is None:
+        found = _forecast_budget_match(firm, forecast)
+        if found is not None:
+            _forecast_budget_attach(firm, forecast, found, user=None)
+    return forecast
+
+
+def _annual_publish(
+    firm: Firm, draft: Draft, *, user: User | None, send: bool
+) -> list[BudgetPublication]:
+    """An annual draft goes into new budgets for its year, one for the whole business and one
+    per tracking option it drafts, with every month of every line: never into a budget the
+    client has, whatever "replace the original" says (a year nobody budgeted has no original
+    to replace)."""
+    if draft.financial_year is None:
+        raise PublicationError("This annual draft has no financial year: draft the year again.")
+    balances = (
+        DraftBalance.objects.for_firm(firm)
+        .filter(line__draft=draft)
+        .select_related("line", "line__tracking_option")
+        .order_by("line_id", "period")
+    )
+    options: dict[int | None, TrackingOption | None] = {}
+    amounts: dict[int | None, dict[Cell, Decimal]] = {}
+    for balance in balances:
+        line = balance.line
+        options[line.tracking_option_id] = line.tracking_option
+        cell = (line.account_id, _month(balance.period))
+        amounts.setdefault(line.tracking_option_id, {})[cell] = balance.effective_amount
+    if not amounts:
+        raise PublicationError("Nothing to publish: the draft has no lines.")
+    made = []
+    with transaction.atomic():
+        for option_id in sorted(amounts, key=lambda pk: (pk is not None, pk or 0)):
+            forecast = annual_budget_for(
+                firm=firm,
+                organisation=draft.organisation,
+                financial_year=draft.financial_year,
+                option=options[option_id],
+            )
+            made.append(
+                budget_publication_create(
+                    firm=firm,
+                    organisation=draft.organisation,
+                    budget=forecast.budget,
+                    forecast=forecast,
+                    amounts=amounts[option_id],
+                    user=user,
+                    draft=draft,
+                    send=send,
+                )
+            )
+    return made
+
+
 def _publication_status(draft: Draft, status: str, user: User | None) -> None:
     reason = f"Publication: {Draft.Status(status).label.lower()}"
     draft_status_set(draft=draft, status=status, reason=reason, user=user)
@@ -596,7 +696,15 @@ def budget_publication_send(*, publication: BudgetPublication) -> None:
         "tracking_words": original_tracking_words(
             original=forecast.original if forecast is not None else None
         ),
+        # An annual draft's new budget for its year stands beside no original.
+        "annual_year": publication.draft.financial_year
+        if publication.draft is not None and publication.draft.source == Draft.Source.ANNUAL
+        else None,
     }
+    if context["annual_year"] is not None and forecast is not None:
+        context["tracking_words"] = annual_budget_tracking_words(
+            firm=publication.firm, forecast=forecast
+        )
     email_send(
         template="budget_publication",
         to=[user.email],

@@ -305,7 +305,7 @@ def scenario_draft_create(*, firm: Firm, scenario: Scenario, user: User | None) 
                     proposed=proposed,
                     original=was,
                     tracking_option=budget.tracking_option if budget else None,
-                    budget=budget,
+                    original_budget=budget,
                 )
             )
     reason = f"From scenario {scenario.name}, version {scenario.version}"[:100]

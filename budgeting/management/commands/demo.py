@@ -88,6 +88,7 @@ class Command(BaseCommand):
             scored = forecast_records_backfill(firm=firm, organisation=organisation)
             self.stdout.write(f"  past forecasts of {organisation.name}: {scored} months scored")
             self._report_pack(firm, organisation, owner)
+        self._annual_draft(firm, owner)
         if no_serve:
             return
         self._start_worker()
@@ -362,6 +363,44 @@ class Command(BaseCommand):
             names = " and ".join(o.name for o in options)
             self.stdout.write(f"  draft by department for {draft.organisation.name}: {names}")
             return
+
+    def _annual_draft(self, firm, owner) -> None:
+        """Next year's budget already drafted for the smallest client with tracking options
+        (departments, projects), so its review and flags show at once; the owner can draft the
+        other clients' from their pages."""
+        from django.db.models import Count
+
+        from budgeting.annual.selectors import annual_counts
+        from budgeting.annual.services import AnnualDraftError, annual_draft_create
+        from budgeting.models import Account, TrackingOption
+        from tenants.models import ClientOrganisation
+
+        tracked = TrackingOption.objects.for_firm(firm).values("organisation_id")
+        smallest = (
+            Account.objects.for_firm(firm)
+            .filter(organisation_id__in=tracked)
+            .values("organisation_id")
+            .annotate(accounts=Count("id"))
+            .order_by("accounts", "organisation_id")
+            .first()
+        )
+        organisation = (
+            ClientOrganisation.objects.for_firm(firm).get(pk=smallest["organisation_id"])
+            if smallest
+            else None
+        )
+        if organisation is None:
+            return
+        try:
+            annual = annual_draft_create(firm=firm, organisation=organisation, user=owner)
+        except AnnualDraftError as exc:
+            self.stdout.write(f"  next year's budget of {organisation.name}: {exc}")
+            return
+        counts = annual_counts(firm=firm, annual=annual)
+        self.stdout.write(
+            f"  next year's budget of {organisation.name}: FY{annual.financial_year} drafted, "
+            f"{counts.lines} lines, {counts.flags} flags"
+        )
 
     def _serve_at(self, addrport: str) -> str:
         """The address the demo serves on, in every link it makes: SITE_URL (email links, the
