@@ -30,6 +30,7 @@ from budgeting.drafts.models import (
 from budgeting.ledger.models import (
     Account,
     ActualBalance,
+    BalanceSheetBalance,
     Budget,
     BudgetBalance,
     BudgetLine,
@@ -70,6 +71,7 @@ __all__ = [
     "ApprovalLink",
     "ApprovalRequest",
     "ApprovalStep",
+    "BalanceSheetBalance",
     "Budget",
     "BudgetBalance",
     "BudgetLine",
