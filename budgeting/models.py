@@ -19,6 +19,7 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
+from budgeting.cash.models import CashSetting
 from budgeting.drafts.models import (
     BudgetPolicy,
     Draft,
@@ -78,6 +79,7 @@ __all__ = [
     "BudgetPolicy",
     "BudgetPublication",
     "BudgetRollback",
+    "CashSetting",
     "DocumentBatch",
     "DocumentChange",
     "Draft",

@@ -4,6 +4,7 @@ from budgeting.alerts import views as views_alerts
 from budgeting.approvals import exports as exports_approvals
 from budgeting.approvals import views as views_approvals
 from budgeting.audit import views as views_audit
+from budgeting.cash import views as views_cash
 from budgeting.dashboard import views as views_dashboard
 from budgeting.drafts import exports as exports_drafts
 from budgeting.drafts import views as views_drafts
@@ -367,5 +368,24 @@ urlpatterns += [
         "f/<slug:firm_slug>/clients/<int:organisation_id>/alerts/rules/<int:rule_id>/",
         views_alerts.alert_rule_edit,
         name="alert_rule_edit",
+    ),
+]
+
+# Cash: closing cash per month, actual and projected, its CSV and the threshold.
+urlpatterns += [
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/cash/",
+        views_cash.cash_view,
+        name="cash_view",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/cash.csv",
+        views_cash.cash_view_csv,
+        name="cash_view_csv",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/cash/threshold/",
+        views_cash.cash_threshold_edit,
+        name="cash_threshold_edit",
     ),
 ]

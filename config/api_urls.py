@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from budgeting.alerts import api as api_alerts
 from budgeting.approvals import api as api_approvals
 from budgeting.audit import api as api_audit
+from budgeting.cash import api as api_cash
 from budgeting.drafts import api as api_drafts
 from budgeting.ledger import api as budgeting_api
 from budgeting.packs import api as api_packs
@@ -187,6 +188,12 @@ ENDPOINTS = [
         "organisations/<uuid:organisation_public_id>/publications/<int:publication_id>/rollback/",
         api_publishing.PublicationRollbackApi.as_view(),
         name="publication_rollback",
+    ),
+    # Cash: closing cash per month, actual and projected (budgeting/cash/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/cash/",
+        api_cash.CashApi.as_view(),
+        name="cash",
     ),
     # Report packs and their PDFs (budgeting/packs/api.py).
     path(

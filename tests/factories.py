@@ -799,6 +799,16 @@ class PublishingSettingFactory(OrganisationOwnedFactory):
     replace_original = False
 
 
+class CashSettingFactory(OrganisationOwnedFactory):
+    """The cash threshold a firm set for an organisation."""
+
+    class Meta:
+        model = budgeting.CashSetting
+        django_get_or_create = ("organisation",)
+
+    threshold = _money("10000")
+
+
 class BudgetPublicationFactory(OrganisationOwnedFactory):
     """The import file of an approved draft, awaiting import into Xero."""
 
