@@ -93,6 +93,7 @@ pages = [
     reverse("audit_log", args=[firm.slug, org.pk]),
     reverse("draft_audit_log", args=[firm.slug, org.pk, draft.pk]),
     reverse("report_pack_list", args=[firm.slug, org.pk]),
+    reverse("cash_view", args=[firm.slug, org.pk]),
     reverse("forecast_accuracy", args=[firm.slug, org.pk]),
 ]
 # The demo built each client's pack: its PDF downloads.
@@ -203,6 +204,10 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert "Slack (the imitation): #approvals, working, 5 members linked" in done.stdout
     assert re.search(r"past forecasts of Harbour Lane Café: [1-9]\d* months scored", done.stdout)
     assert re.search(r"report pack of Harbour Lane Café, \w+ \d{4}: \d+ KB PDF", done.stdout)
+    assert re.search(
+        r"cash of Harbour Lane Café: low -?\d+\.\d\d in \w+ \d{4}, threshold \d+, 1 alert\b",
+        done.stdout,
+    )
     done = manage("shell", stdin=AT_ONCE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "at once ok 3" in done.stdout
@@ -210,4 +215,4 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "exact money ok" in done.stdout
     assert "slack ok" in done.stdout
-    assert "screens ok 15" in done.stdout
+    assert "screens ok 16" in done.stdout
