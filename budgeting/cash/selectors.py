@@ -129,25 +129,21 @@ def cash_history(
     return history
 
 
-def _figures(rows) -> dict[dt.date, list[Decimal]]:
-    found: dict[dt.date, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
-    for period, account_class, account_type, amount in rows:
-        _add(found[period], account_class, account_type, amount)
-    return found
-
-
 def forecast_plan(
     *, firm: Firm, organisation: ClientOrganisation, first: dt.date, last: dt.date
 ) -> tuple[list[MonthPlan], list[tuple[str, dt.date, dt.date]]]:
-    """The forecast P&L from first to last, each month from the latest draft, else the latest
-    forecast run, else the overall budget; and which source gave which months."""
+    """The forecast P&L from first to last. Each account's figure for a month comes from the
+    latest draft (its edited figure, else the suggested one), else the latest forecast run,
+    else the overall budget (a draft holds only the lines it re-forecast). Returns the months
+    (up to the first with no figure at all) and, per source, the first and last month it gave a
+    figure for."""
     accounts = {
         pk: (account_class, account_type)
         for pk, account_class, account_type in Account.objects.for_firm(firm)
         .filter(organisation=organisation)
         .values_list("pk", "account_class", "type")
     }
-    layers: list[tuple[str, dict[dt.date, list[Decimal]]]] = []
+    layers: list[tuple[str, dict[tuple[int, dt.date], Decimal]]] = []
     draft = (
         Draft.objects.for_firm(firm)
         .filter(organisation=organisation)
@@ -156,28 +152,30 @@ def forecast_plan(
         .first()
     )
     if draft is not None:
-        rows = []
-        for account, period, suggested, edited in (
+        rows = (
             DraftBalance.objects.for_firm(firm)
             .filter(
-                line__draft=draft, line__tracking_option__isnull=True, period__range=(first, last)
+                line__draft=draft,
+                line__tracking_option__isnull=True,
+                period__range=(first, last),
             )
             .values_list("line__account_id", "period", "suggested_amount", "edited_amount")
-        ):
-            rows.append((period, *accounts[account], suggested if edited is None else edited))
-        layers.append((f"the draft '{draft}'", _figures(rows)))
+        )
+        layers.append(
+            (
+                f"the draft '{draft}'",
+                {(a, p): (s if e is None else e) for a, p, s, e in rows},
+            )
+        )
     records = ForecastRecord.objects.for_firm(firm).filter(
         organisation=organisation, tracking_option__isnull=True
     )
     made = records.aggregate(made=Max("made_at"))["made"]
     if made is not None:
-        rows = [
-            (period, *accounts[account], point)
-            for account, period, point in records.filter(
-                made_at=made, target__range=(first, last)
-            ).values_list("account_id", "target", "point")
-        ]
-        layers.append(("the latest forecast run", _figures(rows)))
+        rows = records.filter(made_at=made, target__range=(first, last)).values_list(
+            "account_id", "target", "point"
+        )
+        layers.append(("the latest forecast run", {(a, p): v for a, p, v in rows}))
     budget = (
         Budget.objects.for_firm(firm)
         .filter(organisation=organisation, type=Budget.Type.OVERALL)
@@ -185,25 +183,32 @@ def forecast_plan(
         .first()
     )
     if budget is not None:
-        rows = [
-            (period, *accounts[account], amount)
-            for account, period, amount in BudgetBalance.objects.for_firm(firm)
+        rows = (
+            BudgetBalance.objects.for_firm(firm)
             .filter(budget_line__budget=budget, period__range=(first, last))
             .values_list("budget_line__account_id", "period", "amount")
-        ]
-        layers.append((f"the budget '{budget.description or 'Overall'}'", _figures(rows)))
+        )
+        words = f"the budget '{budget.description or 'Overall'}'"
+        layers.append((words, {(a, p): v for a, p, v in rows}))
+    keys = {key for _words, figures in layers for key in figures}
     plan: list[MonthPlan] = []
-    sources: list[tuple[str, dt.date, dt.date]] = []
+    used: dict[str, list[dt.date]] = {}
     for month in months_between(first, last):
-        found = next(((words, f[month]) for words, f in layers if month in f), None)
-        if found is None:
+        here = sorted(account for account, period in keys if period == month)
+        if not here:
             break  # the projection stops where the forecast P&L stops
-        words, (revenue, costs, depreciation) = found
-        plan.append(MonthPlan(month, revenue, costs, depreciation))
-        if sources and sources[-1][0] == words and sources[-1][2] == add_months(month, -1):
-            sources[-1] = (words, sources[-1][1], month)
-        else:
-            sources.append((words, month, month))
+        values = [ZERO, ZERO, ZERO]
+        for account in here:
+            words, amount = next(
+                (w, figures[(account, month)])
+                for w, figures in layers
+                if (account, month) in figures
+            )
+            _add(values, *accounts[account], amount)
+            used.setdefault(words, []).append(month)
+        plan.append(MonthPlan(month, *values))
+    order = [words for words, _figures in layers if words in used]
+    sources = [(words, min(used[words]), max(used[words])) for words in order]
     return plan, sources
 
 

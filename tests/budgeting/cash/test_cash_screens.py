@@ -115,3 +115,39 @@ def test_the_api_gives_the_same_months_to_its_own_firm_only(client, connected_fi
     assert body["threshold"] is None and body["below"] is None
     assert body["terms"]["debtor_days"] == f"{view.projection.terms.debtor_days}"
     assert client.get(url, headers=bearer(key_b)).status_code == 404
+
+
+def test_a_drafts_figure_replaces_the_budgets_for_its_account_and_month_only(connected_firm):
+    from budgeting.cash.selectors import forecast_plan
+    from budgeting.models import Account, BudgetBalance
+    from tests.factories import DraftBalanceFactory, DraftFactory, DraftLineFactory
+
+    organisation = _synced(connected_firm)
+    firm = connected_firm.firm
+    with scopes_disabled():
+        view = cash_view_load(firm=firm, organisation=organisation)
+        month = next(m for m in view.months if not m.actual)
+        budgeted = BudgetBalance.objects.filter(
+            organisation=organisation, period=month.period, budget_line__account__type="REVENUE"
+        ).select_related("budget_line__account")
+        line = max(budgeted, key=lambda b: b.amount)
+        account = Account.objects.get(pk=line.budget_line.account_id)
+        draft = DraftFactory(
+            organisation=organisation, first_period=month.period, last_actual_period=month.period
+        )
+        draft_line = DraftLineFactory(organisation=organisation, draft=draft, account=account)
+        DraftBalanceFactory(
+            organisation=organisation,
+            line=draft_line,
+            period=month.period,
+            suggested_amount=line.amount + Decimal("5000.00"),
+            edited_amount=line.amount + Decimal("7000.00"),
+        )
+        plan, sources = forecast_plan(
+            firm=firm, organisation=organisation, first=month.period, last=month.period
+        )
+    # The edited figure, over the budget's, for that account; the other accounts keep theirs.
+    assert plan[0].revenue == month.revenue + Decimal("7000.00")
+    assert plan[0].costs == month.costs
+    assert sources[0][0].startswith("the draft")
+    assert "budget" in sources[-1][0]
