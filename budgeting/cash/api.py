@@ -58,6 +58,14 @@ class CashSourceOutputSerializer(serializers.Serializer):
         ref_name = "CashSource"
 
 
+class CashBankOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    balance = serializers.DecimalField(**MONEY)
+
+    class Meta:
+        ref_name = "CashBank"
+
+
 class CashOutputSerializer(serializers.Serializer):
     currency = serializers.CharField()
     threshold = serializers.DecimalField(**MONEY, allow_null=True)
@@ -68,6 +76,9 @@ class CashOutputSerializer(serializers.Serializer):
     terms = CashTermsOutputSerializer()
     sources = CashSourceOutputSerializer(many=True)
     notes = serializers.ListField(child=serializers.CharField())
+    banks = CashBankOutputSerializer(
+        many=True, help_text="The bank accounts at the last actual month's end."
+    )
     months = CashMonthOutputSerializer(many=True)
 
     class Meta:
@@ -102,6 +113,7 @@ class CashApi(FirmAPIView):
                 for words, first, last in view.sources
             ],
             "notes": list(projection.notes),
+            "banks": [{"name": name, "balance": amount} for name, amount in view.banks],
             "months": list(view.months),
         }
         return Response(CashOutputSerializer(data).data)

@@ -53,10 +53,16 @@ class CashView:
     # Where each projected month's P&L came from: [(words, first, last)], in order.
     sources: tuple[tuple[str, dt.date, dt.date], ...]
     setting: CashSetting
+    # The bank accounts at the last actual month's end: [(name, amount)], largest first.
+    banks: tuple[tuple[str, Decimal], ...] = ()
 
     @property
     def months(self):
         return self.projection.months
+
+    @property
+    def last_actual(self) -> dt.date | None:
+        return max((m.period for m in self.months if m.actual), default=None)
 
 
 def _profit_and_loss(
@@ -241,4 +247,10 @@ def cash_view_load(*, firm: Firm, organisation: ClientOrganisation) -> CashView:
         below=projection.below,
         notes=projection.notes,
     )
-    return CashView(organisation, currency, shown, tuple(sources), setting)
+    banks = tuple(
+        BalanceSheetBalance.objects.for_firm(firm)
+        .filter(organisation=organisation, period=last, account__type="BANK")
+        .order_by("-amount", "name")
+        .values_list("name", "amount")
+    )
+    return CashView(organisation, currency, shown, tuple(sources), setting, banks)

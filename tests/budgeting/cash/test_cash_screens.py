@@ -47,8 +47,12 @@ def test_the_cash_page_shows_actual_and_projected_cash_and_its_low_point(
     page = text(client.get(url))
     assert "Projected low point" in page and f"{low.period:%B %Y}" in page
     assert 'role="img"' in page and "Closing cash per month, actual and projected" in page
-    assert page.count('<th scope="row">') == len(view.months)
+    table = page.split('id="cash-months"')[1].split("</table>")[0]
+    assert table.count('<th scope="row">') == len(view.months)
     assert "(low point)" in page
+    # The bank accounts at the last month end add up to its closing cash.
+    assert view.banks and sum(amount for _name, amount in view.banks) == actual[-1].cash
+    assert f"Bank accounts at the end of {actual[-1].period:%B %Y}" in page
 
     # A threshold above every projected month: the first projected month is below it.
     above = max(m.cash for m in projected) + Decimal("1000.00")
@@ -114,6 +118,7 @@ def test_the_api_gives_the_same_months_to_its_own_firm_only(client, connected_fi
     assert body["low"]["period"] == view.projection.low.period.isoformat()
     assert body["threshold"] is None and body["below"] is None
     assert body["terms"]["debtor_days"] == f"{view.projection.terms.debtor_days}"
+    assert [b["name"] for b in body["banks"]] == [name for name, _amount in view.banks]
     assert client.get(url, headers=bearer(key_b)).status_code == 404
 
 
