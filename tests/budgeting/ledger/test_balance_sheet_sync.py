@@ -114,3 +114,35 @@ def test_a_balance_sheet_xero_refuses_fails_alone(connected_firm, xero_sandbox):
         .count()
         > 0
     )
+
+
+def _drop_oldest_column_of_long_reports(body):
+    """A Xero that leaves the oldest month out of a 12-month balance sheet (a one-month answer,
+    two columns, is left as it is)."""
+    rows = body["Reports"][0]["Rows"]
+    if len(rows[0]["Cells"]) <= 3:
+        return body
+    for row in [rows[0], *(r for s in rows[1:] for r in s.get("Rows", []))]:
+        row["Cells"] = row["Cells"][:-1]
+    return body
+
+
+def test_columns_that_are_not_the_months_asked_for_are_read_one_month_a_call(
+    connected_firm, xero_sandbox
+):
+    from integrations.xero.http import use_transport
+    from tests.integrations.xero.transports import Mutating
+
+    name = "Harbour Lane Café"
+    spoil = _drop_oldest_column_of_long_reports
+    with use_transport(Mutating(xero_sandbox, "Reports/BalanceSheet", spoil)):
+        run = sync(connected_firm, name)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    assert run.failed_scopes == [] and run.reconciled is True, run.error
+    months = run.counts["months"]
+    assert "Balance sheet: one month per request, because the report's columns" in run.error
+    assert run.counts["calls_planned_balance_sheet"] == months
+    lines = BalanceSheetBalance.objects.for_firm(connected_firm.firm).filter(
+        organisation=connected_firm.linked[name]
+    )
+    assert lines.values("period").distinct().count() == months
