@@ -20,6 +20,7 @@ from budgeting.approvals.models import (
     ApprovalStep,
     ExternalApprover,
 )
+from budgeting.cash.models import CashSetting
 from budgeting.currency.models import BudgetRate
 from budgeting.deals.models import Deal, SalesPipelineUpload
 from budgeting.departments.models import DepartmentAssignment, DepartmentGapNote
@@ -40,6 +41,7 @@ from budgeting.groups.models import (
 from budgeting.ledger.models import (
     Account,
     ActualBalance,
+    BalanceSheetBalance,
     Budget,
     BudgetBalance,
     BudgetLine,
@@ -82,6 +84,7 @@ __all__ = [
     "ApprovalLink",
     "ApprovalRequest",
     "ApprovalStep",
+    "BalanceSheetBalance",
     "Budget",
     "BudgetBalance",
     "BudgetLine",
@@ -89,6 +92,7 @@ __all__ = [
     "BudgetPublication",
     "BudgetRate",
     "BudgetRollback",
+    "CashSetting",
     "ClientGroup",
     "ClientGroupMember",
     "Deal",

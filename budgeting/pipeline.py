@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from budgeting.alerts.services import cash_alerts_evaluate
 from budgeting.approvals.reminders import approval_notifications_resend
 from budgeting.drafts.models import ForecastRun
 from budgeting.drafts.services import forecast_runs_recover, organisation_forecast_after_sync
@@ -30,6 +31,8 @@ def organisation_after_sync(*, firm: Firm, organisation: ClientOrganisation, clo
     budget_publications_verify(firm=firm, organisation=organisation)
     organisation_variance_refresh(firm=firm, organisation=organisation)
     organisation_forecast_after_sync(firm=firm, organisation=organisation, closed=closed)
+    # Cash projected from the balance sheet just synced and the forecast P&L.
+    cash_alerts_evaluate(firm=firm, organisation=organisation)
     if closed:
         # The closed month's report pack, built once the close's forecast and draft are made.
         report_pack_after_close(firm=firm, organisation=organisation)

@@ -5,6 +5,7 @@ from budgeting.annual import views as views_annual
 from budgeting.approvals import exports as exports_approvals
 from budgeting.approvals import views as views_approvals
 from budgeting.audit import views as views_audit
+from budgeting.cash import views as views_cash
 from budgeting.currency import views as views_currency
 from budgeting.dashboard import views as views_dashboard
 from budgeting.deals import views as views_deals
@@ -548,5 +549,24 @@ urlpatterns += [
         "f/<slug:firm_slug>/groups/<int:group_id>/pairs/<int:mapping_id>/remove/",
         views_groups.group_mapping_remove,
         name="group_mapping_remove",
+    ),
+]
+
+# Cash: closing cash per month, actual and projected, its CSV and the threshold.
+urlpatterns += [
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/cash/",
+        views_cash.cash_view,
+        name="cash_view",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/cash.csv",
+        views_cash.cash_view_csv,
+        name="cash_view_csv",
+    ),
+    path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/cash/threshold/",
+        views_cash.cash_threshold_edit,
+        name="cash_threshold_edit",
     ),
 ]

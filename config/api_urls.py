@@ -12,6 +12,7 @@ from budgeting.alerts import api as api_alerts
 from budgeting.annual import api as api_annual
 from budgeting.approvals import api as api_approvals
 from budgeting.audit import api as api_audit
+from budgeting.cash import api as api_cash
 from budgeting.currency import api as api_currency
 from budgeting.deals import api as api_deals
 from budgeting.departments import api as api_departments
@@ -255,6 +256,12 @@ ENDPOINTS = [
         "groups/<int:group_id>/rates/",
         api_groups.GroupRateListApi.as_view(),
         name="group_rate_list",
+    ),
+    # Cash: closing cash per month, actual and projected (budgeting/cash/api.py).
+    path(
+        "organisations/<uuid:organisation_public_id>/cash/",
+        api_cash.CashApi.as_view(),
+        name="cash",
     ),
     # Report packs and their PDFs (budgeting/packs/api.py).
     path(

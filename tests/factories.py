@@ -459,6 +459,23 @@ class ActualBalanceFactory(OrganisationOwnedFactory):
     amount = _money("3250")
 
 
+class BalanceSheetBalanceFactory(OrganisationOwnedFactory):
+    """A bank account's closing balance at a month's end, as the Balance Sheet shows it."""
+
+    class Meta:
+        model = budgeting.BalanceSheetBalance
+
+    account = _in_organisation("AccountFactory", type="BANK", account_class="ASSET")
+    row_key = factory.LazyAttribute(
+        lambda o: o.account.account_id if o.account else "Current Year Earnings"
+    )
+    name = factory.LazyAttribute(lambda o: o.account.name if o.account else o.row_key)
+    section = "Bank"
+    account_class = budgeting.BalanceSheetBalance.Class.ASSET
+    period = OCTOBER
+    amount = _money("18250")
+
+
 class TransactionLineFactory(OrganisationOwnedFactory):
     """A line of a supplier bill, as the sync stores it (base currency, signed for the P&L)."""
 
@@ -874,6 +891,16 @@ class PublishingSettingFactory(OrganisationOwnedFactory):
         django_get_or_create = ("organisation",)
 
     replace_original = False
+
+
+class CashSettingFactory(OrganisationOwnedFactory):
+    """The cash threshold a firm set for an organisation."""
+
+    class Meta:
+        model = budgeting.CashSetting
+        django_get_or_create = ("organisation",)
+
+    threshold = _money("10000")
 
 
 class BudgetPublicationFactory(OrganisationOwnedFactory):

@@ -96,6 +96,7 @@ pages = [
     reverse("draft_audit_log", args=[firm.slug, org.pk, draft.pk]),
     reverse("report_pack_list", args=[firm.slug, org.pk]),
     reverse("sales_pipeline", args=[firm.slug, builder.pk]),
+    reverse("cash_view", args=[firm.slug, org.pk]),
     # Last: the check after the loop reads this page.
     reverse("forecast_accuracy", args=[firm.slug, org.pk]),
 ]
@@ -244,6 +245,10 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert re.search(
         r"next year's budget of .+: FY\d{4} drafted, \d+ lines, \d+ flags", done.stdout
     )
+    assert re.search(
+        r"cash of Harbour Lane Café: low -?\d+\.\d\d in \w+ \d{4}, threshold \d+, 1 alert\b",
+        done.stdout,
+    )
     done = manage("shell", stdin=AT_ONCE)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "at once ok 3" in done.stdout
@@ -251,6 +256,5 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "exact money ok" in done.stdout
     assert "slack ok" in done.stdout
-    assert "screens ok 16" in done.stdout
-    assert "screens ok 15" in done.stdout
+    assert "screens ok 17" in done.stdout
     assert "currency ok" in done.stdout

@@ -30,6 +30,7 @@ ONE_PER_ORGANISATION = {
     "PublishingSetting",
     "AlertPoll",
     "PackSchedule",
+    "CashSetting",
 }
 MONTH_FIELDS = {"period", "first_period", "last_actual_period", "trigger_period", "made_at"}
 

@@ -40,6 +40,10 @@ def delivery_function(channel: str) -> DeliveryFunction | None:
 
 def alert_subject(alert: Alert) -> str:
     step = alert.get_severity_display()
+    if alert.threshold == "cash":
+        return (
+            f"{step}: cash below its threshold for {alert.organisation.name}, {alert.period:%b %Y}"
+        )
     return f"{step}: {alert.account} for {alert.organisation.name}, {alert.period:%b %Y}"
 
 

@@ -27,6 +27,9 @@ class AlertRule(OrganisationOwned):
     class Threshold(models.TextChoices):
         BAND = "band", "Expected by this day, with the forecast's band"
         LIMIT = "limit", "A fixed limit for the month"
+        # Watches the organisation's projected closing cash (budgeting.cash), not accounts: the
+        # first month it falls below the cash threshold the firm set raises the alert.
+        CASH = "cash", "Closing cash projected below the organisation's cash threshold"
 
     class RecipientKind(models.TextChoices):
         BUDGET_OWNERS = "budget_owners", "The organisation's budget owners"

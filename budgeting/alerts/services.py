@@ -41,6 +41,7 @@ from budgeting.alerts.models import (
     DocumentChange,
 )
 from budgeting.approvals.models import ExternalApprover
+from budgeting.cash.selectors import cash_view_load
 from budgeting.drafts.models import ForecastRecord
 from budgeting.ledger.drivers import (
     PROFIT_AND_LOSS_CLASSES,
@@ -49,6 +50,7 @@ from budgeting.ledger.drivers import (
 )
 from budgeting.ledger.models import (
     Account,
+    BalanceSheetBalance,
     Budget,
     BudgetBalance,
     SyncRun,
@@ -585,7 +587,11 @@ def alerts_evaluate(
     today = timezone.localdate(timezone.now(), timezone=xero_zone(zone_name))
     currency = profile.base_currency if profile else organisation.base_currency
     raised = []
-    rules = AlertRule.objects.for_firm(firm).filter(organisation=organisation, active=True)
+    rules = (
+        AlertRule.objects.for_firm(firm)
+        .filter(organisation=organisation, active=True)
+        .exclude(threshold=AlertRule.Threshold.CASH)  # cash rules: cash_alerts_evaluate
+    )
     for rule in rules:
         accounts = _rule_accounts(firm, organisation, rule)
         if account_pks is not None:
@@ -651,6 +657,86 @@ def _account_check(firm, organisation, rule, account, today, currency, received_
         return None  # another worker raised the same step a moment ago
     _deliveries_create(firm, organisation, rule, alert, earlier)
     return alert
+
+
+def cash_alerts_evaluate(*, firm: Firm, organisation: ClientOrganisation) -> list[Alert]:
+    """The organisation's cash rules against its cash projection (budgeting.cash): the first
+    projected month under the cash threshold raises a warning, or a critical alert when cash
+    would be overdrawn; each step once per rule and month, with its deliveries queued. The alert
+    is kept against the organisation's main bank account (the one with the most cash)."""
+    rules = list(
+        AlertRule.objects.for_firm(firm).filter(
+            organisation=organisation, active=True, threshold=AlertRule.Threshold.CASH
+        )
+    )
+    if not rules:
+        return []
+    view = cash_view_load(firm=firm, organisation=organisation)
+    projection = view.projection
+    below = projection.below
+    if below is None:
+        return []
+    latest = next(m for m in reversed(view.months) if m.actual)
+    bank = (
+        BalanceSheetBalance.objects.for_firm(firm)
+        .filter(organisation=organisation, period=latest.period, account__type="BANK")
+        .order_by("-amount", "account__code")
+        .values_list("account_id", flat=True)
+        .first()
+    )
+    if bank is None:
+        return []
+    account = Account.objects.for_firm(firm).get(pk=bank)
+    severity = Alert.Severity.CRITICAL if below.cash < 0 else Alert.Severity.WARNING
+    currency = view.currency
+    terms = projection.terms
+    summary = (
+        f"Cash would fall below the threshold of {amount_in(projection.threshold, currency)} in "
+        f"{below.period:%B %Y}: closing cash projected at {amount_in(below.cash, currency)}, "
+        f"{amount_in(projection.threshold - below.cash, currency)} under it. The projected low "
+        f"is {amount_in(projection.low.cash, currency)} in {projection.low.period:%B %Y}. "
+        f"Projected from the forecast P&L with {terms.debtor_days} debtor days, "
+        f"{terms.creditor_days} creditor days and GST/VAT paid every {terms.tax_cycle} "
+        f"month{'s' if terms.tax_cycle != 1 else ''}, from {latest.period:%B %Y}'s "
+        f"closing cash of {amount_in(latest.cash, currency)}."
+    )
+    profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
+    today = timezone.localdate(
+        timezone.now(), timezone=xero_zone(profile.timezone if profile else None)
+    )
+    raised = []
+    for rule in rules:
+        earlier = Alert.objects.for_firm(firm).filter(
+            rule=rule, account=account, tracking_option__isnull=True, period=below.period
+        )
+        if earlier.filter(severity__gte=severity).exists():
+            continue
+        alert = Alert(
+            firm=firm,
+            organisation=organisation,
+            rule=rule,
+            account=account,
+            period=below.period,
+            severity=severity,
+            threshold=rule.threshold,
+            day=today.day,
+            actual=below.cash,
+            edge=projection.threshold,
+            by=projection.threshold - below.cash,
+            projected=projection.low.cash,
+            summary=summary,
+        )
+        history_note(alert, reason=f"Raised by the rule {rule.name}"[:100], user=None)
+        try:
+            with transaction.atomic():
+                alert.save()
+        except IntegrityError:
+            continue  # another worker raised the same step a moment ago
+        _deliveries_create(firm, organisation, rule, alert, earlier)
+        raised.append(alert)
+    for alert in raised:
+        enqueue("budgeting.tasks.alert_deliveries_send_task", firm.pk, alert.pk)
+    return raised
 
 
 def _quiet_end(rule: AlertRule, now: dt.datetime, zone_name: str | None) -> dt.datetime | None:
@@ -921,6 +1007,11 @@ def alert_rule_save(
         errors["account_ids"] = [
             f"No profit and loss account with id {', '.join(map(str, unknown))} in "
             f"{organisation.name}."
+        ]
+    if threshold == AlertRule.Threshold.CASH and (ids or account_class or tracking_option):
+        errors["account_ids"] = [
+            "A cash rule watches the organisation's closing cash, not accounts: leave the "
+            "accounts, class and tracking option empty, and set the threshold on the Cash page."
         ]
     if tracking_option is not None and tracking_option.organisation_id != organisation.pk:
         errors["tracking_option"] = ["No such tracking option in this organisation."]

@@ -66,3 +66,13 @@ def alert_deliveries_due_task() -> int:
     from budgeting.alerts.services import alert_deliveries_due
 
     return alert_deliveries_due()
+
+
+@shared_task(acks_late=True, name="budgeting.tasks.cash_alerts_evaluate_task")
+def cash_alerts_evaluate_task(firm_id: int, organisation_id: int) -> int:
+    """After a sync or a new cash threshold: the cash rules against the projection. Safe
+    twice: each step is raised once per rule and month."""
+    from budgeting.alerts.services import cash_alerts_evaluate
+
+    firm, organisation = _organisation(firm_id, organisation_id)
+    return len(cash_alerts_evaluate(firm=firm, organisation=organisation))

@@ -59,9 +59,10 @@ class Account(OrganisationOwned):
     type = models.CharField(max_length=20)  # Xero's Account.Type: REVENUE, EXPENSE, ...
     account_class = models.CharField(max_length=20, blank=True, default="")  # Account.Class
     status = models.CharField(max_length=20, default="ACTIVE")
-    # Xero's Account.SystemAccount (REALISEDCURRENCYGAIN, DEBTORS, ...): budgeting.currency
-    # tells the currency gains and losses accounts by it.
-    system_account = models.CharField(max_length=30, blank=True, default="")
+    # Xero's Account.SystemAccount (REALISEDCURRENCYGAIN, DEBTORS, CREDITORS, GST, ...): how
+    # budgeting.currency tells the currency gains and losses accounts, and the cash forecast the
+    # receivables, payables and sales tax accounts, whatever their names and codes.
+    system_account = models.CharField(max_length=40, blank=True, default="")
     # The P&L line that shows this account's figures when Xero's report groups it: the currency
     # system accounts under the "FX gains and losses" line (FXGROUPID). Budgets on the account
     # count on that line for variance.
@@ -352,12 +353,47 @@ class SyncRun(OrganisationOwned):
         return self.state in (self.State.QUEUED, self.State.RUNNING)
 
 
+class BalanceSheetBalance(OrganisationOwned):
+    """A line of Xero's Balance Sheet report at a month's end, as the report shows it (assets,
+    liabilities and equity each positive in their own direction). `row_key` is the AccountID,
+    or the line's label for Xero's own lines that have no account (Current Year Earnings,
+    Retained Earnings)."""
+
+    class Class(models.TextChoices):
+        ASSET = "ASSET", "Asset"
+        LIABILITY = "LIABILITY", "Liability"
+        EQUITY = "EQUITY", "Equity"
+
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    row_key = models.CharField(max_length=64)
+    name = models.CharField(max_length=150)
+    section = models.CharField(max_length=60, blank=True, default="")
+    account_class = models.CharField(max_length=10, choices=Class.choices)
+    period = models.DateField()  # the month whose end it is
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["period", "account_class", "section", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "row_key", "period"], name="balance_sheet_line_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["organisation", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.period:%b %Y}: {self.amount}"
+
+
 class Reconciliation(OrganisationOwned):
     """One check after a sync: synced figures against Xero's own totals, to the cent."""
 
     class Kind(models.TextChoices):
         ACTUALS = "actuals", "Actuals against the P&L report"
         TRACKING_BUDGETS = "tracking_budgets", "Tracking budgets against the overall budget"
+        BALANCE_SHEET = "balance_sheet", "Balance sheet: it balances, and ties to the P&L"
 
     sync_run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="reconciliations")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -368,7 +404,9 @@ class Reconciliation(OrganisationOwned):
     tracking_category = models.ForeignKey(
         TrackingCategory, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    line = models.CharField(max_length=40)  # income, expenses, net_profit, budget
+    # income, expenses, net_profit, budget; balance sheet: assets, liabilities, equity, balance
+    # (assets against liabilities + equity), current_year_earnings (against the P&L's year to date)
+    line = models.CharField(max_length=40)
     expected = models.DecimalField(**MONEY)  # Xero's own figure
     synced = models.DecimalField(**MONEY)  # the sum of what we stored
     difference = models.DecimalField(**MONEY)

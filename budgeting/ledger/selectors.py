@@ -463,7 +463,11 @@ def sync_history(
         Reconciliation.objects.for_firm(firm)
         .filter(sync_run__in=runs)
         .filter(
-            Q(kind=Reconciliation.Kind.ACTUALS, sync_run__reconciled=False) & ~Q(difference=0)
+            Q(
+                kind__in=(Reconciliation.Kind.ACTUALS, Reconciliation.Kind.BALANCE_SHEET),
+                sync_run__reconciled=False,
+            )
+            & ~Q(difference=0)
             | Q(kind=Reconciliation.Kind.TRACKING_BUDGETS, sync_run=latest_success)
             & ~Q(difference=0)
         )
@@ -472,7 +476,7 @@ def sync_history(
     )
     differences, gaps = defaultdict(list), defaultdict(list)
     for check in checks:
-        target = differences if check.kind == Reconciliation.Kind.ACTUALS else gaps
+        target = gaps if check.kind == Reconciliation.Kind.TRACKING_BUDGETS else differences
         target[check.sync_run_id].append(check)
     return [
         SyncHistoryEntry(

@@ -33,6 +33,7 @@ from budgeting.ledger import drivers
 from budgeting.ledger.models import (
     Account,
     ActualBalance,
+    BalanceSheetBalance,
     Budget,
     BudgetBalance,
     BudgetLine,
@@ -50,7 +51,7 @@ from integrations.models import XeroTenant
 from integrations.xero import documents, parsing
 from integrations.xero.client import BUDGET_WINDOW_MONTHS, XeroClient
 from integrations.xero.errors import XeroAuthError, XeroError, XeroHttpError, XeroPayloadError
-from integrations.xero.periods import budget_windows, profit_and_loss_calls
+from integrations.xero.periods import balance_sheet_calls, budget_windows, profit_and_loss_calls
 from integrations.xero.ratelimit import DailyLimitReached, SlotTimeout
 from tenants.models import ClientOrganisation, Firm
 
@@ -157,9 +158,136 @@ class Snapshot:
     plan: CallPlan = field(default_factory=CallPlan)
     # Currency system accounts shown on the FX line (FXGROUPID) of this organisation's P&L.
     fx_grouped_accounts: set[str] = field(default_factory=set)
+    # The balance sheet at each month's end, or None if it was not read (or failed).
+    balance_sheet: BalanceSheetFetch | None = None
 
 
 Progress = Callable[[int, str], None]
+
+BALANCE_SHEET_KEY = "balance_sheet"
+# Xero's own lines of the Balance Sheet's equity that carry no account (the sandbox's, and
+# Xero's when its row has no account attribute): stored by their label.
+CURRENT_YEAR_EARNINGS = "Current Year Earnings"
+RETAINED_EARNINGS = "Retained Earnings"
+_EQUITY_LINES = (CURRENT_YEAR_EARNINGS, RETAINED_EARNINGS)
+# The report's own totals each month is reconciled to.
+_SHEET_TOTALS = {
+    "ASSET": "Total Assets",
+    "LIABILITY": "Total Liabilities",
+    "EQUITY": "Total Equity",
+}
+_SHEET_LINES = {"ASSET": "assets", "LIABILITY": "liabilities", "EQUITY": "equity"}
+
+
+@dataclass
+class BalanceSheetFetch:
+    """The Balance Sheet report at each month's end: its lines and its own totals."""
+
+    months: list[dt.date]
+    # (row key: AccountID or label, period) -> (name, section, amount as the report shows it)
+    lines: dict[tuple[str, dt.date], tuple[str, str, Decimal]] = field(default_factory=dict)
+    # period -> {"Total Assets": ..., "Total Liabilities": ..., "Total Equity": ...}
+    totals: dict[dt.date, dict[str, Decimal]] = field(default_factory=dict)
+    path: str = "12 months per request"
+
+
+def _fetch_balance_sheet(
+    client: XeroClient,
+    months: list[dt.date],
+    *,
+    known_accounts: set[str],
+    plan: CallPlan,
+    budget: _CallBudget,
+    notes: list[str],
+    step: Callable[[str], None],
+) -> BalanceSheetFetch:
+    """The month-end balance sheets of `months`, one call per 12 months (date + periods +
+    timeframe=MONTH), each column mapped by its header as the P&L's are. When the columns are
+    not the months asked for, the rest is read one month per request (the month and, as Xero
+    documents, the same month a year earlier, of which only the month is kept)."""
+    fetched = BalanceSheetFetch(months=months)
+    if not months:
+        return fetched
+    chunks = list(balance_sheet_calls(months[0], months[-1]))
+    planned = 0
+    by_month: list[dt.date] = []
+    for number, (base, periods) in enumerate(chunks):
+        chunk_months = [add_months(base, -i) for i in range(periods + 1)]
+        if by_month:
+            by_month.extend(chunk_months)
+            continue
+        step(f"Balance sheet {base:%b %Y}")
+        report = client.balance_sheet(date=month_end(base), periods=periods or None)
+        # Without periods Xero adds the same month a year earlier (docs).
+        asked = chunk_months if periods else [base, add_months(base, -12)]
+        try:
+            layout = parsing.profit_and_loss_layout(report, months=asked)
+        except parsing.ReportLayoutMismatch as exc:
+            if not periods:
+                raise parsing.ReportLayoutMismatch(
+                    exc.problem, endpoint="Reports/BalanceSheet"
+                ) from exc
+            by_month.extend(chunk_months)
+            later = sum(p + 1 for _b, p in chunks[number + 1 :])
+            budget.check(len(chunk_months) + later, "Reading the balance sheet by month")
+            fetched.path = (
+                "one month per request, because the report's columns were not the months "
+                f"asked for ({exc.problem})"
+            )
+            continue
+        planned += 1
+        _balance_sheet_take(fetched, report, layout, chunk_months, known_accounts)
+    for month in sorted(by_month, reverse=True):
+        step(f"Balance sheet {month:%b %Y}")
+        report = client.balance_sheet(date=month_end(month))
+        try:
+            layout = parsing.profit_and_loss_layout(report, months=[month, add_months(month, -12)])
+        except parsing.ReportLayoutMismatch as exc:
+            raise parsing.ReportLayoutMismatch(
+                exc.problem, endpoint="Reports/BalanceSheet"
+            ) from exc
+        _balance_sheet_take(fetched, report, layout, [month], known_accounts)
+    planned += len(by_month)
+    plan.steps[BALANCE_SHEET_KEY] = planned
+    if by_month:
+        notes.append(f"Balance sheet: {fetched.path} ({planned} calls)")
+    return fetched
+
+
+def _balance_sheet_take(
+    fetched: BalanceSheetFetch,
+    report: parsing.ProfitAndLoss,
+    layout: parsing.ProfitAndLossLayout,
+    wanted: list[dt.date],
+    known_accounts: set[str],
+) -> None:
+    for index, key in layout.columns:
+        if key.month not in wanted:
+            continue
+        for row in report.rows:
+            if row.account_id not in known_accounts and row.name.strip() in _EQUITY_LINES:
+                # Xero's own line, whatever id it carries: stored by its label.
+                fetched.lines[(row.name.strip(), key.month)] = (
+                    row.name.strip(),
+                    "Equity",
+                    row.values[index],
+                )
+                continue
+            if row.account_id not in known_accounts:
+                raise XeroPayloadError(
+                    "Reports/BalanceSheet",
+                    f"{row.section or 'Rows'}: {row.name}: account attribute",
+                    f"unknown account {row.account_id!r} (not in Accounts)",
+                )
+            fetched.lines[(row.account_id, key.month)] = (row.name, row.section, row.values[index])
+        for label in _EQUITY_LINES:
+            if label in report.totals:
+                fetched.lines[(label, key.month)] = (label, "Equity", report.totals[label][index])
+        fetched.totals[key.month] = {
+            label: report.totals[label][index]
+            for label in _SHEET_TOTALS.values()
+            if label in report.totals
+        }
 
 
 def _add_known(values: dict, key, amount: Decimal) -> None:
@@ -605,6 +733,23 @@ def xero_snapshot_fetch(
             a.account_id for a in accounts if a.system_account in _CURRENCY_SYSTEM_ACCOUNTS
         }
 
+    sheet_months = (
+        months_between(full_first, current) if BALANCE_SHEET_KEY in retry else actual_months
+    )
+    balance_sheet = attempt(
+        BALANCE_SHEET_KEY,
+        "Balance sheet",
+        lambda: _fetch_balance_sheet(
+            client,
+            sheet_months,
+            known_accounts=known_accounts,
+            plan=plan,
+            budget=budget,
+            notes=notes,
+            step=step,
+        ),
+    )
+
     transactions_key = "transactions"
     if transactions_key in retry:
         transactions_since = None
@@ -645,6 +790,7 @@ def xero_snapshot_fetch(
         failures=failures,
         plan=plan,
         fx_grouped_accounts=fx_grouped,
+        balance_sheet=balance_sheet,
     )
 
 
@@ -1032,6 +1178,122 @@ class _Publisher:
         Reconciliation.objects.bulk_create(rows, batch_size=2000)
         return ok
 
+    def balance_sheet(
+        self, fetched: BalanceSheetFetch, accounts: dict[str, Account], year_end_month: int
+    ) -> bool:
+        """The month-end balance sheets over the months read, then their checks: each class
+        against the report's own total, assets against liabilities plus equity, and current
+        year earnings against the year to date's net profit of the synced P&L."""
+        if not fetched.months:
+            return True
+        first, last = fetched.months[0], fetched.months[-1]
+        window = self.objects(BalanceSheetBalance).filter(period__gte=first, period__lte=last)
+        existing = {(b.row_key, b.period): b for b in window}
+        create, update = [], []
+        for (row_key, period), (name, section, amount) in fetched.lines.items():
+            account = accounts.get(row_key)
+            account_class = (
+                account.account_class
+                if account is not None and account.account_class in BalanceSheetBalance.Class
+                else BalanceSheetBalance.Class.EQUITY
+            )
+            values = {
+                "account": account,
+                "name": name[:150],
+                "section": section[:60],
+                "account_class": account_class,
+                "amount": amount,
+            }
+            current = existing.get((row_key, period))
+            if current is None:
+                create.append(
+                    BalanceSheetBalance(**self.owned(row_key=row_key, period=period, **values))
+                )
+            elif any(getattr(current, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(current, k, v)
+                update.append(current)
+        gone = [b.pk for key, b in existing.items() if key not in fetched.lines]
+        BalanceSheetBalance.objects.bulk_create(create, batch_size=2000)
+        rows_update(
+            queryset=self.objects(BalanceSheetBalance),
+            rows=update,
+            fields=["account", "name", "section", "account_class", "amount"],
+        )
+        if gone:
+            self.objects(BalanceSheetBalance).filter(pk__in=gone).delete()
+        self.counts["balance_sheet_changed"] += len(create) + len(update) + len(gone)
+        return self._balance_sheet_reconcile(fetched, accounts, year_end_month)
+
+    def _balance_sheet_reconcile(
+        self, fetched: BalanceSheetFetch, accounts: dict[str, Account], year_end_month: int
+    ) -> bool:
+        sums: dict[dt.date, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+        earnings: dict[dt.date, Decimal] = {}
+        for (row_key, period), (_name, _section, amount) in fetched.lines.items():
+            account = accounts.get(row_key)
+            account_class = account.account_class if account is not None else "EQUITY"
+            sums[period][account_class] += amount
+            if row_key == CURRENT_YEAR_EARNINGS:
+                earnings[period] = amount
+        profit = self._year_to_date_profit(fetched.months, year_end_month)
+        rows, ok = [], True
+
+        def check(period: dt.date, line: str, expected: Decimal, synced: Decimal) -> None:
+            nonlocal ok
+            ok &= expected == synced
+            rows.append(
+                Reconciliation(
+                    **self.owned(
+                        sync_run=self.run,
+                        kind=Reconciliation.Kind.BALANCE_SHEET,
+                        period=period,
+                        line=line,
+                        expected=expected,
+                        synced=synced,
+                        difference=synced - expected,
+                    )
+                )
+            )
+
+        for period in fetched.months:
+            mine = sums[period]
+            for account_class, label in _SHEET_TOTALS.items():
+                reported = fetched.totals.get(period, {}).get(label)
+                if reported is not None:
+                    check(period, _SHEET_LINES[account_class], reported, mine[account_class])
+            check(period, "balance", mine["ASSET"], mine["LIABILITY"] + mine["EQUITY"])
+            if period in profit and period in earnings:
+                check(period, "current_year_earnings", profit[period], earnings[period])
+        self.objects(Reconciliation).filter(
+            sync_run=self.run, kind=Reconciliation.Kind.BALANCE_SHEET
+        ).delete()
+        Reconciliation.objects.bulk_create(rows, batch_size=2000)
+        return ok
+
+    def _year_to_date_profit(
+        self, months: list[dt.date], year_end_month: int
+    ) -> dict[dt.date, Decimal]:
+        """Net profit from the start of each month's financial year to its end, from the
+        organisation's synced P&L, for the months whose whole year to date was synced."""
+        actuals = self.objects(ActualBalance).filter(tracking_option__isnull=True)
+        earliest = actuals.order_by("period").values_list("period", flat=True).first()
+        if earliest is None:
+            return {}
+        first_year = financial_year_start(months[0], end_month=year_end_month)
+        monthly: dict[dt.date, Decimal] = defaultdict(lambda: ZERO)
+        for period, account_class, amount in actuals.filter(
+            period__gte=first_year, period__lte=months[-1]
+        ).values_list("period", "account__account_class", "amount"):
+            monthly[period] += amount if account_class == "REVENUE" else -amount
+        profit = {}
+        for month in months:
+            year_start = financial_year_start(month, end_month=year_end_month)
+            if year_start < earliest:
+                continue
+            profit[month] = sum((v for p, v in monthly.items() if year_start <= p <= month), ZERO)
+        return profit
+
     def tracking_budget_gaps(self, snapshot: Snapshot) -> None:
         """Tracking budgets of a category against the overall budget, per month (stored, shown;
         firms often budget only some options, so a gap is information, not an error)."""
@@ -1137,6 +1399,18 @@ def xero_snapshot_publish(
             return publisher.reconcile(scope, snapshot, accounts, options)
 
         result = publish(scope.key, scope.name, write)
+        if result is not None:
+            reconciled = result if reconciled is None else reconciled and result
+    if snapshot.balance_sheet is not None:
+        result = publish(
+            BALANCE_SHEET_KEY,
+            "Balance sheet",
+            lambda: publisher.balance_sheet(
+                snapshot.balance_sheet,
+                accounts,
+                snapshot.organisation.financial_year_end_month,
+            ),
+        )
         if result is not None:
             reconciled = result if reconciled is None else reconciled and result
     if snapshot.transactions_fetched:
@@ -1440,6 +1714,7 @@ def organisation_sync(
         tried = {f"budget:{b.budget_id}" for b in snapshot.budgets or []}
         tried |= {scope.key for scope in snapshot.actual_scopes}
         tried |= {"transactions"} if snapshot.transactions_fetched else set()
+        tried |= {BALANCE_SHEET_KEY} if snapshot.balance_sheet is not None else set()
         saved_any = bool(tried - {f.key for f in snapshot.failures})
         reasons = {f.error for f in snapshot.failures}
         if snapshot.failures and not saved_any and len(reasons) == 1:

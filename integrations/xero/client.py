@@ -199,6 +199,14 @@ class XeroClient:
             params["trackingOptionID"] = tracking_option_id
         return parsing.parse_profit_and_loss(self.get("Reports/ProfitAndLoss", params=params))
 
+    def balance_sheet(self, *, date: dt.date, periods: int | None = None) -> parsing.ProfitAndLoss:
+        """The balance sheet at the end of `date`'s month and, with `periods`, at the end of
+        each of the `periods` months before it (docs: periods 1-11, timeframe MONTH)."""
+        params: dict[str, Any] = {"date": date.isoformat(), "standardLayout": "true"}
+        if periods:
+            params.update(periods=periods, timeframe="MONTH")
+        return parsing.parse_balance_sheet(self.get("Reports/BalanceSheet", params=params))
+
     def transaction_lines(
         self, endpoint: str, *, modified_since: dt.datetime | None = None, where: str | None = None
     ) -> list[documents.XeroTransactionLine]:

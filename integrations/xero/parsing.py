@@ -345,10 +345,9 @@ def parse_budgets(body: Any, *, endpoint: str = "Budgets") -> list[XeroBudget]:
     return budgets
 
 
-def parse_profit_and_loss(body: Any) -> ProfitAndLoss:
+def parse_profit_and_loss(body: Any, *, endpoint: str = "Reports/ProfitAndLoss") -> ProfitAndLoss:
     """Account rows are Rows whose first cell carries an 'account' attribute (AccountID, or
     FXGROUPID for grouped currency accounts); map by AccountID, never by section title."""
-    endpoint = "Reports/ProfitAndLoss"
     reports = _list_of(body, "Reports", endpoint)
     if not reports:
         raise XeroPayloadError(endpoint, "Reports", "empty")
@@ -394,6 +393,14 @@ def parse_profit_and_loss(body: Any) -> ProfitAndLoss:
             elif label:
                 totals[label] = values
     return ProfitAndLoss(columns=columns, rows=tuple(rows), totals=totals)
+
+
+def parse_balance_sheet(body: Any) -> ProfitAndLoss:
+    """A Balance Sheet has the P&L's shape (xero-api-facts §2.3): a header of dates, sections
+    (Bank, Current Assets, ..., Equity) of account rows, and rows without an account for Xero's
+    own lines (Net Assets, Current Year Earnings, Retained Earnings) and the totals. So it is read
+    by the same reader, and its columns are mapped by the same header reading."""
+    return parse_profit_and_loss(body, endpoint="Reports/BalanceSheet")
 
 
 # --- Reading a P&L's columns by their headers ----------------------------------------------------
@@ -465,8 +472,8 @@ class ReportLayoutMismatch(XeroPayloadError):
     """A report whose columns are not what was asked for (periods ignored, an unknown column):
     the sync falls back to a request shape Xero documents."""
 
-    def __init__(self, problem: str):
-        super().__init__("Reports/ProfitAndLoss", "Rows[0].Cells", problem)
+    def __init__(self, problem: str, *, endpoint: str = "Reports/ProfitAndLoss"):
+        super().__init__(endpoint, "Rows[0].Cells", problem)
 
 
 def _last_day(month: dt.date) -> int:

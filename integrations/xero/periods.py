@@ -31,6 +31,18 @@ def profit_and_loss_calls(first: dt.date, last: dt.date) -> Iterator[tuple[dt.da
         month = add_months(month, -(periods + 1))
 
 
+def balance_sheet_calls(first: dt.date, last: dt.date) -> Iterator[tuple[dt.date, int]]:
+    """(newest month, periods) for the fewest BalanceSheet calls that give every month's end
+    from first to last. A balance sheet is at a date, so month lengths do not matter: each call
+    gives its month and up to 11 before it (docs: "periods" 1-11)."""
+    month = month_start(last)
+    first = month_start(first)
+    while month >= first:
+        periods = min(11, (month.year - first.year) * 12 + month.month - first.month)
+        yield month, periods
+        month = add_months(month, -(periods + 1))
+
+
 def budget_windows(
     first: dt.date, last: dt.date, *, months: int = 24
 ) -> Iterator[tuple[dt.date, dt.date]]:

@@ -15,6 +15,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from budgeting.alerts.services import alert_rule_save, cash_alerts_evaluate
+from budgeting.cash.selectors import cash_view_load
+from budgeting.cash.services import cash_threshold_set
 from budgeting.currency.selectors import documents_first_month
 from budgeting.currency.services import budget_rates_from_period
 from budgeting.deals.selectors import actuals_last_month, pipeline_open_month
@@ -89,6 +92,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  past forecasts of {organisation.name}: {scored} months scored")
             self._report_pack(firm, organisation, owner)
         self._annual_draft(firm, owner)
+        self._cash(firm, owner)
         if no_serve:
             return
         self._start_worker()
@@ -400,6 +404,37 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  next year's budget of {organisation.name}: FY{annual.financial_year} drafted, "
             f"{counts.lines} lines, {counts.flags} flags"
+        )
+
+    def _cash(self, firm, owner) -> None:
+        """Harbour Lane Café's cash: a threshold just above its projected low point, and a cash
+        alert rule telling the owner, so the Cash page shows the month it dips under and the
+        alerts screen the alert it raised."""
+        tenant = XeroTenant.objects.for_firm(firm).filter(tenant_name="Harbour Lane Café").first()
+        if tenant is None:
+            return
+        organisation = tenant.client_organisation
+        low = cash_view_load(firm=firm, organisation=organisation).projection.low
+        if low is None:
+            return
+        # The next 5,000 above the low: the projection crosses it on the way down.
+        threshold = (low.cash // 5000 + 1) * 5000
+        cash_threshold_set(
+            firm=firm, organisation=organisation, threshold=Decimal(threshold), user=owner
+        )
+        alert_rule_save(
+            firm=firm,
+            organisation=organisation,
+            name="Cash below the threshold",
+            threshold="cash",
+            account_ids=[],
+            recipients=[{"kind": "member", "user_id": owner.pk}],
+            user=owner,
+        )
+        raised = cash_alerts_evaluate(firm=firm, organisation=organisation)
+        self.stdout.write(
+            f"  cash of {organisation.name}: low {low.cash} in {low.period:%B %Y}, threshold "
+            f"{threshold}, {len(raised)} alert{'s' if len(raised) != 1 else ''}"
         )
 
     def _serve_at(self, addrport: str) -> str:

@@ -32,6 +32,11 @@ def fewest_report_calls(months: list[dt.date]) -> int:
     return best[-1]
 
 
+def fewest_balance_sheet_calls(months: list[dt.date]) -> int:
+    """A balance sheet is at a date: one call gives a month's end and up to 11 before it."""
+    return math.ceil(len(months) / 12)
+
+
 def budget_horizon(current: dt.date, year_end_month: int) -> tuple[dt.date, int]:
     """The first month and the number of months the budgets are read over: from the start of
     the financial year of the last closed month to the end of the financial year twelve months
@@ -74,6 +79,7 @@ def expected_calls(org, behaviour: Behaviour, current: dt.date, actual_months: i
         4
         + len(org.budgets) * math.ceil(horizon / window)
         + fewest_report_calls(months)
+        + fewest_balance_sheet_calls(months)
         + categories * per_category
         + pages
         + _options_left_out_unproven(org, behaviour, months)

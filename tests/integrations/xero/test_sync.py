@@ -15,7 +15,11 @@ from budgeting.models import (
 )
 from core import clock
 from core.months import month_start
-from tests.integrations.xero.expectations import budget_horizon, fewest_report_calls
+from tests.integrations.xero.expectations import (
+    budget_horizon,
+    fewest_balance_sheet_calls,
+    fewest_report_calls,
+)
 from tests.sandbox import ORGANISATIONS, rows, sync
 
 
@@ -134,7 +138,11 @@ def test_calls_of_the_largest_organisation_are_the_minimum_the_api_allows(
     retention = current.year * 12 + current.month - 1 - settings.XERO_TRANSACTION_MONTHS
     since = dt.datetime(retention // 12, retention % 12 + 1, 1)
     initial_minimum = (
-        reference + budgets + scopes * fewest_report_calls(month_list(first_actual)) + pages(since)
+        reference
+        + budgets
+        + scopes * fewest_report_calls(month_list(first_actual))
+        + fewest_balance_sheet_calls(month_list(first_actual))
+        + pages(since)
     )
     run = sync(connected_firm, "Kestrel Pacific Group")
     assert run.state == SyncRun.State.SUCCEEDED, run.error
@@ -147,7 +155,11 @@ def test_calls_of_the_largest_organisation_are_the_minimum_the_api_allows(
     lock = group.period_lock_date
     open_first = dt.date(lock.year + lock.month // 12, lock.month % 12 + 1, 1)
     incremental_minimum = (
-        reference + budgets + scopes * fewest_report_calls(month_list(open_first)) + 4
+        reference
+        + budgets
+        + scopes * fewest_report_calls(month_list(open_first))
+        + fewest_balance_sheet_calls(month_list(open_first))
+        + 4
     )
     run = sync(connected_firm, "Kestrel Pacific Group")
     assert run.kind == SyncRun.Kind.INCREMENTAL

@@ -72,14 +72,16 @@ def test_a_failing_report_fails_only_the_actuals_which_keep_their_data_and_are_r
         FaultSpec(kind="status", status=503, organisation="cafe", endpoint="Reports", count=100)
     )
     run = sync(connected_firm, CAFE, client_factory=no_backoff)
-    # The budgets and transactions were saved; the actuals were not, and say why.
+    # The budgets and transactions were saved; the actuals and the balance sheet (reports
+    # both) were not, and say why.
     assert run.state == SyncRun.State.SUCCEEDED
     assert run.error.startswith(
         "Succeeded, except: Organisation actuals, because Xero Reports/ProfitAndLoss kept "
-        "failing (server error 503) after 5 attempts. Their previous data is unchanged; the next "
-        "sync fetches them again."
+        "failing (server error 503) after 5 attempts; Balance sheet, because Xero "
+        "Reports/BalanceSheet kept failing (server error 503) after 5 attempts. Their previous "
+        "data is unchanged; the next sync fetches them again."
     ), run.error
-    assert [f["key"] for f in run.failed_scopes] == ["actuals"]
+    assert [f["key"] for f in run.failed_scopes] == ["actuals", "balance_sheet"]
     assert rows(connected_firm.firm, organisation) == before
 
     # The next run (incremental: only open months, normally) reads the failed scope in full.

@@ -216,3 +216,56 @@ def test_two_tracking_categories_give_combination_columns_that_sum_to_the_total(
         )
     )["Reports"][0]
     assert _by_account(report, len(header) - 1) == _by_account(untracked, 1)
+
+
+def _labelled_row(report: dict[str, Any], label: str) -> list[Decimal]:
+    return next(
+        [Decimal(c["Value"]) for c in r["Cells"][1:]]
+        for s in report["Rows"]
+        for r in s.get("Rows", [])
+        if r["Cells"][0]["Value"] == label
+    )
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_monthly_balance_sheet_ties_to_the_profit_and_loss(
+    sandbox: SandboxApp, api: Connected, key: str
+) -> None:
+    """Twelve month-ends in one call (date + periods=11 + timeframe=MONTH), newest first, each
+    balancing, with Current Year Earnings equal to the P&L's year to date net profit."""
+    org = _org(sandbox, key)
+    sheet = _ok(
+        api.get(
+            f"{API}/Reports/BalanceSheet",
+            tenant=org.organisation_id,
+            date="2026-05-31",
+            periods=11,
+            timeframe="MONTH",
+        )
+    )["Reports"][0]
+    header = [c["Value"] for c in sheet["Rows"][0]["Cells"]][1:]
+    assert header[:3] == ["31 May 2026", "30 Apr 2026", "31 Mar 2026"] and len(header) == 12
+    assets = _labelled_row(sheet, "Total Assets")
+    liabilities = _labelled_row(sheet, "Total Liabilities")
+    equity = _labelled_row(sheet, "Total Equity")
+    assert all(a == li + e for a, li, e in zip(assets, liabilities, equity, strict=True))
+    earnings = _labelled_row(sheet, "Current Year Earnings")
+    fy_start_month = org.financial_year_end_month % 12 + 1
+    for column, label in enumerate(header):
+        end = dt.datetime.strptime(label, "%d %b %Y").date()
+        start_year = end.year if end.month >= fy_start_month else end.year - 1
+        year_to_date = _ok(
+            api.get(
+                f"{API}/Reports/ProfitAndLoss",
+                tenant=org.organisation_id,
+                fromDate=dt.date(start_year, fy_start_month, 1).isoformat(),
+                toDate=end.isoformat(),
+            )
+        )["Reports"][0]
+        net = next(
+            Decimal(r["Cells"][1]["Value"])
+            for s in year_to_date["Rows"]
+            for r in s.get("Rows", [])
+            if r["Cells"][0]["Value"].lower() == "net profit"
+        )
+        assert earnings[column] == net, (key, label)
