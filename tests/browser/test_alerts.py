@@ -4,21 +4,27 @@ rules screen, telling an email address and a Slack channel; a bill is posted in 
 and its webhook reaches the product; a real Celery worker thread fetches the changed documents,
 raises the alert and posts it to the Slack imitation. The owner sees it on the alerts screen
 (provisional, the bill as its largest document); an approver acknowledges it from Slack, and
-the screen says so. Firm B's member finds nothing at firm A's alerts."""
+the screen says so. Firm B's member finds nothing at firm A's alerts. And the screen says which
+changed documents a lost Xero connection kept from the figures."""
+
+import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from budgeting.alerts import services
-from budgeting.alerts.models import Alert, AlertDelivery
+from budgeting.alerts.models import DISCONNECTED_WAIT, Alert, AlertDelivery, DocumentChange
 from budgeting.ledger.models import Account, SyncRun, XeroOrganisation
 from core.clock import today as organisation_today
+from integrations.models import XeroConnection
 from integrations.slack.imitation.app import TEAM_ID
 from integrations.slack.imitation.interactions import interaction_send
 from integrations.slack.services import slack_member_set
 from tests.browser.helpers import wait_for, wait_for_mail
 from tests.budgeting.alerts.test_webhook_alerts import CAFE, _bill, deliver_to_product  # noqa: F401
+from tests.budgeting.screens import connected
 from tests.sandbox import sync
 from tests.slack import slack_served, slack_turn_on
 
@@ -138,3 +144,32 @@ def test_a_rule_set_on_screen_alerts_in_the_app_and_in_slack_and_is_acknowledged
     assert other.goto(alerts_url).status == 404
     theirs = reverse("alert_list", args=[firm_b.firm.slug, cafe.pk])
     assert other.goto(theirs).status == 404
+
+
+def test_changes_not_fetched_while_xero_is_disconnected_are_shown_on_the_alerts_screen(
+    firm_a, firm_b, page_for
+):
+    organisation = firm_a.organisation
+    connected(firm_a, organisation, status=XeroConnection.Status.REVOKED)
+    hours = DISCONNECTED_WAIT.total_seconds() / 3600
+    for document_id, hours_ago in (("inv-1", hours + 1), ("inv-2", hours + 2), ("inv-3", 1)):
+        DocumentChange.objects.for_firm(firm_a.firm).create(
+            firm=firm_a.firm,
+            organisation=organisation,
+            endpoint="Invoices",
+            document_id=document_id,
+            received_at=timezone.now() - dt.timedelta(hours=hours_ago),
+        )
+    services.polls_enqueue()  # the beat's sweep gives the two old ones up
+
+    page = page_for(firm_a.member("viewer").user)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.goto(reverse("alert_list", args=[firm_a.firm.slug, organisation.pk]))
+    panel = page.get_by_role("status").filter(has_text="Changes in Xero not fetched")
+    expect(panel).to_contain_text(
+        "Xero disconnected: 2 changed documents not fetched; reconnect and sync."
+    )
+    expect(panel).to_contain_text("Xero disconnected: 1 changed document waits to be fetched.")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    other = page_for(firm_b.member("viewer").user)
+    assert other.goto(reverse("alert_list", args=[firm_a.firm.slug, organisation.pk])).status == 404
