@@ -161,3 +161,9 @@ def limit_breach(*, actual: Decimal, projected: Decimal, limit: Decimal) -> Brea
     if projected > limit:
         return Breach(WARNING, money(projected - limit), limit)
     return Breach(NONE, ZERO, ZERO)
+
+
+def disconnected_reason(count: int) -> str:
+    """Why changed documents were not fetched, as the alerts screen and the batch say it."""
+    documents = "document" if count == 1 else "documents"
+    return f"Xero disconnected: {count} changed {documents} not fetched; reconnect and sync"

@@ -6,6 +6,8 @@ Every row carries firm_id and organisation_id. Rules, alerts and deliveries have
 are what the audit log shows.
 """
 
+import datetime as dt
+
 from django.db import models
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
@@ -197,6 +199,11 @@ class AlertDelivery(OrganisationOwned):
         return self.last_error
 
 
+# Changes of an organisation whose Xero connection is disconnected, revoked or needs signing in
+# again wait this long for a reconnect; then they are given up (a sync reads them instead).
+DISCONNECTED_WAIT = dt.timedelta(hours=24)
+
+
 class DocumentChange(OrganisationOwned):
     """A document Xero said changed (a webhook event), waiting to be fetched in a batch. Many
     events for one document while it waits are one change."""
@@ -231,6 +238,9 @@ class DocumentBatch(OrganisationOwned):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        # Changes of an organisation whose Xero connection stayed lost past the wait: not
+        # fetched, their count kept here with the reason shown on the alerts screen.
+        GIVEN_UP = "given_up", "Given up"
 
     source = models.CharField(max_length=10, choices=Source.choices)
     endpoint = models.CharField(max_length=20)

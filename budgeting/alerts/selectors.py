@@ -9,12 +9,27 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 
-from budgeting.alerts.models import Alert, AlertDelivery, AlertRule
+from budgeting.alerts import maths
+from budgeting.alerts.models import (
+    DISCONNECTED_WAIT,
+    Alert,
+    AlertDelivery,
+    AlertRule,
+    DocumentBatch,
+    DocumentChange,
+)
 from budgeting.ledger.drivers import PROFIT_AND_LOSS_CLASSES
-from budgeting.ledger.models import Account, ActualBalance, TransactionLine, XeroOrganisation
+from budgeting.ledger.models import (
+    Account,
+    ActualBalance,
+    SyncRun,
+    TransactionLine,
+    XeroOrganisation,
+)
 from budgeting.ledger.selectors import profile_month_window
 from core.clock import xero_zone
 from core.months import month_end
+from integrations.models import XeroConnection, XeroTenant
 from tenants.models import ClientOrganisation, Firm
 
 
@@ -145,3 +160,55 @@ def alert_csv_rows(alerts):
                 d.sent_at if d else None,
                 d.outcome_error if d else "",
             ]
+
+
+@dataclass(frozen=True)
+class NotFetched:
+    """Changed documents Xero told us of that the lost Xero connection keeps from the figures:
+    given up (after the wait) and not yet covered by a sync since, and those still waiting for
+    a reconnect, with when they will be given up."""
+
+    given_up: int
+    waiting: int
+    give_up_at: dt.datetime | None
+
+    @property
+    def reason(self) -> str:
+        return maths.disconnected_reason(self.given_up)
+
+
+def documents_not_fetched(*, firm: Firm, organisation: ClientOrganisation) -> NotFetched:
+    synced = (
+        SyncRun.objects.for_firm(firm)
+        .filter(organisation=organisation, state=SyncRun.State.SUCCEEDED)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    given_up = DocumentBatch.objects.for_firm(firm).filter(
+        organisation=organisation, state=DocumentBatch.State.GIVEN_UP
+    )
+    if synced is not None:
+        # A sync started after the give-up read those documents' figures anyway.
+        given_up = given_up.filter(finished_at__gt=synced)
+    connected = (
+        XeroTenant.objects.for_firm(firm)
+        .filter(
+            client_organisation=organisation,
+            status=XeroTenant.Status.CONNECTED,
+            connection__status=XeroConnection.Status.CONNECTED,
+        )
+        .exists()
+    )
+    waiting, oldest = 0, None
+    if not connected:
+        pending = DocumentChange.objects.for_firm(firm).filter(
+            organisation=organisation, batch__isnull=True
+        )
+        waiting = pending.count()
+        oldest = pending.order_by("received_at").values_list("received_at", flat=True).first()
+    return NotFetched(
+        given_up=given_up.aggregate(n=Sum("document_count"))["n"] or 0,
+        waiting=waiting,
+        give_up_at=oldest + DISCONNECTED_WAIT if oldest else None,
+    )

@@ -33,6 +33,7 @@ from django.utils import timezone
 from budgeting.alerts import maths
 from budgeting.alerts.delivery import ChannelNotSetUp, alert_subject, delivery_function
 from budgeting.alerts.models import (
+    DISCONNECTED_WAIT,
     Alert,
     AlertDelivery,
     AlertPoll,
@@ -64,7 +65,7 @@ from core.history import history_note
 from core.money import amount_in, money
 from core.months import add_months, days_in_month
 from core.tasks import enqueue
-from integrations.models import XeroTenant, XeroWebhookDelivery
+from integrations.models import XeroConnection, XeroTenant, XeroWebhookDelivery
 from integrations.xero.client import XeroClient
 from integrations.xero.documents import MANUAL_JOURNALS, parse_document_page
 from integrations.xero.errors import XeroForbidden, XeroPayloadError
@@ -138,6 +139,57 @@ def _tenant(firm: Firm, organisation: ClientOrganisation) -> XeroTenant:
         .select_related("connection", "firm")
         .get(client_organisation=organisation, status=XeroTenant.Status.CONNECTED)
     )
+
+
+def _connected(firm: Firm, organisation: ClientOrganisation) -> bool:
+    """Whether the organisation's Xero link can be used: its tenant and connection both live."""
+    return (
+        XeroTenant.objects.for_firm(firm)
+        .filter(
+            client_organisation=organisation,
+            status=XeroTenant.Status.CONNECTED,
+            connection__status=XeroConnection.Status.CONNECTED,
+        )
+        .exists()
+    )
+
+
+def document_changes_give_up(
+    *, firm: Firm, organisation: ClientOrganisation
+) -> list[DocumentBatch]:
+    """Give up the changes that waited longer than DISCONNECTED_WAIT for a lost connection:
+    one given-up batch per endpoint, holding its changes, its reason in words. Changes within
+    the wait stay pending and are fetched once the organisation is connected again."""
+    given_up = []
+    cutoff = timezone.now() - DISCONNECTED_WAIT
+    with transaction.atomic():
+        stale = list(
+            DocumentChange.objects.for_firm(firm)
+            .select_for_update(skip_locked=True)
+            .filter(organisation=organisation, batch__isnull=True, received_at__lt=cutoff)
+            .order_by("endpoint", "pk")
+        )
+        for endpoint in sorted({c.endpoint for c in stale}):
+            ids = [c.pk for c in stale if c.endpoint == endpoint]
+            batch = DocumentBatch.objects.create(
+                firm=firm,
+                organisation=organisation,
+                source=DocumentBatch.Source.WEBHOOK,
+                endpoint=endpoint,
+                document_count=len(ids),
+                state=DocumentBatch.State.GIVEN_UP,
+                error=maths.disconnected_reason(len(ids)),
+                finished_at=timezone.now(),
+            )
+            DocumentChange.objects.for_firm(firm).filter(pk__in=ids).update(batch=batch)
+            given_up.append(batch)
+    if given_up:
+        logger.warning(
+            "Alerts: %s changed documents of organisation %s given up, Xero disconnected",
+            sum(b.document_count for b in given_up),
+            organisation.pk,
+        )
+    return given_up
 
 
 def _claim(firm: Firm, organisation: ClientOrganisation, endpoint: str) -> DocumentBatch | None:
@@ -227,9 +279,14 @@ def document_batches_fetch(
 ) -> list[DocumentBatch]:
     """Fetch every pending change of the organisation, a batch (one call) at a time, store the
     lines and measure the accounts they touched. A failed batch gives its changes back to the
-    queue and raises, so the task retries."""
+    queue and raises, so the task retries. An organisation whose Xero link is lost fetches
+    nothing: its changes wait for a reconnect, or are given up after DISCONNECTED_WAIT."""
     batches = []
     own_client = client is None
+    if own_client and not _connected(firm, organisation):
+        # Nothing to fetch with: the changes wait for a reconnect, for a bounded time.
+        document_changes_give_up(firm=firm, organisation=organisation)
+        return batches
     client = client or XeroClient(tenant=_tenant(firm, organisation))
     try:
         for endpoint in ("Invoices", "CreditNotes"):
@@ -373,7 +430,9 @@ def polls_enqueue() -> int:
         )
         connected = set(
             XeroTenant.objects.filter(
-                status=XeroTenant.Status.CONNECTED, client_organisation__isnull=False
+                status=XeroTenant.Status.CONNECTED,
+                connection__status=XeroConnection.Status.CONNECTED,
+                client_organisation__isnull=False,
             ).values_list("firm_id", "client_organisation_id")
         )
         waiting = set(
@@ -392,8 +451,14 @@ def polls_enqueue() -> int:
         enqueue("integrations.xero.tasks.xero_webhook_process", delivery_id)
     for firm_id, organisation_id in sorted(watched & connected):
         enqueue("budgeting.tasks.alerts_poll_organisation_task", firm_id, organisation_id)
-    for firm_id, organisation_id in sorted(waiting):
+    for firm_id, organisation_id in sorted(waiting & connected):
         enqueue("budgeting.tasks.alerts_documents_fetch_task", firm_id, organisation_id)
+    # Not connected: the changes wait for a reconnect (fetched then, above), until they are
+    # given up after DISCONNECTED_WAIT, never retried for ever.
+    for firm_id, organisation_id in sorted(waiting - connected):
+        firm = Firm.objects.get(pk=firm_id)
+        organisation = ClientOrganisation.objects.for_firm(firm).get(pk=organisation_id)
+        document_changes_give_up(firm=firm, organisation=organisation)
     return len(watched & connected)
 
 

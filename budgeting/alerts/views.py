@@ -52,6 +52,9 @@ def alert_list(request: FirmRequest, organisation_id: int) -> HttpResponse:
                 organisation.base_currency,
             ),
             "rules": selectors.alert_rules_list(firm=request.firm, organisation=organisation),
+            "not_fetched": selectors.documents_not_fetched(
+                firm=request.firm, organisation=organisation
+            ),
         },
     )
 

@@ -162,6 +162,31 @@ class DashboardPage:
         return self.number + 1 if self.number < self.pages else None
 
 
+@dataclass(frozen=True)
+class DashboardSyncing:
+    """What the dashboard's sync banner says: of the matching organisations, how many sync."""
+
+    total: int
+    running: int
+    queued: int
+
+    @property
+    def syncing(self) -> int:
+        return self.running + self.queued
+
+
+def dashboard_syncing(*, firm: Firm, name: str = "", state: str = "") -> DashboardSyncing:
+    """The banner's counts alone, polled every few seconds while syncs run: the sorting read
+    of the statuses (no variance, no page of rows rendered), filtered as the page is."""
+    statuses = organisation_sync_status_list(firm=firm, name=name, state=state, for_sorting=True)
+    active = [s.active_run.state for s in statuses if s.active_run is not None]
+    return DashboardSyncing(
+        total=len(statuses),
+        running=active.count(SyncRun.State.RUNNING),
+        queued=active.count(SyncRun.State.QUEUED),
+    )
+
+
 def dashboard_page(
     *,
     firm: Firm,

@@ -13,6 +13,7 @@ from budgeting.dashboard.selectors import (
     dashboard_page,
     dashboard_row_get,
     dashboard_rows_sorted,
+    dashboard_syncing,
 )
 from budgeting.dashboard.waiting import waiting_changes_comments, waiting_for_member
 from budgeting.ledger import selectors
@@ -45,9 +46,15 @@ def _page_number(request: FirmRequest) -> int:
 @require_GET
 def firm_dashboard(request: FirmRequest) -> HttpResponse:
     filters = _dashboard_filters(request)
-    page = dashboard_page(firm=request.firm, page=_page_number(request), **filters)
     without_page = request.GET.copy()
     without_page.pop("page", None)
+    without_page.pop("fragment", None)
+    if request.GET.get("fragment") == "banner":
+        # The sync banner polls only its own counts; each row in flight polls itself.
+        syncing = dashboard_syncing(firm=request.firm, name=filters["name"], state=filters["state"])
+        context = {"page": syncing, "query": without_page.urlencode()}
+        return render(request, "budgeting/dashboard/dashboard.html#sync_banner", context)
+    page = dashboard_page(firm=request.firm, page=_page_number(request), **filters)
     context = {
         "page": page,
         "rows": page.rows,

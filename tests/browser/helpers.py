@@ -102,6 +102,19 @@ def wait_for_mail(predicate: Callable, *, count: int = 1, timeout: float = 15.0)
         time.sleep(0.1)
 
 
+def wait_for(found: Callable, what: str, *, timeout: float = 15.0):
+    """What `found()` returns once it is truthy, polled every 0.1 s: the worker thread does
+    its part a moment after the request or call that queued it. Fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = found()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} after {timeout:.0f}s")
+        time.sleep(0.1)
+
+
 def link_path(message) -> str:
     """The path of the sign-off link in an approval email (the email's host is SITE_URL, not
     the live server's)."""

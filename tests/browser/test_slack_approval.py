@@ -4,8 +4,6 @@ request to the Slack imitation over HTTP, the imitation posts the approver's cli
 as Slack would (signed), the app answers with a link only they see, and the approver confirms on
 the sign-off page. Firm B's approver, in the same workspace, cannot use firm A's button or link."""
 
-import time
-
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
@@ -14,20 +12,10 @@ from budgeting.approvals import services as approvals
 from budgeting.models import ApprovalDecision, DraftLine
 from integrations.slack.imitation.interactions import interaction_send
 from integrations.slack.services import slack_member_set
-from tests.browser.helpers import approval_chain, publishable_draft
+from tests.browser.helpers import approval_chain, publishable_draft, wait_for
 from tests.slack import slack_served, slack_turn_on
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _wait(found, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = found()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"no {what} after {timeout:.0f}s")
 
 
 def test_an_approver_approves_a_step_from_slack(
@@ -65,7 +53,7 @@ def test_an_approver_approves_a_step_from_slack(
         draft = publishable_draft(cast, prepared_by=preparer)
         DraftLine.objects.for_firm(cast.firm).filter(draft=draft).update(accepted=True)
         approvals.draft_submit(firm=cast.firm, draft=draft, user=preparer)
-        request_message = _wait(
+        request_message = wait_for(
             lambda: [
                 m for m in imitation.messages_in("C0APPROVALS") if "approval needed" in m.text
             ],

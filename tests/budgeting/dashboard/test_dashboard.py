@@ -395,7 +395,8 @@ def test_a_running_sync_shows_its_calls_and_time_left_and_the_dashboard_counts_t
 
     dashboard = text(client.get(reverse("firm_dashboard", args=[firm_a.firm.slug])))
     assert "Syncing 2 of 2 organisations: 1 running, 1 waiting for a worker." in dashboard
-    assert 'hx-trigger="every 5s"' in dashboard
+    # The banner polls its own small fragment, not the table.
+    assert 'fragment=banner" hx-swap="outerHTML" hx-trigger="every 5s"' in dashboard
     assert re.search(r"about 9 min (2\d|30) s left", dashboard)
     # The queued first sync says nothing of time left: there is nothing to estimate from.
     second_row = text(
@@ -407,3 +408,42 @@ def test_a_running_sync_shows_its_calls_and_time_left_and_the_dashboard_counts_t
     login(client, firm_b, Role.VIEWER)
     page_b = text(client.get(reverse("firm_dashboard", args=[firm_b.firm.slug])))
     assert "Each row shows its own progress" not in page_b and "12 calls" not in page_b
+
+
+def test_the_sync_banner_polls_a_small_fragment_of_its_own_firms_counts(client, firm_a, firm_b):
+    organisation = firm_a.organisation
+    second = client_organisation_create(firm=firm_a.firm, name="Second Client")
+    for cast, org in ((firm_a, organisation), (firm_a, second), (firm_b, firm_b.organisation)):
+        connected(cast, org)
+    sync_run(firm_a, organisation, state=SyncRun.State.RUNNING, progress=30)
+    sync_run(firm_a, second, state=SyncRun.State.QUEUED)
+    sync_run(firm_b, firm_b.organisation, state=SyncRun.State.RUNNING, progress=10)
+    login(client, firm_a, Role.VIEWER)
+    url = reverse("firm_dashboard", args=[firm_a.firm.slug]) + "?fragment=banner"
+
+    with CaptureQueriesContext(connection) as queries:
+        banner = text(client.get(url, headers=HTMX))
+    assert "Syncing 2 of 2 organisations: 1 running, 1 waiting for a worker." in banner
+    assert 'hx-trigger="every 5s"' in banner and "fragment=banner" in banner
+    # Only the banner: no table, no row, no organisation's name; a few hundred bytes.
+    assert "<table" not in banner and "<tr" not in banner and "Second Client" not in banner
+    assert len(banner) < 600, len(banner)
+    assert len(queries) <= 12, [q["sql"] for q in queries.captured_queries]
+    # Filtered as the page is: the name filter narrows the count, and the poll keeps it.
+    narrowed = text(client.get(url + "&q=Second", headers=HTMX))
+    assert "Syncing 1 of 1 organisation: 0 running, 1 waiting" in narrowed
+    assert "q=Second&amp;fragment=banner" in narrowed
+
+    # Once the syncs end, the banner hides and stops polling.
+    with scopes_disabled():
+        SyncRun.objects.filter(firm=firm_a.firm).update(state=SyncRun.State.SUCCEEDED)
+    done = text(client.get(url, headers=HTMX))
+    assert "hx-trigger" not in done and "hidden" in done and "Syncing" not in done
+
+    # Firm B's banner counts only its own sync; its member gets 404 on firm A's.
+    login(client, firm_b, Role.VIEWER)
+    theirs = text(
+        client.get(reverse("firm_dashboard", args=[firm_b.firm.slug]) + "?fragment=banner")
+    )
+    assert "Syncing 1 of 1 organisation: 1 running, 0 waiting for a worker." in theirs
+    assert client.get(url, headers=HTMX).status_code == 404
