@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('budgeting', '0021_deals_sales_pipeline'),
+        ("budgeting", "0027_alerts_cash_rule"),
     ]
 
     operations = [
