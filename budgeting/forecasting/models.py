@@ -55,6 +55,15 @@ def theta_fit(values: np.ndarray, horizon: int) -> ModelFit:
     return ModelFit(level + drift, with_estimation_error(1 + (steps - 1) * alpha**2))
 
 
+def ses_fit(values: np.ndarray, horizon: int) -> ModelFit:
+    """Simple exponential smoothing: the smoothed level carried flat, no trend."""
+    if len(values) < 3:
+        return naive_fit(values, horizon)
+    level, alpha = ses_levels(values)
+    steps = np.arange(1, horizon + 1)
+    return ModelFit(np.full(horizon, level), with_estimation_error(1 + (steps - 1) * alpha**2))
+
+
 def ses_levels(values: np.ndarray) -> tuple[float, float]:
     """Final level and weight of SES started at the first value, as ThetaModel initialises it."""
     alphas = ALPHAS

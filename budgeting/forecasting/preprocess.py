@@ -133,7 +133,12 @@ def has_seasonality(values: np.ndarray, season_length: int) -> bool:
     accepts weaker seasonality. On short trending histories the trend's autocorrelations inflate
     that sum and the classical test misses real yearly patterns. On M3 the lenient test
     lowered sMAPE from 13.48 to 13.42 (h=18) and from 12.73 to 12.69 on 36-month histories.
+
+    The autocorrelations divide by n - k rather than n (statsmodels' `adjusted`): the plain
+    estimate shrinks lag 12 by (n - 12) / n, half its size on two years of history, so a
+    tourist trade with an unmistakable summer failed the test on 24 months. On tourism monthly
+    cut to 24 months this lowered the engine's sMAPE from 27.5 to 19.0.
     """
-    rho = acf(values, nlags=season_length, fft=True)
+    rho = acf(values, nlags=season_length, fft=True, adjusted=True)
     statistic = len(values) * rho[season_length] ** 2 / np.sum(rho[:season_length] ** 2)
     return bool(statistic > SEASONAL_TEST_Z**2)

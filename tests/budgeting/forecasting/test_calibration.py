@@ -1,0 +1,63 @@
+"""Interval calibration, the combination's members and the seasonality test on short histories."""
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from budgeting.forecasting.calibration import interval_multipliers, normal_ratio
+from budgeting.forecasting.candidates import COMBINATION_WEIGHTS, SES, candidates_for
+from budgeting.forecasting.models import ses_fit
+from budgeting.forecasting.preprocess import has_seasonality
+
+YEARLY_PATTERN = np.array([0.8, 0.85, 1.0, 1.05, 1.1, 1.2, 1.25, 1.15, 1.0, 0.95, 0.85, 0.8])
+
+
+def test_multipliers_of_many_normal_errors_are_the_normal_quantiles():
+    errors = np.abs(np.random.default_rng(7).standard_normal(20_000))
+    found = interval_multipliers(errors, (80, 95))
+    assert found[80] == pytest.approx(norm.ppf(0.9), rel=0.02)
+    assert found[95] == pytest.approx(norm.ppf(0.975), rel=0.02)
+
+
+def test_a_thin_tail_still_gives_the_wider_level_a_normal_stretch():
+    # Every backtest error the same size: the ranks alone would make 95% as narrow as 80%.
+    found = interval_multipliers(np.ones(30), (80, 95))
+    assert found[95] == pytest.approx(found[80] * normal_ratio(80, 95))
+    assert normal_ratio(80, 95) == pytest.approx(1.5293, abs=1e-3)
+
+
+def test_one_outlying_error_widens_the_intervals_through_the_rms():
+    errors = np.full(30, 1.0)
+    wild = errors.copy()
+    wild[0] = 10.0
+    steady, outlying = interval_multipliers(errors, (80,)), interval_multipliers(wild, (80,))
+    # The 80% rank is the same error in both; the root mean square is not.
+    assert outlying[80] > steady[80] * 1.3
+
+
+def test_ses_carries_the_level_flat():
+    values = np.array([10.0, 12.0, 11.0, 13.0, 12.0, 12.5, 12.2])
+    fit = ses_fit(values, 5)
+    assert np.all(fit.point == fit.point[0])
+    assert values.min() <= fit.point[0] <= values.max()
+    assert np.all(np.diff(fit.growth) >= 0)
+
+
+def test_ses_is_in_the_combination_but_never_offered_alone():
+    history = 1000 + 10 * np.arange(36) * YEARLY_PATTERN[np.arange(36) % 12]
+    found = candidates_for(history, 12, 12, intermittent=False)
+    assert COMBINATION_WEIGHTS[SES] > 0
+    assert not any(name.startswith(SES) for name in found)
+    assert "combination" in found
+
+
+def test_two_years_of_a_clear_yearly_pattern_are_seasonal():
+    rng = np.random.default_rng(3)
+    months = np.arange(24)
+    values = (500 + 2 * months) * YEARLY_PATTERN[months % 12] * (1 + 0.02 * rng.standard_normal(24))
+    assert has_seasonality(values, 12)
+
+
+def test_two_years_of_noise_are_not_seasonal():
+    values = 500 + 20 * np.random.default_rng(5).standard_normal(24)
+    assert not has_seasonality(values, 12)
