@@ -409,7 +409,9 @@ def _chat_post(
         outbound_url_check(url)
     except OutboundURLRefused as refusal:
         raise ProviderError(f"endpoint refused: {refusal}") from refusal
-    headers = {"Authorization": f"Bearer {api_key}"}
+    # A model served inside the operator's network may need no key: then no header (an empty
+    # "Bearer " is not a valid header value and would fail every request).
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key.strip() else {}
     if http_client is not None:
         return http_client.post(
             url, json=request, headers=headers, timeout=timeout, follow_redirects=False

@@ -190,6 +190,20 @@ def test_a_part_left_unread_beside_what_the_parser_read(
     assert payload["read"][0]["accounts"] == ["200"]
 
 
+def test_a_provider_without_a_key_is_asked_without_one(
+    client, firm_a, organisation_a, chat_endpoint
+):
+    _provider_on(firm_a, chat_endpoint, key="")
+    _answers(chat_endpoint, GOOD)
+    scenario = _scenario(firm_a, organisation_a)
+    login(client, firm_a)
+    page = text(
+        client.post(url(firm_a, "scenario_sentence", scenario.pk), {"sentence": _sentence(firm_a)})
+    )
+    assert "read by test-model, check before confirming" in page
+    assert "Authorization" not in chat_endpoint.headers[0]
+
+
 def test_a_sentence_the_parser_reads_whole_is_not_sent(
     client, firm_a, organisation_a, chat_endpoint
 ):
