@@ -166,6 +166,7 @@ def scenario_sentence(request: FirmRequest, organisation_id: int, scenario_id: i
                 scenario=scenario,
                 adjustments=[a.adjustment for a in read.adjustments],
                 sentence=sentence,
+                read_by=[a.read_by for a in read.adjustments],
                 user=request.user,
             )
         except services.ScenarioServiceError as exc:

@@ -168,6 +168,12 @@ def test_what_the_model_reads_is_shown_then_applied_only_when_confirmed(
     assert (row.change, row.value) == (Change.PERCENT, Decimal("-10.00"))
     assert (row.first_period, row.last_period) == (dt.date(2027, 1, 1), dt.date(2027, 10, 1))
     assert len(chat_endpoint.received) == 1
+    # The audit log says which model read it, beside who confirmed it.
+    audit = text(client.get(url(firm_a, "audit_log"), {"model": "scenarioadjustment"}))
+    assert (
+        "400 Advertising down 10% from Jan 2027 to Oct 2027 (read by test-model, confirmed)"
+        in audit
+    )
 
 
 def test_a_part_left_unread_beside_what_the_parser_read(
