@@ -136,6 +136,11 @@ class ReadAdjustmentOutputSerializer(serializers.Serializer):
     set_to = serializers.CharField(allow_null=True)
     from_ = serializers.CharField(help_text="YYYY-MM")
     to = serializers.CharField(help_text="YYYY-MM")
+    read_by = serializers.CharField(
+        required=False,
+        help_text="The firm's chat model, for a part the parser could not read: check it before "
+        "creating the scenario with these adjustments.",
+    )
 
     class Meta:
         ref_name = "ScenarioReadAdjustment"
@@ -152,6 +157,12 @@ class ReadOutputSerializer(serializers.Serializer):
     not_understood = serializers.ListField(child=serializers.CharField())
     problems = serializers.ListField(child=serializers.CharField(), required=False)
     suggestions = serializers.ListField(child=serializers.CharField(), required=False)
+    notes = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="What the firm's chat model did: adjustments it read that were ignored and "
+        "why, or why it was not asked (a timeout, an error).",
+    )
 
     class Meta:
         ref_name = "ScenarioRead"
@@ -440,7 +451,11 @@ class ScenarioSentenceReadApi(FirmAPIView):
     )
     def post(self, request, organisation_public_id):
         """{"adjustments": [...], "not_understood": [...]}, with "problems" and "suggestions"
-        when a part cannot apply: for the user to confirm before creating the scenario."""
+        when a part cannot apply: for the user to confirm before creating the scenario. When the
+        firm turned its chat model on, a part the parser could not read is read by it: those
+        adjustments carry "read_by", and "notes" say what it read that was ignored, or why it
+        was not asked. Create the scenario with the confirmed adjustments given field by field;
+        a sentence given to create is read by the parser alone."""
         organisation = _organisation(request, organisation_public_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -455,8 +470,10 @@ class ScenarioSentenceReadApi(FirmAPIView):
             first_period=values["first_period"],
             last_period=last,
         )
+        # A part the parser cannot read goes to the firm's chat model when the firm turned it
+        # on; what it read is marked "read_by" for the client to confirm, never applied here.
         read = scenario_sentence_read(
-            firm=request.firm, scenario=scenario, sentence=values["sentence"]
+            firm=request.firm, scenario=scenario, sentence=values["sentence"], ask_provider=True
         )
         return Response(read.as_json())
 

@@ -23,6 +23,7 @@ from budgeting.ledger.models import (
     TrackingOption,
     XeroOrganisation,
 )
+from budgeting.scenarios import llm
 from budgeting.scenarios.maths import (
     Adjustment,
     Change,
@@ -289,15 +290,53 @@ def scenario_compare(
 
 
 def scenario_sentence_read(
-    *, firm: Firm, scenario: Scenario, sentence: str, currency: str = ""
+    *,
+    firm: Firm,
+    scenario: Scenario,
+    sentence: str,
+    currency: str = "",
+    ask_provider: bool = False,
+    provider_answer: str = "",
 ) -> ParseResult:
-    """What a sentence says over the organisation's chart and the scenario's months."""
+    """What a sentence says over the organisation's chart and the scenario's months.
+
+    With `ask_provider`, a part the parser could not read goes to the firm's chat model when
+    the firm turned it on (budgeting/scenarios/llm.py); with `provider_answer` (its reading as
+    the confirmation posted it back), that reading is checked again instead, and nothing is
+    sent. Either is used only while the firm's provider is on.
+    """
     organisation = scenario.organisation
-    return sentence_parse(
+    chart = chart_accounts(firm=firm, organisation=organisation)
+    months = months_between(scenario.first_period, scenario.last_period)
+    read = sentence_parse(
         sentence,
-        chart=chart_accounts(firm=firm, organisation=organisation),
-        months=months_between(scenario.first_period, scenario.last_period),
+        chart=chart,
+        months=months,
         options=tracking_names(firm=firm, organisation=organisation),
+        currency=currency,
+    )
+    if not (ask_provider or provider_answer) or not llm.provider_wanted(read):
+        return read
+    provider = llm.sentence_provider_for_firm(firm=firm)
+    if provider is None:
+        return read
+    if provider_answer:
+        return llm.provider_reading_merge(
+            read,
+            answer=provider_answer,
+            model=provider.model,
+            chart=chart,
+            months=months,
+            currency=currency,
+        )
+    return llm.provider_reading_add(
+        read,
+        firm=firm,
+        organisation=organisation,
+        provider=provider,
+        sentence=sentence,
+        chart=chart,
+        months=months,
         currency=currency,
     )
 

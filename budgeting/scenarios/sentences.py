@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -393,11 +394,12 @@ class ParsedAdjustment:
     accounts: tuple[ChartAccount, ...]  # what the target matched, for the user to see
     words: str  # the part of the sentence it was read from
     description: str
+    read_by: str = ""  # the chat model that read it, when the parser could not
 
     def as_json(self) -> dict:
         a = self.adjustment
         signed = a.value
-        return {
+        body = {
             "accounts": [account.code or account.name for account in self.accounts],
             "percent": _plain(signed) if a.change == Change.PERCENT else None,
             "amount": str(money(signed)) if a.change == Change.AMOUNT else None,
@@ -406,6 +408,9 @@ class ParsedAdjustment:
             "from": f"{a.first:%Y-%m}",
             "to": f"{a.last:%Y-%m}",
         }
+        if self.read_by:
+            body["read_by"] = self.read_by
+        return body
 
 
 @dataclass
@@ -415,6 +420,12 @@ class ParseResult:
     # Parts that cannot apply; while there are any, nothing is applied.
     problems: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)  # account names, for the problems
+    # The problems that say a part could not be read (also in `problems`): a chat model's
+    # reading of that part, once confirmed, stands in for them (budgeting/scenarios/llm.py).
+    unread: list[str] = field(default_factory=list)
+    # What the optional chat model did: adjustments it read that were ignored and why, or why
+    # it was not used (a timeout, an error); shown beside the parser's reading.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -428,6 +439,8 @@ class ParseResult:
         if self.problems:
             body["problems"] = self.problems
             body["suggestions"] = self.suggestions
+        if self.notes:
+            body["notes"] = self.notes
         return body
 
 
@@ -892,17 +905,24 @@ def sentence_parse(
     if pending is not None:
         result.not_understood.append(text[pending.tokens[0].start : pending.tokens[-1].end])
         if pending.has_target:
-            result.problems.append(
+            _unread(
+                result,
                 f"“{text[pending.tokens[0].start : pending.tokens[-1].end]}”: say by how much "
-                "(a percent, an amount, or “to” a figure)."
+                "(a percent, an amount, or “to” a figure).",
             )
     if not result.adjustments and not result.problems:
-        result.problems.append(
+        _unread(
+            result,
             "Nothing in that sentence could be read as a change, for example: increase sales by "
-            "10% from March, or cut rent by 500 a month."
+            "10% from March, or cut rent by 500 a month.",
         )
     result.suggestions = list(dict.fromkeys(result.suggestions))
     return result
+
+
+def _unread(result: ParseResult, problem: str) -> None:
+    result.problems.append(problem)
+    result.unread.append(problem)
 
 
 def _follow(result: ParseResult, text: str) -> None:
@@ -940,11 +960,11 @@ def _adjustment(
     if not clause.has_target:
         unknown = " ".join(_runs(clause.unknown, text)) if clause.unknown else ""
         if unknown:
-            result.problems.append(f"“{unknown}” is not an account of this organisation.")
+            _unread(result, f"“{unknown}” is not an account of this organisation.")
             result.suggestions.extend(account_suggestions(unknown, chart))
             result.not_understood.append(unknown)
         else:
-            result.problems.append(f"“{words}”: say which accounts to change.")
+            _unread(result, f"“{words}”: say which accounts to change.")
         return
     if clause.unknown:
         result.not_understood.extend(_runs(clause.unknown, text))
@@ -1042,3 +1062,131 @@ def adjustment_describe(
 
 def scenario_months(start: Period, count: int) -> list[Period]:
     return months_between(start, add_months(start, count - 1))
+
+
+# --- A chat model's reading, checked -----------------------------------------------------------
+
+MAX_READ = 20  # adjustments taken from one answer
+LARGEST = Decimal("1000000000000")  # an amount or a percent this large is no reading
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL | re.IGNORECASE)
+_FIELDS = frozenset({"accounts", "percent", "amount", "per", "set_to", "from", "to", "read_by"})
+
+
+def adjustments_from_json(
+    answer: str,
+    *,
+    chart: Sequence[ChartAccount],
+    months: Sequence[Period],
+    read_by: str,
+    currency: str = "",
+) -> tuple[list[ParsedAdjustment], list[str]]:
+    """A chat model's answer in `scenario_parse`'s schema ({"adjustments": [{"accounts":
+    [codes], "percent" | "amount" | "set_to", "per", "from", "to"}]}), checked as strictly as a
+    typed adjustment: the adjustments that can apply, marked as read by `read_by`, and a reason
+    for each one ignored (an unknown account, a cut of more than 100%, months outside the
+    scenario's, a malformed answer). Nothing it says is applied unless it passes here."""
+    months = list(months)
+    text = (answer or "").strip()
+    fenced = _FENCE.match(text)
+    if fenced:
+        text = fenced.group(1)
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except ValueError:
+        return [], [f"{read_by}'s answer was not JSON, so it was ignored."]
+    if not isinstance(data, dict) or not isinstance(data.get("adjustments"), list):
+        return [], [f"{read_by}'s answer had no list of adjustments, so it was ignored."]
+    items = data["adjustments"]
+    reasons = []
+    if len(items) > MAX_READ:
+        reasons.append(f"{read_by} read more than {MAX_READ} adjustments; the rest are ignored.")
+    read: list[ParsedAdjustment] = []
+    for number, item in enumerate(items[:MAX_READ], start=1):
+        try:
+            parsed = _adjustment_from_json(
+                item, chart=chart, months=months, read_by=read_by, currency=currency
+            )
+        except ScenarioError as exc:
+            reasons.append(f"{read_by}'s adjustment {number} is ignored: {exc}")
+        else:
+            read.append(parsed)
+    return read, reasons
+
+
+def _adjustment_from_json(
+    item: object,
+    *,
+    chart: Sequence[ChartAccount],
+    months: list[Period],
+    read_by: str,
+    currency: str,
+) -> ParsedAdjustment:
+    if not isinstance(item, dict) or set(item) - _FIELDS:
+        raise ScenarioError("it is not in the adjustments' schema.")
+    names = item.get("accounts")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ScenarioError("it names no accounts.")
+    by_code = {a.code.lower(): a for a in chart if a.code and a.section is not None}
+    by_name = {a.name.lower(): a for a in chart if a.section is not None}
+    accounts = []
+    for name in names:
+        account = by_code.get(name.strip().lower()) or by_name.get(name.strip().lower())
+        if account is None:
+            suggested = account_suggestions(name, chart)
+            hint = f" (similar: {', '.join(suggested)})" if suggested else ""
+            raise ScenarioError(f"“{name[:60]}” is not an account of this organisation{hint}.")
+        accounts.append(account)
+    given = [key for key in ("percent", "amount", "set_to") if item.get(key) is not None]
+    if len(given) != 1:
+        raise ScenarioError("it must give one of a percent, an amount or a figure to set.")
+    change = Change(given[0])
+    value = _decimal(item[given[0]])
+    per = item.get("per")
+    if per not in (None, "month", "total"):
+        raise ScenarioError("“per” must be month or total.")
+    if change == Change.PERCENT:
+        per_read, value = None, value.quantize(Decimal("0.01"))
+    else:
+        per_read = Per(per) if per else (Per.MONTH if change == Change.SET_TO else Per.TOTAL)
+        value = money(value)
+    first = _month(item.get("from"), default=months[0])
+    last = _month(item.get("to"), default=months[-1])
+    adjustment = Adjustment(
+        Target(account_keys=frozenset(a.key for a in accounts)),
+        change,
+        value,
+        first,
+        last,
+        per_read,
+    )
+    adjustment_check(adjustment, months=months)
+    matched = tuple(a for a in chart if adjustment.target.matches(a))
+    return ParsedAdjustment(
+        adjustment=adjustment,
+        accounts=matched,
+        words=f"read by {read_by}",
+        description=adjustment_describe(adjustment, matched, currency=currency),
+        read_by=read_by,
+    )
+
+
+def _decimal(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise ScenarioError("its figure is not a number.")
+    try:
+        number = Decimal(str(value).strip().rstrip("%").replace(",", ""))
+    except InvalidOperation as exc:
+        raise ScenarioError("its figure is not a number.") from exc
+    if not number.is_finite() or abs(number) >= LARGEST:
+        raise ScenarioError("its figure is not a number it can use.")
+    return number
+
+
+def _month(value: object, *, default: Period) -> Period:
+    if value is None:
+        return default
+    match = _MONTH.match(value) if isinstance(value, str) else None
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
+        raise ScenarioError(f"“{str(value)[:20]}” is not a month (YYYY-MM).")
+    return dt.date(int(match.group(1)), int(match.group(2)), 1)

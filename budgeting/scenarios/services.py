@@ -130,10 +130,14 @@ def scenario_adjustments_add(
     adjustments: Sequence[Adjustment],
     user: User | None,
     sentence: str = "",
+    read_by: Sequence[str] = (),
 ) -> list[ScenarioAdjustment]:
-    """Add adjustments after the scenario's own; all apply or none is saved."""
+    """Add adjustments after the scenario's own; all apply or none is saved. `read_by` names,
+    adjustment by adjustment, the chat model that read it ("" for the parser or a form): the
+    history says so beside the user who confirmed it."""
     if not adjustments:
         raise ScenarioServiceError("There is no adjustment to add.")
+    models = [*read_by, *[""] * (len(adjustments) - len(read_by))]
     with transaction.atomic():
         scenario = _locked(firm, scenario)
         rows = scenario_adjustments(firm=firm, scenario=scenario)
@@ -156,7 +160,7 @@ def scenario_adjustments_add(
             raise ScenarioServiceError(str(exc)) from exc
         added = []
         position = max((r.position for r in rows), default=-1) + 1
-        for adjustment in adjustments:
+        for adjustment, model in zip(adjustments, models, strict=True):
             target = adjustment.target
             matched = [a for a in chart if target.matches(a)]
             if not matched:
@@ -181,7 +185,8 @@ def scenario_adjustments_add(
                 cost_follows=adjustment.cost_follows,
                 description=adjustment_describe(adjustment, matched, currency=view.currency)[:255],
             )
-            history_note(row, reason=f"Added: {row.description}", user=user)
+            read = f" (read by {model}, confirmed)" if model else ""
+            history_note(row, reason=f"Added: {row.description}{read}", user=user)
             row.save()
             added.append(row)
             position += 1

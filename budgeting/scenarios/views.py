@@ -16,6 +16,7 @@ from budgeting.scenarios import services
 from budgeting.scenarios.charts import net_profit_svg
 from budgeting.scenarios.exports import comparison_rows, xlsx_response
 from budgeting.scenarios.forms import AdjustmentForm, ScenarioCreateForm, SentenceForm
+from budgeting.scenarios.llm import provider_reading_json
 from budgeting.scenarios.maths import PNL_ROWS, ScenarioError
 from budgeting.scenarios.models import MAX_COMPARED, ScenarioAdjustment
 from budgeting.scenarios.selectors import (
@@ -147,19 +148,25 @@ def scenario_sentence(request: FirmRequest, organisation_id: int, scenario_id: i
         return _detail(request, organisation, scenario, status=400, sentence_errors=form.errors)
     sentence = form.cleaned_data["sentence"]
     profile = profile_get(firm=request.firm, organisation=organisation)
+    confirm = bool(request.POST.get("confirm"))
     read = scenario_sentence_read(
         firm=request.firm,
         scenario=scenario,
         sentence=sentence,
         currency=profile.base_currency if profile else "",
+        # Reading asks the firm's chat model (when it is on) about a part the parser could not
+        # read; confirming sends nothing and checks again the reading that was shown.
+        ask_provider=not confirm,
+        provider_answer=request.POST.get("provider_read", "")[:20000] if confirm else "",
     )
-    if request.POST.get("confirm") and read.ok:
+    if confirm and read.ok:
         try:
             services.scenario_adjustments_add(
                 firm=request.firm,
                 scenario=scenario,
                 adjustments=[a.adjustment for a in read.adjustments],
                 sentence=sentence,
+                read_by=[a.read_by for a in read.adjustments],
                 user=request.user,
             )
         except services.ScenarioServiceError as exc:
@@ -174,6 +181,7 @@ def scenario_sentence(request: FirmRequest, organisation_id: int, scenario_id: i
         status=200 if read.ok else 400,
         read=read,
         sentence=sentence,
+        provider_read=provider_reading_json(read),
     )
 
 

@@ -113,3 +113,54 @@ def test_a_sentence_confirmed_compared_and_drafted_to_the_approval_chain(
     page.goto(reverse("scenario_detail", args=[cast.firm.slug, cast.organisation.pk, scenario.pk]))
     expect(page.locator("#scenario-draft")).to_contain_text(re.compile("submitted", re.I))
     assert other.pk != scenario.pk
+
+
+@pytest.fixture
+def chat_endpoint(settings):
+    from tests.fake_chat import chat_endpoint_serve
+
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    yield from chat_endpoint_serve()
+
+
+def test_a_sentence_the_parser_cannot_read_is_read_by_the_firms_model_and_confirmed(
+    firm_a, page_for, chat_endpoint
+):
+    import json
+
+    from budgeting.models import ScenarioAdjustment
+    from tests.factories import NarrativeProviderSettingsFactory
+
+    cast = firm_a
+    preparer = cast.member("preparer").user
+    data = draft_organisation_create(firm=cast.firm, organisation=cast.organisation)
+    NarrativeProviderSettingsFactory(
+        firm=cast.firm, enabled=True, base_url=chat_endpoint.base_url, model="test-model"
+    )
+    reading = {"accounts": ["400"], "percent": "-10", "from": "2027-01", "to": "2027-10"}
+    chat_endpoint.answer_with(lambda payload: json.dumps({"adjustments": [reading]}))
+    scenario = services.scenario_create(
+        firm=cast.firm,
+        organisation=cast.organisation,
+        name="Quieter year",
+        first_period=NOVEMBER,
+        months=12,
+        base_budget=data.overall,
+        user=preparer,
+    )
+    page = page_for(preparer)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.goto(reverse("scenario_detail", args=[cast.firm.slug, cast.organisation.pk, scenario.pk]))
+    page.get_by_label("Say what changes").fill("increase sales by 10% and go easy on promotion")
+    page.get_by_role("button", name="Read it").click()
+    read = page.locator("#read-adjustments")
+    expect(read).to_contain_text("Revenue up 10% from Nov 2026 to Oct 2027")
+    expect(read.locator("li.read-by-model")).to_contain_text(
+        "400 Advertising down 10% from Jan 2027 to Oct 2027 read by test-model, check before "
+        "confirming"
+    )
+    assert not ScenarioAdjustment.objects.for_firm(cast.firm).filter(scenario=scenario).exists()
+    page.get_by_role("button", name="Confirm and apply").click()
+    expect(page.locator("#adjustments")).to_contain_text("400 Advertising down 10%")
+    assert ScenarioAdjustment.objects.for_firm(cast.firm).filter(scenario=scenario).count() == 2
+    assert len(chat_endpoint.received) == 1

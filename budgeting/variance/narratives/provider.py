@@ -315,45 +315,15 @@ class OpenAICompatibleGenerator:
         )
 
     def _complete(self, payload: dict[str, Any]) -> str:
-        request = {
-            "model": self.model,
-            "temperature": 0,
-            "messages": [
-                {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": json.dumps(payload, sort_keys=True)},
-            ],
-        }
-        try:
-            response = self._post(request)
-            response.raise_for_status()
-            answer = response.json()["choices"][0]["message"]["content"]
-        except httpx.TimeoutException as error:
-            raise ProviderError("timeout") from error
-        except httpx.HTTPStatusError as error:
-            raise ProviderError(f"HTTP {error.response.status_code}") from error
-        except httpx.HTTPError as error:
-            raise ProviderError(f"connection error ({type(error).__name__})") from error
-        except (ValueError, KeyError, IndexError, TypeError) as error:
-            raise ProviderError("malformed response") from error
-        if not isinstance(answer, str) or not answer.strip():
-            raise ProviderError("empty answer")
-        return answer.strip()
-
-    def _post(self, request: dict[str, Any]) -> httpx.Response:
-        url = f"{self.base_url}/chat/completions"
-        # The firm typed this URL: refused unless every address of its host is public (checked
-        # here for a clear reason, and again as each connection opens), see core/outbound.py.
-        try:
-            outbound_url_check(url)
-        except OutboundURLRefused as refusal:
-            raise ProviderError(f"endpoint refused: {refusal}") from refusal
-        headers = {"Authorization": f"Bearer {self.api_key}"}
-        if self.http_client is not None:
-            return self.http_client.post(
-                url, json=request, headers=headers, timeout=self.timeout, follow_redirects=False
-            )
-        with outbound_http_client(timeout=self.timeout) as client:
-            return client.post(url, json=request, headers=headers)
+        return chat_complete(
+            base_url=self.base_url,
+            api_key=self.api_key,
+            model=self.model,
+            system=SYSTEM_PROMPT,
+            content=json.dumps(payload, sort_keys=True),
+            http_client=self.http_client,
+            timeout=self.timeout,
+        )
 
     def _fall_back(self, facts: VarianceFacts, *, reason: str) -> Narrative:
         # The reason names no one and holds no key (ProviderError, placeholders, figures).
@@ -375,3 +345,76 @@ def _facts_payload(facts: VarianceFacts) -> dict[str, Any]:
     payload = facts.to_dict()
     del payload["account_id"]
     return payload
+
+
+def chat_complete(
+    *,
+    base_url: str,
+    api_key: str,
+    model: str,
+    system: str,
+    content: str,
+    http_client: httpx.Client | None = None,
+    timeout: float = 20.0,
+) -> str:
+    """The answer of an OpenAI-compatible chat endpoint to one system and one user message, at
+    temperature 0; ProviderError (a reason safe to show) when there is no usable answer.
+
+    The one way anything leaves the app for a chat model: the narratives and the scenario
+    sentence reader (budgeting/scenarios/llm.py) both call it, with what they send masked.
+    """
+    request = {
+        "model": model,
+        "temperature": 0,
+        "messages": [
+            {"role": "system", "content": system},
+            {"role": "user", "content": content},
+        ],
+    }
+    try:
+        response = _chat_post(
+            base_url=base_url,
+            api_key=api_key,
+            request=request,
+            http_client=http_client,
+            timeout=timeout,
+        )
+        response.raise_for_status()
+        answer = response.json()["choices"][0]["message"]["content"]
+    except httpx.TimeoutException as error:
+        raise ProviderError("timeout") from error
+    except httpx.HTTPStatusError as error:
+        raise ProviderError(f"HTTP {error.response.status_code}") from error
+    except httpx.HTTPError as error:
+        raise ProviderError(f"connection error ({type(error).__name__})") from error
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise ProviderError("malformed response") from error
+    if not isinstance(answer, str) or not answer.strip():
+        raise ProviderError("empty answer")
+    return answer.strip()
+
+
+def _chat_post(
+    *,
+    base_url: str,
+    api_key: str,
+    request: dict[str, Any],
+    http_client: httpx.Client | None,
+    timeout: float,
+) -> httpx.Response:
+    url = f"{base_url.rstrip('/')}/chat/completions"
+    # The firm typed this URL: refused unless every address of its host is public (checked
+    # here for a clear reason, and again as each connection opens), see core/outbound.py.
+    try:
+        outbound_url_check(url)
+    except OutboundURLRefused as refusal:
+        raise ProviderError(f"endpoint refused: {refusal}") from refusal
+    # A model served inside the operator's network may need no key: then no header (an empty
+    # "Bearer " is not a valid header value and would fail every request).
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key.strip() else {}
+    if http_client is not None:
+        return http_client.post(
+            url, json=request, headers=headers, timeout=timeout, follow_redirects=False
+        )
+    with outbound_http_client(timeout=timeout) as client:
+        return client.post(url, json=request, headers=headers)
