@@ -90,7 +90,9 @@ class DepartmentListApi(FirmAPIView):
         manager_email = serializers.EmailField(
             help_text="A member's email makes the member the manager; anyone else gets a link."
         )
-        manager_name = serializers.RegexField(TEXT, max_length=150, required=False, default="")
+        manager_name = serializers.RegexField(
+            TEXT, max_length=150, required=False, allow_blank=True, default=""
+        )
 
         class Meta:
             ref_name = "DepartmentAssign"

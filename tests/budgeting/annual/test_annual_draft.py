@@ -36,6 +36,7 @@ from budgeting.publishing.services import (
     draft_publish,
     forecast_budgets_find,
 )
+from core.money import money
 from core.months import add_months
 from tenants.roles import Role
 from tests.budgeting.draft_data import OCTOBER, draft_organisation_create
@@ -263,9 +264,8 @@ def test_the_firms_tendency_on_this_client_is_offered_and_applied_once(firm_a, d
     annual_tendency_apply(firm=firm_a.firm, flag=tendency, user=user)
     after = DraftBalance.objects.for_firm(firm_a.firm).filter(line=tendency.line)
     for balance in after:
-        assert balance.edited_amount == (before[balance.period] * Decimal("0.9")).quantize(
-            Decimal("0.01")
-        )
+        # Rounded as the app rounds money (half up, as Xero does).
+        assert balance.edited_amount == money(before[balance.period] * Decimal("0.9"))
         assert balance.edited_by == user
         assert balance.edit_reason.startswith("The firm's tendency applied (-10.0%)")
     tendency.refresh_from_db()
