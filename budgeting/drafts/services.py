@@ -646,7 +646,7 @@ METHOD_LABELS = {
     "seasonal_naive": "the same month last year",
     "theta": "a Theta trend",
     "damped_trend": "a damped trend",
-    "combination": "a combination of Theta, damped trend and last year's pattern",
+    "combination": "a combination of Theta, damped trend, simple smoothing and last year's pattern",
     "croston_sba": "the average rate of intermittent spend",
 }
 
