@@ -38,14 +38,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import email
 import os
 import random
 import signal
+import socketserver
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from email import policy
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +57,7 @@ REDIS_PORT = 7300
 REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
 
 
-def _environment(sandbox_url: str) -> dict[str, str]:
+def _environment(sandbox_url: str, smtp_port: int, slack_url: str) -> dict[str, str]:
     return {
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
@@ -68,6 +71,18 @@ def _environment(sandbox_url: str) -> dict[str, str]:
         "FORECAST_RUN_QUEUED_SECONDS": "20",
         "CELERY_VISIBILITY_TIMEOUT": "60",
         "LOG_LEVEL": "ERROR",
+        # Approval emails through the script's SMTP server; Slack at its imitation. The beat's
+        # thresholds scaled down like the syncs' (production: 10 minutes, backoff up to 1 hour).
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "EMAIL_USE_TLS": "0",
+        "EMAIL_TIMEOUT": "5",
+        "APPROVAL_NOTIFY_RESEND_SECONDS": "20",
+        "SLACK_IMITATION_URL": slack_url,
+        "SLACK_API_URL": f"{slack_url}/api",
+        "SLACK_TIMEOUT_SECONDS": "5",
+        "SLACK_DELIVERY_BACKOFF_MAX": "5",
+        "SLACK_DELIVERY_LOST_SECONDS": "20",
     }
 
 
@@ -173,6 +188,273 @@ class Worker:
             self.process = None
 
 
+class SmtpServer:
+    """A debugging SMTP server of the script's own (plain SMTP on a loopback port): it records
+    every (recipient, subject) that arrives, and can be down (not listening: connections
+    refused) or refusing (421 at the greeting, as a server shedding load)."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, str]] = []
+        self.refusing = False
+        self.lock = threading.Lock()
+        self.port = 0
+        self.server: socketserver.ThreadingTCPServer | None = None
+
+    def start(self) -> None:
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def say(self, line: str) -> None:
+                self.wfile.write(f"{line}\r\n".encode())
+                self.wfile.flush()
+
+            def handle(self) -> None:
+                if outer.refusing:
+                    self.say("421 4.3.2 Service not available, try again later")
+                    return
+                self.say("220 faults-bench ESMTP")
+                recipients: list[str] = []
+                while line := self.rfile.readline():
+                    verb = line.decode(errors="replace").strip()
+                    upper = verb.upper()
+                    if upper.startswith("RCPT TO:"):
+                        recipients.append(verb[8:].strip().strip("<>").lower())
+                        self.say("250 OK")
+                    elif upper.startswith(("MAIL FROM:", "RSET")):
+                        recipients = []
+                        self.say("250 OK")
+                    elif upper == "DATA":
+                        self.say("354 End data with <CR><LF>.<CR><LF>")
+                        body = []
+                        while (part := self.rfile.readline()) not in (b"", b".\r\n", b".\n"):
+                            body.append(part[1:] if part.startswith(b"..") else part)
+                        parsed = email.message_from_bytes(b"".join(body), policy=policy.default)
+                        with outer.lock:
+                            outer.received += [(r, str(parsed["Subject"])) for r in recipients]
+                        self.say("250 OK queued")
+                    elif upper == "QUIT":
+                        self.say("221 Bye")
+                        return
+                    else:  # EHLO, HELO, NOOP: no extensions
+                        self.say("250 faults-bench")
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+class Served:
+    """A WSGI app (the Slack imitation) over HTTP on a fixed loopback port, which can go down
+    (its listener closed: connections refused) and come back on the same port."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.port = 0
+        self.server = None
+
+    def start(self) -> None:
+        from integrations.xero.sandbox.server import make_sandbox_server
+
+        self.server = make_sandbox_server("127.0.0.1", self.port, self.app, verbose=False)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def _recover_round(worker: Worker) -> None:
+    """What the beat does (scaled down): lost work, lost sign-off emails, lost Slack messages;
+    and the supervisor starting a worker that exited by itself."""
+    from django import db
+
+    from budgeting.pipeline import work_recover_task
+    from integrations.slack.tasks import slack_messages_recover_task
+
+    if worker.process is not None and worker.process.poll() is not None:
+        worker.exits += 1
+        worker.start()
+    try:
+        work_recover_task()
+        slack_messages_recover_task()
+    except (db.OperationalError, db.InterfaceError):
+        db.connection.close()
+    except Exception as exc:  # the broker is down: the next round sends it again
+        print(f"  (recover round: {type(exc).__name__}: {exc})")
+
+
+def _outbound(*, firm, owner, worker, smtp, slack, imitation, rng, left) -> dict:
+    """The close's outbound work under faults: every draft submitted for approval (its step's
+    approval emails through SMTP, its Slack message through the outbox), while the SMTP server
+    is down, then refusing, Slack answers 500 and 429 with Retry-After, then is down, and the
+    worker is killed. Returns the counts to check."""
+    from budgeting.approvals import services as approvals
+    from budgeting.drafts.services import draft_lines_accept
+    from budgeting.models import ApprovalStep, Draft
+    from integrations.slack.imitation.app import BOT_TOKEN
+    from integrations.slack.models import SlackMessage, SlackSettings
+
+    current, _created = SlackSettings.objects.for_firm(firm).get_or_create(firm=firm)
+    current.method = SlackSettings.Method.BOT
+    current.bot_token = BOT_TOKEN
+    current.default_channel = "C0APPROVALS"
+    current.approvals_to_slack = True
+    current.save()
+
+    drafts = list(
+        Draft.objects.for_firm(firm)
+        .filter(status=Draft.Status.DRAFT)
+        .select_related("organisation")
+        .order_by("pk")
+    )
+    rng.shuffle(drafts)
+    expected_emails: set[tuple[str, str]] = set()
+    for number, draft in enumerate(drafts):
+        organisation = draft.organisation
+        externals = [
+            approvals.external_approver_register(
+                firm=firm,
+                organisation=organisation,
+                email=f"{who}.{number}@client.example",
+                name=who.title(),
+                user=owner,
+            )
+            for who in ("owner", "finance")
+        ]
+        approvals.approval_chain_update(
+            firm=firm,
+            organisation=organisation,
+            user=owner,
+            steps=[{"name": "Client", "external_approver_ids": [e.pk for e in externals]}],
+        )
+        draft_lines_accept(firm=firm, draft=draft, user=owner)
+        subject = f"Approve the forecast draft of {organisation.name} (Client)"
+        expected_emails |= {(e.email, subject) for e in externals}
+
+    kinds = ["smtp_down", "smtp_refusing", "slack_errors", "slack_down", "worker"]
+    rng.shuffle(kinds)
+    # Submissions spread over about 30 s; each fault at a seeded time in its first 24 s.
+    gap = max(0.5, 30 / max(1, len(drafts)))
+    points = sorted(rng.uniform(0.0, 0.8) * gap * len(drafts) for _ in kinds)
+    schedule = list(zip(points, kinds, strict=True))
+    injected: list[str] = []
+    spells: dict[str, float] = {}  # fault -> when it ends
+    started = time.monotonic()
+    submitted = 0
+    last_recover = 0.0
+    quiet_since = None
+    while left() > 0:
+        now = time.monotonic()
+        if schedule and now - started >= schedule[0][0]:
+            _point, kind = schedule.pop(0)
+            at = f"{submitted}/{len(drafts)} submitted, t={now - started:.1f}s"
+            if kind == "smtp_down":
+                smtp.stop()
+                injected.append(f"SMTP server down for 10 s ({at})")
+            elif kind == "smtp_refusing":
+                smtp.refusing = True
+                injected.append(f"SMTP server refusing (421) for 10 s ({at})")
+            elif kind == "slack_errors":
+                for _ in range(6):
+                    imitation.fault_add(kind="status", status=500, count=1)
+                    imitation.fault_add(kind="rate_limit", retry_after=1, count=1)
+                injected.append(f"Slack 500 and 429 Retry-After for 10 s ({at})")
+            elif kind == "slack_down":
+                slack.stop()
+                injected.append(f"Slack down for 10 s ({at})")
+            else:
+                worker.kill()
+                worker.start()
+                injected.append(f"kill -9 of the worker ({at})")
+            if kind != "worker":
+                spells[kind] = now + 10
+            print("  fault:", injected[-1])
+        for kind, until in list(spells.items()):
+            if now > until:
+                del spells[kind]
+                if kind == "smtp_down":
+                    smtp.start()
+                elif kind == "smtp_refusing":
+                    smtp.refusing = False
+                elif kind == "slack_errors":
+                    with imitation.lock:
+                        imitation.faults.clear()
+                else:
+                    slack.start()
+        if submitted < len(drafts) and now - started >= submitted * gap:
+            draft = drafts[submitted]
+            approvals.draft_submit(firm=firm, draft=draft, user=owner)
+            submitted += 1
+        if now - last_recover > 3:
+            last_recover = now
+            _recover_round(worker)
+        steps = ApprovalStep.objects.for_firm(firm)
+        unsent = steps.filter(status=ApprovalStep.Status.OPEN, notified_at__isnull=True).count()
+        outbox = (
+            SlackMessage.objects.for_firm(firm)
+            .filter(status__in=(SlackMessage.Status.QUEUED, SlackMessage.Status.SENDING))
+            .count()
+        )
+        if submitted == len(drafts) and not schedule and not spells and not unsent and not outbox:
+            # A redelivered task may still be on its way: wait it out.
+            quiet_since = quiet_since or now
+            if now - quiet_since > 10:
+                break
+        else:
+            quiet_since = None
+        time.sleep(0.25)
+    wall = time.monotonic() - started
+
+    with smtp.lock:
+        arrived = Counter(smtp.received)
+    emails_lost = sorted(expected_emails - set(arrived))
+    emails_dup = sum(n - 1 for key, n in arrived.items() if n > 1)
+    posted = Counter(m.text for m in imitation.messages_in("C0APPROVALS"))
+    names = [d.organisation.name for d in drafts]
+    slack_lost = [n for n in names if not any(n in (text or "") for text in posted)]
+    slack_dup = sum(n - 1 for n in posted.values() if n > 1)
+    messages = SlackMessage.objects.for_firm(firm)
+    failed = [m.purpose for m in messages.filter(status=SlackMessage.Status.FAILED)]
+    stuck = [
+        f"approval step {s.pk} of draft {s.request.draft_id} never emailed"
+        for s in ApprovalStep.objects.for_firm(firm)
+        .select_related("request")
+        .filter(status=ApprovalStep.Status.OPEN, notified_at__isnull=True)
+    ] + [
+        f"Slack message {m.pk} {m.status} ({m.purpose})"
+        for m in messages.filter(
+            status__in=(SlackMessage.Status.QUEUED, SlackMessage.Status.SENDING)
+        )
+    ]
+    return {
+        "injected": injected,
+        "wall": wall,
+        "drafts": len(drafts),
+        "emails": sum(arrived.values()),
+        "emails_expected": len(expected_emails),
+        "emails_dup": emails_dup,
+        "slack": sum(posted.values()),
+        "slack_dup": slack_dup,
+        "lost": [f"email to {to}: {subject}" for to, subject in emails_lost]
+        + [f"Slack message of {n}" for n in slack_lost]
+        + [f"Slack message failed: {p}" for p in failed],
+        "duplicated": ([f"{emails_dup} approval emails arrived twice"] if emails_dup else [])
+        + ([f"{slack_dup} Slack messages posted twice"] if slack_dup else []),
+        "stuck": stuck,
+    }
+
+
 def _drop_database_connections() -> int:
     """The database cuts every connection to the bench database (this script's too)."""
     import psycopg
@@ -251,7 +533,14 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sandbox_url = f"http://127.0.0.1:{server.server_port}"
 
-    env = _environment(sandbox_url)
+    from integrations.slack.imitation.app import SlackImitation
+
+    smtp = SmtpServer()
+    smtp.start()
+    imitation = SlackImitation()
+    slack = Served(imitation)
+    slack.start()
+    env = _environment(sandbox_url, smtp.port, f"http://127.0.0.1:{slack.port}")
     os.environ.update(env)
     _fresh_database()
     redis_server = RedisServer()
@@ -399,9 +688,23 @@ def main() -> None:
                 quiet_since = None
             time.sleep(0.5)
         wall = time.monotonic() - started
+        db.connection.close()
+        print("  the close is done: its drafts submitted for approval, under faults")
+        outbound = _outbound(
+            firm=firm,
+            owner=owner,
+            worker=worker,
+            smtp=smtp,
+            slack=slack,
+            imitation=imitation,
+            rng=rng,
+            left=left,
+        )
     finally:
         worker.stop()
         server.shutdown()
+        smtp.stop()
+        slack.stop()
 
     db.connection.close()
     # The end state against the reference.
@@ -448,12 +751,22 @@ def main() -> None:
         for f in ForecastRun.objects.for_firm(firm).filter(state__in=active)
     ]
 
+    injected += outbound["injected"]
+    lost += outbound["lost"]
+    duplicated += outbound["duplicated"]
+    stuck += outbound["stuck"]
+
     interrupted = sum(1 for r in runs if r.step == "Interrupted")
     print(f"organisations      {len(tenants)}; sandbox latency {args.latency_ms} ms a call")
     print(f"reference          {reference_seconds:.1f} s in-process, no fault, no latency")
     print(f"with faults        {wall:.1f} s on the worker ({wall / reference_seconds:.2f}x)")
     print(f"sync runs          {len(runs)} ({interrupted} interrupted, then queued again)")
     print(f"worker starts      {worker.started} ({worker.exits} after exiting by itself)")
+    print(
+        f"approvals          {outbound['drafts']} drafts submitted in {outbound['wall']:.1f} s; "
+        f"emails {outbound['emails']} arrived of {outbound['emails_expected']}, "
+        f"Slack messages {outbound['slack']}"
+    )
     for line in lost:
         print("  lost:", line)
     for line in duplicated:
@@ -463,7 +776,9 @@ def main() -> None:
     redis_server.kill()
     print(
         f"faults: injected {len(injected)}, recovered {recovered}, lost {len(lost)}, "
-        f"duplicated {len(duplicated)}, stuck {len(stuck)}"
+        f"duplicated {len(duplicated)}, stuck {len(stuck)}; "
+        f"emails {outbound['emails']} (dup {outbound['emails_dup']}), "
+        f"slack {outbound['slack']} (dup {outbound['slack_dup']})"
     )
     if lost or duplicated or stuck:
         sys.exit(1)
