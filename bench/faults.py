@@ -455,6 +455,166 @@ def _outbound(*, firm, owner, worker, smtp, slack, imitation, rng, left) -> dict
     }
 
 
+def _publishing(
+    *, firm, owner, worker, sandbox, organisations, clock, latency_ms, rng, left
+) -> dict:
+    """Every submitted draft approved (by its client's approvers), its forecast budget added in
+    Xero's Budget Manager and found by a sync, the import file made and imported into the
+    sandbox as a person would; then the verifying full sync of each organisation on the worker,
+    while the worker is killed, the database drops its connections and the sandbox answers
+    500/429/timeouts/malformed JSON. Every publication must end verified, its draft published."""
+    from django import db
+
+    from budgeting.approvals import services as approvals
+    from budgeting.ledger.sync import organisation_sync, organisation_sync_start
+    from budgeting.models import BudgetPublication, Draft, ExternalApprover, SyncRun
+    from budgeting.publishing.selectors import forecast_budget_suggested_name
+    from budgeting.publishing.services import draft_publish, forecast_budgets_find
+    from integrations.models import XeroTenant
+    from integrations.xero.sandbox.budget_import import budget_import_file
+    from integrations.xero.sandbox.budget_manager import budget_add
+    from integrations.xero.sandbox.faults import FaultSpec
+
+    sandbox_of = {o.organisation_id: o for o in organisations}
+    tenant_of = {t.client_organisation_id: t.tenant_id for t in XeroTenant.objects.for_firm(firm)}
+    drafts = list(
+        Draft.objects.for_firm(firm)
+        .filter(status=Draft.Status.SUBMITTED)
+        .select_related("organisation", "original_budget")
+        .order_by("pk")
+    )
+    publications: list[int] = []
+    for draft in drafts:
+        for external in ExternalApprover.objects.for_firm(firm).filter(
+            organisation=draft.organisation
+        ):
+            draft.refresh_from_db()
+            if draft.status != Draft.Status.SUBMITTED:
+                break
+            approvals.approval_decide(
+                firm=firm,
+                draft=draft,
+                approver=approvals.approver_for_external(external=external),
+                decision="approve",
+                channel="email",
+            )
+        draft.refresh_from_db()
+        xero = sandbox_of[tenant_of[draft.organisation_id]]
+        with sandbox.state.lock:
+            budget_add(
+                xero,
+                name=forecast_budget_suggested_name(original=draft.original_budget),
+                tracking=[],
+                now=clock.now(),
+            )
+        run = organisation_sync_start(
+            firm=firm, organisation=draft.organisation, trigger="manual", enqueue=False
+        )
+        organisation_sync(firm=firm, run_id=run.pk)
+        forecast_budgets_find(firm=firm, organisation=draft.organisation)
+        for publication in draft_publish(firm=firm, draft=draft, user=owner, send=False):
+            publications.append(publication.pk)
+            target = next(b for b in xero.budgets if b.budget_id == publication.budget.budget_id)
+            with sandbox.state.lock:
+                budget_import_file(xero, target, publication.file_content)
+
+    kinds = ["worker", "database", "sandbox"]
+    rng.shuffle(kinds)
+    points = sorted(rng.uniform(0.5, 6) for _ in kinds)
+    schedule = list(zip(points, kinds, strict=True))
+    injected: list[str] = []
+    started = time.monotonic()
+    for draft in drafts:
+        organisation_sync_start(
+            firm=firm, organisation=draft.organisation, trigger="manual", kind="full"
+        )
+    sandbox_until = 0.0
+    last_recover = 0.0
+    quiet_since = None
+    while left() > 0:
+        now = time.monotonic()
+        if schedule and now - started >= schedule[0][0]:
+            _point, kind = schedule.pop(0)
+            at = f"verifying syncs, t={now - started:.1f}s"
+            if kind == "worker":
+                worker.kill()
+                worker.start()
+                injected.append(f"kill -9 of the worker ({at})")
+            elif kind == "database":
+                dropped = _drop_database_connections()
+                injected.append(f"database dropped {dropped} connections ({at})")
+            else:
+                for kind_, extra in [
+                    ("status", {"status": 500}),
+                    ("rate_limit", {"retry_after": 1}),
+                    ("timeout", {"delay_ms": 50}),
+                    ("malformed_json", {}),
+                ]:
+                    sandbox.faults.add(
+                        FaultSpec(kind=kind_, probability=0.05, seed=rng.randrange(1000), **extra)
+                    )
+                sandbox_until = now + 15
+                injected.append(f"sandbox 500/429/timeout/malformed JSON for 15 s ({at})")
+            print("  fault:", injected[-1])
+        if sandbox_until and now > sandbox_until:
+            sandbox_until = 0.0
+            sandbox.faults.clear()
+            sandbox.faults.add(FaultSpec(kind="latency", delay_ms=latency_ms, probability=1.0))
+        if now - last_recover > 3:
+            last_recover = now
+            _recover_round(worker)
+        try:
+            verified = (
+                BudgetPublication.objects.for_firm(firm)
+                .filter(pk__in=publications, status=BudgetPublication.Status.VERIFIED)
+                .count()
+            )
+            active = (
+                SyncRun.objects.for_firm(firm)
+                .filter(state__in=(SyncRun.State.QUEUED, SyncRun.State.RUNNING))
+                .count()
+            )
+        except (db.OperationalError, db.InterfaceError):
+            db.connection.close()
+            continue
+        if not schedule and not sandbox_until and not active and verified == len(publications):
+            quiet_since = quiet_since or now
+            if now - quiet_since > 10:
+                break
+        else:
+            quiet_since = None
+        time.sleep(0.5)
+    wall = time.monotonic() - started
+    db.connection.close()
+    mine = BudgetPublication.objects.for_firm(firm).filter(pk__in=publications)
+    not_verified = [
+        f"publication {p.pk} of draft {p.draft_id}: {p.status}"
+        for p in mine.exclude(status=BudgetPublication.Status.VERIFIED)
+    ]
+    unpublished = [
+        f"draft {d.pk}: {d.status}, not published"
+        for d in Draft.objects.for_firm(firm).filter(pk__in=[d.pk for d in drafts])
+        if d.status != Draft.Status.PUBLISHED
+    ]
+    repeated = Counter(
+        BudgetPublication.objects.for_firm(firm).values_list("draft_id", "xero_budget_id")
+    )
+    return {
+        "injected": injected,
+        "wall": wall,
+        "drafts": len(drafts),
+        "publications": len(publications),
+        "verified": len(publications) - len(not_verified),
+        "lost": unpublished,
+        "stuck": not_verified,
+        "duplicated": [
+            f"draft {draft_id}: {n} publications into one budget"
+            for (draft_id, _budget), n in repeated.items()
+            if n > 1
+        ],
+    }
+
+
 def _drop_database_connections() -> int:
     """The database cuts every connection to the bench database (this script's too)."""
     import psycopg
@@ -689,6 +849,10 @@ def main() -> None:
             time.sleep(0.5)
         wall = time.monotonic() - started
         db.connection.close()
+        # What the close stored, before publishing adds a forecast budget in Xero.
+        after_close = {
+            t.client_organisation_id: _synced_rows(firm, t.client_organisation) for t in tenants
+        }
         print("  the close is done: its drafts submitted for approval, under faults")
         outbound = _outbound(
             firm=firm,
@@ -697,6 +861,18 @@ def main() -> None:
             smtp=smtp,
             slack=slack,
             imitation=imitation,
+            rng=rng,
+            left=left,
+        )
+        print("  approved: the import files made, imported in Xero, verified by a sync")
+        publishing = _publishing(
+            firm=firm,
+            owner=owner,
+            worker=worker,
+            sandbox=sandbox,
+            organisations=organisations,
+            clock=clock,
+            latency_ms=args.latency_ms,
             rng=rng,
             left=left,
         )
@@ -719,7 +895,7 @@ def main() -> None:
         faulted = [r for r in mine[:-1] if r.state == SyncRun.State.FAILED or r.failed_scopes]
         if latest.state == SyncRun.State.SUCCEEDED and not latest.failed_scopes:
             recovered += len(faulted)
-            rows = _synced_rows(firm, organisation)
+            rows = after_close[organisation_id]
             want = expected[tenant_id]
             if {k: rows[k] for k in ("actuals", "budgets")} != {
                 k: want[k] for k in ("actuals", "budgets")
@@ -751,10 +927,11 @@ def main() -> None:
         for f in ForecastRun.objects.for_firm(firm).filter(state__in=active)
     ]
 
-    injected += outbound["injected"]
-    lost += outbound["lost"]
-    duplicated += outbound["duplicated"]
-    stuck += outbound["stuck"]
+    for part in (outbound, publishing):
+        injected += part["injected"]
+        lost += part["lost"]
+        duplicated += part["duplicated"]
+        stuck += part["stuck"]
 
     interrupted = sum(1 for r in runs if r.step == "Interrupted")
     print(f"organisations      {len(tenants)}; sandbox latency {args.latency_ms} ms a call")
@@ -767,6 +944,11 @@ def main() -> None:
         f"emails {outbound['emails']} arrived of {outbound['emails_expected']}, "
         f"Slack messages {outbound['slack']}"
     )
+    print(
+        f"publishing         {publishing['publications']} import files of "
+        f"{publishing['drafts']} drafts, {publishing['verified']} verified; verifying syncs "
+        f"{publishing['wall']:.1f} s"
+    )
     for line in lost:
         print("  lost:", line)
     for line in duplicated:
@@ -778,7 +960,8 @@ def main() -> None:
         f"faults: injected {len(injected)}, recovered {recovered}, lost {len(lost)}, "
         f"duplicated {len(duplicated)}, stuck {len(stuck)}; "
         f"emails {outbound['emails']} (dup {outbound['emails_dup']}), "
-        f"slack {outbound['slack']} (dup {outbound['slack_dup']})"
+        f"slack {outbound['slack']} (dup {outbound['slack_dup']}), "
+        f"published {publishing['verified']}/{publishing['publications']}"
     )
     if lost or duplicated or stuck:
         sys.exit(1)
