@@ -196,6 +196,7 @@ class SmtpServer:
     def __init__(self) -> None:
         self.received: list[tuple[str, str]] = []
         self.refusing = False
+        self.cutting = False
         self.lock = threading.Lock()
         self.port = 0
         self.server: socketserver.ThreadingTCPServer | None = None
@@ -232,6 +233,10 @@ class SmtpServer:
                         with outer.lock:
                             outer.received += [(r, str(parsed["Subject"])) for r in recipients]
                         self.say("250 OK queued")
+                        if outer.cutting:
+                            # Restarting: the session ends after its first message.
+                            self.say("421 4.3.2 Shutting down, closing the connection")
+                            return
                     elif upper == "QUIT":
                         self.say("221 Bye")
                         return
@@ -342,7 +347,7 @@ def _outbound(*, firm, owner, worker, smtp, slack, imitation, rng, left) -> dict
         subject = f"Approve the forecast draft of {organisation.name} (Client)"
         expected_emails |= {(e.email, subject) for e in externals}
 
-    kinds = ["smtp_down", "smtp_refusing", "slack_errors", "slack_down", "worker"]
+    kinds = ["smtp_down", "smtp_refusing", "smtp_cut", "slack_errors", "slack_down", "worker"]
     rng.shuffle(kinds)
     # Submissions spread over about 30 s; each fault at a seeded time in its first 24 s.
     gap = max(0.5, 30 / max(1, len(drafts)))
@@ -365,6 +370,9 @@ def _outbound(*, firm, owner, worker, smtp, slack, imitation, rng, left) -> dict
             elif kind == "smtp_refusing":
                 smtp.refusing = True
                 injected.append(f"SMTP server refusing (421) for 10 s ({at})")
+            elif kind == "smtp_cut":
+                smtp.cutting = True
+                injected.append(f"SMTP server closing each session after one email ({at})")
             elif kind == "slack_errors":
                 for _ in range(6):
                     imitation.fault_add(kind="status", status=500, count=1)
@@ -387,6 +395,8 @@ def _outbound(*, firm, owner, worker, smtp, slack, imitation, rng, left) -> dict
                     smtp.start()
                 elif kind == "smtp_refusing":
                     smtp.refusing = False
+                elif kind == "smtp_cut":
+                    smtp.cutting = False
                 elif kind == "slack_errors":
                     with imitation.lock:
                         imitation.faults.clear()
@@ -467,7 +477,7 @@ def _publishing(
 
     from budgeting.approvals import services as approvals
     from budgeting.ledger.sync import organisation_sync, organisation_sync_start
-    from budgeting.models import BudgetPublication, Draft, ExternalApprover, SyncRun
+    from budgeting.models import ApprovalStep, BudgetPublication, Draft, SyncRun
     from budgeting.publishing.selectors import forecast_budget_suggested_name
     from budgeting.publishing.services import draft_publish, forecast_budgets_find
     from integrations.models import XeroTenant
@@ -485,20 +495,19 @@ def _publishing(
     )
     publications: list[int] = []
     for draft in drafts:
-        for external in ExternalApprover.objects.for_firm(firm).filter(
-            organisation=draft.organisation
-        ):
-            draft.refresh_from_db()
-            if draft.status != Draft.Status.SUBMITTED:
-                break
+        # Each open step decided by one of the approvers its email went to.
+        while draft.status == Draft.Status.SUBMITTED:
+            step = ApprovalStep.objects.for_firm(firm).get(
+                request__draft=draft, status=ApprovalStep.Status.OPEN
+            )
             approvals.approval_decide(
                 firm=firm,
                 draft=draft,
-                approver=approvals.approver_for_external(external=external),
+                approver=approvals.approval_step_recipients(firm=firm, step=step)[0],
                 decision="approve",
                 channel="email",
             )
-        draft.refresh_from_db()
+            draft.refresh_from_db()
         xero = sandbox_of[tenant_of[draft.organisation_id]]
         with sandbox.state.lock:
             budget_add(
