@@ -1,6 +1,7 @@
 """Faults lose nothing: a month close for many organisations on the real stack, with faults.
 
     .venv/bin/python bench/faults.py [--organisations 16] [--seed 23] [--latency-ms 60]
+    nice -n 10 .venv/bin/python -u bench/faults.py --organisations 4     # a small run
 
 What runs, all on this machine and all of it the script's own:
 - the Xero sandbox over HTTP (generated small organisations, a latency on every call);
@@ -29,9 +30,19 @@ queued again; the stored actuals and budget balances equal the reference's; one 
 the reference has one. Duplicates: reconciliation rows of one run repeated, drafts beyond one
 per organisation. Stuck: syncs or forecast runs still queued or running at the end.
 
-The last line: `faults: injected N, recovered R, lost L, duplicated D, stuck S` (targets L, D
-and S all 0). R counts the runs a fault interrupted or failed that a later run, started
-without a click, made good.
+Then the close's outbound work, on the same worker and beat: each draft submitted for approval
+(two approvers' emails through a debugging SMTP server the script runs, one Slack message
+through the outbox to the Slack imitation it serves over HTTP) while the SMTP server is down,
+refusing or closing sessions early, Slack answers 500 and 429 or is down, and the worker is
+killed; then each draft approved, its import file made and imported into the sandbox, and
+verified by a full sync on the worker under kill -9, dropped connections and sandbox errors.
+Checked: every email and Slack message arrived exactly once (what arrived is counted, so a
+duplicate shows), none left queued or sending, every publication verified.
+
+The last line: `faults: injected N, recovered R, lost L, duplicated D, stuck S; emails E (dup
+d), slack M (dup m), published V/P` (targets L, D and S all 0; L, D and S include the emails,
+Slack messages and publications). R counts the runs a fault interrupted or failed that a later
+run, started without a click, made good.
 """
 
 from __future__ import annotations
