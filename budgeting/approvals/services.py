@@ -1025,10 +1025,11 @@ def approval_step_notify(*, firm: Firm, step_id: int, reminder: bool = False) ->
     still open (it may have been decided, or the round restarted, before this ran). Returns the
     emails sent.
 
-    The first email is claimed on the step under a row lock and marked sent (`notified_at`) in
-    the same transaction as the sends: a task delivered twice sends it once, and a send that
-    fails rolls the mark and the links back and raises, so the task's retry sends it again.
-    Reminders are claimed by approval_reminders_send."""
+    The first emails go one to a transaction, each with its link: the link committed is the
+    record that its approver was mailed, so a mail server lost part-way mails again only those
+    it had not reached (the task's retry). The last transaction marks the step sent
+    (`notified_at`) and posts it to Slack; a task delivered twice finds it marked and sends
+    nothing. Reminders are claimed by approval_reminders_send and go in one transaction."""
     draft_id = (
         ApprovalStep.objects.for_firm(firm)
         .filter(pk=step_id)
@@ -1037,41 +1038,54 @@ def approval_step_notify(*, firm: Firm, step_id: int, reminder: bool = False) ->
     )
     if draft_id is None:
         return 0
-    with transaction.atomic():
-        # The draft is locked before its step, the order every decision and edit takes them
-        # in: one landing mid-send waits for the send instead of deadlocking with it.
-        Draft.objects.for_firm(firm).select_for_update().filter(pk=draft_id).first()
-        step = (
-            ApprovalStep.objects.for_firm(firm)
-            .select_for_update(of=("self",))
-            .select_related("request", "request__draft", "request__organisation")
-            .filter(pk=step_id)
-            .first()
-        )
-        if (
-            step is None
-            or step.status != ApprovalStep.Status.OPEN
-            or step.request.status != ApprovalRequest.Status.PENDING
-            or (not reminder and step.notified_at is not None)
-        ):
-            return 0
-        summary = draft_summary(firm=firm, draft=step.request.draft)
-        recipients = approval_step_recipients(firm=firm, step=step)
-        messages = _approval_step_messages(firm, step, reminder, summary, recipients)
-        # One connection for all: a mail server that is down fails before anyone is mailed. A
-        # failure part-way rolls back every link, so the retry mails everyone again, with links
-        # that work.
-        get_connection().send_messages(messages)
-        # Beside the emails, when the firm asked: written to the Slack outbox in this
-        # transaction, so it goes out once, with the step marked notified.
-        approval_step_slack_post(
-            firm=firm, step=step, summary=summary, recipients=recipients, reminder=reminder
-        )
-        if not reminder:
-            ApprovalStep.objects.for_firm(firm).filter(pk=step.pk).update(
-                notified_at=timezone.now()
+    sent = 0
+    while True:
+        with transaction.atomic():
+            # The draft is locked before its step, the order every decision and edit takes
+            # them in: one landing mid-send waits for the send instead of deadlocking with it.
+            Draft.objects.for_firm(firm).select_for_update().filter(pk=draft_id).first()
+            step = (
+                ApprovalStep.objects.for_firm(firm)
+                .select_for_update(of=("self",))
+                .select_related("request", "request__draft", "request__organisation")
+                .filter(pk=step_id)
+                .first()
             )
-    return len(messages)
+            if (
+                step is None
+                or step.status != ApprovalStep.Status.OPEN
+                or step.request.status != ApprovalRequest.Status.PENDING
+                or (not reminder and step.notified_at is not None)
+            ):
+                return sent
+            summary = draft_summary(firm=firm, draft=step.request.draft)
+            recipients = approval_step_recipients(firm=firm, step=step)
+            waiting = recipients
+            if not reminder:
+                # Links emailed before the step is marked are this round's first emails.
+                mailed = set(
+                    ApprovalLink.objects.for_firm(firm)
+                    .filter(step=step, channel=Channel.EMAIL)
+                    .values_list("email", flat=True)
+                )
+                waiting = [a for a in recipients if a.email not in mailed][:1]
+            if waiting:
+                # A failure rolls this email's link back, so the retry mails it again.
+                messages = _approval_step_messages(firm, step, reminder, summary, waiting)
+                get_connection().send_messages(messages)
+                sent += len(messages)
+                if not reminder:
+                    continue
+            # Beside the emails, when the firm asked: written to the Slack outbox in this
+            # transaction, so it goes out once, with the step marked notified.
+            approval_step_slack_post(
+                firm=firm, step=step, summary=summary, recipients=recipients, reminder=reminder
+            )
+            if not reminder:
+                ApprovalStep.objects.for_firm(firm).filter(pk=step.pk).update(
+                    notified_at=timezone.now()
+                )
+            return sent
 
 
 def _approval_step_messages(

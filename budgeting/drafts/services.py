@@ -321,6 +321,18 @@ def forecast_run_execute(
         if on_progress is not None:
             on_progress(percent, step)
 
+    def saved(result: RollingResult) -> None:
+        # In the transaction that saves the draft: a worker lost right after the save cannot
+        # leave the run looking unfinished, which the recovery would run again (a second draft).
+        ForecastRun.objects.for_firm(firm).filter(pk=run.pk).update(
+            state=ForecastRun.State.SUCCEEDED,
+            draft=result.draft,
+            summary=result.summary(),
+            step=result.message,
+            progress=100,
+            finished_at=timezone.now(),
+        )
+
     try:
         result = draft_create_rolling(
             firm=firm,
@@ -329,6 +341,7 @@ def forecast_run_execute(
             source=run.source,
             user=run.created_by,
             on_progress=progress,
+            on_saved=saved,
         )
         run.state = ForecastRun.State.SUCCEEDED
         run.draft = result.draft
@@ -344,6 +357,9 @@ def forecast_run_execute(
         # The connection that dropped is gone for good: a new one records the outcome, so the
         # run does not stay "running" until the stale-run job finds it.
         connection.close()
+        done = ForecastRun.objects.for_firm(firm).filter(pk=run.pk)
+        if done.filter(state=ForecastRun.State.SUCCEEDED).exists():
+            return done.get()  # lost after its draft was saved: nothing to run again
         _forecast_run_database_lost(firm=firm, run=run)
         return run
     except Exception as exc:
@@ -499,8 +515,10 @@ def draft_create_rolling(
     source: str = Draft.Source.MANUAL,
     user: User | None = None,
     on_progress: Callable[[int, str], None] | None = None,
+    on_saved: Callable[[RollingResult], None] | None = None,
 ) -> RollingResult:
     """Forecast every line, keep the forecasts for scoring, and draft the suggestions.
+    `on_saved` runs in the transaction that saves them (a forecast run marks itself done).
 
     A read-only policy stores the forecasts (accuracy is tracked all the same) and creates no
     draft. Returns the draft (None when none was created) with the analysis of every line.
@@ -571,6 +589,8 @@ def draft_create_rolling(
                 source=source,
                 user=user,
             )
+        if on_saved is not None:
+            on_saved(result)
     progress(100, result.message)
     logger.info("Rolling forecast of %s: %s", organisation, result.message)
     return result

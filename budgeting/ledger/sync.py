@@ -839,6 +839,25 @@ class _Publisher:
     def owned(self, **fields) -> dict:
         return {"firm": self.firm, "organisation": self.organisation, **fields}
 
+    def lock_date_seen(self, profile: XeroOrganisation) -> dt.date | None:
+        """The lock date as the last sync that succeeded saw it, not as the profile holds it:
+        a run lost after saving the profile (kill -9, a dropped connection) ran no pipeline,
+        so the close it saw must still count as new for the run that takes over."""
+        last = (
+            SyncRun.objects.for_firm(self.firm)
+            .filter(organisation=self.organisation, state=SyncRun.State.SUCCEEDED)
+            .exclude(pk=self.run.pk)
+            .order_by("-finished_at")
+            .values_list("finished_at", flat=True)
+            .first()
+        )
+        if last is None:
+            return None
+        try:
+            return profile.history.as_of(last).period_lock_date
+        except XeroOrganisation.DoesNotExist:
+            return None
+
     def organisation_profile(self, xero: parsing.XeroOrganisation) -> None:
         values = {
             "xero_organisation_id": xero.organisation_id,
@@ -856,7 +875,7 @@ class _Publisher:
             .filter(organisation=self.organisation)
             .first()
         )
-        before = profile.period_lock_date if profile else None
+        before = self.lock_date_seen(profile) if profile else None
         if xero.period_lock_date and (before is None or xero.period_lock_date > before):
             # A month was closed since the last sync: the post-close pipeline drafts a forecast.
             self.counts["closed_up_to"] = xero.period_lock_date.isoformat()

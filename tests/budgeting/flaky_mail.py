@@ -17,13 +17,19 @@ class FlakyMailServer(locmem.EmailBackend):
     # On the class: Django makes a new backend for every connection.
     failures = 0
     attempts = 0
+    # Messages it still takes before the failures begin: a server lost part-way through a send.
+    delivered_before_failing = 0
 
     def send_messages(self, email_messages):
         FlakyMailServer.attempts += 1
-        if FlakyMailServer.failures > 0:
-            FlakyMailServer.failures -= 1
-            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
-        return super().send_messages(email_messages)
+        sent = 0
+        for message in email_messages:
+            if FlakyMailServer.failures > 0 and FlakyMailServer.delivered_before_failing <= 0:
+                FlakyMailServer.failures -= 1
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+            FlakyMailServer.delivered_before_failing -= 1
+            sent += super().send_messages([message])
+        return sent
 
 
 # Named apart from the function, so a test module imports it without shadowing its argument.
@@ -32,8 +38,10 @@ def flaky_mail_fixture(settings):
     settings.EMAIL_BACKEND = f"{__name__}.FlakyMailServer"
     FlakyMailServer.failures = 0
     FlakyMailServer.attempts = 0
+    FlakyMailServer.delivered_before_failing = 0
     yield FlakyMailServer
     FlakyMailServer.failures = 0
+    FlakyMailServer.delivered_before_failing = 0
 
 
 def worker_retries(retry: Retry) -> tuple[list[float], BaseException | None]:

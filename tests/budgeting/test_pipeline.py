@@ -43,3 +43,21 @@ def test_after_a_sync_that_sees_a_close_variances_are_explained_and_a_draft_is_m
     draft = Draft.objects.for_firm(firm).get(organisation=organisation)
     assert draft.source == Draft.Source.CLOSE
     assert DraftLine.objects.for_firm(firm).filter(draft=draft).exists()
+
+
+def test_a_close_seen_by_a_sync_lost_after_saving_is_seen_again_by_the_next(connected_firm):
+    # Found by bench/faults.py: kill -9 at "Saving" after the profile's new lock date was
+    # saved; the sync that took over saw no change, so no pipeline ran and no draft was made.
+    firm = connected_firm.firm
+    lost = sync(connected_firm, SAAS)
+    assert "closed_up_to" in lost.counts
+    SyncRun.objects.for_firm(firm).filter(pk=lost.pk).update(
+        state=SyncRun.State.FAILED, step="Interrupted"
+    )
+
+    again = sync(connected_firm, SAAS)
+    assert again.state == SyncRun.State.SUCCEEDED
+    assert again.counts["closed_up_to"] == lost.counts["closed_up_to"]
+    # Once one sync succeeded with it, the close is not new any more.
+    assert "closed_up_to" not in sync(connected_firm, SAAS).counts
+    assert not SyncRun.objects.exclude(firm=firm).exists()

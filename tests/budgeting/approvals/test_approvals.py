@@ -128,6 +128,38 @@ def test_a_failed_send_leaves_the_step_unnotified_and_the_next_try_mails_it_once
     assert context.step == step
 
 
+def test_a_mail_server_lost_after_one_of_a_steps_emails_mails_each_approver_once(chain, flaky_mail):
+    # Found by bench/faults.py's SMTP server closing a session after one email: the step's
+    # emails went over one connection in one transaction, so the retry mailed the first
+    # approver a second time.
+    admin = chain.member("admin").user
+    approvals.approval_chain_update(
+        firm=chain.firm,
+        organisation=chain.organisation,
+        user=admin,
+        steps=[{"name": "Manager", "roles": ["approver"], "member_ids": [admin.pk]}],
+    )
+    step = _steps(_submit(chain)).get(position=1)
+    flaky_mail.delivered_before_failing = 1
+    flaky_mail.failures = 1
+    with pytest.raises(smtplib.SMTPException):
+        approvals.approval_step_notify(firm=chain.firm, step_id=step.pk)
+    step.refresh_from_db()
+    assert step.notified_at is None and len(mail.outbox) == 1
+
+    assert approvals.approval_step_notify(firm=chain.firm, step_id=step.pk) == 1
+    assert approvals.approval_step_notify(firm=chain.firm, step_id=step.pk) == 0
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        [chain.member("approver").user.email, admin.email]
+    )
+    step.refresh_from_db()
+    assert step.notified_at is not None
+    for message in mail.outbox:
+        assert approvals.approval_link_check(token=_link_token(message)).step == step
+    # Firm B's approvals are untouched.
+    assert not ApprovalLink.objects.exclude(firm=chain.firm).exists()
+
+
 def test_the_task_retries_a_failed_send_with_backoff_and_mails_once(
     chain, flaky_mail, django_capture_on_commit_callbacks
 ):

@@ -355,3 +355,45 @@ def test_a_forecast_that_loses_the_database_says_so_and_is_queued_again_once(fir
     # When the database is back, the run goes through.
     third = run_once(cut_at=None)
     assert third.state == ForecastRun.State.SUCCEEDED and third.draft is not None
+
+
+class WorkerKilled(BaseException):
+    """kill -9 of the worker: nothing after it runs, not even an `except Exception`."""
+
+
+def test_a_forecast_whose_worker_dies_right_after_saving_its_draft_is_not_run_again(
+    firm_a, firm_b, settings
+):
+    # Found by bench/faults.py: the draft committed, the worker killed before the run was
+    # marked done; the recovery took the run for lost and ran it again, making a second draft.
+    from budgeting.drafts.services import (
+        forecast_run_execute,
+        forecast_run_start,
+        forecast_runs_recover,
+    )
+    from budgeting.models import Draft, ForecastRun
+    from tests.budgeting.draft_data import draft_organisation_create
+
+    draft_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
+    run = forecast_run_start(
+        firm=firm_a.firm, organisation=firm_a.organisation, source="close", enqueue=False
+    )
+
+    def killed_after_saving(percent: int, step: str) -> None:
+        if percent == 100:
+            raise WorkerKilled
+
+    with pytest.raises(WorkerKilled):
+        forecast_run_execute(firm=firm_a.firm, run_id=run.pk, on_progress=killed_after_saving)
+    gone = timezone.now() - dt.timedelta(seconds=settings.FORECAST_RUN_STALE_SECONDS + 60)
+    with scopes_disabled():
+        ForecastRun.objects.filter(pk=run.pk).update(heartbeat_at=gone)
+
+    assert forecast_runs_recover(firm=firm_a.firm) == {"interrupted": 0, "requeued": 0}
+    with scopes_disabled():
+        stored = ForecastRun.objects.get(pk=run.pk)
+        draft = Draft.objects.filter(organisation=firm_a.organisation).get()
+        assert ForecastRun.objects.filter(organisation=firm_a.organisation).count() == 1
+        assert not Draft.objects.filter(firm=firm_b.firm).exists()
+    assert stored.state == ForecastRun.State.SUCCEEDED and stored.draft == draft
+    assert stored.progress == 100 and stored.finished_at is not None
