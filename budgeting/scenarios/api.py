@@ -46,8 +46,10 @@ from tenants.roles import Action
 from tenants.scoping import get_firm_object_or_404
 
 # Text a person types: no NUL (PostgreSQL cannot store it) and something besides spaces (the
-# field trims them). As a pattern, so the schema says what is accepted.
-TEXT = r"^[^\x00]*[^\x00\s][^\x00]*$"
+# field trims them). As a pattern, so the schema says what is accepted. Python trims a few
+# characters a JSON Schema (ECMA) \s does not name, the separators U+001C-U+001F and U+0085:
+# they are named here too, or the schema would allow a value that the field trims to nothing.
+TEXT = r"^[^\x00]*[^\x00\s\x1c-\x1f\x85][^\x00]*$"
 
 
 # A figure with at least one digit (drf-spectacular's own pattern for a decimal lets "-" and ""
