@@ -506,6 +506,11 @@ urlpatterns += [
         name="group_edit",
     ),
     path(
+        "f/<slug:firm_slug>/groups/<int:group_id>/delete/",
+        views_groups.group_delete_view,
+        name="group_delete",
+    ),
+    path(
         "f/<slug:firm_slug>/groups/<int:group_id>/members/<int:organisation_id>/",
         views_groups.group_member_view,
         name="group_member",

@@ -443,6 +443,17 @@ def intercompany_mapping_create(
 
 
 @transaction.atomic
+def group_delete(*, firm: Firm, group: ClientGroup, user: User | None = None) -> str:
+    """The group, its members, rates and intercompany pairs go; nothing of the organisations
+    does (a group is only how the firm reports them together). Each deletion stays in the
+    history, the group's with who and why. Returns the group's name."""
+    group = ClientGroup.objects.for_firm(firm).get(pk=group.pk)
+    history_note(group, reason=f"Group deleted: {group.name}", user=user)
+    group.delete()
+    return group.name
+
+
+@transaction.atomic
 def intercompany_mapping_remove(
     *, firm: Firm, group: ClientGroup, mapping: IntercompanyMapping, user: User | None = None
 ) -> None:

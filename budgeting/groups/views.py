@@ -374,6 +374,17 @@ def group_mapping_add(request: FirmRequest, group_id: int) -> HttpResponse:
 
 @require_POST
 @firm_view(Action.MANAGE_CLIENTS)
+def group_delete_view(request: FirmRequest, group_id: int) -> HttpResponse:
+    group = group_get_or_404(firm=request.firm, group_id=group_id)
+    name = services.group_delete(firm=request.firm, group=group, user=request.user)
+    messages.success(
+        request, f"Group deleted: {name}. Its organisations and their figures are unchanged."
+    )
+    return redirect("group_list", request.firm.slug)
+
+
+@require_POST
+@firm_view(Action.MANAGE_CLIENTS)
 def group_mapping_remove(request: FirmRequest, group_id: int, mapping_id: int) -> HttpResponse:
     group = group_get_or_404(firm=request.firm, group_id=group_id)
     mapping = group_mapping_get_or_404(firm=request.firm, group=group, mapping_id=mapping_id)

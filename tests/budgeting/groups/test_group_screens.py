@@ -317,7 +317,35 @@ def test_every_group_url_and_endpoint_is_in_the_cross_firm_sweep():
 
     group_routes = {r.name for r in ALL_ROUTES if "groups/" in r.route}
     swept = {r.name for r in SWEPT + KEY_SWEPT}
-    assert len(group_routes) == 20  # 14 screens, 3 endpoints on each of the two API mounts
+    assert len(group_routes) == 21  # 15 screens, 3 endpoints on each of the two API mounts
     assert group_routes <= swept
     # A member, rate or pair of firm A's group, asked for through firm B's group, and back.
     assert {"group_member", "group_rate_remove", "group_mapping_remove"} <= {r.name for r in MIXED}
+
+
+def test_a_group_is_deleted_by_a_manager_and_its_organisations_stay(
+    client, firm_a, firm_b, group_data
+):
+    group = group_data.group
+    delete = url(firm_a, "group_delete", group.pk)
+    client.force_login(firm_a.member(Role.VIEWER).user)
+    assert client.post(delete).status_code == 403
+    client.force_login(firm_b.member(Role.OWNER).user)
+    assert client.post(url(firm_b, "group_delete", group.pk)).status_code == 404
+    owner = firm_a.member(Role.OWNER).user
+    client.force_login(owner)
+    page = client.get(url(firm_a, "group_edit", group.pk)).content.decode()
+    assert "Delete the group" in page
+
+    response = client.post(delete)
+
+    assert response.status_code == 302 and response["Location"] == url(firm_a, "group_list")
+    with scope(firm=firm_a.firm):
+        assert not ClientGroup.objects.for_firm(firm_a.firm).filter(pk=group.pk).exists()
+        assert not GroupTranslationRate.objects.for_firm(firm_a.firm).exists()
+        gone = ClientGroup.history.filter(id=group.pk, history_type="-").get()
+    assert gone.history_user == owner and gone.history_change_reason.startswith("Group deleted")
+    # The organisations, their figures and the firm are untouched.
+    firm_a.organisation.refresh_from_db()
+    assert client.get(url(firm_a, "group_report", group.pk)).status_code == 404
+    assert client.get(url(firm_a, "group_list")).status_code == 200
