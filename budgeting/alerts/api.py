@@ -11,10 +11,10 @@ from rest_framework.response import Response
 
 from budgeting.alerts import selectors, services
 from budgeting.alerts.models import Alert, AlertRule
-from budgeting.drafts.api import _actor, _organisation
+from budgeting.drafts.api import _organisation
 from budgeting.ledger.api import NewestFirstPagination
 from budgeting.ledger.models import TrackingOption
-from tenants.api.base import FirmAPIView
+from tenants.api.base import FirmAPIView, api_actor
 from tenants.roles import Action
 from tenants.scoping import get_firm_object_or_404
 
@@ -168,7 +168,7 @@ class AlertRuleListApi(FirmAPIView):
                 organisation=organisation,
                 tracking_option=option,
                 recipients=recipients,
-                user=_actor(request),
+                user=api_actor(request),
                 **values,
             )
         except services.AlertRuleInvalid as error:
@@ -213,7 +213,7 @@ class AlertRuleDetailApi(FirmAPIView):
         services.alert_rule_delete(
             firm=request.firm,
             rule=self._rule(request, organisation_public_id, rule_id),
-            user=_actor(request),
+            user=api_actor(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -258,7 +258,7 @@ class AlertAcknowledgeApi(FirmAPIView):
         alert = get_firm_object_or_404(
             Alert, firm=request.firm, organisation=organisation, pk=alert_id
         )
-        alert = services.alert_acknowledge(firm=request.firm, alert=alert, user=_actor(request))
+        alert = services.alert_acknowledge(firm=request.firm, alert=alert, user=api_actor(request))
         return Response(AlertSerializer(alert).data)
 
 
@@ -288,7 +288,7 @@ class AlertSnoozeApi(FirmAPIView):
             alert = services.alert_snooze(
                 firm=request.firm,
                 alert=alert,
-                user=_actor(request),
+                user=api_actor(request),
                 until=data.validated_data["until"],
             )
         except services.SnoozeInvalid as error:

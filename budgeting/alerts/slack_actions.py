@@ -22,12 +22,6 @@ from integrations.slack.signals import SlackReply
 from tenants.models import Firm
 
 
-def _told(text: str) -> SlackReply:
-    return SlackReply(
-        text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    )
-
-
 def alert_slack_click(
     *, action_id: str, value: str, slack_user_id: str, team_id: str
 ) -> SlackReply | None:
@@ -37,7 +31,9 @@ def alert_slack_click(
     named = button_read(value)
     firm = Firm.objects.filter(pk=named["f"]).first() if named else None
     if named is None or firm is None:
-        return _told("This button is not valid any more. Open the alert in the app instead.")
+        return SlackReply.told(
+            "This button is not valid any more. Open the alert in the app instead."
+        )
     try:
         user = slack_click_member(
             firm=firm,
@@ -46,7 +42,7 @@ def alert_slack_click(
             fallback="open the alert in the app instead",
         )
     except SlackClickRefused as refused:
-        return _told(str(refused))
+        return SlackReply.told(str(refused))
     alert = (
         Alert.objects.for_firm(firm)
         .select_related("organisation", "account", "acknowledged_by")
@@ -54,19 +50,21 @@ def alert_slack_click(
         .first()
     )
     if alert is None:
-        return _told("This alert no longer exists.")
+        return SlackReply.told("This alert no longer exists.")
     if alert.state == Alert.State.ACKNOWLEDGED:
         who = alert.acknowledged_by.display_name if alert.acknowledged_by else "someone"
-        return _told(f"{who} acknowledged this alert already ({alert}).")
+        return SlackReply.told(f"{who} acknowledged this alert already ({alert}).")
     if action_id == ACTION_ACKNOWLEDGE:
         services.alert_acknowledge(firm=firm, alert=alert, user=user)
-        return _told(f"Acknowledged as {user.display_name}: {alert}, {alert.organisation.name}.")
+        return SlackReply.told(
+            f"Acknowledged as {user.display_name}: {alert}, {alert.organisation.name}."
+        )
     until = timezone.now() + SNOOZE_SPAN
     services.alert_snooze(firm=firm, alert=alert, user=user, until=until)
     # In the organisation's time zone, like the quiet hours of its rules.
     profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=alert.organisation)
     zone = xero_zone(profile.values_list("timezone", flat=True).first())
-    return _told(
+    return SlackReply.told(
         f"Snoozed for a day as {user.display_name}: no higher alert for {alert.account} of "
         f"{alert.organisation.name} this month until "
         f"{timezone.localtime(until, zone):%d %b %H:%M %Z}."

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from budgeting.annual import maths, services
@@ -17,7 +17,7 @@ from budgeting.annual.selectors import annual_counts, annual_flags
 from budgeting.drafts.api import Conflict
 from budgeting.ledger import api_selectors
 from budgeting.ledger.api import PeriodField
-from tenants.api.base import FirmAPIView
+from tenants.api.base import FirmAPIView, api_actor
 from tenants.api.errors import ErrorSerializer
 from tenants.roles import Action
 from tenants.scoping import get_firm_object_or_404
@@ -25,18 +25,6 @@ from tenants.scoping import get_firm_object_or_404
 
 def _organisation(request, organisation_public_id):
     return api_selectors.api_organisation_get(firm=request.firm, public_id=organisation_public_id)
-
-
-def _actor(request):
-    if request.user and request.user.is_authenticated:
-        return request.user
-    api_key = getattr(request, "api_key", None)
-    if api_key is not None and api_key.created_by_id:
-        return api_key.created_by
-    raise exceptions.PermissionDenied(
-        "This key names no one its changes can be recorded as. Create a new key.",
-        code="no_member",
-    )
 
 
 class AnnualDraftOutputSerializer(serializers.Serializer):
@@ -117,7 +105,7 @@ class AnnualDraftCreateApi(FirmAPIView):
             annual = services.annual_draft_create(
                 firm=request.firm,
                 organisation=organisation,
-                user=_actor(request),
+                user=api_actor(request),
                 financial_year=data.get("financial_year"),
                 departure_percent=data.get("departure_percent"),
                 supersede=supersede,

@@ -27,13 +27,12 @@ from budgeting.approvals.models import (
 from budgeting.drafts.api import (
     Conflict,
     DraftDetailOutputSerializer,
-    _actor,
     _draft,
     _draft_detail,
     _organisation,
 )
 from budgeting.drafts.models import Draft, DraftLine
-from tenants.api.base import FirmAPIView
+from tenants.api.base import FirmAPIView, api_actor
 from tenants.api.errors import ErrorSerializer
 from tenants.models import Firm, User
 from tenants.roles import Action, Role
@@ -362,7 +361,7 @@ class DraftSubmitApi(FirmAPIView):
         organisation = _organisation(request, organisation_public_id)
         draft = _draft(request, organisation, draft_id)
         try:
-            approvals.draft_submit(firm=request.firm, draft=draft, user=_actor(request))
+            approvals.draft_submit(firm=request.firm, draft=draft, user=api_actor(request))
         except approvals.ApprovalError as exc:
             raise Conflict(str(exc), code="cannot_submit") from exc
         draft.refresh_from_db()

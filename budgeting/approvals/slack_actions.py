@@ -24,12 +24,6 @@ from integrations.slack.signals import SlackReply
 from tenants.models import Firm
 
 
-def _told(text: str) -> SlackReply:
-    return SlackReply(
-        text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    )
-
-
 def approval_slack_click(
     *, action_id: str, value: str, slack_user_id: str, team_id: str
 ) -> SlackReply | None:
@@ -39,7 +33,9 @@ def approval_slack_click(
     named = button_read(value)
     firm = Firm.objects.filter(pk=named["f"]).first() if named else None
     if named is None or firm is None:
-        return _told("This button is not valid any more. Open the draft in the app instead.")
+        return SlackReply.told(
+            "This button is not valid any more. Open the draft in the app instead."
+        )
     try:
         user = slack_click_member(
             firm=firm,
@@ -48,7 +44,7 @@ def approval_slack_click(
             fallback="decide from the email link instead",
         )
     except SlackClickRefused as refused:
-        return _told(str(refused))
+        return SlackReply.told(str(refused))
     step = (
         ApprovalStep.objects.for_firm(firm)
         .select_related("request", "request__draft", "request__organisation")
@@ -56,14 +52,14 @@ def approval_slack_click(
         .first()
     )
     if step is None:
-        return _told("This approval step no longer exists.")
+        return SlackReply.told("This approval step no longer exists.")
     approver = approvals.approver_for_member(firm=firm, user=user)
     try:
         approvals.approval_decision_check(
             firm=firm, step=step, approver=approver, revision=named["r"]
         )
     except approvals.ApprovalError as exc:
-        return _told(f"You cannot decide this step, {user.display_name}: {exc}")
+        return SlackReply.told(f"You cannot decide this step, {user.display_name}: {exc}")
     _link, token = approvals.approval_link_create(
         firm=firm,
         step=step,

@@ -15,9 +15,9 @@ from budgeting.departments.selectors import (
     department_submission_problems,
     draft_gaps,
 )
-from budgeting.drafts.api import Conflict, _actor, _draft, _organisation, _tracking_option
+from budgeting.drafts.api import Conflict, _draft, _organisation, _tracking_option
 from budgeting.ledger.api import Money, PeriodField
-from tenants.api.base import FirmAPIView
+from tenants.api.base import FirmAPIView, api_actor
 from tenants.api.errors import ErrorSerializer
 from tenants.roles import Action
 
@@ -137,7 +137,7 @@ class DepartmentListApi(FirmAPIView):
                 firm=request.firm,
                 draft=draft,
                 option=option,
-                user=_actor(request),
+                user=api_actor(request),
                 email=values["manager_email"],
                 name=values["manager_name"],
             )

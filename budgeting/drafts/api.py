@@ -38,7 +38,7 @@ from budgeting.ledger.api import (
 from budgeting.ledger.models import TrackingOption, XeroOrganisation
 from budgeting.variance.maths import Section
 from budgeting.variance.selectors import ACCOUNT_CLASSES, ReportFilters, variance_report_load
-from tenants.api.base import FirmAPIView
+from tenants.api.base import FirmAPIView, api_actor
 from tenants.api.errors import ErrorSerializer
 from tenants.models import ClientOrganisation, Firm
 from tenants.roles import Action
@@ -61,21 +61,6 @@ def _tracking_option(firm: Firm, organisation: ClientOrganisation, option_id: st
         )
     except TrackingOption.DoesNotExist:
         raise exceptions.NotFound("No such tracking option in this organisation.") from None
-
-
-def _actor(request):
-    """Who a write is recorded as: the signed-in person, the member a key acts for, or, for a key
-    that names nobody, the person who created it (so segregation of duties still has a person)."""
-    if request.user and request.user.is_authenticated:
-        return request.user
-    api_key = getattr(request, "api_key", None)
-    if api_key is not None and api_key.created_by_id:
-        return api_key.created_by
-    raise exceptions.PermissionDenied(
-        "This key names no one its changes can be recorded as (its creator has left). Create a "
-        "new key.",
-        code="no_member",
-    )
 
 
 # --- Variance ---------------------------------------------------------------------------------
@@ -615,7 +600,7 @@ class DraftLineEditApi(FirmAPIView):
                 period=values["period"],
                 amount=values["amount"],
                 reason=values["reason"],
-                user=_actor(request),
+                user=api_actor(request),
             )
         except DraftError as exc:
             raise Conflict(str(exc), code="not_editable") from exc
@@ -703,7 +688,7 @@ class DraftLinesAcceptApi(FirmAPIView):
                 draft=draft,
                 line_ids=values.get("lines"),
                 material=values["material"],
-                user=_actor(request),
+                user=api_actor(request),
             )
         except DraftError as exc:
             raise Conflict(str(exc), code="not_editable") from exc

@@ -21,21 +21,8 @@ from budgeting.groups.selectors import (
     group_reporting_month,
 )
 from budgeting.ledger.api import Money, PeriodField
-from tenants.api.base import FirmAPIView
+from tenants.api.base import FirmAPIView, api_actor
 from tenants.roles import Action
-
-
-def _actor(request):
-    # Who a write is recorded as: the signed-in person, or the person who created the key.
-    if request.user and request.user.is_authenticated:
-        return request.user
-    api_key = getattr(request, "api_key", None)
-    if api_key is not None and api_key.created_by_id:
-        return api_key.created_by
-    raise exceptions.PermissionDenied(
-        "This key names no one its changes can be recorded as. Create a new key.",
-        code="no_member",
-    )
 
 
 class GroupMemberSerializer(serializers.Serializer):
@@ -333,7 +320,7 @@ class GroupRateListApi(FirmAPIView):
                 period=values["period"],
                 basis=values["basis"],
                 rate=values["rate"],
-                user=_actor(request),
+                user=api_actor(request),
             )
         except services.GroupError as exc:
             raise exceptions.ValidationError({"rate": [str(exc)]}) from exc

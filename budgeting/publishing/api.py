@@ -10,7 +10,6 @@ from rest_framework.response import Response
 from budgeting.drafts.api import (
     Conflict,
     DraftDetailOutputSerializer,
-    _actor,
     _draft,
     _draft_detail,
     _organisation,
@@ -19,7 +18,7 @@ from budgeting.ledger.api import NewestFirstPagination
 from budgeting.publishing import services as publishing
 from budgeting.publishing.models import BudgetPublication
 from budgeting.publishing.selectors import budget_publication_rollback_choices
-from tenants.api.base import FirmAPIView
+from tenants.api.base import FirmAPIView, api_actor
 from tenants.api.errors import ErrorSerializer
 from tenants.roles import Action
 from tenants.scoping import get_firm_object_or_404
@@ -122,7 +121,7 @@ class DraftPublishApi(FirmAPIView):
         organisation = _organisation(request, organisation_public_id)
         draft = _draft(request, organisation, draft_id)
         try:
-            made = publishing.draft_publish(firm=request.firm, draft=draft, user=_actor(request))
+            made = publishing.draft_publish(firm=request.firm, draft=draft, user=api_actor(request))
         except publishing.PublicationError as exc:
             raise Conflict(str(exc), code="publication_refused") from exc
         return Response(PublicationOutputSerializer(made, many=True).data)
@@ -191,7 +190,7 @@ class PublicationRollbackApi(FirmAPIView):
                 firm=request.firm,
                 publication=publication,
                 to=to,
-                user=_actor(request),
+                user=api_actor(request),
                 reason=data.validated_data.get("reason", ""),
             )
         except publishing.PublicationError as exc:

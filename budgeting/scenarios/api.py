@@ -40,7 +40,7 @@ from budgeting.scenarios.selectors import (
 )
 from budgeting.scenarios.sentences import ParseResult
 from core.months import add_months
-from tenants.api.base import FirmAPIView
+from tenants.api.base import FirmAPIView, api_actor
 from tenants.api.errors import ErrorSerializer
 from tenants.roles import Action
 from tenants.scoping import get_firm_object_or_404
@@ -75,18 +75,6 @@ SCENARIO_BASES = [b.value for b in Scenario.Base]
 
 def _organisation(request, organisation_public_id):
     return api_selectors.api_organisation_get(firm=request.firm, public_id=organisation_public_id)
-
-
-def _actor(request):
-    if request.user and request.user.is_authenticated:
-        return request.user
-    api_key = getattr(request, "api_key", None)
-    if api_key is not None and api_key.created_by_id:
-        return api_key.created_by
-    raise exceptions.PermissionDenied(
-        "This key names no one its changes can be recorded as. Create a new key.",
-        code="no_member",
-    )
 
 
 class AdjustmentOutputSerializer(serializers.Serializer):
@@ -338,7 +326,7 @@ class ScenarioListApi(FirmAPIView):
             base["base_draft"] = get_firm_object_or_404(
                 Draft, firm=request.firm, organisation=organisation, pk=values.get("draft_id")
             )
-        user = _actor(request)
+        user = api_actor(request)
         try:
             with transaction.atomic():
                 scenario = services.scenario_create(
@@ -581,7 +569,7 @@ class ScenarioDraftApi(FirmAPIView):
         )
         try:
             draft = services.scenario_draft_create(
-                firm=request.firm, scenario=scenario, user=_actor(request)
+                firm=request.firm, scenario=scenario, user=api_actor(request)
             )
         except (services.ScenarioServiceError, DraftError) as exc:
             raise Conflict(str(exc), code="not_drafted") from exc

@@ -17,3 +17,10 @@ slack_action_clicked = Signal()
 class SlackReply:
     text: str
     blocks: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def told(cls, text: str) -> "SlackReply":
+        """A reply that only says something (why a click did nothing, what it did)."""
+        return cls(
+            text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        )

@@ -8,7 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.utils.cache import patch_vary_headers
 from django_scopes import scope
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -109,3 +109,19 @@ class FirmAPIView(APIView):
                 not_modified = super().finalize_response(request, not_modified, *args, **kwargs)
                 return not_modified
         return response
+
+
+def api_actor(request):
+    """Who a write is recorded as: the signed-in person, the member a key acts for, or, for a key
+    that names nobody, the person who created it (so segregation of duties still has a person).
+    The one answer for every endpoint that records who did something."""
+    if request.user and request.user.is_authenticated:
+        return request.user
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None and api_key.created_by_id:
+        return api_key.created_by
+    raise exceptions.PermissionDenied(
+        "This key names no one its changes can be recorded as (its creator has left). Create a "
+        "new key.",
+        code="no_member",
+    )
