@@ -19,7 +19,6 @@ from budgeting.ledger.models import XeroOrganisation
 from core.clock import xero_zone
 from integrations.slack.selectors import SlackClickRefused, slack_click_member
 from integrations.slack.signals import SlackReply
-from tenants.models import Firm
 
 
 def alert_slack_click(
@@ -29,14 +28,9 @@ def alert_slack_click(
     if action_id not in ACTIONS:
         return None
     named = button_read(value)
-    firm = Firm.objects.filter(pk=named["f"]).first() if named else None
-    if named is None or firm is None:
-        return SlackReply.told(
-            "This button is not valid any more. Open the alert in the app instead."
-        )
     try:
-        user = slack_click_member(
-            firm=firm,
+        firm, user = slack_click_member(
+            firm_id=named["f"] if named else None,
             slack_user_id=slack_user_id,
             team_id=team_id,
             fallback="open the alert in the app instead",

@@ -21,7 +21,6 @@ from budgeting.approvals.models import ApprovalStep
 from budgeting.approvals.slack import ACTION_OPEN, ACTIONS, DECISIONS, button_read
 from integrations.slack.selectors import SlackClickRefused, slack_click_member
 from integrations.slack.signals import SlackReply
-from tenants.models import Firm
 
 
 def approval_slack_click(
@@ -31,14 +30,9 @@ def approval_slack_click(
     if action_id not in ACTIONS:
         return None
     named = button_read(value)
-    firm = Firm.objects.filter(pk=named["f"]).first() if named else None
-    if named is None or firm is None:
-        return SlackReply.told(
-            "This button is not valid any more. Open the draft in the app instead."
-        )
     try:
-        user = slack_click_member(
-            firm=firm,
+        firm, user = slack_click_member(
+            firm_id=named["f"] if named else None,
             slack_user_id=slack_user_id,
             team_id=team_id,
             fallback="decide from the email link instead",

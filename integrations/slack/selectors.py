@@ -30,10 +30,16 @@ class SlackClickRefused(Exception):
     """A click that cannot act for anyone of the firm; the message says why, for the person."""
 
 
-def slack_click_member(*, firm: Firm, slack_user_id: str, team_id: str, fallback: str) -> User:
-    """The member of `firm` a click acts as: the firm's Slack is on, the click came from its
-    workspace, and the Slack user is linked to a member still in the firm. Otherwise raises
-    SlackClickRefused saying why, ending with `fallback` (where else the person can act)."""
+def slack_click_member(
+    *, firm_id: int | None, slack_user_id: str, team_id: str, fallback: str
+) -> tuple[Firm, User]:
+    """The firm a button's signed value names (None: the value was not ours) and the member of
+    it a click acts as: the firm's Slack is on, the click came from its workspace, and the Slack
+    user is linked to a member still in the firm. Otherwise raises SlackClickRefused saying
+    why, with `fallback` (where else the person can act)."""
+    firm = Firm.objects.filter(pk=firm_id).first() if firm_id is not None else None
+    if firm is None:
+        raise SlackClickRefused(f"This button is not valid any more: {fallback}.")
     connection = slack_settings_for(firm=firm)
     if connection is None or not connection.active:
         raise SlackClickRefused(f"{firm.name} has turned Slack off: {fallback}.")
@@ -48,7 +54,7 @@ def slack_click_member(*, firm: Firm, slack_user_id: str, team_id: str, fallback
             "who is clicking. Ask an owner to link it (Settings, Slack: find people by email, "
             f"or set your Slack member ID), or {fallback}."
         )
-    return user
+    return firm, user
 
 
 def slack_user_ids(*, firm: Firm, user_ids: list[int]) -> dict[int, str]:
