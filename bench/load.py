@@ -357,13 +357,15 @@ def _setup(args, today: dt.date) -> dict:
             ("API accounts", "key", f"{api}/accounts/"),
         ]
 
+    from django.conf import settings
+
     credentials = {}
     queries: dict[str, dict[str, int]] = defaultdict(dict)
     for slug, (cast, _o, _d) in [*firms.items(), ("empty", (empty, None, None))]:
         client = Client()
         client.force_login(cast.member("owner").user)
         key = api_key_create(firm=cast.firm, scopes=["read"], name="Load bench")[1]
-        credentials[slug] = (client.cookies["sessionid"].value, key)
+        credentials[slug] = (client.cookies[settings.SESSION_COOKIE_NAME].value, key)
         if slug == "empty":
             continue
         for label, auth, url in pages_of(slug):
@@ -457,7 +459,8 @@ def _drive(args, setup, *, pages, users: int, seconds: float, pause: bool) -> Re
                 if auth == "key":
                     headers["Authorization"] = f"Bearer {key}"
                 else:
-                    headers["Cookie"] = f"sessionid={session}"
+                    # gunicorn runs with SECURE=1, where the session cookie is __Host- prefixed.
+                    headers["Cookie"] = f"__Host-sessionid={session}"
                 started = time.perf_counter()
                 try:
                     ok = http.get(url, headers=headers).status_code == 200

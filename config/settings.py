@@ -280,6 +280,12 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# OWASP ASVS 3.4.4: in production the cookies carry the __Host- prefix, which browsers accept only
+# with Secure, Path=/ and no Domain, so a sibling subdomain or plain-HTTP page cannot plant or
+# overwrite them. (Changing the names signs everyone out once.) Development and tests over plain
+# HTTP keep Django's names, which a __Host- cookie without Secure would not be.
+SESSION_COOKIE_NAME = "__Host-sessionid" if SECURE else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if SECURE else "csrftoken"
 # OWASP ASVS 3.3.2 (level 2): sign in again at least every 12 hours (Django's default is two
 # weeks). "Remember me" keeps a session that long at most; without it, until the browser closes.
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 12 * 60 * 60)
@@ -504,7 +510,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "tenants.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "tenants.api.renderers.AttachmentJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

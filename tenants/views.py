@@ -123,6 +123,10 @@ def invitation_revoke(request: FirmRequest, invitation_id: int) -> HttpResponse:
 
 @firm_view(Action.MANAGE_MEMBERS)
 @require_POST
+# A role decides what someone can approve or publish: changing one asks for the password again
+# when the session's last entry of it is older than a few minutes (allauth replays this POST after
+# the password is entered), so a session left open on a shared machine cannot hand out rights.
+@reauthentication_required
 def membership_change_role(request: FirmRequest, membership_id: int) -> HttpResponse:
     membership = get_firm_object_or_404(Membership, firm=request.firm, pk=membership_id)
     form = RoleForm(request.POST)
@@ -144,6 +148,7 @@ def membership_change_role(request: FirmRequest, membership_id: int) -> HttpResp
 
 @firm_view(Action.MANAGE_MEMBERS)
 @require_POST
+@reauthentication_required  # as a role change
 def membership_remove(request: FirmRequest, membership_id: int) -> HttpResponse:
     membership = get_firm_object_or_404(Membership, firm=request.firm, pk=membership_id)
     try:

@@ -33,6 +33,16 @@ from tenants.roles import Role
 PASSWORD = "correct horse battery staple"
 
 
+def reauthenticated_login(client, user: User) -> None:
+    """Sign `user` in and enter the password again, as a person does before a sensitive change
+    (an API key, a role, "replace the original"): those views ask for a recent password."""
+    from django.urls import reverse
+
+    client.force_login(user)
+    response = client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    assert response.status_code == 302, response.content
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User

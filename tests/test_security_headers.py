@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from tenants.models import ApiKey
 from tenants.roles import Role
-from tests.factories import api_key_create
+from tests.factories import PASSWORD, api_key_create
 from tests.routes import ALL_ROUTES, KEY_API_PREFIX, OBJECT_FACTORIES, route_url
 
 
@@ -143,3 +143,46 @@ def test_signing_out_tells_the_browser_to_forget_what_it_kept(client, firm_a, fi
     other = Client()
     other.force_login(firm_b.member("owner").user)
     assert other.get(reverse("firm_dashboard", args=[firm_b.firm.slug])).status_code == 200
+
+
+def test_production_cookies_carry_the_host_prefix_and_what_it_needs(client, firm_a, settings):
+    """ASVS 3.4.4: with SECURE on, the session and CSRF cookies are __Host- prefixed, which a
+    browser accepts only with Secure, Path=/ and no Domain: all three are checked on a sign-in."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECURE": "1",
+        "SECRET_KEY": "test-" + "k" * 60,
+        "ALLOWED_HOSTS": "budgets.example.com",
+    }
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from config import settings as s; "
+            "print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SESSION_COOKIE_SECURE)",
+        ],
+        env={k: v for k, v in env.items() if k != "DJANGO_SETTINGS_MODULE"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    assert printed == ["__Host-sessionid", "__Host-csrftoken", "True"]
+
+    settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME = printed[:2]
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    client.get(reverse("account_login"), secure=True)
+    response = client.post(
+        reverse("account_login"),
+        {"login": firm_a.member(Role.OWNER).user.email, "password": PASSWORD},
+        secure=True,
+    )
+    assert response.status_code == 302
+    for name in printed[:2]:
+        cookie = response.cookies[name]
+        assert cookie["secure"] and cookie["path"] == "/" and not cookie["domain"], name

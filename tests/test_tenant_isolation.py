@@ -8,7 +8,7 @@ import pytest
 
 from tenants.models import ApiKey
 from tenants.roles import Role
-from tests.factories import api_key_create
+from tests.factories import api_key_create, reauthenticated_login
 from tests.routes import (
     ALL_ROUTES,
     EXCLUDED,
@@ -60,7 +60,8 @@ def test_firm_a_member_cannot_reach_firm_b(client, firm_a, firm_b, route):
         f"Route {route.name} ({route.route}) takes {missing}: add a factory to OBJECT_FACTORIES "
         "or list the route in EXCLUDED with a reason."
     )
-    client.force_login(firm_a.member(Role.OWNER).user)
+    # With the password entered again, so views that ask for it (roles, keys) reach the lookup.
+    reauthenticated_login(client, firm_a.member(Role.OWNER).user)
     object_params = [p for p in route.params if p != "firm_slug"]
     values = {p: OBJECT_FACTORIES[p](firm_b) for p in object_params}
     # With objects in the URL, firm A's own slug: the object lookup itself must refuse.
@@ -124,7 +125,8 @@ def test_firm_a_parent_with_a_firm_b_child_is_404(client, firm_a, firm_b, route)
     object_params = [p for p in route.params if p != "firm_slug"]
     mine = {p: OBJECT_FACTORIES[p](firm_a) for p in object_params}
     theirs = {p: OBJECT_FACTORIES[p](firm_b) for p in object_params}
-    client.force_login(firm_a.member(Role.OWNER).user)
+    # With the password entered again, so views that ask for it (roles, keys) reach the lookup.
+    reauthenticated_login(client, firm_a.member(Role.OWNER).user)
     _api_key, key = api_key_create(
         firm=firm_a.firm, scopes=ApiKey.Scope.values, member=firm_a.member(Role.OWNER)
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -104,6 +105,9 @@ def forecast_budget_choose_view(request: FirmRequest, organisation_id: int, draf
 
 @firm_view(Action.MANAGE_POLICIES)
 @require_POST
+# Turning on overwriting a client's original budget asks for the password again unless it was
+# entered in the last few minutes (allauth replays the POST); turning it off, the safe way, does not.
+@reauthentication_required(enabled=lambda request: request.POST.get("replace_original") == "on")
 def replace_original_view(request: FirmRequest, organisation_id: int, draft_id: int):
     organisation, draft = draft_get_or_404(
         firm=request.firm, organisation_id=organisation_id, draft_id=draft_id

@@ -477,3 +477,21 @@ def test_a_tampered_cursor_is_400_naming_the_cursor(client, firm_a, firm_b, posi
         client.get(ORGS, {"cursor": cursor}, headers=bearer(key_b)), 400, "invalid"
     )
     assert error_b == error
+
+
+def test_json_answers_are_attachments_and_the_browsable_api_is_not(client, firm_a, firm_b):
+    """ASVS 14.4.2: a browser sent to an API URL saves its JSON rather than rendering it; that
+    holds for errors and for another firm's id (404) too."""
+    _api_key, key = api_key_create(firm=firm_a.firm)
+    listed = client.get(ORGS, headers=bearer(key))
+    other = client.get(f"{ORGS}{firm_b.organisation.public_id}/", headers=bearer(key))
+    unsigned = client.get(ORGS)
+    assert (listed.status_code, other.status_code, unsigned.status_code) == (200, 404, 401)
+    for response in (listed, other, unsigned):
+        assert response["Content-Type"] == "application/json"
+        assert response["Content-Disposition"] == 'attachment; filename="api.json"'
+
+    client.force_login(firm_a.member(Role.VIEWER).user)
+    page = client.get(f"/f/{firm_a.firm.slug}{ORGS}", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert not page.has_header("Content-Disposition")

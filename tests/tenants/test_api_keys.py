@@ -12,16 +12,14 @@ from django.utils import timezone
 from tenants import api_keys
 from tenants.models import ApiKey
 from tenants.roles import Role
-from tests.factories import PASSWORD, api_key_create
+from tests.factories import PASSWORD, api_key_create, reauthenticated_login
 
 KEY_RE = re.compile(r"ll_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
 
 
 def _create(client, membership, **data):
     # Making a key needs the password entered again in the last few minutes.
-    client.force_login(membership.user)
-    reauthenticated = client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
-    assert reauthenticated.status_code == 302, reauthenticated.content
+    reauthenticated_login(client, membership.user)
     return client.post(
         reverse("api_key_list", args=[membership.firm.slug]),
         {"name": "Practice dashboard", "scopes": ["read"], **data},

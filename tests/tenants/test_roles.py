@@ -1,12 +1,15 @@
+from urllib.parse import urlencode
+
 import pytest
 from django.urls import reverse
 
 from tenants.models import ClientOrganisation, Invitation, Membership
 from tenants.roles import Action, Role, role_allows
+from tests.factories import PASSWORD, reauthenticated_login
 
 
 def _post(client, membership, name, data=None, **kwargs):
-    client.force_login(membership.user)
+    reauthenticated_login(client, membership.user)
     url = reverse(name, kwargs={"firm_slug": membership.firm.slug, **kwargs})
     return client.post(url, data or {})
 
@@ -109,3 +112,25 @@ def test_a_user_in_two_firms_switches_between_them(client, firm_a, firm_b):
     assert "Harbour Lane Café" in page_a.content.decode()
     assert "Kestrel Construction" not in page_a.content.decode()
     assert "Kestrel Construction" in page_b.content.decode()
+
+
+def test_a_role_change_asks_for_the_password_again_then_applies(client, firm_a, firm_b):
+    owner, target = firm_a.member(Role.OWNER), firm_a.member(Role.PREPARER)
+    url = reverse("membership_change_role", args=[firm_a.firm.slug, target.pk])
+    client.force_login(owner.user)
+    asked = client.post(url, {"role": Role.APPROVER})
+    assert asked.status_code == 302 and "reauthenticate" in asked["Location"]
+    assert Membership.objects.for_firm(firm_a.firm).get(pk=target.pk).role == Role.PREPARER
+
+    # The password entered, the change that waited is made (allauth replays the POST).
+    client.post(
+        reverse("account_reauthenticate") + "?" + urlencode({"next": url}),
+        {"password": PASSWORD},
+    )
+    assert Membership.objects.for_firm(firm_a.firm).get(pk=target.pk).role == Role.APPROVER
+
+    # Firm B's owner, password entered or not, gets 404 for firm A's member.
+    reauthenticated_login(client, firm_b.member(Role.OWNER).user)
+    other_url = reverse("membership_change_role", args=[firm_b.firm.slug, target.pk])
+    assert client.post(other_url, {"role": Role.VIEWER}).status_code == 404
+    assert Membership.objects.for_firm(firm_a.firm).get(pk=target.pk).role == Role.APPROVER

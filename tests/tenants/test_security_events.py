@@ -20,7 +20,7 @@ from django.urls import reverse
 from integrations.models import XeroConnection
 from tenants.models import ApiKey, SecurityEvent
 from tenants.roles import Role
-from tests.factories import PASSWORD, api_key_create
+from tests.factories import PASSWORD, api_key_create, reauthenticated_login
 from tests.sandbox import connect_firm_to_xero
 
 Kind = SecurityEvent.Kind
@@ -35,11 +35,6 @@ def _events(cast, kind=None) -> list[SecurityEvent]:
 
 def _login(client, email, password=PASSWORD, **extra):
     return client.post(reverse("account_login"), {"login": email, "password": password}, **extra)
-
-
-def _reauthenticated(client, user):
-    client.force_login(user)
-    assert client.post(reverse("account_reauthenticate"), {"password": PASSWORD}).status_code == 302
 
 
 def test_sign_ins_and_failures_are_recorded_with_the_client_address_behind_the_proxy(
@@ -91,7 +86,7 @@ def _code(secret: str) -> str:
 @pytest.mark.django_db(transaction=True)
 def test_two_factor_added_refused_and_removed_and_the_password_changed(client, firm_a, firm_b):
     admin = firm_a.member(Role.ADMIN).user
-    _reauthenticated(client, admin)
+    reauthenticated_login(client, admin)
     secret = client.get(reverse("mfa_activate_totp")).context["form"].secret
     activated = client.post(reverse("mfa_activate_totp"), {"code": _code(secret)})
     assert activated.status_code == 302
@@ -106,7 +101,7 @@ def test_two_factor_added_refused_and_removed_and_the_password_changed(client, f
     [refused] = _events(firm_a, Kind.MFA_FAILED)
     assert (refused.actor, refused.detail) == (admin, "authenticator app")
 
-    _reauthenticated(client, admin)
+    reauthenticated_login(client, admin)
     assert client.post(reverse("mfa_deactivate_totp")).status_code == 302
     assert not Authenticator.objects.filter(user=admin, type=Authenticator.Type.TOTP).exists()
     assert "authenticator app" in {e.detail for e in _events(firm_a, Kind.MFA_REMOVED)}
@@ -134,7 +129,7 @@ def test_a_password_reset_by_email_is_recorded(client, firm_a, firm_b, mailoutbo
 
 def test_api_keys_roles_and_removals_are_recorded_with_who_did_them(client, firm_a, firm_b):
     owner = firm_a.member(Role.OWNER)
-    _reauthenticated(client, owner.user)
+    reauthenticated_login(client, owner.user)
     client.post(
         reverse("api_key_list", args=[firm_a.firm.slug]), {"name": "BI export", "scopes": ["read"]}
     )
@@ -158,7 +153,7 @@ def test_api_keys_roles_and_removals_are_recorded_with_who_did_them(client, firm
     assert {e.ip for e in _events(firm_a) if e.kind != Kind.SIGN_IN} == {"127.0.0.1"}
 
     # Firm B's owner cannot act on firm A's members, and nothing is recorded for it.
-    _reauthenticated(client, firm_b.member(Role.OWNER).user)
+    reauthenticated_login(client, firm_b.member(Role.OWNER).user)
     other = firm_a.member(Role.APPROVER)
     url = reverse("membership_remove", args=[firm_b.firm.slug, other.pk])
     assert client.post(url).status_code == 404

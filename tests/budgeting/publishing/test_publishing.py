@@ -45,6 +45,7 @@ from tests.budgeting.publishing_data import (
     _two_codes,
     approve_through_the_chain,
 )
+from tests.factories import reauthenticated_login
 from tests.sandbox import sync
 
 JAN, FEB, MAR = dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 1)
@@ -510,7 +511,13 @@ def test_replace_the_original_is_an_audited_setting_shown_in_red(client, firm_a,
     assert client.post(url, {"replace_original": "on", "reason": "x"}).status_code == 404
 
     admin = firm_a.member("admin").user
+    # A session whose password was entered long ago is asked for it again; nothing changes.
     client.force_login(admin)
+    asked = client.post(url, {"replace_original": "on", "reason": "Board re-base"})
+    assert asked.status_code == 302 and "reauthenticate" in asked["Location"]
+    assert not PublishingSetting.objects.for_firm(firm_a.firm).exists()
+
+    reauthenticated_login(client, admin)
     page = client.get(reverse("draft_approval", args=args)).content.decode()
     assert "replace-original-warning" not in page
     response = client.post(url, {"replace_original": "on"}, follow=True)
