@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from budgeting.ledger.sync import DRIVERS_FROM_STORED_LINES
 from budgeting.models import (
     Account,
     ActualBalance,
@@ -20,11 +21,14 @@ from budgeting.models import (
 )
 from core import clock
 from core.months import add_months, month_start
+from integrations.xero.client import XeroClient
+from integrations.xero.sandbox.faults import FaultSpec
 from tenants.roles import Role
 from tests.alpine import ALPINE, BIGHORN, alpine_connected
 from tests.sandbox import ORGANISATIONS, SANDBOX_ADMIN, sandbox_http, sync
 
 IMPORTER = "Tidemark Homewares"
+CAFE = "Harbour Lane Café"
 
 
 def _window_start(firm, organisation) -> dt.date:
@@ -345,3 +349,53 @@ def test_xeros_own_currency_entries_show_as_unexplained(client, firm_a, test_tod
     assert remainders == {key: amount for key, amount in expected.items() if amount}
     assert {code for code, _period in remainders} <= {"497", "498", "499"}
     assert run.counts["driver_remainders"] == sum(1 for a in remainders.values() if abs(a) > 0.01)
+
+
+@pytest.mark.mutable_sandbox
+def test_unexplained_amounts_follow_the_new_actuals_when_the_transactions_fail(
+    connected_firm, xero_sandbox
+):
+    """A run that saves the P&L but cannot read the transactions works the remainders out again
+    against the lines already stored: they describe the figures on screen, and say so."""
+    firm, organisation = connected_firm.firm, connected_firm.linked[CAFE]
+    assert sync(connected_firm, CAFE).state == SyncRun.State.SUCCEEDED
+    remainders = DriverRemainder.objects.for_firm(firm).filter(organisation=organisation)
+    assert not remainders.filter(account__code="200").exists()
+    today = xero_sandbox.clock.today()
+    _add_bill(
+        xero_sandbox,
+        "cafe",
+        type="ACCREC",
+        contact="Wharfside Events Ltd",
+        date=today.isoformat(),
+        lines=[{"accountCode": "200", "description": "Gala catering", "amount": "2400.00"}],
+    )
+
+    # The invoices cannot be read: the P&L is saved with the gala in it, the lines are not.
+    xero_sandbox.faults.add(
+        FaultSpec(kind="status", status=503, organisation="cafe", endpoint="Invoices", count=5)
+    )
+    failed = sync(
+        connected_firm, CAFE, client_factory=lambda t: XeroClient(tenant=t, backoff=lambda a: 0)
+    )
+    assert failed.state == SyncRun.State.SUCCEEDED, failed.error
+    assert [f["name"] for f in failed.failed_scopes] == ["Transactions"]
+    gala = remainders.get(account__code="200", period=month_start(today), tracking_option=None)
+    assert gala.remainder == Decimal("2400.00")
+    assert DRIVERS_FROM_STORED_LINES in failed.error
+    assert gala.actual == (
+        ActualBalance.objects.for_firm(firm)
+        .get(organisation=organisation, account=gala.account, period=gala.period)
+        .amount
+    )
+    assert (
+        failed.counts["driver_remainders"]
+        == remainders.filter(remainder__gt=Decimal("0.01")).count()
+        + remainders.filter(remainder__lt=Decimal("-0.01")).count()
+    )
+
+    # The next run reads the invoice: nothing is left unexplained on sales.
+    again = sync(connected_firm, CAFE)
+    assert again.state == SyncRun.State.SUCCEEDED and again.failed_scopes == []
+    assert DRIVERS_FROM_STORED_LINES not in again.error
+    assert not remainders.filter(account__code="200").exists()
