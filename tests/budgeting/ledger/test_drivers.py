@@ -3,6 +3,7 @@ reconciled per account and month with the P&L actual, and what they do not expla
 shown, never dropped."""
 
 import datetime as dt
+import json
 from collections import defaultdict
 from decimal import Decimal
 
@@ -399,3 +400,116 @@ def test_unexplained_amounts_follow_the_new_actuals_when_the_transactions_fail(
     assert again.state == SyncRun.State.SUCCEEDED and again.failed_scopes == []
     assert DRIVERS_FROM_STORED_LINES not in again.error
     assert not remainders.filter(account__code="200").exists()
+
+
+def test_inclusive_documents_and_journals_posted_in_the_sandbox_are_drivers(
+    client, firm_a, test_today
+):
+    """The sandbox's control API posts what a Xero user would: a GST-inclusive invoice (tax
+    per line), a bill in US dollars at a six-decimal rate and a manual journal. After a sync
+    each is a driver, converted as Xero posts it, and nothing but Xero's own currency entries
+    is left unexplained."""
+    with alpine_connected(client, firm_a, test_today) as (app, _sandbox):
+        today = app.clock.today()
+        with sandbox_http(app) as http:
+            invoice = http.post(
+                "/_sandbox/organisations/alpine/invoices",
+                headers=SANDBOX_ADMIN,
+                json={
+                    "type": "ACCREC",
+                    "contact": "Queenstown Ski School",
+                    "date": today.isoformat(),
+                    "lineAmountTypes": "Inclusive",
+                    "lines": [
+                        {
+                            "accountCode": "200",
+                            "description": "Group ski hire",
+                            "amount": "1150.00",
+                            "tracking": [{"category": "Region", "option": "Christchurch"}],
+                        }
+                    ],
+                },
+            )
+            bill = http.post(
+                "/_sandbox/organisations/alpine/invoices",
+                headers=SANDBOX_ADMIN,
+                json={
+                    "type": "ACCPAY",
+                    "contact": "Summit Gear Manufacturing Co.",
+                    "date": today.isoformat(),
+                    "currencyCode": "USD",
+                    "currencyRate": "0.593127",
+                    "lines": [
+                        {"accountCode": "310", "description": "Crampons", "amount": "777.77"}
+                    ],
+                },
+            )
+            journal = http.post(
+                "/_sandbox/organisations/alpine/manual-journals",
+                headers=SANDBOX_ADMIN,
+                json={
+                    "date": today.isoformat(),
+                    "narration": "Audit fee accrual",
+                    "lines": [
+                        {
+                            "accountCode": "445",
+                            "amount": "640.00",
+                            "description": "Audit fee",
+                            "tracking": [{"category": "Region", "option": "Auckland"}],
+                        },
+                        {"accountCode": "826", "amount": "-640.00"},
+                    ],
+                },
+            )
+            unbalanced = http.post(
+                "/_sandbox/organisations/alpine/manual-journals",
+                headers=SANDBOX_ADMIN,
+                json={
+                    "narration": "Typo",
+                    "lines": [
+                        {"accountCode": "445", "amount": "10.00"},
+                        {"accountCode": "826", "amount": "-1.00"},
+                    ],
+                },
+            )
+        assert invoice.status_code == bill.status_code == journal.status_code == 200
+        assert unbalanced.status_code == 400
+        # Read as Xero's JSON numbers are: exactly, never through a float.
+        sent = json.loads(invoice.text, parse_float=Decimal)["invoice"]
+        assert (sent["LineAmountTypes"], sent["SubTotal"], sent["TotalTax"]) == (
+            "Inclusive",
+            Decimal("1000.00"),
+            Decimal("150.00"),
+        )
+        assert sent["LineItems"][0]["TaxAmount"] == Decimal("150.00")
+        rate = json.loads(bill.text, parse_float=Decimal)["invoice"]["CurrencyRate"]
+        assert rate == Decimal("0.593127")
+        run = sync(firm_a, ALPINE)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    firm, organisation = firm_a.firm, firm_a.linked[ALPINE]
+    lines = TransactionLine.objects.for_firm(firm).filter(organisation=organisation)
+
+    hire = lines.get(description="Group ski hire")
+    assert (hire.amount, hire.line_amount, hire.tax_amount) == (
+        Decimal("1000.00"),
+        Decimal("1150.00"),
+        Decimal("150.00"),
+    )
+    assert hire.tracking_option.name == "Christchurch"
+    crampons = lines.get(description="Crampons")
+    # US$777.77 at 0.593127 US$ per NZ$: NZ$1,311.30 (777.77 / 0.593127 = 1311.3043...; at a
+    # rate cut to 0.59 it would be 1,318.25).
+    assert crampons.currency_rate == Decimal("0.593127")
+    assert crampons.amount == Decimal("1311.30")
+    fee = lines.get(document_type="MANJOURNAL", description="Audit fee")
+    assert (fee.account.code, fee.amount, fee.tracking_option.name) == (
+        "445",
+        Decimal("640.00"),
+        "Auckland",
+    )
+    # The P&L took each of them as the lines did: only the FX line is left unexplained.
+    assert set(
+        DriverRemainder.objects.for_firm(firm)
+        .filter(organisation=organisation)
+        .values_list("account__account_id", flat=True)
+    ) == {"FXGROUPID"}
