@@ -20,8 +20,25 @@ stored P&L cells that differ from Xero's report, read again one month per reques
 
     --named            also sync the five named organisations (the group: two tracking
                        categories; the importer: foreign-currency bills)
+    --extra KEYS       also sync the opt-in organisations named, comma-separated (alpine,
+                       alpine-us: two tracking categories, GST-inclusive sales, bills at 4-6
+                       decimal rates, an FXGROUPID row, manual journals)
     --behaviour k=v    a sandbox behaviour switch (integrations/xero/sandbox/behaviour.py),
                        repeatable, e.g. --behaviour pl_periods_with_tracking=ignored
+    --repeat           after the check, sync each organisation again (an incremental sync, in
+                       this process) and print its calls planned and used: what the sync
+                       remembered of Xero's answers (the P&L layout) spares the repeat the
+                       calls that found it out
+    --repeat-open-months N
+                       before the repeat, move each organisation's lock date back so that N
+                       months are open (default 1, as generated: the repeat reads one month)
+    --time-scale X     the sandbox's clock runs X times as fast, and with it Xero's rate-limit
+                       minute (the product's limiter is told the window's length), as the sync
+                       tests' "minute in a second" does: for runs whose point is calls and
+                       cells, not wall time (the wall-time figures then mean nothing)
+    --database NAME, --redis URL
+                       where the bench keeps its data (dropped and made afresh; the Redis db is
+                       flushed), so two people's runs on one machine do not meet
 
 To report more per organisation, add a column to PER_ORGANISATION.
 """
@@ -45,42 +62,50 @@ DB_NAME = "budgets_bench_sync"
 REDIS_URL = "redis://127.0.0.1:6379/9"
 
 
-def _environment(sandbox_url: str) -> dict[str, str]:
+def _environment(sandbox_url: str, *, db_name: str, redis_url: str) -> dict[str, str]:
     return {
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        "REDIS_URL": REDIS_URL,
-        "CELERY_BROKER_URL": REDIS_URL,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db_name}",
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
         "XERO_SANDBOX_URL": sandbox_url,
         "XERO_RATE_LIMIT_PREFIX": f"bench:{time.time_ns()}",
         "LOG_LEVEL": "WARNING",
     }
 
 
-def _fresh_database() -> None:
+def _fresh_database(db_name: str) -> None:
     import psycopg
 
     with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
-        db.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        db.execute(f"CREATE DATABASE {DB_NAME}")
+        db.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+        db.execute(f"CREATE DATABASE {db_name}")
 
 
-def driver_remainders_above_a_cent(firm) -> dict[str, int]:
+def driver_remainders_above_a_cent(firm) -> dict[str, tuple[int, int]]:
     """Per organisation (by name): the account-months, overall or per tracking option, whose
-    synced transaction lines differ from the P&L actual by more than one cent. Target 0."""
+    synced transaction lines differ from the P&L actual by more than one cent (target 0), and
+    how many of them are on the currency gains line (FXGROUPID, or a currency system account
+    where Xero lists them one by one): Xero's own currency entries, which no list the API
+    offers holds, so they are shown as unexplained by design."""
     from django.db.models import Q
 
+    from budgeting.ledger.sync import _CURRENCY_SYSTEM_ACCOUNTS, FX_GROUP
     from budgeting.models import DriverRemainder
     from tenants.models import ClientOrganisation
 
     counts = dict.fromkeys(
-        ClientOrganisation.objects.for_firm(firm).values_list("name", flat=True), 0
+        ClientOrganisation.objects.for_firm(firm).values_list("name", flat=True), (0, 0)
     )
     above = DriverRemainder.objects.for_firm(firm).filter(
         Q(remainder__gt=Decimal("0.01")) | Q(remainder__lt=Decimal("-0.01"))
     )
-    for name in above.values_list("organisation__name", flat=True):
-        counts[name] += 1
+    for name, account_id, system in above.values_list(
+        "organisation__name", "account__account_id", "account__system_account"
+    ):
+        currency = account_id == FX_GROUP or system in _CURRENCY_SYSTEM_ACCOUNTS
+        total, on_currency = counts[name]
+        counts[name] = (total + 1, on_currency + currency)
     return counts
 
 
@@ -92,7 +117,13 @@ def main() -> None:
     parser.add_argument("--pool", default="threads", choices=["threads", "prefork"])
     parser.add_argument("--baseline", type=int, default=10, help="syncs timed in-process")
     parser.add_argument("--named", action="store_true", help="add the five named organisations")
+    parser.add_argument("--extra", default="", help="opt-in organisations, e.g. alpine,alpine-us")
     parser.add_argument("--behaviour", action="append", default=[], help="sandbox switch k=v")
+    parser.add_argument("--repeat", action="store_true", help="sync each organisation again")
+    parser.add_argument("--repeat-open-months", type=int, default=1, help="open months then")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="sandbox clock speed")
+    parser.add_argument("--database", default=DB_NAME, help="database name (made afresh)")
+    parser.add_argument("--redis", default=REDIS_URL, help="Redis URL (its db is flushed)")
     parser.add_argument("--deadline", type=int, default=1800, help="seconds to wait for the syncs")
     args = parser.parse_args()
 
@@ -106,23 +137,32 @@ def main() -> None:
     clock = SandboxClock()
     today = clock.today()
     from integrations.xero.sandbox.behaviour import Behaviour
-    from integrations.xero.sandbox.generator import generate_organisations
+    from integrations.xero.sandbox.generator import (
+        generate_extra_organisations,
+        generate_organisations,
+    )
 
     organisations = generate_small_organisations(count=args.organisations, seed=11, today=today)
     if args.named:
         organisations = generate_organisations(seed=7, today=today) + organisations
+    extra = [key.strip() for key in args.extra.split(",") if key.strip()]
+    if extra:
+        organisations = generate_extra_organisations(*extra, seed=7, today=today) + organisations
     behaviour = Behaviour().updated_from_pairs(args.behaviour)
     sandbox = create_app(organisations=organisations, today=today, clock=clock, behaviour=behaviour)
     server = make_sandbox_server("127.0.0.1", 0, sandbox, verbose=False)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sandbox_url = f"http://127.0.0.1:{server.server_port}"
 
-    env = _environment(sandbox_url)
+    env = _environment(sandbox_url, db_name=args.database, redis_url=args.redis)
+    if args.time_scale != 1:
+        clock.set_time_scale(args.time_scale)
+        env["XERO_RATE_LIMIT_WINDOW_SECONDS"] = str(sandbox.minute_window_seconds)
     os.environ.update(env)
-    _fresh_database()
+    _fresh_database(args.database)
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(args.redis).flushdb()
 
     import django
 
@@ -251,18 +291,28 @@ def main() -> None:
     print(f"wall / bound       {wall / bound:.2f}")
     remainders = driver_remainders_above_a_cent(firm)
     print(
-        f"driver remainders  {sum(remainders.values())} above one cent in "
-        f"{sum(1 for n in remainders.values() if n)} of {len(remainders)} organisations "
-        "(target 0); per organisation:"
+        f"driver remainders  {sum(t for t, _c in remainders.values())} above one cent in "
+        f"{sum(1 for t, _c in remainders.values() if t)} of {len(remainders)} organisations "
+        "(target 0 but for Xero's own currency entries); per organisation, all (of which on "
+        "the currency gains line):"
     )
-    for name, count in sorted(remainders.items()):
-        print(f"  {name:<40} {count}")
+    for name, (total, on_currency) in sorted(remainders.items()):
+        print(f"  {name:<40} {total} ({on_currency})")
     if failed:
         print("first failure:", failed[0].error)
 
     sandbox.faults.clear()
+    repeated = []
     try:
         rows = [_organisation_row(r) for r in sorted(finished, key=lambda r: r.organisation.name)]
+        if args.repeat:
+            from core.months import add_months, month_start
+
+            with sandbox.state.lock:
+                for organisation in organisations:
+                    first_open = add_months(month_start(today), 1 - args.repeat_open_months)
+                    organisation.period_lock_date = first_open - dt.timedelta(days=1)
+            repeated = _repeat_syncs(firm, [r.organisation for r in finished])
     finally:
         server.shutdown()
     _print_table(rows)
@@ -273,8 +323,32 @@ def main() -> None:
         f"{sum(r['calls planned'] for r in rows)}; {len(over)} organisation(s) over 1.1x"
     )
     print(f"cells ≠ report        {differing} (target 0)")
-    if limited or failed or over or differing or pending:
+    repeated_over = []
+    if args.repeat:
+        repeated_over = [r for r in repeated if r.calls_used > r.calls_planned]
+        print(
+            f"repeat (incremental) syncs, in this process, {args.repeat_open_months} open "
+            "month(s): calls planned / used"
+        )
+        for run in repeated:
+            print(f"  {run.organisation.name:<40} {run.calls_planned} / {run.calls_used}")
+        print(f"repeats over their plan  {len(repeated_over)}")
+    if limited or failed or over or differing or pending or repeated_over:
         sys.exit(1)
+
+
+def _repeat_syncs(firm, organisations) -> list:
+    """One more sync of each organisation (incremental: it has data), one after another."""
+    from budgeting.ledger.sync import organisation_sync, organisation_sync_start
+    from budgeting.models import SyncRun
+
+    runs = []
+    for organisation in sorted(organisations, key=lambda o: o.name):
+        run = organisation_sync_start(
+            firm=firm, organisation=organisation, trigger=SyncRun.Trigger.MANUAL, enqueue=False
+        )
+        runs.append(organisation_sync(firm=firm, run_id=run.pk))
+    return runs
 
 
 # --- Per organisation ---------------------------------------------------------------------------

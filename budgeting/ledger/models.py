@@ -45,6 +45,13 @@ class XeroOrganisation(OrganisationOwned):
     period_lock_date = models.DateField(null=True, blank=True)
     end_of_year_lock_date = models.DateField(null=True, blank=True)
     synced_at = models.DateTimeField(default=now)
+    # How this organisation's Xero answers a P&L asked for 12 months by a tracking category
+    # (`periods` with `trackingCategoryID`, which Xero does not document), as the last sync that
+    # asked found out: empty while 12 months a request work (or nobody asked yet), otherwise the
+    # fallback taken ("one month per request, because ..."). Later incremental syncs take the
+    # fallback at once instead of spending a call to find it out again; a full sync, or an answer
+    # that no longer fits, finds it out afresh.
+    tracking_report_layout = models.TextField(blank=True, default="")
 
     history = HistoricalRecords()
 

@@ -79,6 +79,11 @@ FX_GROUP = "FXGROUPID"
 # The currency system accounts that Xero's standard layout groups under FXGROUPID.
 _CURRENCY_SYSTEM_ACCOUNTS = {"REALISEDCURRENCYGAIN", "UNREALISEDCURRENCYGAIN", "BANKCURRENCYGAIN"}
 FX_ACCOUNT_NAME = "FX gains and losses"
+DRIVERS_FROM_STORED_LINES = (
+    "Unexplained amounts were worked out again against the transactions an earlier sync saved, "
+    "as this run could not save them: documents changed since show as unexplained until the "
+    "next sync reads them"
+)
 # A sync may spend at most this share of the organisation's daily call limit on fallbacks, so a
 # Xero that answers an undocumented corner differently never starves the day's other syncs.
 CALL_BUDGET_SHARE = 0.5
@@ -160,6 +165,10 @@ class Snapshot:
     fx_grouped_accounts: set[str] = field(default_factory=set)
     # The balance sheet at each month's end, or None if it was not read (or failed).
     balance_sheet: BalanceSheetFetch | None = None
+    # What this run found out about how Xero answers a P&L of 12 months by tracking category,
+    # to remember for the next runs (XeroOrganisation.tracking_report_layout): "" when 12 months
+    # a request worked, the fallback's path when it did not, None when it was not found out.
+    tracking_report_layout: str | None = None
 
 
 Progress = Callable[[int, str], None]
@@ -366,8 +375,10 @@ class _ActualsFetch:
         planned = 0
         by_month: list[dt.date] = []
         path = "12 months per request" if any(p for _b, p in chunks) else "one month per request"
+        remembered = False
         if self.scope.category is not None and "tracking_by_month" in self.learnt:
             path = self.learnt["tracking_by_month"]
+            remembered = self.learnt.get("remembered") == path
             by_month = [
                 m for base, p in chunks for m in (add_months(base, -i) for i in range(p + 1))
             ]
@@ -396,19 +407,30 @@ class _ActualsFetch:
                     self.learnt["tracking_by_month"] = path
                 continue
             planned += 1
+            if periods and self.scope.category is not None:
+                self.learnt["tracking_periods"] = "12 months per request"
             self._take(report, layout)
         for month in sorted(by_month, reverse=True):
             report = self._report(month, 0)
-            self._take(
-                report, parsing.profit_and_loss_layout(report, months=[month], options=self.options)
-            )
+            try:
+                layout = parsing.profit_and_loss_layout(
+                    report, months=[month], options=self.options
+                )
+            except parsing.ReportLayoutMismatch:
+                if remembered:
+                    # The layout an earlier sync found no longer fits Xero's answers: the next
+                    # run finds it out afresh.
+                    self.learnt["forget"] = path
+                raise
+            self._take(report, layout)
         planned += len(by_month)
         planned += self._unresolved_options()
         self.plan.steps[self.scope.key] = planned
         self.scope.path = path
         logger.info("%s: %s, %d calls planned", self.scope.name, path, planned)
         if by_month:
-            self.notes.append(f"{self.scope.name}: {path} ({planned} calls)")
+            source = " (as an earlier sync found)" if remembered else ""
+            self.notes.append(f"{self.scope.name}: {path}{source} ({planned} calls)")
 
     def _take(self, report: parsing.ProfitAndLoss, layout: parsing.ProfitAndLossLayout) -> None:
         for index, key in layout.columns:
@@ -613,6 +635,7 @@ def xero_snapshot_fetch(
     today: dt.date | None = None,
     transactions_since: dt.datetime | None = None,
     retry: set[str] = frozenset(),
+    tracking_report_layout: str = "",
     progress: Progress = lambda percent, step: None,
 ) -> Snapshot:
     """Make every API call of a sync and return what Xero said. Writes nothing.
@@ -621,7 +644,9 @@ def xero_snapshot_fetch(
     transactions) is fetched and checked on its own: one that fails is recorded in `failures`
     and the others go on. The reference data (organisation, accounts, tracking categories) is
     needed by all, so a failure there fails the sync. Scopes in `retry` failed last time and
-    are fetched over their full range.
+    are fetched over their full range. `tracking_report_layout` is how an earlier sync found
+    Xero answers a P&L of 12 months by tracking category (XeroOrganisation's field): an
+    incremental sync takes its fallback at once; an initial or full one finds it out afresh.
     """
     full = kind in (SyncRun.Kind.INITIAL, SyncRun.Kind.FULL)
     steps = iter(range(1, 1000))
@@ -708,6 +733,8 @@ def xero_snapshot_fetch(
     ]
     budget = _CallBudget(client)
     learnt: dict[str, str] = {}
+    if tracking_report_layout and not full:
+        learnt["tracking_by_month"] = learnt["remembered"] = tracking_report_layout
     fetched_scopes = []
     for scope in scopes:
         scope.months = months_between(full_first, current) if scope.key in retry else actual_months
@@ -726,6 +753,13 @@ def xero_snapshot_fetch(
             actuals.update(fetch.actuals)
             totals.update(fetch.totals)
             fetched_scopes.append(scope)
+    layout_found: str | None = None
+    if "forget" in learnt:
+        layout_found = ""
+    elif "tracking_by_month" in learnt:
+        layout_found = learnt["tracking_by_month"]
+    elif "tracking_periods" in learnt:
+        layout_found = ""
     fx_grouped: set[str] = set()
     if fx_sections:
         accounts = [*accounts, _fx_account(fx_sections, accounts)]
@@ -791,6 +825,7 @@ def xero_snapshot_fetch(
         plan=plan,
         fx_grouped_accounts=fx_grouped,
         balance_sheet=balance_sheet,
+        tracking_report_layout=layout_found,
     )
 
 
@@ -920,6 +955,15 @@ class _Publisher:
             )
         self.counts[f"{model._meta.model_name}_changed"] += len(created) + len(changed)
         return existing
+
+    def tracking_report_layout(self, layout: str | None) -> None:
+        """Remember how Xero answered a P&L of 12 months by tracking category, for the next
+        runs (not a change to the organisation's figures: no history row)."""
+        if layout is None:
+            return
+        self.objects(XeroOrganisation).exclude(tracking_report_layout=layout).update(
+            tracking_report_layout=layout
+        )
 
     def accounts(self, accounts: list[parsing.XeroAccount]) -> dict[str, Account]:
         rows = {
@@ -1143,6 +1187,21 @@ class _Publisher:
             since=snapshot.transactions_since,
             until=snapshot.actual_months[-1],
         )
+        return True
+
+    def driver_remainders(self, snapshot: Snapshot) -> None:
+        """The remainders against the actuals just saved and the lines an earlier sync saved,
+        when this run could not save the transactions: a remainder then never describes P&L
+        figures the screens no longer show. Documents changed since that earlier sync are
+        unexplained until a sync reads them, and the run says so."""
+        current = snapshot.actual_months[-1]
+        self.counts["driver_remainders"] = drivers.driver_remainders_refresh(
+            firm=self.firm,
+            organisation=self.organisation,
+            since=add_months(current, -settings.XERO_TRANSACTION_MONTHS),
+            until=current,
+        )
+        snapshot.notes.append(DRIVERS_FROM_STORED_LINES)
 
     def reconcile(
         self, scope: ActualsScope, snapshot: Snapshot, accounts: dict[str, Account], options
@@ -1381,6 +1440,7 @@ def xero_snapshot_publish(
 
     with scope_transaction():
         publisher.organisation_profile(snapshot.organisation)
+        publisher.tracking_report_layout(snapshot.tracking_report_layout)
         accounts = publisher.accounts(snapshot.accounts)
         publisher.fx_group(accounts, snapshot.fx_grouped_accounts)
         options = publisher.tracking(snapshot.tracking_categories)
@@ -1411,6 +1471,7 @@ def xero_snapshot_publish(
             publisher.budgets_gone(snapshot.budget_ids)
             publisher.tracking_budget_gaps(snapshot)
     reconciled: bool | None = None
+    actuals_saved = False
     for scope in snapshot.actual_scopes:
 
         def write(scope=scope) -> bool:
@@ -1419,6 +1480,7 @@ def xero_snapshot_publish(
 
         result = publish(scope.key, scope.name, write)
         if result is not None:
+            actuals_saved = True
             reconciled = result if reconciled is None else reconciled and result
     if snapshot.balance_sheet is not None:
         result = publish(
@@ -1432,11 +1494,18 @@ def xero_snapshot_publish(
         )
         if result is not None:
             reconciled = result if reconciled is None else reconciled and result
-    if snapshot.transactions_fetched:
+    transactions_saved = snapshot.transactions_fetched and bool(
         publish(
             "transactions",
             "Transactions",
             lambda: publisher.transactions(snapshot, accounts, options),
+        )
+    )
+    if actuals_saved and not transactions_saved:
+        publish(
+            "driver_remainders",
+            "Unexplained amounts",
+            lambda: publisher.driver_remainders(snapshot),
         )
     counts = dict(publisher.counts)
     counts.update(
@@ -1627,6 +1696,17 @@ def _last_success_started(firm: Firm, organisation: ClientOrganisation) -> dt.da
     return None
 
 
+def _tracking_report_layout(firm: Firm, organisation: ClientOrganisation) -> str:
+    """How an earlier sync found Xero answers a P&L of 12 months by tracking category."""
+    return (
+        XeroOrganisation.objects.for_firm(firm)
+        .filter(organisation=organisation)
+        .values_list("tracking_report_layout", flat=True)
+        .first()
+        or ""
+    )
+
+
 def _scopes_to_retry(firm: Firm, organisation: ClientOrganisation) -> set[str]:
     """Scopes that failed in any run since the last one that saved everything."""
     keys: set[str] = set()
@@ -1717,6 +1797,7 @@ def organisation_sync(
             # A margin for clock skew between us and Xero.
             transactions_since=since - dt.timedelta(minutes=10) if since else None,
             retry=_scopes_to_retry(firm, organisation),
+            tracking_report_layout=_tracking_report_layout(firm, organisation),
             progress=progress,
         )
         progress(96, "Saving")

@@ -101,10 +101,10 @@ def _two_codes(firm_cast) -> list[str]:
 
 
 def _sync_after_import(firm_cast):
-    # A full sync: an incremental one reads a budget over the months already stored for it, or
-    # over the first-read window when none are (budgeting/ledger/sync.py), so a new forecast
-    # budget's months past that window would not be read back.
-    assert sync(firm_cast, CAFE, kind="full").state == "succeeded"
+    # The next ordinary sync, incremental: it reads every budget over the whole horizon, a
+    # forecast budget that was empty when last read included.
+    run = sync(firm_cast, CAFE)
+    assert (run.kind, run.state) == ("incremental", "succeeded"), run.error
 
 
 def _cells(firm_cast, budget_id: str) -> dict[tuple[int, dt.date], Decimal]:

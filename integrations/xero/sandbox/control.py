@@ -17,11 +17,14 @@ from integrations.xero.sandbox.faults import FaultSpec
 from integrations.xero.sandbox.model import (
     SandboxContact,
     SandboxDocument,
+    SandboxJournalLine,
     SandboxLine,
+    SandboxManualJournal,
     SandboxOrganisation,
 )
+from integrations.xero.sandbox.orgs.builder import COUNTRIES
 from integrations.xero.sandbox.ratelimit import SandboxLimits
-from integrations.xero.sandbox.serializers import OrgIndex, money
+from integrations.xero.sandbox.serializers import OrgIndex, manual_journal_json, money
 from integrations.xero.sandbox.wsgi import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -102,6 +105,8 @@ def _dispatch(app: SandboxApp, request: Request, parts: list[str]) -> Any:
             return _add_invoice(app, _org(app, org_key), request.json())
         case ["organisations", org_key, "invoices", invoice_id] if method == "POST":
             return _update_invoice(app, _org(app, org_key), invoice_id, request.json())
+        case ["organisations", org_key, "manual-journals"] if method == "POST":
+            return _add_manual_journal(app, _org(app, org_key), request.json())
         case ["organisations", org_key, "budgets"] if method == "POST":
             return _add_budget(app, _org(app, org_key), request.json())
         case ["organisations", org_key, "budgets", budget_id, "import"] if method == "POST":
@@ -190,6 +195,9 @@ def _add_invoice(app: SandboxApp, org: SandboxOrganisation, body: dict[str, Any]
     doc_type = body.get("type", "ACCREC")
     if doc_type not in ("ACCREC", "ACCPAY"):
         raise ControlError(400, "type must be ACCREC or ACCPAY")
+    line_amount_types = body.get("lineAmountTypes", "Exclusive")
+    if line_amount_types not in ("Exclusive", "Inclusive", "NoTax"):
+        raise ControlError(400, "lineAmountTypes must be Exclusive, Inclusive or NoTax")
     now = app.clock.now()
     with app.state.lock:
         contact_name = body["contact"]
@@ -198,8 +206,8 @@ def _add_invoice(app: SandboxApp, org: SandboxOrganisation, body: dict[str, Any]
         if contact is None:
             contact = SandboxContact(str(uuid.uuid4()), contact_name, updated_utc=now)
             org.contacts.append(contact)
-        rate = Decimal(str(body.get("currencyRate", "1")))
-        lines = [_line(org, item, rate) for item in body["lines"]]
+        rate = _rate(body.get("currencyRate", "1"))
+        lines = [_line(org, item, rate, line_amount_types) for item in body["lines"]]
         if not lines:
             raise ControlError(400, "an invoice needs at least one line")
         date = dt.date.fromisoformat(body.get("date") or app.clock.today().isoformat())
@@ -220,6 +228,7 @@ def _add_invoice(app: SandboxApp, org: SandboxOrganisation, body: dict[str, Any]
             status=body.get("status", "AUTHORISED"),
             due_date=dt.date.fromisoformat(body["dueDate"]) if body.get("dueDate") else None,
             updated_utc=now,
+            line_amount_types=line_amount_types,
         )
         org.documents.append(doc)
         invoice = OrgIndex(org).document_json(doc, with_lines=True)
@@ -263,20 +272,63 @@ def _update_invoice(
     return {"status": doc.status, "event": event}
 
 
-def _line(org: SandboxOrganisation, item: dict[str, Any], rate: Decimal) -> SandboxLine:
+def _rate(value: Any) -> Decimal:
+    """Xero's CurrencyRate (units of the document's currency per unit of base currency), kept
+    at the precision given: Xero sends up to six decimals."""
+    try:
+        rate = Decimal(str(value))
+    except InvalidOperation as error:
+        raise ControlError(400, "currencyRate must be a number") from error
+    if not rate.is_finite() or rate <= 0:
+        raise ControlError(400, "currencyRate must be above zero")
+    return rate
+
+
+def _line(
+    org: SandboxOrganisation, item: dict[str, Any], rate: Decimal, line_amount_types: str
+) -> SandboxLine:
+    """A document line as the generator makes them (orgs/builder.py): LineAmount in the
+    document's currency (tax included when Inclusive), TaxAmount per line, and the base amount
+    the reports use converted and rounded line by line: round((LineAmount less tax when
+    Inclusive) / CurrencyRate, 2)."""
     account = next((a for a in org.accounts if a.code == str(item["accountCode"])), None)
     if account is None:
         raise ControlError(400, f"no account with code {item['accountCode']!r}")
     try:
         amount = money(Decimal(str(item["amount"])))
-        tax = money(Decimal(str(item.get("taxAmount", "0"))))
+        if "taxAmount" in item:
+            tax = money(Decimal(str(item["taxAmount"])))
+        elif line_amount_types == "Inclusive":
+            # The tax inside an inclusive amount at the country's rate, to the cent, as the
+            # generator's inclusive lines (a tax-free account carries none).
+            country = COUNTRIES.get(org.country_code)
+            if country is None:
+                raise ControlError(400, "give each line's taxAmount: no tax rate is known here")
+            taxed = account.tax_type not in ("NONE", country.exempt_tax)
+            tax_rate = country.tax_rate if taxed else Decimal(0)
+            tax = money(amount * tax_rate / (1 + tax_rate))
+        else:
+            tax = Decimal("0.00")
+        net = amount - tax if line_amount_types == "Inclusive" else amount
         base = (
-            money(Decimal(str(item["baseAmount"])))
-            if "baseAmount" in item
-            else money(amount / rate)
+            money(Decimal(str(item["baseAmount"]))) if "baseAmount" in item else money(net / rate)
         )
     except InvalidOperation as error:
         raise ControlError(400, "amounts must be numbers") from error
+    return SandboxLine(
+        line_id=str(uuid.uuid4()),
+        account_id=account.account_id,
+        description=item.get("description", ""),
+        line_amount=amount,
+        base_amount=base,
+        quantity=Decimal(str(item.get("quantity", "1"))),
+        tax_amount=tax,
+        tax_type=account.tax_type if tax else "NONE",
+        tracking=_tracking(org, item),
+    )
+
+
+def _tracking(org: SandboxOrganisation, item: dict[str, Any]) -> list[tuple[str, str]]:
     tracking = []
     for pair in item.get("tracking", []):
         category = next(
@@ -291,16 +343,53 @@ def _line(org: SandboxOrganisation, item: dict[str, Any], rate: Decimal) -> Sand
         if category is None or option is None:
             raise ControlError(400, f"unknown tracking {pair}")
         tracking.append((category.category_id, option.option_id))
-    return SandboxLine(
-        line_id=str(uuid.uuid4()),
-        account_id=account.account_id,
-        description=item.get("description", ""),
-        line_amount=amount,
-        base_amount=base,
-        quantity=Decimal(str(item.get("quantity", "1"))),
-        tax_amount=tax,
-        tracking=tracking,
-    )
+    return tracking
+
+
+def _add_manual_journal(
+    app: SandboxApp, org: SandboxOrganisation, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Add a manual journal as a Xero user would (depreciation, an accrual, a reclassification).
+    Xero sends no webhook for journals: a sync's If-Modified-Since read finds it."""
+    status = body.get("status", "POSTED")
+    if status not in ("DRAFT", "POSTED", "DELETED", "VOIDED", "ARCHIVED"):
+        raise ControlError(400, "status must be DRAFT, POSTED, DELETED, VOIDED or ARCHIVED")
+    narration = str(body.get("narration", "")).strip()
+    if not narration:
+        raise ControlError(400, "a manual journal needs a narration")
+    with app.state.lock:
+        lines = []
+        for item in body["lines"]:
+            account = next((a for a in org.accounts if a.code == str(item["accountCode"])), None)
+            if account is None:
+                raise ControlError(400, f"no account with code {item['accountCode']!r}")
+            try:
+                amount = money(Decimal(str(item["amount"])))
+            except InvalidOperation as error:
+                raise ControlError(400, "amounts must be numbers") from error
+            lines.append(
+                SandboxJournalLine(
+                    account_id=account.account_id,
+                    description=item.get("description", ""),
+                    # Debit positive, credit negative (spec ManualJournalLine.LineAmount).
+                    line_amount=amount,
+                    tracking=_tracking(org, item),
+                )
+            )
+        if len(lines) < 2:
+            raise ControlError(400, "a manual journal needs at least two lines")
+        if sum((line.line_amount for line in lines), Decimal(0)) != 0:
+            raise ControlError(400, "a manual journal's debits and credits must balance")
+        journal = SandboxManualJournal(
+            journal_id=str(uuid.uuid4()),
+            date=dt.date.fromisoformat(body.get("date") or app.clock.today().isoformat()),
+            narration=narration,
+            lines=lines,
+            status=status,
+            updated_utc=app.clock.now(),
+        )
+        org.manual_journals.append(journal)
+        return {"manualJournal": manual_journal_json(journal, OrgIndex(org), with_lines=True)}
 
 
 def _import_budget(

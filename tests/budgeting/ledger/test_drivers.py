@@ -3,6 +3,7 @@ reconciled per account and month with the P&L actual, and what they do not expla
 shown, never dropped."""
 
 import datetime as dt
+import json
 from collections import defaultdict
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from budgeting.ledger.sync import DRIVERS_FROM_STORED_LINES
 from budgeting.models import (
     Account,
     ActualBalance,
@@ -20,11 +22,14 @@ from budgeting.models import (
 )
 from core import clock
 from core.months import add_months, month_start
+from integrations.xero.client import XeroClient
+from integrations.xero.sandbox.faults import FaultSpec
 from tenants.roles import Role
 from tests.alpine import ALPINE, BIGHORN, alpine_connected
 from tests.sandbox import ORGANISATIONS, SANDBOX_ADMIN, sandbox_http, sync
 
 IMPORTER = "Tidemark Homewares"
+CAFE = "Harbour Lane Café"
 
 
 def _window_start(firm, organisation) -> dt.date:
@@ -345,3 +350,166 @@ def test_xeros_own_currency_entries_show_as_unexplained(client, firm_a, test_tod
     assert remainders == {key: amount for key, amount in expected.items() if amount}
     assert {code for code, _period in remainders} <= {"497", "498", "499"}
     assert run.counts["driver_remainders"] == sum(1 for a in remainders.values() if abs(a) > 0.01)
+
+
+@pytest.mark.mutable_sandbox
+def test_unexplained_amounts_follow_the_new_actuals_when_the_transactions_fail(
+    connected_firm, xero_sandbox
+):
+    """A run that saves the P&L but cannot read the transactions works the remainders out again
+    against the lines already stored: they describe the figures on screen, and say so."""
+    firm, organisation = connected_firm.firm, connected_firm.linked[CAFE]
+    assert sync(connected_firm, CAFE).state == SyncRun.State.SUCCEEDED
+    remainders = DriverRemainder.objects.for_firm(firm).filter(organisation=organisation)
+    assert not remainders.filter(account__code="200").exists()
+    today = xero_sandbox.clock.today()
+    _add_bill(
+        xero_sandbox,
+        "cafe",
+        type="ACCREC",
+        contact="Wharfside Events Ltd",
+        date=today.isoformat(),
+        lines=[{"accountCode": "200", "description": "Gala catering", "amount": "2400.00"}],
+    )
+
+    # The invoices cannot be read: the P&L is saved with the gala in it, the lines are not.
+    xero_sandbox.faults.add(
+        FaultSpec(kind="status", status=503, organisation="cafe", endpoint="Invoices", count=5)
+    )
+    failed = sync(
+        connected_firm, CAFE, client_factory=lambda t: XeroClient(tenant=t, backoff=lambda a: 0)
+    )
+    assert failed.state == SyncRun.State.SUCCEEDED, failed.error
+    assert [f["name"] for f in failed.failed_scopes] == ["Transactions"]
+    gala = remainders.get(account__code="200", period=month_start(today), tracking_option=None)
+    assert gala.remainder == Decimal("2400.00")
+    assert DRIVERS_FROM_STORED_LINES in failed.error
+    assert gala.actual == (
+        ActualBalance.objects.for_firm(firm)
+        .get(organisation=organisation, account=gala.account, period=gala.period)
+        .amount
+    )
+    assert (
+        failed.counts["driver_remainders"]
+        == remainders.filter(remainder__gt=Decimal("0.01")).count()
+        + remainders.filter(remainder__lt=Decimal("-0.01")).count()
+    )
+
+    # The next run reads the invoice: nothing is left unexplained on sales.
+    again = sync(connected_firm, CAFE)
+    assert again.state == SyncRun.State.SUCCEEDED and again.failed_scopes == []
+    assert DRIVERS_FROM_STORED_LINES not in again.error
+    assert not remainders.filter(account__code="200").exists()
+
+
+def test_inclusive_documents_and_journals_posted_in_the_sandbox_are_drivers(
+    client, firm_a, test_today
+):
+    """The sandbox's control API posts what a Xero user would: a GST-inclusive invoice (tax
+    per line), a bill in US dollars at a six-decimal rate and a manual journal. After a sync
+    each is a driver, converted as Xero posts it, and nothing but Xero's own currency entries
+    is left unexplained."""
+    with alpine_connected(client, firm_a, test_today) as (app, _sandbox):
+        today = app.clock.today()
+        with sandbox_http(app) as http:
+            invoice = http.post(
+                "/_sandbox/organisations/alpine/invoices",
+                headers=SANDBOX_ADMIN,
+                json={
+                    "type": "ACCREC",
+                    "contact": "Queenstown Ski School",
+                    "date": today.isoformat(),
+                    "lineAmountTypes": "Inclusive",
+                    "lines": [
+                        {
+                            "accountCode": "200",
+                            "description": "Group ski hire",
+                            "amount": "1150.00",
+                            "tracking": [{"category": "Region", "option": "Christchurch"}],
+                        }
+                    ],
+                },
+            )
+            bill = http.post(
+                "/_sandbox/organisations/alpine/invoices",
+                headers=SANDBOX_ADMIN,
+                json={
+                    "type": "ACCPAY",
+                    "contact": "Summit Gear Manufacturing Co.",
+                    "date": today.isoformat(),
+                    "currencyCode": "USD",
+                    "currencyRate": "0.593127",
+                    "lines": [
+                        {"accountCode": "310", "description": "Crampons", "amount": "777.77"}
+                    ],
+                },
+            )
+            journal = http.post(
+                "/_sandbox/organisations/alpine/manual-journals",
+                headers=SANDBOX_ADMIN,
+                json={
+                    "date": today.isoformat(),
+                    "narration": "Audit fee accrual",
+                    "lines": [
+                        {
+                            "accountCode": "445",
+                            "amount": "640.00",
+                            "description": "Audit fee",
+                            "tracking": [{"category": "Region", "option": "Auckland"}],
+                        },
+                        {"accountCode": "826", "amount": "-640.00"},
+                    ],
+                },
+            )
+            unbalanced = http.post(
+                "/_sandbox/organisations/alpine/manual-journals",
+                headers=SANDBOX_ADMIN,
+                json={
+                    "narration": "Typo",
+                    "lines": [
+                        {"accountCode": "445", "amount": "10.00"},
+                        {"accountCode": "826", "amount": "-1.00"},
+                    ],
+                },
+            )
+        assert invoice.status_code == bill.status_code == journal.status_code == 200
+        assert unbalanced.status_code == 400
+        # Read as Xero's JSON numbers are: exactly, never through a float.
+        sent = json.loads(invoice.text, parse_float=Decimal)["invoice"]
+        assert (sent["LineAmountTypes"], sent["SubTotal"], sent["TotalTax"]) == (
+            "Inclusive",
+            Decimal("1000.00"),
+            Decimal("150.00"),
+        )
+        assert sent["LineItems"][0]["TaxAmount"] == Decimal("150.00")
+        rate = json.loads(bill.text, parse_float=Decimal)["invoice"]["CurrencyRate"]
+        assert rate == Decimal("0.593127")
+        run = sync(firm_a, ALPINE)
+    assert run.state == SyncRun.State.SUCCEEDED, run.error
+    firm, organisation = firm_a.firm, firm_a.linked[ALPINE]
+    lines = TransactionLine.objects.for_firm(firm).filter(organisation=organisation)
+
+    hire = lines.get(description="Group ski hire")
+    assert (hire.amount, hire.line_amount, hire.tax_amount) == (
+        Decimal("1000.00"),
+        Decimal("1150.00"),
+        Decimal("150.00"),
+    )
+    assert hire.tracking_option.name == "Christchurch"
+    crampons = lines.get(description="Crampons")
+    # US$777.77 at 0.593127 US$ per NZ$: NZ$1,311.30 (777.77 / 0.593127 = 1311.3043...; at a
+    # rate cut to 0.59 it would be 1,318.25).
+    assert crampons.currency_rate == Decimal("0.593127")
+    assert crampons.amount == Decimal("1311.30")
+    fee = lines.get(document_type="MANJOURNAL", description="Audit fee")
+    assert (fee.account.code, fee.amount, fee.tracking_option.name) == (
+        "445",
+        Decimal("640.00"),
+        "Auckland",
+    )
+    # The P&L took each of them as the lines did: only the FX line is left unexplained.
+    assert set(
+        DriverRemainder.objects.for_firm(firm)
+        .filter(organisation=organisation)
+        .values_list("account__account_id", flat=True)
+    ) == {"FXGROUPID"}

@@ -14,13 +14,14 @@ from budgeting.models import (
     SyncRun,
 )
 from core import clock
-from core.months import month_start
+from core.months import add_months, month_start, months_between
+from integrations.xero.sandbox.behaviour import Behaviour
 from tests.integrations.xero.expectations import (
     budget_horizon,
     fewest_balance_sheet_calls,
     fewest_report_calls,
 )
-from tests.sandbox import ORGANISATIONS, rows, sync
+from tests.sandbox import ORGANISATIONS, SANDBOX_ADMIN, rows, sandbox_http, sync
 
 
 def _by_month(actuals: dict[str, dict[str, Decimal]]) -> dict:
@@ -166,3 +167,59 @@ def test_calls_of_the_largest_organisation_are_the_minimum_the_api_allows(
     assert run.state == SyncRun.State.SUCCEEDED, run.error
     assert run.calls_used == run.calls_planned == incremental_minimum
     assert run.reconciled
+
+
+@pytest.mark.mutable_sandbox
+@pytest.mark.parametrize("window", ["as_asked", "whole", "capped"])
+def test_a_budget_added_in_budget_manager_is_read_over_the_whole_horizon_incrementally(
+    connected_firm, xero_sandbox, window
+):
+    """The forecast budget a person adds in Xero's Budget Manager is empty until a file is
+    imported into it: the incremental syncs after it are read over the whole horizon, not
+    over months already stored for it (none), whatever window Xero answers."""
+    xero_sandbox.behaviour = Behaviour(budget_window=window)
+    cafe = "Harbour Lane Café"
+    organisation = connected_firm.linked[cafe]
+    assert sync(connected_firm, cafe).state == SyncRun.State.SUCCEEDED
+    with sandbox_http(xero_sandbox) as http:
+        added = http.post(
+            "/_sandbox/organisations/cafe/budgets",
+            json={"name": "Rolling Forecast"},
+            headers=SANDBOX_ADMIN,
+        )
+    assert added.status_code == 200, added.text
+    budget_id = added.json()["budgetId"]
+
+    empty = sync(connected_firm, cafe)
+    assert empty.kind == SyncRun.Kind.INCREMENTAL
+    assert empty.state == SyncRun.State.SUCCEEDED, empty.error
+    budget = Budget.objects.for_firm(connected_firm.firm).get(
+        organisation=organisation, budget_id=budget_id
+    )
+    cells = BudgetBalance.objects.for_firm(connected_firm.firm).filter(budget_line__budget=budget)
+    assert not cells.exists()
+
+    # A file for every month of the horizon, each month its own figure.
+    profile = xero_sandbox.state.organisation("cafe")
+    first, horizon = budget_horizon(
+        month_start(clock.today(profile.timezone)), profile.financial_year_end_month
+    )
+    months = months_between(first, add_months(first, horizon - 1))
+    rent = next(a for a in profile.accounts if a.code == "469")
+    content = "Account," + ",".join(f"{m:%b-%Y}" for m in months) + "\n"
+    content += f"{rent.name} (469)," + ",".join(str(1000 + i) for i in range(len(months))) + "\n"
+    with sandbox_http(xero_sandbox) as http:
+        imported = http.post(
+            f"/_sandbox/organisations/cafe/budgets/{budget_id}/import",
+            content=content.encode(),
+            headers={**SANDBOX_ADMIN, "Content-Type": "text/csv"},
+        )
+    assert imported.status_code == 200, imported.text
+
+    filled = sync(connected_firm, cafe)
+    assert filled.kind == SyncRun.Kind.INCREMENTAL
+    assert filled.state == SyncRun.State.SUCCEEDED, filled.error
+    assert dict(cells.values_list("period", "amount")) == {
+        m: Decimal(1000 + i) for i, m in enumerate(months)
+    }
+    assert filled.calls_used <= 1.1 * filled.calls_planned

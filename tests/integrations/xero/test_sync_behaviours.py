@@ -6,14 +6,21 @@ with the calls at the minimum the answers allow."""
 
 import pytest
 
-from budgeting.models import ActualBalance, BudgetBalance, Reconciliation, SyncRun
+from budgeting.models import (
+    ActualBalance,
+    BudgetBalance,
+    Reconciliation,
+    SyncRun,
+    XeroOrganisation,
+)
 from core import clock
-from core.months import add_months, month_key, month_start, months_between
+from core.months import add_months, month_end, month_key, month_start, months_between
 from integrations.xero.http import use_transport
 from integrations.xero.sandbox.behaviour import Behaviour
+from tests.alpine import ALPINE, alpine_connected
 from tests.integrations.xero.expectations import budget_horizon, expected_calls, xero_ledger
 from tests.integrations.xero.transports import Mutating
-from tests.sandbox import minute_in_a_second, sync
+from tests.sandbox import SANDBOX_ADMIN, minute_in_a_second, sandbox_http, sync
 
 # Every value of every switch, each pair of switches in several combinations: the documented
 # defaults first, then the readings that differ most from them.
@@ -179,3 +186,69 @@ def test_budgets_that_end_before_the_horizon_are_probed_once_not_once_each(named
         organisation=named_firm.linked[group.name]
     )
     assert sorted(set(stored.values_list("period", flat=True))) == months_between(first, ends)
+
+
+def _headers_unreadable(body):
+    """A report whose column headers say nothing the sync can map (not a month, not an option)."""
+    header = body["Reports"][0]["Rows"][0]
+    for number, cell in enumerate(header["Cells"][1:], start=1):
+        cell["Value"] = f"Column {number}"
+    return body
+
+
+def test_the_layout_xero_answered_is_remembered_so_a_repeat_sync_makes_the_fewest_calls(
+    client, firm_a, test_today, settings
+):
+    """Under a Xero that ignores `periods` with a tracking category, the first sync spends one
+    call finding it out; the next ones remember it (per organisation) and make only the calls
+    of their plan. A full sync, or an answer that no longer fits, finds it out afresh."""
+    with alpine_connected(client, firm_a, test_today) as (app, sandbox):
+        minute_in_a_second(app, settings)
+        app.behaviour = Behaviour(pl_periods_with_tracking="ignored")
+        profile = XeroOrganisation.objects.for_firm(firm_a.firm)
+        first = sync(firm_a, ALPINE)
+        assert first.state == SyncRun.State.SUCCEEDED, first.error
+        assert first.calls_used == first.calls_planned + 1
+        (layout,) = profile.values_list("tracking_report_layout", flat=True)
+        assert layout.startswith("one month per request, because")
+
+        # A firm that locks its books twice a year: each incremental sync reads seven months,
+        # enough for a 12-month request by category to be the first choice.
+        current = month_start(clock.today(sandbox[ALPINE].timezone))
+        with sandbox_http(app) as http:
+            locked = http.post(
+                "/_sandbox/organisations/alpine/period-lock",
+                headers=SANDBOX_ADMIN,
+                json={"periodLockDate": month_end(add_months(current, -7)).isoformat()},
+            )
+        assert locked.status_code == 200, locked.text
+        again = sync(firm_a, ALPINE)
+        assert again.kind == SyncRun.Kind.INCREMENTAL
+        assert again.state == SyncRun.State.SUCCEEDED, again.error
+        assert again.counts["months"] == 7
+        assert again.calls_used == again.calls_planned
+        assert "(as an earlier sync found)" in again.error
+
+        # Reports whose headers no longer fit: the remembered layout is dropped (the actuals
+        # fail and keep their data), and the next sync finds it out again at one call's cost.
+        with use_transport(Mutating(app, "Reports/ProfitAndLoss", _headers_unreadable)):
+            spoiled = sync(firm_a, ALPINE)
+        assert spoiled.state == SyncRun.State.SUCCEEDED, spoiled.error
+        assert "Region actuals" in {f["name"] for f in spoiled.failed_scopes}
+        assert profile.values_list("tracking_report_layout", flat=True).get() == ""
+        found = sync(firm_a, ALPINE)
+        assert found.state == SyncRun.State.SUCCEEDED and found.failed_scopes == []
+        assert found.calls_used == found.calls_planned + 1
+        assert profile.values_list("tracking_report_layout", flat=True).get() == layout
+
+        # Xero now combines `periods` with tracking: a full sync asks 12 months again, finds
+        # it works, forgets the fallback, and makes the fewest calls Xero's rules allow.
+        app.behaviour = Behaviour()
+        full = sync(firm_a, ALPINE, kind=SyncRun.Kind.FULL)
+        assert full.state == SyncRun.State.SUCCEEDED, full.error
+        assert profile.values_list("tracking_report_layout", flat=True).get() == ""
+        assert (
+            full.calls_used
+            == full.calls_planned
+            == expected_calls(sandbox[ALPINE], Behaviour(), current, settings.XERO_ACTUALS_MONTHS)
+        )
