@@ -37,14 +37,24 @@ class Candidate:
 
 
 def candidates_for(
-    history: np.ndarray, horizon: int, season_length: int, *, intermittent: bool
+    history: np.ndarray,
+    horizon: int,
+    season_length: int,
+    *,
+    intermittent: bool,
+    structure: SeasonalAdjustment | None = None,
 ) -> dict[str, Candidate]:
-    """Every candidate that suits this history, keyed by method name."""
+    """Every candidate that suits this history, keyed by method name.
+
+    `structure` imposes another history's seasonal adjustment, and with it last year's months
+    in the combination, instead of what this history alone supports: a backtest origin with
+    less than two seasons of its own then forecasts with the model the final forecast uses.
+    """
     if intermittent:
         return {CROSTON: on_original_scale(models.croston_fit(history, horizon))}
     if len(history) < MIN_MODEL_HISTORY:
         return {NAIVE: on_original_scale(models.naive_fit(history, horizon))}
-    adjustment = seasonal_adjustment(history, season_length)
+    adjustment = seasonal_adjustment(history, season_length) if structure is None else structure
     suffix = "" if adjustment.indices is None else SEASONAL_SUFFIX
     adjusted = adjustment.remove(history)
     # Strictly positive series are modelled on logarithms, so a trend is a growth rate in
@@ -61,7 +71,9 @@ def candidates_for(
     }
     # Last year's months need two full seasons before they say anything about a year's shape;
     # with less history a yearly pattern is a guess.
-    if len(history) >= 2 * season_length:
+    if len(history) >= 2 * season_length or (
+        structure is not None and len(history) >= season_length
+    ):
         members[SEASONAL_NAIVE] = seasonal_naive(history, horizon, season_length)
     found = {
         name + ("" if name == SEASONAL_NAIVE else suffix): c
