@@ -10,7 +10,13 @@ from budgeting.forecasting.calibration import (
     interval_multipliers,
     normal_ratio,
 )
-from budgeting.forecasting.candidates import COMBINATION_WEIGHTS, COMBINED, SES, candidates_for
+from budgeting.forecasting.candidates import (
+    COMBINATION_WEIGHTS,
+    COMBINED,
+    SES,
+    candidates_for,
+    recent_years,
+)
 from budgeting.forecasting.models import ses_fit
 from budgeting.forecasting.preprocess import has_seasonality
 
@@ -119,3 +125,28 @@ def test_long_histories_calibrate_on_their_own_backtest():
     assert found.borrowed == 0
     assert found.calibration_draws() is None
     assert np.array_equal(found.calibration_errors(), found.scaled_errors(COMBINED))
+
+
+def test_recent_years_are_last_years_months_at_the_latest_level_with_less_noise():
+    rng = np.random.default_rng(4)
+    months = np.arange(60)
+    level = 1000 * 1.1 ** (months // 12)  # each year 10% above the one before
+    truth = level * YEARLY_PATTERN[months % 12]
+    history = truth * (1 + 0.05 * rng.standard_normal(60))
+    found = recent_years(history, 12, 12)
+    latest_year = truth[-12:]
+    # Three years scaled to the latest one's level: the same shape at that level, and half
+    # the miss of last year's months alone, whose noise it carries in full.
+    assert found.point.mean() == pytest.approx(history[-12:].mean())
+    assert np.mean(np.abs(found.point - latest_year)) < 0.75 * np.mean(
+        np.abs(history[-12:] - latest_year)
+    )
+    assert recent_years(history[:24], 12, 12).point == pytest.approx(
+        (history[:12] * history[12:24].mean() / history[:12].mean() + history[12:24]) / 2
+    )
+
+
+def test_recent_years_shift_by_difference_when_a_series_changes_sign():
+    history = np.concatenate([np.arange(-6.0, 6.0), np.arange(-6.0, 6.0) + 10])
+    found = recent_years(history, 12, 12)
+    assert found.point == pytest.approx(np.arange(-6.0, 6.0) + 10)
