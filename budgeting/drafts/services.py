@@ -664,9 +664,10 @@ def _cents(value: float) -> Decimal:
 METHOD_LABELS = {
     "naive": "the last month carried forward",
     "seasonal_naive": "the same month last year",
+    "recent_years": "the same month of recent years",
     "theta": "a Theta trend",
     "damped_trend": "a damped trend",
-    "combination": "a combination of Theta, damped trend, simple smoothing and last year's pattern",
+    "combination": "a combination of Theta, damped trend, simple smoothing and recent years' pattern",
     "croston_sba": "the average rate of intermittent spend",
 }
 

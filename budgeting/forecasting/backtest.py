@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from budgeting.forecasting.candidates import candidates_for
+from budgeting.forecasting.candidates import COMBINED, candidates_for
+from budgeting.forecasting.preprocess import seasonal_adjustment
 
 # Three origins keep the cost at four fits per candidate while giving each method a few dozen
 # out-of-sample errors to be judged and calibrated on.
@@ -25,12 +26,22 @@ class OriginResult:
     error: np.ndarray
     spread: np.ndarray
     scale: float
+    origin: int = 0
 
 
 @dataclass
 class Backtest:
     origins: int = 0
     results: dict[str, list[OriginResult]] = field(default_factory=dict)
+    # The combination as the final forecast builds it, at every origin: where an origin has
+    # fewer than two seasons of its own, it borrows the whole history's seasonal structure
+    # (`borrowed` counts those origins). Only the intervals are calibrated on these; choosing
+    # the method stays with the origins' own fits (`results`), which judge honestly.
+    calibration: list[OriginResult] = field(default_factory=list)
+    borrowed: int = 0
+    # Months of history and the season, for `calibration_draws`.
+    months: int = 0
+    season_length: int = 12
 
     def complete_methods(self) -> list[str]:
         """Methods scored at every origin; only these can be compared fairly."""
@@ -42,6 +53,36 @@ class Backtest:
             [np.abs(r.error) / (r.scale * r.spread) for r in self.results.get(method, [])]
             or [np.empty(0)]
         )
+
+    def calibration_errors(self) -> np.ndarray:
+        """Scaled errors of the combination the final forecast uses (see `calibration`)."""
+        return np.concatenate(
+            [np.abs(r.error) / (r.scale * r.spread) for r in self.calibration] or [np.empty(0)]
+        )
+
+    def calibration_months(self) -> int:
+        """Distinct months the calibration errors fall on: errors of several origins on the
+        same month share its shock, so this, not their number, is how many independent
+        errors they hold at most."""
+        found = set()
+        for r in self.calibration:
+            found.update(range(r.origin, r.origin + len(r.error)))
+        return len(found)
+
+    def calibration_draws(self) -> float | None:
+        """How many independent errors the calibration holds, when every origin borrowed the
+        seasonal structure (None otherwise: the errors are out of sample and many).
+
+        Borrowed indices were estimated on the very months the origins forecast, so the
+        errors flatter the model. Each month counts once (`calibration_months`), less the
+        share of a degree of freedom the season's indices took from it: s - 1 free indices
+        fitted on the whole history take (s - 1) / n of each month's, as residual degrees of
+        freedom go in a regression. Two years: 12 months x (1 - 11/24) = 6.5 draws.
+        """
+        if not self.borrowed or self.borrowed < self.origins:
+            return None
+        kept = 1 - (self.season_length - 1) / self.months
+        return self.calibration_months() * kept
 
     def mase(self, method: str) -> float:
         """Mean absolute error over the history's mean absolute monthly change."""
@@ -105,7 +146,11 @@ def run_backtest(
     intermittent: bool,
 ) -> Backtest:
     origins = backtest_origins(len(clean), horizon, season_length)
-    result = Backtest(origins=len(origins))
+    result = Backtest(origins=len(origins), months=len(clean), season_length=season_length)
+    # The final forecast's seasonal structure, for origins too short to find it themselves.
+    structure = None
+    if not intermittent and len(clean) >= 2 * season_length:
+        structure = seasonal_adjustment(clean, season_length)
     for origin in origins:
         steps = min(horizon, len(clean) - origin)
         train = clean[:origin]
@@ -121,6 +166,16 @@ def run_backtest(
         found = candidates_for(train, steps, season_length, intermittent=intermittent)
         for method, candidate in found.items():
             result.results.setdefault(method, []).append(
-                OriginResult(actual, actual - candidate.point, candidate.spread, scale)
+                OriginResult(actual, actual - candidate.point, candidate.spread, scale, origin)
+            )
+        mirrored = found.get(COMBINED)
+        if structure is not None and origin < 2 * season_length:
+            result.borrowed += 1
+            mirrored = candidates_for(
+                train, steps, season_length, intermittent=False, structure=structure
+            ).get(COMBINED)
+        if mirrored is not None:
+            result.calibration.append(
+                OriginResult(actual, actual - mirrored.point, mirrored.spread, scale, origin)
             )
     return result

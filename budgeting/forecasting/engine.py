@@ -274,7 +274,12 @@ def calibrated_half_widths(
     """
 
     def calibrated(name: str) -> dict[int, np.ndarray]:
-        multipliers = interval_multipliers(backtest.scaled_errors(name), levels)
+        if name == COMBINED and backtest.calibration:
+            # The combination as the final forecast builds it (see Backtest.calibration).
+            errors, draws = backtest.calibration_errors(), backtest.calibration_draws()
+            multipliers = interval_multipliers(errors, levels, independent=draws)
+        else:
+            multipliers = interval_multipliers(backtest.scaled_errors(name), levels)
         return {level: q * scale * candidates[name].spread for level, q in multipliers.items()}
 
     widths = calibrated(method)

@@ -4,8 +4,19 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from budgeting.forecasting.calibration import interval_multipliers, normal_ratio
-from budgeting.forecasting.candidates import COMBINATION_WEIGHTS, SES, candidates_for
+from budgeting.forecasting.backtest import run_backtest
+from budgeting.forecasting.calibration import (
+    finite_sample_stretch,
+    interval_multipliers,
+    normal_ratio,
+)
+from budgeting.forecasting.candidates import (
+    COMBINATION_WEIGHTS,
+    COMBINED,
+    SES,
+    candidates_for,
+    recent_years,
+)
 from budgeting.forecasting.models import ses_fit
 from budgeting.forecasting.preprocess import has_seasonality
 
@@ -61,3 +72,81 @@ def test_two_years_of_a_clear_yearly_pattern_are_seasonal():
 def test_two_years_of_noise_are_not_seasonal():
     values = 500 + 20 * np.random.default_rng(5).standard_normal(24)
     assert not has_seasonality(values, 12)
+
+
+def test_the_finite_sample_stretch_restores_coverage_when_the_spread_is_estimated():
+    # A spread estimated from twelve draws is often too small; the normal quantile times that
+    # estimate covers a new draw less often than promised, the stretched one as promised.
+    rng = np.random.default_rng(11)
+    past = rng.standard_normal((40_000, 12))
+    new = np.abs(rng.standard_normal(40_000))
+    spread = np.sqrt(np.mean(past**2, axis=1))
+    for level in (80, 95):
+        plain = spread * norm.ppf(0.5 + level / 200)
+        stretched = plain * finite_sample_stretch(level, 12)
+        assert 100 * np.mean(new <= plain) < level - 1
+        assert 100 * np.mean(new <= stretched) == pytest.approx(level, abs=0.7)
+    assert finite_sample_stretch(95, 12) > finite_sample_stretch(80, 12) > 1
+    assert finite_sample_stretch(80, 10_000) == pytest.approx(1, abs=1e-3)
+
+
+def test_independent_draws_stretch_every_multiplier():
+    errors = np.abs(np.random.default_rng(5).standard_normal(24))
+    plain = interval_multipliers(errors, (80, 95))
+    few = interval_multipliers(errors, (80, 95), independent=12)
+    for level in (80, 95):
+        assert few[level] == pytest.approx(plain[level] * finite_sample_stretch(level, 12))
+
+
+def test_origins_short_of_two_seasons_calibrate_on_the_final_seasonal_model():
+    # Two years of a clear yearly pattern: the final forecast adjusts for it and leans on last
+    # year, but every backtest origin has less than two years of its own and cannot.
+    rng = np.random.default_rng(2)
+    months = np.arange(24)
+    history = 1000 * YEARLY_PATTERN[months % 12] * (1 + 0.01 * rng.standard_normal(24))
+    found = run_backtest(history, history, 12, 12, intermittent=False)
+    assert found.borrowed == found.origins == 3
+    assert found.calibration_months() == 12
+    # Twelve months, less the 11/24 of each that the borrowed indices were fitted with.
+    assert found.calibration_draws() == pytest.approx(6.5)
+    # The seasonal model the intervals are calibrated on misses far less than the plain
+    # combination each origin would fit alone.
+    own = found.scaled_errors(COMBINED) * np.concatenate(
+        [r.spread for r in found.results[COMBINED]]
+    )
+    mirrored = found.calibration_errors() * np.concatenate([r.spread for r in found.calibration])
+    assert np.mean(mirrored) < 0.5 * np.mean(own)
+
+
+def test_long_histories_calibrate_on_their_own_backtest():
+    months = np.arange(60)
+    history = (500 + 3 * months) * YEARLY_PATTERN[months % 12]
+    found = run_backtest(history, history, 12, 12, intermittent=False)
+    assert found.borrowed == 0
+    assert found.calibration_draws() is None
+    assert np.array_equal(found.calibration_errors(), found.scaled_errors(COMBINED))
+
+
+def test_recent_years_are_last_years_months_at_the_latest_level_with_less_noise():
+    rng = np.random.default_rng(4)
+    months = np.arange(60)
+    level = 1000 * 1.1 ** (months // 12)  # each year 10% above the one before
+    truth = level * YEARLY_PATTERN[months % 12]
+    history = truth * (1 + 0.05 * rng.standard_normal(60))
+    found = recent_years(history, 12, 12)
+    latest_year = truth[-12:]
+    # Three years scaled to the latest one's level: the same shape at that level, and half
+    # the miss of last year's months alone, whose noise it carries in full.
+    assert found.point.mean() == pytest.approx(history[-12:].mean())
+    assert np.mean(np.abs(found.point - latest_year)) < 0.75 * np.mean(
+        np.abs(history[-12:] - latest_year)
+    )
+    assert recent_years(history[:24], 12, 12).point == pytest.approx(
+        (history[:12] * history[12:24].mean() / history[:12].mean() + history[12:24]) / 2
+    )
+
+
+def test_recent_years_shift_by_difference_when_a_series_changes_sign():
+    history = np.concatenate([np.arange(-6.0, 6.0), np.arange(-6.0, 6.0) + 10])
+    found = recent_years(history, 12, 12)
+    assert found.point == pytest.approx(np.arange(-6.0, 6.0) + 10)
