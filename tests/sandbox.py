@@ -52,14 +52,62 @@ def sandbox_app(organisations, today) -> SandboxApp:
     return create_app(organisations=organisations, today=today, clock=SandboxClock())
 
 
+def _fingerprint(organisations) -> list[tuple]:
+    """What a change through the sandbox's admin endpoints or a sync's writes leaves behind:
+    counts, the latest UpdatedDateUTC of each list, and the lock date. Cheap enough for every
+    test (no walk over budget cells)."""
+
+    def latest(items):
+        return max((item.updated_utc for item in items), default=None)
+
+    return [
+        (
+            org.period_lock_date,
+            len(org.accounts),
+            latest(org.accounts),
+            len(org.contacts),
+            latest(org.contacts),
+            len(org.documents),
+            latest(org.documents),
+            len(org.manual_journals),
+            latest(org.manual_journals),
+            len(org.budgets),
+            latest(org.budgets),
+        )
+        for org in organisations
+    ]
+
+
+@pytest.fixture(scope="session")
+def _dated_organisations() -> dict[dt.date, list]:
+    # Read-only tests that pin a date of their own (a `clock` marker) share one generation per
+    # date too: five parametrised narrative tests on one date generated it five times.
+    return {}
+
+
 @pytest.fixture
-def sandbox_organisations(request, shared_organisations, sandbox_today, test_today):
+def sandbox_organisations(
+    request, shared_organisations, _dated_organisations, sandbox_today, test_today
+):
     """The organisations the test's sandbox serves."""
-    if request.node.get_closest_marker("mutable_sandbox") or test_today != sandbox_today:
-        # The test changes the sandbox's data, or pins a date of its own: it gets
-        # organisations of its own.
-        return generate_organisations(seed=7, today=test_today)
-    return shared_organisations
+    if request.node.get_closest_marker("mutable_sandbox"):
+        # The test changes the sandbox's data: it gets organisations of its own.
+        yield generate_organisations(seed=7, today=test_today)
+        return
+    if test_today == sandbox_today:
+        shared = shared_organisations
+    else:
+        if test_today not in _dated_organisations:
+            _dated_organisations[test_today] = generate_organisations(seed=7, today=test_today)
+        shared = _dated_organisations[test_today]
+    before = _fingerprint(shared)
+    yield shared
+    # Every test starts at the same instant (tests/clock.py): a document one test added to the
+    # shared data at that instant plus a few seconds is "modified since" any later test's
+    # poll or sync, which then depends on the order tests run in. Such a test must say so.
+    assert _fingerprint(shared) == before, (
+        f"{request.node.nodeid} changed the shared sandbox's data: mark it mutable_sandbox"
+    )
 
 
 @pytest.fixture

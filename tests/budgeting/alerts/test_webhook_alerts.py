@@ -3,14 +3,17 @@ product; the product fetches the changed documents in one call, measures the acc
 once, by email, with the Slack channel kept for when Slack is wired in."""
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from budgeting.alerts import services
 from budgeting.alerts.models import Alert, AlertDelivery, DocumentBatch, DocumentChange
@@ -220,15 +223,24 @@ def test_forged_replayed_and_malformed_webhooks_fetch_nothing(client, db):
 
 def test_bank_transactions_and_journals_are_polled_since_the_last_poll(watched):
     firm, organisation, _account, _rule, _today = watched
-    first = services.organisation_poll(firm=firm, organisation=organisation)
-    assert [(b.source, b.endpoint, b.state) for b in first] == [
-        ("poll", "BankTransactions", "done"),
-        ("poll", "ManualJournals", "done"),
-    ]
-    assert all(b.xero_calls == 1 for b in first)
-    poll = organisation.alert_poll
-    assert set(poll.modified_since) == {"BankTransactions", "ManualJournals"}
-    # Nothing changed in Xero since: the next poll asks from the last one and stores nothing.
-    again = services.organisation_poll(firm=firm, organisation=organisation)
+    # A poll reads again what changed within POLL_OVERLAP before the last one, and the sandbox
+    # enters the day's documents at midnight UTC: a poll at 00:01 would rightly read them twice.
+    # The polls run a little later than the sync, past that overlap, whatever the clock says.
+    later = timezone.now() + services.POLL_OVERLAP + dt.timedelta(minutes=1)
+    with time_machine.travel(later, tick=True):
+        first = services.organisation_poll(firm=firm, organisation=organisation)
+        assert [(b.source, b.endpoint, b.state) for b in first] == [
+            ("poll", "BankTransactions", "done"),
+            ("poll", "ManualJournals", "done"),
+        ]
+        assert all(b.xero_calls == 1 for b in first)
+        poll = organisation.alert_poll
+        assert set(poll.modified_since) == {"BankTransactions", "ManualJournals"}
+        first_asked = dict(poll.modified_since)
+        # Nothing changed in Xero since: the next poll asks from the last one, stores nothing.
+        again = services.organisation_poll(firm=firm, organisation=organisation)
     assert [b.lines for b in again] == [0, 0]
+    poll.refresh_from_db()
+    asked = {e: dt.datetime.fromisoformat(poll.modified_since[e]) for e in first_asked}
+    assert all(asked[e] > dt.datetime.fromisoformat(first_asked[e]) >= later for e in asked)
     assert not Alert.objects.for_firm(firm).exists()
