@@ -3,6 +3,7 @@ on PostgreSQL, driven over real sockets from this (second) process.
 
     .venv/bin/python bench/load.py [--orgs 1000] [--users 50] [--duration 60] [--reuse]
     .venv/bin/python bench/load.py --orgs 200 --duration 30 --ceiling-duration 15   # quicker
+    .venv/bin/python bench/load.py --reuse --in-process 15   # each page in this process, no server
 
 What runs:
 - its own database (`<DATABASE_URL's name>_bench_load`, dropped and created afresh, migrated;
