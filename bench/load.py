@@ -3,6 +3,7 @@ on PostgreSQL, driven over real sockets from this (second) process.
 
     .venv/bin/python bench/load.py [--orgs 1000] [--users 50] [--duration 60] [--reuse]
     .venv/bin/python bench/load.py --orgs 200 --duration 30 --ceiling-duration 15   # quicker
+    .venv/bin/python bench/load.py --reuse --in-process 15   # each page in this process, no server
 
 What runs:
 - its own database (`<DATABASE_URL's name>_bench_load`, dropped and created afresh, migrated;
@@ -514,6 +515,50 @@ def _report(results: Results, seconds: float, *, title: str, target: bool) -> di
     return figures
 
 
+def _in_process(setup, requests: int) -> None:
+    """Each page `requests` times through Django's test client in this process (no socket, no
+    other worker): wall and CPU time, and the ratio to the empty firm's dashboard measured the
+    same way, so a change to a page can be judged on a machine other sessions share."""
+    from django.test import Client
+
+    session = {slug: cookie for slug, (cookie, _key) in setup["credentials"].items()}
+    dashboard = setup["pages"][0][2]
+    pages = [
+        setup["empty"],
+        *setup["pages"],
+        ("dashboard, by name, page 3", "session", f"{dashboard}?sort=name&page=3"),
+        ("dashboard, net profit", "session", f"{dashboard}?sort=net_profit"),
+        ("dashboard, sync failed", "session", f"{dashboard}?state=sync_failed"),
+        ("dashboard, name filter", "session", f"{dashboard}?q=client+01"),
+        ("dashboard sync banner", "session", f"{dashboard}?fragment=banner"),
+    ]
+    print(f"\nin process (Django test client), {requests} requests a page after 3 to warm up")
+    print(f"{'page':28} {'median':>7} {'p95':>7} {'x empty':>7} {'CPU med':>7} {'CPU p95':>7}")
+    base = None
+    for label, auth, url in pages:
+        slug = "empty" if label == "empty dashboard" else "thousand"
+        client = Client()
+        client.cookies["sessionid"] = session[slug]
+        headers = {"Authorization": f"Bearer {setup['credentials'][slug][1]}"}
+        headers = headers if auth == "key" else {}
+        walls, cpus = [], []
+        for n in range(3 + requests):
+            wall, cpu = time.perf_counter(), time.process_time()
+            response = client.get(url, headers=headers)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            assert response.status_code == 200, (url, response.status_code)
+            if n >= 3:
+                walls.append(wall * 1000)
+                cpus.append(cpu * 1000)
+        median = statistics.median(walls)
+        base = base or median
+        print(
+            f"{label:28} {median:7.1f} {_pct(walls, 95):7.1f} {median / base:7.1f} "
+            f"{statistics.median(cpus):7.1f} {_pct(cpus, 95):7.1f}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orgs", type=int, default=1000)
@@ -524,6 +569,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--port", type=int, default=7401)
     parser.add_argument("--reuse", action="store_true", help="serve the last run's database")
+    parser.add_argument(
+        "--in-process",
+        type=int,
+        default=0,
+        metavar="REQUESTS",
+        help="time each page this many times in this process instead of serving it",
+    )
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -546,6 +598,9 @@ def main() -> None:
     for label, counts in setup["queries"].items():
         same = "same" if counts["ten"] == counts["thousand"] else "DIFFERENT"
         print(f"  {label:22} {counts['ten']:4d} {counts['thousand']:6d}  {same}")
+    if args.in_process:
+        _in_process(setup, args.in_process)
+        return
 
     from django.db import connections
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from django.db.models import Case, Count, F, QuerySet, Value, When
+from django.db.models.expressions import OrderBy
+from django.db.models.functions import Coalesce, Lower
+
 from budgeting.ledger.models import SyncRun
 from budgeting.ledger.selectors import (
-    DIFFERENCES,
     NOT_CONNECTED,
     OrganisationSyncStatus,
+    organisation_sync_facts,
+    organisation_sync_state_filter,
     organisation_sync_status_list,
 )
 from budgeting.variance.models import VarianceSummary
-from budgeting.variance.selectors import variance_summaries_latest
+from budgeting.variance.selectors import (
+    variance_summaries_latest,
+    variance_summary_latest_field,
+)
 from integrations.models import XeroConnection
 from tenants.models import ClientOrganisation, Firm
 
@@ -26,23 +34,9 @@ class DashboardRow(OrganisationSyncStatus):
     variance: VarianceSummary | None = None
 
 
-def dashboard_row_list(
-    *,
-    firm: Firm,
-    name: str = "",
-    state: str = "",
-    organisation_ids: list[int] | None = None,
-    for_sorting: bool = False,
-) -> list[DashboardRow]:
-    """The dashboard's rows in three queries whatever the number of organisations; with
-    `for_sorting`, only what filtering and ordering read (organisation_sync_status_list)."""
-    statuses = organisation_sync_status_list(
-        firm=firm,
-        name=name,
-        state=state,
-        organisation_ids=organisation_ids,
-        for_sorting=for_sorting,
-    )
+def dashboard_row_list(*, firm: Firm, organisation_ids: list[int]) -> list[DashboardRow]:
+    """These organisations' rows, by name, in three queries whatever their number."""
+    statuses = organisation_sync_status_list(firm=firm, organisation_ids=organisation_ids)
     summaries = variance_summaries_latest(
         firm=firm, organisation_ids=[s.organisation.pk for s in statuses]
     )
@@ -70,64 +64,68 @@ SORTS = {
 PAGE_SIZE = 50
 
 
-def dashboard_attention(row: DashboardRow) -> tuple[int, str]:
-    """How urgently a client needs someone, most urgent lowest, with the reason in words: Xero
-    access lost (nothing syncs until a person acts), a failed sync, figures that do not
-    reconcile, material variances, net profit under budget; then the rest."""
-    last = row.last_finished_run
-    variance = row.variance
-    if row.xero_state in (XeroConnection.Status.NEEDS_REAUTH, XeroConnection.Status.REVOKED):
-        return 0, row.xero_state_label
-    if last is not None and last.state == SyncRun.State.FAILED:
-        return 1, "Last sync failed"
-    if row.reconciliation == DIFFERENCES:
-        return 2, "Reconciliation differences"
-    if variance is not None and variance.material_count:
-        return 3, "Material variances"
-    if variance is not None and variance.net_profit_favourable is False:
-        return 4, "Net profit under budget"
-    if row.xero_state == NOT_CONNECTED:
-        return 5, ""
-    return 6, ""
+def _dashboard_organisations(*, firm: Firm, name: str, state: str) -> QuerySet:
+    """The matching organisations with what the order reads, as SQL (nothing loaded yet)."""
+    organisations = organisation_sync_facts(firm=firm).alias(
+        variance_material=variance_summary_latest_field(firm=firm, field="material_count"),
+        variance_net_profit=variance_summary_latest_field(firm=firm, field="net_profit_variance"),
+        variance_favourable=variance_summary_latest_field(firm=firm, field="net_profit_favourable"),
+    )
+    if name.strip():
+        organisations = organisations.filter(name__icontains=name.strip())
+    if state:
+        organisations = organisations.filter(organisation_sync_state_filter(state))
+    return organisations
 
 
-def _sort_key(sort: str):
-    def name(row: DashboardRow) -> tuple:
-        return (row.organisation.name.casefold(), row.organisation.pk)
+# How urgently a client needs someone, most urgent lowest: Xero access lost (nothing syncs
+# until a person acts), a failed sync, figures that do not reconcile, material variances, net
+# profit under budget; then the rest, those not linked to Xero before those that are.
+_ATTENTION = Case(
+    When(
+        sync_xero_state__in=(XeroConnection.Status.NEEDS_REAUTH, XeroConnection.Status.REVOKED),
+        then=Value(0),
+    ),
+    When(sync_finished_state=SyncRun.State.FAILED, then=Value(1)),
+    When(sync_reconciled=False, then=Value(2)),
+    When(variance_material__gt=0, then=Value(3)),
+    When(variance_favourable=False, then=Value(4)),
+    When(sync_xero_state=NOT_CONNECTED, then=Value(5)),
+    default=Value(6),
+)
 
+
+def _ordering(sort: str) -> list[OrderBy]:
+    # Names compare case-insensitively; the id settles equal names, so pages never overlap.
+    by_name = [Lower("name").asc(), F("pk").asc()]
     if sort == "name":
-        return name
+        return by_name
     if sort == "material":
-        return lambda row: (-(row.variance.material_count if row.variance else -1), *name(row))
+        # A client with no variance summary yet comes after those with none material.
+        return [Coalesce("variance_material", Value(-1)).desc(), *by_name]
     if sort == "net_profit":
         # Furthest under budget first: the most negative variance of net profit; none last.
-        return lambda row: (
-            row.variance is None,
-            row.variance.net_profit_variance if row.variance else 0,
-            *name(row),
-        )
+        return [F("variance_net_profit").asc(nulls_last=True), *by_name]
     if sort == "last_sync":
-        return lambda row: (
-            row.last_finished_run is not None,
-            row.last_finished_run.finished_at if row.last_finished_run else None,
-            *name(row),
-        )
+        # Never finished a sync first, then the oldest finish.
+        return [F("sync_finished_at").asc(nulls_first=True), *by_name]
+    return [_ATTENTION.asc(), Coalesce("variance_material", Value(0)).desc(), *by_name]
 
-    def attention(row: DashboardRow) -> tuple:
-        rank, _reason = dashboard_attention(row)
-        material = row.variance.material_count if row.variance else 0
-        return (rank, -material, *name(row))
 
-    return attention
+def _dashboard_ids(
+    organisations: QuerySet, *, sort: str, start: int = 0, stop: int | None = None
+) -> list[int]:
+    ordered = organisations.order_by(*_ordering(sort if sort in SORTS else "attention"))
+    return list(ordered.values_list("pk", flat=True)[start:stop])
 
 
 def dashboard_rows_sorted(
     *, firm: Firm, name: str = "", state: str = "", sort: str = "attention"
 ) -> list[DashboardRow]:
     """Every matching row, in the order asked (the CSV exports them all)."""
-    rows = dashboard_row_list(firm=firm, name=name, state=state)
-    rows.sort(key=_sort_key(sort if sort in SORTS else "attention"))
-    return rows
+    ids = _dashboard_ids(_dashboard_organisations(firm=firm, name=name, state=state), sort=sort)
+    rows = {row.organisation.pk: row for row in dashboard_row_list(firm=firm, organisation_ids=ids)}
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 @dataclass
@@ -175,16 +173,28 @@ class DashboardSyncing:
         return self.running + self.queued
 
 
-def dashboard_syncing(*, firm: Firm, name: str = "", state: str = "") -> DashboardSyncing:
-    """The banner's counts alone, polled every few seconds while syncs run: the sorting read
-    of the statuses (no variance, no page of rows rendered), filtered as the page is."""
-    statuses = organisation_sync_status_list(firm=firm, name=name, state=state, for_sorting=True)
-    active = [s.active_run.state for s in statuses if s.active_run is not None]
-    return DashboardSyncing(
-        total=len(statuses),
-        running=active.count(SyncRun.State.RUNNING),
-        queued=active.count(SyncRun.State.QUEUED),
+def _dashboard_counts(organisations: QuerySet) -> dict[str, int]:
+    """How many organisations match, and of them how many sync: one pass, grouped by whether
+    and how each one's latest run is under way."""
+    grouped = (
+        organisations.annotate(active=F("sync_active_state"))
+        .order_by()
+        .values("active")
+        .annotate(n=Count("pk"))
     )
+    by_state = {row["active"]: row["n"] for row in grouped}
+    return {
+        "total": sum(by_state.values()),
+        "running": by_state.get(SyncRun.State.RUNNING, 0),
+        "queued": by_state.get(SyncRun.State.QUEUED, 0),
+    }
+
+
+def dashboard_syncing(*, firm: Firm, name: str = "", state: str = "") -> DashboardSyncing:
+    """The banner's counts alone, polled every few seconds while syncs run: one count in SQL
+    (no row loaded, no page rendered), filtered as the page is."""
+    counts = _dashboard_counts(_dashboard_organisations(firm=firm, name=name, state=state))
+    return DashboardSyncing(**counts)
 
 
 def dashboard_page(
@@ -196,25 +206,23 @@ def dashboard_page(
     page: int = 1,
     per_page: int = PAGE_SIZE,
 ) -> DashboardPage:
-    """One page of the dashboard: sorted and filtered over every client in the same few
-    queries, then only the page's rows rendered (the rows, not the queries, cost time)."""
-    rows = dashboard_row_list(firm=firm, name=name, state=state, for_sorting=True)
-    rows.sort(key=_sort_key(sort if sort in SORTS else "attention"))
-    pages = max(1, -(-len(rows) // per_page))
+    """One page of the dashboard: counted, filtered, sorted and paged by the database over
+    every client, then only the page's rows loaded whole, so its cost does not grow with the
+    number of clients' rows built (bench/load.py)."""
+    organisations = _dashboard_organisations(firm=firm, name=name, state=state)
+    counts = _dashboard_counts(organisations)
+    pages = max(1, -(-counts["total"] // per_page))
     number = min(max(page, 1), pages)
     start = (number - 1) * per_page
-    ids = [row.organisation.pk for row in rows[start : start + per_page]]
+    ids = _dashboard_ids(organisations, sort=sort, start=start, stop=start + per_page)
     whole = {
         row.organisation.pk: row for row in dashboard_row_list(firm=firm, organisation_ids=ids)
     }
-    active = [row.active_run.state for row in rows if row.active_run is not None]
     return DashboardPage(
         # A client archived between the two reads is left out, not an error.
         rows=[whole[pk] for pk in ids if pk in whole],
-        total=len(rows),
         number=number,
         pages=pages,
         per_page=per_page,
-        running=active.count(SyncRun.State.RUNNING),
-        queued=active.count(SyncRun.State.QUEUED),
+        **counts,
     )

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -59,18 +60,6 @@ _CLASS_ORDER = {"REVENUE": 0, "EXPENSE": 1}
 # --- Small helpers ------------------------------------------------------------------------------
 
 
-def xero_state(organisation: ClientOrganisation) -> str:
-    tenant = _tenant(organisation)
-    return tenant.state if tenant is not None else NOT_CONNECTED
-
-
-def _tenant(organisation: ClientOrganisation) -> XeroTenant | None:
-    try:
-        return organisation.xero_tenant
-    except XeroTenant.DoesNotExist:
-        return None
-
-
 def _profile(organisation: ClientOrganisation) -> XeroOrganisation | None:
     try:
         return organisation.xero_organisation
@@ -92,6 +81,9 @@ class OrganisationSyncStatus:
     last_finished_run: SyncRun | None
     last_succeeded_run: SyncRun | None
     firm_slug: str = ""
+    # The latest run's state while it counts as under way, else "": organisation_sync_facts'
+    # `sync_active_state`, the one judgement the filter, the banner and the row all read.
+    active_state: str = ""
 
     # Links of the row, built from one reversed pattern each rather than a {% url %} per row:
     # the 200-client dashboard renders hundreds of them.
@@ -123,13 +115,7 @@ class OrganisationSyncStatus:
     def active_run(self) -> SyncRun | None:
         """The run to show progress for; None once it finished or, as the sync service judges,
         its worker was lost (so the page stops polling and offers Sync now again)."""
-        run = self.latest_run
-        if run is None or not run.is_active or run.created_at < timezone.now() - STALE_RUN:
-            return None
-        stale = timezone.now() - dt.timedelta(seconds=settings.XERO_SYNC_STALE_SECONDS)
-        if run.state == SyncRun.State.RUNNING and run.heartbeat_at and run.heartbeat_at < stale:
-            return None
-        return run
+        return self.latest_run if self.active_state else None
 
     @property
     def time_left(self) -> dt.timedelta | None:
@@ -163,24 +149,78 @@ class OrganisationSyncStatus:
     def reconciliation_label(self) -> str:
         return RECONCILIATION_STATES[self.reconciliation]
 
-    def matches(self, state: str) -> bool:
-        if state in XERO_STATES:
-            return self.xero_state == state
-        if state == SYNCING:
-            return self.active_run is not None
-        if state == SYNC_FAILED:
-            run = self.last_finished_run
-            return run is not None and run.state == SyncRun.State.FAILED
-        if state == DIFFERENCES:
-            return self.reconciliation == DIFFERENCES
-        return True
 
-
-def _run_subquery(firm: Firm, *states: str) -> Subquery:
+def _run_subquery(firm: Firm, *states: str, field: str = "pk") -> Subquery:
+    """`field` of the organisation's (OuterRef "pk") latest run, of `states` when given."""
     runs = SyncRun.objects.for_firm(firm).filter(organisation=OuterRef("pk"))
     if states:
         runs = runs.filter(state__in=states)
-    return Subquery(runs.order_by("-created_at", "-pk").values("pk")[:1])
+    return Subquery(runs.order_by("-created_at", "-pk").values(field)[:1])
+
+
+def organisation_sync_facts(*, firm: Firm) -> QuerySet[ClientOrganisation]:
+    """The firm's current client organisations with what a list of them filters, orders and
+    counts on, as SQL aliases (computed only where a query uses them), so a firm of 1,000
+    clients is filtered, sorted and paged by the database rather than in Python:
+
+    - `sync_xero_state`: a key of XERO_STATES (a tenant removed in Xero reads as revoked);
+    - `sync_active_state`: the latest run's state while it counts as under way (queued or
+      running, younger than STALE_RUN, and a running one's heartbeat not older than
+      XERO_SYNC_STALE_SECONDS: past that its worker was lost), else "";
+    - `sync_finished_state`, `sync_finished_at`: of the latest run that succeeded or failed;
+    - `sync_reconciled`: the latest successful run's check (None while not checked).
+    """
+    now = timezone.now()
+    fresh = now - STALE_RUN
+    beating = now - dt.timedelta(seconds=settings.XERO_SYNC_STALE_SECONDS)
+    finished = (SyncRun.State.SUCCEEDED, SyncRun.State.FAILED)
+    running, queued = SyncRun.State.RUNNING, SyncRun.State.QUEUED
+    # Judged inside one subquery on the latest run's own columns: one index probe an
+    # organisation. Each case says when a run is under way, so a missing heartbeat (NULL)
+    # cannot turn a comparison unknown and drop a run that is.
+    under_way = Case(
+        When(
+            Q(heartbeat_at__isnull=True) | Q(heartbeat_at__gte=beating),
+            state=running,
+            created_at__gte=fresh,
+            then=Value(running.value),
+        ),
+        When(state=queued, created_at__gte=fresh, then=Value(queued.value)),
+        default=Value(""),
+    )
+    latest = SyncRun.objects.for_firm(firm).filter(organisation=OuterRef("pk"))
+    latest = latest.order_by("-created_at", "-pk").annotate(under_way=under_way)
+    return (
+        ClientOrganisation.objects.for_firm(firm)
+        .filter(archived_at__isnull=True)
+        .alias(
+            sync_xero_state=Case(
+                When(xero_tenant__isnull=True, then=Value(NOT_CONNECTED)),
+                When(
+                    xero_tenant__status=XeroTenant.Status.REMOVED,
+                    then=Value(XeroConnection.Status.REVOKED.value),
+                ),
+                default=F("xero_tenant__connection__status"),
+            ),
+            sync_active_state=Coalesce(Subquery(latest.values("under_way")[:1]), Value("")),
+            sync_finished_state=_run_subquery(firm, *finished, field="state"),
+            sync_finished_at=_run_subquery(firm, *finished, field="finished_at"),
+            sync_reconciled=_run_subquery(firm, SyncRun.State.SUCCEEDED, field="reconciled"),
+        )
+    )
+
+
+def organisation_sync_state_filter(state: str) -> Q:
+    """The organisations of organisation_sync_facts in one of DASHBOARD_FILTERS' states."""
+    if state in XERO_STATES:
+        return Q(sync_xero_state=state)
+    if state == SYNCING:
+        return ~Q(sync_active_state="")
+    if state == SYNC_FAILED:
+        return Q(sync_finished_state=SyncRun.State.FAILED)
+    if state == DIFFERENCES:
+        return Q(sync_reconciled=False)
+    return Q()
 
 
 _SLUG, _PK = "firm-slug-placeholder", 987654321
@@ -196,44 +236,30 @@ def _organisation_url(name: str, slug: str, pk: int) -> str:
 
 
 def organisation_sync_status_list(
-    *,
-    firm: Firm,
-    name: str = "",
-    state: str = "",
-    organisation_ids: list[int] | None = None,
-    for_sorting: bool = False,
+    *, firm: Firm, organisation_ids: list[int]
 ) -> list[OrganisationSyncStatus]:
-    """The sync state of the firm's client organisations, in two queries whatever their number
-    (the firm dashboard adds each one's variance summary: budgeting.dashboard). `for_sorting`
-    loads only what `matches` and the dashboard's order read (no profile, the runs' states and
-    times): a 1,000-client firm is sorted on that, then only a page of rows is loaded whole."""
-    organisations = ClientOrganisation.objects.for_firm(firm).filter(archived_at__isnull=True)
-    if for_sorting:
-        organisations = organisations.select_related("xero_tenant__connection").only(
-            "name",
-            "firm_id",
-            "xero_tenant__status",
-            "xero_tenant__client_organisation_id",
-            "xero_tenant__connection__status",
-        )
-    else:
-        organisations = organisations.select_related(
-            "xero_tenant__connection", "xero_organisation"
-        ).defer(
+    """The sync state of these client organisations of the firm, by name, in two queries
+    whatever their number (the firm dashboard adds each one's variance summary, and chooses
+    the page's organisations on organisation_sync_facts: budgeting.dashboard)."""
+    organisations = (
+        organisation_sync_facts(firm=firm)
+        .filter(pk__in=organisation_ids)
+        .select_related("xero_tenant__connection", "xero_organisation")
+        .defer(
             # Only the connection's status is shown: decrypting two tokens a row cost the
             # 1,000-client dashboard a good part of its time (bench/load.py).
             "xero_tenant__connection__access_token",
             "xero_tenant__connection__refresh_token",
         )
-    organisations = organisations.annotate(
-        latest_run_id=_run_subquery(firm),
-        last_finished_run_id=_run_subquery(firm, SyncRun.State.SUCCEEDED, SyncRun.State.FAILED),
-        last_succeeded_run_id=_run_subquery(firm, SyncRun.State.SUCCEEDED),
-    ).order_by("name", "pk")
-    if name.strip():
-        organisations = organisations.filter(name__icontains=name.strip())
-    if organisation_ids is not None:
-        organisations = organisations.filter(pk__in=organisation_ids)
+        .annotate(
+            xero_state=F("sync_xero_state"),
+            active_state=F("sync_active_state"),
+            latest_run_id=_run_subquery(firm),
+            last_finished_run_id=_run_subquery(firm, SyncRun.State.SUCCEEDED, SyncRun.State.FAILED),
+            last_succeeded_run_id=_run_subquery(firm, SyncRun.State.SUCCEEDED),
+        )
+        .order_by("name", "pk")
+    )
     organisations = list(organisations)
     run_ids = {
         run_id
@@ -241,25 +267,20 @@ def organisation_sync_status_list(
         for run_id in (o.latest_run_id, o.last_finished_run_id, o.last_succeeded_run_id)
         if run_id
     }
-    runs = SyncRun.objects.for_firm(firm)
-    if for_sorting:
-        runs = runs.only("state", "reconciled", "created_at", "heartbeat_at", "finished_at")
-    runs = runs.in_bulk(run_ids) if run_ids else {}
-    rows = [
+    runs = SyncRun.objects.for_firm(firm).in_bulk(run_ids) if run_ids else {}
+    return [
         OrganisationSyncStatus(
             organisation=o,
-            xero_state=xero_state(o),
-            profile=None if for_sorting else _profile(o),
+            xero_state=o.xero_state,
+            profile=_profile(o),
             latest_run=runs.get(o.latest_run_id),
             last_finished_run=runs.get(o.last_finished_run_id),
             last_succeeded_run=runs.get(o.last_succeeded_run_id),
             firm_slug=firm.slug,
+            active_state=o.active_state,
         )
         for o in organisations
     ]
-    if state:
-        rows = [row for row in rows if row.matches(state)]
-    return rows
 
 
 def organisation_sync_status(

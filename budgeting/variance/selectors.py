@@ -577,3 +577,10 @@ def variance_summaries_latest(
         summary.organisation_id: summary
         for summary in summaries.filter(organisation_id__in=ids, pk=Subquery(latest))
     }
+
+
+def variance_summary_latest_field(*, firm: Firm, field: str) -> Subquery:
+    """`field` of the latest stored month summary of the organisation the outer query is on
+    (OuterRef "pk"): for filtering and ordering a firm's organisations in SQL."""
+    latest = VarianceSummary.objects.for_firm(firm).filter(organisation_id=OuterRef("pk"))
+    return Subquery(latest.order_by("-period").values(field)[:1])
