@@ -532,13 +532,15 @@ def _in_process(setup, requests: int) -> None:
         ("dashboard, name filter", "session", f"{dashboard}?q=client+01"),
         ("dashboard sync banner", "session", f"{dashboard}?fragment=banner"),
     ]
+    from django.conf import settings
+
     print(f"\nin process (Django test client), {requests} requests a page after 3 to warm up")
     print(f"{'page':28} {'median':>7} {'p95':>7} {'x empty':>7} {'CPU med':>7} {'CPU p95':>7}")
     base = None
     for label, auth, url in pages:
         slug = "empty" if label == "empty dashboard" else "thousand"
         client = Client()
-        client.cookies["sessionid"] = session[slug]
+        client.cookies[settings.SESSION_COOKIE_NAME] = session[slug]
         headers = {"Authorization": f"Bearer {setup['credentials'][slug][1]}"}
         headers = headers if auth == "key" else {}
         walls, cpus = [], []
