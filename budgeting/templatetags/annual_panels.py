@@ -11,6 +11,9 @@ from budgeting.publishing.selectors import annual_budget_suggested_name
 
 register = template.Library()
 
+# Up to this many flagged lines, the flags table shows open on the draft's review.
+FLAGGED_LINES_OPEN = 10
+
 
 def _can_apply(context, draft: Draft) -> bool:
     return draft.figures_editable and "prepare_drafts" in context.get("current_permissions", ())
@@ -26,10 +29,19 @@ def annual_flags_panel(context, draft: Draft) -> dict:
     for flag in flags:
         entry = by_line.setdefault(flag.line_id, {"line": flag.line, "flags": []})
         entry["flags"].append(flag)
+    kinds: dict[str, int] = {}
+    for flag in flags:
+        label = flag.get_kind_display()
+        kinds[label] = kinds.get(label, 0) + 1
+    lines = list(by_line.values())
     return {
         "annual": annual,
         "draft": draft,
-        "lines": list(by_line.values()),
+        "lines": lines,
+        # A client with many projects has dozens of flagged lines: the table then starts
+        # folded, under a count per kind, so the review's lines are not pages below.
+        "kinds": sorted(kinds.items(), key=lambda item: -item[1]),
+        "folded": len(lines) > FLAGGED_LINES_OPEN,
         "budget_name": annual_budget_suggested_name(
             organisation=draft.organisation, financial_year=annual.financial_year, option=None
         )
