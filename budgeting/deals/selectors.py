@@ -26,7 +26,7 @@ from budgeting.deals.maths import (
 )
 from budgeting.deals.models import Deal, SalesPipelineUpload
 from budgeting.forecasting import MAX_HORIZON, forecast_series
-from budgeting.ledger.models import Account, ActualBalance, XeroOrganisation
+from budgeting.ledger.models import Account, ActualBalance, TrackingOption, XeroOrganisation
 from budgeting.ledger.selectors import profile_month_window
 from core.money import money
 from core.months import Period, add_months, months_between
@@ -116,6 +116,18 @@ def revenue_account_default(*, firm: Firm, organisation: ClientOrganisation) -> 
 
 def organisation_profile(*, firm: Firm, organisation: ClientOrganisation):
     return XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
+
+
+def tracking_option_first(
+    *, firm: Firm, organisation: ClientOrganisation
+) -> TrackingOption | None:
+    """An active tracking option of the client, first by category and name (for examples)."""
+    return (
+        TrackingOption.objects.for_firm(firm)
+        .filter(organisation=organisation, status="ACTIVE")
+        .order_by("category__name", "name")
+        .first()
+    )
 
 
 def pipeline_open_month(*, firm: Firm, organisation: ClientOrganisation) -> Period:
