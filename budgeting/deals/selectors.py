@@ -118,9 +118,7 @@ def organisation_profile(*, firm: Firm, organisation: ClientOrganisation):
     return XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
 
 
-def tracking_option_first(
-    *, firm: Firm, organisation: ClientOrganisation
-) -> TrackingOption | None:
+def tracking_option_first(*, firm: Firm, organisation: ClientOrganisation) -> TrackingOption | None:
     """An active tracking option of the client, first by category and name (for examples)."""
     return (
         TrackingOption.objects.for_firm(firm)

@@ -78,7 +78,9 @@ def department_draft_create(cast):
     for code, (overall, kitchen, bar) in FIGURES.items():
         account = accounts[code]
         lines[(code, None)] = department_line(cast, draft, account, None, overall)
-        lines[(code, "Kitchen")] = department_line(cast, draft, account, options["Kitchen"], kitchen)
+        lines[(code, "Kitchen")] = department_line(
+            cast, draft, account, options["Kitchen"], kitchen
+        )
         lines[(code, "Bar")] = department_line(cast, draft, account, options["Bar"], bar)
     cast.draft = draft
     cast.kitchen, cast.bar, cast.events = options["Kitchen"], options["Bar"], options["Events"]
