@@ -164,6 +164,15 @@ for url in (
 ):
     response = client.get(url, HTTP_HOST="127.0.0.1")
     assert response.status_code == 200, (url, response.status_code)
+# The sample CRM export's deals close inside the year the owner drafts, so uploading it shows.
+drafted = annual_years(firm=firm, organisation=builder).years[0]
+sample = client.get(
+    reverse("sales_pipeline_sample", args=[firm.slug, builder.pk]), HTTP_HOST="127.0.0.1"
+).content.decode().splitlines()[1:]
+closes = [row.split(",")[4] for row in sample]
+assert len(closes) == 3 and all(
+    f"{drafted.first_period:%Y-%m}" <= c <= f"{drafted.last_period:%Y-%m}" for c in closes
+), (closes, drafted.words)
 assert "Not split by Project" in client.get(
     reverse("draft_departments", args=[firm.slug, builder.pk, annual.draft_id]), HTTP_HOST="127.0.0.1"
 ).content.decode()

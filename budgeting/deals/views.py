@@ -24,6 +24,7 @@ from budgeting.deals.selectors import (
     sales_pipeline_comparison,
     sales_pipeline_get_or_404,
     sales_pipeline_list,
+    sample_first_close_month,
     tracking_option_first,
 )
 from core.csv import csv_filename, csv_response
@@ -92,30 +93,34 @@ def sales_pipeline_version(
 
 @firm_view(Action.VIEW)
 def sales_pipeline_sample(request: FirmRequest, organisation_id: int) -> HttpResponse:
-    """A CRM export to start from: every column, three example deals closing in the coming
-    months, on this client's main revenue account and (where it has one) a tracking option.
-    It imports as it is, so a first-time user sees the whole path before shaping their own."""
+    """A CRM export to start from: every column, three example deals closing in the next
+    financial year (the one an annual draft covers, so the draft shows their effect), on this
+    client's main revenue account and (where it has one) a tracking option. It imports as it
+    is, so a first-time user sees the whole path before shaping their own."""
     organisation = client_organisation_get_or_404(
         firm=request.firm, organisation_id=organisation_id
     )
     firm = request.firm
     month = pipeline_open_month(firm=firm, organisation=organisation)
+    # The deals close in months 2, 3 and 5 of the next financial year: inside the annual draft
+    # and the rolling forecast's horizon alike.
+    first = sample_first_close_month(firm=firm, organisation=organisation)
     account = revenue_account_default(firm=firm, organisation=organisation)
     option = tracking_option_first(firm=firm, organisation=organisation)
     code = (account.code or account.name) if account else ""
     rows = [
         services.COLUMNS,
-        ("Example: fit-out contract", "80000.00", "Proposal", "", add_months(month, 1), "", code),
+        ("Example: fit-out contract", "80000.00", "Proposal", "", add_months(first, 1), "", code),
         (
             "Example: maintenance renewal",
             "12500.00",
             "",
             "75",
-            add_months(month, 2),
+            add_months(first, 2),
             option.name if option else "",
             code,
         ),
-        ("Example: framework tender", "150000.00", "Qualified", "", add_months(month, 4), "", ""),
+        ("Example: framework tender", "150000.00", "Qualified", "", add_months(first, 4), "", ""),
     ]
     return csv_response(
         filename=csv_filename(organisation.name, "crm-export-sample", month_key(month)),

@@ -142,8 +142,9 @@ def test_the_sample_export_names_this_clients_account_and_option_and_imports_as_
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     header, *rows = response.content.decode().splitlines()
     assert header == "deal,amount,stage,probability,close_month,tracking_option,account"
-    # Closing over the coming months (the clock's open month is November 2026).
-    assert [row.split(",")[4] for row in rows] == ["2026-12", "2027-01", "2027-03"]
+    # Closing in FY2028, the next financial year (the clock's open month is November 2026;
+    # the year ends in March): the year an annual draft covers.
+    assert [row.split(",")[4] for row in rows] == ["2027-05", "2027-06", "2027-08"]
     assert rows[1].split(",")[5:] == ["North", "200"]
     upload = _post(client, firm_a, organisation_a, response.content)
     assert upload.status_code == 302
