@@ -912,7 +912,7 @@ def _draft_build(
         for i, period in enumerate(analysis.months):
             point = _cents(forecast.point[i])
             # A revenue line with deals this month: the blend, its intervals moved with it.
-            shift = _pipeline_shift(pipeline, period, point)
+            shift = pipeline_shift(pipeline, period, point)
             balances.append(
                 DraftBalance(
                     firm=firm,
@@ -986,7 +986,7 @@ def _sales_pipelines(
     )
 
 
-def _pipeline_shift(pipeline: LinePipeline | None, period: Period, point: Decimal) -> Decimal:
+def pipeline_shift(pipeline: LinePipeline | None, period: Period, point: Decimal) -> Decimal:
     """How far the blend moves the month's statistical figure (0 with no deal that month)."""
     figures = pipeline.figures_of(period) if pipeline is not None else None
     if figures is None or figures.pipeline is None:
