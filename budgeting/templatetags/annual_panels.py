@@ -6,6 +6,7 @@ annual_panels %}`. Drafts sit below annual and must not import it, so their temp
 from django import template
 
 from budgeting.annual.selectors import annual_flags, annual_line_flags, annual_of_draft
+from budgeting.deals.selectors import sales_pipeline_current
 from budgeting.drafts.models import Draft, DraftLine
 from budgeting.publishing.selectors import annual_budget_suggested_name
 
@@ -34,8 +35,18 @@ def annual_flags_panel(context, draft: Draft) -> dict:
         label = flag.get_kind_display()
         kinds[label] = kinds.get(label, 0) + 1
     lines = list(by_line.values())
+    # A pipeline uploaded since the year was drafted is not in its revenue lines: say so and
+    # offer to draft the year again (never redrafted without the user asking).
+    pipeline = (
+        sales_pipeline_current(firm=firm, organisation=draft.organisation)
+        if annual and not annual.superseded_at
+        else None
+    )
     return {
         "annual": annual,
+        "pipeline_after": pipeline
+        if pipeline is not None and pipeline.uploaded_at > annual.created_at
+        else None,
         "draft": draft,
         "lines": lines,
         # A client with many projects has dozens of flagged lines: the table then starts

@@ -95,3 +95,32 @@ def test_the_years_revenue_lines_blend_the_deals_closing_in_it(client, firm_a, f
     assert "sales pipeline v1</a> at weight <strong>0.50</strong>" in page
     login(client, firm_b)
     assert client.get(address).status_code == 404
+
+
+def test_a_pipeline_uploaded_after_the_draft_is_named_and_a_redraft_offered(client, firm_a, firm_b):
+    draft_organisation_create(firm=firm_a.firm, organisation=firm_a.organisation)
+    user = firm_a.member(Role.PREPARER).user
+    annual = annual_draft_create(firm=firm_a.firm, organisation=firm_a.organisation, user=user)
+    address = reverse(
+        "draft_detail", args=[firm_a.firm.slug, firm_a.organisation.pk, annual.draft_id]
+    )
+    login(client, firm_a)
+    assert "annual-pipeline-after" not in text(client.get(address))
+    sales_pipeline_import_csv(
+        firm=firm_a.firm,
+        organisation=firm_a.organisation,
+        data=PIPELINE,
+        file_name="crm.csv",
+        user=None,
+    )
+    page = text(client.get(address))
+    assert "The sales pipeline v1 was uploaded on" in page
+    assert "after this draft: its deals are not in the revenue lines" in page
+    assert "Draft FY2028 again</a>" in page
+    # Offered, not done: the draft is unchanged until the user drafts again.
+    line = DraftLine.objects.for_firm(firm_a.firm).get(
+        draft=annual.draft, account__code="200", tracking_option=None
+    )
+    assert "sales_pipeline" not in line.provenance
+    login(client, firm_b)
+    assert client.get(address).status_code == 404
