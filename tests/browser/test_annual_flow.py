@@ -152,6 +152,15 @@ def test_the_owner_drafts_next_year_by_department_and_submits_it(
     page.get_by_role("button", name="Check and import").click()
     expect(_flash(page)).to_contain_text("Sales pipeline v1 saved: 3 deals")
     assert SalesPipelineUpload.objects.for_firm(cast.firm).get().deal_count == 3
+    # Its deals close in the year drafted, which predates it: the review says so and offers
+    # to draft the year again (not done here: the departments' work stays on this draft).
+    page.goto(draft_url)
+    expect(page.locator("#annual-pipeline-after")).to_contain_text("after this draft")
+    expect(
+        page.locator("#annual-pipeline-after").get_by_role(
+            "link", name=re.compile(r"Draft FY\d+ again")
+        )
+    ).to_be_visible()
 
     # --- The Sales gap explained, every line accepted, submitted. -----------------------------
     page.goto(reverse("draft_departments", args=[slug, organisation, draft.pk]))
