@@ -384,6 +384,11 @@ urlpatterns += [
         name="sales_pipeline_upload",
     ),
     path(
+        "f/<slug:firm_slug>/clients/<int:organisation_id>/sales-pipeline/sample.csv",
+        views_deals.sales_pipeline_sample,
+        name="sales_pipeline_sample",
+    ),
+    path(
         "f/<slug:firm_slug>/clients/<int:organisation_id>/sales-pipeline/<int:upload_id>/",
         views_deals.sales_pipeline_version,
         name="sales_pipeline_version",

@@ -133,6 +133,50 @@ assert report.status_code == 200 and "Currency effects" in report.content.decode
 rates = client.get(reverse("budget_rates", args=[firm.slug, tidemark.pk]), HTTP_HOST="127.0.0.1")
 assert rates.status_code == 200 and "Average of past documents" in rates.content.decode()
 print("currency ok")
+# Next year's budget by department on SQLite, as the README walks it: the owner drafts the
+# builder's year (the demo left it for them), gives two projects to a member and to the
+# client's budget owner, and the departments page and the sample CRM export render.
+from budgeting.annual.selectors import annual_years
+from budgeting.departments.selectors import draft_options
+from budgeting.departments import services as departments
+from budgeting.models import AnnualDraft
+year = annual_years(firm=firm, organisation=builder).default.year
+assert not AnnualDraft.objects.for_firm(firm).filter(organisation=builder).exists()
+response = client.post(
+    reverse("annual_draft_create", args=[firm.slug, builder.pk]),
+    {"financial_year": year, "departure_percent": "25"},
+    HTTP_HOST="127.0.0.1",
+)
+assert response.status_code == 302, response.content[-2000:]
+annual = AnnualDraft.objects.for_firm(firm).get(organisation=builder)
+first, second = draft_options(firm=firm, draft=annual.draft)[:2]
+departments.department_assign(
+    firm=firm, draft=annual.draft, option=first, user=users["owner"], manager_user=users["preparer"]
+)
+departments.department_assign(
+    firm=firm, draft=annual.draft, option=second, user=users["owner"],
+    email=f"budget-owner+{builder.pk}@client.example.com",
+)
+for url in (
+    reverse("draft_detail", args=[firm.slug, builder.pk, annual.draft_id]),
+    reverse("draft_departments", args=[firm.slug, builder.pk, annual.draft_id]),
+    reverse("sales_pipeline_sample", args=[firm.slug, builder.pk]),
+):
+    response = client.get(url, HTTP_HOST="127.0.0.1")
+    assert response.status_code == 200, (url, response.status_code)
+# The sample CRM export's deals close inside the year the owner drafts, so uploading it shows.
+drafted = annual_years(firm=firm, organisation=builder).years[0]
+sample = client.get(
+    reverse("sales_pipeline_sample", args=[firm.slug, builder.pk]), HTTP_HOST="127.0.0.1"
+).content.decode().splitlines()[1:]
+closes = [row.split(",")[4] for row in sample]
+assert len(closes) == 3 and all(
+    f"{drafted.first_period:%Y-%m}" <= c <= f"{drafted.last_period:%Y-%m}" for c in closes
+), (closes, drafted.words)
+assert "Not split by Project" in client.get(
+    reverse("draft_departments", args=[firm.slug, builder.pk, annual.draft_id]), HTTP_HOST="127.0.0.1"
+).content.decode()
+print("annual by department ok")
 """
 
 # Run inside the demo process: three syncs, each followed by its forecast run, in three threads
@@ -241,9 +285,11 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     ), done.stdout[-3000:]
     # One client has a sales pipeline: two older exports, then the CRM file of demo_data.
     assert re.search(r"sales pipeline of Ashford & Vale Construction: v3, 10 deals", done.stdout)
-    # Next year's budget, already drafted for a client with tracking options, with its flags.
+    # Next year's budget, already drafted for the café, with its flags; the builder's (by
+    # project) is left for the owner.
     assert re.search(
-        r"next year's budget of .+: FY\d{4} drafted, \d+ lines, \d+ flags", done.stdout
+        r"next year's budget of Harbour Lane Café: FY\d{4} drafted, \d+ lines, \d+ flags",
+        done.stdout,
     )
     assert re.search(
         r"cash of Harbour Lane Café: low -?\d+\.\d\d in \w+ \d{4}, threshold \d+, 1 alert\b",
@@ -258,3 +304,4 @@ def test_the_demo_sets_up_and_its_screens_render_on_sqlite(tmp_path):
     assert "slack ok" in done.stdout
     assert "screens ok 17" in done.stdout
     assert "currency ok" in done.stdout
+    assert "annual by department ok" in done.stdout

@@ -2,6 +2,8 @@
 lines. The draft itself is a drafts.Draft (source "annual"), so it has the drafts' review,
 guardrails, approval chain and publishing path; these rows add what only an annual draft has."""
 
+import datetime as dt
+
 from django.db import models
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
@@ -89,3 +91,8 @@ class AnnualLineFlag(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.line}"
+
+    @property
+    def month_dates(self) -> list[dt.date]:
+        """The flagged months as dates, for the screens to name them ("Apr 2027")."""
+        return [dt.date.fromisoformat(month) for month in self.months]

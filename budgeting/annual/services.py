@@ -25,8 +25,15 @@ from budgeting.annual.selectors import (
     annual_years,
     decision_changes,
 )
+from budgeting.deals.selectors import sales_pipeline_lines
 from budgeting.drafts.models import Draft, DraftLine
-from budgeting.drafts.provenance import LEVELS, PROVENANCE_VERSION, history_record, inputs_hash
+from budgeting.drafts.provenance import (
+    LEVELS,
+    PROVENANCE_VERSION,
+    history_record,
+    inputs_hash,
+    sales_pipeline_record,
+)
 from budgeting.drafts.selectors import forecast_lines_load, organisation_policy
 from budgeting.drafts.services import (
     DraftError,
@@ -36,6 +43,7 @@ from budgeting.drafts.services import (
     draft_status_set,
     forecast_realised_load,
     method_label,
+    pipeline_shift,
 )
 from budgeting.forecasting import forecast_series
 from core.history import history_note
@@ -125,6 +133,20 @@ def annual_draft_create(
     figures: list[FiguresLine] = []
     flags_by_key: dict[tuple[int, int | None], list[maths.Flag]] = {}
     skipped = 0
+    # The client's current sales pipeline for the year's revenue lines, blended as a rolling
+    # draft blends it (the weight its backtest chose): deals closing in the year only.
+    revenue = {s.key for s in loaded.lines if s.account_class == "REVENUE"}
+    pipeline_upload, pipelines = (
+        sales_pipeline_lines(
+            firm=firm,
+            organisation=organisation,
+            last_actual=last_closed,
+            months=list(year.months),
+            keys=revenue,
+        )
+        if revenue
+        else (None, {})
+    )
     for series in loaded.lines:
         if not any(series.actuals.values()):
             continue
@@ -138,13 +160,19 @@ def annual_draft_create(
             [float(v) for v in values], horizon=steps, levels=LEVELS, realised=line_realised
         )
         offset = steps - 12
-        point = [_cents(x) for x in forecast.point[offset:]]
+        statistical = [_cents(x) for x in forecast.point[offset:]]
+        pipeline = pipelines.get(series.key)
+        # A revenue line with deals that month: the blend, its intervals moved with it.
+        shifts = [
+            pipeline_shift(pipeline, m, p) for m, p in zip(year.months, statistical, strict=True)
+        ]
+        point = [p + shift for p, shift in zip(statistical, shifts, strict=True)]
         intervals = {
             month: (
-                _cents(forecast.lower(80)[offset + i]),
-                _cents(forecast.upper(80)[offset + i]),
-                _cents(forecast.lower(95)[offset + i]),
-                _cents(forecast.upper(95)[offset + i]),
+                _cents(forecast.lower(80)[offset + i]) + shifts[i],
+                _cents(forecast.upper(80)[offset + i]) + shifts[i],
+                _cents(forecast.lower(95)[offset + i]) + shifts[i],
+                _cents(forecast.upper(95)[offset + i]) + shifts[i],
             )
             for i, month in enumerate(year.months)
         }
@@ -171,6 +199,12 @@ def annual_draft_create(
             f"intervals add up to {amount_in(lo_year, currency)} to "
             f"{amount_in(hi_year, currency)})."
         )
+        if pipeline is not None:
+            narrative += (
+                f" Includes the sales pipeline (v{pipeline_upload.version}, weight "
+                f"{pipeline.weight.weight}): {amount_in(total - sum(statistical, Decimal(0)), currency)}"
+                " beside the statistical figures."
+            )
         if flags:
             narrative += " Flagged: " + "; ".join(f.reason for f in flags)
         digest = inputs_hash(
@@ -223,6 +257,15 @@ def annual_draft_create(
                 },
             )
         )
+        if pipeline is not None:
+            figures[-1].provenance["sales_pipeline"] = sales_pipeline_record(
+                upload=pipeline_upload,
+                weight=pipeline.weight,
+                months=[
+                    (m, stat, p, pipeline.figures_of(m))
+                    for m, stat, p in zip(year.months, statistical, point, strict=True)
+                ],
+            )
     if not figures:
         raise AnnualDraftError(
             f"{organisation.name} has no actuals in the {len(history_months)} months to "

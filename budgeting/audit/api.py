@@ -73,7 +73,12 @@ class DraftHistoryApi(FirmAPIView):
         kind = serializers.ChoiceField(choices=["Created", "Changed", "Deleted"])
         when = serializers.DateTimeField()
         user = serializers.EmailField(
-            source="user.email", allow_null=True, help_text="Null for automatic changes."
+            source="who_email",
+            allow_null=True,
+            help_text=(
+                "The member's email, or that of someone outside the firm (an external "
+                "approver, a department's manager by their link); null for automatic changes."
+            ),
         )
         reason = serializers.CharField(help_text="The change reason.")
         changes = FieldChangeSerializer(many=True, help_text="Fields changed, before and after.")

@@ -110,10 +110,21 @@ class AuditEntry:
     reason: str
     label: str
     changes: list[FieldChange] = field(default_factory=list)
+    # Someone outside the firm who acted, by email, when no member did (`user` None).
+    outsider: str = ""
 
     @property
     def who(self) -> str:
-        return self.user.display_name if self.user else "A sync from Xero or the system"
+        if self.user:
+            return self.user.display_name
+        if self.outsider:
+            return f"{self.outsider} (outside the firm)"
+        return "A sync from Xero or the system"
+
+    @property
+    def who_email(self) -> str | None:
+        """The member's email, or the outside person's; None for the system."""
+        return self.user.email if self.user else (self.outsider or None)
 
     @property
     def sentence(self) -> str:
@@ -170,6 +181,29 @@ _NAMED_BY = {
     "departmentassignment": "tracking_option",
     "departmentgapnote": "account",
 }
+
+
+# People outside the firm have no user: the row they changed says who, the way an approval
+# decision keeps an external approver's email. Per model: the field with the email, and the
+# fields only that person's act changes (None: every record, as a decision is made once).
+_OUTSIDERS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "approvaldecision": ("email", None),
+    # A department manager's edit through their link (drafts' line edit).
+    "draftbalance": ("edited_by_email", ("edited_at",)),
+    # Their edits counted, and their "done", on a department with no member as its manager.
+    "departmentassignment": ("manager_email", ("edits", "done_at")),
+}
+
+
+def _outsider(model_key: str, record, changes: list[FieldChange]) -> str:
+    if record.history_user_id is not None or model_key not in _OUTSIDERS:
+        return ""
+    if model_key == "departmentassignment" and record.manager_user_id is not None:
+        return ""
+    email_field, acts = _OUTSIDERS[model_key]
+    if acts is not None and not any(c.field in acts for c in changes):
+        return ""
+    return getattr(record, email_field, "") or ""
 
 
 def _label(model_key: str, record, names: dict) -> str:
@@ -371,6 +405,7 @@ def audit_entries_load(headers: list[tuple[str, int, dt.datetime]]) -> list[Audi
                 reason=record.history_change_reason or "",
                 label=_label(key, record, names),
                 changes=[_readable(model, c, names) for c in raw[(key, history_id)]],
+                outsider=_outsider(key, record, raw[(key, history_id)]),
             )
         )
     return entries
@@ -456,16 +491,16 @@ def draft_line_why(*, firm: Firm, line: DraftLine) -> FigureWhy:
         )
     months = (
         DraftBalance.history.filter(firm_id=firm.pk, line_id=line.pk, edited_amount__isnull=False)
-        .exclude(history_user__isnull=True)
+        # A member's edit, or a department manager's outside the firm (by their email).
+        .filter(Q(history_user__isnull=False) | ~Q(edited_by_email=""))
         .exclude(history_type="+")
         .select_related("history_user")
         .order_by("history_date", "history_id")
     )
     for record in months:
         detail = f"{record.period:%b %Y}: {record.edited_amount} ({record.edit_reason})"
-        decisions.append(
-            FigureDecision(record.history_date, record.history_user.email, "edited", detail)
-        )
+        who = record.history_user.email if record.history_user else record.edited_by_email
+        decisions.append(FigureDecision(record.history_date, who, "edited", detail))
     for decision in (
         ApprovalDecision.objects.for_firm(firm)
         .filter(request__draft_id=line.draft_id)

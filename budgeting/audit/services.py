@@ -23,7 +23,7 @@ from tenants.models import ClientOrganisation, Firm, User
 
 RESTORABLE = (Draft.Status.DRAFT, Draft.Status.SUBMITTED)
 LINE_FIELDS = ("accepted", "edited", "reason")
-BALANCE_FIELDS = ("edited_amount", "edited_by_id", "edited_at", "edit_reason")
+BALANCE_FIELDS = ("edited_amount", "edited_by_id", "edited_by_email", "edited_at", "edit_reason")
 
 
 class RollbackError(Exception):

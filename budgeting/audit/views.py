@@ -121,7 +121,7 @@ def audit_log_csv(
         for e in entries:
             common = [
                 e.when,
-                e.user.email if e.user else "system",
+                e.who_email or "system",
                 e.model_name,
                 e.label,
                 e.kind,

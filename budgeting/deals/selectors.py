@@ -26,10 +26,10 @@ from budgeting.deals.maths import (
 )
 from budgeting.deals.models import Deal, SalesPipelineUpload
 from budgeting.forecasting import MAX_HORIZON, forecast_series
-from budgeting.ledger.models import Account, ActualBalance, XeroOrganisation
+from budgeting.ledger.models import Account, ActualBalance, TrackingOption, XeroOrganisation
 from budgeting.ledger.selectors import profile_month_window
 from core.money import money
-from core.months import Period, add_months, months_between
+from core.months import Period, add_months, financial_year_start, months_between
 from tenants.models import ClientOrganisation, Firm
 from tenants.scoping import get_firm_object_or_404
 
@@ -118,11 +118,33 @@ def organisation_profile(*, firm: Firm, organisation: ClientOrganisation):
     return XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
 
 
+def tracking_option_first(*, firm: Firm, organisation: ClientOrganisation) -> TrackingOption | None:
+    """An active tracking option of the client, first by category and name (for examples)."""
+    return (
+        TrackingOption.objects.for_firm(firm)
+        .filter(organisation=organisation, status="ACTIVE")
+        .order_by("category__name", "name")
+        .first()
+    )
+
+
 def pipeline_open_month(*, firm: Firm, organisation: ClientOrganisation) -> Period:
     """The month it is now where the client is: the latest month a pipeline can be as of."""
     return profile_month_window(
         organisation_profile(firm=firm, organisation=organisation)
     ).open_month
+
+
+def sample_first_close_month(*, firm: Firm, organisation: ClientOrganisation) -> Period:
+    """The first month of the next financial year still wholly to come (the year an owner drafts
+    an annual budget for), so a sample export's deals land in that draft; the open month where
+    the client has no Xero profile to say when its year ends."""
+    profile = organisation_profile(firm=firm, organisation=organisation)
+    open_month = profile_month_window(profile).open_month
+    if profile is None:
+        return open_month
+    start = financial_year_start(open_month, end_month=profile.financial_year_end_month)
+    return start if start >= open_month else add_months(start, 12)
 
 
 def actuals_last_month(*, firm: Firm, organisation: ClientOrganisation) -> Period:

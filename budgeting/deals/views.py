@@ -5,6 +5,8 @@ budgeting.deals.services and budgeting.deals.selectors."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -22,7 +24,11 @@ from budgeting.deals.selectors import (
     sales_pipeline_comparison,
     sales_pipeline_get_or_404,
     sales_pipeline_list,
+    sample_first_close_month,
+    tracking_option_first,
 )
+from core.csv import csv_filename, csv_response
+from core.months import add_months, month_key
 from tenants.roles import Action
 from tenants.scoping import FirmRequest, client_organisation_get_or_404, firm_view
 
@@ -83,6 +89,43 @@ def sales_pipeline_version(
         firm=request.firm, organisation=organisation, upload_id=upload_id
     )
     return _page(request, organisation, upload=upload)
+
+
+@firm_view(Action.VIEW)
+def sales_pipeline_sample(request: FirmRequest, organisation_id: int) -> HttpResponse:
+    """A CRM export to start from: every column, three example deals closing in the next
+    financial year (the one an annual draft covers, so the draft shows their effect), on this
+    client's main revenue account and (where it has one) a tracking option. It imports as it
+    is, so a first-time user sees the whole path before shaping their own."""
+    organisation = client_organisation_get_or_404(
+        firm=request.firm, organisation_id=organisation_id
+    )
+    firm = request.firm
+    month = pipeline_open_month(firm=firm, organisation=organisation)
+    # The deals close in months 2, 3 and 5 of the next financial year: inside the annual draft
+    # and the rolling forecast's horizon alike.
+    first = sample_first_close_month(firm=firm, organisation=organisation)
+    account = revenue_account_default(firm=firm, organisation=organisation)
+    option = tracking_option_first(firm=firm, organisation=organisation)
+    code = (account.code or account.name) if account else ""
+    rows = [
+        services.COLUMNS,
+        ("Example: fit-out contract", "80000.00", "Proposal", "", add_months(first, 1), "", code),
+        (
+            "Example: maintenance renewal",
+            "12500.00",
+            "",
+            "75",
+            add_months(first, 2),
+            option.name if option else "",
+            code,
+        ),
+        ("Example: framework tender", "150000.00", "Qualified", "", add_months(first, 4), "", ""),
+    ]
+    return csv_response(
+        filename=csv_filename(organisation.name, "crm-export-sample", month_key(month)),
+        rows=[[month_key(v) if isinstance(v, dt.date) else v for v in row] for row in rows],
+    )
 
 
 @require_POST

@@ -75,6 +75,8 @@ class DraftGaps:
     gaps: list[maths.AccountGap]  # account: an Account pk
     accounts: dict[int, Account] = field(default_factory=dict)
     notes: dict[int, DepartmentGapNote] = field(default_factory=dict)  # by account pk
+    # Accounts with overall lines only: no department of the category has a line for them.
+    unsplit: list[Account] = field(default_factory=list)
 
     @property
     def open(self) -> list[maths.AccountGap]:
@@ -124,6 +126,11 @@ def draft_gaps(
         else:
             departments.setdefault(line.account_id, []).append(figures)
     gaps = maths.department_gaps(periods=periods, overall=overall, departments=departments)
+    # An account no department has a line for was never split by the category (rent, insurance:
+    # a draft has a department's line wherever that option has a budget or history), so its
+    # overall figure is not a gap to explain; the screen names these accounts instead.
+    unsplit = [accounts[g.account] for g in gaps if g.departments == 0]
+    gaps = [g for g in gaps if g.departments > 0]
     notes = {
         n.account_id: n
         for n in DepartmentGapNote.objects.for_firm(firm)
@@ -131,7 +138,12 @@ def draft_gaps(
         .select_related("account", "created_by")
     }
     return DraftGaps(
-        category=category, periods=sorted(periods), gaps=gaps, accounts=accounts, notes=notes
+        category=category,
+        periods=sorted(periods),
+        gaps=gaps,
+        accounts=accounts,
+        notes=notes,
+        unsplit=unsplit,
     )
 
 

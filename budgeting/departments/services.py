@@ -358,7 +358,9 @@ def department_line_edit(
 ) -> DraftLine:
     """The manager sets one month of one of their department's lines, through drafts' line
     edit (reason required, guardrails checked, revision up, history kept). `user` is the
-    member acting, or None for a manager outside the firm, whose email the reason carries."""
+    member acting, or None for a manager outside the firm: the month then records them by
+    their email (DraftBalance.edited_by_email), as an approval decision records an external
+    approver, and the history names them through it."""
     reason = (reason or "").strip()[:REASON_LENGTH]
     if not reason:
         raise DepartmentError("Say why you changed the figure: a reason is required.")
@@ -374,8 +376,6 @@ def department_line_edit(
             assignment.tracking_option_id
         ):
             raise DepartmentError("That line is not part of your department.")
-        if user is None:
-            reason = f"{reason} ({assignment.manager_email}, manager of {assignment.tracking_option.name})"
         try:
             line = draft_line_edit(
                 firm=firm,
@@ -385,6 +385,7 @@ def department_line_edit(
                 amount=amount,
                 reason=reason,
                 user=user,
+                editor_email="" if user is not None else assignment.manager_email,
             )
         except DraftError as exc:
             raise DepartmentError(str(exc)) from exc

@@ -443,7 +443,11 @@ class DraftBalanceOutputSerializer(serializers.Serializer):
     hi_95 = Money()
     edited = Money(source="edited_amount", allow_null=True, help_text="A person's figure.")
     effective = Money(source="effective_amount", help_text="The edit, else the suggestion.")
-    edited_by = serializers.EmailField(source="edited_by.email", allow_null=True)
+    edited_by = serializers.EmailField(
+        source="editor_email",
+        allow_null=True,
+        help_text="Who edited: a member, or a department's manager outside the firm.",
+    )
     edited_at = serializers.DateTimeField(allow_null=True)
     reason = serializers.CharField(source="edit_reason")
 

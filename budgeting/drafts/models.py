@@ -235,6 +235,10 @@ class DraftBalance(OrganisationOwned):
     edited_by = models.ForeignKey(
         "tenants.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who edited when no member did: a department's manager outside the firm (by the link),
+    # by lowercased email, as an approval decision keeps an external approver's. Empty for a
+    # member's edit (edited_by says who).
+    edited_by_email = models.EmailField(blank=True, default="")
     edited_at = models.DateTimeField(null=True, blank=True)
     edit_reason = models.TextField(blank=True, default="")
 
@@ -252,6 +256,13 @@ class DraftBalance(OrganisationOwned):
     @property
     def effective_amount(self):
         return self.suggested_amount if self.edited_amount is None else self.edited_amount
+
+    @property
+    def editor_email(self) -> str | None:
+        """The email of whoever edited the month (a member or a manager outside the firm)."""
+        if self.edited_by_id is not None:
+            return self.edited_by.email
+        return self.edited_by_email or None
 
     @property
     def change(self):

@@ -913,7 +913,7 @@ def _draft_build(
         for i, period in enumerate(analysis.months):
             point = _cents(forecast.point[i])
             # A revenue line with deals this month: the blend, its intervals moved with it.
-            shift = _pipeline_shift(pipeline, period, point)
+            shift = pipeline_shift(pipeline, period, point)
             balances.append(
                 DraftBalance(
                     firm=firm,
@@ -987,7 +987,7 @@ def _sales_pipelines(
     )
 
 
-def _pipeline_shift(pipeline: LinePipeline | None, period: Period, point: Decimal) -> Decimal:
+def pipeline_shift(pipeline: LinePipeline | None, period: Period, point: Decimal) -> Decimal:
     """How far the blend moves the month's statistical figure (0 with no deal that month)."""
     figures = pipeline.figures_of(period) if pipeline is not None else None
     if figures is None or figures.pipeline is None:
@@ -1256,10 +1256,12 @@ def draft_line_edit(
     period: Period,
     amount,
     reason: str,
-    user: User,
+    user: User | None,
+    editor_email: str = "",
 ) -> DraftLine:
     """Set one month's figure. A reason is required; the policy is checked again; the draft's
-    revision goes up. An edited line counts as accepted by its editor."""
+    revision goes up. An edited line counts as accepted by its editor: `user`, or for someone
+    outside the firm (a department's manager, `user` None) `editor_email`."""
     reason = (reason or "").strip()
     if not reason:
         raise DraftError("Say why you changed the figure: a reason is required.")
@@ -1273,6 +1275,7 @@ def draft_line_edit(
             raise DraftError(f"The draft has no {period:%B %Y} for this line.") from exc
         balance.edited_amount = amount
         balance.edited_by = user
+        balance.edited_by_email = "" if user is not None else editor_email.strip().lower()
         balance.edited_at = timezone.now()
         balance.edit_reason = reason
         history_note(balance, reason=f"Edited: {reason}", user=user)
@@ -1321,6 +1324,7 @@ def _reset(
         for balance in edited:
             balance.edited_amount = None
             balance.edited_by = None
+            balance.edited_by_email = ""
             balance.edited_at = None
             balance.edit_reason = ""
             history_note(balance, reason=reason, user=user)
@@ -1437,6 +1441,7 @@ def _set_figures(
                 continue
             balance.edited_amount = figure
             balance.edited_by = user
+            balance.edited_by_email = ""
             balance.edited_at = now
             balance.edit_reason = reason
             history_note(balance, reason=f"{label}: {reason}", user=user)

@@ -138,6 +138,12 @@ class BudgetPublication(OrganisationOwned):
     def __str__(self) -> str:
         return f"Import file for {self.budget_name}: {self.get_status_display()}"
 
+    @property
+    def is_new_budget(self) -> bool:
+        """A file of a new year's budget (an annual draft's, known by the key
+        selectors.ANNUAL_BUDGET_KEY): no original stood beside it, nothing was in it before."""
+        return self.original_xero_budget_id.startswith("annual:")
+
 
 class BudgetRollback(OrganisationOwned):
     """A published revision rolled back: `draft` (source "rollback") carries the figures of an

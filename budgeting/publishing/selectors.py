@@ -33,6 +33,7 @@ def forecast_budget_suggested_name(*, original: Budget) -> str:
 ANNUAL_BUDGET_NAME = "{organisation} budget FY{year} (Ledgerline)"
 # An annual budget stands beside no original: in place of the original's Xero id, the key of
 # its year and tracking option (never a Xero id, so no synced budget is taken for it).
+# BudgetPublication.is_new_budget knows a new year's file by its "annual:" start.
 ANNUAL_BUDGET_KEY = "annual:FY{year}:{option}"
 
 

@@ -945,10 +945,18 @@ def budget_publication_figures_before(*, publication: BudgetPublication) -> dict
 
 
 def _rollback_original(firm: Firm, publication: BudgetPublication) -> Budget:
-    """The original budget the rolled-back file stands beside (or replaced), as synced."""
+    """The original budget the rolled-back file stands beside (or replaced), as synced; for a
+    new year's budget, which has no original, that budget itself."""
     forecast = publication.forecast_budget
     if forecast is not None and forecast.original_id:
         return forecast.original
+    if forecast is not None and publication.is_new_budget:
+        if forecast.budget_id is None:
+            raise PublicationError(
+                f"{forecast.name} is not in the synced budgets yet: sync the organisation, "
+                "then roll back."
+            )
+        return forecast.budget
     original = (
         Budget.objects.for_firm(firm)
         .filter(
@@ -1037,15 +1045,14 @@ def budget_publication_rollback(
                 "roll back."
             )
         months = sorted({period for _account, period in published})
-        to_words = (
-            f"the file of {to.created_at:%d %b %Y %H:%M}"
-            if to is not None
-            else (
-                "the figures before it"
-                if publication.replaces_original
-                else f"the original budget's figures ({publication.original_budget_name})"
-            )
-        )
+        if to is not None:
+            to_words = f"the file of {to.created_at:%d %b %Y %H:%M}"
+        elif publication.replaces_original:
+            to_words = "the figures before it"
+        elif publication.is_new_budget:
+            to_words = "no figures (the budget had none before this file)"
+        else:
+            to_words = f"the original budget's figures ({publication.original_budget_name})"
         policy = BudgetPolicy.objects.for_firm(firm).filter(organisation=organisation).first()
         profile = XeroOrganisation.objects.for_firm(firm).filter(organisation=organisation).first()
         option = original.tracking_option

@@ -28,7 +28,8 @@ DEC = dt.date(2026, 12, 1)
 FIGURES = {"200": ("10000", "6000", "4000"), "477": ("5000", "3000", "1500")}
 
 
-def _line(cast, draft, account, option, amount: str):
+def department_line(cast, draft, account, option, amount: str):
+    """A line of the draft (overall when `option` is None) at `amount` in November and December."""
     line = ForecastDraftLineFactory(
         organisation=cast.organisation,
         draft=draft,
@@ -76,9 +77,11 @@ def department_draft_create(cast):
     lines = {}
     for code, (overall, kitchen, bar) in FIGURES.items():
         account = accounts[code]
-        lines[(code, None)] = _line(cast, draft, account, None, overall)
-        lines[(code, "Kitchen")] = _line(cast, draft, account, options["Kitchen"], kitchen)
-        lines[(code, "Bar")] = _line(cast, draft, account, options["Bar"], bar)
+        lines[(code, None)] = department_line(cast, draft, account, None, overall)
+        lines[(code, "Kitchen")] = department_line(
+            cast, draft, account, options["Kitchen"], kitchen
+        )
+        lines[(code, "Bar")] = department_line(cast, draft, account, options["Bar"], bar)
     cast.draft = draft
     cast.kitchen, cast.bar, cast.events = options["Kitchen"], options["Bar"], options["Events"]
     cast.sales, cast.wages = accounts["200"], accounts["477"]

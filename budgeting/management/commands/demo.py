@@ -369,29 +369,15 @@ class Command(BaseCommand):
             return
 
     def _annual_draft(self, firm, owner) -> None:
-        """Next year's budget already drafted for the smallest client with tracking options
-        (departments, projects), so its review and flags show at once; the owner can draft the
-        other clients' from their pages."""
-        from django.db.models import Count
-
+        """Next year's budget already drafted for Harbour Lane Café (no departments), so an
+        annual review and its flags show at once. Ashford & Vale Construction is left for the
+        owner to draft: its projects (tracking options) go to their managers, and its sales
+        pipeline page has a sample CRM export to upload (README: the demo)."""
         from budgeting.annual.selectors import annual_counts
         from budgeting.annual.services import AnnualDraftError, annual_draft_create
-        from budgeting.models import Account, TrackingOption
-        from tenants.models import ClientOrganisation
 
-        tracked = TrackingOption.objects.for_firm(firm).values("organisation_id")
-        smallest = (
-            Account.objects.for_firm(firm)
-            .filter(organisation_id__in=tracked)
-            .values("organisation_id")
-            .annotate(accounts=Count("id"))
-            .order_by("accounts", "organisation_id")
-            .first()
-        )
         organisation = (
-            ClientOrganisation.objects.for_firm(firm).get(pk=smallest["organisation_id"])
-            if smallest
-            else None
+            ClientOrganisation.objects.for_firm(firm).filter(name="Harbour Lane Café").first()
         )
         if organisation is None:
             return
@@ -403,7 +389,8 @@ class Command(BaseCommand):
         counts = annual_counts(firm=firm, annual=annual)
         self.stdout.write(
             f"  next year's budget of {organisation.name}: FY{annual.financial_year} drafted, "
-            f"{counts.lines} lines, {counts.flags} flags"
+            f"{counts.lines} lines, {counts.flags} flags; Ashford & Vale Construction's (by "
+            "project) is for you to draft from its page"
         )
 
     def _cash(self, firm, owner) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
 from budgeting.annual.selectors import annual_years, decision_changes
 from budgeting.annual.services import (
@@ -31,6 +32,7 @@ from budgeting.models import (
     XeroOrganisation,
 )
 from budgeting.publishing.services import (
+    budget_publication_rollback,
     budget_publication_send,
     budget_publications_verify,
     draft_publish,
@@ -361,3 +363,80 @@ def test_an_approved_annual_draft_publishes_into_a_new_budget_for_its_year(firm_
         )
         == overall_before
     )
+
+
+def test_a_published_annual_budget_rolls_back_to_no_figures_through_the_chain(
+    firm_a, firm_b, data, client
+):
+    # A new year's budget had nothing before its first file: rolling that file back is a
+    # rollback draft that empties the file's cells of the same budget, approved like any draft.
+    user = _preparer(firm_a)
+    annual = annual_draft_create(firm=firm_a.firm, organisation=firm_a.organisation, user=user)
+    draft = annual.draft
+    draft_lines_decide(
+        firm=firm_a.firm,
+        draft=draft,
+        line_ids=list(
+            DraftLine.objects.for_firm(firm_a.firm).filter(draft=draft).values_list("pk", flat=True)
+        ),
+        decision="accept",
+        user=user,
+    )
+    draft.refresh_from_db()
+    draft_status_set(draft=draft, status=Draft.Status.APPROVED, reason="Approved", user=None)
+    made = draft_publish(firm=firm_a.firm, draft=draft, user=user, send=False)
+    name = f"{firm_a.organisation.name} budget FY2028 (Ledgerline)"
+    (whole,) = [p for p in made if p.budget_name == name]
+    owned = {"firm": firm_a.firm, "organisation": firm_a.organisation}
+    added = Budget.objects.create(
+        **owned, budget_id="bud-fy2028", type=Budget.Type.TRACKING, description=name
+    )
+    forecast_budgets_find(firm=firm_a.firm, organisation=firm_a.organisation)
+    budget_lines = {}
+    for row in whole.expected:
+        if row["account"] not in budget_lines:
+            budget_lines[row["account"]] = BudgetLine.objects.create(
+                **owned, budget=added, account_id=row["account"]
+            )
+        BudgetBalance.objects.create(
+            **owned,
+            budget_line=budget_lines[row["account"]],
+            period=row["period"],
+            amount=Decimal(row["amount"]),
+        )
+    budget_publications_verify(firm=firm_a.firm, organisation=firm_a.organisation)
+    whole.refresh_from_db()
+    assert whole.status == BudgetPublication.Status.VERIFIED
+
+    # The screen offers it in those words; firm B gets 404.
+    url = reverse(
+        "budget_publication_rollback", args=[firm_a.firm.slug, firm_a.organisation.pk, whole.pk]
+    )
+    client.force_login(user)
+    assert "No figures: the budget had none before this file" in client.get(url).content.decode()
+    client.force_login(firm_b.member(Role.OWNER).user)
+    assert client.get(url).status_code == 404
+    other = reverse(
+        "budget_publication_rollback", args=[firm_b.firm.slug, firm_a.organisation.pk, whole.pk]
+    )
+    assert client.get(other).status_code == 404
+
+    rollback = budget_publication_rollback(
+        firm=firm_a.firm, publication=whole, to=None, user=user, reason="Wrong year drafted"
+    )
+    back = rollback.draft
+    assert back.source == Draft.Source.ROLLBACK and back.original_budget == added
+    figures = {(f["code"], f["period"]): Decimal(f["amount"]) for f in rollback.figures}
+    assert figures and set(figures.values()) == {Decimal(0)}
+    assert len(figures) == len(whole.expected)
+    assert "no figures (the budget had none before this file)" in (
+        DraftLine.objects.for_firm(firm_a.firm).filter(draft=back).first().narrative
+    )
+
+    # Approved (by someone else), it is published into the same year's budget.
+    draft_status_set(draft=back, status=Draft.Status.APPROVED, reason="Approved", user=None)
+    (again,) = draft_publish(
+        firm=firm_a.firm, draft=back, user=firm_a.member(Role.OWNER).user, send=False
+    )
+    assert again.budget_name == name and again.forecast_budget_id == whole.forecast_budget_id
+    assert {Decimal(row["amount"]) for row in again.expected} == {Decimal(0)}

@@ -131,3 +131,25 @@ def test_another_firm_never_reaches_the_pipeline(
     page = text(client.get(url(firm_b, "sales_pipeline")))
     assert "No sales pipeline yet" in page and "Harbour fit-out" not in page
     assert SalesPipelineUpload.objects.for_firm(firm_a.firm).count() == 1
+
+
+def test_the_sample_export_names_this_clients_account_and_option_and_imports_as_it_is(
+    client, firm_a, firm_b, organisation_a
+):
+    login(client, firm_a)
+    assert "Download a sample CRM export" in text(client.get(url(firm_a, "sales_pipeline")))
+    response = client.get(url(firm_a, "sales_pipeline_sample"))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    header, *rows = response.content.decode().splitlines()
+    assert header == "deal,amount,stage,probability,close_month,tracking_option,account"
+    # Closing in FY2028, the next financial year (the clock's open month is November 2026;
+    # the year ends in March): the year an annual draft covers.
+    assert [row.split(",")[4] for row in rows] == ["2027-05", "2027-06", "2027-08"]
+    assert rows[1].split(",")[5:] == ["North", "200"]
+    upload = _post(client, firm_a, organisation_a, response.content)
+    assert upload.status_code == 302
+    assert SalesPipelineUpload.objects.for_firm(firm_a.firm).get().deal_count == 3
+    # Firm B: firm A's client's sample is not theirs.
+    login(client, firm_b)
+    sample = reverse("sales_pipeline_sample", args=[firm_b.firm.slug, firm_a.organisation.pk])
+    assert client.get(sample).status_code == 404

@@ -14,6 +14,12 @@ from django.utils import timezone
 
 from budgeting.approvals import services as approvals
 from budgeting.approvals.selectors import draft_editors
+from budgeting.audit.selectors import (
+    AuditFilter,
+    audit_entries_load,
+    audit_headers,
+    draft_line_why,
+)
 from budgeting.departments import services
 from budgeting.departments.selectors import department_submission_problems, draft_gaps
 from budgeting.models import (
@@ -23,7 +29,8 @@ from budgeting.models import (
     Draft,
     DraftBalance,
 )
-from tests.budgeting.department_data import DEC, NOV, department_draft_create
+from tests.budgeting.department_data import DEC, NOV, department_draft_create, department_line
+from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,9 +102,9 @@ def test_the_manager_edits_a_figure_through_the_drafts_line_edit(departments, cl
     balance = DraftBalance.objects.for_firm(cast.firm).get(
         line=cast.lines[("477", "Kitchen")], period=NOV
     )
-    # The reason carries who changed it: a manager outside the firm is nobody's user.
-    assert balance.edit_reason == "New cook (chef@client.example, manager of Kitchen)"
-    assert balance.edited_by is None
+    # A manager outside the firm is nobody's user: the month records them by their email.
+    assert balance.edit_reason == "New cook"
+    assert (balance.edited_by, balance.edited_by_email) == (None, "chef@client.example")
     draft = Draft.objects.for_firm(cast.firm).get(pk=cast.draft.pk)
     assert draft.revision == revision + 1
     assert balance.history.first().history_change_reason.startswith("Edited: New cook")
@@ -105,6 +112,46 @@ def test_the_manager_edits_a_figure_through_the_drafts_line_edit(departments, cl
     assert assignment.edits == 1
     # They edited the draft: they can no longer approve it (segregation of duties).
     assert "chef@client.example" in draft_editors(firm=cast.firm, draft=draft)
+
+
+def test_the_history_names_the_manager_outside_the_firm_as_who_edited(
+    departments, client, mailoutbox
+):
+    # As an approval decision through an emailed link names its external approver: the audit
+    # log, its CSV and API, and "why this figure" say who, never "the system".
+    cast = departments
+    _assign(cast, cast.kitchen, email="Chef@Client.example", name="Kim Chef")
+    token = _link(mailoutbox[0])
+    assert _edit(client, token, cast, reason="New cook").status_code == 302
+    client.post(reverse("department_link", args=[token]), {"action": "done"})
+
+    flt = AuditFilter(draft_id=cast.draft.pk)
+    headers = list(audit_headers(firm=cast.firm, organisation=cast.organisation, flt=flt))
+    entries = audit_entries_load(headers)
+    by_model = {}
+    for entry in entries:
+        by_model.setdefault(entry.model_key, []).append(entry)
+    (edit,) = [e for e in by_model["draftbalance"] if e.kind == "Changed"]
+    assert edit.user is None and edit.who_email == "chef@client.example"
+    assert edit.sentence.startswith("chef@client.example (outside the firm) changed the draft")
+    assert edit.reason == "Edited: New cook"
+    acts = [e for e in by_model["departmentassignment"] if e.outsider]
+    assert [e.reason for e in reversed(acts)] == [
+        "Wages (477) · Kitchen Nov 2026 edited by its manager",
+        "Kitchen done (chef@client.example)",
+    ]
+    # Assigning was the preparer's act, not the manager's.
+    (assigned,) = [e for e in by_model["departmentassignment"] if e.kind == "Created"]
+    assert assigned.user == cast.member("preparer").user and assigned.outsider == ""
+
+    why = draft_line_why(firm=cast.firm, line=cast.lines[("477", "Kitchen")])
+    assert [(d.who, d.action) for d in why.decisions] == [("chef@client.example", "edited")]
+
+    preparer = cast.member("preparer").user
+    client.force_login(preparer)
+    url = reverse("audit_log_csv", args=[cast.firm.slug, cast.organisation.pk])
+    exported = b"".join(client.get(url).streaming_content).decode()
+    assert "chef@client.example,Draft balance" in exported
 
 
 def test_the_manager_cannot_edit_another_departments_line(departments, client, mailoutbox):
@@ -300,6 +347,19 @@ def test_the_gap_shows_where_the_departments_do_not_add_up(departments):
     ]
 
 
+def test_an_account_no_department_has_a_line_for_is_not_a_gap(departments):
+    # Rent is budgeted overall only (the category never split it): nothing to explain, named.
+    cast = departments
+    rent = AccountFactory(organisation=cast.organisation, code="469", name="Rent", type="EXPENSE")
+    department_line(cast, cast.draft, rent, None, "6000")
+    _assign(cast, cast.kitchen, email="chef@client.example")
+    gaps = draft_gaps(firm=cast.firm, draft=cast.draft)
+    assert [account.code for account, _gap, _note in gaps.rows()] == ["477"]
+    assert [account.code for account in gaps.unsplit] == ["469"]
+    problems = department_submission_problems(firm=cast.firm, draft=cast.draft)
+    assert "for 1 account (477 Wages)" in problems[-1]
+
+
 def test_submission_waits_for_every_department_and_every_gap(departments, client, mailoutbox):
     cast = departments
     preparer = cast.member("preparer").user
@@ -365,9 +425,7 @@ def test_departments_are_options_of_one_category(departments):
     _assign(cast, cast.kitchen, email="chef@client.example")
     region = TrackingOptionFactory(organisation=cast.organisation, name="North")
     # A line of another category's option, so the draft can assign it.
-    from tests.budgeting.department_data import _line
-
-    _line(cast, cast.draft, cast.sales, region, "100")
+    department_line(cast, cast.draft, cast.sales, region, "100")
     with pytest.raises(services.DepartmentError, match="options of"):
         _assign(cast, region, email="north@client.example")
 
