@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('budgeting', '0028_alerts_given_up'),
+        ('budgeting', '0029_xero_organisation_tracking_report_layout'),
     ]
 
     operations = [
