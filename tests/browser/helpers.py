@@ -119,3 +119,11 @@ def link_path(message) -> str:
     """The path of the sign-off link in an approval email (the email's host is SITE_URL, not
     the live server's)."""
     return re.search(r"https?://[^/\s]+(/approvals/[^/\s]+/)", message.body)[1]
+
+
+def fits_width(page) -> bool:
+    """Whether the page needs no sideways scrolling at its viewport's width. Waits for the load
+    event first: after a form's redirect the new page's text can be there while its stylesheet
+    is still arriving, and unstyled, a wide table inside its scroll box widens the page."""
+    page.wait_for_load_state("load")
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -22,7 +22,7 @@ from integrations.models import XeroConnection
 from integrations.slack.imitation.app import TEAM_ID
 from integrations.slack.imitation.interactions import interaction_send
 from integrations.slack.services import slack_member_set
-from tests.browser.helpers import wait_for, wait_for_mail
+from tests.browser.helpers import fits_width, wait_for, wait_for_mail
 from tests.budgeting.alerts.test_webhook_alerts import CAFE, _bill, deliver_to_product  # noqa: F401
 from tests.budgeting.screens import connected
 from tests.sandbox import sync
@@ -85,7 +85,7 @@ def test_a_rule_set_on_screen_alerts_in_the_app_and_in_slack_and_is_acknowledged
         rules = page.locator("main table.data")
         expect(rules).to_contain_text("Repairs watch")
         expect(rules).to_contain_text("#budget-alerts")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert fits_width(page)
 
         # --- A bill is posted in Xero; its webhook reaches the product; the worker does the
         # rest: one batched fetch, the alert, the email and the Slack message. ----------------
@@ -118,7 +118,7 @@ def test_a_rule_set_on_screen_alerts_in_the_app_and_in_slack_and_is_acknowledged
         expect(largest).to_contain_text("Quayside Fitouts Ltd")
         expect(largest).to_contain_text("500,000.00")
         expect(card.locator("table", has_text="Sent")).to_contain_text("#budget-alerts")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert fits_width(page)
 
         # --- The approver presses Acknowledge in Slack. --------------------------------------
         response = interaction_send(
@@ -170,6 +170,6 @@ def test_changes_not_fetched_while_xero_is_disconnected_are_shown_on_the_alerts_
         "Xero disconnected: 2 changed documents not fetched; reconnect and sync."
     )
     expect(panel).to_contain_text("Xero disconnected: 1 changed document waits to be fetched.")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_width(page)
     other = page_for(firm_b.member("viewer").user)
     assert other.goto(reverse("alert_list", args=[firm_a.firm.slug, organisation.pk])).status == 404

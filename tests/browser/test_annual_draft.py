@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from tests.browser.helpers import fits_width
 from tests.budgeting.draft_data import draft_organisation_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,8 +25,8 @@ def test_the_owner_drafts_next_year_and_reviews_its_flags_at_1024_px(firm_a, pag
     flags = page.locator("#annual-flags")
     expect(flags).to_contain_text("FY2028: next year's budget, 1 line flagged")
     expect(flags).to_contain_text("One-off months")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_width(page)
     flags.get_by_role("link", name="Advertising").click()
     expect(page.locator("#annual-line-flags")).to_contain_text("Flagged for a second look")
     expect(page.locator("svg.chart circle.flagged")).to_have_count(1)
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_width(page)

@@ -24,17 +24,13 @@ from budgeting.models import (
     SalesPipelineUpload,
     TrackingOption,
 )
-from tests.browser.helpers import approval_chain, wait_for_mail
+from tests.browser.helpers import approval_chain, fits_width, wait_for_mail
 from tests.budgeting.draft_data import draft_organisation_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LAPTOP = {"width": 1024, "height": 768}
 CLIENT_OWNER = "budget-owner@client.example"
-
-
-def _fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def _flash(page):
@@ -91,7 +87,7 @@ def test_the_owner_drafts_next_year_by_department_and_submits_it(
     flags = page.locator("#annual-flags")
     expect(flags).to_contain_text("One-off months")
     expect(flags).to_contain_text("against the account's own seasonal pattern: Oct 2026")
-    assert _fits(page)
+    assert fits_width(page)
     flags.get_by_role("link", name="Advertising").click()
     expect(page.locator("#annual-line-flags")).to_contain_text("Flagged for a second look")
     expect(page.locator("svg.chart circle.flagged")).to_have_count(1)
@@ -110,7 +106,7 @@ def test_the_owner_drafts_next_year_by_department_and_submits_it(
     expect(_flash(page)).to_contain_text("South assigned to")
     # Rent, Advertising and Interest were never split by region: named, not gaps to explain.
     expect(page.locator("#gaps-unsplit")).to_contain_text("469 Rent")
-    assert _fits(page)
+    assert fits_width(page)
 
     # --- The budget owner, signed out, from the emailed link. -------------------------------
     (email,) = wait_for_mail(lambda m: m.to == [CLIENT_OWNER])
@@ -118,7 +114,7 @@ def test_the_owner_drafts_next_year_by_department_and_submits_it(
     manager.set_viewport_size(LAPTOP)
     manager.goto(re.search(r"https?://[^/\s]+(/departments/[^/\s]+/)", email.body)[1])
     expect(manager.get_by_role("heading", level=1)).to_contain_text("South")
-    assert _fits(manager)
+    assert fits_width(manager)
     manager.get_by_label("Month", exact=True).select_option(label="April 2027")
     manager.get_by_label("New figure").fill("31000")
     manager.get_by_label("Reason", exact=True).fill("A new branch opens in April")

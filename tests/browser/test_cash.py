@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from budgeting.cash.selectors import cash_view_load
 from tenants.roles import Role
+from tests.browser.helpers import fits_width
 from tests.sandbox import sync
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,7 +32,7 @@ def test_an_owner_reads_the_cash_projection_and_sets_a_threshold(connected_firm,
     expect(
         page.get_by_role("img", name="Closing cash per month, actual and projected")
     ).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_width(page)
 
     page.get_by_label("Warn when closing cash would fall below").fill(f"{low.cash + 1}")
     page.get_by_role("button", name="Save the threshold").click()

@@ -8,6 +8,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from budgeting.currency.services import budget_rate_set
+from tests.browser.helpers import fits_width
 from tests.budgeting.currency.data import importer_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,7 +33,7 @@ def test_a_preparer_reads_the_currency_split_and_sets_a_rate_at_1024_px(firm_a, 
     expect(table).to_contain_text("Cost of Goods Sold")
     expect(table).to_contain_text("+£1,666.67")
     expect(table).to_contain_text("weaker pound against the US dollar")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_width(page)
 
     page.get_by_role("link", name="Budget rates").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Budget rates")
@@ -40,4 +41,4 @@ def test_a_preparer_reads_the_currency_split_and_sets_a_rate_at_1024_px(firm_a, 
     page.locator("#id_entered-rate").fill("1.17")
     page.get_by_role("button", name="Save rate").click()
     expect(page.locator("#budget-rates")).to_contain_text("1.170000")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_width(page)

@@ -9,15 +9,12 @@ from playwright.sync_api import expect
 
 from budgeting.departments import services
 from budgeting.models import DepartmentAssignment, DepartmentGapNote, DraftBalance
+from tests.browser.helpers import fits_width
 from tests.budgeting.department_data import NOV, department_draft_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LAPTOP = {"width": 1024, "height": 768}
-
-
-def _no_page_overflow(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_departments_are_prepared_by_their_managers_and_the_gap_explained(
@@ -45,7 +42,7 @@ def test_departments_are_prepared_by_their_managers_and_the_gap_explained(
     chef.goto(reverse("department_link", args=[token]))
     expect(chef.get_by_role("heading", level=1)).to_contain_text("Kitchen")
     expect(chef.locator("#department-lines")).not_to_contain_text("1,500.00")
-    assert _no_page_overflow(chef)
+    assert fits_width(chef)
     chef.get_by_label("Line", exact=True).select_option(label="477 Wages")
     chef.get_by_label("Month", exact=True).select_option(label="November 2026")
     chef.get_by_label("New figure").fill("3500")
@@ -71,7 +68,7 @@ def test_departments_are_prepared_by_their_managers_and_the_gap_explained(
     page = page_for(preparer)
     page.set_viewport_size(LAPTOP)
     page.goto(reverse("draft_departments", args=[firm, organisation, draft]))
-    assert _no_page_overflow(page), "the departments screen overflows at 1024 px"
+    assert fits_width(page), "the departments screen overflows at 1024 px"
     expect(page.locator("#assignments")).to_contain_text("Kim Chef")
     expect(page.locator("#department-problems")).to_contain_text("477 Wages")
     page.get_by_label("Why the departments do not add up for Wages").fill(
@@ -85,4 +82,4 @@ def test_departments_are_prepared_by_their_managers_and_the_gap_explained(
     ) == {"done"}
     page.goto(reverse("draft_detail", args=[firm, organisation, draft]))
     expect(page.locator("#departments-panel")).to_contain_text("2 of 2 departments")
-    assert _no_page_overflow(page)
+    assert fits_width(page)
