@@ -48,11 +48,9 @@ run, started without a click, made good.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import email
 import os
 import random
-import signal
 import socketserver
 import subprocess
 import sys
@@ -61,6 +59,10 @@ import time
 from collections import Counter
 from email import policy
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.shared import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "budgets_fa_bench"
@@ -141,61 +143,6 @@ class RedisServer:
         if self.process is not None:
             self.process.kill()
             self.process.wait(timeout=10)
-            self.process = None
-
-
-class Worker:
-    """A Celery worker process (prefork, 2 processes) in a process group of its own."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.process: subprocess.Popen | None = None
-        self.started = 0
-        self.exits = 0  # exits of its own, not kills
-        # The workers' log, for a failure to be looked into.
-        self.log = open("/tmp/bench-faults-worker.log", "w")  # noqa: SIM115
-
-    def start(self) -> None:
-        self.started += 1
-        self.process = subprocess.Popen(
-            [
-                str(ROOT / ".venv" / "bin" / "celery"),
-                "-A",
-                "config",
-                "worker",
-                "--pool",
-                "prefork",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "ERROR",
-                "--hostname",
-                f"faults-{self.started}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **self.env},
-            start_new_session=True,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self) -> None:
-        """kill -9 of the worker and its pool processes, as a machine or container dying."""
-        if self.process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-            self.process = None
-
-    def stop(self) -> None:
-        if self.process is not None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
             self.process = None
 
 
@@ -699,6 +646,7 @@ def main() -> None:
         return args.deadline - (time.monotonic() - began)
 
     sys.path.insert(0, str(ROOT))
+    from bench.shared import Worker
     from integrations.xero.sandbox.app import create_app
     from integrations.xero.sandbox.clock import SandboxClock
     from integrations.xero.sandbox.faults import FaultSpec
@@ -725,7 +673,7 @@ def main() -> None:
     _fresh_database()
     redis_server = RedisServer()
     redis_server.start()
-    worker = Worker(env)
+    worker = Worker(env, name="faults")
 
     import django
 

@@ -29,8 +29,28 @@ What runs:
 
 It prints, per page, p50/p95/p99 ms, errors and requests a second, with the target (p95 at most
 150 ms and no errors with pauses) met or missed, and the ceiling in requests a second per core
-beside the empty page's. Not done here: the post-close pipeline for 1,000 organisations on two
-Celery workers (bench/sync.py times 100 syncs on Celery).
+beside the empty page's.
+
+    .venv/bin/python -u bench/load.py --pipeline 100 [--pipeline-concurrency 2]
+        [--pipeline-latency-ms 150] [--pipeline-deadline 1800]
+
+`--pipeline N` times the month close instead of the pages: N small sandbox organisations
+(generated, seed 11) served over HTTP with Xero's limits on (60 calls a minute and 5 at once per
+organisation, 10,000 a minute per app) and `--pipeline-latency-ms` on every call; its own
+database (`<DATABASE_URL's name>_bench_pipeline`, made afresh) with `REDIS_URL` as the broker;
+two Celery worker processes (`celery -A config worker`, prefork, `--pipeline-concurrency`
+processes each, bench/shared.py's Worker). First, not timed, each organisation's first sync and
+its pipeline on the workers, with the month before last locked: the firm as it stood after last
+month's close. Then the close: the sandbox locks last month for every organisation, one sync
+each is queued, and each sync, seeing the lock date moved, runs the post-close pipeline on the
+workers (budgeting/pipeline.py: variance, a forecast run of source "close", its draft, the
+report pack). Each phase waits at most `--pipeline-deadline` seconds for every organisation's
+close forecast run to finish or fail. It prints organisations, wall time (syncs queued to the
+last pipeline finished), the calls Xero saw and its 429s, the bound Xero's limits set for those
+calls (bench/shared.py's xero_limits_bound, as bench/sync.py), wall / bound, pipelines done,
+drafts made (target N of N), failures, the workers' peak memory (RSS summed over their
+processes, PSS summed, the largest process's RSS, sampled from /proc every 0.5 s) and the load
+average. It exits non-zero when a pipeline failed or did not finish.
 """
 
 from __future__ import annotations
@@ -561,6 +581,217 @@ def _in_process(setup, requests: int) -> None:
         )
 
 
+# --- The post-close pipeline on two Celery workers ------------------------------------------------
+
+
+def _pipeline_closes(firm, since) -> dict[str, set[int] | int]:
+    """Since `since`: the organisations whose close's forecast run finished ("done"), those of
+    them with a draft (a run that finds no line needing a change makes none), those whose sync
+    or forecast run failed, and the syncs and forecast runs still queued or running."""
+    from budgeting.drafts.models import Draft, ForecastRun
+    from budgeting.ledger.models import SyncRun
+
+    active = (SyncRun.State.QUEUED, SyncRun.State.RUNNING)
+    syncs = SyncRun.objects.for_firm(firm).filter(created_at__gte=since)
+    forecasts = ForecastRun.objects.for_firm(firm).filter(created_at__gte=since)
+    organisations = "organisation_id"
+    return {
+        "done": set(
+            forecasts.filter(
+                source=Draft.Source.CLOSE, state=ForecastRun.State.SUCCEEDED
+            ).values_list(organisations, flat=True)
+        ),
+        "drafted": set(
+            Draft.objects.for_firm(firm)
+            .filter(source=Draft.Source.CLOSE, created_at__gte=since)
+            .values_list(organisations, flat=True)
+        ),
+        "failed": set(
+            syncs.filter(state=SyncRun.State.FAILED).values_list(organisations, flat=True)
+        )
+        | set(
+            forecasts.filter(state=ForecastRun.State.FAILED).values_list(organisations, flat=True)
+        ),
+        "pending": syncs.filter(state__in=active).count()
+        + forecasts.filter(state__in=active).count(),
+    }
+
+
+def _pipeline_wait(firm, since, count: int, seconds: float) -> dict[str, set[int] | int]:
+    """Until every organisation's pipeline has finished its close's forecast run or failed, or
+    nothing has been queued or running for 10 s (a close that started no forecast run), or
+    `seconds` have passed."""
+    from bench.shared import wait_until
+
+    quiet = {"since": None}
+    found: list = [None]
+
+    def done() -> bool:
+        found[0] = closes = _pipeline_closes(firm, since)
+        if len(closes["done"] | closes["failed"]) >= count:
+            return True
+        # The pipeline task a sync queues may be on its way still: quiet means 10 s of nothing.
+        pending = closes["pending"]
+        quiet["since"] = None if pending else (quiet["since"] or time.monotonic())
+        return quiet["since"] is not None and time.monotonic() - quiet["since"] > 10
+
+    wait_until(done, seconds=seconds)
+    return found[0]
+
+
+def _pipeline(args) -> None:
+    """`--pipeline N`: N organisations closing a month on two Celery workers, timed."""
+    from bench.shared import PeakMemory, Worker, xero_limits_bound
+    from core.months import add_months, month_start
+    from integrations.xero.sandbox.app import create_app
+    from integrations.xero.sandbox.clock import SandboxClock
+    from integrations.xero.sandbox.faults import FaultSpec
+    from integrations.xero.sandbox.generator import generate_small_organisations
+    from integrations.xero.sandbox.server import make_sandbox_server
+
+    clock = SandboxClock()
+    today = clock.today()
+    organisations = generate_small_organisations(count=args.pipeline, seed=11, today=today)
+    last_close = month_start(today) - dt.timedelta(days=1)
+    # Before the close: the month before last is locked, last month still open.
+    for organisation in organisations:
+        organisation.period_lock_date = add_months(month_start(today), -1) - dt.timedelta(days=1)
+    # Xero's limits on (SandboxLimits' defaults: 60 a minute and 5 at once per organisation,
+    # 10,000 a minute per app), over HTTP as the workers would reach Xero.
+    sandbox = create_app(organisations=organisations, today=today, clock=clock)
+    sandbox.faults.add(
+        FaultSpec(kind="latency", delay_ms=args.pipeline_latency_ms, probability=1.0)
+    )
+    server = make_sandbox_server("127.0.0.1", 0, sandbox, verbose=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    parts = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/budgets"))
+    database_url = urlunsplit(parts._replace(path=f"/{parts.path.strip('/')}_bench_pipeline"))
+    env = _environment(database_url)
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "CELERY_BROKER_URL": env["REDIS_URL"],
+        "XERO_SANDBOX_URL": f"http://127.0.0.1:{server.server_port}",
+    }
+    os.environ.update(env)
+    _fresh_database(database_url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from budgeting.ledger.models import SyncRun
+    from budgeting.ledger.sync import organisation_sync_start
+    from integrations.models import XeroTenant
+    from integrations.xero.demo import demo_xero_connect_to
+    from tenants import services
+    from tenants.models import User
+
+    call_command("migrate", verbosity=0)
+    owner = User.objects.create_user("pipeline@example.com", "bench-password-1")
+    firm = services.firm_create(name="Pipeline Advisory", owner=owner)
+    demo_xero_connect_to(firm=firm, user=owner, base_url=env["XERO_SANDBOX_URL"])
+    clients = [
+        t.client_organisation
+        for t in XeroTenant.objects.for_firm(firm).select_related("client_organisation")
+    ]
+    workers = [
+        Worker(env, name=f"pipeline{n}", concurrency=args.pipeline_concurrency) for n in (1, 2)
+    ]
+    print(
+        f"database {urlsplit(database_url).path.strip('/')}, today {today}; {len(clients)} "
+        f"organisations; 2 Celery workers, prefork x {args.pipeline_concurrency} each "
+        f"(logs /tmp/bench-pipeline1-worker.log, ...)",
+        flush=True,
+    )
+    try:
+        for worker in workers:
+            worker.start()
+        time.sleep(3)  # let the workers connect before the clock starts
+        # Each organisation's first sync (a close, being the first) and its pipeline: the state
+        # of a firm whose clients synced and drafted last month. Not timed.
+        began, since = time.monotonic(), timezone.now()
+        for organisation in clients:
+            organisation_sync_start(firm=firm, organisation=organisation, trigger="manual")
+        closes = _pipeline_wait(firm, since, len(clients), args.pipeline_deadline)
+        print(
+            f"  before the close: {len(closes['done'])} synced and forecast "
+            f"({len(closes['drafted'])} drafts), {len(closes['failed'])} failed, "
+            f"{closes['pending']} pending, in {time.monotonic() - began:.0f} s",
+            flush=True,
+        )
+        if len(closes["done"]) < len(clients):
+            raise SystemExit("the organisations did not reach the state before the close")
+
+        # The close: every organisation locks last month, so its next sync sees a close.
+        with sandbox.state.lock:
+            for organisation in organisations:
+                organisation.period_lock_date = last_close
+        sandbox.reset_counters()
+        load_before = os.getloadavg()
+        started, since = time.monotonic(), timezone.now()
+        with PeakMemory(workers) as memory:
+            for organisation in clients:
+                organisation_sync_start(
+                    firm=firm, organisation=organisation, trigger=SyncRun.Trigger.MANUAL
+                )
+            closes = _pipeline_wait(firm, since, len(clients), args.pipeline_deadline)
+            wall = time.monotonic() - started
+        load_after = os.getloadavg()
+    finally:
+        for worker in workers:
+            worker.stop()
+        server.shutdown()
+
+    counters = sandbox.counters()
+    calls = [sum(c["calls"] for c in eps.values()) for eps in counters.values()]
+    limited = sum(c["rateLimited"] for eps in counters.values() for c in eps.values())
+    latency = args.pipeline_latency_ms / 1000
+    bound = xero_limits_bound(calls=calls, latency=latency)
+    floor = max(bound.values())
+    # Not Xero's but ours: a sync makes its calls one after another, so no more calls are in
+    # flight at once than the workers have processes.
+    processes = sum(calls) * latency / (2 * args.pipeline_concurrency)
+    mib = 1024 * 1024
+    print(f"\npost-close pipeline, 2 workers x {args.pipeline_concurrency} processes")
+    print(f"organisations      {len(clients)}")
+    print(f"wall time          {wall:.1f} s (the close's syncs queued to every pipeline finished)")
+    print(
+        f"calls made         {sum(calls)} ({min(calls, default=0)}-{max(calls, default=0)} an "
+        f"organisation), 429s {limited}"
+    )
+    print(
+        f"bound              {floor:.1f} s from Xero's limits (app, 10,000 a minute: "
+        f"{bound['app_minute']:.1f} s; per organisation, 60 a minute and 5 at once: "
+        f"{bound['per_organisation']:.1f} s)"
+    )
+    print(f"wall / bound       {wall / floor:.1f}" if floor else "wall / bound       - (bound 0)")
+    print(
+        f"latency per call   {args.pipeline_latency_ms} ms; the calls over the workers' "
+        f"{2 * args.pipeline_concurrency} processes alone take {processes:.1f} s"
+    )
+    done, drafted, failed = closes["done"], closes["drafted"], closes["failed"]
+    print(f"pipelines done     {len(done)} of {len(clients)} (the close's forecast run finished)")
+    print(f"drafts made        {len(drafted)} of {len(clients)} (target {len(clients)})")
+    print(f"failures           {len(failed)}; still pending at the end {closes['pending']}")
+    print(
+        f"worker peak RSS    {memory.peak_sum / mib:.0f} MiB summed over the 2 workers' "
+        f"{2 * (1 + args.pipeline_concurrency)} processes (PSS {memory.peak_pss / mib:.0f} MiB: "
+        f"shared pages once), {memory.peak_one / mib:.0f} MiB the largest one "
+        f"({memory.samples} samples, every 0.5 s)"
+    )
+    print(
+        "load average       "
+        + ", ".join(f"{x:.1f}" for x in load_before)
+        + " at the start, "
+        + ", ".join(f"{x:.1f}" for x in load_after)
+        + " at the end"
+    )
+    if failed or closes["pending"] or len(done) < len(clients):
+        sys.exit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orgs", type=int, default=1000)
@@ -578,9 +809,26 @@ def main() -> None:
         metavar="REQUESTS",
         help="time each page this many times in this process instead of serving it",
     )
+    parser.add_argument(
+        "--pipeline",
+        type=int,
+        default=0,
+        metavar="N",
+        help="time the post-close pipeline of N organisations on two Celery workers instead",
+    )
+    parser.add_argument("--pipeline-concurrency", type=int, default=2, help="processes a worker")
+    parser.add_argument(
+        "--pipeline-latency-ms", type=int, default=150, help="added to every sandbox call"
+    )
+    parser.add_argument(
+        "--pipeline-deadline", type=float, default=1800, help="seconds each phase may wait"
+    )
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    if args.pipeline:
+        _pipeline(args)
+        return
     database_url = _database_url()
     env = _environment(database_url)
     if not args.reuse:

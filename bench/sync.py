@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 import os
 import statistics
 import subprocess
@@ -128,6 +127,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    from bench.shared import xero_limits_bound
     from integrations.xero.sandbox.app import create_app
     from integrations.xero.sandbox.clock import SandboxClock
     from integrations.xero.sandbox.faults import FaultSpec
@@ -266,11 +266,9 @@ def main() -> None:
     # Lower bounds the limits allow: per organisation, its calls run at most 5 at once and 60 a
     # minute; across organisations, no more calls at once than worker threads (a sync makes its
     # calls one after another) and 10,000 a minute for the app.
-    per_organisation = max(
-        max(0, math.ceil(c / 60) - 1) * 60 + math.ceil(min(c, 60) / 5) * latency for c in calls
-    )
+    limits = xero_limits_bound(calls=calls, latency=latency)
+    per_organisation, app_minute = limits["per_organisation"], limits["app_minute"]
     concurrency = sum(calls) * latency / args.workers
-    app_minute = max(0, math.ceil(sum(calls) / 10_000) - 1) * 60
     work = per_sync_work * len(finished) / (os.cpu_count() or 1)
     bound = max(per_organisation, concurrency, app_minute, work)
 
