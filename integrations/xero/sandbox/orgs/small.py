@@ -78,6 +78,7 @@ RETIREMENT_SCHEME = {
     "AU": "Beam Super Clearing House",
     "GB": "NEST Pensions",
 }
+DISTRICTS = ("Central", "North", "South", "East", "West")
 YEAR_ENDS = {"NZ": (3,), "AU": (6,), "GB": (3, 12, 6, 9)}
 
 
@@ -85,6 +86,17 @@ def build_many(*, count: int, seed: int, today: dt.date) -> list[SandboxOrganisa
     naming = random.Random(f"{seed}:small")
     names = [f"{place} {trade.name}" for place in PLACES for trade in TRADES]
     naming.shuffle(names)
+    # A firm of 1,000 clients (bench/load.py) needs more than the place and trade pairs: the
+    # same pairs again with a district, after the plain ones, so the first organisations of a
+    # seed keep the names they always had. The trade stays last, as build() reads it there.
+    more = [
+        f"{place} {district} {trade.name}"
+        for district in DISTRICTS
+        for place in PLACES
+        for trade in TRADES
+    ]
+    naming.shuffle(more)
+    names += more
     if count > len(names):
         raise ValueError(f"at most {len(names)} small organisations have distinct names")
     return [

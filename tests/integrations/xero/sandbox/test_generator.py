@@ -373,3 +373,15 @@ def test_drivers_hold_for_any_today(orgs_elsewhere):
         assert all(last_closed in months for months in budget.lines.values()), org.key
         if org.key != "group":
             assert any(d.period == last_closed for d in org.planted_drivers), org.key
+
+
+def test_more_small_organisations_than_place_and_trade_pairs_keep_distinct_names():
+    """A firm of 1,000 clients (bench/load.py) outgrows the 240 place-and-trade pairs: the
+    next names add a district, and the first organisations of a seed keep the names they had."""
+    few = generate_small_organisations(count=5, seed=3, today=TODAY)
+    many = generate_small_organisations(count=245, seed=3, today=TODAY)
+    names = [o.name for o in many]
+    assert len(set(names)) == 245
+    assert names[:5] == [o.name for o in few]
+    districts = {"Central", "North", "South", "East", "West"}
+    assert all(districts & set(name.split()) for name in names[240:])
